@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import type { Plugin, RollupOptions } from 'rollup';
+import esbuild from 'rollup-plugin-esbuild';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+};
+
+const compile = () => [
+  nodeResolve({ browser: true, extensions: ['.ts', '.js'] }),
+  commonjs(),
+  esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
+];
+
+/** Copies a static file into the output folder as-is. */
+function copy(from: string, fileName: string): Plugin {
+  return {
+    name: 'copy',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName, source: readFileSync(from) });
+    },
+  };
+}
+
+// The library leaves its dependencies to the embedding app's bundler; OpenSeadragon is a peer.
+const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)];
+const isExternal = (id: string) => external.some((name) => id === name || id.startsWith(`${name}/`));
+
+const config: RollupOptions[] = [
+  {
+    input: { index: 'plugin/index.ts' },
+    external: isExternal,
+    plugins: compile(),
+    output: { dir: 'dist', format: 'es', sourcemap: true },
+  },
+  {
+    // Workers are loaded by URL, so they carry everything they need.
+    input: { worker: 'worker/worker-entry.ts' },
+    plugins: compile(),
+    output: [
+      { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
+      { dir: 'dist/demo', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
+    ],
+  },
+  {
+    input: { demo: 'viewer-demo/main.ts' },
+    plugins: [...compile(), copy('viewer-demo/index.html', 'index.html')],
+    output: { dir: 'dist/demo', format: 'es', sourcemap: true },
+  },
+];
+
+export default config;

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { findChromium } from '../../tools/setup.mjs';
+import { serveDemo } from '../../tools/serve.js';
+import { openTiff } from '../../worker/tiff-pixel-source.js';
+import type { PixelSource } from '../../worker/pixel-source.js';
+
+// The real demo page, as built by `npm run build`, on the generated sample slide, in Chromium.
+const slidePath = '.cache/sample/sample-slide.tif';
+let browser: Browser;
+let page: Page;
+let stop: () => void;
+let slide: PixelSource;
+
+before(async () => {
+  assert.ok(existsSync('dist/demo/index.html'), 'the demo is not built: run `npm run build`');
+  assert.ok(existsSync(slidePath), 'the sample slide is missing: run `npm run sample`');
+  const { server, url } = await serveDemo({ demoDir: 'dist/demo', slidesDir: '.cache/sample', port: 0 });
+  stop = () => server.close();
+  slide = await openTiff({ kind: 'blob', blob: new Blob([await readFile(slidePath)]), name: slidePath });
+  browser = await chromium.launch({
+    executablePath: findChromium(),
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 900, height: 700 }, deviceScaleFactor: 1 });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.slideOpen, undefined, { timeout: 60_000 }).catch((e) => {
+    throw new Error(`the demo did not open the sample slide (${errors.join('; ')}): ${e}`);
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  stop?.();
+});
+
+/** Zooms so that one screen pixel shows `imagePerScreen` level-0 pixels around (cx, cy), then waits for every tile. */
+async function showAt(cx: number, cy: number, imagePerScreen: number): Promise<{ left: number; top: number }> {
+  return page.evaluate(
+    async ([cx, cy, ratio]) => {
+      const viewer = (window as any).demoViewer;
+      const vp = viewer.viewport;
+      const Point = vp.getCenter().constructor; // OpenSeadragon.Point, without reaching into the bundle
+      vp.zoomTo(vp.imageToViewportZoom(1 / ratio), undefined, true);
+      vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
+      vp.applyConstraints(true);
+      const item = viewer.world.getItemAt(0);
+      for (let i = 0; i < 600 && !(item.getFullyLoaded() && i > 5); i++) {
+        viewer.forceRedraw();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!item.getFullyLoaded()) throw new Error('tiles did not finish loading');
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const topLeft = vp.viewerElementToImageCoordinates(new Point(0, 0));
+      return { left: topLeft.x, top: topLeft.y };
+    },
+    [cx, cy, imagePerScreen] as const,
+  );
+}
+
+async function screenshot(): Promise<PNG> {
+  return PNG.sync.read(await page.locator('#viewer').screenshot());
+}
+
+test('the demo opens the sample slide and level-0 tiles show the slide\'s own pixels', async () => {
+  const { width, height } = slide.levels[0];
+  const cx = Math.round(width * 0.37);
+  const cy = Math.round(height * 0.61);
+  const { left, top } = await showAt(cx, cy, 1);
+  const shot = await screenshot();
+  // Compare a 200×200 block from the middle of the view, where no control overlaps.
+  const sx = Math.round(shot.width / 2 - 100);
+  const sy = Math.round(shot.height / 2 - 100);
+  const x0 = Math.round(left + sx);
+  const y0 = Math.round(top + sy);
+  const truth = await slide.readRegion({ level: 0, x: x0, y: y0, width: 200, height: 200 });
+  let diff = 0;
+  let spread = 0;
+  for (let y = 0; y < 200; y++) {
+    for (let x = 0; x < 200; x++) {
+      const s = ((sy + y) * shot.width + sx + x) * 4;
+      const t = (y * 200 + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        diff += Math.abs(shot.data[s + c] - truth[t + c]);
+        spread += Math.abs(truth[t + c] - truth[c]);
+      }
+    }
+  }
+  const meanDiff = diff / (200 * 200 * 3);
+  const meanSpread = spread / (200 * 200 * 3);
+  // At 1:1 the drawer samples texels at pixel centres; a sub-pixel offset of the view blurs
+  // edges a little, so allow a small mean difference — far below the region's own contrast.
+  assert.ok(meanSpread > 10, `the slide region is textured (spread ${meanSpread.toFixed(1)})`);
+  assert.ok(meanDiff < 4, `screen matches the slide at level 0: mean |Δ| = ${meanDiff.toFixed(2)}`);
+});
+
+test('zoomed out, the screen shows the downsampled slide', async () => {
+  const { width, height } = slide.levels[0];
+  const { left, top } = await showAt(width / 2, height / 2, 8);
+  const shot = await screenshot();
+  // Mean colour of 8×8 screen blocks against the box mean of the slide's level-3 pixels.
+  const level = slide.levels.findIndex((l) => Math.abs(l.downsample - 8) < 0.01);
+  assert.ok(level > 0, 'the sample pyramid has a ×8 level');
+  const sx = Math.round(shot.width / 2 - 128);
+  const sy = Math.round(shot.height / 2 - 128);
+  const truth = await slide.readRegion({ level, x: Math.round((left + sx * 8) / 8), y: Math.round((top + sy * 8) / 8), width: 256, height: 256 });
+  let diff = 0;
+  for (let by = 0; by < 256; by += 8) {
+    for (let bx = 0; bx < 256; bx += 8) {
+      for (let c = 0; c < 3; c++) {
+        let a = 0;
+        let b = 0;
+        for (let y = 0; y < 8; y++) {
+          for (let x = 0; x < 8; x++) {
+            a += shot.data[((sy + by + y) * shot.width + sx + bx + x) * 4 + c];
+            b += truth[((by + y) * 256 + bx + x) * 3 + c];
+          }
+        }
+        diff += Math.abs(a - b) / 64;
+      }
+    }
+  }
+  const meanDiff = diff / (32 * 32 * 3);
+  assert.ok(meanDiff < 6, `8×8 block means match level ×8: mean |Δ| = ${meanDiff.toFixed(2)}`);
+});

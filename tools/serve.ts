@@ -1,0 +1,39 @@
+// Serves the built demo and the generated sample slide on localhost. sirv answers HTTP Range
+// requests, which the slide reader needs.
+import { createServer } from 'node:http';
+import sirv from 'sirv';
+
+export interface ServeOptions {
+  readonly demoDir: string;
+  readonly slidesDir: string;
+  readonly port?: number;
+  readonly host?: string;
+}
+
+export async function serveDemo({ demoDir, slidesDir, port = 8080, host = '127.0.0.1' }: ServeOptions) {
+  const demo = sirv(demoDir, { dev: true, etag: true });
+  const slides = sirv(slidesDir, { dev: true, etag: true });
+  const server = createServer((req, res) => {
+    const next = () => {
+      res.statusCode = 404;
+      res.end('not found');
+    };
+    if (req.url?.startsWith('/slides/')) {
+      req.url = req.url.slice('/slides'.length);
+      slides(req, res, next);
+    } else demo(req, res, next);
+  });
+  for (let p = port; ; p++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(p, host, () => resolve());
+      });
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : p;
+      return { server, url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${actual}/` };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || p - port > 20 || port === 0) throw err;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: installs npm dependencies when they are missing or stale and,
+// with --chromium, finds (or installs) the Chromium the browser tests drive.
+// Plain JavaScript with Node built-ins only: it runs before anything else is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+
+function run(cmd, cmdArgs) {
+  console.log(`setup: ${cmd} ${cmdArgs.join(' ')}`);
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`setup: '${cmd} ${cmdArgs.join(' ')}' failed (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function ensureDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  // npm rewrites node_modules/.package-lock.json on every install, so an older one means the lock
+  // file changed since (a pull, a branch switch) and node_modules may not match it.
+  const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs;
+  if (stale) run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+const candidates = [
+  process.env.CHROME_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+].filter(Boolean);
+
+export function findChromium() {
+  return candidates.find((p) => existsSync(p));
+}
+
+function ensureChromium() {
+  if (findChromium()) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = existsSync('/usr/bin/apt-get');
+  if (!isRoot || !hasApt) {
+    console.error(
+      'setup: no Chromium found (looked at ' + candidates.join(', ') + ').\n' +
+      '  Install one (Debian/Ubuntu: sudo apt-get install chromium) or set CHROME_PATH to its executable.',
+    );
+    process.exit(1);
+  }
+  console.log('setup: Chromium is missing; installing Debian\'s chromium package (needs a minute)');
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (!findChromium()) {
+    console.error('setup: apt-get finished but no Chromium executable appeared');
+    process.exit(1);
+  }
+}
+
+if (args.has('--deps')) ensureDependencies();
+if (args.has('--chromium')) ensureChromium();

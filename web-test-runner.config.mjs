@@ -1,0 +1,93 @@
+// Browser tests: real headless Chromium (Debian's, found by tools/setup.mjs), real TIFF files,
+// served by a middleware that answers HTTP Range requests like a slide server would.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import rollupCommonjs from '@rollup/plugin-commonjs';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { fromRollup } from '@web/dev-server-rollup';
+import { playwrightLauncher } from '@web/test-runner-playwright';
+import { findChromium } from './tools/setup.mjs';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const sharedData = resolve(root, '..', 'shared', 'data');
+const commonjs = fromRollup(rollupCommonjs);
+
+/**
+ * /files/<path> serves a file of the repository with Range support; /no-range/<path> the same
+ * file from a server that ignores Range (to test that case); /shared-data/<path> reads
+ * ../shared/data. A header X-File-Exists tells tests whether optional data is there.
+ */
+async function slideFiles(ctx, next) {
+  const match = /^\/(files|no-range|shared-data)\/(.+)$/.exec(ctx.path);
+  if (!match) return next();
+  const base = match[1] === 'shared-data' ? sharedData : root;
+  const file = resolve(base, decodeURIComponent(match[2]));
+  if (relative(base, file).startsWith('..') || !existsSync(file) || !statSync(file).isFile()) {
+    ctx.status = 404;
+    return;
+  }
+  const size = statSync(file).size;
+  const range = match[1] !== 'no-range' && /^bytes=(\d+)-(\d*)$/.exec(ctx.get('range') || '');
+  ctx.set('Accept-Ranges', match[1] === 'no-range' ? 'none' : 'bytes');
+  ctx.set('Cache-Control', 'no-store');
+  if (range) {
+    const start = Number(range[1]);
+    const end = Math.min(size - 1, range[2] ? Number(range[2]) : size - 1);
+    if (start >= size) {
+      ctx.status = 416;
+      ctx.set('Content-Range', `bytes */${size}`);
+      return;
+    }
+    ctx.status = 206;
+    ctx.set('Content-Range', `bytes ${start}-${end}/${size}`);
+    ctx.length = end - start + 1;
+    ctx.body = createReadStream(file, { start, end });
+  } else {
+    ctx.status = 200;
+    ctx.length = size;
+    ctx.body = createReadStream(file);
+  }
+}
+
+// geotiff imports Node's fs/http for fromFile/fromUrl-in-Node; browsers get an empty module
+// (node-resolve's own empty-module stand-in is not served by the dev server).
+const NODE_ONLY = new Set(['fs', 'http', 'https', 'url']);
+const emptyNodeBuiltins = {
+  name: 'empty-node-builtins',
+  resolveImport({ source }) {
+    if (NODE_ONLY.has(source)) return '/__empty-module__.js';
+  },
+  serve(context) {
+    if (context.path === '/__empty-module__.js') return { body: 'export default {};', type: 'js' };
+  },
+};
+
+const executablePath = findChromium();
+const args = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-unsafe-webgpu',
+];
+
+export default {
+  rootDir: root,
+  files: ['test/**/*.browser.test.ts'],
+  nodeResolve: { browser: true },
+  concurrency: 1,
+  browserStartTimeout: 120000,
+  testsStartTimeout: 120000,
+  testsFinishTimeout: 600000,
+  testFramework: { config: { timeout: 120000 } },
+  middleware: [slideFiles],
+  plugins: [
+    emptyNodeBuiltins,
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(root, 'tsconfig.json') }),
+    // OpenSeadragon ships one UMD file; the dev server only speaks ES modules.
+    commonjs({ include: [`**${sep}node_modules${sep}openseadragon${sep}**`] }),
+  ],
+  browsers: [playwrightLauncher({ product: 'chromium', launchOptions: { executablePath, args, headless: true } })],
+};
