@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Plugin, RollupOptions } from 'rollup';
@@ -9,9 +10,21 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   peerDependencies: Record<string, string>;
 };
 
+const require = createRequire(import.meta.url);
+// The JPEG 2000 decoder fetches OpenJPEG's WebAssembly from beside the script that holds it.
+const OPENJPEG_WASM = require.resolve('@cornerstonejs/codec-openjpeg/decodewasm');
+
+/** Node built-ins that geotiff and the codec import for their Node paths only. */
+const nodeOnly = (): Plugin => ({
+  name: 'node-only-modules',
+  resolveId: (id) => (['fs', 'path', 'http', 'https', 'url'].includes(id) ? `\0empty:${id}` : null),
+  load: (id) => (id.startsWith('\0empty:') ? 'export default {};' : null),
+});
+
 const compile = () => [
+  nodeOnly(),
   nodeResolve({ browser: true, extensions: ['.ts', '.js'] }),
-  commonjs(),
+  commonjs({ ignore: ['fs', 'path'] }),
   esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
 ];
 
@@ -39,7 +52,7 @@ const config: RollupOptions[] = [
   {
     // Workers are loaded by URL, so they carry everything they need.
     input: { worker: 'worker/worker-entry.ts' },
-    plugins: compile(),
+    plugins: [...compile(), copy(OPENJPEG_WASM, 'openjpegwasm_decode.wasm')],
     output: [
       { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
       { dir: 'dist/demo', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },

@@ -52,7 +52,7 @@ async function slideFiles(ctx, next) {
 
 // geotiff imports Node's fs/http for fromFile/fromUrl-in-Node; browsers get an empty module
 // (node-resolve's own empty-module stand-in is not served by the dev server).
-const NODE_ONLY = new Set(['fs', 'http', 'https', 'url']);
+const NODE_ONLY = new Set(['fs', 'path', 'http', 'https', 'url']);
 const emptyNodeBuiltins = {
   name: 'empty-node-builtins',
   resolveImport({ source }) {
@@ -62,6 +62,28 @@ const emptyNodeBuiltins = {
     if (context.path === '/__empty-module__.js') return { body: 'export default {};', type: 'js' };
   },
 };
+
+/**
+ * OpenJPEG's Emscripten glue assigns `module.exports` behind a `typeof module` test that the
+ * commonjs plugin does not turn into an ES export here; wrap it the way Node would load it.
+ * (Its require('fs') sits on the Node-only path and never runs in a browser.)
+ */
+const openjpegGlue = {
+  name: 'openjpeg-glue',
+  transform(context) {
+    if (!context.path.endsWith('/codec-openjpeg/dist/openjpegwasm_decode.js')) return;
+    return {
+      body: `const module = { exports: {} }; const exports = module.exports;\n${context.body}\nexport default module.exports;\n`,
+    };
+  },
+};
+
+/** The build copies OpenJPEG's wasm next to the decoder module; unbundled, it is fetched here. */
+async function openjpegWasm(ctx, next) {
+  if (!ctx.path.endsWith('/openjpegwasm_decode.wasm')) return next();
+  ctx.type = 'application/wasm';
+  ctx.body = createReadStream(join(root, 'node_modules/@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm'));
+}
 
 const executablePath = findChromium();
 const args = [
@@ -82,12 +104,15 @@ export default {
   testsStartTimeout: 120000,
   testsFinishTimeout: 600000,
   testFramework: { config: { timeout: 120000 } },
-  middleware: [slideFiles],
+  middleware: [slideFiles, openjpegWasm],
   plugins: [
     emptyNodeBuiltins,
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(root, 'tsconfig.json') }),
-    // OpenSeadragon ships one UMD file; the dev server only speaks ES modules.
-    commonjs({ include: [`**${sep}node_modules${sep}openseadragon${sep}**`] }),
+    // OpenSeadragon and the OpenJPEG glue ship as UMD/CommonJS; the dev server only speaks ES modules.
+    commonjs({
+      include: [`**${sep}node_modules${sep}openseadragon${sep}**`],
+    }),
+    openjpegGlue,
   ],
   browsers: [playwrightLauncher({ product: 'chromium', launchOptions: { executablePath, args, headless: true } })],
 };
