@@ -15,12 +15,21 @@ export function mppFromDescription(description: string): Mpp | undefined {
     const value = new RegExp(`PhysicalSize${axis}="([^"]+)"`).exec(description);
     if (!value) return undefined;
     const unit = new RegExp(`PhysicalSize${axis}Unit="([^"]+)"`).exec(description)?.[1] ?? 'µm';
-    const scale: Record<string, number> = { µm: 1, um: 1, 'μm': 1, nm: 1e-3, mm: 1e3, cm: 1e4, m: 1e6 };
-    return scale[unit] === undefined ? undefined : Number(value[1]) * scale[unit];
+    return Number(value[1]) * micronsPer(unit);
   };
   const x = size('X');
   const y = size('Y') ?? x;
   return x !== undefined && y !== undefined && plausible(x) && plausible(y) ? { x, y } : undefined;
+}
+
+/**
+ * Microns in one OME length unit. The description may have reached us as Latin-1 bytes of
+ * UTF-8 ("Âµm"), so micrometres are recognised by their ending.
+ */
+function micronsPer(unit: string): number {
+  if (/^(.*[^\x00-\x7f]|u)m$/.test(unit)) return 1;
+  const scale: Record<string, number> = { nm: 1e-3, mm: 1e3, cm: 1e4, m: 1e6, 'Å': 1e-4 };
+  return scale[unit] ?? Number.NaN;
 }
 
 /** XResolution/YResolution in pixels per inch (unit 2) or per centimetre (unit 3). */

@@ -1,5 +1,6 @@
-import { fromUrl, GeoTIFF, GeoTIFFImage } from 'geotiff';
+import { fromCustomClient, GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { blobSource } from './blob-source.js';
+import { SlideHttpClient } from './http-client.js';
 import type { PixelLevel, PixelSource, RegionRequest, SlideDescription } from './pixel-source.js';
 import { slideName } from './pixel-source.js';
 import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
@@ -37,7 +38,7 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
   try {
     tiff =
       slide.kind === 'url'
-        ? await fromUrl(slide.url, { allowFullFile: false }, signal)
+        ? await fromCustomClient(new SlideHttpClient(slide.url, name), { allowFullFile: false }, signal)
         : await GeoTIFF.fromSource(blobSource(slide.blob), undefined, signal);
     images = await pyramidImages(tiff);
   } catch (err) {

@@ -46,7 +46,6 @@ async function showAt(cx: number, cy: number, imagePerScreen: number): Promise<{
     async ([cx, cy, ratio]) => {
       const viewer = (window as any).demoViewer;
       const vp = viewer.viewport;
-      const Point = vp.getCenter().constructor; // OpenSeadragon.Point, without reaching into the bundle
       vp.zoomTo(vp.imageToViewportZoom(1 / ratio), undefined, true);
       vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
       vp.applyConstraints(true);
@@ -57,7 +56,8 @@ async function showAt(cx: number, cy: number, imagePerScreen: number): Promise<{
       }
       if (!item.getFullyLoaded()) throw new Error('tiles did not finish loading');
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      const topLeft = vp.viewerElementToImageCoordinates(new Point(0, 0));
+      const bounds = vp.getBounds(true);
+      const topLeft = vp.viewportToImageCoordinates(bounds.x, bounds.y);
       return { left: topLeft.x, top: topLeft.y };
     },
     [cx, cy, imagePerScreen] as const,
@@ -96,6 +96,7 @@ test('the demo opens the sample slide and level-0 tiles show the slide\'s own pi
   const meanSpread = spread / (200 * 200 * 3);
   // At 1:1 the drawer samples texels at pixel centres; a sub-pixel offset of the view blurs
   // edges a little, so allow a small mean difference — far below the region's own contrast.
+  console.log(`# level 0 on screen vs slide: mean |Δ| ${meanDiff.toFixed(2)} (region's own spread ${meanSpread.toFixed(1)})`);
   assert.ok(meanSpread > 10, `the slide region is textured (spread ${meanSpread.toFixed(1)})`);
   assert.ok(meanDiff < 4, `screen matches the slide at level 0: mean |Δ| = ${meanDiff.toFixed(2)}`);
 });
@@ -127,5 +128,27 @@ test('zoomed out, the screen shows the downsampled slide', async () => {
     }
   }
   const meanDiff = diff / (32 * 32 * 3);
+  console.log(`# ×8 view: 8×8 block means vs level-3 pixels: mean |Δ| ${meanDiff.toFixed(2)}`);
   assert.ok(meanDiff < 6, `8×8 block means match level ×8: mean |Δ| = ${meanDiff.toFixed(2)}`);
+});
+
+test('a local file opened with the file picker shows in the viewer; a bad one shows its error', async () => {
+  const { encodeTiff } = await import('../../tools/sample/index.js');
+  // A small uniform teal slide: easy to recognise on screen.
+  const width = 600;
+  const height = 400;
+  const pixels = new Uint8Array(width * height * 3);
+  for (let i = 0; i < pixels.length; i += 3) pixels.set([20, 160, 150], i);
+  const tiff = encodeTiff([{ options: { width, height, samplesPerPixel: 3 }, pixels }]);
+  await page.locator('#file').setInputFiles({ name: 'teal.tif', mimeType: 'image/tiff', buffer: Buffer.from(tiff) });
+  await page.waitForFunction(() => document.body.dataset.slideOpen === 'teal.tif', undefined, { timeout: 30_000 });
+  await showAt(width / 2, height / 2, 1);
+  const shot = await screenshot();
+  const centre = ((shot.height >> 1) * shot.width + (shot.width >> 1)) * 4;
+  assert.deepEqual(Array.from(shot.data.subarray(centre, centre + 3)), [20, 160, 150]);
+
+  await page.locator('#file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello, not a slide') });
+  await page.waitForFunction(() => document.querySelector('#status')?.classList.contains('error'), undefined, { timeout: 30_000 });
+  const status = await page.locator('#status').textContent();
+  assert.match(status ?? '', /notes\.txt: not a TIFF file/);
 });
