@@ -18,7 +18,7 @@ let levels: Raster[];
 let server: FileServer;
 let noRangeServer: FileServer;
 
-function pyramidTiff(compression: TiffCompression, extra: { description?: string } = {}): Uint8Array {
+function pyramidTiff(compression: TiffCompression, extra: { description?: string; layout?: 'chain' | 'subifds' } = {}): Uint8Array {
   return encodeTiff(
     levels.map((level, i) => ({
       options: {
@@ -32,6 +32,7 @@ function pyramidTiff(compression: TiffCompression, extra: { description?: string
       },
       pixels: level.data,
     })),
+    extra.layout,
   );
 }
 
@@ -139,14 +140,18 @@ test('a generated JPEG pyramid reads within JPEG tolerance at every level', asyn
   }
 });
 
-test('OME-TIFF: microns per pixel come from the OME-XML', async () => {
+test('OME-TIFF: a SubIFD pyramid reads pixel-exact, microns per pixel from the OME-XML', async () => {
   const ome =
     '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">' +
     '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" SizeX="1500" SizeY="1100" SizeC="3" SizeZ="1" SizeT="1" ' +
     'PhysicalSizeX="250" PhysicalSizeXUnit="nm" PhysicalSizeY="0.26" PhysicalSizeYUnit="µm"/></Image></OME>';
-  const source = await openTiff(blob(pyramidTiff('deflate', { description: ome }), 'slide.ome.tif'));
+  const source = await openTiff(blob(pyramidTiff('deflate', { description: ome, layout: 'subifds' }), 'slide.ome.tif'));
   assert.deepEqual(source.mpp, { x: 0.25, y: 0.26 });
-  assert.equal(source.levels.length, levels.length);
+  assert.deepEqual(source.levels.map((l) => l.width), levels.map((l) => l.width));
+  for (const [i, level] of levels.entries()) {
+    const whole = await source.readRegion({ level: i, x: 0, y: 0, width: level.width, height: level.height });
+    assert.ok(Buffer.from(whole).equals(Buffer.from(level.data)), `SubIFD level ${i} differs`);
+  }
 });
 
 describe('bad input gets a typed error that names the problem and the file', () => {

@@ -82,17 +82,31 @@ export class TiffWriter {
     return this.open;
   }
 
-  /** Writes the IFD chain and the header. */
-  finish(): void {
+  /**
+   * Writes the IFDs and the header. 'chain' links every image through next-IFD offsets (what
+   * vips and Aperio write); 'subifds' makes the later images SubIFDs of the first, the layout
+   * of OME-TIFF pyramids and `vips --subifd`.
+   */
+  finish(layout: 'chain' | 'subifds' = 'chain'): void {
     if (this.open) throw new Error('an image is still being written');
     if (this.ifds.length === 0) throw new Error('a TIFF needs at least one image');
+    if (layout === 'subifds' && this.ifds.length > 1) {
+      // The SubIFDs entry must exist before sizes are known; its values are patched below.
+      this.ifds[0].push({ tag: 330, type: LONG, values: new Array(this.ifds.length - 1).fill(0) });
+      this.ifds[0].sort((a, b) => a.tag - b.tag);
+    }
     let offset = this.end + (this.end % 2);
     const offsets = this.ifds.map((entries) => {
       const at = offset;
       offset += ifdSize(entries);
       return at;
     });
-    this.ifds.forEach((entries, i) => this.writeAt(encodeIfd(entries, offsets[i], offsets[i + 1] ?? 0), offsets[i]));
+    const subIfds = this.ifds[0].find((e) => e.tag === 330);
+    if (subIfds) subIfds.values = offsets.slice(1);
+    this.ifds.forEach((entries, i) => {
+      const next = subIfds ? 0 : (offsets[i + 1] ?? 0);
+      this.writeAt(encodeIfd(entries, offsets[i], next), offsets[i]);
+    });
     const header = new DataView(new ArrayBuffer(8));
     header.setUint16(0, 0x4949, true);
     header.setUint16(2, 42, true);
@@ -251,8 +265,9 @@ function differenced(pixels: Uint8Array, width: number, spp: number): Uint8Array
   return out;
 }
 
+/** TIFF ASCII is NUL-terminated bytes; OME-XML and readers expect UTF-8 in them. */
 function ascii(text: string): Uint8Array {
-  return new Uint8Array([...Buffer.from(text, 'latin1'), 0]);
+  return new Uint8Array([...Buffer.from(text, 'utf8'), 0]);
 }
 
 /** A positive number as a RATIONAL with the finest decimal denominator that fits 32 bits. */
@@ -316,7 +331,7 @@ export interface TiffImageInput {
 }
 
 /** Encodes a whole TIFF in memory (small images, tests). */
-export function encodeTiff(images: TiffImageInput[]): Uint8Array {
+export function encodeTiff(images: TiffImageInput[], layout: 'chain' | 'subifds' = 'chain'): Uint8Array {
   const chunks: { bytes: Uint8Array; at: number }[] = [];
   const writer = new TiffWriter((bytes, at) => chunks.push({ bytes: bytes.slice(), at }));
   for (const { options, pixels } of images) {
@@ -324,7 +339,7 @@ export function encodeTiff(images: TiffImageInput[]): Uint8Array {
     image.writeRows(pixels);
     image.finish();
   }
-  writer.finish();
+  writer.finish(layout);
   const out = new Uint8Array(Math.max(...chunks.map((c) => c.at + c.bytes.length)));
   for (const c of chunks) out.set(c.bytes, c.at);
   return out;
