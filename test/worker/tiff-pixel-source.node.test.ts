@@ -42,7 +42,7 @@ function save(name: string, bytes: Uint8Array): string {
   return path;
 }
 
-const blob = (bytes: Uint8Array, name: string): SlideDescription => ({ kind: 'blob', blob: new Blob([bytes]), name });
+const blob = (bytes: Uint8Array, name: string): SlideDescription => ({ kind: 'blob', blob: new Blob([bytes as Uint8Array<ArrayBuffer>]), name });
 
 async function rejectsWith(promise: Promise<unknown>, code: SlideErrorCode, text: RegExp): Promise<SlideError> {
   try {
