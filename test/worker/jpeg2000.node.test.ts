@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { fromFile, getDecoder, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import { registerJpeg2000 } from '../../worker/jpeg2000.js';
 import Jpeg2000Decoder, { type Jpeg2000DecoderParameters } from '../../worker/jpeg2000-decoder.js';
+import { pixelDiff } from '../pixel-diff.js';
 
 // The slide lives beside the repository (../shared/data/wsi from the repo root), not in it.
 const SLIDE = fileURLToPath(new URL('../../../shared/data/wsi/TCGA-CR-7395-01A-01-TS1.svs', import.meta.url));
@@ -64,18 +65,6 @@ async function decodeTile(codestream: Uint8Array, overrides: Partial<Jpeg2000Dec
   // decode() may hand the buffer on, so every call gets its own copy.
   const decoded = await new Jpeg2000Decoder(params(overrides)).decode(codestream.slice().buffer);
   return new Uint8Array(decoded);
-}
-
-function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number } {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { mean: sum / a.length, max };
 }
 
 function channelMeans(pixels: Uint8Array): [number, number, number] {
@@ -164,8 +153,8 @@ test('IFD2 agrees with a 2× box-downsampled IFD0 window', async (t) => {
     }
     return out;
   };
-  const aligned = meanAbsDiff(reduced, boxed(0)).mean;
-  const shifted = meanAbsDiff(reduced, boxed(margin)).mean;
+  const aligned = pixelDiff(reduced, boxed(0)).mean;
+  const shifted = pixelDiff(reduced, boxed(margin)).mean;
   t.diagnostic(`IFD2 vs box(IFD0): mean abs diff ${aligned.toFixed(2)} aligned, ${shifted.toFixed(2)} when shifted ${margin}px`);
   // Measured 6.67 here: Aperio built IFD2 with its own filter and re-encoded it lossily, so
   // textured tissue never matches a box filter exactly; smooth regions measure ~3.
@@ -258,9 +247,9 @@ test('33003: YCbCr planes are converted to RGB unless the codestream MCT already
   assert.deepEqual(mctHonoured, reference);
 
   const planes = await decodeTile(withoutMct, { compression: 33005 });
-  assert.ok(meanAbsDiff(planes, reference).mean > 20, 'clearing MCT should expose YCbCr planes');
+  assert.ok(pixelDiff(planes, reference).mean > 20, 'clearing MCT should expose YCbCr planes');
   const converted = await decodeTile(withoutMct, { compression: 33003 });
-  const diff = meanAbsDiff(converted, reference);
+  const diff = pixelDiff(converted, reference);
   t.diagnostic(`33003 conversion vs OpenJPEG's own inverse transform: mean ${diff.mean.toFixed(3)}, max ${diff.max}`);
   assert.ok(diff.mean < 1 && diff.max <= 3, `conversion off: ${JSON.stringify(diff)}`);
 

@@ -7,6 +7,7 @@ import { boxResize } from '../../worker/read-scaled.js';
 import type { PixelSource } from '../../worker/pixel-source.js';
 import { openTiff } from '../../worker/tiff-pixel-source.js';
 import { serveFiles, type FileServer } from '../http-file-server.js';
+import { pixelDiff } from '../pixel-diff.js';
 
 // Real slides from ../shared/data/wsi (read its README): never copied into the repository.
 const dir = join(process.cwd(), '..', 'shared', 'data', 'wsi');
@@ -21,13 +22,6 @@ async function fromFile(path: string): Promise<PixelSource> {
   return openTiff({ kind: 'blob', blob: new Blob([await readFile(path)]), name: path });
 }
 
-function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
-  return sum / a.length;
-}
-
 /**
  * A level-k window against the box-averaged level-0 window it covers. Pyramid writers halve
  * each level (flooring odd sizes), so level k is a 2^k reduction even where the size ratio
@@ -38,7 +32,7 @@ async function levelAgreement(source: PixelSource, level: number, x: number, y: 
   const w0 = Math.round(size * d);
   const coarse = await source.readRegion({ level, x, y, width: size, height: size });
   const fine = await source.readRegion({ level: 0, x: Math.round(x * d) + shift, y: Math.round(y * d), width: w0, height: w0 });
-  return meanAbsDiff(coarse, boxResize(fine, w0, w0, size, size));
+  return pixelDiff(coarse, boxResize(fine, w0, w0, size, size)).mean;
 }
 
 describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
@@ -57,7 +51,7 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
     const a = await svs.readRegion(region);
     const b = await pyramid.readRegion(region);
     // The pyramid is the SVS's level 0 re-encoded at JPEG quality 90 (its README: mean 0.36).
-    const d = meanAbsDiff(a, b);
+    const d = pixelDiff(a, b).mean;
     assert.ok(d < 1.0, `SVS vs its JPEG-90 copy: mean |Δ| ${d.toFixed(3)}`);
     // Colours: an RGB-encoded JPEG read as YCbCr would turn pink tissue green.
     let r = 0;

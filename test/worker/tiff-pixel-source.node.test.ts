@@ -9,6 +9,7 @@ import type { PixelSource, SlideDescription } from '../../worker/pixel-source.js
 import { SlideError, type SlideErrorCode } from '../../worker/slide-error.js';
 import { openTiff } from '../../worker/tiff-pixel-source.js';
 import { serveFiles, type FileServer } from '../http-file-server.js';
+import { pixelDiff } from '../pixel-diff.js';
 
 // A generated slide with odd level sizes (edge tiles, odd halvings), written by the project's
 // own TIFF writer, read back through geotiff and compared with the generator's pixels.
@@ -71,18 +72,6 @@ function withCompression(tiff: Uint8Array, code: number): Uint8Array {
   return bytes;
 }
 
-function meanAndMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number } {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { mean: sum / a.length, max };
-}
-
 before(async () => {
   const { rgb } = renderRegion(SPEC, 0, 0, SPEC.width, SPEC.height);
   levels = buildPyramid({ width: SPEC.width, height: SPEC.height, channels: 3, data: rgb });
@@ -132,7 +121,7 @@ test('a generated JPEG pyramid reads within JPEG tolerance at every level', asyn
   const source = await openTiff(blob(pyramidTiff('jpeg'), 'jpeg.tif'));
   for (const [i, level] of levels.entries()) {
     const whole = await source.readRegion({ level: i, x: 0, y: 0, width: level.width, height: level.height });
-    const { mean, max } = meanAndMaxDiff(whole, level.data);
+    const { mean, max } = pixelDiff(whole, level.data);
     console.log(`# JPEG q90 level ${i}: mean |Δ| ${mean.toFixed(2)}, max ${max}`);
     // Quality 90 on textured H&E: a few grey levels on average, more at the reduced levels
     // where each pixel carries more detail; a colour-space mix-up would be off by tens.
