@@ -85,6 +85,34 @@ async function openjpegWasm(ctx, next) {
   ctx.body = createReadStream(join(root, 'node_modules/@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm'));
 }
 
+/**
+ * TF.js: tfjs-core's ES build imports CommonJS packages the dev server cannot serve, so tests get
+ * the self-contained flat bundles. The backend bundles import '@tensorflow/tfjs-core'; pointing
+ * that at the same tfjs bundle makes them register with the one tf instance the code uses.
+ */
+const TFJS_FLAT = {
+  '@tensorflow/tfjs': '/node_modules/@tensorflow/tfjs/dist/tf.fesm.js',
+  '@tensorflow/tfjs-core': '/node_modules/@tensorflow/tfjs/dist/tf.fesm.js',
+  '@tensorflow/tfjs-backend-webgpu': '/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.fesm.js',
+  '@tensorflow/tfjs-backend-wasm': '/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.fesm.js',
+};
+const tfjsFlatBundles = {
+  name: 'tfjs-flat-bundles',
+  resolveImport({ source }) {
+    if (source in TFJS_FLAT) return TFJS_FLAT[source];
+    // The wasm backend's Node-only paths import these too; the browser never runs them.
+    if (source === 'os' || source === 'perf_hooks') return '/__empty-module__.js';
+  },
+};
+
+/** The wasm backend fetches its binaries from beside the script that loads it, wherever that is. */
+async function tfjsWasm(ctx, next) {
+  const match = /\/(tfjs-backend-wasm(?:-simd|-threaded-simd)?\.wasm)$/.exec(ctx.path);
+  if (!match) return next();
+  ctx.type = 'application/wasm';
+  ctx.body = createReadStream(join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', match[1]));
+}
+
 const executablePath = findChromium();
 const args = [
   '--no-sandbox',
@@ -104,9 +132,10 @@ export default {
   testsStartTimeout: 120000,
   testsFinishTimeout: 600000,
   testFramework: { config: { timeout: 120000 } },
-  middleware: [slideFiles, openjpegWasm],
+  middleware: [slideFiles, openjpegWasm, tfjsWasm],
   plugins: [
     emptyNodeBuiltins,
+    tfjsFlatBundles,
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(root, 'tsconfig.json') }),
     // OpenSeadragon and the OpenJPEG glue ship as UMD/CommonJS; the dev server only speaks ES modules.
     commonjs({

@@ -1,0 +1,31 @@
+/** Why an extractor bundle could not be loaded. Stable strings: callers and the UI switch on them. */
+export type BundleErrorCode =
+  | 'not-json'
+  | 'missing-field'
+  | 'bad-field'
+  | 'wrong-format'
+  | 'unsupported-version'
+  | 'no-classes'
+  | 'duplicate-class'
+  | 'depth-mismatch'
+  | 'dilation-mismatch'
+  | 'shape-mismatch'
+  | 'bad-normalisation'
+  | 'bad-mpp'
+  | 'weights-short'
+  | 'weights-long'
+  | 'overlapping-tensors'
+  | 'not-finite'
+  | 'network'
+  | 'aborted';
+
+/** A typed error naming the problem; the message says where in the bundle it is. */
+export class BundleError extends Error {
+  readonly code: BundleErrorCode;
+
+  constructor(code: BundleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`Extractor bundle: ${message}`, options);
+    this.name = code === 'aborted' ? 'AbortError' : 'BundleError';
+    this.code = code;
+  }
+}
