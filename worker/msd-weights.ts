@@ -1,3 +1,5 @@
+import { SeededRandom } from './seeded-random.js';
+
 /**
  * The parameters of a mixed-scale dense (MSD) network of width 1 (Pelt & Sethian, PNAS 2018):
  * layer i is one 3×3 convolution with dilation (i mod 10) + 1 over the input's channels and
@@ -53,18 +55,8 @@ export function initMsdWeights(
   return { inputChannels, layers, output: { weights: new Float32Array(inputChannels + depth), bias: 0 }, normalisation };
 }
 
-/** A seeded N(0, 1) source (mulberry32 + Box–Muller), so that initialisation is reproducible. */
+/** A seeded N(0, 1) source, so that initialisation is reproducible. */
 export function seededGaussian(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => {
-    const u = 1 - uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
+  const random = new SeededRandom(seed);
+  return () => random.gaussian();
 }

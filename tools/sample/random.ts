@@ -1,6 +1,7 @@
 // Deterministic randomness that depends only on (seed, salt, integer coordinates), never on
 // the order in which regions are rendered: that is what makes any region equal to the
 // corresponding crop of the whole slide.
+import { SeededRandom } from '../../worker/seeded-random.js';
 
 /** 32-bit avalanche mix (lowbias32); good enough to decorrelate neighbouring lattice points. */
 function mix(h: number): number {
@@ -22,20 +23,16 @@ export function hashUnit(a: number, b: number, c: number): number {
   return hash3(a, b, c) / 4294967296;
 }
 
-/** A small seeded generator (mulberry32) for per-cell object layouts. */
+/** A small seeded generator (the training code's mulberry32) for per-cell object layouts. */
 export class Rng {
-  private state: number;
+  private readonly random: SeededRandom;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.random = new SeededRandom(seed);
   }
 
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random.next();
   }
 
   range(lo: number, hi: number): number {
