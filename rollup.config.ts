@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -38,6 +38,16 @@ function copy(from: string, fileName: string): Plugin {
   };
 }
 
+/** Copies a folder next to the output, outside rollup's asset tree (which refuses '../' names). */
+function copyFolder(from: string, to: string): Plugin {
+  return {
+    name: 'copy-folder',
+    writeBundle() {
+      cpSync(from, to, { recursive: true });
+    },
+  };
+}
+
 // The library leaves its dependencies to the embedding app's bundler; OpenSeadragon is a peer.
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)];
 const isExternal = (id: string) => external.some((name) => id === name || id.startsWith(`${name}/`));
@@ -60,7 +70,13 @@ const config: RollupOptions[] = [
   },
   {
     input: { demo: 'viewer-demo/main.ts' },
-    plugins: [...compile(), copy('viewer-demo/index.html', 'index.html')],
+    plugins: [
+      ...compile(),
+      copy('viewer-demo/index.html', 'index.html'),
+      // DEFAULT_EXTRACTORS_URL is '../models/default/…' from the bundle; the demo is served from
+      // the site root, where '../models' resolves to '/models'.
+      copyFolder('models/default', 'dist/demo/models/default'),
+    ],
     output: { dir: 'dist/demo', format: 'es', sourcemap: true },
   },
 ];

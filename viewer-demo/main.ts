@@ -1,5 +1,5 @@
 import OpenSeadragon from 'openseadragon';
-import { openInWorker, pixelTileSource, type SlideDescription, type WorkerPixelSource } from '../plugin/index.js';
+import { loadDefaultExtractors, openInWorker, pixelTileSource, type SlideDescription, type WorkerPixelSource } from '../plugin/index.js';
 
 // The sample slide is made by `npm start` (tools/make-sample-slide.ts) and served next to the demo.
 const SAMPLE_URL = new URL('./slides/sample-slide.tif', location.href).href;
@@ -71,3 +71,13 @@ viewerElement.addEventListener('drop', (e) => {
 });
 
 open({ kind: 'url', url: SAMPLE_URL, name: 'sample-slide.tif' });
+
+const extractorsLabel = document.querySelector<HTMLElement>('#extractors')!;
+loadDefaultExtractors().then(
+  (bundle) => {
+    extractorsLabel.textContent = `extractors: ${bundle.classes.map((c) => c.name).join(', ')} (${bundle.mpp} µm/px)`;
+  },
+  (err: unknown) => {
+    extractorsLabel.textContent = `extractors failed to load: ${err instanceof Error ? err.message : String(err)}`;
+  },
+);

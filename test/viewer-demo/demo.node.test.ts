@@ -105,6 +105,11 @@ test('the demo opens the sample slide and level-0 tiles show the slide\'s own pi
   assert.ok(worst.d > 5 * best.d, 'a misplaced comparison differs: the region is textured');
 });
 
+test('the demo loads the shipped default extractors', async () => {
+  await page.waitForFunction(() => !document.querySelector('#extractors')?.textContent?.includes('loading'), undefined, { timeout: 30_000 });
+  assert.match((await page.locator('#extractors').textContent()) ?? '', /^extractors: inflammatory.* \(0\.25 µm\/px\)$/);
+});
+
 test('zoomed out, the screen shows the downsampled slide', async () => {
   const { width, height } = slide.levels[0];
   const { left, top } = await showAt(width / 2, height / 2, 8);
