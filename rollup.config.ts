@@ -1,5 +1,6 @@
 import { cpSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import type { Plugin, RollupOptions } from 'rollup';
@@ -13,11 +14,14 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
 const require = createRequire(import.meta.url);
 // The JPEG 2000 decoder fetches OpenJPEG's WebAssembly from beside the script that holds it.
 const OPENJPEG_WASM = require.resolve('@cornerstonejs/codec-openjpeg/decodewasm');
+// TF.js' wasm backend fetches its binaries from beside the worker script.
+const TFJS_WASM_DIR = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const TFJS_WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 /** Node built-ins that geotiff and the codec import for their Node paths only. */
 const nodeOnly = (): Plugin => ({
   name: 'node-only-modules',
-  resolveId: (id) => (['fs', 'path', 'http', 'https', 'url'].includes(id) ? `\0empty:${id}` : null),
+  resolveId: (id) => (['fs', 'path', 'http', 'https', 'url', 'os', 'perf_hooks', 'worker_threads'].includes(id) ? `\0empty:${id}` : null),
   load: (id) => (id.startsWith('\0empty:') ? 'export default {};' : null),
 });
 
@@ -62,7 +66,11 @@ const config: RollupOptions[] = [
   {
     // Workers are loaded by URL, so they carry everything they need.
     input: { worker: 'worker/worker-entry.ts' },
-    plugins: [...compile(), copy(OPENJPEG_WASM, 'openjpegwasm_decode.wasm')],
+    plugins: [
+      ...compile(),
+      copy(OPENJPEG_WASM, 'openjpegwasm_decode.wasm'),
+      ...TFJS_WASM.map((name) => copy(join(TFJS_WASM_DIR, name), name)),
+    ],
     output: [
       { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
       { dir: 'dist/demo', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },

@@ -1,5 +1,22 @@
+import type { GridOptions, Rect } from './patch-grid.js';
 import type { PixelLevel, SlideDescription } from './pixel-source.js';
 import type { SlideErrorCode } from './slide-error.js';
+import type { BackendName } from './tf-backend.js';
+
+/**
+ * Where a worker gets its extractors: a bundle URL (it fetches the manifest and weights
+ * itself), the user's two files, or a manifest already parsed with its weights buffer.
+ */
+export type ExtractorSource =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'files'; readonly manifest: Blob; readonly weights: Blob }
+  | { readonly kind: 'decoded'; readonly manifest: unknown; readonly weights: ArrayBuffer };
+
+/** The perceptron over the concatenated features of the loaded extractors. */
+export interface HeadWeights {
+  readonly W: readonly number[];
+  readonly b: number;
+}
 
 /**
  * Messages between the main thread and a worker. Every request carries an id; the worker
@@ -19,6 +36,41 @@ export type WorkerRequest =
       readonly height: number;
     }
   | { readonly type: 'close'; readonly id: number; readonly slideId: number }
+  /**
+   * Start a TF.js backend: each of `backends` in turn (named, so software GPUs are allowed),
+   * or, without it, the automatic order webgpu → webgl → wasm → cpu that skips software GPUs.
+   */
+  | {
+      readonly type: 'init-backend';
+      readonly id: number;
+      readonly backends?: readonly BackendName[];
+      readonly wasmPaths?: string;
+      readonly allowSoftwareGpu?: boolean;
+      /** Bytes of patch probabilities kept for neighbouring tiles to reuse (default 64 MiB; 0: none). */
+      readonly patchMemoBytes?: number;
+    }
+  /** Replaces the worker's extractors; `key` names the set so jobs can say which one they mean. */
+  | { readonly type: 'load-extractors'; readonly id: number; readonly key: string; readonly source: ExtractorSource }
+  /** Replaces the worker's head; W must have one weight per feature of the loaded extractors. */
+  | { readonly type: 'set-head'; readonly id: number; readonly key: string; readonly head: HeadWeights }
+  /**
+   * The averaged probabilities of one output rectangle of a slide level. Refused unless the
+   * loaded extractors and head are the ones named (a job never runs with a model it was not
+   * queued for).
+   */
+  | {
+      readonly type: 'predict-tile';
+      readonly id: number;
+      readonly slideId: number;
+      readonly level: number;
+      readonly tile: Rect;
+      readonly extractorsKey: string;
+      readonly headKey: string;
+      readonly grid?: GridOptions;
+    }
+  /** TF.js memory of this worker, for leak checks. */
+  | { readonly type: 'memory'; readonly id: number }
+  /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
   | { readonly type: 'abort'; readonly id: number };
 
 export interface SlideInfo {
@@ -40,4 +92,11 @@ export type WorkerResponse =
   | { readonly type: 'opened'; readonly id: number; readonly info: SlideInfo }
   | { readonly type: 'pixels'; readonly id: number; readonly pixels: Uint8Array }
   | { readonly type: 'closed'; readonly id: number }
+  /** `failures`: why each backend tried before it did not start. */
+  | { readonly type: 'backend'; readonly id: number; readonly backend: BackendName; readonly failures: readonly string[] }
+  | { readonly type: 'extractors-loaded'; readonly id: number; readonly key: string; readonly extractors: readonly { readonly name: string; readonly depth: number }[]; readonly mpp: number }
+  | { readonly type: 'head-set'; readonly id: number; readonly key: string }
+  /** tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo not counted). */
+  | { readonly type: 'probabilities'; readonly id: number; readonly probabilities: Float32Array; readonly patches: number; readonly ms: number }
+  | { readonly type: 'memory'; readonly id: number; readonly numTensors: number; readonly numBytes: number; readonly backend: string }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };

@@ -1,7 +1,14 @@
 /// <reference lib="webworker" />
+import * as tf from '@tensorflow/tfjs';
+import { decodeBundle, loadBundle, type ExtractorBundle } from './extractor-bundle.js';
+import { createHeadPatchModel, type HeadPatchModel } from './head-patch-model.js';
+import { createMsd, type MsdNetwork } from './msd-network.js';
+import { PatchMemo } from './patch-memo.js';
 import type { PixelSource } from './pixel-source.js';
-import type { WorkerRequest, WorkerResponse } from './protocol.js';
+import { predictTile } from './predict-region.js';
+import type { ExtractorSource, WorkerRequest, WorkerResponse } from './protocol.js';
 import { SlideError } from './slide-error.js';
+import { initBackend, type BackendName } from './tf-backend.js';
 import { openTiff } from './tiff-pixel-source.js';
 
 // The worker reads the slide's bytes itself (URL or Blob) so that decoded pixels never cross
@@ -11,8 +18,52 @@ const slides = new Map<number, PixelSource>();
 const running = new Map<number, AbortController>();
 let nextSlideId = 1;
 
+// Model state. A head only has meaning with the extractors it was fitted on, so loading other
+// extractors drops the head; the client sends the head again.
+let backend: BackendName | undefined;
+let extractors: { key: string; networks: MsdNetwork[] } | undefined;
+let head: { key: string; compiled: HeadPatchModel } | undefined;
+/** Patch probabilities under the current head, shared by neighbouring tiles. */
+const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
+let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
+
+// TF.js work runs one request at a time, in arrival order: one thread gains nothing from
+// interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
+// reads stay concurrent.
+let tfQueue: Promise<unknown> = Promise.resolve();
+function serial<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  const run = tfQueue.then(() => {
+    // Aborted while waiting its turn: it never starts.
+    signal.throwIfAborted();
+    return work();
+  });
+  tfQueue = run.catch(() => undefined);
+  return run;
+}
+
 function reply(message: WorkerResponse, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
+}
+
+async function ensureBackend(): Promise<void> {
+  backend ??= await initBackend();
+}
+
+function dropHead(): void {
+  head?.compiled.dispose();
+  head = undefined;
+  memo.clear();
+}
+
+async function readExtractors(source: ExtractorSource, signal: AbortSignal): Promise<ExtractorBundle> {
+  switch (source.kind) {
+    case 'url':
+      return loadBundle(source.url, { signal });
+    case 'files':
+      return loadBundle({ manifest: source.manifest, weights: source.weights }, { signal });
+    case 'decoded':
+      return decodeBundle(source.manifest, source.weights);
+  }
 }
 
 async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
@@ -39,6 +90,87 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
       slides.delete(request.slideId);
       reply({ type: 'closed', id: request.id });
       return;
+    case 'init-backend':
+      return serial(signal, async () => {
+        const options = { wasmPaths: request.wasmPaths, allowSoftwareGpu: request.allowSoftwareGpu };
+        const failures: string[] = [];
+        let started: BackendName | undefined;
+        if (!request.backends) started = await initBackend(undefined, options);
+        for (const name of request.backends ?? []) {
+          try {
+            started = await initBackend(name, options);
+            break;
+          } catch (err) {
+            failures.push(err instanceof Error ? err.message : String(err));
+          }
+        }
+        if (!started) throw new Error(`no TF.js backend of ${request.backends!.join(', ')} could start: ${failures.join('; ')}`);
+        if (backend !== undefined && started !== backend) {
+          // Tensors live on one backend: models made on the old one go, and the client loads them again.
+          dropHead();
+          extractors?.networks.forEach((n) => n.dispose());
+          extractors = undefined;
+        }
+        backend = started;
+        if (request.patchMemoBytes !== undefined && request.patchMemoBytes !== memo.maxBytes) memo = new PatchMemo(request.patchMemoBytes);
+        reply({ type: 'backend', id: request.id, backend: started, failures });
+      });
+    case 'load-extractors':
+      return serial(signal, async () => {
+        await ensureBackend();
+        const bundle = await readExtractors(request.source, signal);
+        const networks: MsdNetwork[] = [];
+        try {
+          for (const c of bundle.classes) networks.push(createMsd(c.weights));
+        } catch (err) {
+          networks.forEach((n) => n.dispose());
+          throw err;
+        }
+        dropHead();
+        extractors?.networks.forEach((n) => n.dispose());
+        extractors = { key: request.key, networks };
+        reply({
+          type: 'extractors-loaded',
+          id: request.id,
+          key: request.key,
+          extractors: bundle.classes.map((c) => ({ name: c.name, depth: c.weights.layers.length })),
+          mpp: bundle.mpp,
+        });
+      });
+    case 'set-head':
+      return serial(signal, async () => {
+        if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
+        const model = createHeadPatchModel(request.head, extractors.networks);
+        dropHead();
+        head = { key: request.key, compiled: model };
+        reply({ type: 'head-set', id: request.id, key: request.key });
+      });
+    case 'predict-tile':
+      return serial(signal, async () => {
+        const source = slides.get(request.slideId);
+        if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+        if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
+          throw new Error(`the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`);
+        }
+        const started = performance.now();
+        let patches = 0;
+        const { patchSize, stride } = request.grid ?? {};
+        const probabilities = await predictTile(source, request.level, request.tile, head.compiled.model, {
+          patchSize,
+          stride,
+          signal,
+          memo: { cache: memo, scope: `${request.slideId}|${request.level}|${patchSize}|${stride}` },
+          onPatch: (_done, _total, reused) => {
+            if (!reused) patches++;
+          },
+        });
+        reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [probabilities.buffer as ArrayBuffer]);
+      });
+    case 'memory':
+      return serial(signal, async () => {
+        const m = tf.memory();
+        reply({ type: 'memory', id: request.id, numTensors: m.numTensors, numBytes: m.numBytes, backend: tf.getBackend() });
+      });
   }
 }
 

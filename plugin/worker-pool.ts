@@ -1,0 +1,471 @@
+import type { GridOptions, Rect } from '../worker/patch-grid.js';
+import type { SlideDescription } from '../worker/pixel-source.js';
+import type { ExtractorSource, HeadWeights, SlideInfo, WorkerRequest, WorkerResponse } from '../worker/protocol.js';
+import type { BackendName } from '../worker/tf-backend.js';
+import { DEFAULT_WORKER_URL } from './worker-pixel-source.js';
+
+/**
+ * Runs inference tiles on N module workers. Each worker holds the same configuration (backend,
+ * open slides, extractors, head), replayed onto a replacement when one dies. Jobs wait in one
+ * priority queue (lowest number first: the caller passes e.g. the distance from the view's
+ * centre) tagged with a viewport version; starting a new viewport drops older queued jobs and
+ * aborts running ones, and their results are never delivered. Finished tiles are cached by
+ * slide, level, rectangle, extractor set, head and grid.
+ */
+
+export interface WorkerPoolOptions {
+  /** Default: navigator.hardwareConcurrency − 1 (one core left for the page), at least 1. */
+  readonly workers?: number;
+  readonly workerUrl?: URL | string;
+  /** Backends to try in order (named ones may be software GPUs); default: the automatic choice. */
+  readonly backends?: readonly BackendName[];
+  readonly wasmPaths?: string;
+  readonly allowSoftwareGpu?: boolean;
+  /** Patch size and stride (default: 256 and 64). */
+  readonly grid?: GridOptions;
+  /** Bytes of finished tiles kept; default 256 MiB. */
+  readonly cacheBytes?: number;
+  /** Bytes of patch probabilities each worker keeps for neighbouring tiles (default 64 MiB; 0 turns it off). */
+  readonly patchMemoBytes?: number;
+  /** A job whose worker died this many times is given up. Default 3. */
+  readonly maxAttempts?: number;
+}
+
+export interface PoolSlide {
+  readonly key: number;
+  readonly info: SlideInfo;
+}
+
+export interface TileRequest {
+  readonly slide: PoolSlide;
+  readonly level: number;
+  readonly tile: Rect;
+  /** Lower runs sooner. Default 0. */
+  readonly priority?: number;
+  /** The viewport version the job belongs to; default the current one. */
+  readonly version?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface TileResult {
+  /** tile.width × tile.height probabilities, row-major. Shared with the cache: do not modify. */
+  readonly probabilities: Float32Array;
+  /** Patch evaluations it took (0 when it came from the cache). */
+  readonly patches: number;
+  readonly cached: boolean;
+  /** Index of the worker that computed it. */
+  readonly worker?: number;
+}
+
+export interface WorkerStatus {
+  readonly index: number;
+  readonly backend?: BackendName;
+  /** Why backends tried before `backend` did not start. */
+  readonly failures: readonly string[];
+  /** How many times this slot's worker has been replaced. */
+  readonly restarts: number;
+}
+
+type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+const abortError = (why: string) => new DOMException(why, 'AbortError');
+
+class WorkerDied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerDied';
+  }
+}
+
+function toError(e: { name: string; message: string }): Error {
+  if (e.name === 'AbortError') return abortError(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/** FNV-1a over a string: a short, stable cache key for a head. */
+function hashString(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+interface Job {
+  readonly seq: number;
+  readonly request: TileRequest;
+  readonly priority: number;
+  readonly version: number;
+  readonly cacheKey: string;
+  readonly extractorsKey: string;
+  readonly headKey: string;
+  attempts: number;
+  slot?: Slot;
+  controller?: AbortController;
+  settled: boolean;
+  resolve(r: TileResult): void;
+  reject(e: unknown): void;
+}
+
+/** One worker and what the pool has told it. */
+class Slot {
+  readonly worker: Worker;
+  readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  readonly slideIds = new Map<number, number>();
+  nextId = 1;
+  dead = false;
+  ready = false;
+  job?: Job;
+  backend?: BackendName;
+  failures: readonly string[] = [];
+
+  constructor(readonly index: number, url: URL | string, onDeath: (slot: Slot, why: string) => void) {
+    this.worker = new Worker(url, { type: 'module', name: `openseadragon-fewshot ${index}` });
+    this.worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
+      const p = this.pending.get(event.data.id);
+      this.pending.delete(event.data.id);
+      p?.resolve(event.data);
+    };
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      onDeath(this, `worker ${index} failed: ${event.message || 'it could not be loaded'}`);
+    };
+    this.worker.onmessageerror = () => onDeath(this, `worker ${index} sent a message that could not be read`);
+  }
+
+  call(body: RequestBody, signal?: AbortSignal): Promise<WorkerResponse> {
+    if (this.dead) return Promise.reject(new WorkerDied(`worker ${this.index} is gone`));
+    const id = this.nextId++;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      const onAbort = () => this.worker.postMessage({ type: 'abort', id } satisfies WorkerRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (r.type === 'error') reject(toError(r.error));
+          else resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      this.worker.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  kill(why: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.worker.terminate();
+    const err = new WorkerDied(why);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+export class WorkerPool {
+  private readonly options: WorkerPoolOptions;
+  private readonly url: URL | string;
+  private readonly slots: Slot[] = [];
+  private readonly restarts: number[] = [];
+  private readonly queue: Job[] = [];
+  private readonly cache = new Map<string, { probabilities: Float32Array; patches: number }>();
+  private cacheUsed = 0;
+  private readonly slides = new Map<number, SlideDescription>();
+  private extractors?: { key: string; source: ExtractorSource };
+  private head?: { key: string; head: HeadWeights };
+  private nextSlideKey = 1;
+  private nextExtractorsKey = 1;
+  private seq = 0;
+  private version = 0;
+  private closed = false;
+
+  private constructor(options: WorkerPoolOptions) {
+    this.options = options;
+    this.url = options.workerUrl ?? DEFAULT_WORKER_URL;
+  }
+
+  /** Starts the workers and their backends; resolves once every one reported its backend. */
+  static async create(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
+    const n = options.workers ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, got ${n}`);
+    const pool = new WorkerPool(options);
+    try {
+      await Promise.all(Array.from({ length: n }, (_, i) => pool.start(i)));
+    } catch (err) {
+      pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get workers(): readonly WorkerStatus[] {
+    return this.slots.map((s) => ({ index: s.index, backend: s.backend, failures: s.failures, restarts: this.restarts[s.index] }));
+  }
+
+  /** The current viewport version. */
+  get viewportVersion(): number {
+    return this.version;
+  }
+
+  /** Starts a new viewport: queued jobs of older versions are dropped, running ones aborted; returns the new version. */
+  newViewport(): number {
+    this.version++;
+    this.dropWhere((job) => job.version < this.version, 'the view moved on');
+    return this.version;
+  }
+
+  async openSlide(slide: SlideDescription): Promise<PoolSlide> {
+    const key = this.nextSlideKey++;
+    this.slides.set(key, slide);
+    try {
+      const infos = await Promise.all(this.slots.map((s) => this.openOn(s, key, slide)));
+      return { key, info: infos[0] };
+    } catch (err) {
+      this.slides.delete(key);
+      throw err;
+    }
+  }
+
+  /**
+   * Loads extractors into every worker. `key` names the set for the tile cache (default: the
+   * URL, or a new name per call). Queued jobs of other extractors are dropped (they would need
+   * a head fitted on those).
+   */
+  async setExtractors(source: ExtractorSource, key?: string): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
+    const k = key ?? (source.kind === 'url' ? `url:${source.url}` : `set-${this.nextExtractorsKey++}`);
+    this.extractors = { key: k, source };
+    this.head = undefined;
+    this.dropWhere((job) => job.extractorsKey !== k, 'the extractors changed');
+    const answers = await Promise.all(this.liveSlots().map((s) => this.loadOn(s)));
+    const first = answers.find((a) => a !== undefined);
+    if (!first || first.type !== 'extractors-loaded') throw new Error('no worker loaded the extractors');
+    return { extractors: first.extractors, mpp: first.mpp };
+  }
+
+  /** Sets the head in every worker; returns its cache key. Queued jobs of another head are dropped. */
+  async setHead(head: HeadWeights): Promise<string> {
+    if (!this.extractors) throw new Error('set the extractors before the head');
+    const W = Array.from(head.W);
+    const key = `${W.length}:${hashString(JSON.stringify([W, head.b]))}`;
+    this.head = { key, head: { W, b: head.b } };
+    this.dropWhere((job) => job.headKey !== key, 'the head changed');
+    await Promise.all(this.liveSlots().map((s) => this.headOn(s)));
+    return key;
+  }
+
+  /** The averaged probabilities of one output tile, from the cache or the next free worker. */
+  predictTile(request: TileRequest): Promise<TileResult> {
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    if (!this.extractors || !this.head) return Promise.reject(new Error('set the extractors and a head before predicting'));
+    if (!this.slides.has(request.slide.key)) return Promise.reject(new Error(`slide ${request.slide.key} is not open in this pool`));
+    const version = request.version ?? this.version;
+    if (request.signal?.aborted) return Promise.reject(abortError('the tile was aborted'));
+    if (version < this.version) return Promise.reject(abortError('the view moved on'));
+    const { tile, level } = request;
+    const grid = this.options.grid ?? {};
+    const cacheKey = [request.slide.key, level, tile.x, tile.y, tile.width, tile.height, this.extractors.key, this.head.key, grid.patchSize ?? '', grid.stride ?? ''].join('|');
+    const hit = this.cache.get(cacheKey);
+    if (hit) {
+      // Refresh its place in the LRU order.
+      this.cache.delete(cacheKey);
+      this.cache.set(cacheKey, hit);
+      return Promise.resolve({ probabilities: hit.probabilities, patches: 0, cached: true });
+    }
+    return new Promise<TileResult>((resolve, reject) => {
+      const job: Job = {
+        seq: this.seq++,
+        request,
+        priority: request.priority ?? 0,
+        version,
+        cacheKey,
+        extractorsKey: this.extractors!.key,
+        headKey: this.head!.key,
+        attempts: 0,
+        settled: false,
+        resolve: (r) => {
+          if (job.settled) return;
+          job.settled = true;
+          request.signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          if (job.settled) return;
+          job.settled = true;
+          request.signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => this.cancel(job, 'the tile was aborted');
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** TF.js memory of one worker (after the work queued there before it). */
+  async memory(index: number): Promise<{ numTensors: number; numBytes: number; backend: string }> {
+    const r = await this.slots[index].call({ type: 'memory' });
+    if (r.type !== 'memory') throw new Error(`unexpected answer '${r.type}' to memory`);
+    return { numTensors: r.numTensors, numBytes: r.numBytes, backend: r.backend };
+  }
+
+  /**
+   * Ends one worker as a crash would: it is replaced, configured again, and its job re-queued.
+   * (A Worker terminated from outside fires no event, so the pool has to be told.)
+   */
+  terminateWorker(index: number): void {
+    this.onDeath(this.slots[index], `worker ${index} was terminated`);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.dropWhere(() => true, 'the worker pool was closed');
+    for (const s of this.slots) s.kill('the worker pool was closed');
+  }
+
+  private liveSlots(): Slot[] {
+    return this.slots.filter((s) => !s.dead);
+  }
+
+  /** Rejects queued jobs matching `predicate` and aborts running ones. */
+  private dropWhere(predicate: (job: Job) => boolean, why: string): void {
+    for (const job of [...this.queue]) if (predicate(job)) this.cancel(job, why);
+    for (const s of this.slots) if (s.job && predicate(s.job)) this.cancel(s.job, why);
+  }
+
+  private cancel(job: Job, why: string): void {
+    const i = this.queue.indexOf(job);
+    if (i >= 0) this.queue.splice(i, 1);
+    // A running job is aborted in its worker; the slot is free again once the worker answers.
+    job.controller?.abort();
+    job.reject(abortError(why));
+  }
+
+  private async start(index: number): Promise<void> {
+    const slot = new Slot(index, this.url, (s, why) => this.onDeath(s, why));
+    this.slots[index] = slot;
+    this.restarts[index] ??= 0;
+    const answer = await slot.call({
+      type: 'init-backend',
+      backends: this.options.backends,
+      wasmPaths: this.options.wasmPaths,
+      allowSoftwareGpu: this.options.allowSoftwareGpu,
+      patchMemoBytes: this.options.patchMemoBytes,
+    });
+    if (answer.type !== 'backend') throw new Error(`unexpected answer '${answer.type}' to init-backend`);
+    slot.backend = answer.backend;
+    slot.failures = answer.failures;
+    // Configuration messages are handled in order by the worker, so they can all be sent now.
+    await Promise.all([...this.slides].map(([key, slide]) => this.openOn(slot, key, slide)));
+    await this.loadOn(slot);
+    await this.headOn(slot);
+    slot.ready = true;
+    this.pump();
+  }
+
+  private async openOn(slot: Slot, key: number, slide: SlideDescription): Promise<SlideInfo> {
+    const r = await slot.call({ type: 'open', slide });
+    if (r.type !== 'opened') throw new Error(`unexpected answer '${r.type}' to open`);
+    slot.slideIds.set(key, r.info.slideId);
+    return r.info;
+  }
+
+  private async loadOn(slot: Slot): Promise<WorkerResponse | undefined> {
+    if (!this.extractors) return undefined;
+    const { key, source } = this.extractors;
+    return slot.call({ type: 'load-extractors', key, source });
+  }
+
+  private async headOn(slot: Slot): Promise<void> {
+    if (!this.head) return;
+    await slot.call({ type: 'set-head', key: this.head.key, head: this.head.head });
+  }
+
+  private onDeath(slot: Slot, why: string): void {
+    if (slot.dead || this.slots[slot.index] !== slot) return;
+    const job = slot.job;
+    slot.job = undefined;
+    slot.kill(why);
+    if (this.closed) return;
+    this.restarts[slot.index]++;
+    if (job && !job.settled) {
+      job.slot = undefined;
+      job.controller = undefined;
+      if (++job.attempts >= (this.options.maxAttempts ?? 3)) job.reject(new Error(`tile given up: its worker died ${job.attempts} times (${why})`));
+      else this.queue.push(job);
+    }
+    this.start(slot.index).catch((err) => {
+      // A replacement that cannot even start leaves the pool smaller; with no workers left,
+      // nothing could ever run the queue.
+      console.error(`worker ${slot.index} could not be replaced:`, err);
+      if (this.liveSlots().every((s) => !s.ready)) this.dropWhere(() => true, `no worker could start (${String(err)})`);
+    });
+  }
+
+  /** Gives each idle worker the most urgent job it can run. */
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.dead || slot.job) continue;
+      const job = this.takeNext();
+      if (!job) return;
+      this.run(slot, job);
+    }
+  }
+
+  private takeNext(): Job | undefined {
+    let best = -1;
+    for (let i = 0; i < this.queue.length; i++) {
+      const j = this.queue[i], b = this.queue[best];
+      if (best < 0 || j.priority < b.priority || (j.priority === b.priority && j.seq < b.seq)) best = i;
+    }
+    return best < 0 ? undefined : this.queue.splice(best, 1)[0];
+  }
+
+  private async run(slot: Slot, job: Job): Promise<void> {
+    slot.job = job;
+    job.slot = slot;
+    job.controller = new AbortController();
+    const { request } = job;
+    try {
+      const slideId = slot.slideIds.get(request.slide.key);
+      if (slideId === undefined) throw new Error(`slide ${request.slide.key} is not open in worker ${slot.index}`);
+      const r = await slot.call(
+        { type: 'predict-tile', slideId, level: request.level, tile: request.tile, extractorsKey: job.extractorsKey, headKey: job.headKey, grid: this.options.grid },
+        job.controller.signal,
+      );
+      if (r.type !== 'probabilities') throw new Error(`unexpected answer '${r.type}' to predict-tile`);
+      this.remember(job.cacheKey, r.probabilities, r.patches);
+      // Stale or aborted work may still finish first; it is cached but never delivered.
+      if (!job.controller.signal.aborted && job.version >= this.version) job.resolve({ probabilities: r.probabilities, patches: r.patches, cached: false, worker: slot.index });
+    } catch (err) {
+      // A dead worker's job was re-queued by onDeath; anything else is this job's own failure.
+      if (!(err instanceof WorkerDied)) job.reject(err);
+    } finally {
+      if (slot.job === job) slot.job = undefined;
+      this.pump();
+    }
+  }
+
+  private remember(key: string, probabilities: Float32Array, patches: number): void {
+    const budget = this.options.cacheBytes ?? 256 * 2 ** 20;
+    if (probabilities.byteLength > budget) return;
+    const old = this.cache.get(key);
+    if (old) {
+      this.cache.delete(key);
+      this.cacheUsed -= old.probabilities.byteLength;
+    }
+    this.cache.set(key, { probabilities, patches });
+    this.cacheUsed += probabilities.byteLength;
+    for (const [k, v] of this.cache) {
+      if (this.cacheUsed <= budget) break;
+      this.cache.delete(k);
+      this.cacheUsed -= v.probabilities.byteLength;
+    }
+  }
+}
