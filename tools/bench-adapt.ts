@@ -1,0 +1,83 @@
+/**
+ * Time of a 5-shot adaptation with the default extractors, split by phase: feature extraction,
+ * standardisation (statistics and the design matrix), logistic regression (Newton), BFGS on
+ * soft Dice. Medians over timed runs after one warm-up, on every TF.js backend Node offers.
+ * Support: 5 patches of 256×256 of the sample data's plasma cells (zoomed to the extractors'
+ * 0.25 µm/px), as in test/worker/adapt.node.test.ts.
+ *
+ *   npx tsx tools/bench-adapt.ts                       # wasm and cpu, 3 timed runs each
+ *   npx tsx tools/bench-adapt.ts --backends wasm --runs 5 --shots 10 --class 1
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { adapt, type AdaptReport } from '../worker/adapt.js';
+import { decodeBundle } from '../worker/extractor-bundle.js';
+import { initBackend, type BackendName } from '../worker/tf-backend.js';
+import { readLabelledDataset } from './dataset.js';
+import { integerZoom, sampleSupportSet } from './support-set.js';
+
+const { values: args } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'wasm,cpu' },
+    runs: { type: 'string', default: '3' },
+    shots: { type: 'string', default: '5' },
+    class: { type: 'string', default: '4' },
+    data: { type: 'string', default: '.cache/sample/patches' },
+    'data-mpp': { type: 'string', default: '0.5' },
+    bundle: { type: 'string', default: 'models/default/extractors' },
+  },
+});
+const runs = Number(args.runs);
+const shots = Number(args.shots);
+const backends = args.backends.split(',') as BackendName[];
+
+if (!fs.existsSync(`${args.data}/manifest.csv`)) {
+  console.error(`${args.data} has no dataset: make the sample with \`npm run sample\` (or pass --data)`);
+  process.exit(1);
+}
+const bundle = decodeBundle(fs.readFileSync(`${args.bundle}.json`, 'utf8'), new Uint8Array(fs.readFileSync(`${args.bundle}.bin`)).buffer);
+const zoom = integerZoom(Number(args['data-mpp']), bundle.mpp);
+const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [Number(args.class)], { size: 256, zoom, shots, seed: 1, minPositive: 200 });
+const features = bundle.classes.reduce((s, c) => s + c.weights.layers.length, 0);
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+console.log(
+  `${shots}-shot adaptation, ${support.length} × 256×256 patches, extractors ${bundle.classes.map((c) => `${c.name} (${c.weights.layers.length})`).join(', ')}: C' = ${features}; ` +
+    `${runs} timed runs after 1 warm-up; medians in seconds`,
+);
+const header = ['backend', 'features', 'standardise', 'logistic', 'Newton steps', 'BFGS', 'BFGS steps', 'BFGS stop', 'total'];
+const rows: string[][] = [];
+for (const backend of backends) {
+  try {
+    await initBackend(backend);
+  } catch (err) {
+    console.log(`${backend}: ${(err as Error).message}`);
+    continue;
+  }
+  const reports: AdaptReport[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const { report } = await adapt(support, bundle);
+    const t = report.timings;
+    console.log(`${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`);
+    if (r > 0) reports.push(report);
+  }
+  const m = (pick: (r: AdaptReport) => number) => median(reports.map(pick));
+  const stops = [...new Set(reports.map((r) => r.bfgs!.stop))].join('/');
+  rows.push([
+    backend,
+    seconds(m((r) => r.timings.features)),
+    seconds(m((r) => r.timings.standardise)),
+    seconds(m((r) => r.timings.logistic)),
+    String(m((r) => r.logistic.iterations)),
+    seconds(m((r) => r.timings.bfgs)),
+    String(m((r) => r.bfgs!.iterations)),
+    stops,
+    seconds(m((r) => r.timings.total)),
+  ]);
+}
+
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padStart(widths[i])).join(' | ')} |`;
+console.log(['', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
