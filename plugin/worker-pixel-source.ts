@@ -1,9 +1,8 @@
 import type { PixelSource, RegionRequest, SlideDescription } from '../worker/pixel-source.js';
-import type { SlideInfo, WorkerRequest, WorkerResponse } from '../worker/protocol.js';
+import type { SlideInfo } from '../worker/protocol.js';
 import { SlideError } from '../worker/slide-error.js';
+import { WorkerChannel } from './worker-channel.js';
 
-type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
-type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** The bundled worker sits next to the bundled plugin. Tests and unbundled use pass their own. */
 export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -22,42 +21,12 @@ export async function openInWorker(
   options: { workerUrl?: URL | string; signal?: AbortSignal } = {},
 ): Promise<WorkerPixelSource> {
   const worker = new Worker(options.workerUrl ?? DEFAULT_WORKER_URL, { type: 'module', name: 'openseadragon-fewshot' });
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
-  let closedBy: Error | undefined;
-
-  const fail = (err: Error) => {
-    closedBy = err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
-    const p = pending.get(event.data.id);
-    pending.delete(event.data.id);
-    p?.resolve(event.data);
-  };
+  const channel = new WorkerChannel(worker);
   worker.onerror = (event) => {
     event.preventDefault();
-    fail(new Error(`the slide worker failed: ${event.message || 'it could not be loaded'}`));
+    channel.close(new Error(`the slide worker failed: ${event.message || 'it could not be loaded'}`));
   };
-
-  function call(body: RequestBody, signal?: AbortSignal): Promise<WorkerResponse> {
-    if (closedBy) return Promise.reject(closedBy);
-    const id = nextId++;
-    return new Promise<WorkerResponse>((resolve, reject) => {
-      const onAbort = () => worker.postMessage({ type: 'abort', id } satisfies WorkerRequest);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      pending.set(id, {
-        resolve: (r) => {
-          signal?.removeEventListener('abort', onAbort);
-          if (r.type === 'error') reject(toError(r.error));
-          else resolve(r);
-        },
-        reject,
-      });
-      worker.postMessage({ ...body, id } as WorkerRequest);
-    });
-  }
+  const call = channel.call.bind(channel);
 
   let info: SlideInfo;
   try {
@@ -65,7 +34,7 @@ export async function openInWorker(
     if (opened.type !== 'opened') throw new Error(`unexpected answer '${opened.type}' to open`);
     info = opened.info;
   } catch (err) {
-    worker.terminate();
+    channel.close(err instanceof Error ? err : new Error(String(err)));
     throw err;
   }
 
@@ -80,19 +49,7 @@ export async function openInWorker(
       return r.pixels;
     },
     close() {
-      worker.terminate();
-      fail(new Error('the slide was closed'));
+      channel.close(new Error('the slide was closed'));
     },
   };
-}
-
-function toError(e: { name: string; message: string; code?: SlideError['code']; file?: string }): Error {
-  if (e.code) {
-    const err = new SlideError(e.code, e.file ?? '', '');
-    err.message = e.message;
-    return err;
-  }
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
 }

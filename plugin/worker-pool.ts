@@ -1,8 +1,9 @@
 import type { GridOptions, Rect } from '../worker/patch-grid.js';
 import type { SlideDescription } from '../worker/pixel-source.js';
-import type { ExtractorSource, HeadWeights, SlideInfo, WorkerRequest, WorkerResponse } from '../worker/protocol.js';
+import type { ExtractorSource, HeadWeights, SlideInfo, WorkerResponse } from '../worker/protocol.js';
 import type { BackendName } from '../worker/tf-backend.js';
 import { DEFAULT_WORKER_URL } from './worker-pixel-source.js';
+import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
 
 /**
  * Runs inference tiles on N module workers. Each worker holds the same configuration (backend,
@@ -66,23 +67,7 @@ export interface WorkerStatus {
   readonly restarts: number;
 }
 
-type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
 const abortError = (why: string) => new DOMException(why, 'AbortError');
-
-class WorkerDied extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WorkerDied';
-  }
-}
-
-function toError(e: { name: string; message: string }): Error {
-  if (e.name === 'AbortError') return abortError(e.message);
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
-}
 
 /** FNV-1a over a string: a short, stable cache key for a head. */
 function hashString(s: string): string {
@@ -110,10 +95,8 @@ interface Job {
 /** One worker and what the pool has told it. */
 class Slot {
   readonly worker: Worker;
-  readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  private readonly channel: WorkerChannel;
   readonly slideIds = new Map<number, number>();
-  nextId = 1;
-  dead = false;
   ready = false;
   job?: Job;
   backend?: BackendName;
@@ -121,11 +104,7 @@ class Slot {
 
   constructor(readonly index: number, url: URL | string, onDeath: (slot: Slot, why: string) => void) {
     this.worker = new Worker(url, { type: 'module', name: `openseadragon-fewshot ${index}` });
-    this.worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
-      const p = this.pending.get(event.data.id);
-      this.pending.delete(event.data.id);
-      p?.resolve(event.data);
-    };
+    this.channel = new WorkerChannel(this.worker);
     this.worker.onerror = (event) => {
       event.preventDefault();
       onDeath(this, `worker ${index} failed: ${event.message || 'it could not be loaded'}`);
@@ -133,34 +112,17 @@ class Slot {
     this.worker.onmessageerror = () => onDeath(this, `worker ${index} sent a message that could not be read`);
   }
 
+  get dead(): boolean {
+    return this.channel.closed;
+  }
+
   call(body: RequestBody, signal?: AbortSignal): Promise<WorkerResponse> {
     if (this.dead) return Promise.reject(new WorkerDied(`worker ${this.index} is gone`));
-    const id = this.nextId++;
-    return new Promise<WorkerResponse>((resolve, reject) => {
-      const onAbort = () => this.worker.postMessage({ type: 'abort', id } satisfies WorkerRequest);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
-        resolve: (r) => {
-          signal?.removeEventListener('abort', onAbort);
-          if (r.type === 'error') reject(toError(r.error));
-          else resolve(r);
-        },
-        reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      });
-      this.worker.postMessage({ ...body, id } as WorkerRequest);
-    });
+    return this.channel.call(body, signal);
   }
 
   kill(why: string): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.worker.terminate();
-    const err = new WorkerDied(why);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.channel.close(new WorkerDied(why));
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DICE_EPSILON, diceGradient, diceLoss, type DiceSums } from './dice.js';
-import { groupedColumnSums, partialSums, readAll, sumPartials } from './pixel-reductions.js';
+import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
 import type { SupportMatrix } from './support-matrix.js';
 
 /**
@@ -46,36 +46,24 @@ export async function dicePass(
 ): Promise<DiceValue> {
   const { lambda, epsilon = DICE_EPSILON } = options;
   const d = matrix.columns;
-  const thetaT = matrix.thetaTensor(theta);
-  const parts: tf.Tensor[] = [];
-  try {
-    for (const c of matrix.chunks) {
-      await checkpoint?.();
-      parts.push(
-        ...tf.tidy(() => {
-          const z = tf.matMul(c.a, thetaT);
-          const p = tf.mul(tf.sigmoid(z), c.weight);
-          const pt = tf.mul(p, c.target);
-          // σ(z)·σ(−z) rather than p(1 − p): 1 − p has no digits left where p rounds to 1.
-          const s = tf.mul(p, tf.sigmoid(tf.neg(z)));
-          const sums = partialSums([pt, p] as tf.Tensor2D[]);
-          const products = groupedColumnSums(c.a, [tf.mul(s, c.target), s] as tf.Tensor2D[], c.group);
-          return [sums, products];
-        }),
-      );
-    }
-  } catch (err) {
-    tf.dispose(parts);
-    throw err;
-  } finally {
-    thetaT.dispose();
-  }
-  const { values, offsets } = await readAll(parts);
+  const { values, offsets, sizes } = await matrix.pass(
+    theta,
+    (c, z) => {
+      const p = tf.mul(tf.sigmoid(z), c.weight);
+      const pt = tf.mul(p, c.target);
+      // σ(z)·σ(−z) rather than p(1 − p): 1 − p has no digits left where p rounds to 1.
+      const s = tf.mul(p, tf.sigmoid(tf.neg(z)));
+      const sums = partialSums([pt, p] as tf.Tensor2D[]);
+      const products = groupedColumnSums(c.a, [tf.mul(s, c.target), s] as tf.Tensor2D[], c.group);
+      return [sums, products];
+    },
+    checkpoint,
+  );
   const totals = new Float64Array(2);
   const gst = new Float64Array(d);
   const gs = new Float64Array(d);
   for (let k = 0; k < matrix.chunks.length; k++) {
-    sumPartials(values, offsets[2 * k], parts[2 * k].size, 2, totals);
+    sumPartials(values, offsets[2 * k], sizes[2 * k], 2, totals);
     const o = offsets[2 * k + 1];
     for (let j = 0; j < d; j++) {
       gst[j] += values[o + j];

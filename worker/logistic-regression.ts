@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { choleskySolve, dot, norm2 } from './dense-linear-algebra.js';
-import { groupedColumnSums, partialSums, readAll, sumPartials } from './pixel-reductions.js';
+import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
 import type { SupportMatrix } from './support-matrix.js';
 
 /**
@@ -33,37 +33,25 @@ export async function logisticPass(
   checkpoint?: () => Promise<void>,
 ): Promise<LogisticValue> {
   const d = matrix.columns;
-  const thetaT = matrix.thetaTensor(theta);
-  const parts: tf.Tensor[] = [];
-  try {
-    for (const c of matrix.chunks) {
-      await checkpoint?.();
-      parts.push(
-        ...tf.tidy(() => {
-          const z = tf.matMul(c.a, thetaT);
-          const p = tf.sigmoid(z);
-          // softplus(z) − t·z is the cross-entropy of σ(z) against t, stable for any z.
-          const loss = tf.mul(tf.sub(tf.softplus(z), tf.mul(c.target, z)), c.weight) as tf.Tensor2D;
-          const residual = tf.mul(tf.sub(p, c.target), c.weight) as tf.Tensor2D;
-          const out: tf.Tensor[] = [partialSums([loss]), groupedColumnSums(c.a, [residual], c.group)];
-          if (withHessian) {
-            const s = tf.mul(tf.mul(p, tf.sub(1, p)), c.weight);
-            // The Hessian's precision only sets Newton's rate, not the solution: one plain product.
-            // (Estimating it from every 4th pixel instead, to save its cost, doubled the
-            // iterations on the sample data: the curvature sits on the few uncertain pixels.)
-            out.push(tf.matMul(tf.transpose(tf.mul(c.a, s)), c.a));
-          }
-          return out;
-        }),
-      );
-    }
-  } catch (err) {
-    tf.dispose(parts);
-    throw err;
-  } finally {
-    thetaT.dispose();
-  }
-  const { values, offsets } = await readAll(parts);
+  const { values, offsets, sizes } = await matrix.pass(
+    theta,
+    (c, z) => {
+      const p = tf.sigmoid(z);
+      // softplus(z) − t·z is the cross-entropy of σ(z) against t, stable for any z.
+      const loss = tf.mul(tf.sub(tf.softplus(z), tf.mul(c.target, z)), c.weight) as tf.Tensor2D;
+      const residual = tf.mul(tf.sub(p, c.target), c.weight) as tf.Tensor2D;
+      const out: tf.Tensor[] = [partialSums([loss]), groupedColumnSums(c.a, [residual], c.group)];
+      if (withHessian) {
+        const s = tf.mul(tf.mul(p, tf.sub(1, p)), c.weight);
+        // The Hessian's precision only sets Newton's rate, not the solution: one plain product.
+        // (Estimating it from every 4th pixel instead, to save its cost, doubled the
+        // iterations on the sample data: the curvature sits on the few uncertain pixels.)
+        out.push(tf.matMul(tf.transpose(tf.mul(c.a, s)), c.a));
+      }
+      return out;
+    },
+    checkpoint,
+  );
   const per = withHessian ? 3 : 2;
   const n = matrix.labelled;
   const lossSum = new Float64Array(1);
@@ -71,7 +59,7 @@ export async function logisticPass(
   const h = withHessian ? new Float64Array(d * d) : undefined;
   for (let k = 0; k < matrix.chunks.length; k++) {
     const base = k * per;
-    sumPartials(values, offsets[base], parts[base].size, 1, lossSum);
+    sumPartials(values, offsets[base], sizes[base], 1, lossSum);
     for (let j = 0; j < d; j++) g[j] += values[offsets[base + 1] + j];
     if (h) for (let j = 0; j < d * d; j++) h[j] += values[offsets[base + 2] + j];
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureStats } from './feature-stats.js';
 import { labelledWeights } from './feature-stats.js';
-import { GROUP } from './pixel-reductions.js';
+import { GROUP, readAll } from './pixel-reductions.js';
 import { MASK_CLASS, MASK_IGNORED, type PixelBlock } from './support-features.js';
 
 /**
@@ -110,6 +110,33 @@ export class SupportMatrix {
     this.check();
     if (theta.length !== this.columns) throw new Error(`θ has ${theta.length} entries, the matrix ${this.columns} columns`);
     return tf.tensor2d(Float32Array.from(theta), [this.columns, 1]);
+  }
+
+  /**
+   * One pass over the chunks at θ: `perChunk(chunk, z = A·θ)` returns the same number of
+   * reduction tensors for every chunk (run inside tf.tidy); all are read back in one go, chunk k's
+   * i-th at `offsets[k · perChunkCount + i]`. `checkpoint` runs before each chunk.
+   */
+  async pass(
+    theta: ArrayLike<number>,
+    perChunk: (chunk: SupportChunk, z: tf.Tensor2D) => tf.Tensor[],
+    checkpoint?: () => Promise<void>,
+  ): Promise<{ values: Float32Array; offsets: number[]; sizes: number[] }> {
+    const thetaT = this.thetaTensor(theta);
+    const parts: tf.Tensor[] = [];
+    try {
+      for (const c of this.chunks) {
+        await checkpoint?.();
+        parts.push(...tf.tidy(() => perChunk(c, tf.matMul(c.a, thetaT))));
+      }
+    } catch (err) {
+      tf.dispose(parts);
+      throw err;
+    } finally {
+      thetaT.dispose();
+    }
+    const { values, offsets } = await readAll(parts);
+    return { values, offsets, sizes: parts.map((t) => t.size) };
   }
 
   check(): void {
