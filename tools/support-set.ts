@@ -68,16 +68,8 @@ export function sampleSupportSet(
     if (out.length === shots) break;
     const image = images[i];
     if (image.width < edge || image.height < edge) continue;
-    // Integral image of class pixels: any crop's count in O(1).
     const w = image.width + 1;
-    const integral = new Int32Array(w * (image.height + 1));
-    for (let y = 0; y < image.height; y++) {
-      let row = 0;
-      for (let x = 0; x < image.width; x++) {
-        row += isClass[image.labels[y * image.width + x]];
-        integral[(y + 1) * w + x + 1] = integral[y * w + x + 1] + row;
-      }
-    }
+    const integral = classIntegral(image, isClass);
     const candidates: [number, number][] = [];
     for (let y = 0; y + edge <= image.height; y += 8) {
       for (let x = 0; x + edge <= image.width; x += 8) {
@@ -91,6 +83,75 @@ export function sampleSupportSet(
   }
   if (out.length < shots) throw new Error(`only ${out.length} of ${images.length} images have a ${edge}² crop with ≥ ${minPositive} class pixels; ${shots} shots were asked for`);
   return out;
+}
+
+/** Integral image of class pixels ((width+1) × (height+1)): any crop's count in O(1). */
+function classIntegral(image: LabelledImage, isClass: Uint8Array): Int32Array {
+  const w = image.width + 1;
+  const integral = new Int32Array(w * (image.height + 1));
+  for (let y = 0; y < image.height; y++) {
+    let row = 0;
+    for (let x = 0; x < image.width; x++) {
+      row += isClass[image.labels[y * image.width + x]];
+      integral[(y + 1) * w + x + 1] = integral[y * w + x + 1] + row;
+    }
+  }
+  return integral;
+}
+
+/** A square crop of `images[image]`, in dataset pixels. */
+export interface ClassWindow {
+  readonly image: number;
+  readonly x: number;
+  readonly y: number;
+  /** Class pixels inside. */
+  readonly count: number;
+}
+
+/** Offsets 0, stride, 2·stride… of an edge-wide window along `length`, plus the last one flush with the end. */
+function windowStarts(length: number, edge: number, stride: number): number[] {
+  const starts: number[] = [];
+  for (let x = 0; x + edge <= length; x += stride) starts.push(x);
+  if (starts.length > 0 && starts[starts.length - 1] + edge < length) starts.push(length - edge);
+  return starts;
+}
+
+/**
+ * Every edge × edge window on the stride grid of every image (the last row and column shifted
+ * flush with the image's edge, as the inference grid does) that holds at least `minPositive`
+ * pixels of the class: the pool the evaluation draws support patches from.
+ */
+export function classWindows(images: readonly LabelledImage[], ids: readonly number[], options: { readonly edge: number; readonly stride: number; readonly minPositive: number }): ClassWindow[] {
+  const { edge, stride, minPositive } = options;
+  const isClass = new Uint8Array(256);
+  for (const id of ids) isClass[id] = 1;
+  const out: ClassWindow[] = [];
+  images.forEach((image, i) => {
+    const w = image.width + 1;
+    const integral = classIntegral(image, isClass);
+    for (const y of windowStarts(image.height, edge, stride)) {
+      for (const x of windowStarts(image.width, edge, stride)) {
+        const count = integral[(y + edge) * w + x + edge] - integral[y * w + x + edge] - integral[(y + edge) * w + x] + integral[y * w + x];
+        if (count >= minPositive) out.push({ image: i, x, y, count });
+      }
+    }
+  });
+  return out;
+}
+
+/** `shots` distinct windows drawn uniformly (seeded), cut and zoomed to the extractors' resolution. */
+export function drawSupportSet(images: readonly LabelledImage[], windows: readonly ClassWindow[], ids: readonly number[], options: { readonly shots: number; readonly seed: number; readonly edge: number; readonly zoom: number }): { patches: SupportPatch[]; windows: ClassWindow[] } {
+  const { shots, seed, edge, zoom } = options;
+  if (windows.length < shots) throw new Error(`only ${windows.length} windows hold the class; ${shots} shots were asked for`);
+  const rng = new SeededRandom(seed);
+  // A partial Fisher–Yates: the first `shots` entries of a seeded shuffle, without copying all of it twice.
+  const order = windows.map((_, i) => i);
+  for (let i = 0; i < shots; i++) {
+    const j = i + rng.int(order.length - i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const picked = order.slice(0, shots).map((i) => windows[i]);
+  return { patches: picked.map((w) => cutPatch(images[w.image], ids, w.x, w.y, edge, zoom)), windows: picked };
 }
 
 /** Non-overlapping query patches tiling each image (the last row and column dropped if partial). */

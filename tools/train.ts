@@ -10,11 +10,10 @@ import path from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { maskClass, parseClassSelection, readLabelledDataset } from './dataset.js';
-import { folderCheckpointStore } from './checkpoint-folder.js';
 import fs from 'node:fs';
 import { encodeBundle, type ExtractorClass } from '../worker/extractor-bundle.js';
-import { threadedTrainEngine } from './train-threads.js';
-import { TRAIN_DEFAULTS, trainMsd, type EpochProgress } from '../worker/msd-trainer.js';
+import { clock, trainExtractor } from './train-extractor.js';
+import { TRAIN_DEFAULTS } from '../worker/msd-trainer.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,15 +53,6 @@ const maxMinutes = values['max-minutes'] === undefined ? Infinity : number('max-
 const threads = number('threads', values.threads, 1);
 const mpp = number('mpp', values.mpp, 0, false);
 
-const clock = (s: number) => {
-  if (!Number.isFinite(s)) return '∞';
-  const t = Math.round(s);
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const ss = String(t % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-};
-
 const controller = new AbortController();
 process.once('SIGINT', () => {
   console.log('\ninterrupted: stopping after this step; rerun the same command to resume from the last finished epoch');
@@ -81,7 +71,7 @@ for (const selection of classes) {
   const share = images.reduce((s, im) => s + im.mask.reduce((a, b) => a + b, 0), 0) / images.reduce((s, im) => s + im.mask.length, 0);
   console.log(`\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; depth ${depth}, crops ${values.crop}², batch ${values.batch}, ${values['crops-per-epoch']} crops per epoch`);
   const started = performance.now();
-  const result = await trainMsd(images, {
+  const result = await trainExtractor(all, selection, {
     depth,
     crop: number('crop', values.crop, 8),
     batch: number('batch', values.batch, 1),
@@ -93,14 +83,9 @@ for (const selection of classes) {
     learningRate: number('lr', values.lr, 0, false),
     positiveFraction: number('positive-fraction', values['positive-fraction'], 0, false),
     augment: !values['no-augment'],
-    engine: threadedTrainEngine(threads),
-    checkpoint: folderCheckpointStore(path.join(checkpoints, selection.name)),
+    threads,
+    checkpoints: path.join(checkpoints, selection.name),
     signal: controller.signal,
-    onEpoch: (p: EpochProgress) =>
-      console.log(
-        `${selection.name} epoch ${String(p.epoch).padStart(3)}  loss ${p.loss.toFixed(4)}  val Dice ${p.valDice.toFixed(4)} (soft ${p.valSoftDice.toFixed(4)})` +
-          `  best ${p.bestValDice.toFixed(4)} @${p.bestEpoch}  ${p.seconds.toFixed(1)} s  elapsed ${clock(p.elapsed)}  ETA ${clock(p.eta)} (at most ${clock(p.etaMax)})`,
-      ),
   }).catch((e: unknown) => {
     if (!controller.signal.aborted) throw e;
     console.log(`${selection.name}: stopped; checkpoints are in ${path.join(checkpoints, selection.name)}`);

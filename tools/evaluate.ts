@@ -1,0 +1,357 @@
+// The paper's evaluation protocol on a labelled dataset folder (DESIGN.md, "The method"). Usage:
+//   npm run evaluate -- [--data ../shared/data/consep] [--target inflammatory=2 --target epithelial=3,4 …]
+//     [--shots 1,5,10] [--draws 10] [--instances 5] [--depth 25] [--min-positive 200]
+//     [--out evaluation/consep] [--cache .cache/evaluate/consep] [--backend wasm] [--threads N]
+// For each target class: extractors trained on the *other* targets (one instance per seed,
+// trained here with the training command's machinery and cached), support sets of K windows
+// (256×256, stride 64) drawn from training images holding the class, a head fitted by logistic
+// regression and refined by BFGS, Dice of both on the test images (pooled over all test pixels),
+// and the target's own extractor as the upper bound. Prints the table, writes <out>.json and
+// <out>.svg. Interrupt with Ctrl-C and rerun the same command to resume; raising --draws or
+// --instances later only does the new work.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { adapt } from '../worker/adapt.js';
+import { encodeBundle, type ExtractorClass } from '../worker/extractor-bundle.js';
+import { serializeHead, type HeadJson } from '../worker/head.js';
+import { createMsd, type MsdNetwork } from '../worker/msd-network.js';
+import { initBackend, type BackendName } from '../worker/tf-backend.js';
+import { parseClassSelection, readLabelledDataset, type ClassSelection } from './dataset.js';
+import { dicePlot } from './dice-plot.js';
+import { adaptationKey, loadState, saveState, type Adaptation, type EvaluationState, type HeadCounts, type Protocol } from './evaluation-state.js';
+import { dice, quartiles, resultTable, type ClassResult } from './evaluation-summary.js';
+import { classWindows, drawSupportSet } from './support-set.js';
+import { clock, trainExtractor } from './train-extractor.js';
+
+const CONSEP_TARGETS = ['inflammatory=2', 'epithelial=3,4', 'spindle=5,6,7'];
+
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: '../shared/data/consep' },
+    target: { type: 'string', multiple: true },
+    shots: { type: 'string', default: '1,5,10' },
+    draws: { type: 'string', default: '10' },
+    instances: { type: 'string', default: '5' },
+    depth: { type: 'string', default: '25' },
+    'min-positive': { type: 'string', default: '200' },
+    'max-epochs': { type: 'string' },
+    out: { type: 'string' },
+    cache: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: String(os.availableParallelism()) },
+    // The dataset's scale, recorded in the extractor bundles written beside the state.
+    mpp: { type: 'string', default: '0.25' },
+  },
+});
+
+function integer(name: string, text: string | undefined, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${text}`);
+  return n;
+}
+
+const data = path.resolve(args.data);
+if (!fs.existsSync(path.join(data, 'manifest.csv'))) {
+  console.error(`${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used when present; \`npm run sample\` makes .cache/sample/patches.`);
+  process.exit(1);
+}
+const datasetName = path.basename(data);
+const targetTexts = args.target ?? (datasetName === 'consep' ? CONSEP_TARGETS : undefined);
+if (!targetTexts || targetTexts.length < 2) throw new Error('give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)');
+const targets: ClassSelection[] = targetTexts.map(parseClassSelection);
+const shotList = args.shots.split(',').map((s) => integer('shots', s, 1));
+const draws = integer('draws', args.draws, 1);
+const instances = integer('instances', args.instances, 1);
+const threads = integer('threads', args.threads, 1);
+const maxEpochs = args['max-epochs'] === undefined ? undefined : integer('max-epochs', args['max-epochs'], 1);
+const out = args.out ?? path.join('evaluation', datasetName);
+const cache = args.cache ?? path.join('.cache/evaluate', `${datasetName}-d${args.depth}`);
+const WINDOW = 256;
+const THRESHOLD = 0.5;
+const protocol: Protocol = {
+  dataset: datasetName,
+  targets: targets.map((t) => ({ name: t.name, ids: [...t.ids] })),
+  depth: integer('depth', args.depth, 1),
+  window: WINDOW,
+  stride: 64,
+  minPositive: integer('min-positive', args['min-positive'], 1),
+  threshold: THRESHOLD,
+  lambda: 1e-4,
+};
+const stateFile = path.join(cache, 'state.json');
+const state: EvaluationState = loadState(stateFile, protocol);
+
+const controller = new AbortController();
+process.once('SIGINT', () => {
+  console.log('\ninterrupted: finishing the current step; rerun the same command to resume');
+  controller.abort(new Error('interrupted'));
+});
+const started = performance.now();
+const elapsed = () => clock((performance.now() - started) / 1000);
+
+const train = readLabelledDataset(data, 'train');
+const test = readLabelledDataset(data, 'test');
+if (test.length === 0) throw new Error(`${args.data} has no test images (names test_* or a split column in manifest.csv)`);
+console.log(`${datasetName}: ${train.length} training and ${test.length} test images; targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots × ${draws} draws × ${instances} extractor instances`);
+await initBackend(args.backend as BackendName);
+console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
+
+/** Instance i of a class's extractor: seed i, its own checkpoint folder (trained once, then read back). */
+async function extractor(target: ClassSelection, instance: number): Promise<ExtractorClass> {
+  const dir = path.join(cache, 'extractors', `${target.name}-${instance}`);
+  const result = await trainExtractor(train, target, {
+    depth: protocol.depth,
+    seed: instance,
+    threads,
+    checkpoints: dir,
+    signal: controller.signal,
+    ...(maxEpochs ? { maxEpochs } : {}),
+    log: (line) => console.log(`[${elapsed()}] extractor ${instance}: ${line}`),
+  });
+  state.extractors[`${target.name}/${instance}`] = {
+    bestValDice: result.bestValDice,
+    bestEpoch: result.bestEpoch,
+    epochs: result.epochs,
+    trainingSeconds: Math.round(result.history.reduce((t, r) => t + r.seconds, 0)),
+  };
+  return { name: target.name, weights: result.weights };
+}
+
+/** Seeds differ per target, shots, draw and instance, and stay fixed when the counts grow. */
+const drawSeed = (t: number, shots: number, draw: number, instance: number) => 1 + t * 1_000_003 + shots * 10_007 + draw * 101 + instance;
+
+const windowsOf = targets.map((t) => classWindows(train, t.ids, { edge: WINDOW, stride: protocol.stride, minPositive: protocol.minPositive }));
+targets.forEach((t, i) => console.log(`${t.name}: ${windowsOf[i].length} windows of ${WINDOW}² (stride ${protocol.stride}) hold ≥ ${protocol.minPositive} class pixels`));
+
+async function runAdaptations(instance: number, extractors: Map<string, ExtractorClass>): Promise<void> {
+  const todo: { t: number; shots: number; draw: number }[] = [];
+  for (let draw = 0; draw < draws; draw++) {
+    for (let t = 0; t < targets.length; t++) {
+      for (const shots of shotList) {
+        if (!state.adaptations[adaptationKey({ target: targets[t].name, instance, shots, draw })]) todo.push({ t, shots, draw });
+      }
+    }
+  }
+  const seconds: Record<number, number[]> = {};
+  for (const [i, { t, shots, draw }] of todo.entries()) {
+    const target = targets[t];
+    const others = targets.filter((_, j) => j !== t).map((o) => extractors.get(o.name)!);
+    const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, { shots, seed: drawSeed(t, shots, draw, instance), edge: WINDOW, zoom: 1 });
+    const result = await adapt(patches, others, { lambda: protocol.lambda, threshold: THRESHOLD, metadata: { className: target.name, shots } }, { signal: controller.signal });
+    const r = result.report;
+    const record: Adaptation = {
+      target: target.name,
+      instance,
+      shots,
+      draw,
+      windows: windows.map((w) => ({ image: train[w.image].name, x: w.x, y: w.y, count: w.count })),
+      logistic: serializeHead(result.logisticHead),
+      bfgs: serializeHead(result.head),
+      report: {
+        timings: r.timings,
+        newtonSteps: r.logistic.iterations,
+        bfgsSteps: r.bfgs!.iterations,
+        bfgsStop: r.bfgs!.stop,
+        supportDice: { logistic: 1 - r.logistic.diceLoss, bfgs: 1 - r.bfgs!.diceLoss },
+      },
+    };
+    state.adaptations[adaptationKey(record)] = record;
+    saveState(stateFile, state);
+    (seconds[shots] ??= []).push(r.timings.total / 1000);
+    const mean = (k: number) => (seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000);
+    const eta = todo.slice(i + 1).reduce((s, job) => s + mean(job.shots), 0);
+    console.log(
+      `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
+        `soft support Dice ${(1 - r.logistic.diceLoss).toFixed(3)} → ${(1 - r.bfgs!.diceLoss).toFixed(3)}; ${i + 1}/${todo.length}, ETA ${clock(eta)}`,
+    );
+  }
+}
+
+/** Rows per matrix product: bounds temporary memory to ~rows × heads × 4 bytes × a few. */
+const CHUNK = 65536;
+
+/** [overlap, predicted] for each head's thresholded prediction against `truth`, pooled over all pixels. */
+async function headCounts(features: tf.Tensor2D, truth: tf.Tensor2D, heads: readonly HeadJson[]): Promise<[number, number][]> {
+  const W = tf.tensor2d(heads.flatMap((h) => [...h.W]), [heads.length, features.shape[1]]).transpose() as tf.Tensor2D;
+  const b = tf.tensor1d(heads.map((h) => h.b));
+  const thresholds = tf.tensor1d(heads.map((h) => h.threshold));
+  const sums = heads.map(() => [0, 0] as [number, number]);
+  try {
+    for (let row = 0; row < features.shape[0]; row += CHUNK) {
+      const n = Math.min(CHUNK, features.shape[0] - row);
+      const [overlap, predicted] = tf.tidy(() => {
+        const p = tf.cast(tf.greater(tf.sigmoid(tf.add(tf.matMul(tf.slice(features, [row, 0], [n, -1]), W), b)), thresholds), 'float32');
+        return [tf.matMul(tf.slice(truth, [0, row], [1, n]), p).reshape([-1]), tf.sum(p, 0)];
+      });
+      const [o, q] = await Promise.all([overlap.data(), predicted.data()]);
+      overlap.dispose();
+      predicted.dispose();
+      for (let h = 0; h < heads.length; h++) {
+        sums[h][0] += o[h];
+        sums[h][1] += q[h];
+      }
+    }
+  } finally {
+    W.dispose();
+    b.dispose();
+    thresholds.dispose();
+  }
+  return sums;
+}
+
+/** Every adaptation of this instance, and the upper bound, on every test image not counted yet. */
+async function runTests(instance: number, networks: Map<string, MsdNetwork>): Promise<void> {
+  const keysOf = (t: ClassSelection) => Object.values(state.adaptations).filter((a) => a.target === t.name && a.instance === instance);
+  for (const [i, image] of test.entries()) {
+    controller.signal.throwIfAborted();
+    const key = `${instance}/${image.name}`;
+    const prior = state.counts[key];
+    const missing = targets.map((t) => keysOf(t).filter((a) => !prior?.heads[adaptationKey(a)]));
+    if (prior && missing.every((m) => m.length === 0)) continue;
+    const t0 = performance.now();
+    const pixels = image.width * image.height;
+    const x = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'int32');
+    const features = new Map<string, tf.Tensor2D>();
+    const truth: Record<string, number> = {};
+    const upper: Record<string, readonly [number, number]> = {};
+    const heads: Record<string, HeadCounts> = { ...prior?.heads };
+    try {
+      for (const t of targets) {
+        const { features: f, probability } = networks.get(t.name)!.forward(x);
+        features.set(t.name, tf.reshape(f, [pixels, -1]));
+        f.dispose();
+        const isClass = new Float32Array(pixels);
+        for (let p = 0; p < pixels; p++) isClass[p] = t.ids.includes(image.labels[p]) ? 1 : 0;
+        truth[t.name] = isClass.reduce((a, b) => a + b, 0);
+        const counts = tf.tidy(() => {
+          const predicted = tf.cast(tf.greater(tf.reshape(probability, [pixels]), THRESHOLD), 'float32');
+          return tf.stack([tf.sum(tf.mul(predicted, tf.tensor1d(isClass))), tf.sum(predicted)]);
+        });
+        probability.dispose();
+        const [o, q] = await counts.data();
+        counts.dispose();
+        upper[t.name] = [o, q];
+      }
+      for (const [ti, t] of targets.entries()) {
+        if (missing[ti].length === 0) continue;
+        const joined = tf.concat(targets.filter((o) => o !== t).map((o) => features.get(o.name)!), 1) as tf.Tensor2D;
+        const labels = tf.tensor2d(Float32Array.from(image.labels, (l) => (t.ids.includes(l) ? 1 : 0)), [1, pixels]);
+        try {
+          const both = await headCounts(joined, labels, missing[ti].flatMap((a) => [a.logistic, a.bfgs]));
+          missing[ti].forEach((a, j) => (heads[adaptationKey(a)] = { logistic: both[2 * j], bfgs: both[2 * j + 1] }));
+        } finally {
+          joined.dispose();
+          labels.dispose();
+        }
+      }
+    } finally {
+      x.dispose();
+      features.forEach((f) => f.dispose());
+    }
+    state.counts[key] = { truth, upper, heads };
+    saveState(stateFile, state);
+    console.log(`[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+function summarise(): ClassResult[] {
+  return targets.map((t) => {
+    const shots: Record<string, { logistic: ReturnType<typeof quartiles>; bfgs: ReturnType<typeof quartiles> }> = {};
+    for (const k of shotList) {
+      const values = { logistic: [] as number[], bfgs: [] as number[] };
+      for (let instance = 1; instance <= instances; instance++) {
+        for (let draw = 0; draw < draws; draw++) {
+          const key = adaptationKey({ target: t.name, instance, shots: k, draw });
+          const per = test.map((im) => state.counts[`${instance}/${im.name}`]);
+          if (!state.adaptations[key] || per.some((c) => !c?.heads[key])) continue;
+          const truth = per.reduce((s, c) => s + c!.truth[t.name], 0);
+          for (const kind of ['logistic', 'bfgs'] as const) {
+            values[kind].push(dice({ overlap: per.reduce((s, c) => s + c!.heads[key][kind][0], 0), predicted: per.reduce((s, c) => s + c!.heads[key][kind][1], 0), truth }));
+          }
+        }
+      }
+      shots[k] = { logistic: quartiles(values.logistic), bfgs: quartiles(values.bfgs) };
+    }
+    const upper: number[] = [];
+    for (let instance = 1; instance <= instances; instance++) {
+      const per = test.map((im) => state.counts[`${instance}/${im.name}`]);
+      if (per.some((c) => !c)) continue;
+      upper.push(dice({ overlap: per.reduce((s, c) => s + c!.upper[t.name][0], 0), predicted: per.reduce((s, c) => s + c!.upper[t.name][1], 0), truth: per.reduce((s, c) => s + c!.truth[t.name], 0) }));
+    }
+    return { name: t.name, shots, upperBound: quartiles(upper) };
+  });
+}
+
+function timingSummary() {
+  const out: Record<string, Record<string, number>> = {};
+  for (const k of shotList) {
+    const rs = Object.values(state.adaptations).filter((a) => a.shots === k);
+    const med = (pick: (a: Adaptation) => number) => Number(quartiles(rs.map(pick)).median.toFixed(3));
+    out[k] = {
+      adaptations: rs.length,
+      featuresSeconds: med((a) => a.report.timings.features / 1000),
+      logisticSeconds: med((a) => a.report.timings.logistic / 1000),
+      bfgsSeconds: med((a) => a.report.timings.bfgs / 1000),
+      totalSeconds: med((a) => a.report.timings.total / 1000),
+      newtonSteps: med((a) => a.report.newtonSteps),
+      bfgsSteps: med((a) => a.report.bfgsSteps),
+    };
+  }
+  return out;
+}
+
+function report(): void {
+  const classes = summarise();
+  const table = resultTable(classes, shotList);
+  console.log(`\nDice (%) on ${test.length} test images, pooled over their pixels; median [quartiles] over draws × instances:\n${table}`);
+  const n = Math.max(...classes.flatMap((c) => Object.values(c.shots).map((r) => r.bfgs.n)));
+  const title = `${datasetName}: Dice vs shots (median and quartiles of ${n} support draws × extractor instances per point)`;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(`${out}.svg`, dicePlot(classes, shotList, title));
+  fs.writeFileSync(
+    `${out}.json`,
+    JSON.stringify(
+      {
+        protocol: { ...protocol, shots: shotList, draws, instances, dice: 'pooled over all pixels of the test images', backend: tf.getBackend() },
+        testImages: test.map((im) => im.name),
+        results: classes,
+        table,
+        extractors: state.extractors,
+        adaptationTiming: timingSummary(),
+        finished: new Date().toISOString(),
+      },
+      null,
+      1,
+    ) + '\n',
+  );
+  console.log(`wrote ${out}.json and ${out}.svg`);
+}
+
+try {
+  for (let instance = 1; instance <= instances; instance++) {
+    const classes = new Map<string, ExtractorClass>();
+    for (const t of targets) classes.set(t.name, await extractor(t, instance));
+    saveState(stateFile, state);
+    // The instance's extractors as a bundle: reusable in the viewer, and a reference for tests.
+    const { manifest, weights } = encodeBundle({ classes: [...classes.values()], mpp: Number(args.mpp), metadata: { evaluation: protocol, instance, extractors: state.extractors } }, { weightsFile: `instance-${instance}.bin` });
+    fs.writeFileSync(path.join(cache, 'extractors', manifest.weightsFile), new Uint8Array(weights));
+    fs.writeFileSync(path.join(cache, 'extractors', `instance-${instance}.json`), JSON.stringify(manifest) + '\n');
+    await runAdaptations(instance, classes);
+    const networks = new Map([...classes].map(([name, c]) => [name, createMsd(c.weights)]));
+    try {
+      await runTests(instance, networks);
+    } finally {
+      networks.forEach((n) => n.dispose());
+    }
+    report();
+  }
+  console.log(`done in ${elapsed()}`);
+} catch (err) {
+  if (!controller.signal.aborted) throw err;
+  saveState(stateFile, state);
+  console.log(`stopped after ${elapsed()}; everything finished is in ${stateFile}`);
+  process.exit(130);
+}
