@@ -1,0 +1,106 @@
+import type { CellContour } from './cell-contours.js';
+import { toLevel0, type MaskPlacement } from './mask-placement.js';
+import { ringLength } from './ring-geometry.js';
+
+/** A QuPath classification: the class name and its display colour. */
+export interface CellClass {
+  readonly name: string;
+  readonly color: readonly [number, number, number];
+}
+
+export interface GeoJsonExportOptions {
+  /** Where the mask the cells were traced in lies on the slide. */
+  readonly placement: MaskPlacement;
+  readonly classification: CellClass;
+  /** Microns per level-0 pixel. Without it, measurements are in level-0 pixels (and say so). */
+  readonly mpp?: { readonly x: number; readonly y: number };
+  /** QuPath object type; default "detection" (lightweight objects, as QuPath's own cell detections). */
+  readonly objectType?: 'detection' | 'annotation';
+  /** Decimal places of the coordinates; default 2, as QuPath writes them. */
+  readonly decimals?: number;
+  /** Feature id per cell; default a random UUID (QuPath keeps an id that parses as a UUID). */
+  readonly id?: (cell: CellContour, index: number) => string;
+}
+
+export type Position = [number, number];
+
+export interface CellFeature {
+  readonly type: 'Feature';
+  readonly id: string;
+  readonly geometry: { readonly type: 'Polygon'; readonly coordinates: Position[][] };
+  readonly properties: {
+    readonly objectType: 'detection' | 'annotation';
+    readonly classification: { readonly name: string; readonly color: [number, number, number] };
+    /** "Area µm^2" and "Perimeter µm" with mpp, else "Area px^2" and "Perimeter px" (level 0). */
+    readonly measurements: Readonly<Record<string, number>>;
+  };
+}
+
+export interface CellFeatureCollection {
+  readonly type: 'FeatureCollection';
+  readonly features: CellFeature[];
+}
+
+/**
+ * Cells as a GeoJSON FeatureCollection that QuPath imports (File › Import objects, or drag and
+ * drop): one Feature per cell with a Polygon in level-0 pixel coordinates (x right, y down, as
+ * QuPath's image space), its classification and its measurements.
+ *
+ * Rings are closed (last position = first) as GeoJSON and JTS require; the outer ring has
+ * positive signed area in these coordinates, i.e. counter-clockwise by RFC 7946's right-hand
+ * rule read with y up, and holes the opposite way (QuPath itself accepts either orientation).
+ * Area is the cell's pixel count times the level-0 area of a mask pixel — exact for the mask,
+ * unchanged by simplification; perimeter is the length of the simplified outer outline.
+ */
+export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonExportOptions): CellFeatureCollection {
+  const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid } = options;
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12) throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
+  const color = classification.color.map((c) => {
+    if (!Number.isInteger(c) || c < 0 || c > 255) throw new RangeError(`colour component ${c} is not an integer 0…255`);
+    return c;
+  }) as [number, number, number];
+  if (mpp && !(mpp.x > 0 && mpp.y > 0 && Number.isFinite(mpp.x) && Number.isFinite(mpp.y))) throw new RangeError(`microns per pixel ${mpp.x}×${mpp.y} are not positive finite numbers`);
+  const unitX = mpp ? mpp.x : 1;
+  const unitY = mpp ? mpp.y : 1;
+  const areaName = mpp ? 'Area µm^2' : 'Area px^2';
+  const perimeterName = mpp ? 'Perimeter µm' : 'Perimeter px';
+  const factor = 10 ** decimals;
+  const round = (v: number): number => Math.round(v * factor) / factor;
+  const pixelArea = placement.scaleX * placement.scaleY * unitX * unitY;
+
+  const features = cells.map((cell, index): CellFeature => {
+    const coordinates = cell.rings.map((ring) => {
+      const level0 = toLevel0(placement, ring);
+      const positions: Position[] = [];
+      for (let i = 0; i < level0.length; i += 2) positions.push([round(level0[i]), round(level0[i + 1])]);
+      positions.push([positions[0][0], positions[0][1]]);
+      return positions;
+    });
+    return {
+      type: 'Feature',
+      id: id(cell, index),
+      geometry: { type: 'Polygon', coordinates },
+      properties: {
+        objectType,
+        classification: { name: classification.name, color: [...color] },
+        measurements: {
+          [areaName]: cell.area * pixelArea,
+          [perimeterName]: ringLength(cell.rings[0], placement.scaleX * unitX, placement.scaleY * unitY),
+        },
+      },
+    };
+  });
+  return { type: 'FeatureCollection', features };
+}
+
+/**
+ * A version-4 UUID. Not crypto.randomUUID: browsers offer that only in secure contexts, and a
+ * viewer served over plain HTTP on a lab network must still export.
+ */
+function randomUuid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
