@@ -140,6 +140,9 @@ export default {
     // OpenSeadragon and the OpenJPEG glue ship as UMD/CommonJS; the dev server only speaks ES modules.
     commonjs({
       include: [`**${sep}node_modules${sep}openseadragon${sep}**`],
+      // Wrapped modules (the default, true) are reached through proxy modules the dev server
+      // does not serve: importers would get `__require` instead of the default export.
+      strictRequires: false,
     }),
     openjpegGlue,
   ],

@@ -1,7 +1,9 @@
+import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../worker/inference-grid.js';
 import type { GridOptions, Rect } from '../worker/patch-grid.js';
 import type { SlideDescription } from '../worker/pixel-source.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerResponse } from '../worker/protocol.js';
 import type { BackendName } from '../worker/tf-backend.js';
+import type { TissueMask } from '../worker/tissue-mask.js';
 import { DEFAULT_WORKER_URL } from './worker-pixel-source.js';
 import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
 
@@ -11,7 +13,9 @@ import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js
  * priority queue (lowest number first: the caller passes e.g. the distance from the view's
  * centre) tagged with a viewport version; starting a new viewport drops older queued jobs and
  * aborts running ones, and their results are never delivered. Finished tiles are cached by
- * slide, level, rectangle, extractor set, head and grid.
+ * slide, level (or inference grid), rectangle, extractor set, head and patch grid. Callers asking
+ * for a tile that is already queued or running share that one job (a view and a region run often
+ * want the same tile); the job is dropped only when every caller has gone.
  */
 
 export interface WorkerPoolOptions {
@@ -37,16 +41,25 @@ export interface PoolSlide {
   readonly info: SlideInfo;
 }
 
-export interface TileRequest {
+/** Where a tile's pixels are: a slide level as it is, or an inference grid (the extractors' scale). */
+export type TileTarget =
+  | { readonly level: number; readonly inference?: undefined }
+  | { readonly inference: InferenceGrid; readonly level?: undefined };
+
+export type TileRequest = TileTarget & {
   readonly slide: PoolSlide;
-  readonly level: number;
+  /** In the level's pixels, or in the inference grid's. */
   readonly tile: Rect;
-  /** Lower runs sooner. Default 0. */
+  /** Lower runs sooner. Default 0. A job shared by several callers runs at the most urgent. */
   readonly priority?: number;
-  /** The viewport version the job belongs to; default the current one. */
-  readonly version?: number;
+  /**
+   * The viewport version the job belongs to; default the current one. `null`: no viewport's
+   * (a region run), so newViewport never drops it.
+   */
+  readonly version?: number | null;
+  /** Aborting drops this caller only; the job goes on while another caller still wants it. */
   readonly signal?: AbortSignal;
-}
+};
 
 export interface TileResult {
   /** tile.width × tile.height probabilities, row-major. Shared with the cache: do not modify. */
@@ -56,6 +69,26 @@ export interface TileResult {
   readonly cached: boolean;
   /** Index of the worker that computed it. */
   readonly worker?: number;
+}
+
+/** What the pool did, for benchmarks, tests and a status line. */
+export interface PoolStats {
+  /** Tile jobs handed to a worker (a re-run after a worker died counts again). */
+  readonly jobs: number;
+  /** Requests that joined a job already queued or running instead of starting one. */
+  readonly shared: number;
+  readonly cacheHits: number;
+}
+
+/**
+ * The pool refused a request because of its own state (closed, no model, slide not open), not
+ * because of the tile: a caller walking many tiles should stop rather than try the next.
+ */
+export class PoolStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolStateError';
+  }
 }
 
 export interface WorkerStatus {
@@ -76,20 +109,34 @@ function hashString(s: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
+/** One caller of a job. */
+interface Waiter {
+  readonly priority: number;
+  readonly version: number | null;
+  resolve(r: TileResult): void;
+  reject(e: unknown): void;
+}
+
 interface Job {
   readonly seq: number;
-  readonly request: TileRequest;
-  readonly priority: number;
-  readonly version: number;
+  readonly slideKey: number;
+  readonly level: number;
+  readonly tile: Rect;
+  readonly scaled?: { readonly width: number; readonly height: number };
   readonly cacheKey: string;
   readonly extractorsKey: string;
   readonly headKey: string;
+  readonly waiters: Set<Waiter>;
   attempts: number;
   slot?: Slot;
   controller?: AbortController;
-  settled: boolean;
-  resolve(r: TileResult): void;
-  reject(e: unknown): void;
+}
+
+/** The most urgent priority among a job's callers. */
+function priorityOf(job: Job): number {
+  let p = Infinity;
+  for (const w of job.waiters) p = Math.min(p, w.priority);
+  return p;
 }
 
 /** One worker and what the pool has told it. */
@@ -132,10 +179,13 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly restarts: number[] = [];
   private readonly queue: Job[] = [];
+  /** Queued and running jobs that still have callers, by cache key: where a new caller joins. */
+  private readonly inflight = new Map<string, Job>();
+  private counts = { jobs: 0, shared: 0, cacheHits: 0 };
   private readonly cache = new Map<string, { probabilities: Float32Array; patches: number }>();
   private cacheUsed = 0;
   private readonly slides = new Map<number, SlideDescription>();
-  private extractors?: { key: string; source: ExtractorSource };
+  private extractors?: { key: string; source: ExtractorSource; mpp?: number };
   private head?: { key: string; head: HeadWeights };
   private nextSlideKey = 1;
   private nextExtractorsKey = 1;
@@ -170,15 +220,51 @@ export class WorkerPool {
     return this.slots.map((s) => ({ index: s.index, backend: s.backend, failures: s.failures, restarts: this.restarts[s.index] }));
   }
 
+  get stats(): PoolStats {
+    return { ...this.counts };
+  }
+
+  /** µm per pixel the loaded extractors expect (undefined before setExtractors). */
+  get extractorMpp(): number | undefined {
+    return this.extractors?.mpp;
+  }
+
+  /**
+   * The grid at the extractors' scale for a slide of this pool (inference-grid.ts): tiles of
+   * it are what predictTile's `inference` takes. `slideMpp` states the slide's scale where the
+   * file does not (or is wrong); otherwise an unknown scale is assumed equal to the extractors'
+   * and the grid's `note` says so.
+   */
+  inferenceGrid(slide: PoolSlide, options: InferenceGridOptions = {}): InferenceGrid {
+    const mpp = this.extractors?.mpp;
+    if (mpp === undefined) throw new PoolStateError('set the extractors first: the grid is at their scale');
+    return inferenceGrid(slide.info, mpp, options);
+  }
+
+  /** Where the slide has tissue, computed in a worker from a small overview (tissue-mask.ts). */
+  async tissueMask(slide: PoolSlide, options: { maxSide?: number; minSaturation?: number; signal?: AbortSignal } = {}): Promise<TissueMask> {
+    const slot = this.liveSlots().find((s) => s.slideIds.has(slide.key));
+    const slideId = slot?.slideIds.get(slide.key);
+    if (!slot || slideId === undefined) throw new PoolStateError(`slide ${slide.key} is not open in this pool`);
+    const r = await slot.call({ type: 'tissue-mask', slideId, maxSide: options.maxSide, minSaturation: options.minSaturation }, options.signal);
+    if (r.type !== 'tissue-mask') throw new Error(`unexpected answer '${r.type}' to tissue-mask`);
+    return r.mask;
+  }
+
   /** The current viewport version. */
   get viewportVersion(): number {
     return this.version;
   }
 
-  /** Starts a new viewport: queued jobs of older versions are dropped, running ones aborted; returns the new version. */
+  /**
+   * Starts a new viewport: callers of older versions are dropped; a job left without callers is
+   * taken out of the queue, or aborted if running. Returns the new version.
+   */
   newViewport(): number {
     this.version++;
-    this.dropWhere((job) => job.version < this.version, 'the view moved on');
+    for (const job of [...this.inflight.values()]) {
+      for (const w of [...job.waiters]) if (w.version !== null && w.version < this.version) this.leave(job, w, abortError('the view moved on'));
+    }
     return this.version;
   }
 
@@ -207,6 +293,7 @@ export class WorkerPool {
     const answers = await Promise.all(this.liveSlots().map((s) => this.loadOn(s)));
     const first = answers.find((a) => a !== undefined);
     if (!first || first.type !== 'extractors-loaded') throw new Error('no worker loaded the extractors');
+    if (this.extractors.key === k) this.extractors.mpp = first.mpp;
     return { extractors: first.extractors, mpp: first.mpp };
   }
 
@@ -221,51 +308,65 @@ export class WorkerPool {
     return key;
   }
 
-  /** The averaged probabilities of one output tile, from the cache or the next free worker. */
+  /**
+   * The averaged probabilities of one output tile: from the cache, from the job already computing
+   * it, or from the next free worker.
+   */
   predictTile(request: TileRequest): Promise<TileResult> {
-    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
-    if (!this.extractors || !this.head) return Promise.reject(new Error('set the extractors and a head before predicting'));
-    if (!this.slides.has(request.slide.key)) return Promise.reject(new Error(`slide ${request.slide.key} is not open in this pool`));
-    const version = request.version ?? this.version;
+    if (this.closed) return Promise.reject(new PoolStateError('the worker pool is closed'));
+    if (!this.extractors || !this.head) return Promise.reject(new PoolStateError('set the extractors and a head before predicting'));
+    if (!this.slides.has(request.slide.key)) return Promise.reject(new PoolStateError(`slide ${request.slide.key} is not open in this pool`));
+    const version = request.version === undefined ? this.version : request.version;
     if (request.signal?.aborted) return Promise.reject(abortError('the tile was aborted'));
-    if (version < this.version) return Promise.reject(abortError('the view moved on'));
-    const { tile, level } = request;
+    if (version !== null && version < this.version) return Promise.reject(abortError('the view moved on'));
+    const { tile, inference } = request;
+    const level = inference ? inference.level : request.level;
+    const scaled = inference ? { width: inference.width, height: inference.height } : undefined;
     const grid = this.options.grid ?? {};
-    const cacheKey = [request.slide.key, level, tile.x, tile.y, tile.width, tile.height, this.extractors.key, this.head.key, grid.patchSize ?? '', grid.stride ?? ''].join('|');
+    const cacheKey = [request.slide.key, level, scaled ? `${scaled.width}x${scaled.height}` : '', tile.x, tile.y, tile.width, tile.height, this.extractors.key, this.head.key, grid.patchSize ?? '', grid.stride ?? ''].join('|');
     const hit = this.cache.get(cacheKey);
     if (hit) {
       // Refresh its place in the LRU order.
       this.cache.delete(cacheKey);
       this.cache.set(cacheKey, hit);
+      this.counts.cacheHits++;
       return Promise.resolve({ probabilities: hit.probabilities, patches: 0, cached: true });
     }
     return new Promise<TileResult>((resolve, reject) => {
-      const job: Job = {
-        seq: this.seq++,
-        request,
+      let job = this.inflight.get(cacheKey);
+      if (job) this.counts.shared++;
+      else {
+        job = {
+          seq: this.seq++,
+          slideKey: request.slide.key,
+          level,
+          tile,
+          scaled,
+          cacheKey,
+          extractorsKey: this.extractors!.key,
+          headKey: this.head!.key,
+          waiters: new Set(),
+          attempts: 0,
+        };
+        this.inflight.set(cacheKey, job);
+        this.queue.push(job);
+      }
+      const { signal } = request;
+      const onAbort = () => this.leave(job, waiter, abortError('the tile was aborted'));
+      const waiter: Waiter = {
         priority: request.priority ?? 0,
         version,
-        cacheKey,
-        extractorsKey: this.extractors!.key,
-        headKey: this.head!.key,
-        attempts: 0,
-        settled: false,
         resolve: (r) => {
-          if (job.settled) return;
-          job.settled = true;
-          request.signal?.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           resolve(r);
         },
         reject: (e) => {
-          if (job.settled) return;
-          job.settled = true;
-          request.signal?.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           reject(e);
         },
       };
-      const onAbort = () => this.cancel(job, 'the tile was aborted');
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(job);
+      job.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.pump();
     });
   }
@@ -295,18 +396,32 @@ export class WorkerPool {
     return this.slots.filter((s) => !s.dead);
   }
 
-  /** Rejects queued jobs matching `predicate` and aborts running ones. */
+  /** Rejects every caller of the jobs matching `predicate` and retires those jobs. */
   private dropWhere(predicate: (job: Job) => boolean, why: string): void {
-    for (const job of [...this.queue]) if (predicate(job)) this.cancel(job, why);
-    for (const s of this.slots) if (s.job && predicate(s.job)) this.cancel(s.job, why);
+    for (const job of [...this.inflight.values()]) if (predicate(job)) this.settle(job, (w) => w.reject(abortError(why)));
   }
 
-  private cancel(job: Job, why: string): void {
+  /** One caller leaves a job; the last one to leave retires it. */
+  private leave(job: Job, waiter: Waiter, reason: unknown): void {
+    if (!job.waiters.delete(waiter)) return;
+    waiter.reject(reason);
+    if (job.waiters.size === 0) this.retire(job);
+  }
+
+  /** Ends a job for all its callers at once. */
+  private settle(job: Job, each: (w: Waiter) => void): void {
+    const waiters = [...job.waiters];
+    job.waiters.clear();
+    this.retire(job);
+    for (const w of waiters) each(w);
+  }
+
+  /** Takes a job out of the queue and the in-flight map; a running one is aborted in its worker (its slot frees when the worker answers). */
+  private retire(job: Job): void {
     const i = this.queue.indexOf(job);
     if (i >= 0) this.queue.splice(i, 1);
-    // A running job is aborted in its worker; the slot is free again once the worker answers.
+    if (this.inflight.get(job.cacheKey) === job) this.inflight.delete(job.cacheKey);
     job.controller?.abort();
-    job.reject(abortError(why));
   }
 
   private async start(index: number): Promise<void> {
@@ -356,10 +471,11 @@ export class WorkerPool {
     slot.kill(why);
     if (this.closed) return;
     this.restarts[slot.index]++;
-    if (job && !job.settled) {
+    if (job && job.waiters.size > 0) {
       job.slot = undefined;
       job.controller = undefined;
-      if (++job.attempts >= (this.options.maxAttempts ?? 3)) job.reject(new Error(`tile given up: its worker died ${job.attempts} times (${why})`));
+      const attempts = ++job.attempts;
+      if (attempts >= (this.options.maxAttempts ?? 3)) this.settle(job, (w) => w.reject(new Error(`tile given up: its worker died ${attempts} times (${why})`)));
       else this.queue.push(job);
     }
     this.start(slot.index).catch((err) => {
@@ -382,9 +498,13 @@ export class WorkerPool {
 
   private takeNext(): Job | undefined {
     let best = -1;
+    let bestPriority = Infinity;
     for (let i = 0; i < this.queue.length; i++) {
-      const j = this.queue[i], b = this.queue[best];
-      if (best < 0 || j.priority < b.priority || (j.priority === b.priority && j.seq < b.seq)) best = i;
+      const j = this.queue[i], p = priorityOf(j);
+      if (best < 0 || p < bestPriority || (p === bestPriority && j.seq < this.queue[best].seq)) {
+        best = i;
+        bestPriority = p;
+      }
     }
     return best < 0 ? undefined : this.queue.splice(best, 1)[0];
   }
@@ -392,22 +512,23 @@ export class WorkerPool {
   private async run(slot: Slot, job: Job): Promise<void> {
     slot.job = job;
     job.slot = slot;
-    job.controller = new AbortController();
-    const { request } = job;
+    const controller = new AbortController();
+    job.controller = controller;
+    this.counts.jobs++;
     try {
-      const slideId = slot.slideIds.get(request.slide.key);
-      if (slideId === undefined) throw new Error(`slide ${request.slide.key} is not open in worker ${slot.index}`);
+      const slideId = slot.slideIds.get(job.slideKey);
+      if (slideId === undefined) throw new Error(`slide ${job.slideKey} is not open in worker ${slot.index}`);
       const r = await slot.call(
-        { type: 'predict-tile', slideId, level: request.level, tile: request.tile, extractorsKey: job.extractorsKey, headKey: job.headKey, grid: this.options.grid },
-        job.controller.signal,
+        { type: 'predict-tile', slideId, level: job.level, tile: job.tile, scaled: job.scaled, extractorsKey: job.extractorsKey, headKey: job.headKey, grid: this.options.grid },
+        controller.signal,
       );
       if (r.type !== 'probabilities') throw new Error(`unexpected answer '${r.type}' to predict-tile`);
       this.remember(job.cacheKey, r.probabilities, r.patches);
-      // Stale or aborted work may still finish first; it is cached but never delivered.
-      if (!job.controller.signal.aborted && job.version >= this.version) job.resolve({ probabilities: r.probabilities, patches: r.patches, cached: false, worker: slot.index });
+      // Work whose callers all left may still finish first: it is cached but never delivered.
+      if (!controller.signal.aborted) this.settle(job, (w) => w.resolve({ probabilities: r.probabilities, patches: r.patches, cached: false, worker: slot.index }));
     } catch (err) {
-      // A dead worker's job was re-queued by onDeath; anything else is this job's own failure.
-      if (!(err instanceof WorkerDied)) job.reject(err);
+      // A dead worker's job was re-queued by onDeath; an abort was already answered to its callers.
+      if (!(err instanceof WorkerDied) && !controller.signal.aborted) this.settle(job, (w) => w.reject(err));
     } finally {
       if (slot.job === job) slot.job = undefined;
       this.pump();

@@ -6,14 +6,24 @@
  * patch pixels evaluated per output pixel, by output tile size (≈ 16 in the interior of an
  * infinite region; more for finite tiles, whose margins are computed again by their neighbours).
  *
+ *
+ * Before that, the main-thread and per-tile costs of working at the extractors' scale: planning a
+ * zoomed-out view of a whole slide (view-plan.ts; must stay far below a 50 ms task) and reading
+ * a tile's pixels through the resampled inference grid against reading the level directly.
+ *
  *   npx tsx tools/bench-engine.ts                       # 512² tiles, one per worker, 1 and 2 workers
  *   npx tsx tools/bench-engine.ts --tile 256 --tiles-per-worker 2 --workers 1,2
+ *   npx tsx tools/bench-engine.ts --workers none        # only the planning and resampling figures
  */
-import { existsSync } from 'node:fs';
+import { existsSync, openAsBlob } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { inferenceGrid } from '../worker/inference-grid.js';
 import { outputTiles, planTile, PATCH_SIZE, type Rect } from '../worker/patch-grid.js';
+import { resampledSource } from '../worker/resampled-source.js';
+import { openTiff } from '../worker/tiff-pixel-source.js';
+import { planView } from '../worker/view-plan.js';
 import type { BenchThreadData, BenchThreadReply } from './bench-engine-thread.js';
 
 const { values: args } = parseArgs({
@@ -36,9 +46,47 @@ for (const size of [256, 512, 1024, 2048]) {
   console.log(`  ${size}² tiles: ${plan.patches.length} patches, ratio ${((plan.patches.length * PATCH_SIZE ** 2) / size ** 2).toFixed(2)}`);
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const timeIt = async (runs: number, f: () => unknown) => {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    ms.push(performance.now() - t);
+  }
+  return median(ms);
+};
+
+// Planning a view that holds a whole 100 000 × 80 000 slide (a large 40× scan; the same slide at
+// 20× is upsampled to the same grid), with a 16 MP budget.
+console.log('planning a zoomed-out view of a whole slide (main thread), median of 5:');
+for (const [mpp, w0, h0] of [[0.25, 100_000, 80_000], [0.5, 50_000, 40_000], [0.25, 200_000, 160_000]] as const) {
+  const grid = inferenceGrid({ levels: [{ width: w0, height: h0, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } }, 0.25);
+  let plan: ReturnType<typeof planView> | undefined;
+  planView({ grid, visible: { x: 0, y: 0, width: 1000, height: 1000 }, budgetMegapixels: 16 }); // JIT warm-up
+  const ms = await timeIt(5, () => (plan = planView({ grid, visible: { x: 0, y: 0, width: w0, height: h0 }, budgetMegapixels: 16 })));
+  console.log(`  ${w0}×${h0} at ${mpp} µm/px → grid ${grid.width}×${grid.height}: ${plan!.visible.tiles} tiles, ${plan!.now.count} within budget, ${plan!.later.count} deferred — ${ms.toFixed(1)} ms`);
+}
+
 if (!existsSync(args.slide)) {
   console.error(`no slide at ${args.slide}: run npm run sample first`);
   process.exit(1);
+}
+
+// One 512² tile's read (tile + 192-pixel patch margins) at the extractors' scale through the
+// resampled grid (level 0 upsampled 2×), against reading the level-0 pixels it is made from.
+{
+  const slide = await openTiff({ kind: 'blob', blob: await openAsBlob(args.slide), name: args.slide });
+  const grid = inferenceGrid(slide, 0.25);
+  const scaled = resampledSource(slide, grid.level, grid.width, grid.height);
+  const read = planTile({ x: 8192, y: 8192, width: 512, height: 512 }, grid).read;
+  const source = { level: 0, x: read.x / 2, y: read.y / 2, width: read.width / 2, height: read.height / 2 };
+  const direct = await timeIt(7, () => slide.readRegion(source));
+  const resampled = await timeIt(7, () => scaled.readRegion({ level: 0, ...read }));
+  console.log(
+    `a 512² tile's ${read.width}×${read.height} read at 0.25 µm/px from the 0.5 µm/px sample, median of 7: ${resampled.toFixed(1)} ms, ` +
+      `of which reading its ${source.width}×${source.height} level-0 pixels ${direct.toFixed(1)} ms (resampling ×${(resampled / direct).toFixed(2)} the read); its 121 patches take seconds`,
+  );
 }
 
 function thread(data: BenchThreadData, onTile: (ms: number, patches: number) => void): Promise<void> {
@@ -65,7 +113,7 @@ const all = outputTiles({ x: 2048, y: 2048, width: 4096, height: 4096 }, image, 
 const manifest = args.bundle;
 const weights = manifest.replace(/\.json$/, '.bin');
 
-for (const n of args.workers.split(',').map(Number)) {
+for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Number)) {
   const tiles: Rect[] = all.slice(0, n * perWorker);
   if (tiles.length < n * perWorker) throw new Error('not enough tiles for that many workers');
   let patches = 0;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { mirrorPad } from './mirror-pad.js';
-import type { MsdWeights } from './msd-weights.js';
+import { checkMsdWeights, type MsdWeights } from './msd-weights.js';
 
 /**
  * The forward pass of a width-1 MSD network in TF.js, on any backend.
@@ -33,6 +33,8 @@ const BLOCK = 8;
 export interface MsdNetwork {
   readonly inputChannels: number;
   readonly depth: number;
+  /** The weights it was made from (kept by reference), for engines that run them without TF.js. */
+  readonly weights: MsdWeights;
   /** The `depth` feature maps (the paper's g(x), without the input channels): [N, H, W, depth]. */
   features(x: tf.Tensor4D): tf.Tensor4D;
   /** The network's own output, σ of the 1×1 output layer: [N, H, W, 1]. */
@@ -97,29 +99,6 @@ function acquireSelector(): { filter: tf.Tensor4D; release(): void } {
   };
 }
 
-function checkWeights(weights: MsdWeights): void {
-  const c = weights.inputChannels;
-  const depth = weights.layers.length;
-  if (!Number.isInteger(c) || c < 1) throw new Error(`MSD weights: inputChannels must be a positive integer, got ${c}`);
-  if (depth < 1) throw new Error('MSD weights: the network has no layers');
-  weights.layers.forEach((layer, i) => {
-    if (!Number.isInteger(layer.dilation) || layer.dilation < 1) {
-      throw new Error(`MSD weights: layer ${i} has dilation ${layer.dilation}; it must be a positive integer`);
-    }
-    if (layer.kernel.length !== 9 * (c + i)) {
-      throw new Error(`MSD weights: layer ${i} has ${layer.kernel.length} kernel values, expected 3·3·${c + i} = ${9 * (c + i)}`);
-    }
-  });
-  if (weights.output.weights.length !== c + depth) {
-    throw new Error(`MSD weights: the output layer has ${weights.output.weights.length} weights, expected ${c} + ${depth}`);
-  }
-  const { mean, std } = weights.normalisation;
-  if (mean.length !== c || std.length !== c) {
-    throw new Error(`MSD weights: normalisation needs ${c} means and standard deviations, got ${mean.length} and ${std.length}`);
-  }
-  if (std.some((s) => !(s > 0))) throw new Error('MSD weights: every normalisation standard deviation must be positive');
-}
-
 /**
  * Uploads the weights once and returns a network to run on many inputs. Inputs are NHWC RGB
  * (or whatever `inputChannels` are) on the 0..255 scale, float32 or int32; normalisation by the
@@ -127,7 +106,7 @@ function checkWeights(weights: MsdWeights): void {
  * leaves nothing else behind.
  */
 export function createMsd(weights: MsdWeights): MsdNetwork {
-  checkWeights(weights);
+  checkMsdWeights(weights);
   const c = weights.inputChannels;
   const depth = weights.layers.length;
   const plan = segmentPlan(depth);
@@ -211,6 +190,7 @@ export function createMsd(weights: MsdWeights): MsdNetwork {
   return {
     inputChannels: c,
     depth,
+    weights,
     features(x) {
       check(x);
       return tf.tidy(() => tf.reshape(run(x).maps, [x.shape[0], x.shape[1], x.shape[2], depth]));

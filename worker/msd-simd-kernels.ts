@@ -2,8 +2,9 @@ import { F32, I32, V128, forLoop, op, wasmModule, type Code, type WasmFunction }
 
 /**
  * The three hot loops of MSD training as WebAssembly SIMD (4 × f32 lanes), one specialised copy
- * per dilation 1..10 so that the dilated shifts are constant load offsets. They work on planes
- * laid out as in MsdWorkspace (mirror-padded, row stride Wp) and process whole 4-pixel vectors,
+ * per dilation 1..10 so that the dilated shifts are constant load offsets, and inference's head
+ * sum over the feature maps (simd-patch-model.ts). They work on planes laid out as in
+ * MsdWorkspace (mirror-padded, row stride Wp) and process whole 4-pixel vectors,
  * so each row runs up to 3 pixels past its end: the callers keep ≥ 2 pixels of padding, which
  * fillPadding rewrites afterwards, keep dz zero outside its interior, and leave slack after
  * every buffer.
@@ -24,6 +25,11 @@ export interface SimdKernels {
    * `vectors` covers W + 2d pixels.
    */
   filterInputGrad(d: number, inInterior: number, gradInterior: number, rowBytes: number, dzInterior: number, dzRowBytes: number, height: number, vectors: number, kernel: number, taps: number): void;
+  /**
+   * Inference's head: out[y][x] += Σ_c w[c] · in_c[y][x] over `channels` consecutive planes
+   * (`weights`: one f32 each), rows of `vectors` 4-pixel vectors; `out` rows are `outRowBytes` apart.
+   */
+  weightedSum(inInterior: number, planeBytes: number, rowBytes: number, weights: number, channels: number, height: number, vectors: number, out: number, outRowBytes: number): void;
 }
 
 export const MAX_DILATION = 10;
@@ -165,12 +171,45 @@ function filterInputGrad(d: number): WasmFunction {
   };
 }
 
+function weightedSum(): WasmFunction {
+  const [inInt, planeB, WpB, wAddr, nIn, H, vectors, out, outRowB] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [y, c, xb, rowB, orow, src, end] = [9, 10, 11, 12, 13, 14, 15];
+  const w = 16;
+  // Channel loop inside the row loop: one output row stays in L1 while every plane's row is added.
+  const body: Code = [
+    op.get(vectors), op.i32(16), op.mul, op.set(end),
+    op.i32(0), op.set(rowB),
+    op.get(out), op.set(orow),
+    forLoop(y, op.i32(0), op.get(H), op.i32(1), [
+      forLoop(c, op.i32(0), op.get(nIn), op.i32(1), [
+        op.get(wAddr), op.get(c), op.i32(4), op.mul, op.add, op.load32Splat(), op.set(w),
+        op.get(inInt), op.get(c), op.get(planeB), op.mul, op.add, op.get(rowB), op.add, op.set(src),
+        forLoop(xb, op.i32(0), op.get(end), op.i32(16), [
+          op.get(orow), op.get(xb), op.add,
+          op.get(orow), op.get(xb), op.add, op.v128Load(),
+          op.get(w), op.get(src), op.get(xb), op.add, op.v128Load(), op.f32x4Mul,
+          op.f32x4Add, op.v128Store(),
+        ]),
+      ]),
+      op.get(rowB), op.get(WpB), op.add, op.set(rowB),
+      op.get(orow), op.get(outRowB), op.add, op.set(orow),
+    ]),
+  ];
+  return {
+    name: 'weightedSum',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, I32, V128],
+    body,
+  };
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 
 function module(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   const functions: WasmFunction[] = [];
   for (let d = 1; d <= MAX_DILATION; d++) functions.push(conv(d), filterGrad(d), filterInputGrad(d));
+  functions.push(weightedSum());
   const bytes = wasmModule(functions);
   // A platform without WebAssembly SIMD gets the plain-JS loops instead.
   compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
@@ -190,5 +229,6 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | undefined
     conv: (d, ...args) => convs[d]!(...args),
     filterGrad: (d, ...args) => fgs[d]!(...args),
     filterInputGrad: (d, ...args) => figs[d]!(...args),
+    weightedSum: e.weightedSum,
   };
 }

@@ -104,6 +104,8 @@ interface SimdLayout {
   readonly grads: number;
   readonly dz: number;
   readonly acc: number;
+  /** The head's logit plane (H rows of logitStride floats). */
+  readonly logit: number;
   /** One layer's kernel repacked as [channel][tap]. */
   readonly kernel: number;
   readonly taps: number;
@@ -141,6 +143,9 @@ export class MsdWorkspace {
   private readonly reflectRow: Int32Array;
   private readonly reflectCol: Int32Array;
   private readonly simd: SimdLayout | undefined;
+  /** Σ of a head's weights times the maps, for inference (addWeightedMaps); rows padded to whole vectors. */
+  private readonly logits: Floats;
+  private readonly logitStride: number;
 
   constructor(o: MsdWorkspaceOptions) {
     this.inputChannels = o.inputChannels;
@@ -158,11 +163,13 @@ export class MsdWorkspace {
     this.dzPad = 2 * pad;
     this.dzWidth = o.width + 4 * pad;
     const dzSize = (o.height + 4 * pad) * this.dzWidth;
+    this.logitStride = Math.ceil(o.width / 4) * 4;
     // The SIMD loops overrun rows by up to 3 pixels into padding, so they need 2 pixels of it.
     this.simd = o.precision !== 'float64' && o.simd !== false && pad >= 2 ? this.allocateSimd(o, channels, dzSize) : undefined;
     if (this.simd) {
       const memory = this.simd.kernelView.buffer;
       this.features = this.simd.features.map((at) => new Float32Array(memory, at, channels * this.plane));
+      this.logits = new Float32Array(memory, this.simd.logit, o.height * this.logitStride);
       if (o.training) {
         this.grads = new Float32Array(memory, this.simd.grads, o.depth * this.plane);
         this.dz = new Float32Array(memory, this.simd.dz, dzSize);
@@ -170,6 +177,7 @@ export class MsdWorkspace {
     } else {
       const make = (n: number): Floats => (o.precision === 'float64' ? new Float64Array(n) : new Float32Array(n));
       this.features = Array.from({ length: o.samples }, () => make(channels * this.plane));
+      this.logits = make(o.height * this.logitStride);
       if (o.training) {
         this.grads = make(o.depth * this.plane);
         this.dz = make(dzSize);
@@ -197,12 +205,13 @@ export class MsdWorkspace {
     const grads = o.training ? take(o.depth * this.plane) : 0;
     const dz = o.training ? take(dzSize) : 0;
     const acc = take(Math.ceil(this.paddedWidth / 4) * 4);
+    const logit = take(o.height * this.logitStride);
     const kernel = take(9 * channels);
     const taps = take(36);
     const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
     const kernels = simdKernels(memory);
     if (!kernels) return undefined;
-    return { kernels, features, grads, dz, acc, kernel, taps, kernelView: new Float32Array(memory.buffer, kernel, 9 * channels), tapsView: new Float32Array(memory.buffer, taps, 36) };
+    return { kernels, features, grads, dz, acc, logit, kernel, taps, kernelView: new Float32Array(memory.buffer, kernel, 9 * channels), tapsView: new Float32Array(memory.buffer, taps, 36) };
   }
 
   /** Copies layer i's kernel into wasm memory as [channel][tap], the order the SIMD loops read. */
@@ -237,8 +246,39 @@ export class MsdWorkspace {
    * numeric array); it is normalised with (x − mean) / std first.
    */
   forward(s: number, params: Floats, rgb: ArrayLike<number>, normalisation: MsdWeights['normalisation']): Floats {
-    const { inputChannels: C, depth, height: H, width: W, pad, paddedWidth: Wp, plane, layout } = this;
-    if (params.length !== layout.size) throw new Error(`expected ${layout.size} parameters, got ${params.length}`);
+    const { inputChannels: C, depth, height: H, width: W, paddedWidth: Wp, plane, layout } = this;
+    this.forwardFeatures(s, params, rgb, normalisation);
+    const f = this.features[s];
+    const out = this.outputs[s];
+    const logit = this.row;
+    const ow = layout.outputWeights;
+    const interior = this.pad * Wp + this.pad;
+    for (let y = 0; y < H; y++) {
+      logit.fill(params[layout.outputBias], 0, W);
+      for (let c = 0; c < C + depth; c++) {
+        const w = params[ow + c];
+        const r = c * plane + interior + y * Wp;
+        for (let x = 0; x < W; x++) logit[x] += w * f[r + x];
+      }
+      const o = y * W;
+      for (let x = 0; x < W; x++) out[o + x] = 1 / (1 + Math.exp(-logit[x]));
+    }
+    return out;
+  }
+
+  /**
+   * The first `layers` feature maps of sample `s`, without the output layer: what inference
+   * needs when a head, not the network's own output, weighs the maps. Layer i's parameters sit
+   * at the same offsets whatever the depth (msdParamLayout), so a workspace of depth D runs any
+   * network of depth ≤ D with the same input size: several extractors can share one feature
+   * buffer, run one after the other. `params` is that network's packed vector (packMsdParams).
+   */
+  forwardFeatures(s: number, params: Floats, rgb: ArrayLike<number>, normalisation: MsdWeights['normalisation'], layers: number = this.depth): void {
+    const { inputChannels: C, height: H, width: W, pad, paddedWidth: Wp, plane, layout } = this;
+    if (!Number.isInteger(layers) || layers < 1 || layers > this.depth) throw new Error(`this workspace runs 1 to ${this.depth} layers, not ${layers}`);
+    // Kernels and biases of `layers` layers, then C + layers output weights and their bias.
+    const size = layout.bias[layers - 1] + 1 + C + layers + 1;
+    if (params.length !== size) throw new Error(`expected ${size} parameters, got ${params.length}`);
     if (rgb.length !== H * W * C) throw new Error(`expected ${H}×${W}×${C} input values, got ${rgb.length}`);
     const f = this.features[s];
     for (let c = 0; c < C; c++) {
@@ -253,7 +293,7 @@ export class MsdWorkspace {
     }
     const simd = this.simd;
     const interiorBytes = 4 * (pad * Wp + pad);
-    for (let i = 0; i < depth; i++) {
+    for (let i = 0; i < layers; i++) {
       if (simd) {
         this.stageKernel(params, i);
         const base = simd.features[s];
@@ -263,21 +303,51 @@ export class MsdWorkspace {
       }
       this.fillPadding(f, (C + i) * plane);
     }
-    const out = this.outputs[s];
-    const logit = this.row;
-    const ow = layout.outputWeights;
-    const interior = pad * Wp + pad;
-    for (let y = 0; y < H; y++) {
-      logit.fill(params[layout.outputBias], 0, W);
-      for (let c = 0; c < C + depth; c++) {
-        const w = params[ow + c];
-        const r = c * plane + interior + y * Wp;
-        for (let x = 0; x < W; x++) logit[x] += w * f[r + x];
-      }
-      const o = y * W;
-      for (let x = 0; x < W; x++) out[o + x] = 1 / (1 + Math.exp(-logit[x]));
+  }
+
+  /** Sets every pixel of the head's logit plane to `bias`: the start of a head's sum. */
+  resetLogit(bias: number): void {
+    this.logits.fill(bias);
+  }
+
+  /**
+   * logit(y, x) += Σ_m weights[from + m] · map_m(y, x) over the first `maps` feature maps of
+   * sample `s`'s last forward pass: one network's share of a head, added in place, so the maps
+   * of several networks are never copied out or concatenated.
+   */
+  addWeightedMaps(s: number, weights: ArrayLike<number>, from: number, maps: number): void {
+    const { inputChannels: C, height: H, width: W, paddedWidth: Wp, plane, logitStride } = this;
+    if (!Number.isInteger(maps) || maps < 1 || maps > this.depth) throw new Error(`this workspace holds 1 to ${this.depth} maps, not ${maps}`);
+    if (from < 0 || from + maps > weights.length) throw new Error(`weights ${from}..${from + maps - 1} are outside the ${weights.length} given`);
+    const interior = this.pad * Wp + this.pad;
+    const simd = this.simd;
+    if (simd) {
+      // The kernel staging area holds 9·(C + depth) floats: room for any depth's weights.
+      const k = simd.kernelView;
+      for (let m = 0; m < maps; m++) k[m] = weights[from + m];
+      simd.kernels.weightedSum(simd.features[s] + 4 * (C * plane + interior), 4 * plane, 4 * Wp, simd.kernel, maps, H, logitStride / 4, simd.logit, 4 * logitStride);
+      return;
     }
-    return out;
+    const f = this.features[s];
+    const logit = this.logits;
+    // Row by row: one logit row stays in L1 while every map's row is added to it.
+    for (let y = 0; y < H; y++) {
+      const o = y * logitStride;
+      for (let m = 0; m < maps; m++) {
+        const w = weights[from + m];
+        const r = (C + m) * plane + interior + y * Wp;
+        for (let x = 0; x < W; x++) logit[o + x] += w * f[r + x];
+      }
+    }
+  }
+
+  /** σ of the head's logit plane into `out` (H × W, row-major). */
+  logitSigmoid(out: Float32Array | Float64Array): void {
+    const { height: H, width: W, logitStride, logits } = this;
+    if (out.length !== H * W) throw new Error(`expected ${H * W} outputs, got ${out.length}`);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0, i = y * logitStride, o = y * W; x < W; x++) out[o + x] = 1 / (1 + Math.exp(-logits[i + x]));
+    }
   }
 
   /**

@@ -27,6 +27,30 @@ export function dilationOf(layer: number): number {
   return (layer % 10) + 1;
 }
 
+/** Throws, naming the defect, unless the weights describe a width-1 MSD network this code can run. */
+export function checkMsdWeights(weights: MsdWeights): void {
+  const c = weights.inputChannels;
+  const depth = weights.layers.length;
+  if (!Number.isInteger(c) || c < 1) throw new Error(`MSD weights: inputChannels must be a positive integer, got ${c}`);
+  if (depth < 1) throw new Error('MSD weights: the network has no layers');
+  weights.layers.forEach((layer, i) => {
+    if (!Number.isInteger(layer.dilation) || layer.dilation < 1) {
+      throw new Error(`MSD weights: layer ${i} has dilation ${layer.dilation}; it must be a positive integer`);
+    }
+    if (layer.kernel.length !== 9 * (c + i)) {
+      throw new Error(`MSD weights: layer ${i} has ${layer.kernel.length} kernel values, expected 3·3·${c + i} = ${9 * (c + i)}`);
+    }
+  });
+  if (weights.output.weights.length !== c + depth) {
+    throw new Error(`MSD weights: the output layer has ${weights.output.weights.length} weights, expected ${c} + ${depth}`);
+  }
+  const { mean, std } = weights.normalisation;
+  if (mean.length !== c || std.length !== c) {
+    throw new Error(`MSD weights: normalisation needs ${c} means and standard deviations, got ${mean.length} and ${std.length}`);
+  }
+  if (std.some((s) => !(s > 0))) throw new Error('MSD weights: every normalisation standard deviation must be positive');
+}
+
 /** Channels seen by layer `i`: the input's plus the i earlier maps. */
 export function layerInChannels(inputChannels: number, layer: number): number {
   return inputChannels + layer;

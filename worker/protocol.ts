@@ -2,6 +2,7 @@ import type { GridOptions, Rect } from './patch-grid.js';
 import type { PixelLevel, SlideDescription } from './pixel-source.js';
 import type { SlideErrorCode } from './slide-error.js';
 import type { BackendName } from './tf-backend.js';
+import type { TissueMask } from './tissue-mask.js';
 
 /**
  * Where a worker gets its extractors: a bundle URL (it fetches the manifest and weights
@@ -67,7 +68,14 @@ export type WorkerRequest =
       readonly extractorsKey: string;
       readonly headKey: string;
       readonly grid?: GridOptions;
+      /**
+       * The tile is in `level` resampled to this size (an inference grid, inference-grid.ts),
+       * not in the level's own pixels.
+       */
+      readonly scaled?: { readonly width: number; readonly height: number };
     }
+  /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
+  | { readonly type: 'tissue-mask'; readonly id: number; readonly slideId: number; readonly maxSide?: number; readonly minSaturation?: number }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
@@ -99,4 +107,5 @@ export type WorkerResponse =
   /** tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo not counted). */
   | { readonly type: 'probabilities'; readonly id: number; readonly probabilities: Float32Array; readonly patches: number; readonly ms: number }
   | { readonly type: 'memory'; readonly id: number; readonly numTensors: number; readonly numBytes: number; readonly backend: string }
+  | { readonly type: 'tissue-mask'; readonly id: number; readonly mask: TissueMask }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };

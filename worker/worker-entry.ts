@@ -7,14 +7,19 @@ import { PatchMemo } from './patch-memo.js';
 import type { PixelSource } from './pixel-source.js';
 import { predictTile } from './predict-region.js';
 import type { ExtractorSource, WorkerRequest, WorkerResponse } from './protocol.js';
+import { resampledSource } from './resampled-source.js';
+import { createSimdHeadPatchModel } from './simd-patch-model.js';
 import { SlideError } from './slide-error.js';
 import { initBackend, type BackendName } from './tf-backend.js';
 import { openTiff } from './tiff-pixel-source.js';
+import { readTissueMask } from './tissue-mask.js';
 
 // The worker reads the slide's bytes itself (URL or Blob) so that decoded pixels never cross
 // the main thread and nothing is re-encoded on the way.
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const slides = new Map<number, PixelSource>();
+/** Resampled views of open slides (inference grids), by slide id, level and size. */
+const resampled = new Map<string, PixelSource>();
 const running = new Map<number, AbortController>();
 let nextSlideId = 1;
 
@@ -66,6 +71,16 @@ async function readExtractors(source: ExtractorSource, signal: AbortSignal): Pro
   }
 }
 
+function scaledSource(slideId: number, source: PixelSource, level: number, width: number, height: number): PixelSource {
+  const key = `${slideId}|${level}|${width}x${height}`;
+  let view = resampled.get(key);
+  if (!view) {
+    view = resampledSource(source, level, width, height);
+    resampled.set(key, view);
+  }
+  return view;
+}
+
 async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
   switch (request.type) {
     case 'open': {
@@ -88,6 +103,7 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
     }
     case 'close':
       slides.delete(request.slideId);
+      for (const key of resampled.keys()) if (key.startsWith(`${request.slideId}|`)) resampled.delete(key);
       reply({ type: 'closed', id: request.id });
       return;
     case 'init-backend':
@@ -140,7 +156,11 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
     case 'set-head':
       return serial(signal, async () => {
         if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
-        const model = createHeadPatchModel(request.head, extractors.networks);
+        // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
+        // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
+        // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
+        const simd = backend === 'wasm' || backend === 'cpu' ? createSimdHeadPatchModel(request.head, extractors.networks.map((n) => n.weights)) : undefined;
+        const model = simd && (simd.usesSimd || backend === 'cpu') ? simd : createHeadPatchModel(request.head, extractors.networks);
         dropHead();
         head = { key: request.key, compiled: model };
         reply({ type: 'head-set', id: request.id, key: request.key });
@@ -155,17 +175,28 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
         const started = performance.now();
         let patches = 0;
         const { patchSize, stride } = request.grid ?? {};
-        const probabilities = await predictTile(source, request.level, request.tile, head.compiled.model, {
+        const { scaled } = request;
+        // A scaled tile lives in a resampled image of the level, read as that image's level 0.
+        const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
+        const image = scaled ? `${scaled.width}x${scaled.height}` : '';
+        const probabilities = await predictTile(target.source, target.level, request.tile, head.compiled.model, {
           patchSize,
           stride,
           signal,
-          memo: { cache: memo, scope: `${request.slideId}|${request.level}|${patchSize}|${stride}` },
+          memo: { cache: memo, scope: `${request.slideId}|${request.level}|${image}|${patchSize}|${stride}` },
           onPatch: (_done, _total, reused) => {
             if (!reused) patches++;
           },
         });
         reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [probabilities.buffer as ArrayBuffer]);
       });
+    case 'tissue-mask': {
+      const source = slides.get(request.slideId);
+      if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+      const mask = await readTissueMask(source, { maxSide: request.maxSide, minSaturation: request.minSaturation, signal });
+      reply({ type: 'tissue-mask', id: request.id, mask }, [mask.data.buffer as ArrayBuffer]);
+      return;
+    }
     case 'memory':
       return serial(signal, async () => {
         const m = tf.memory();

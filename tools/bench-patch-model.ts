@@ -1,0 +1,96 @@
+/**
+ * Per-patch inference speed: ms per 256×256 patch of the head patch model on TF.js wasm
+ * (worker/head-patch-model.ts) against the SIMD model (worker/simd-patch-model.ts), for the
+ * default extractors (three depth-25 networks) and a random head; medians over interleaved runs
+ * (TF.js, SIMD, TF.js, …, after one warm-up each), so a load change on the machine hits both.
+ * Also the plain-JS loops (what runs where WebAssembly SIMD is missing) unless --no-plain.
+ *
+ *   npx tsx tools/bench-patch-model.ts                    # default bundle, 7 runs
+ *   npx tsx tools/bench-patch-model.ts --runs 11 --depths 25,50,100   # random extractors instead
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { decodeBundle } from '../worker/extractor-bundle.js';
+import { createHeadPatchModel } from '../worker/head-patch-model.js';
+import { initMsdWeights, seededGaussian, type MsdWeights } from '../worker/msd-weights.js';
+import type { PatchModel } from '../worker/patch-model.js';
+import { createSimdHeadPatchModel } from '../worker/simd-patch-model.js';
+import { initBackend } from '../worker/tf-backend.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '7' },
+    size: { type: 'string', default: '256' },
+    depths: { type: 'string' },
+    plain: { type: 'boolean', default: true },
+    bundle: { type: 'string', default: fileURLToPath(new URL('../models/default/extractors.json', import.meta.url)) },
+  },
+  allowNegative: true,
+});
+const runs = Number(args.runs);
+const size = Number(args.size);
+
+function extractorSets(): { label: string; extractors: MsdWeights[] }[] {
+  if (!args.depths) {
+    const bundle = decodeBundle(readFileSync(args.bundle, 'utf8'), new Uint8Array(readFileSync(args.bundle.replace(/\.json$/, '.bin'))).buffer);
+    return [{ label: `default (${bundle.classes.map((c) => `${c.name} ${c.weights.layers.length}`).join(', ')})`, extractors: bundle.classes.map((c) => c.weights) }];
+  }
+  return args.depths.split(',').map(Number).map((depth) => ({
+    label: `3 × random depth ${depth}`,
+    extractors: [1, 2, 3].map((k) => initMsdWeights(3, depth, seededGaussian(100 * depth + k), { mean: [180, 130, 170], std: [40, 50, 35] })),
+  }));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms: number) => ms.toFixed(1);
+
+await initBackend('wasm');
+const gaussian = seededGaussian(7);
+const rgb = Uint8Array.from({ length: size * size * 3 }, () => Math.max(0, Math.min(255, Math.round(150 + 50 * gaussian()))));
+console.log(`ms per ${size}×${size} patch (features of every extractor + head + σ), ${runs} interleaved runs after 1 warm-up each, TF.js backend wasm`);
+const header = ['extractors', 'TF.js wasm median', 'SIMD median', 'speed-up', 'TF.js min', 'SIMD min', ...(args.plain ? ['plain JS median', 'plain/TF.js'] : []), 'max |Δp|'];
+const rows: string[][] = [];
+for (const { label, extractors } of extractorSets()) {
+  const channels = extractors.reduce((s, e) => s + e.layers.length, 0);
+  const head = { W: Array.from({ length: channels }, () => gaussian() / Math.sqrt(channels)), b: -0.5 };
+  const tfModel = createHeadPatchModel(head, extractors);
+  const simdModel = createSimdHeadPatchModel(head, extractors);
+  const plainModel = args.plain ? createSimdHeadPatchModel(head, extractors, { simd: false }) : undefined;
+  if (!simdModel.usesSimd) console.log('WebAssembly SIMD is not available here: the "SIMD" column is the plain-JS loops');
+  const models: [string, PatchModel][] = [['tf', tfModel.model], ['simd', simdModel.model], ...(plainModel ? [['plain', plainModel.model] as [string, PatchModel]] : [])];
+  const times = new Map<string, number[]>(models.map(([k]) => [k, []]));
+  const outputs = new Map<string, Float32Array>();
+  for (let r = 0; r <= runs; r++) {
+    for (const [key, model] of models) {
+      // The plain loops are slow: a third of the runs is enough for their median.
+      if (key === 'plain' && r > Math.max(1, Math.ceil(runs / 3))) continue;
+      const start = performance.now();
+      const p = await model(rgb, size, size);
+      const ms = performance.now() - start;
+      if (r === 0) outputs.set(key, p);
+      else times.get(key)!.push(ms);
+    }
+  }
+  let dp = 0;
+  const a = outputs.get('tf')!, b = outputs.get('simd')!;
+  for (let i = 0; i < a.length; i++) dp = Math.max(dp, Math.abs(a[i] - b[i]));
+  const t = median(times.get('tf')!), s = median(times.get('simd')!);
+  const row = [label, fmt(t), fmt(s), `${(t / s).toFixed(2)}×`, fmt(Math.min(...times.get('tf')!)), fmt(Math.min(...times.get('simd')!))];
+  if (plainModel) {
+    const p = median(times.get('plain')!);
+    row.push(fmt(p), `${(p / t).toFixed(2)}×`);
+  }
+  row.push(dp.toExponential(1));
+  rows.push(row);
+  console.log(`${label}: TF.js ${times.get('tf')!.map(fmt).join(' ')} | SIMD ${times.get('simd')!.map(fmt).join(' ')}${plainModel ? ` | plain ${times.get('plain')!.map(fmt).join(' ')}` : ''}`);
+  tfModel.dispose();
+  simdModel.dispose();
+  plainModel?.dispose();
+}
+console.log(`tensors left: ${tf.memory().numTensors}`);
+
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padStart(widths[i])).join(' | ')} |`;
+console.log(['', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
