@@ -6,3 +6,18 @@ export { SlideError, isAbortError, type SlideErrorCode } from '../worker/slide-e
 export { DEFAULT_EXTRACTORS_URL, loadDefaultExtractors } from './default-extractors.js';
 export { loadBundle, decodeBundle, encodeBundle, type ExtractorBundle, type ExtractorClass } from '../worker/extractor-bundle.js';
 export { BundleError, type BundleErrorCode } from '../worker/bundle-error.js';
+export { attachFewShot, type FewShot, type FewShotOptions, type FewShotState, type AdaptOutcome } from './fewshot.js';
+export { FewShotSegmenter } from './fewshot-segmenter.js';
+export { WorkerPool, PoolStateError, type WorkerPoolOptions, type PoolSlide, type TileRequest, type TileResult, type WorkerStatus } from './worker-pool.js';
+export { createRegionRun, type RegionRun, type RunProgress, type RunState, type RunSummary } from './region-run.js';
+export { createMaskLayer, type MaskLayer, type MaskStyle } from './mask-layer.js';
+export { createContourLayer, type ContourLayer, type ContourStyle } from './contour-layer.js';
+export { createSupportTools, type SupportTools, type SupportTool } from './support-tools.js';
+export { createSupportLayer, type SupportLayer } from './support-layer.js';
+export { autosaveSupportSet, restoreSupportSet, indexedDbTextStore, localStorageTextStore, type TextStore } from './support-set-storage.js';
+export { createSupportSet, type SupportSetStore, type SupportSetPatch, type SupportLabel } from '../worker/support-set-model.js';
+export { parseSupportSet, serializeSupportSet, SupportSetFileError } from '../worker/support-set-file.js';
+export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../worker/head.js';
+export { cellContours, type CellContour } from '../worker/cell-contours.js';
+export { cellsToGeoJson, type CellFeatureCollection } from '../worker/geojson-export.js';
+export { inferenceGrid, type InferenceGrid } from '../worker/inference-grid.js';

@@ -30,12 +30,17 @@ export function toError(e: WorkerError): Error {
  * exactly once, and aborting the call's signal sends the worker an 'abort' for that id.
  */
 export class WorkerChannel {
-  private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; progress?: (p: unknown) => void }>();
   private nextId = 1;
   private closedBy?: Error;
 
   constructor(readonly worker: Worker) {
     worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
+      // Progress is not an answer: the call stays pending.
+      if (event.data.type === 'adapt-progress') {
+        this.pending.get(event.data.id)?.progress?.(event.data.progress);
+        return;
+      }
       const p = this.pending.get(event.data.id);
       this.pending.delete(event.data.id);
       p?.resolve(event.data);
@@ -46,13 +51,14 @@ export class WorkerChannel {
     return this.closedBy !== undefined;
   }
 
-  call(body: RequestBody, signal?: AbortSignal): Promise<WorkerResponse> {
+  call(body: RequestBody, signal?: AbortSignal, onProgress?: (progress: unknown) => void): Promise<WorkerResponse> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     return new Promise<WorkerResponse>((resolve, reject) => {
       const onAbort = () => this.worker.postMessage({ type: 'abort', id } satisfies WorkerRequest);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
+        progress: onProgress,
         resolve: (r) => {
           signal?.removeEventListener('abort', onAbort);
           if (r.type === 'error') reject(toError(r.error));

@@ -1,3 +1,5 @@
+import type { AdaptOptions, AdaptProgress, AdaptReport } from '../worker/adapt.js';
+import type { HeadJson } from '../worker/head.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../worker/inference-grid.js';
 import type { GridOptions, Rect } from '../worker/patch-grid.js';
 import type { SlideDescription } from '../worker/pixel-source.js';
@@ -163,9 +165,9 @@ class Slot {
     return this.channel.closed;
   }
 
-  call(body: RequestBody, signal?: AbortSignal): Promise<WorkerResponse> {
+  call(body: RequestBody, signal?: AbortSignal, onProgress?: (progress: unknown) => void): Promise<WorkerResponse> {
     if (this.dead) return Promise.reject(new WorkerDied(`worker ${this.index} is gone`));
-    return this.channel.call(body, signal);
+    return this.channel.call(body, signal, onProgress);
   }
 
   kill(why: string): void {
@@ -369,6 +371,48 @@ export class WorkerPool {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pump();
     });
+  }
+
+  /**
+   * Fits a head to support patches (adapt.ts) in one of the workers, which reads their pixels
+   * from the slide itself at the inference grid's scale; x, y are grid pixels. The worker is
+   * chosen idle if one is, and its tile jobs wait until the fit is done.
+   */
+  async adapt(
+    request: {
+      readonly slide: PoolSlide;
+      readonly grid: InferenceGrid;
+      readonly patches: readonly { readonly x: number; readonly y: number; readonly size: number; readonly mask: Uint8Array }[];
+      readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
+      readonly metadata?: Record<string, unknown>;
+    },
+    control: { readonly signal?: AbortSignal; readonly onProgress?: (progress: AdaptProgress) => void } = {},
+  ): Promise<{ head: HeadJson; report: AdaptReport }> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    if (!this.extractors) throw new PoolStateError('set the extractors before adapting');
+    const live = this.liveSlots().filter((s) => s.ready);
+    const slot = live.find((s) => !s.job) ?? live[0];
+    if (!slot) throw new PoolStateError('no worker is running');
+    const slideId = slot.slideIds.get(request.slide.key);
+    if (slideId === undefined) throw new PoolStateError(`slide ${request.slide.key} is not open in this pool`);
+    const { grid } = request;
+    const r = await slot.call(
+      { type: 'adapt', slideId, level: grid.level, scaled: { width: grid.width, height: grid.height }, patches: request.patches, options: request.options, metadata: request.metadata },
+      control.signal,
+      control.onProgress as ((p: unknown) => void) | undefined,
+    );
+    if (r.type !== 'adapted') throw new Error(`unexpected answer '${r.type}' to adapt`);
+    return { head: r.head, report: r.report };
+  }
+
+  /** RGB bytes of a rectangle of a slide level, read by a worker (thumbnails, exports). */
+  async readRegion(slide: PoolSlide, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    const slot = this.liveSlots().find((s) => s.ready && s.slideIds.has(slide.key));
+    if (!slot) throw new PoolStateError(`slide ${slide.key} is not open in any running worker`);
+    const r = await slot.call({ type: 'read', slideId: slot.slideIds.get(slide.key)!, level, ...rect }, signal);
+    if (r.type !== 'pixels') throw new Error(`unexpected answer '${r.type}' to read`);
+    return r.pixels;
   }
 
   /** TF.js memory of one worker (after the work queued there before it). */

@@ -1,10 +1,11 @@
 import OpenSeadragon from 'openseadragon';
-import { loadDefaultExtractors, openInWorker, pixelTileSource, type SlideDescription, type WorkerPixelSource } from '../plugin/index.js';
+import { loadDefaultExtractors, openInWorker, pixelTileSource, type FewShotSegmenter, type SlideDescription, type WorkerPixelSource } from '../plugin/index.js';
 
 // The sample slide is made by `npm start` (tools/make-sample-slide.ts) and served next to the demo.
 const SAMPLE_URL = new URL('./slides/sample-slide.tif', location.href).href;
 
 const status = document.querySelector<HTMLElement>('#status')!;
+const panel = document.querySelector<FewShotSegmenter>('#panel')!;
 const viewerElement = document.querySelector<HTMLElement>('#viewer')!;
 const viewer = OpenSeadragon({
   element: viewerElement,
@@ -14,7 +15,10 @@ const viewer = OpenSeadragon({
 });
 
 // Exposed for scripting the demo from the console and from the end-to-end tests.
-(window as unknown as { demoViewer: OpenSeadragon.Viewer }).demoViewer = viewer;
+(window as unknown as { demoViewer: OpenSeadragon.Viewer; demoPanel: FewShotSegmenter }).demoViewer = viewer;
+(window as unknown as { demoPanel: FewShotSegmenter }).demoPanel = panel;
+(window as unknown as { OpenSeadragon: typeof OpenSeadragon }).OpenSeadragon = OpenSeadragon;
+panel.viewer = viewer;
 
 let current: WorkerPixelSource | undefined;
 let opening: AbortController | undefined;
@@ -42,6 +46,8 @@ async function open(slide: SlideDescription): Promise<void> {
       say(`${source.name}: ${l0.width}×${l0.height} px, ${source.levels.length} levels, ${mpp}`);
       document.body.dataset.slideOpen = source.name;
     });
+    // The panel's workers open the same slide themselves.
+    panel.slide = slide;
   } catch (err) {
     if (controller.signal.aborted) return;
     say(err instanceof Error ? err.message : String(err), true);

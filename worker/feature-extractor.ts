@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdaptError } from './adapt-error.js';
-import type { ExtractorBundle, ExtractorClass } from './extractor-bundle.js';
+import { extractorClasses, extractorSignature, type ExtractorSet, type ExtractorSignature } from './extractor-signature.js';
 import { createMsd, type MsdNetwork } from './msd-network.js';
 
 /**
@@ -9,21 +9,7 @@ import { createMsd, type MsdNetwork } from './msd-network.js';
  * heads record the extractors' names and depths and are checked against them.
  */
 
-/** An extractor bundle, or its classes (e.g. a subset of them). */
-export type ExtractorSet = ExtractorBundle | readonly ExtractorClass[];
-
-export interface ExtractorSignature {
-  readonly name: string;
-  readonly depth: number;
-}
-
-export function extractorClasses(set: ExtractorSet): readonly ExtractorClass[] {
-  return 'classes' in set ? set.classes : set;
-}
-
-export function extractorSignature(set: ExtractorSet): ExtractorSignature[] {
-  return extractorClasses(set).map((c) => ({ name: c.name, depth: c.weights.layers.length }));
-}
+export { extractorClasses, extractorSignature, type ExtractorSet, type ExtractorSignature } from './extractor-signature.js';
 
 export interface FeatureExtractor {
   readonly signature: readonly ExtractorSignature[];

@@ -1,5 +1,5 @@
 import type { FeatureStats } from './feature-stats.js';
-import { extractorSignature, type ExtractorSet, type ExtractorSignature } from './feature-extractor.js';
+import { extractorSignature, type ExtractorSet, type ExtractorSignature } from './extractor-signature.js';
 
 /**
  * The adapted perceptron, ŷ = σ(b + g(x)·W), as the small JSON a user saves and reloads

@@ -27,7 +27,10 @@ export class SlideHttpClient extends BaseClient {
   }
 
   async request({ headers, signal }: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
-    const response = await fetch(this.url, { headers, signal });
+    // Past the browser's HTTP cache: Chromium, given overlapping Range requests for one URL
+    // (a resampled read spanning tiles other reads had fetched), answered some from partial cache
+    // entries with truncated bodies, which then failed to inflate. geotiff's block cache caches.
+    const response = await fetch(this.url, { headers, signal, cache: 'no-store' });
     if (response.status === 416) {
       await response.body?.cancel();
       throw new SlideError('truncated', this.name, `the file is truncated: the server says bytes ${headers?.Range?.replace('bytes=', '') ?? ''} lie past its end`);

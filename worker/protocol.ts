@@ -1,3 +1,5 @@
+import type { AdaptOptions, AdaptProgress, AdaptReport } from './adapt.js';
+import type { HeadJson } from './head.js';
 import type { GridOptions, Rect } from './patch-grid.js';
 import type { PixelLevel, SlideDescription } from './pixel-source.js';
 import type { SlideErrorCode } from './slide-error.js';
@@ -76,6 +78,21 @@ export type WorkerRequest =
     }
   /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
   | { readonly type: 'tissue-mask'; readonly id: number; readonly slideId: number; readonly maxSide?: number; readonly minSaturation?: number }
+  /**
+   * Fits a head to support patches of a slide (adapt.ts) with the loaded extractors. The worker
+   * reads the patches' pixels itself, from the level resampled to `scaled` (the inference grid)
+   * when given; patch x, y are in those pixels. Progress comes as 'adapt-progress' messages.
+   */
+  | {
+      readonly type: 'adapt';
+      readonly id: number;
+      readonly slideId: number;
+      readonly level: number;
+      readonly scaled?: { readonly width: number; readonly height: number };
+      readonly patches: readonly { readonly x: number; readonly y: number; readonly size: number; readonly mask: Uint8Array }[];
+      readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
+      readonly metadata?: Record<string, unknown>;
+    }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
@@ -108,4 +125,7 @@ export type WorkerResponse =
   | { readonly type: 'probabilities'; readonly id: number; readonly probabilities: Float32Array; readonly patches: number; readonly ms: number }
   | { readonly type: 'memory'; readonly id: number; readonly numTensors: number; readonly numBytes: number; readonly backend: string }
   | { readonly type: 'tissue-mask'; readonly id: number; readonly mask: TissueMask }
+  /** Not an answer: a step of a running 'adapt' (any number of them before its answer). */
+  | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress }
+  | { readonly type: 'adapted'; readonly id: number; readonly head: HeadJson; readonly report: AdaptReport }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };

@@ -1,6 +1,8 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs';
+import { adapt } from './adapt.js';
 import { decodeBundle, loadBundle, type ExtractorBundle } from './extractor-bundle.js';
+import { serializeHead } from './head.js';
 import { createHeadPatchModel, type HeadPatchModel } from './head-patch-model.js';
 import { createMsd, type MsdNetwork } from './msd-network.js';
 import { PatchMemo } from './patch-memo.js';
@@ -26,7 +28,7 @@ let nextSlideId = 1;
 // Model state. A head only has meaning with the extractors it was fitted on, so loading other
 // extractors drops the head; the client sends the head again.
 let backend: BackendName | undefined;
-let extractors: { key: string; networks: MsdNetwork[] } | undefined;
+let extractors: { key: string; networks: MsdNetwork[]; names: string[] } | undefined;
 let head: { key: string; compiled: HeadPatchModel } | undefined;
 /** Patch probabilities under the current head, shared by neighbouring tiles. */
 const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
@@ -144,7 +146,7 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
         }
         dropHead();
         extractors?.networks.forEach((n) => n.dispose());
-        extractors = { key: request.key, networks };
+        extractors = { key: request.key, networks, names: bundle.classes.map((c) => c.name) };
         reply({
           type: 'extractors-loaded',
           id: request.id,
@@ -197,6 +199,28 @@ async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal
       reply({ type: 'tissue-mask', id: request.id, mask }, [mask.data.buffer as ArrayBuffer]);
       return;
     }
+    case 'adapt':
+      return serial(signal, async () => {
+        const source = slides.get(request.slideId);
+        if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+        if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
+        const { scaled } = request;
+        const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
+        const support = await Promise.all(
+          request.patches.map(async (p) => ({
+            rgb: await target.source.readRegion({ level: target.level, x: p.x, y: p.y, width: p.size, height: p.size, signal }),
+            mask: p.mask,
+            width: p.size,
+            height: p.size,
+          })),
+        );
+        const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+        const result = await adapt(support, classes, { ...request.options, metadata: request.metadata ?? {} }, {
+          signal,
+          onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+        });
+        reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
+      });
     case 'memory':
       return serial(signal, async () => {
         const m = tf.memory();
