@@ -21,3 +21,5 @@ export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '.
 export { cellContours, type CellContour } from '../worker/cell-contours.js';
 export { cellsToGeoJson, type CellFeatureCollection } from '../worker/geojson-export.js';
 export { inferenceGrid, type InferenceGrid } from '../worker/inference-grid.js';
+export { describeTileSource } from './tile-source-description.js';
+export type { TileImagesDescription } from '../worker/tile-description.js';

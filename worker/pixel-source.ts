@@ -1,3 +1,5 @@
+import type { TileImagesDescription } from './tile-description.js';
+
 /** One resolution level of a slide. `downsample` is relative to level 0 (level 0 has 1). */
 export interface PixelLevel {
   readonly width: number;
@@ -34,16 +36,21 @@ export interface PixelSource {
   readRegion(request: RegionRequest): Promise<Uint8Array>;
 }
 
-/**
- * What a worker needs to open the same slide itself: a URL or a Blob (both survive
- * postMessage), never decoded pixels.
- */
-export type SlideDescription =
+/** A TIFF/SVS/OME-TIFF file: by URL (the server must answer Range requests) or as a Blob. */
+export type FileSlideDescription =
   | { readonly kind: 'url'; readonly url: string; readonly name?: string }
   | { readonly kind: 'blob'; readonly blob: Blob; readonly name?: string };
 
+/**
+ * What a worker needs to open the same slide itself: a file's URL or Blob, or how to fetch the
+ * image tiles of a DZI, IIIF or single-image source (all survive postMessage), never decoded
+ * pixels.
+ */
+export type SlideDescription = FileSlideDescription | TileImagesDescription;
+
 export function slideName(slide: SlideDescription): string {
   if (slide.name) return slide.name;
+  if (slide.kind === 'tiles') return 'tiles';
   if (slide.kind === 'url') return slide.url;
   return (slide.blob as Partial<File>).name ?? 'blob';
 }

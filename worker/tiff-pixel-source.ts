@@ -1,7 +1,7 @@
 import { fromCustomClient, GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { blobSource } from './blob-source.js';
 import { SlideHttpClient } from './http-client.js';
-import type { PixelLevel, PixelSource, RegionRequest, SlideDescription } from './pixel-source.js';
+import type { FileSlideDescription, PixelLevel, PixelSource, RegionRequest, SlideDescription } from './pixel-source.js';
 import { slideName } from './pixel-source.js';
 import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
 import { registerJpeg2000 } from './jpeg2000.js';
@@ -26,6 +26,7 @@ const DEFAULT_MAX_STRIP_BYTES = 64 * 1024 * 1024;
  */
 export async function openTiff(slide: SlideDescription, options: OpenTiffOptions = {}): Promise<PixelSource> {
   const name = slideName(slide);
+  if (slide.kind === 'tiles') throw new SlideError('not-tiff', name, 'image tiles (DZI, IIIF, a single image) are opened with openTileImages, not openTiff');
   const { signal } = options;
   registerJpeg2000();
   throwIfAborted(signal, name);
@@ -94,7 +95,7 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
 }
 
 async function readHeader(
-  slide: SlideDescription,
+  slide: FileSlideDescription,
   name: string,
   signal: AbortSignal | undefined,
 ): Promise<{ header: Uint8Array; fileSize: number }> {

@@ -14,6 +14,7 @@ import { createSimdHeadPatchModel } from './simd-patch-model.js';
 import { SlideError } from './slide-error.js';
 import { initBackend, type BackendName } from './tf-backend.js';
 import { openTiff } from './tiff-pixel-source.js';
+import { openTileImages } from './tile-image-source.js';
 import { readTissueMask } from './tissue-mask.js';
 
 // The worker reads the slide's bytes itself (URL or Blob) so that decoded pixels never cross
@@ -86,7 +87,8 @@ function scaledSource(slideId: number, source: PixelSource, level: number, width
 async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
   switch (request.type) {
     case 'open': {
-      const source = await openTiff(request.slide, { signal });
+      const slide = request.slide;
+      const source = slide.kind === 'tiles' ? await openTileImages(slide, { signal }) : await openTiff(slide, { signal });
       const slideId = nextSlideId++;
       slides.set(slideId, source);
       reply({ type: 'opened', id: request.id, info: { slideId, name: source.name, levels: source.levels, mpp: source.mpp } });
