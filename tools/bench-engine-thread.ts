@@ -6,6 +6,7 @@ import { openAsBlob } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBundle } from '../worker/extractor-bundle.js';
 import { createHeadPatchModel } from '../worker/head-patch-model.js';
+import { createSimdHeadPatchModel } from '../worker/simd-patch-model.js';
 import type { Rect } from '../worker/patch-grid.js';
 import { predictTile } from '../worker/predict-region.js';
 import { initBackend } from '../worker/tf-backend.js';
@@ -16,6 +17,8 @@ export interface BenchThreadData {
   readonly manifest: string;
   readonly weights: string;
   readonly level: number;
+  /** 'simd': the training engine's forward, as a wasm/cpu worker runs it; 'tfjs': TF.js wasm. */
+  readonly model: 'simd' | 'tfjs';
   readonly tiles: readonly Rect[];
 }
 
@@ -30,7 +33,8 @@ try {
   const bundle = await loadBundle({ manifest: await openAsBlob(data.manifest), weights: await openAsBlob(data.weights) });
   const channels = bundle.classes.reduce((s, c) => s + c.weights.layers.length, 0);
   // Any head costs the same; a fixed one keeps the work identical between runs.
-  const head = createHeadPatchModel({ W: Array.from({ length: channels }, (_, i) => Math.sin(i) / channels), b: 0 }, bundle.classes.map((c) => c.weights));
+  const weights = { W: Array.from({ length: channels }, (_, i) => Math.sin(i) / channels), b: 0 };
+  const head = data.model === 'simd' ? createSimdHeadPatchModel(weights, bundle.classes.map((c) => c.weights)) : createHeadPatchModel(weights, bundle.classes.map((c) => c.weights));
   // One warm-up patch: XNNPACK sets its operators up on first use.
   await head.model(new Uint8Array(256 * 256 * 3).fill(128), 256, 256);
   for (const tile of data.tiles) {

@@ -29,6 +29,8 @@ import type { BenchThreadData, BenchThreadReply } from './bench-engine-thread.js
 const { values: args } = parseArgs({
   options: {
     workers: { type: 'string', default: '1,2' },
+    // The per-patch models to compare: 'simd' (what a wasm/cpu worker uses) and 'tfjs'.
+    models: { type: 'string', default: 'simd,tfjs' },
     tile: { type: 'string', default: '512' },
     'tiles-per-worker': { type: 'string', default: '1' },
     slide: { type: 'string', default: fileURLToPath(new URL('../.cache/sample/sample-slide.tif', import.meta.url)) },
@@ -113,6 +115,7 @@ const all = outputTiles({ x: 2048, y: 2048, width: 4096, height: 4096 }, image, 
 const manifest = args.bundle;
 const weights = manifest.replace(/\.json$/, '.bin');
 
+for (const model of args.models.split(',') as ('simd' | 'tfjs')[])
 for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Number)) {
   const tiles: Rect[] = all.slice(0, n * perWorker);
   if (tiles.length < n * perWorker) throw new Error('not enough tiles for that many workers');
@@ -123,7 +126,7 @@ for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Numbe
   const started = performance.now();
   await Promise.all(
     Array.from({ length: n }, (_, w) =>
-      thread({ slide: args.slide, manifest, weights, level: 0, tiles: tiles.slice(w * perWorker, (w + 1) * perWorker) }, (ms, p) => {
+      thread({ slide: args.slide, manifest, weights, level: 0, model, tiles: tiles.slice(w * perWorker, (w + 1) * perWorker) }, (ms, p) => {
         patches += p;
         busy[w] += ms;
       }),
@@ -133,7 +136,7 @@ for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Numbe
   const seconds = Math.max(...busy) / 1000;
   const pixels = tiles.length * tileSize * tileSize;
   console.log(
-    `wasm, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ${patches} patches in ${seconds.toFixed(1)} s ` +
+    `wasm, ${model} model, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ${patches} patches in ${seconds.toFixed(1)} s ` +
       `(${wall.toFixed(1)} s with thread start-up) → ${(pixels / seconds / 1e6).toFixed(4)} MP/s; ` +
       `${((busy.reduce((a, b) => a + b, 0) / patches)).toFixed(0)} ms per patch per worker (3 extractors + head); ` +
       `ratio ${((patches * PATCH_SIZE ** 2) / pixels).toFixed(2)} patch pixels per output pixel`,
