@@ -80,7 +80,11 @@ export function createSupportTools(viewer: OpenSeadragon.Viewer, store: SupportS
   };
   const onClick = (event: OpenSeadragon.CanvasClickEvent) => {
     if (!event.quick) return;
-    const at = toLevel0(event.position);
+    // OpenSeadragon 6 mirrors a click's position (only a click's) before raising it when the
+    // viewport is flipped; the transform above already contains the flip, so undo that.
+    const size = viewer.viewport.getContainerSize();
+    const raw = viewer.viewport.getFlip() ? { x: size.x - event.position.x, y: event.position.y } : event.position;
+    const at = toLevel0(raw as OpenSeadragon.Point);
     if (tool === 'place') {
       event.preventDefaultAction = true;
       const hit = store.patchAt(at[0], at[1]);
