@@ -182,6 +182,26 @@ function createFewShot(
   const traced = (tile: ResultTile) =>
     cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }).map((c) => ({ rings: c.rings, area: c.area * grid.scaleX * grid.scaleY }));
 
+  // Contours follow the threshold from the stored probabilities (no network runs again), a few
+  // tiles per task so that dragging the threshold slider never blocks the page; a newer
+  // threshold abandons an older pass.
+  let retracePass = 0;
+  const retraceContours = () => {
+    const pass = ++retracePass;
+    const pending = [...results.values()];
+    const step = () => {
+      if (pass !== retracePass) return;
+      const until = performance.now() + 8;
+      while (pending.length > 0 && performance.now() < until) {
+        const tile = pending.shift()!;
+        if (results.get(tile.key) === tile) contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells: traced(tile) });
+      }
+      if (pending.length > 0) setTimeout(step, 0);
+      else changed();
+    };
+    step();
+  };
+
   const show = (tile: ResultTile) => {
     results.add(tile);
     maskLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, probabilities: tile.probabilities });
@@ -313,8 +333,7 @@ function createFewShot(
       if (!(next > 0 && next < 1)) throw new RangeError(`threshold ${next} must be strictly between 0 and 1`);
       threshold = next;
       maskLayer.setStyle({ threshold });
-      // Contours follow the threshold from the stored probabilities: no network runs again.
-      for (const tile of results.values()) contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells: traced(tile) });
+      retraceContours();
       changed();
     },
     setColor(next: string) {

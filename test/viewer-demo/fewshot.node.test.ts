@@ -271,6 +271,25 @@ test('place 5 support patches, paint them through pointer events, adapt, predict
   console.log(`GeoJSON (${geojson.features.length} cells) rasterised vs mask: Dice ${geoDice.toFixed(4)}`);
   assert.ok(geoDice >= 0.98, `GeoJSON vs mask Dice ${geoDice}`);
 
+  // The threshold re-draws mask and contours from the stored probabilities, without running the networks.
+  const thresholds = await page.evaluate(async () => {
+    const h = (window as any).demoPanel.handle;
+    const jobs = h.pool.stats.jobs;
+    // (No named functions in here: the test's TypeScript loader would wrap them in a helper the page lacks.)
+    const atHalf = h.contourLayer.cellCount;
+    h.setThreshold(0.9);
+    for (let i = 0; i < 400 && h.contourLayer.cellCount === atHalf; i++) await new Promise((r) => setTimeout(r, 25));
+    const atHigh = h.contourLayer.cellCount;
+    h.setThreshold(0.5);
+    for (let i = 0; i < 400 && h.contourLayer.cellCount !== atHalf; i++) await new Promise((r) => setTimeout(r, 25));
+    return { atHalf, atHigh, back: h.contourLayer.cellCount, style: h.maskLayer.style.threshold, newJobs: h.pool.stats.jobs - jobs };
+  });
+  console.log(`threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ${thresholds.newJobs} new tile jobs`);
+  assert.notEqual(thresholds.atHigh, thresholds.atHalf);
+  assert.equal(thresholds.back, thresholds.atHalf);
+  assert.equal(thresholds.style, 0.5);
+  assert.equal(thresholds.newJobs, 0);
+
   // Pan far: the old view's queued work is dropped, only the new view's tiles arrive, and it fills in.
   const oldKeys = new Set(await page.evaluate(() => [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key)));
   await page.evaluate(() => ((window as any).__tiles = []));
