@@ -257,13 +257,7 @@ export class FewShotSegmenter extends LitElement {
     if (!handle) return;
     this.run?.cancel();
     try {
-      const run = await handle.predictRegion(region);
-      this.run = run;
-      run.on('progress', (p) => {
-        this.runProgress = p;
-        this.requestUpdate();
-      });
-      run.on('state', () => this.requestUpdate());
+      const run = this.follow(await handle.predictRegion(region));
       const summary = await run.finished;
       this.say(`Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`, summary.failures.length > 0);
     } catch (err) {
@@ -433,13 +427,18 @@ export class FewShotSegmenter extends LitElement {
     if (!item) return;
     const r = item.viewportToImageRectangle(h.viewer.viewport.getBounds(true));
     this.run?.cancel();
-    const run = await h.predictRegion({ x: r.x, y: r.y, width: r.width, height: r.height });
+    this.follow(await h.predictRegion({ x: r.x, y: r.y, width: r.width, height: r.height }));
+  }
+
+  /** Shows a region run's progress and pause/cancel controls until it ends. */
+  private follow(run: RegionRun): RegionRun {
     this.run = run;
     run.on('progress', (p) => {
       this.runProgress = p;
       this.requestUpdate();
     });
     run.on('state', () => this.requestUpdate());
+    return run;
   }
 }
 

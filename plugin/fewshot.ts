@@ -3,14 +3,14 @@ import type { AdaptProgress, AdaptReport } from '../worker/adapt.js';
 import { cellContours } from '../worker/cell-contours.js';
 import { cellsToGeoJson, type CellFeatureCollection } from '../worker/geojson-export.js';
 import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../worker/head.js';
-import { gridToLevel0, type InferenceGrid } from '../worker/inference-grid.js';
+import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../worker/inference-grid.js';
 import { maskPlacement } from '../worker/mask-placement.js';
 import type { Rect } from '../worker/patch-grid.js';
 import type { SlideDescription } from '../worker/pixel-source.js';
 import type { ExtractorSource } from '../worker/protocol.js';
 import { planRegion } from '../worker/region-plan.js';
 import { importSupportSet, supportSetToText } from '../worker/support-set-file.js';
-import type { SupportSetStore } from '../worker/support-set-model.js';
+import { createSupportSet, type SupportSetStore } from '../worker/support-set-model.js';
 import type { BackendName } from '../worker/tf-backend.js';
 import { encodePng } from '../worker/png-encode.js';
 import type { ViewPlan } from '../worker/view-plan.js';
@@ -132,19 +132,13 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
     const restoreOptions = { slide: identity, extractorMpp: loaded.mpp, scale: grid.scaleX };
     const restored =
       options.storage === false
-        ? { store: (await restoreSupportSet({ ...restoreOptions, storage: memoryStore() })).store, problem: null }
+        ? { store: createSupportSet(restoreOptions), problem: null }
         : await restoreSupportSet({ ...restoreOptions, ...(options.storage ? { storage: options.storage } : {}) });
     return createFewShot(viewer, pool, slide, grid, loaded.extractors, restored.store, options, restored.problem);
   } catch (err) {
     pool.close();
     throw err;
   }
-}
-
-/** A TextStore that keeps nothing beyond the page: for storage: false. */
-function memoryStore(): TextStore {
-  const map = new Map<string, string>();
-  return { read: async (key) => map.get(key) ?? null, write: async (key, text) => void map.set(key, text), remove: async (key) => void map.delete(key) } as TextStore;
 }
 
 function createFewShot(
@@ -238,7 +232,12 @@ function createFewShot(
     live.refresh();
   };
 
-  const regionOf = (rect?: Rect) => (rect ? undefined : results.bounds());
+  /** The finished tiles over a level-0 region (default: all of them) as one map. */
+  const mosaicOf = (region?: Rect) => {
+    const rect = region ? level0ToGrid(grid, region) : results.bounds();
+    if (region && !rect) throw new RangeError('the region does not overlap the slide');
+    return rect && results.mosaic(rect);
+  };
 
   const api = {
     viewer,
@@ -354,8 +353,7 @@ function createFewShot(
       return serializeHead({ ...head, threshold });
     },
     exportGeoJson(region?: Rect) {
-      const rect = region ? gridRect(grid, region) : regionOf(region);
-      const mosaic = rect && results.mosaic(rect);
+      const mosaic = mosaicOf(region);
       const rgb = parseColor(color);
       if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
       const cells = cellContours(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold });
@@ -367,8 +365,7 @@ function createFewShot(
       });
     },
     async exportMaskPng(region?: Rect) {
-      const rect = region ? gridRect(grid, region) : regionOf(region);
-      const mosaic = rect && results.mosaic(rect);
+      const mosaic = mosaicOf(region);
       if (!mosaic) throw new Error('nothing has been predicted yet');
       const mask = new Uint8Array(mosaic.probabilities.length);
       for (let i = 0; i < mask.length; i++) mask[i] = mosaic.probabilities[i] > threshold ? 255 : 0;
@@ -399,14 +396,4 @@ function createFewShot(
   };
   // Descriptors, not Object.assign: assign would freeze every getter (state, head, live…) at its value now.
   return Object.defineProperties(events, Object.getOwnPropertyDescriptors(api)) as EventTarget & typeof api;
-}
-
-/** A level-0 rectangle as the inference-grid rectangle it covers (whole grid pixels). */
-function gridRect(grid: InferenceGrid, rect: Rect): Rect {
-  const x0 = Math.max(0, Math.floor(rect.x / grid.scaleX));
-  const y0 = Math.max(0, Math.floor(rect.y / grid.scaleY));
-  const x1 = Math.min(grid.width, Math.ceil((rect.x + rect.width) / grid.scaleX));
-  const y1 = Math.min(grid.height, Math.ceil((rect.y + rect.height) / grid.scaleY));
-  if (x1 <= x0 || y1 <= y0) throw new RangeError('the region does not overlap the slide');
-  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }

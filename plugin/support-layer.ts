@@ -3,7 +3,7 @@ import { LABEL_CLASS, LABEL_IGNORE, type SupportSetPatch, type SupportSetStore }
 import { parseColor } from './css-color.js';
 import { createOverlayCanvas, type OverlayCanvas } from './overlay-canvas.js';
 import type { SupportTools } from './support-tools.js';
-import { args, local } from './view-transform.js';
+import { apply, args, local } from './view-transform.js';
 
 /**
  * The support set drawn over the slide: each patch's box (the selected one highlighted), its
@@ -58,12 +58,12 @@ export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportS
           paint(patch);
           image = images.get(patch.id)!;
         }
-        ctx.setTransform(...args(local(toCanvas, patch.x, patch.y, patch.scale, patch.scale)));
+        const t = local(toCanvas, patch.x, patch.y, patch.scale, patch.scale);
+        ctx.setTransform(...args(t));
         ctx.drawImage(image, 0, 0);
         ctx.setTransform(1, 0, 0, 1, 0, 0);
         // Outlines in device pixels, so they stay thin at every zoom.
-        const t = local(toCanvas, patch.x, patch.y, patch.scale, patch.scale);
-        const corner = (x: number, y: number): [number, number] => [t.a * x + t.c * y + t.e, t.b * x + t.d * y + t.f];
+        const corner = (x: number, y: number) => apply(t, x, y);
         const s = store.patchSize;
         const selected = patch.id === store.selectedId;
         ctx.beginPath();
@@ -79,8 +79,7 @@ export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportS
       if (draft && draft.points.length > 0) {
         ctx.beginPath();
         draft.points.forEach(([x, y], i) => {
-          const px = toCanvas.a * x + toCanvas.c * y + toCanvas.e;
-          const py = toCanvas.b * x + toCanvas.d * y + toCanvas.f;
+          const [px, py] = apply(toCanvas, x, y);
           if (i === 0) ctx.moveTo(px, py);
           else ctx.lineTo(px, py);
         });
