@@ -1,9 +1,9 @@
 import type OpenSeadragon from 'openseadragon';
-import type { InferenceGrid } from '../worker/inference-grid.js';
-import type { PlannedTile } from '../worker/tile-set.js';
-import { planView, type ViewPlan } from '../worker/view-plan.js';
-import { imageToElement, slideItem, viewQuad } from './view-transform.js';
-import type { PoolSlide, TileResult, WorkerPool } from './worker-pool.js';
+import type { InferenceGrid } from '../core/inference/inference-grid.js';
+import type { PlannedTile } from '../core/inference/tile-set.js';
+import { planView, type ViewPlan } from '../core/inference/view-plan.js';
+import { imageToElement, slideItem, viewQuad } from './layers/view-transform.js';
+import type { PoolSlide, TileResult, WorkerPool } from './pool/worker-pool.js';
 
 /**
  * Live mode: whenever the view settles, the output tiles it shows are asked of the pool, centre

@@ -1,6 +1,6 @@
-import type { InferenceGrid } from '../worker/inference-grid.js';
-import type { PlannedTile, TileSet } from '../worker/tile-set.js';
-import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } from './worker-pool.js';
+import type { InferenceGrid } from '../core/inference/inference-grid.js';
+import type { PlannedTile, TileSet } from '../core/inference/tile-set.js';
+import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } from './pool/worker-pool.js';
 
 /**
  * A region or whole-slide run (issue 5, item 4): every tile of a TileSet (region-plan.ts: a

@@ -3,16 +3,16 @@
  * standardisation (statistics and the design matrix), logistic regression (Newton), BFGS on
  * soft Dice. Medians over timed runs after one warm-up, on every TF.js backend Node offers.
  * Support: 5 patches of 256×256 of the sample data's plasma cells (zoomed to the extractors'
- * 0.25 µm/px), as in test/worker/adapt.node.test.ts.
+ * 0.25 µm/px), as in test/core/adaptation/adapt.node.test.ts.
  *
  *   npx tsx tools/bench-adapt.ts                       # wasm and cpu, 3 timed runs each
  *   npx tsx tools/bench-adapt.ts --backends wasm --runs 5 --shots 10 --class 1
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { adapt, type AdaptReport } from '../worker/adapt.js';
-import { decodeBundle } from '../worker/extractor-bundle.js';
-import { initBackend, type BackendName } from '../worker/tf-backend.js';
+import { adapt, type AdaptReport } from '../core/adaptation/adapt.js';
+import { decodeBundle } from '../core/msd/bundle.js';
+import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
 import { readLabelledDataset } from './dataset.js';
 import { integerZoom, sampleSupportSet } from './support-set.js';
 

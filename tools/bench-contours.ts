@@ -12,11 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
-import { cellContours } from '../worker/cell-contours.js';
-import { cellsToGeoJson } from '../worker/geojson-export.js';
-import { maskPlacement } from '../worker/mask-placement.js';
-import { encodePng } from '../worker/png-encode.js';
-import { SeededRandom } from '../worker/seeded-random.js';
+import { cellContours } from '../core/cells/cell-contours.js';
+import { cellsToGeoJson } from '../core/cells/geojson-export.js';
+import { maskPlacement } from '../core/cells/mask-placement.js';
+import { encodePng } from '../core/cells/png-encode.js';
+import { SeededRandom } from '../core/math/seeded-random.js';
 
 const { values: args } = parseArgs({
   options: {

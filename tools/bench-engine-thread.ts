@@ -4,13 +4,13 @@
  */
 import { openAsBlob } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadBundle } from '../worker/extractor-bundle.js';
-import { createHeadPatchModel } from '../worker/head-patch-model.js';
-import { createSimdHeadPatchModel } from '../worker/simd-patch-model.js';
-import type { Rect } from '../worker/patch-grid.js';
-import { predictTile } from '../worker/predict-region.js';
-import { initBackend } from '../worker/tf-backend.js';
-import { openTiff } from '../worker/tiff-pixel-source.js';
+import { loadBundle } from '../core/msd/bundle.js';
+import { createHeadPatchModel } from '../core/inference/head-patch-model.js';
+import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
+import type { Rect } from '../core/inference/patch-grid.js';
+import { predictTile } from '../core/inference/predict-tile.js';
+import { initBackend } from '../core/msd/tf-backend.js';
+import { openTiff } from '../core/slide/tiff-source.js';
 
 export interface BenchThreadData {
   readonly slide: string;

@@ -19,11 +19,11 @@ import { existsSync, openAsBlob } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { inferenceGrid } from '../worker/inference-grid.js';
-import { outputTiles, planTile, PATCH_SIZE, type Rect } from '../worker/patch-grid.js';
-import { resampledSource } from '../worker/resampled-source.js';
-import { openTiff } from '../worker/tiff-pixel-source.js';
-import { planView } from '../worker/view-plan.js';
+import { inferenceGrid } from '../core/inference/inference-grid.js';
+import { outputTiles, planTile, PATCH_SIZE, type Rect } from '../core/inference/patch-grid.js';
+import { resampledSource } from '../core/inference/resampled-source.js';
+import { openTiff } from '../core/slide/tiff-source.js';
+import { planView } from '../core/inference/view-plan.js';
 import type { BenchThreadData, BenchThreadReply } from './bench-engine-thread.js';
 
 const { values: args } = parseArgs({

@@ -8,10 +8,10 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { mirrorPad } from '../worker/mirror-pad.js';
-import { createMsd } from '../worker/msd-network.js';
-import { initMsdWeights, seededGaussian, type MsdWeights } from '../worker/msd-weights.js';
-import { initBackend, type BackendName } from '../worker/tf-backend.js';
+import { mirrorPad } from '../core/msd/mirror-pad.js';
+import { createMsd } from '../core/msd/tf-network.js';
+import { initMsdWeights, seededGaussian, type MsdWeights } from '../core/msd/weights.js';
+import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const cases: { backend: BackendName; depth: number }[] = [
 ];
 
 /**
- * The formulation msd-network.ts replaced: mirror-pad the whole stack, one 3×3 convolution,
+ * The formulation tf-network.ts replaced: mirror-pad the whole stack, one 3×3 convolution,
  * concatenate the new map. Kept here only as the yardstick for that choice.
  */
 function baselineFeatures(weights: MsdWeights): { run(x: tf.Tensor4D): tf.Tensor4D; dispose(): void } {

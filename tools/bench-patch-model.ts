@@ -1,6 +1,6 @@
 /**
  * Per-patch inference speed: ms per 256×256 patch of the head patch model on TF.js wasm
- * (worker/head-patch-model.ts) against the SIMD model (worker/simd-patch-model.ts), for the
+ * (core/inference/head-patch-model.ts) against the SIMD model (core/inference/simd-patch-model.ts), for the
  * default extractors (three depth-25 networks) and a random head; medians over interleaved runs
  * (TF.js, SIMD, TF.js, …, after one warm-up each), so a load change on the machine hits both.
  * Also the plain-JS loops (what runs where WebAssembly SIMD is missing) unless --no-plain.
@@ -12,12 +12,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { decodeBundle } from '../worker/extractor-bundle.js';
-import { createHeadPatchModel } from '../worker/head-patch-model.js';
-import { initMsdWeights, seededGaussian, type MsdWeights } from '../worker/msd-weights.js';
-import type { PatchModel } from '../worker/patch-model.js';
-import { createSimdHeadPatchModel } from '../worker/simd-patch-model.js';
-import { initBackend } from '../worker/tf-backend.js';
+import { decodeBundle } from '../core/msd/bundle.js';
+import { createHeadPatchModel } from '../core/inference/head-patch-model.js';
+import { initMsdWeights, seededGaussian, type MsdWeights } from '../core/msd/weights.js';
+import type { PatchModel } from '../core/inference/patch-model.js';
+import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
+import { initBackend } from '../core/msd/tf-backend.js';
 
 const { values: args } = parseArgs({
   options: {

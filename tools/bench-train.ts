@@ -12,14 +12,14 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../worker/tf-backend.js';
-import { mirrorPad } from '../worker/mirror-pad.js';
-import { Adam } from '../worker/adam.js';
-import { localTrainEngine, type TrainEngineFactory } from '../worker/msd-train-engine.js';
-import { msdParamLayout, packMsdParams } from '../worker/msd-train-forward.js';
-import { initMsdWeights, type MsdWeights } from '../worker/msd-weights.js';
-import { SeededRandom } from '../worker/seeded-random.js';
-import type { Crop } from '../worker/crop-sampler.js';
+import { initBackend } from '../core/msd/tf-backend.js';
+import { mirrorPad } from '../core/msd/mirror-pad.js';
+import { Adam } from '../core/training/adam.js';
+import { localTrainEngine, type TrainEngineFactory } from '../core/training/train-engine.js';
+import { msdParamLayout, packMsdParams } from '../core/msd/engine.js';
+import { initMsdWeights, type MsdWeights } from '../core/msd/weights.js';
+import { SeededRandom } from '../core/math/seeded-random.js';
+import type { Crop } from '../core/training/crop-sampler.js';
 import { threadedTrainEngine } from './train-threads.js';
 
 const { values } = parseArgs({
@@ -256,7 +256,7 @@ const jsN = threads > 1 ? await benchJs(`plain JS + wasm SIMD loops, ${threads} 
 const results: Record<string, { ms: number; grad: Float64Array } | string> = {};
 for (const which of ['custom', 'naive'] as const) if (!skip.has(which)) results[which] = runChild(which);
 console.log(
-  'TF.js 4.22\'s MirrorPad gradient only slices the interior out of dy (it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; the plain-JS gradient matches finite differences (test/worker/msd-train-forward.node.test.ts).',
+  'TF.js 4.22\'s MirrorPad gradient only slices the interior out of dy (it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; the plain-JS gradient matches finite differences (test/core/msd/engine.node.test.ts).',
 );
 console.log(`load now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 for (const [name, r] of Object.entries(results)) {

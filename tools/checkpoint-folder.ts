@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CheckpointStore } from '../worker/msd-trainer.js';
+import type { CheckpointStore } from '../core/training/trainer.js';
 
 /**
  * A training checkpoint as checkpoint.json + checkpoint.bin in a folder. Each file is written

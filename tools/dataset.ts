@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import type { MaskedImage } from '../worker/crop-sampler.js';
+import type { MaskedImage } from '../core/training/crop-sampler.js';
 
 /**
  * A labelled dataset folder in the layout of ../shared/data/consep: images/<name>.png (RGB),

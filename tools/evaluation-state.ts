@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HeadJson } from '../worker/head.js';
+import type { HeadJson } from '../core/adaptation/head.js';
 
 /**
  * Everything an evaluation has finished, as one JSON file rewritten atomically after each step,

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { adapt } from '../worker/adapt.js';
-import { decodeBundle } from '../worker/extractor-bundle.js';
-import { serializeHead } from '../worker/head.js';
-import { initBackend } from '../worker/tf-backend.js';
+import { adapt } from '../core/adaptation/adapt.js';
+import { decodeBundle } from '../core/msd/bundle.js';
+import { serializeHead } from '../core/adaptation/head.js';
+import { initBackend } from '../core/msd/tf-backend.js';
 import { readLabelledDataset } from './dataset.js';
 import { findChromium } from './setup.mjs';
 import { serveDemo } from './serve.js';

@@ -3,7 +3,7 @@ import type { ClassSelection, LabelledImage } from './dataset.js';
 import { maskClass } from './dataset.js';
 import { folderCheckpointStore } from './checkpoint-folder.js';
 import { threadedTrainEngine } from './train-threads.js';
-import { TRAIN_DEFAULTS, trainMsd, type EpochProgress, type TrainOptions, type TrainResult } from '../worker/msd-trainer.js';
+import { TRAIN_DEFAULTS, trainMsd, type EpochProgress, type TrainOptions, type TrainResult } from '../core/training/trainer.js';
 
 /**
  * One class's extractor trained (or resumed, or read back once stopped) from a checkpoint

@@ -1,6 +1,6 @@
 // A worker_threads entry that runs one MsdTrainShard for tools/train-threads.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { MsdTrainShard, type ShardShape } from '../worker/msd-train-shard.js';
+import { MsdTrainShard, type ShardShape } from '../core/training/train-shard.js';
 import type { ThreadRequest, ThreadResponse } from './train-threads.js';
 
 const port = parentPort;

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
-import { addDiceSums, diceGradient, diceLoss, emptyDiceSums, type DiceSums } from '../worker/dice.js';
-import type { Crop, MaskedImage } from '../worker/crop-sampler.js';
-import type { TrainEngine, TrainEngineFactory } from '../worker/msd-train-engine.js';
-import type { ShardShape, ValidationSums } from '../worker/msd-train-shard.js';
-import type { MsdWeights } from '../worker/msd-weights.js';
+import { addDiceSums, diceGradient, diceLoss, emptyDiceSums, type DiceSums } from '../core/math/dice.js';
+import type { Crop, MaskedImage } from '../core/training/crop-sampler.js';
+import type { TrainEngine, TrainEngineFactory } from '../core/training/train-engine.js';
+import type { ShardShape, ValidationSums } from '../core/training/train-shard.js';
+import type { MsdWeights } from '../core/msd/weights.js';
 
 export type ThreadRequest =
   | { type: 'forward'; params: Float32Array; normalisation: MsdWeights['normalisation']; crops: readonly Crop[] }

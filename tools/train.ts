@@ -11,9 +11,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { maskClass, parseClassSelection, readLabelledDataset } from './dataset.js';
 import fs from 'node:fs';
-import { encodeBundle, type ExtractorClass } from '../worker/extractor-bundle.js';
+import { encodeBundle, type ExtractorClass } from '../core/msd/bundle.js';
 import { clock, trainExtractor } from './train-extractor.js';
-import { TRAIN_DEFAULTS } from '../worker/msd-trainer.js';
+import { TRAIN_DEFAULTS } from '../core/training/trainer.js';
 
 const { values } = parseArgs({
   options: {

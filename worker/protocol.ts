@@ -1,10 +1,10 @@
-import type { AdaptOptions, AdaptProgress, AdaptReport } from './adapt.js';
-import type { HeadJson } from './head.js';
-import type { GridOptions, Rect } from './patch-grid.js';
-import type { PixelLevel, SlideDescription } from './pixel-source.js';
-import type { SlideErrorCode } from './slide-error.js';
-import type { BackendName } from './tf-backend.js';
-import type { TissueMask } from './tissue-mask.js';
+import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
+import type { HeadJson } from '../core/adaptation/head.js';
+import type { GridOptions, Rect } from '../core/inference/patch-grid.js';
+import type { PixelLevel, SlideDescription } from '../core/slide/pixel-source.js';
+import type { SlideErrorCode } from '../core/slide/slide-error.js';
+import type { BackendName } from '../core/msd/tf-backend.js';
+import type { TissueMask } from '../core/slide/tissue-mask.js';
 
 /**
  * Where a worker gets its extractors: a bundle URL (it fetches the manifest and weights

@@ -1,19 +1,19 @@
 import { assert } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { createRegionRun, type RegionRun, type RunProgress, type TileDone } from '../../plugin/region-run.js';
-import { WorkerPool, type PoolSlide } from '../../plugin/worker-pool.js';
-import { decodeBundle, encodeBundle } from '../../worker/extractor-bundle.js';
-import { createHeadPatchModel } from '../../worker/head-patch-model.js';
-import type { InferenceGrid } from '../../worker/inference-grid.js';
-import type { GridOptions, Rect } from '../../worker/patch-grid.js';
-import { predictTile } from '../../worker/predict-region.js';
-import { planRegion } from '../../worker/region-plan.js';
-import { resampledSource } from '../../worker/resampled-source.js';
-import { initBackend } from '../../worker/tf-backend.js';
-import { openTiff } from '../../worker/tiff-pixel-source.js';
-import { plannedTile, tileSetOf } from '../../worker/tile-set.js';
-import { planView } from '../../worker/view-plan.js';
-import { randomWeights } from '../worker/msd-test-cases.js';
+import { WorkerPool, type PoolSlide } from '../../plugin/pool/worker-pool.js';
+import { decodeBundle, encodeBundle } from '../../core/msd/bundle.js';
+import { createHeadPatchModel } from '../../core/inference/head-patch-model.js';
+import type { InferenceGrid } from '../../core/inference/inference-grid.js';
+import type { GridOptions, Rect } from '../../core/inference/patch-grid.js';
+import { predictTile } from '../../core/inference/predict-tile.js';
+import { planRegion } from '../../core/inference/region-plan.js';
+import { resampledSource } from '../../core/inference/resampled-source.js';
+import { initBackend } from '../../core/msd/tf-backend.js';
+import { openTiff } from '../../core/slide/tiff-source.js';
+import { plannedTile, tileSetOf } from '../../core/inference/tile-set.js';
+import { planView } from '../../core/inference/view-plan.js';
+import { randomWeights } from '../core/msd/msd-test-cases.js';
 
 // Tiny random extractors declared for 0.25 µm/px on the 0.5 µm/px sample slide: tiles live in
 // the 2× upsampled inference grid. Small patches and tiles keep a run of a dozen tiles quick.

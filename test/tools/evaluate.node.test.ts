@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { readLabelledDataset } from '../../tools/dataset.js';
 import type { EvaluationState } from '../../tools/evaluation-state.js';
-import { decodeBundle } from '../../worker/extractor-bundle.js';
-import { openFeatureExtractor } from '../../worker/feature-extractor.js';
-import { parseHead } from '../../worker/head.js';
-import { predictWithHead } from '../../worker/predict-with-head.js';
-import { initBackend } from '../../worker/tf-backend.js';
+import { decodeBundle } from '../../core/msd/bundle.js';
+import { openFeatureExtractor } from '../../core/msd/feature-extractor.js';
+import { parseHead } from '../../core/adaptation/head.js';
+import { predictWithHead } from '../../core/adaptation/predict-with-head.js';
+import { initBackend } from '../../core/msd/tf-backend.js';
 
 // The whole protocol on the generated sample patches with tiny extractors (depth 3, one epoch),
 // so that it runs in seconds: training, adaptation, scoring, table, files, resume.

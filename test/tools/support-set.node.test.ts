@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LabelledImage } from '../../tools/dataset.js';
 import { classWindows, drawSupportSet } from '../../tools/support-set.js';
-import { SeededRandom } from '../../worker/seeded-random.js';
+import { SeededRandom } from '../../core/math/seeded-random.js';
 
 function randomImage(name: string, width: number, height: number, seed: number): LabelledImage {
   const rng = new SeededRandom(seed);

@@ -6,8 +6,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { findChromium } from '../../tools/setup.mjs';
 import { serveDemo } from '../../tools/serve.js';
-import { openTiff } from '../../worker/tiff-pixel-source.js';
-import type { PixelSource } from '../../worker/pixel-source.js';
+import { openTiff } from '../../core/slide/tiff-source.js';
+import type { PixelSource } from '../../core/slide/pixel-source.js';
 
 // The real demo page, as built by `npm run build`, on the generated sample slide, in Chromium.
 const slidePath = '.cache/sample/sample-slide.tif';

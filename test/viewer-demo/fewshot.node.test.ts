@@ -5,9 +5,9 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { findChromium } from '../../tools/setup.mjs';
 import { serveDemo } from '../../tools/serve.js';
-import type { PixelSource } from '../../worker/pixel-source.js';
-import { rasterisePolygon } from '../../worker/polygon-raster.js';
-import { openTiff } from '../../worker/tiff-pixel-source.js';
+import type { PixelSource } from '../../core/slide/pixel-source.js';
+import { rasterisePolygon } from '../../core/cells/polygon-raster.js';
+import { openTiff } from '../../core/slide/tiff-source.js';
 
 // The product end to end, as a user drives it: the built demo on the generated sample slide in
 // Chromium; support patches placed and painted from the generator's ground truth through real

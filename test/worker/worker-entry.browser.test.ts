@@ -1,7 +1,7 @@
 import { assert } from 'chai';
-import { encodeBundle } from '../../worker/extractor-bundle.js';
+import { encodeBundle } from '../../core/msd/bundle.js';
 import type { WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
-import { randomWeights } from './msd-test-cases.js';
+import { randomWeights } from '../core/msd/msd-test-cases.js';
 
 // The worker's own protocol, without the pool: requests run in order, an abort takes a job out
 // of the worker's queue before it starts, and a job names the model it was queued for.

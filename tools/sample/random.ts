@@ -1,7 +1,7 @@
 // Deterministic randomness that depends only on (seed, salt, integer coordinates), never on
 // the order in which regions are rendered: that is what makes any region equal to the
 // corresponding crop of the whole slide.
-import { SeededRandom } from '../../worker/seeded-random.js';
+import { SeededRandom } from '../../core/math/seeded-random.js';
 
 /** 32-bit avalanche mix (lowbias32); good enough to decorrelate neighbouring lattice points. */
 function mix(h: number): number {

@@ -1,0 +1,139 @@
+import type { FeatureStats } from './feature-stats.js';
+import { extractorSignature, type ExtractorSet, type ExtractorSignature } from '../msd/extractor-signature.js';
+
+/**
+ * The adapted perceptron, ŷ = σ(b + g(x)·W), as the small JSON a user saves and reloads
+ * (DESIGN.md, data flow step 3). W and b act on the raw concatenated features (the
+ * standardisation is folded in); `featureStats` are kept for reference and for refitting. A head
+ * only means something with the extractors it was fitted on, in the same order, so it names them.
+ */
+export const HEAD_FORMAT = 'openseadragon-fewshot/head';
+export const HEAD_VERSION = 1;
+
+export interface HeadMetadata {
+  /** The extractors whose concatenated features W weighs, in order; Σ depth = W.length. */
+  readonly extractors: readonly ExtractorSignature[];
+  /** Free-form: class name, shots, fit report… (kept as given). */
+  readonly [key: string]: unknown;
+}
+
+export interface Head {
+  readonly W: readonly number[];
+  readonly b: number;
+  readonly featureStats: FeatureStats;
+  /** Probability above which a pixel is the class. */
+  readonly threshold: number;
+  readonly metadata: HeadMetadata;
+}
+
+export interface HeadJson extends Head {
+  readonly format: typeof HEAD_FORMAT;
+  readonly version: typeof HEAD_VERSION;
+}
+
+export type HeadErrorCode = 'not-json' | 'wrong-format' | 'unsupported-version' | 'bad-field' | 'not-finite' | 'extractor-mismatch';
+
+export class HeadError extends Error {
+  readonly code: HeadErrorCode;
+
+  constructor(code: HeadErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`Head: ${message}`, options);
+    this.name = 'HeadError';
+    this.code = code;
+  }
+}
+
+/** A JSON-able copy with format and version; JSON.stringify it to save. */
+export function serializeHead(head: Head): HeadJson {
+  return {
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    W: [...head.W],
+    b: head.b,
+    featureStats: { mean: [...head.featureStats.mean], std: [...head.featureStats.std] },
+    threshold: head.threshold,
+    metadata: JSON.parse(JSON.stringify(head.metadata)) as HeadMetadata,
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function numbers(value: unknown, path: string, length?: number): number[] {
+  if (!Array.isArray(value)) throw new HeadError('bad-field', `${path} must be an array of numbers`);
+  value.forEach((v, i) => {
+    if (typeof v !== 'number') throw new HeadError('bad-field', `${path}[${i}] is ${JSON.stringify(v)}, not a number`);
+    if (!Number.isFinite(v)) throw new HeadError('not-finite', `${path}[${i}] is ${v}`);
+  });
+  if (length !== undefined && value.length !== length) {
+    throw new HeadError('bad-field', `${path} has ${value.length} values, W has ${length}: they must match one per feature`);
+  }
+  return value as number[];
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number') throw new HeadError('bad-field', `${path} must be a number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(value)) throw new HeadError('not-finite', `${path} is ${value}`);
+  return value;
+}
+
+const describe = (s: readonly ExtractorSignature[]) => s.map((e) => `${e.name} (depth ${e.depth})`).join(', ');
+
+/**
+ * Reads a head from its JSON (text or parsed), checking all of it; with `extractors`, also that
+ * it was fitted on exactly these extractors' features. Throws a HeadError naming the problem.
+ */
+export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
+  if (typeof json === 'string') {
+    try {
+      json = JSON.parse(json);
+    } catch (err) {
+      throw new HeadError('not-json', `not JSON (${(err as Error).message})`, { cause: err });
+    }
+  }
+  if (!isRecord(json)) throw new HeadError('bad-field', 'a head must be a JSON object');
+  if (json.format !== HEAD_FORMAT) throw new HeadError('wrong-format', `format is ${JSON.stringify(json.format)}, expected "${HEAD_FORMAT}"`);
+  if (json.version !== HEAD_VERSION) {
+    throw new HeadError('unsupported-version', `version ${JSON.stringify(json.version)} is not supported (this reader knows version ${HEAD_VERSION})`);
+  }
+  const W = numbers(json.W, 'W');
+  if (W.length === 0) throw new HeadError('bad-field', 'W is empty');
+  const b = finite(json.b, 'b');
+  if (!isRecord(json.featureStats)) throw new HeadError('bad-field', 'featureStats must be an object with mean and std');
+  const mean = numbers(json.featureStats.mean, 'featureStats.mean', W.length);
+  const std = numbers(json.featureStats.std, 'featureStats.std', W.length);
+  std.forEach((s, i) => {
+    if (!(s > 0)) throw new HeadError('bad-field', `featureStats.std[${i}] is ${s}; standard deviations used for scaling are positive`);
+  });
+  const threshold = finite(json.threshold, 'threshold');
+  if (!(threshold > 0 && threshold < 1)) throw new HeadError('bad-field', `threshold is ${threshold}; a probability threshold lies strictly between 0 and 1`);
+  if (!isRecord(json.metadata)) throw new HeadError('bad-field', 'metadata must be an object');
+  const list = json.metadata.extractors;
+  if (!Array.isArray(list) || list.length === 0) throw new HeadError('bad-field', 'metadata.extractors must list the extractors the head was fitted on');
+  const signature = list.map((e, i): ExtractorSignature => {
+    if (!isRecord(e) || typeof e.name !== 'string' || e.name === '' || !Number.isInteger(e.depth) || (e.depth as number) < 1) {
+      throw new HeadError('bad-field', `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, got ${JSON.stringify(e)}`);
+    }
+    return { name: e.name, depth: e.depth as number };
+  });
+  const total = signature.reduce((s, e) => s + e.depth, 0);
+  if (total !== W.length) {
+    throw new HeadError('bad-field', `W has ${W.length} weights but the extractors it names, ${describe(signature)}, give ${total} features`);
+  }
+  if (extractors) checkHeadExtractors(signature, extractorSignature(extractors));
+  return { W, b, featureStats: { mean, std }, threshold, metadata: { ...json.metadata, extractors: signature } };
+}
+
+/** Throws unless `given` are the extractors a head with `signature` was fitted on, in order. */
+export function checkHeadExtractors(signature: readonly ExtractorSignature[], given: readonly ExtractorSignature[]): void {
+  const weights = signature.reduce((s, e) => s + e.depth, 0);
+  const features = given.reduce((s, e) => s + e.depth, 0);
+  if (features !== weights) {
+    throw new HeadError(
+      'extractor-mismatch',
+      `the head has ${weights} weights (fitted on ${describe(signature)}) but these extractors give ${features} features (${describe(given)})`,
+    );
+  }
+  if (given.length !== signature.length || given.some((e, i) => e.name !== signature[i].name || e.depth !== signature[i].depth)) {
+    throw new HeadError('extractor-mismatch', `the head was fitted on ${describe(signature)}, in that order; these extractors are ${describe(given)}`);
+  }
+}

@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs';
+// Side-effect imports register the backends with the tf instance above (webgpu only where the
+// platform has navigator.gpu; the wasm backend everywhere).
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Fastest first, on a machine with a real GPU. */
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendOptions {
+  /**
+   * Folder (URL ending in '/') holding tfjs-backend-wasm*.wasm. Default: in a browser, the folder
+   * of the script that holds this module (the built worker has the binaries beside it); in Node,
+   * the package's own dist folder.
+   */
+  readonly wasmPaths?: string;
+  /**
+   * Let the automatic choice take a GPU backend that runs on a software rasteriser (SwiftShader,
+   * llvmpipe): measured 20–90× slower than wasm, so by default it is passed over. A backend named
+   * explicitly is always tried.
+   */
+  readonly allowSoftwareGpu?: boolean;
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+let wasmPathsSet = false;
+
+function configureWasm(options: BackendOptions): void {
+  if (wasmPathsSet) return;
+  // Node's wasm build finds its binaries beside its own file (Emscripten's __dirname), which is
+  // the package's dist folder; a URL prefix would only break that.
+  const prefix = options.wasmPaths ?? (isNode ? undefined : new URL('../../worker/', import.meta.url).href);
+  if (prefix !== undefined) setWasmPaths(prefix);
+  wasmPathsSet = true;
+}
+
+/**
+ * A backend that starts but computes wrongly is worse than a slower one: webgpu's dataSync has
+ * returned zeros here, and a lost device fails silently. Run one small dilated convolution
+ * (the operation everything here rests on) and compare with the value worked out by hand.
+ */
+async function smokeTest(): Promise<string | undefined> {
+  const y = tf.tidy(() => {
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25], [1, 5, 5, 1]);
+    const k = tf.tensor4d([1, 0, 2, 0, 0, 0, 3, 0, 4], [3, 3, 1, 1]);
+    // Dilation 2 on 5×5, valid: one output = 1·x[0,0] + 2·x[0,4] + 3·x[4,0] + 4·x[4,4].
+    return tf.conv2d(x, k, 1, 'valid', 'NHWC', 2);
+  });
+  try {
+    const [value] = await y.data();
+    const expected = 1 * 1 + 2 * 5 + 3 * 21 + 4 * 25;
+    return value === expected ? undefined : `a test convolution gave ${value} instead of ${expected}`;
+  } finally {
+    y.dispose();
+  }
+}
+
+interface GpuAdapterLike {
+  readonly isFallbackAdapter?: boolean;
+  readonly info?: { readonly isFallbackAdapter?: boolean; readonly architecture?: string; readonly description?: string };
+}
+
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software/i;
+
+/** Why this platform's GPU backend would be software, or undefined if it looks like hardware. */
+async function softwareGpu(name: 'webgpu' | 'webgl'): Promise<string | undefined> {
+  try {
+    if (name === 'webgpu') {
+      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } | undefined)?.gpu;
+      const adapter = await gpu?.requestAdapter();
+      if (!adapter) return undefined; // setBackend will report the missing adapter itself
+      const info = adapter.info;
+      if (info?.isFallbackAdapter ?? adapter.isFallbackAdapter) return 'only a software (fallback) WebGPU adapter';
+      if (SOFTWARE_RENDERER.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`)) return `a software WebGPU adapter (${info?.architecture})`;
+      return undefined;
+    }
+    if (typeof OffscreenCanvas === 'undefined') return undefined;
+    const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+    if (!gl) return undefined;
+    const debug = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return SOFTWARE_RENDERER.test(renderer) ? `a software WebGL renderer (${renderer})` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function tryBackend(name: BackendName, options: BackendOptions, automatic: boolean): Promise<string | undefined> {
+  if (!tf.findBackendFactory(name)) return 'not available on this platform';
+  if (automatic && !options.allowSoftwareGpu && (name === 'webgpu' || name === 'webgl')) {
+    const software = await softwareGpu(name);
+    if (software) return `passed over: ${software}, slower than wasm`;
+  }
+  if (name === 'wasm') configureWasm(options);
+  let problem: string | undefined;
+  try {
+    if (!(await tf.setBackend(name))) return 'it failed to initialise';
+    await tf.ready();
+    problem = await smokeTest();
+  } catch (err) {
+    problem = err instanceof Error ? err.message : String(err);
+  }
+  // A backend that started but computes wrongly must not be picked up later by default (and a
+  // GPU one would keep its context): take it out of the registry.
+  if (problem !== undefined) tf.removeBackend(name);
+  return problem;
+}
+
+/**
+ * Starts a TF.js backend and makes it the current one. With `preferred`, only that backend is
+ * tried and failure throws, naming the reason; without, webgpu → webgl → wasm → cpu, the first
+ * that starts and passes a correctness check wins (GPU backends on a software rasteriser are
+ * passed over unless `allowSoftwareGpu`). Returns the name of the backend in use.
+ */
+export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendName> {
+  const failures: string[] = [];
+  for (const name of preferred ? [preferred] : BACKEND_ORDER) {
+    if (tf.getBackend() === name && tf.findBackend(name)) return name;
+    const problem = await tryBackend(name, options, preferred === undefined);
+    if (problem === undefined) return name;
+    if (preferred) throw new Error(`The TF.js backend '${name}' could not start: ${problem}`);
+    failures.push(`${name}: ${problem}`);
+  }
+  throw new Error(`No TF.js backend could start (${failures.join('; ')})`);
+}

@@ -1,0 +1,316 @@
+import type OpenSeadragon from 'openseadragon';
+import type { Rect } from '../../core/inference/patch-grid.js';
+import { parseColor, type Rgba } from './css-color.js';
+import { createOverlayCanvas, type OverlayCanvasOptions, type OverlayFrame } from './overlay-canvas.js';
+import { args, boxMeetsQuad, local } from './view-transform.js';
+
+/** How probabilities become colours. */
+export type MaskMode = 'probability' | 'mask';
+
+/**
+ * For the probability mode: 'viridis' colours every pixel by its probability (perceptually
+ * even, readable by the colour-blind); 'ramp' is the layer's colour with alpha = probability,
+ * which leaves the tissue visible where the model sees nothing.
+ */
+export type Colormap = 'viridis' | 'ramp';
+
+export interface MaskStyle {
+  readonly mode: MaskMode;
+  /** Mask mode: a pixel is shown when its probability is above this (as core/cells/cell-contours.ts). */
+  readonly threshold: number;
+  /** Any CSS colour: the mask's, and the ramp's. */
+  readonly color: string;
+  readonly colormap: Colormap;
+  /** 0…1, the whole layer's. */
+  readonly opacity: number;
+}
+
+export const DEFAULT_MASK_STYLE: MaskStyle = { mode: 'mask', threshold: 0.5, color: '#00e676', colormap: 'viridis', opacity: 0.5 };
+
+/**
+ * One result tile. A region run's TileDone (plugin/region-run.ts) is one as it is:
+ * `tile.width × tile.height` probabilities drawn over the level-0 rectangle `level0`.
+ */
+export interface MaskTile {
+  /** Names the tile: adding a tile with a key already shown replaces it. */
+  readonly key: string;
+  /** Where it lies, in level-0 pixels (fractional when the inference grid is scaled). */
+  readonly level0: Rect;
+  /** Size of the probability map (the inference resolution). */
+  readonly tile: { readonly width: number; readonly height: number };
+  /** Row-major. Kept, not copied, and never modified. */
+  readonly probabilities: Float32Array;
+}
+
+export interface MaskLayerOptions extends OverlayCanvasOptions, Partial<MaskStyle> {
+  readonly visible?: boolean;
+  /**
+   * Coloured tiles kept for redrawing, in pixels (4 bytes each). Default 32 M (128 MB): the
+   * tiles of a large screen at full resolution several times over. Tiles out of the budget
+   * keep their probabilities and are coloured again when next in view.
+   */
+  readonly cachePixels?: number;
+}
+
+export interface MaskLayer {
+  readonly canvas: HTMLCanvasElement;
+  /** Hidden: nothing is drawn, tiles are kept; shown again at once when set. */
+  visible: boolean;
+  readonly style: MaskStyle;
+  /** Changes the look only: stored probabilities are coloured again, the model is not run. */
+  setStyle(style: Partial<MaskStyle>): void;
+  addTile(tile: MaskTile): void;
+  removeTile(key: string): boolean;
+  has(key: string): boolean;
+  readonly tileCount: number;
+  clear(): void;
+  /** Draws now instead of on the next frame (tests, screenshots). */
+  redraw(): void;
+  destroy(): void;
+}
+
+interface StoredTile {
+  readonly source: MaskTile;
+  /** Coloured at `stride` (1: every probability pixel; 2: every other one, for zoomed-out views). */
+  image?: { canvas: OffscreenCanvas | HTMLCanvasElement; stride: number; version: number };
+}
+
+const MAX_STRIDE = 64;
+
+/**
+ * Result tiles as a layer over an OpenSeadragon viewer: aligned through the item's image
+ * coordinates at any zoom, rotation, flip and pixel ratio (view-transform.ts); each tile is
+ * coloured once per style into a small canvas and then only drawn with a transform, so pans,
+ * zooms and opacity changes cost a drawImage per visible tile, and a threshold or colour change
+ * one colouring pass over the visible tiles.
+ */
+export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayerOptions = {}): MaskLayer {
+  let style = checkStyle({ ...DEFAULT_MASK_STYLE, ...pickStyle(options) });
+  let palette = makePalette(style);
+  let version = 0;
+  const budget = options.cachePixels ?? 32 * 1024 * 1024;
+  // Map order is least recently drawn first: the eviction order.
+  const tiles = new Map<string, StoredTile>();
+  let cachedPixels = 0;
+
+  const dropImage = (t: StoredTile) => {
+    if (!t.image) return;
+    cachedPixels -= t.image.canvas.width * t.image.canvas.height;
+    t.image = undefined;
+  };
+
+  const draw = (frame: OverlayFrame) => {
+    const { ctx, toCanvas, view, scale } = frame;
+    // Probability pixels are measurements: show them as squares, never blurred into neighbours.
+    ctx.imageSmoothingEnabled = false;
+    const drawn: StoredTile[] = [];
+    for (const t of tiles.values()) {
+      const { level0, tile } = t.source;
+      if (!boxMeetsQuad(level0.x, level0.y, level0.x + level0.width, level0.y + level0.height, view)) continue;
+      // Zoomed out, a probability pixel covers less than a device pixel: colour every stride-th.
+      const devicePerPixel = scale * (level0.width / tile.width);
+      const stride = devicePerPixel >= 1 ? 1 : Math.min(MAX_STRIDE, 2 ** Math.floor(Math.log2(1 / devicePerPixel)));
+      const image = colourTile(t, stride);
+      ctx.setTransform(...args(local(toCanvas, level0.x, level0.y, level0.width / image.width, level0.height / image.height)));
+      ctx.drawImage(image, 0, 0);
+      drawn.push(t);
+    }
+    for (const t of drawn) {
+      tiles.delete(t.source.key);
+      tiles.set(t.source.key, t);
+    }
+    // Never the tiles of this frame: a view larger than the budget would colour them all again each frame.
+    const inFrame = new Set(drawn);
+    for (const t of tiles.values()) {
+      if (cachedPixels <= budget) break;
+      if (!inFrame.has(t)) dropImage(t);
+    }
+  };
+
+  const colourTile = (t: StoredTile, stride: number): OffscreenCanvas | HTMLCanvasElement => {
+    if (t.image && t.image.stride === stride && t.image.version === version) return t.image.canvas;
+    const { width, height } = t.source.tile;
+    const w = Math.max(1, Math.ceil(width / stride));
+    const h = Math.max(1, Math.ceil(height / stride));
+    let canvas = t.image?.canvas;
+    dropImage(t);
+    if (!canvas) canvas = newCanvas(w, h);
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    const pixels = new ImageData(w, h);
+    colourPixels(t.source.probabilities, width, height, w, h, palette, new Uint32Array(pixels.data.buffer));
+    (canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D).putImageData(pixels, 0, 0);
+    t.image = { canvas, stride, version };
+    cachedPixels += w * h;
+    return canvas;
+  };
+
+  const host = createOverlayCanvas(viewer, draw, { className: options.className ?? 'fewshot-mask-layer', item: options.item });
+  host.canvas.style.opacity = String(style.opacity);
+  if (options.visible === false) host.visible = false;
+
+  return {
+    get canvas() {
+      return host.canvas;
+    },
+    get visible() {
+      return host.visible;
+    },
+    set visible(value: boolean) {
+      host.visible = value;
+    },
+    get style() {
+      return style;
+    },
+    setStyle(change) {
+      const next = checkStyle({ ...style, ...change });
+      // Opacity is the canvas's: changing it neither recolours nor redraws.
+      host.canvas.style.opacity = String(next.opacity);
+      const looks = next.mode !== style.mode || next.threshold !== style.threshold || next.color !== style.color || next.colormap !== style.colormap;
+      style = next;
+      if (!looks) return;
+      palette = makePalette(style);
+      version++;
+      host.invalidate();
+    },
+    addTile(tile) {
+      checkTile(tile);
+      const old = tiles.get(tile.key);
+      if (old) {
+        dropImage(old);
+        tiles.delete(tile.key);
+      }
+      tiles.set(tile.key, { source: tile });
+      host.invalidate();
+    },
+    removeTile(key) {
+      const t = tiles.get(key);
+      if (!t) return false;
+      dropImage(t);
+      tiles.delete(key);
+      host.invalidate();
+      return true;
+    },
+    has(key) {
+      return tiles.has(key);
+    },
+    get tileCount() {
+      return tiles.size;
+    },
+    clear() {
+      tiles.clear();
+      cachedPixels = 0;
+      host.invalidate();
+    },
+    redraw() {
+      host.drawNow();
+    },
+    destroy() {
+      tiles.clear();
+      cachedPixels = 0;
+      host.destroy();
+    },
+  };
+}
+
+/** What colouring needs, made once per style: colours packed as the platform's RGBA words. */
+interface Palette {
+  readonly mode: MaskMode;
+  readonly threshold: number;
+  readonly mask: number;
+  /** 256 colours by probability (probability mode). */
+  readonly ramp: Uint32Array;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function pack([r, g, b, a]: Rgba): number {
+  return LITTLE_ENDIAN ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
+}
+
+// matplotlib's viridis at 0, 0.1, …, 1.
+const VIRIDIS = [
+  [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142], [33, 145, 140],
+  [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38], [253, 231, 37],
+];
+
+function makePalette(style: MaskStyle): Palette {
+  const colour = parseColor(style.color);
+  const ramp = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    const p = i / 255;
+    if (style.colormap === 'ramp') {
+      ramp[i] = pack([colour[0], colour[1], colour[2], Math.round(p * colour[3])]);
+    } else {
+      const s = p * 10;
+      const k = Math.min(9, Math.floor(s));
+      const f = s - k;
+      const [r0, g0, b0] = VIRIDIS[k];
+      const [r1, g1, b1] = VIRIDIS[k + 1];
+      ramp[i] = pack([Math.round(r0 + (r1 - r0) * f), Math.round(g0 + (g1 - g0) * f), Math.round(b0 + (b1 - b0) * f), 255]);
+    }
+  }
+  return { mode: style.mode, threshold: style.threshold, mask: pack(colour), ramp };
+}
+
+/**
+ * Colours a w × h sampling of a width × height probability map: output pixel (i, j) shows
+ * the probability at the centre of the block it stands for (nearest neighbour, as the canvas
+ * then draws it). NaN is transparent.
+ */
+function colourPixels(p: Float32Array, width: number, height: number, w: number, h: number, palette: Palette, out: Uint32Array): void {
+  const columns = new Int32Array(w);
+  for (let i = 0; i < w; i++) columns[i] = Math.min(width - 1, Math.floor(((i + 0.5) * width) / w));
+  const { mode, threshold, mask, ramp } = palette;
+  for (let j = 0, o = 0; j < h; j++) {
+    const row = Math.min(height - 1, Math.floor(((j + 0.5) * height) / h)) * width;
+    if (mode === 'mask') {
+      for (let i = 0; i < w; i++, o++) out[o] = p[row + columns[i]] > threshold ? mask : 0;
+    } else {
+      for (let i = 0; i < w; i++, o++) {
+        const v = p[row + columns[i]];
+        out[o] = v >= 0 ? ramp[v >= 1 ? 255 : (v * 255 + 0.5) | 0] : v < 0 ? ramp[0] : 0;
+      }
+    }
+  }
+}
+
+function newCanvas(width: number, height: number): OffscreenCanvas | HTMLCanvasElement {
+  if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(width, height);
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  return canvas;
+}
+
+
+function pickStyle(options: Partial<MaskStyle>): Partial<MaskStyle> {
+  const out: Partial<Record<keyof MaskStyle, unknown>> = {};
+  for (const k of ['mode', 'threshold', 'color', 'colormap', 'opacity'] as const) if (options[k] !== undefined) out[k] = options[k];
+  return out as Partial<MaskStyle>;
+}
+
+function checkStyle(style: MaskStyle): MaskStyle {
+  if (style.mode !== 'mask' && style.mode !== 'probability') throw new RangeError(`mode is ${String(style.mode)}; it is 'mask' or 'probability'`);
+  if (style.colormap !== 'viridis' && style.colormap !== 'ramp') throw new RangeError(`colormap is ${String(style.colormap)}; it is 'viridis' or 'ramp'`);
+  if (!Number.isFinite(style.threshold)) throw new RangeError(`threshold is ${style.threshold}; it is a finite number`);
+  if (!(style.opacity >= 0 && style.opacity <= 1)) throw new RangeError(`opacity is ${style.opacity}; it is between 0 and 1`);
+  parseColor(style.color);
+  return style;
+}
+
+function checkTile(tile: MaskTile): void {
+  const { width, height } = tile.tile;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw new RangeError(`tile ${tile.key}: its size is ${width}×${height}; it is whole pixels`);
+  }
+  if (tile.probabilities.length !== width * height) {
+    throw new RangeError(`tile ${tile.key}: ${tile.probabilities.length} probabilities for ${width}×${height} pixels`);
+  }
+  const r = tile.level0;
+  if (![r.x, r.y, r.width, r.height].every(Number.isFinite) || !(r.width > 0 && r.height > 0)) {
+    throw new RangeError(`tile ${tile.key}: its level-0 rectangle ${r.x},${r.y} ${r.width}×${r.height} is not a rectangle`);
+  }
+}

@@ -1,0 +1,451 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import type OpenSeadragon from 'openseadragon';
+import type { SlideDescription } from '../../core/slide/pixel-source.js';
+import type { SupportSetPatch } from '../../core/support-set/support-set.js';
+import { attachFewShot, type FewShot, type FewShotOptions } from '../attach-fewshot.js';
+import type { RegionRun, RunProgress } from '../region-run.js';
+import type { SupportTool } from '../support/support-tools.js';
+
+/**
+ * `<fewshot-segmenter>`: the panel over attachFewShot. Give it `viewer` and `slide` (or an
+ * attached `handle`); it renders the support tools, Adapt with progress, live prediction,
+ * region runs, overlay controls, exports and the keyboard shortcuts, and re-dispatches the
+ * handle's events from itself so a host page can listen on the element.
+ */
+
+const TOOLS: readonly { tool: SupportTool; label: string; key: string }[] = [
+  { tool: 'navigate', label: 'Navigate', key: 'N' },
+  { tool: 'place', label: 'Place patch', key: 'P' },
+  { tool: 'brush', label: 'Brush', key: 'B' },
+  { tool: 'erase', label: 'Erase', key: 'E' },
+  { tool: 'ignore', label: 'Ignore', key: 'I' },
+  { tool: 'polygon', label: 'Polygon', key: 'G' },
+];
+
+const SHORTCUTS: readonly [string, string][] = [
+  ['N P B E I G', 'tools: navigate, place patch, brush, erase, ignore, polygon'],
+  ['[ ]', 'brush smaller / larger'],
+  ['Enter / Esc', 'close / cancel polygon; Esc also cancels adapting'],
+  ['Ctrl+Z, Ctrl+Shift+Z', 'undo, redo'],
+  ['Delete', 'delete the selected patch'],
+  ['A', 'adapt'],
+  ['L', 'live prediction on/off'],
+  ['H', 'hide / show the overlay'],
+];
+
+const EVENTS = ['progress', 'adapted', 'prediction-tile', 'budget', 'error', 'change'] as const;
+
+const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
+
+export class FewShotSegmenter extends LitElement {
+  static override properties = {
+    viewer: { attribute: false },
+    slide: { attribute: false },
+    options: { attribute: false },
+    handle: { attribute: false },
+  };
+
+  declare viewer: OpenSeadragon.Viewer | undefined;
+  declare slide: SlideDescription | undefined;
+  declare options: Omit<FewShotOptions, 'slide'>;
+  declare handle: FewShot | undefined;
+
+  private attaching?: Promise<void>;
+  private ownsHandle = false;
+  private message?: { text: string; error: boolean };
+  private adaptProgress?: string;
+  private adaptController?: AbortController;
+  private run?: RegionRun;
+  private runProgress?: RunProgress;
+  private thumbnails = new Map<string, string>();
+  private unsubscribe: (() => void)[] = [];
+
+  constructor() {
+    super();
+    this.options = {};
+  }
+
+  static override styles = css`
+    :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #eee; background: #23262a; padding: 0.5rem 0.75rem; overflow-y: auto; box-sizing: border-box; }
+    h2 { font-size: 0.95rem; margin: 0 0 0.4rem; }
+    h3 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; color: #9ab; margin: 0.9rem 0 0.3rem; }
+    .row { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: center; margin: 0.2rem 0; }
+    button { font: inherit; background: #353a40; color: #eee; border: 1px solid #4a5058; border-radius: 4px; padding: 0.2rem 0.5rem; cursor: pointer; }
+    button[aria-pressed='true'] { background: #2e6b4f; border-color: #4caf50; }
+    button:disabled { opacity: 0.5; cursor: default; }
+    button.primary { background: #2b5c8a; border-color: #4a8fd0; font-weight: 600; }
+    progress { width: 100%; }
+    .patches { display: grid; grid-template-columns: repeat(auto-fill, 64px); gap: 0.3rem; }
+    .patch { position: relative; width: 64px; height: 64px; border: 2px solid transparent; border-radius: 3px; padding: 0; background: #000; }
+    .patch[aria-selected='true'] { border-color: #fff; }
+    .patch img { width: 100%; height: 100%; display: block; }
+    .patch span { position: absolute; left: 2px; top: 0; font-size: 11px; text-shadow: 0 0 2px #000; }
+    .muted { color: #9aa; }
+    .error { color: #ff8a80; }
+    dl { display: grid; grid-template-columns: auto 1fr; gap: 0.1rem 0.6rem; margin: 0; font-size: 12px; }
+    dt { font-family: ui-monospace, monospace; color: #cde; }
+    dd { margin: 0; color: #aab; }
+    label { display: inline-flex; gap: 0.3rem; align-items: center; }
+    input[type='range'] { width: 8rem; }
+  `;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('keydown', this.onKey);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('keydown', this.onKey);
+    this.detach();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('handle') && this.handle && !this.ownsHandle && !this.attaching) this.listen(this.handle);
+    if ((changed.has('viewer') || changed.has('slide')) && this.viewer && this.slide) void this.attach(this.viewer, this.slide);
+  }
+
+  /** A new slide replaces the old handle (its support set stays saved under the old slide). */
+  private async attach(viewer: OpenSeadragon.Viewer, slide: SlideDescription): Promise<void> {
+    const previous = this.attaching;
+    const mine = (async () => {
+      await previous?.catch(() => undefined);
+      if (this.slide !== slide || this.viewer !== viewer) return;
+      this.detach();
+      this.say('Starting workers and loading the extractors…');
+      try {
+        const handle = await attachFewShot(viewer, { ...this.options, slide });
+        if (this.slide !== slide || this.viewer !== viewer || !this.isConnected) {
+          handle.destroy();
+          return;
+        }
+        this.ownsHandle = true;
+        this.handle = handle;
+        this.listen(handle);
+        const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ');
+        const restored = handle.support.patches.length;
+        this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${restored ? `${restored} support patch(es) restored` : 'place support patches to begin'}.${handle.grid.note ? ` ${handle.grid.note}` : ''}`);
+        this.dispatchEvent(new CustomEvent('ready', { detail: handle, bubbles: true, composed: true }));
+      } catch (err) {
+        this.say(`Could not start: ${(err as Error).message}`, true);
+        this.dispatchEvent(new CustomEvent('error', { detail: { error: err, task: 'attach' }, bubbles: true, composed: true }));
+      }
+    })();
+    this.attaching = mine;
+    await mine;
+    if (this.attaching === mine) this.attaching = undefined;
+  }
+
+  private listen(handle: FewShot): void {
+    for (const type of EVENTS) {
+      const forward = (event: Event) => {
+        const detail = (event as CustomEvent).detail;
+        if (type === 'progress' && detail.task === 'adapt') {
+          this.adaptProgress = detail.phase === 'features' ? `features ${detail.done}/${detail.total}` : `${detail.phase === 'logistic' ? 'logistic regression' : 'BFGS'} step ${detail.iteration}, loss ${detail.loss.toFixed(4)}`;
+        }
+        if (type === 'error') this.say(`${detail.task}: ${(detail.error as Error)?.message ?? detail.error}`, true);
+        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+        this.requestUpdate();
+      };
+      handle.addEventListener(type, forward);
+      this.unsubscribe.push(() => handle.removeEventListener(type, forward));
+    }
+    this.unsubscribe.push(handle.support.subscribe((change) => {
+      if (change.type === 'mask' || change.type === 'add') this.thumbnail(change.id);
+      if (change.type === 'replace') {
+        this.thumbnails.clear();
+        handle.support.patches.forEach((p) => this.thumbnail(p.id));
+      }
+      this.requestUpdate();
+    }));
+    this.unsubscribe.push(handle.tools.subscribe(() => this.requestUpdate()));
+    handle.support.patches.forEach((p) => this.thumbnail(p.id));
+  }
+
+  private detach(): void {
+    this.unsubscribe.forEach((u) => u());
+    this.unsubscribe = [];
+    this.run?.cancel();
+    if (this.ownsHandle) this.handle?.destroy();
+    this.handle = undefined;
+    this.ownsHandle = false;
+  }
+
+  private say(text: string, error = false): void {
+    this.message = { text, error };
+    this.requestUpdate();
+  }
+
+  /** The patch's slide pixels with its painted labels, as a small image (debounced per patch). */
+  private thumbnailTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private thumbnail(id: string): void {
+    clearTimeout(this.thumbnailTimers.get(id));
+    this.thumbnailTimers.set(id, setTimeout(() => void this.drawThumbnail(id), 150));
+  }
+
+  private async drawThumbnail(id: string): Promise<void> {
+    const handle = this.handle;
+    const patch = handle?.support.patch(id);
+    if (!handle || !patch) return;
+    const size = 64;
+    const levels = handle.slide.info.levels;
+    const side = handle.support.patchSize * patch.scale;
+    // The coarsest level still giving the thumbnail at least its size.
+    let level = 0;
+    levels.forEach((l, i) => {
+      if ((side * l.width) / levels[0].width >= size) level = i;
+    });
+    const f = levels[level].width / levels[0].width;
+    const rect = { x: Math.floor(patch.x * f), y: Math.floor(patch.y * f), width: Math.max(1, Math.round(side * f)), height: Math.max(1, Math.round(side * f)) };
+    let rgb: Uint8Array;
+    try {
+      rgb = await handle.pool.readRegion(handle.slide, level, rect);
+    } catch {
+      return;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = size;
+    const ctx = canvas.getContext('2d')!;
+    const image = new ImageData(rect.width, rect.height);
+    for (let i = 0; i < rect.width * rect.height; i++) image.data.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
+    const pixels = document.createElement('canvas');
+    pixels.width = rect.width;
+    pixels.height = rect.height;
+    pixels.getContext('2d')!.putImageData(image, 0, 0);
+    ctx.drawImage(pixels, 0, 0, size, size);
+    ctx.drawImage(this.maskCanvas(patch), 0, 0, size, size);
+    this.thumbnails.set(id, canvas.toDataURL());
+    this.requestUpdate();
+  }
+
+  private maskCanvas(patch: SupportSetPatch): HTMLCanvasElement {
+    const n = this.handle!.support.patchSize;
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = n;
+    const image = new ImageData(n, n);
+    for (let i = 0; i < n * n; i++) {
+      const v = patch.mask[i];
+      if (v === 1) image.data.set([0, 230, 118, 150], 4 * i);
+      else if (v === 255) image.data.set([128, 128, 128, 170], 4 * i);
+    }
+    canvas.getContext('2d')!.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  private async adapt(): Promise<void> {
+    const handle = this.handle;
+    if (!handle || handle.state === 'adapting') return;
+    this.adaptController = new AbortController();
+    this.adaptProgress = 'reading the support patches';
+    this.say('Adapting…');
+    try {
+      const outcome = await handle.adapt({ signal: this.adaptController.signal });
+      const r = outcome.report;
+      if (!handle.live) handle.setLive(true);
+      this.say(`Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`);
+    } catch (err) {
+      const e = err as Error;
+      this.say(e.name === 'AbortError' ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, e.name !== 'AbortError');
+    } finally {
+      this.adaptController = undefined;
+      this.adaptProgress = undefined;
+    }
+  }
+
+  private async runRegion(region: 'slide' | 'tissue'): Promise<void> {
+    const handle = this.handle;
+    if (!handle) return;
+    this.run?.cancel();
+    try {
+      const run = this.follow(await handle.predictRegion(region));
+      const summary = await run.finished;
+      this.say(`Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`, summary.failures.length > 0);
+    } catch (err) {
+      this.say(`Region run failed: ${(err as Error).message}`, true);
+    }
+  }
+
+  private download(name: string, blob: Blob): void {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  private async importFile(kind: 'support' | 'head', file: File | undefined): Promise<void> {
+    const handle = this.handle;
+    if (!handle || !file) return;
+    try {
+      const text = await file.text();
+      if (kind === 'support') this.say(`Imported ${handle.importSupportSet(text)} support patch(es) from ${file.name}.`);
+      else {
+        await handle.loadHead(text);
+        this.say(`Loaded the head from ${file.name}.`);
+      }
+    } catch (err) {
+      this.say(`${file.name} was not loaded: ${(err as Error).message}`, true);
+    }
+  }
+
+  private readonly onKey = (event: KeyboardEvent) => {
+    const handle = this.handle;
+    if (!handle) return;
+    const target = event.composedPath()[0] as HTMLElement | undefined;
+    if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable)) return;
+    const key = event.key;
+    const ctrl = event.ctrlKey || event.metaKey;
+    let used = true;
+    if (ctrl && key.toLowerCase() === 'z') (event.shiftKey ? handle.support.redo() : handle.support.undo());
+    else if (ctrl && key.toLowerCase() === 'y') handle.support.redo();
+    else if (ctrl || event.altKey) used = false;
+    else if (key === 'Delete' || key === 'Backspace') {
+      if (handle.support.selectedId) handle.support.deletePatch(handle.support.selectedId);
+    } else if (key === '[') handle.tools.setBrushSize(handle.tools.brushSize - 2);
+    else if (key === ']') handle.tools.setBrushSize(handle.tools.brushSize + 2);
+    else if (key === 'Enter') handle.tools.closePolygon();
+    else if (key === 'Escape') {
+      handle.tools.cancelPolygon();
+      this.adaptController?.abort();
+    } else if (key === 'a' || key === 'A') void this.adapt();
+    else if (key === 'l' || key === 'L') handle.setLive(!handle.live);
+    else if (key === 'h' || key === 'H') {
+      const show = !handle.maskLayer.visible;
+      handle.maskLayer.visible = show;
+      handle.contourLayer.visible = show;
+    } else {
+      const tool = TOOLS.find((t) => t.key === key.toUpperCase());
+      if (tool) handle.tools.setTool(tool.tool);
+      else used = false;
+    }
+    if (used) {
+      event.preventDefault();
+      this.requestUpdate();
+    }
+  };
+
+  protected override render() {
+    const h = this.handle;
+    const msg = this.message ? html`<p class=${this.message.error ? 'error' : 'muted'} role="status">${this.message.text}</p>` : nothing;
+    if (!h) return html`<h2>Few-shot segmentation</h2>${msg}`;
+    const backends = [...new Set(h.workers.map((w) => w.backend))].join(', ');
+    const style = h.maskLayer.style;
+    const view = h.cellsInView();
+    const plan = h.plan;
+    const run = this.run;
+    const rp = this.runProgress;
+    return html`
+      <h2>Few-shot segmentation</h2>
+      <div class="muted">${h.workers.length} worker(s) · <span id="backend">${backends}</span> · extractors ${h.extractors.map((e) => e.name).join(', ')}</div>
+      ${msg}
+
+      <h3>Support patches</h3>
+      <div class="row" role="toolbar" aria-label="support tools">
+        ${TOOLS.map((t) => html`<button data-tool=${t.tool} aria-pressed=${h.tools.tool === t.tool} title="${t.label} (${t.key})" @click=${() => h.tools.setTool(t.tool)}>${t.label}</button>`)}
+      </div>
+      <div class="row">
+        <label>Brush <input type="range" min="1" max="64" .value=${String(h.tools.brushSize)} @input=${(e: Event) => h.tools.setBrushSize(Number((e.target as HTMLInputElement).value))} /> ${h.tools.brushSize} px</label>
+        <button ?disabled=${!h.support.canUndo} title="Undo (Ctrl+Z)" @click=${() => h.support.undo()}>Undo</button>
+        <button ?disabled=${!h.support.canRedo} title="Redo (Ctrl+Shift+Z)" @click=${() => h.support.redo()}>Redo</button>
+      </div>
+      <div class="patches" role="listbox" aria-label="support patches">
+        ${h.support.patches.map(
+          (p, i) => html`<button class="patch" role="option" aria-selected=${p.id === h.support.selectedId} title="patch ${i + 1}: click to select" @click=${() => {
+            h.support.select(p.id);
+            const side = h.support.patchSize * p.scale;
+            const item = h.viewer.world.getItemAt(0);
+            if (item) h.viewer.viewport.fitBounds(item.imageToViewportRectangle(p.x - side * 0.25, p.y - side * 0.25, side * 1.5, side * 1.5));
+          }}>
+            ${this.thumbnails.get(p.id) ? html`<img alt="" src=${this.thumbnails.get(p.id)!} />` : nothing}<span>${i + 1}</span>
+          </button>`,
+        )}
+      </div>
+      <div class="row">
+        <span class="muted">${h.support.patches.length} patch(es)</span>
+        <button ?disabled=${!h.support.selectedId} @click=${() => h.support.selectedId && h.support.deletePatch(h.support.selectedId)}>Delete selected</button>
+        <button @click=${() => this.download('support-set.json', new Blob([h.exportSupportSet()], { type: 'application/json' }))}>Export</button>
+        <label><button @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}>Import…</button><input hidden type="file" accept=".json,application/json" @change=${(e: Event) => void this.importFile('support', (e.target as HTMLInputElement).files?.[0])} /></label>
+      </div>
+
+      <h3>Adapt</h3>
+      <div class="row">
+        <button class="primary" id="adapt" ?disabled=${h.state === 'adapting'} @click=${() => void this.adapt()}>Adapt (A)</button>
+        ${h.state === 'adapting' ? html`<button @click=${() => this.adaptController?.abort()}>Cancel</button>` : nothing}
+        ${h.lastAdapt ? html`<span class="muted" id="adapt-time">last: ${seconds(h.lastAdapt.seconds)} s, ${h.lastAdapt.report.support.patches ?? h.support.patches.length} shot(s)</span>` : nothing}
+      </div>
+      ${h.state === 'adapting' ? html`<progress></progress><div class="muted">${this.adaptProgress}</div>` : nothing}
+
+      <h3>Prediction</h3>
+      <div class="row">
+        <button id="live" aria-pressed=${h.live} ?disabled=${!h.head} @click=${() => h.setLive(!h.live)}>Live (L)</button>
+        <button ?disabled=${!h.head} @click=${() => h.predictView()}>Predict view</button>
+        <button ?disabled=${!h.head} @click=${() => void this.runRegion('tissue')}>Whole tissue</button>
+        <button ?disabled=${!h.head} @click=${() => void this.runRegion('slide')}>Whole slide</button>
+      </div>
+      ${plan && plan.later.count > 0
+        ? html`<div class="row muted" id="budget">Zoomed out: ${plan.now.count} tile(s) computed, ${plan.later.count} (${plan.later.megapixels.toFixed(1)} MP) left out.
+            <button @click=${() => void this.runRegionLater()}>Compute them</button></div>`
+        : nothing}
+      ${run && (run.state === 'running' || run.state === 'paused')
+        ? html`<progress max=${rp?.totalTiles ?? 1} value=${rp?.doneTiles ?? 0}></progress>
+            <div class="row muted">${rp?.doneTiles ?? 0}/${rp?.totalTiles ?? '?'} tiles${rp?.megapixelsPerSecond ? `, ${rp.megapixelsPerSecond.toFixed(3)} MP/s` : ''}${rp?.etaSeconds ? `, ~${Math.round(rp.etaSeconds)} s left` : ''}
+              <button @click=${() => (run.state === 'paused' ? run.resume() : run.pause())}>${run.state === 'paused' ? 'Resume' : 'Pause'}</button>
+              <button @click=${() => run.cancel()}>Cancel</button></div>`
+        : nothing}
+
+      <h3>Overlay</h3>
+      <div class="row">
+        <label>Threshold <input id="threshold" type="range" min="0.05" max="0.95" step="0.05" .value=${String(style.threshold)} @input=${(e: Event) => h.setThreshold(Number((e.target as HTMLInputElement).value))} /> ${style.threshold.toFixed(2)}</label>
+        <label>Opacity <input type="range" min="0" max="1" step="0.05" .value=${String(style.opacity)} @input=${(e: Event) => h.maskLayer.setStyle({ opacity: Number((e.target as HTMLInputElement).value) })} /></label>
+      </div>
+      <div class="row">
+        <label>Colour <input type="color" .value=${h.color} @input=${(e: Event) => h.setColor((e.target as HTMLInputElement).value)} /></label>
+        <label><input type="checkbox" .checked=${style.mode === 'probability'} @change=${(e: Event) => h.maskLayer.setStyle({ mode: (e.target as HTMLInputElement).checked ? 'probability' : 'mask' })} /> probability</label>
+        <label><input type="checkbox" .checked=${h.contourLayer.visible} @change=${(e: Event) => (h.contourLayer.visible = (e.target as HTMLInputElement).checked)} /> contours</label>
+        <button title="Hide / show (H)" @click=${() => { const v = !h.maskLayer.visible; h.maskLayer.visible = v; h.contourLayer.visible = v; this.requestUpdate(); }}>${h.maskLayer.visible ? 'Hide' : 'Show'}</button>
+      </div>
+      <div class="muted" id="counts">In view: ${view.cells} cell(s), ${view.area.toFixed(0)} ${view.unit}</div>
+
+      <h3>Export</h3>
+      <div class="row">
+        <button ?disabled=${!h.head} @click=${() => this.download('cells.geojson', new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }))}>GeoJSON (QuPath)</button>
+        <button ?disabled=${!h.head} @click=${() => void h.exportMaskPng().then((b) => this.download('mask.png', b), (e: Error) => this.say(e.message, true))}>Mask PNG</button>
+        <button ?disabled=${!h.head} @click=${() => this.download('head.json', new Blob([JSON.stringify(h.saveHead())], { type: 'application/json' }))}>Head JSON</button>
+        <label><button @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}>Load head…</button><input hidden type="file" accept=".json,application/json" @change=${(e: Event) => void this.importFile('head', (e.target as HTMLInputElement).files?.[0])} /></label>
+      </div>
+
+      <h3>Keyboard</h3>
+      <dl>${SHORTCUTS.map(([k, d]) => html`<dt>${k}</dt><dd>${d}</dd>`)}</dl>
+    `;
+  }
+
+  private async runRegionLater(): Promise<void> {
+    const h = this.handle;
+    if (!h?.plan) return;
+    // What the budget left out lies in the view: run the view's rectangle (done tiles are skipped).
+    const item = h.viewer.world.getItemAt(0);
+    if (!item) return;
+    const r = item.viewportToImageRectangle(h.viewer.viewport.getBounds(true));
+    this.run?.cancel();
+    this.follow(await h.predictRegion({ x: r.x, y: r.y, width: r.width, height: r.height }));
+  }
+
+  /** Shows a region run's progress and pause/cancel controls until it ends. */
+  private follow(run: RegionRun): RegionRun {
+    this.run = run;
+    run.on('progress', (p) => {
+      this.runProgress = p;
+      this.requestUpdate();
+    });
+    run.on('state', () => this.requestUpdate());
+    return run;
+  }
+}
+
+if (!customElements.get('fewshot-segmenter')) customElements.define('fewshot-segmenter', FewShotSegmenter);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'fewshot-segmenter': FewShotSegmenter;
+  }
+}

@@ -1,0 +1,84 @@
+import type { WorkerError, WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
+import { SlideError } from '../../core/slide/slide-error.js';
+
+/** A request without its id: the channel numbers them. */
+export type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** Rejects every pending call of a worker that was terminated or crashed. */
+export class WorkerDied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerDied';
+  }
+}
+
+/** Rebuilds an error flattened for postMessage: slide errors keep their code, aborts their name. */
+export function toError(e: WorkerError): Error {
+  if (e.code) {
+    const err = new SlideError(e.code, e.file ?? '', '');
+    err.message = e.message;
+    return err;
+  }
+  if (e.name === 'AbortError') return new DOMException(e.message, 'AbortError');
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/**
+ * Request/response over one module worker: each call gets an id, the worker answers each id
+ * exactly once, and aborting the call's signal sends the worker an 'abort' for that id.
+ */
+export class WorkerChannel {
+  private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; progress?: (p: unknown) => void }>();
+  private nextId = 1;
+  private closedBy?: Error;
+
+  constructor(readonly worker: Worker) {
+    worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
+      // Progress is not an answer: the call stays pending.
+      if (event.data.type === 'adapt-progress') {
+        this.pending.get(event.data.id)?.progress?.(event.data.progress);
+        return;
+      }
+      const p = this.pending.get(event.data.id);
+      this.pending.delete(event.data.id);
+      p?.resolve(event.data);
+    };
+  }
+
+  get closed(): boolean {
+    return this.closedBy !== undefined;
+  }
+
+  call(body: RequestBody, signal?: AbortSignal, onProgress?: (progress: unknown) => void): Promise<WorkerResponse> {
+    if (this.closedBy) return Promise.reject(this.closedBy);
+    const id = this.nextId++;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      const onAbort = () => this.worker.postMessage({ type: 'abort', id } satisfies WorkerRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        progress: onProgress,
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (r.type === 'error') reject(toError(r.error));
+          else resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      this.worker.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  /** Terminates the worker; pending and later calls reject with `reason`. */
+  close(reason: Error): void {
+    if (this.closedBy) return;
+    this.closedBy = reason;
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,52 @@
+import type { PixelSource, RegionRequest, SlideDescription } from '../../core/slide/pixel-source.js';
+import type { SlideInfo } from '../../worker/protocol.js';
+import { SlideError } from '../../core/slide/slide-error.js';
+import { WorkerChannel } from '../pool/worker-channel.js';
+import { DEFAULT_WORKER_URL } from '../assets.js';
+
+export interface WorkerPixelSource extends PixelSource {
+  /** Ends the worker; pending reads reject. */
+  close(): void;
+}
+
+/**
+ * Opens a slide inside a module worker and returns a PixelSource whose reads run there. The
+ * main thread only sends rectangles and receives transferred RGB buffers.
+ */
+export async function openInWorker(
+  slide: SlideDescription,
+  options: { workerUrl?: URL | string; signal?: AbortSignal } = {},
+): Promise<WorkerPixelSource> {
+  const worker = new Worker(options.workerUrl ?? DEFAULT_WORKER_URL, { type: 'module', name: 'openseadragon-fewshot' });
+  const channel = new WorkerChannel(worker);
+  worker.onerror = (event) => {
+    event.preventDefault();
+    channel.close(new Error(`the slide worker failed: ${event.message || 'it could not be loaded'}`));
+  };
+  const call = channel.call.bind(channel);
+
+  let info: SlideInfo;
+  try {
+    const opened = await call({ type: 'open', slide }, options.signal);
+    if (opened.type !== 'opened') throw new Error(`unexpected answer '${opened.type}' to open`);
+    info = opened.info;
+  } catch (err) {
+    channel.close(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+
+  return {
+    name: info.name,
+    levels: info.levels,
+    mpp: info.mpp,
+    async readRegion({ level, x, y, width, height, signal }: RegionRequest): Promise<Uint8Array> {
+      if (signal?.aborted) throw new SlideError('aborted', info.name, 'the read was aborted');
+      const r = await call({ type: 'read', slideId: info.slideId, level, x, y, width, height }, signal);
+      if (r.type !== 'pixels') throw new Error(`unexpected answer '${r.type}' to read`);
+      return r.pixels;
+    },
+    close() {
+      channel.close(new Error('the slide was closed'));
+    },
+  };
+}

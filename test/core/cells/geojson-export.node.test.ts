@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cellContours, type CellContour } from '../../../core/cells/cell-contours.js';
+import { cellsToGeoJson, type CellFeatureCollection, type Position } from '../../../core/cells/geojson-export.js';
+import { levelPlacement, maskPlacement } from '../../../core/cells/mask-placement.js';
+import { rasterisePolygon } from '../../../core/cells/polygon-raster.js';
+import { dice, sampleLabelImages } from './mask-fixtures.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const LYMPHOCYTE = { name: 'Lymphocyte', color: [60, 180, 75] as [number, number, number] };
+
+/** The exported text parsed back, with the checks every feature must pass for QuPath to take it. */
+function parseAndCheck(text: string, count: number): CellFeatureCollection {
+  const json = JSON.parse(text) as CellFeatureCollection;
+  assert.equal(json.type, 'FeatureCollection');
+  assert.equal(json.features.length, count);
+  const ids = new Set<string>();
+  for (const f of json.features) {
+    assert.equal(f.type, 'Feature');
+    assert.match(f.id, UUID);
+    ids.add(f.id);
+    assert.equal(f.geometry.type, 'Polygon');
+    assert.equal(f.properties.objectType, 'detection');
+    assert.deepEqual(f.properties.classification, { name: LYMPHOCYTE.name, color: LYMPHOCYTE.color });
+    f.geometry.coordinates.forEach((ring, r) => {
+      // JTS (QuPath's geometry) refuses rings that are not closed or have fewer than 4 positions.
+      assert.ok(ring.length >= 4, 'a ring with fewer than 4 positions');
+      assert.deepEqual(ring[ring.length - 1], ring[0], 'an open ring');
+      const area = shoelace(ring);
+      assert.ok(r === 0 ? area > 0 : area < 0, `ring ${r} has area ${area}`);
+    });
+  }
+  assert.equal(ids.size, count, 'feature ids repeat');
+  return json;
+}
+
+/** Signed area of a closed GeoJSON ring, computed from the positions written. */
+function shoelace(ring: Position[]): number {
+  let s = 0;
+  for (let i = 0; i + 1 < ring.length; i++) s += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+  return s / 2;
+}
+
+function length(ring: Position[], ux: number, uy: number): number {
+  let s = 0;
+  for (let i = 0; i + 1 < ring.length; i++) s += Math.hypot((ring[i + 1][0] - ring[i][0]) * ux, (ring[i + 1][1] - ring[i][1]) * uy);
+  return s;
+}
+
+/** Rasterises every feature into a width × height grid whose pixel (i, j) covers level-0 [x + i·s, …). */
+function rasterise(json: CellFeatureCollection, x: number, y: number, sx: number, sy: number, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (const f of json.features) {
+    rasterisePolygon(out, width, height, f.geometry.coordinates.map((ring) => ring.map(([px, py]): [number, number] => [(px - x) / sx, (py - y) / sy])), 1);
+  }
+  return out;
+}
+
+/** A 2×-coarser mask, as the extractors see a 0.5 µm/px slide at 1 µm/px: on where ≥ 2 of 4 are on. */
+function halve(mask: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array((width / 2) * (height / 2));
+  for (let y = 0; y < height / 2; y++) {
+    for (let x = 0; x < width / 2; x++) {
+      const i = 2 * y * width + 2 * x;
+      out[y * (width / 2) + x] = mask[i] + mask[i + 1] + mask[i + width] + mask[i + width + 1] >= 2 ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+test('sample nuclei traced at half resolution and exported at a non-trivial origin: Dice ≥ 0.98 against the mask, and on the level-0 nuclei', () => {
+  const mpp = { x: 0.5, y: 0.5 };
+  let totalCells = 0;
+  for (const image of sampleLabelImages().slice(0, 6)) {
+    const full = image.classes.map((c) => (c ? 1 : 0));
+    const w = image.width / 2, h = image.height / 2;
+    const mask = halve(full, image.width, image.height);
+    const cells = cellContours(mask, w, h);
+    // The mask is level 1 of a 2× pyramid, cut at level-1 pixel (566, 1526).
+    const placement = levelPlacement({ x: 566, y: 1526 }, { width: 4096, height: 4096 }, { width: 8192, height: 8192 });
+    assert.deepEqual(placement, { x: 1132, y: 3052, scaleX: 2, scaleY: 2 });
+    const text = JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp }));
+    const json = parseAndCheck(text, cells.length);
+
+    // Mapped back through the placement onto the mask's own grid: the outlines give back the mask.
+    const back = dice(rasterise(json, 1132, 3052, 2, 2, w, h), mask);
+    assert.ok(back >= 0.98, `${image.name}: Dice of the exported polygons against the mask ${back}`);
+    // Rasterised on the level-0 grid of the window, they land on the full-resolution nuclei
+    // (what is lost is the halving's detail and the simplification, not position).
+    const level0 = rasterise(json, 1132, 3052, 1, 1, image.width, image.height);
+    const dFull = dice(level0, full);
+    assert.ok(dFull >= 0.9, `${image.name}: Dice against the level-0 nuclei ${dFull}`);
+    // Off by a few level-0 pixels, the outlines would miss the nuclei.
+    assert.ok(dice(rasterise(json, 1132 + 4, 3052 - 3, 1, 1, image.width, image.height), full) < dFull - 0.1, `${image.name}: a shifted window matches as well`);
+
+    for (const [k, f] of json.features.entries()) {
+      const area = f.properties.measurements['Area µm^2'];
+      const perimeter = f.properties.measurements['Perimeter µm'];
+      assert.equal(area, cells[k].area * 4 * 0.25, 'area: mask pixels × 4 level-0 pixels × 0.25 µm²');
+      // The perimeter against the outline as written (rounded to 0.01 px).
+      assert.ok(Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length, `perimeter ${perimeter}`);
+    }
+    totalCells += cells.length;
+  }
+  assert.ok(totalCells > 500, `${totalCells} cells`);
+});
+
+test('an anisotropic, non-integer placement maps back to the mask with Dice ≥ 0.98; units follow mpp', () => {
+  const [image] = sampleLabelImages();
+  const mask = image.classes.map((c) => (c === 2 ? 1 : 0));
+  const cells = cellContours(mask, image.width, image.height);
+  const placement = maskPlacement(777.25, 4096.5, 4.0005, 3.999);
+  const mpp = { x: 0.2521, y: 0.2519 };
+  const withMpp = parseAndCheck(JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp })), cells.length);
+  const back = rasterise(withMpp, placement.x, placement.y, placement.scaleX, placement.scaleY, image.width, image.height);
+  const d = dice(back, mask);
+  assert.ok(d >= 0.98, `Dice ${d}`);
+  for (const f of withMpp.features) {
+    for (const ring of f.geometry.coordinates) {
+      for (const [x, y] of ring) {
+        assert.ok(x >= 777.25 - 0.01 && x <= 777.25 + image.width * 4.0005 + 0.01 && y >= 4096.5 - 0.01 && y <= 4096.5 + image.height * 3.999 + 0.01, `(${x}, ${y}) lies outside the mask's level-0 rectangle`);
+      }
+    }
+  }
+  const withoutMpp = cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE });
+  for (const [k, f] of withoutMpp.features.entries()) {
+    const m = f.properties.measurements;
+    assert.deepEqual(Object.keys(m), ['Area px^2', 'Perimeter px']);
+    const um = withMpp.features[k].properties.measurements;
+    assert.ok(Math.abs(m['Area px^2'] * mpp.x * mpp.y - um['Area µm^2']) < 1e-9 * um['Area µm^2']);
+    assert.ok(Math.abs(m['Area px^2'] - cells[k].area * 4.0005 * 3.999) < 1e-6);
+    // With per-axis units, the µm perimeter is not the pixel one times a constant: recompute it.
+    assert.ok(Math.abs(um['Perimeter µm'] - length(f.geometry.coordinates[0], mpp.x, mpp.y)) < 0.01 * f.geometry.coordinates[0].length);
+  }
+});
+
+test('holes survive the export; ids, decimals and object type can be chosen; bad inputs are refused', () => {
+  const donut = new Uint8Array(7 * 7);
+  for (let y = 1; y < 6; y++) for (let x = 1; x < 6; x++) donut[y * 7 + x] = x === 3 && y === 3 ? 0 : 1;
+  const cells: CellContour[] = cellContours(donut, 7, 7, { tolerance: 0 });
+  const json = cellsToGeoJson(cells, { placement: maskPlacement(100, 200, 0.5), classification: LYMPHOCYTE, decimals: 1, objectType: 'annotation', id: (cell) => `cell-${cell.label}` });
+  const [f] = json.features;
+  assert.equal(f.id, 'cell-1');
+  assert.equal(f.properties.objectType, 'annotation');
+  assert.equal(f.geometry.coordinates.length, 2);
+  assert.ok(shoelace(f.geometry.coordinates[1]) < 0);
+  assert.deepEqual(rasterise(json, 100, 200, 0.5, 0.5, 7, 7), donut);
+  for (const ring of f.geometry.coordinates) {
+    for (const [x, y] of ring) {
+      assert.equal(Math.round(x * 10) / 10, x);
+      assert.equal(Math.round(y * 10) / 10, y);
+    }
+  }
+  const options = { placement: maskPlacement(0, 0, 1), classification: LYMPHOCYTE };
+  assert.throws(() => cellsToGeoJson(cells, { ...options, classification: { name: 'x', color: [256, 0, 0] } }), /colour/);
+  assert.throws(() => cellsToGeoJson(cells, { ...options, mpp: { x: 0, y: 1 } }), /microns/);
+  assert.throws(() => cellsToGeoJson(cells, { ...options, decimals: 1.5 }), /decimals/);
+  assert.throws(() => maskPlacement(0, 0, -1), /scale/);
+});

@@ -1,0 +1,265 @@
+import * as tf from '@tensorflow/tfjs';
+import { adapt } from '../core/adaptation/adapt.js';
+import { decodeBundle, loadBundle, type ExtractorBundle } from '../core/msd/bundle.js';
+import { serializeHead } from '../core/adaptation/head.js';
+import { createHeadPatchModel, type HeadPatchModel } from '../core/inference/head-patch-model.js';
+import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
+import { PatchMemo } from '../core/inference/patch-memo.js';
+import type { PixelSource } from '../core/slide/pixel-source.js';
+import { predictTile } from '../core/inference/predict-tile.js';
+import type { ExtractorSource, WorkerRequest, WorkerResponse } from './protocol.js';
+import { resampledSource } from '../core/inference/resampled-source.js';
+import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
+import { SlideError } from '../core/slide/slide-error.js';
+import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
+import { openTiff } from '../core/slide/tiff-source.js';
+import { openTileImages } from '../core/slide/tile-image-source.js';
+import { readTissueMask } from '../core/slide/tissue-mask.js';
+
+/** What a worker talks through: its own global scope, or one end of a MessageChannel. */
+export interface WorkerEndpoint {
+  postMessage(message: WorkerResponse, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<WorkerRequest>) => unknown) | null;
+}
+
+/**
+ * The worker: answers the protocol's requests (protocol.ts) arriving on `endpoint`. All its state
+ * (open slides, backend, extractors, head) lives in this call, so several can serve in one thread —
+ * the Node tests run the same pool over in-thread channels — while worker-entry.ts serves `self`.
+ */
+export function serveWorker(endpoint: WorkerEndpoint): void {
+  // The worker reads the slide's bytes itself (URL or Blob) so that decoded pixels never cross
+  // the main thread and nothing is re-encoded on the way.
+  const slides = new Map<number, PixelSource>();
+  /** Resampled views of open slides (inference grids), by slide id, level and size. */
+  const resampled = new Map<string, PixelSource>();
+  const running = new Map<number, AbortController>();
+  let nextSlideId = 1;
+
+  // Model state. A head only has meaning with the extractors it was fitted on, so loading other
+  // extractors drops the head; the client sends the head again.
+  let backend: BackendName | undefined;
+  let extractors: { key: string; networks: MsdNetwork[]; names: string[] } | undefined;
+  let head: { key: string; compiled: HeadPatchModel } | undefined;
+  /** Patch probabilities under the current head, shared by neighbouring tiles. */
+  const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
+  let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
+
+  // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
+  // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
+  // reads stay concurrent.
+  let tfQueue: Promise<unknown> = Promise.resolve();
+  function serial<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    const run = tfQueue.then(() => {
+      // Aborted while waiting its turn: it never starts.
+      signal.throwIfAborted();
+      return work();
+    });
+    tfQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  function reply(message: WorkerResponse, transfer: Transferable[] = []): void {
+    endpoint.postMessage(message, transfer);
+  }
+
+  async function ensureBackend(): Promise<void> {
+    backend ??= await initBackend();
+  }
+
+  function dropHead(): void {
+    head?.compiled.dispose();
+    head = undefined;
+    memo.clear();
+  }
+
+  async function readExtractors(source: ExtractorSource, signal: AbortSignal): Promise<ExtractorBundle> {
+    switch (source.kind) {
+      case 'url':
+        return loadBundle(source.url, { signal });
+      case 'files':
+        return loadBundle({ manifest: source.manifest, weights: source.weights }, { signal });
+      case 'decoded':
+        return decodeBundle(source.manifest, source.weights);
+    }
+  }
+
+  function scaledSource(slideId: number, source: PixelSource, level: number, width: number, height: number): PixelSource {
+    const key = `${slideId}|${level}|${width}x${height}`;
+    let view = resampled.get(key);
+    if (!view) {
+      view = resampledSource(source, level, width, height);
+      resampled.set(key, view);
+    }
+    return view;
+  }
+
+  async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
+    switch (request.type) {
+      case 'open': {
+        const slide = request.slide;
+        const source = slide.kind === 'tiles' ? await openTileImages(slide, { signal }) : await openTiff(slide, { signal });
+        const slideId = nextSlideId++;
+        slides.set(slideId, source);
+        reply({ type: 'opened', id: request.id, info: { slideId, name: source.name, levels: source.levels, mpp: source.mpp } });
+        return;
+      }
+      case 'read': {
+        const source = slides.get(request.slideId);
+        if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+        const { level, x, y, width, height } = request;
+        const read = await source.readRegion({ level, x, y, width, height, signal });
+        // Transfer, never copy: a region can be tens of megabytes. A view into a larger buffer
+        // is copied first so that only its own bytes move.
+        const pixels = read.byteLength === read.buffer.byteLength ? read : read.slice();
+        reply({ type: 'pixels', id: request.id, pixels }, [pixels.buffer as ArrayBuffer]);
+        return;
+      }
+      case 'close':
+        slides.delete(request.slideId);
+        for (const key of resampled.keys()) if (key.startsWith(`${request.slideId}|`)) resampled.delete(key);
+        reply({ type: 'closed', id: request.id });
+        return;
+      case 'init-backend':
+        return serial(signal, async () => {
+          const options = { wasmPaths: request.wasmPaths, allowSoftwareGpu: request.allowSoftwareGpu };
+          const failures: string[] = [];
+          let started: BackendName | undefined;
+          if (!request.backends) started = await initBackend(undefined, options);
+          for (const name of request.backends ?? []) {
+            try {
+              started = await initBackend(name, options);
+              break;
+            } catch (err) {
+              failures.push(err instanceof Error ? err.message : String(err));
+            }
+          }
+          if (!started) throw new Error(`no TF.js backend of ${request.backends!.join(', ')} could start: ${failures.join('; ')}`);
+          if (backend !== undefined && started !== backend) {
+            // Tensors live on one backend: models made on the old one go, and the client loads them again.
+            dropHead();
+            extractors?.networks.forEach((n) => n.dispose());
+            extractors = undefined;
+          }
+          backend = started;
+          if (request.patchMemoBytes !== undefined && request.patchMemoBytes !== memo.maxBytes) memo = new PatchMemo(request.patchMemoBytes);
+          reply({ type: 'backend', id: request.id, backend: started, failures });
+        });
+      case 'load-extractors':
+        return serial(signal, async () => {
+          await ensureBackend();
+          const bundle = await readExtractors(request.source, signal);
+          const networks: MsdNetwork[] = [];
+          try {
+            for (const c of bundle.classes) networks.push(createMsd(c.weights));
+          } catch (err) {
+            networks.forEach((n) => n.dispose());
+            throw err;
+          }
+          dropHead();
+          extractors?.networks.forEach((n) => n.dispose());
+          extractors = { key: request.key, networks, names: bundle.classes.map((c) => c.name) };
+          reply({
+            type: 'extractors-loaded',
+            id: request.id,
+            key: request.key,
+            extractors: bundle.classes.map((c) => ({ name: c.name, depth: c.weights.layers.length })),
+            mpp: bundle.mpp,
+          });
+        });
+      case 'set-head':
+        return serial(signal, async () => {
+          if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
+          // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
+          // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
+          // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
+          const simd = backend === 'wasm' || backend === 'cpu' ? createSimdHeadPatchModel(request.head, extractors.networks.map((n) => n.weights)) : undefined;
+          const model = simd && (simd.usesSimd || backend === 'cpu') ? simd : createHeadPatchModel(request.head, extractors.networks);
+          dropHead();
+          head = { key: request.key, compiled: model };
+          reply({ type: 'head-set', id: request.id, key: request.key });
+        });
+      case 'predict-tile':
+        return serial(signal, async () => {
+          const source = slides.get(request.slideId);
+          if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+          if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
+            throw new Error(`the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`);
+          }
+          const started = performance.now();
+          let patches = 0;
+          const { patchSize, stride } = request.grid ?? {};
+          const { scaled } = request;
+          // A scaled tile lives in a resampled image of the level, read as that image's level 0.
+          const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
+          const image = scaled ? `${scaled.width}x${scaled.height}` : '';
+          const probabilities = await predictTile(target.source, target.level, request.tile, head.compiled.model, {
+            patchSize,
+            stride,
+            signal,
+            memo: { cache: memo, scope: `${request.slideId}|${request.level}|${image}|${patchSize}|${stride}` },
+            onPatch: (_done, _total, reused) => {
+              if (!reused) patches++;
+            },
+          });
+          reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [probabilities.buffer as ArrayBuffer]);
+        });
+      case 'tissue-mask': {
+        const source = slides.get(request.slideId);
+        if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+        const mask = await readTissueMask(source, { maxSide: request.maxSide, minSaturation: request.minSaturation, signal });
+        reply({ type: 'tissue-mask', id: request.id, mask }, [mask.data.buffer as ArrayBuffer]);
+        return;
+      }
+      case 'adapt':
+        return serial(signal, async () => {
+          const source = slides.get(request.slideId);
+          if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+          if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
+          const { scaled } = request;
+          const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
+          const support = await Promise.all(
+            request.patches.map(async (p) => ({
+              rgb: await target.source.readRegion({ level: target.level, x: p.x, y: p.y, width: p.size, height: p.size, signal }),
+              mask: p.mask,
+              width: p.size,
+              height: p.size,
+            })),
+          );
+          const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          const result = await adapt(support, classes, { ...request.options, metadata: request.metadata ?? {} }, {
+            signal,
+            onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+          });
+          reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
+        });
+      case 'memory':
+        return serial(signal, async () => {
+          const m = tf.memory();
+          reply({ type: 'memory', id: request.id, numTensors: m.numTensors, numBytes: m.numBytes, backend: tf.getBackend() });
+        });
+    }
+  }
+
+  endpoint.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+    const request = event.data;
+    if (request.type === 'abort') {
+      running.get(request.id)?.abort();
+      return;
+    }
+    const controller = new AbortController();
+    running.set(request.id, controller);
+    try {
+      await handle(request, controller.signal);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      reply({
+        type: 'error',
+        id: request.id,
+        error: { name: e.name, message: e.message, code: e instanceof SlideError ? e.code : undefined, file: e instanceof SlideError ? e.file : undefined },
+      });
+    } finally {
+      running.delete(request.id);
+    }
+  };
+}
