@@ -129,3 +129,21 @@ export type WorkerResponse =
   | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress }
   | { readonly type: 'adapted'; readonly id: number; readonly head: HeadJson; readonly report: AdaptReport }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };
+
+/** What a worker talks through: its own global scope, or one end of a MessageChannel. */
+export interface WorkerEndpoint {
+  postMessage(message: WorkerResponse, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<WorkerRequest>) => unknown) | null;
+}
+
+/**
+ * The client's side of a worker: a Web Worker, or anything that speaks like one (an in-thread
+ * worker for Node, worker/in-thread-worker.ts). The pool and the slide client use only this.
+ */
+export interface WorkerLike {
+  postMessage(message: WorkerRequest, transfer?: Transferable[]): void;
+  terminate(): void;
+  onmessage: ((event: MessageEvent<WorkerResponse>) => unknown) | null;
+  onerror: ((event: ErrorEvent) => unknown) | null;
+  onmessageerror: ((event: MessageEvent) => unknown) | null;
+}

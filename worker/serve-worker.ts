@@ -7,7 +7,7 @@ import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { PatchMemo } from '../core/inference/patch-memo.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
 import { predictTile } from '../core/inference/predict-tile.js';
-import type { ExtractorSource, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } from './protocol.js';
 import { resampledSource } from '../core/inference/resampled-source.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
 import { SlideError } from '../core/slide/slide-error.js';
@@ -16,10 +16,18 @@ import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
 
-/** What a worker talks through: its own global scope, or one end of a MessageChannel. */
-export interface WorkerEndpoint {
-  postMessage(message: WorkerResponse, transfer: Transferable[]): void;
-  onmessage: ((event: MessageEvent<WorkerRequest>) => unknown) | null;
+// TF.js work runs one request at a time, in arrival order: one thread gains nothing from
+// interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
+// reads stay concurrent. TF.js is one engine per thread, so workers served in one thread share the queue.
+let tfQueue: Promise<unknown> = Promise.resolve();
+function serial<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  const run = tfQueue.then(() => {
+    // Aborted while waiting its turn: it never starts.
+    signal.throwIfAborted();
+    return work();
+  });
+  tfQueue = run.catch(() => undefined);
+  return run;
 }
 
 /**
@@ -44,20 +52,6 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   /** Patch probabilities under the current head, shared by neighbouring tiles. */
   const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
   let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
-
-  // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
-  // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
-  // reads stay concurrent.
-  let tfQueue: Promise<unknown> = Promise.resolve();
-  function serial<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-    const run = tfQueue.then(() => {
-      // Aborted while waiting its turn: it never starts.
-      signal.throwIfAborted();
-      return work();
-    });
-    tfQueue = run.catch(() => undefined);
-    return run;
-  }
 
   function reply(message: WorkerResponse, transfer: Transferable[] = []): void {
     endpoint.postMessage(message, transfer);

@@ -32,7 +32,7 @@ function configureWasm(options: BackendOptions): void {
   if (wasmPathsSet) return;
   // Node's wasm build finds its binaries beside its own file (Emscripten's __dirname), which is
   // the package's dist folder; a URL prefix would only break that.
-  const prefix = options.wasmPaths ?? (isNode ? undefined : new URL('../../worker/', import.meta.url).href);
+  const prefix = options.wasmPaths ?? (isNode ? undefined : new URL('./', import.meta.url).href);
   if (prefix !== undefined) setWasmPaths(prefix);
   wasmPathsSet = true;
 }

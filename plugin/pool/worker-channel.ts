@@ -1,4 +1,4 @@
-import type { WorkerError, WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
+import type { WorkerError, WorkerLike, WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
 import { SlideError } from '../../core/slide/slide-error.js';
 
 /** A request without its id: the channel numbers them. */
@@ -34,7 +34,7 @@ export class WorkerChannel {
   private nextId = 1;
   private closedBy?: Error;
 
-  constructor(readonly worker: Worker) {
+  constructor(readonly worker: WorkerLike) {
     worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
       // Progress is not an answer: the call stays pending.
       if (event.data.type === 'adapt-progress') {

@@ -3,7 +3,7 @@ import type { HeadJson } from '../../core/adaptation/head.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
 import type { GridOptions, Rect } from '../../core/inference/patch-grid.js';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
-import type { ExtractorSource, HeadWeights, SlideInfo, WorkerResponse } from '../../worker/protocol.js';
+import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerResponse } from '../../worker/protocol.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import { DEFAULT_WORKER_URL } from '../assets.js';
@@ -24,6 +24,8 @@ export interface WorkerPoolOptions {
   /** Default: navigator.hardwareConcurrency − 1 (one core left for the page), at least 1. */
   readonly workers?: number;
   readonly workerUrl?: URL | string;
+  /** Makes worker `index` (default: a module Web Worker from workerUrl); e.g. in-thread workers in Node. */
+  readonly createWorker?: (index: number) => WorkerLike;
   /** Backends to try in order (named ones may be software GPUs); default: the automatic choice. */
   readonly backends?: readonly BackendName[];
   readonly wasmPaths?: string;
@@ -143,7 +145,7 @@ function priorityOf(job: Job): number {
 
 /** One worker and what the pool has told it. */
 class Slot {
-  readonly worker: Worker;
+  readonly worker: WorkerLike;
   private readonly channel: WorkerChannel;
   readonly slideIds = new Map<number, number>();
   ready = false;
@@ -151,8 +153,8 @@ class Slot {
   backend?: BackendName;
   failures: readonly string[] = [];
 
-  constructor(readonly index: number, url: URL | string, onDeath: (slot: Slot, why: string) => void) {
-    this.worker = new Worker(url, { type: 'module', name: `openseadragon-fewshot ${index}` });
+  constructor(readonly index: number, worker: WorkerLike, onDeath: (slot: Slot, why: string) => void) {
+    this.worker = worker;
     this.channel = new WorkerChannel(this.worker);
     this.worker.onerror = (event) => {
       event.preventDefault();
@@ -469,7 +471,8 @@ export class WorkerPool {
   }
 
   private async start(index: number): Promise<void> {
-    const slot = new Slot(index, this.url, (s, why) => this.onDeath(s, why));
+    const worker = this.options.createWorker?.(index) ?? new Worker(this.url, { type: 'module', name: `openseadragon-fewshot ${index}` });
+    const slot = new Slot(index, worker, (s, why) => this.onDeath(s, why));
     this.slots[index] = slot;
     this.restarts[index] ??= 0;
     const answer = await slot.call({
