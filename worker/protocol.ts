@@ -1,7 +1,9 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
 import type { HeadJson } from '../core/adaptation/head.js';
 import type { GridOptions, Rect } from '../core/inference/patch-grid.js';
-import type { PixelLevel, SlideDescription } from '../core/slide/pixel-source.js';
+import type { SlideDescription, SlideInfo } from '../core/slide/pixel-source.js';
+
+export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { SlideErrorCode } from '../core/slide/slide-error.js';
 import type { BackendName } from '../core/msd/tf-backend.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
@@ -97,13 +99,6 @@ export type WorkerRequest =
   | { readonly type: 'memory'; readonly id: number }
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
   | { readonly type: 'abort'; readonly id: number };
-
-export interface SlideInfo {
-  readonly slideId: number;
-  readonly name: string;
-  readonly levels: readonly PixelLevel[];
-  readonly mpp?: { readonly x: number; readonly y: number };
-}
 
 /** An error flattened for postMessage: class identity does not survive structured cloning. */
 export interface WorkerError {

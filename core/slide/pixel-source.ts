@@ -54,3 +54,11 @@ export function slideName(slide: SlideDescription): string {
   if (slide.kind === 'url') return slide.url;
   return (slide.blob as Partial<File>).name ?? 'blob';
 }
+
+/** What opening a slide tells: its levels and scale, and the id it is open under (in a worker). */
+export interface SlideInfo {
+  readonly slideId: number;
+  readonly name: string;
+  readonly levels: readonly PixelLevel[];
+  readonly mpp?: { readonly x: number; readonly y: number };
+}

@@ -7,6 +7,9 @@ import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerRespons
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import { DEFAULT_WORKER_URL } from '../assets.js';
+import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } from '../../core/session/compute.js';
+
+export { PoolStateError, type PoolSlide, type TileRequest, type TileResult, type TileTarget } from '../../core/session/compute.js';
 import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
 
 /**
@@ -40,41 +43,6 @@ export interface WorkerPoolOptions {
   readonly maxAttempts?: number;
 }
 
-export interface PoolSlide {
-  readonly key: number;
-  readonly info: SlideInfo;
-}
-
-/** Where a tile's pixels are: a slide level as it is, or an inference grid (the extractors' scale). */
-export type TileTarget =
-  | { readonly level: number; readonly inference?: undefined }
-  | { readonly inference: InferenceGrid; readonly level?: undefined };
-
-export type TileRequest = TileTarget & {
-  readonly slide: PoolSlide;
-  /** In the level's pixels, or in the inference grid's. */
-  readonly tile: Rect;
-  /** Lower runs sooner. Default 0. A job shared by several callers runs at the most urgent. */
-  readonly priority?: number;
-  /**
-   * The viewport version the job belongs to; default the current one. `null`: no viewport's
-   * (a region run), so newViewport never drops it.
-   */
-  readonly version?: number | null;
-  /** Aborting drops this caller only; the job goes on while another caller still wants it. */
-  readonly signal?: AbortSignal;
-};
-
-export interface TileResult {
-  /** tile.width × tile.height probabilities, row-major. Shared with the cache: do not modify. */
-  readonly probabilities: Float32Array;
-  /** Patch evaluations it took (0 when it came from the cache). */
-  readonly patches: number;
-  readonly cached: boolean;
-  /** Index of the worker that computed it. */
-  readonly worker?: number;
-}
-
 /** What the pool did, for benchmarks, tests and a status line. */
 export interface PoolStats {
   /** Tile jobs handed to a worker (a re-run after a worker died counts again). */
@@ -82,17 +50,6 @@ export interface PoolStats {
   /** Requests that joined a job already queued or running instead of starting one. */
   readonly shared: number;
   readonly cacheHits: number;
-}
-
-/**
- * The pool refused a request because of its own state (closed, no model, slide not open), not
- * because of the tile: a caller walking many tiles should stop rather than try the next.
- */
-export class PoolStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PoolStateError';
-  }
 }
 
 export interface WorkerStatus {
