@@ -1,43 +1,46 @@
 import type OpenSeadragon from 'openseadragon';
-import type { AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
-import { cellContours } from '../core/cells/cell-contours.js';
-import { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';
-import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../core/adaptation/head.js';
-import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../core/inference/inference-grid.js';
-import { maskPlacement } from '../core/cells/mask-placement.js';
-import type { Rect } from '../core/inference/patch-grid.js';
-import type { SlideDescription } from '../core/slide/pixel-source.js';
-import type { ExtractorSource } from '../worker/protocol.js';
-import { planRegion } from '../core/inference/region-plan.js';
-import { importSupportSet, supportSetToText } from '../core/support-set/support-set-file.js';
-import { createSupportSet, type SupportSetStore } from '../core/support-set/support-set.js';
-import type { BackendName } from '../core/msd/tf-backend.js';
-import { encodePng } from '../core/cells/png-encode.js';
+import type { Head, HeadJson } from '../core/adaptation/head.js';
+import type { CellFeatureCollection } from '../core/cells/geojson-export.js';
+import { withEvents } from '../core/events/event-handle.js';
+import { Emitter, type TypedEventTarget } from '../core/events/typed-events.js';
+import type { InferenceGrid } from '../core/inference/inference-grid.js';
+import type { Rect } from '../core/math/rect.js';
 import type { ViewPlan } from '../core/inference/view-plan.js';
+import type { BackendName } from '../core/msd/tf-backend.js';
+import type { RegionRun } from '../core/session/region-run.js';
+import type { ResultTile } from '../core/session/result-tiles.js';
+import {
+  createSession,
+  type AdaptOutcome,
+  type ExtractorInfo,
+  type Session,
+  type SessionProgress,
+  type SessionState,
+  type TileCell,
+} from '../core/session/session.js';
+import type { SlideDescription } from '../core/slide/pixel-source.js';
+import { createSupportSet, type SupportSetStore } from '../core/support-set/support-set.js';
+import type { ExtractorSource } from '../worker/protocol.js';
+import { DEFAULT_EXTRACTORS_URL } from './assets.js';
 import { createContourLayer, type ContourLayer } from './layers/contour-layer.js';
 import { parseColor } from './layers/css-color.js';
-import { DEFAULT_EXTRACTORS_URL } from './assets.js';
-import { createLivePrediction, type LivePrediction } from './live-prediction.js';
 import { createMaskLayer, type MaskLayer } from './layers/mask-layer.js';
-import { createRegionRun, type RegionRun } from './region-run.js';
-import { createResultTiles, type ResultTile } from './result-tiles.js';
+import { createLivePrediction, type LivePrediction } from './live-prediction.js';
+import { WorkerPool, type PoolSlide, type WorkerStatus } from './pool/worker-pool.js';
 import { createSupportLayer, type SupportLayer } from './support/support-layer.js';
 import { autosaveSupportSet, restoreSupportSet, type Autosave, type TextStore } from './support/support-set-storage.js';
 import { createSupportTools, type SupportTools } from './support/support-tools.js';
-import { WorkerPool, type PoolSlide, type WorkerStatus } from './pool/worker-pool.js';
+
+export type { AdaptOutcome } from '../core/session/session.js';
 
 /**
  * attachFewShot: few-shot segmentation on an OpenSeadragon viewer, without any UI of its own
- * (the `<fewshot-segmenter>` panel is one UI over it; a host page can build another). It owns
- * the worker pool, the support set with its tools and autosave, the overlays, live prediction,
- * region runs and exports, and reports through DOM events on the handle:
- *
- * - `progress`  detail {task: 'adapt' | 'region', …}  while adapting or running a region
- * - `adapted`   detail {head, report, seconds}
- * - `prediction-tile` detail {key, level0, width, height, probabilities, cells}
- * - `budget`    detail ViewPlan: what live mode computes now and what it left out
- * - `change`    detail {} — anything the panel shows changed (state, counts, settings)
- * - `error`     detail {error, task}
+ * (the `<fewshot-segmenter>` panel is one UI over it; a host page can build another). What a
+ * session is — support set, head, threshold, results, adapt, region runs, exports — is
+ * core/session/session.ts, which knows no viewer; this is its OpenSeadragon side: the worker
+ * pool it runs on, the support tools, support layer and autosave, the mask and contour overlays
+ * that draw the session's results, and live prediction of the view. It reports through typed
+ * DOM events on the handle (FewShotEvents; README "Events").
  */
 
 export interface FewShotOptions {
@@ -61,18 +64,49 @@ export interface FewShotOptions {
   readonly storage?: TextStore | false;
 }
 
-export type FewShotState = 'idle' | 'adapting' | 'predicting';
+export type FewShotState = SessionState;
 
-export interface AdaptOutcome {
-  readonly head: Head;
-  readonly report: AdaptReport;
-  /** Wall time of the whole adaptation, seconds. */
-  readonly seconds: number;
+/** A finished output tile, as drawn (from live prediction or a region run). */
+export interface PredictionTile {
+  readonly key: string;
+  /** The level-0 rectangle it covers. */
+  readonly level0: Rect;
+  /** Its size in inference-grid pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** width × height probabilities, row-major (shared with the results: do not modify). */
+  readonly probabilities: Float32Array;
+  /** Cells traced in it at the threshold. */
+  readonly cells: number;
 }
 
-export interface FewShot extends EventTarget {
+/** What was being done when an error event came: live prediction, a region run, saving or restoring the support set. */
+export type FewShotTask = 'predict' | 'region' | 'autosave' | 'restore';
+
+export interface FewShotError {
+  readonly error: unknown;
+  readonly task: FewShotTask;
+}
+
+/** `handle.addEventListener('adapted', (e) => e.detail.head)`: the `detail` of each event. */
+export type FewShotEvents = {
+  /** While adapting (`task: 'adapt'`: phase, step, loss); while a region runs (`task: 'region'`: tiles, MP/s, ETA). */
+  progress: SessionProgress;
+  /** Adaptation finished and its head is in every worker: live prediction and region runs use it from now on. */
+  adapted: AdaptOutcome;
+  'prediction-tile': PredictionTile;
+  /** What live mode computes for the view now, and what its budget left out. */
+  budget: ViewPlan;
+  /** Anything a panel shows changed (state, counts, settings). */
+  change: Readonly<Record<string, never>>;
+  error: FewShotError;
+};
+
+export interface FewShot extends TypedEventTarget<FewShotEvents> {
   readonly viewer: OpenSeadragon.Viewer;
   readonly pool: WorkerPool;
+  /** The DOM-free session this handle draws and drives. */
+  readonly session: Session;
   readonly slide: PoolSlide;
   readonly grid: InferenceGrid;
   readonly support: SupportSetStore;
@@ -82,7 +116,7 @@ export interface FewShot extends EventTarget {
   readonly supportLayer: SupportLayer;
   readonly autosave: Autosave | undefined;
   readonly workers: readonly WorkerStatus[];
-  readonly extractors: readonly { readonly name: string; readonly depth: number }[];
+  readonly extractors: readonly ExtractorInfo[];
   readonly head: Head | undefined;
   readonly lastAdapt: AdaptOutcome | undefined;
   readonly state: FewShotState;
@@ -91,14 +125,21 @@ export interface FewShot extends EventTarget {
   readonly color: string;
   /** What the last live plan computed and left out. */
   readonly plan: ViewPlan | undefined;
-  /** Fits a head to the support set (in a worker); rejects with a clear message when it cannot. */
+  /**
+   * Fits a head to the support set (in a worker); rejects with a clear message when it cannot.
+   * Resolves (and emits 'adapted') once the head is in every worker.
+   */
   adapt(options?: { readonly signal?: AbortSignal }): Promise<AdaptOutcome>;
   setLive(on: boolean): void;
   /** The visible region now, within the budget (what live mode does on each view). */
   predictView(): void;
   /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run. */
   predictRegion(region: Rect | 'slide' | 'tissue', options?: { readonly signal?: AbortSignal }): Promise<RegionRun>;
-  setThreshold(threshold: number): void;
+  /**
+   * Re-colours the mask at once and re-traces the contours a few tiles per task; resolves when
+   * the contours follow this threshold (or a newer one replaced it).
+   */
+  setThreshold(threshold: number): Promise<void>;
   setColor(color: string): void;
   /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
   loadHead(json: unknown): Promise<Head>;
@@ -128,13 +169,28 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
     const slide = await pool.openSlide(options.slide);
     const grid = pool.inferenceGrid(slide, options.slideMpp ? { slideMpp: options.slideMpp } : {});
     const level0 = slide.info.levels[0];
-    const identity = { name: slide.info.name, width: level0.width, height: level0.height, ...(slide.info.mpp ? { mpp: slide.info.mpp.x } : {}) };
+    const identity = {
+      name: slide.info.name,
+      width: level0.width,
+      height: level0.height,
+      ...(slide.info.mpp ? { mpp: slide.info.mpp.x } : {}),
+    };
     const restoreOptions = { slide: identity, extractorMpp: loaded.mpp, scale: grid.scaleX };
     const restored =
       options.storage === false
         ? { store: createSupportSet(restoreOptions), problem: null }
         : await restoreSupportSet({ ...restoreOptions, ...(options.storage ? { storage: options.storage } : {}) });
-    return createFewShot(viewer, pool, slide, grid, loaded.extractors, restored.store, options, restored.problem);
+    const session = createSession({
+      compute: pool,
+      slide,
+      grid,
+      extractors: loaded.extractors,
+      support: restored.store,
+      className: options.className,
+      color: options.color,
+      parseColor,
+    });
+    return createFewShot(viewer, pool, session, options, restored.problem);
   } catch (err) {
     pool.close();
     throw err;
@@ -144,104 +200,107 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
 function createFewShot(
   viewer: OpenSeadragon.Viewer,
   pool: WorkerPool,
-  slide: PoolSlide,
-  grid: InferenceGrid,
-  extractors: readonly { name: string; depth: number }[],
-  support: SupportSetStore,
+  session: Session,
   options: FewShotOptions,
   restoreProblem: unknown,
 ): FewShot {
-  const events = new EventTarget();
-  const emit = (type: string, detail: unknown) => events.dispatchEvent(new CustomEvent(type, { detail }));
-  const changed = () => emit('change', {});
-  const fail = (error: unknown, task: string) => emit('error', { error, task });
-
-  let color = options.color ?? '#00e676';
-  const className = options.className ?? 'New class';
-  let head: Head | undefined;
-  let headKey: string | undefined;
-  let lastAdapt: AdaptOutcome | undefined;
-  let state: FewShotState = 'idle';
-  let threshold = 0.5;
+  const { slide, grid, support } = session;
+  const events = new Emitter<FewShotEvents>();
+  const changed = () => events.emit('change', {});
+  const fail = (error: unknown, task: FewShotTask) => events.emit('error', { error, task });
   let plan: ViewPlan | undefined;
-  const results = createResultTiles();
 
   const tools = createSupportTools(viewer, support);
-  const maskLayer = createMaskLayer(viewer, { color, threshold, mode: 'mask' });
+  const maskLayer = createMaskLayer(viewer, { color: session.color, threshold: session.threshold, mode: 'mask' });
   const contourLayer = createContourLayer(viewer, { color: '#ffeb3b' });
-  const supportLayer = createSupportLayer(viewer, support, tools, { color });
-  const autosave = options.storage === false ? undefined : autosaveSupportSet(support, { ...(options.storage ? { storage: options.storage } : {}), onError: (e) => fail(e, 'autosave') });
+  const supportLayer = createSupportLayer(viewer, support, tools, { color: session.color });
+  const autosave =
+    options.storage === false
+      ? undefined
+      : autosaveSupportSet(support, {
+          ...(options.storage ? { storage: options.storage } : {}),
+          onError: (e) => fail(e, 'autosave'),
+        });
   if (restoreProblem) queueMicrotask(() => fail(restoreProblem, 'restore'));
 
-  const traced = (tile: ResultTile) =>
-    cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }).map((c) => ({ rings: c.rings, area: c.area * grid.scaleX * grid.scaleY }));
+  const drawContours = (tile: ResultTile, cells: readonly TileCell[] = session.cells(tile)) =>
+    contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells });
 
   // Contours follow the threshold from the stored probabilities (no network runs again), a few
   // tiles per task so that dragging the threshold slider never blocks the page; a newer
   // threshold abandons an older pass.
   let retracePass = 0;
-  const retraceContours = () => {
-    const pass = ++retracePass;
-    const pending = [...results.values()];
-    const step = () => {
-      if (pass !== retracePass) return;
-      const until = performance.now() + 8;
-      while (pending.length > 0 && performance.now() < until) {
-        const tile = pending.shift()!;
-        if (results.get(tile.key) === tile) contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells: traced(tile) });
-      }
-      if (pending.length > 0) setTimeout(step, 0);
-      else changed();
-    };
-    step();
-  };
-
-  const show = (tile: ResultTile) => {
-    results.add(tile);
-    maskLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, probabilities: tile.probabilities });
-    const cells = traced(tile);
-    contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells });
-    emit('prediction-tile', { key: tile.key, level0: tile.level0, width: tile.tile.width, height: tile.tile.height, probabilities: tile.probabilities, cells: cells.length });
-    changed();
-  };
+  let retraced: Promise<void> = Promise.resolve();
+  const retraceContours = () =>
+    new Promise<void>((resolve) => {
+      const pass = ++retracePass;
+      const pending = [...session.results.values()];
+      const step = () => {
+        if (pass !== retracePass) return resolve();
+        const until = performance.now() + 8;
+        while (pending.length > 0 && performance.now() < until) {
+          const tile = pending.shift()!;
+          if (session.results.get(tile.key) === tile) drawContours(tile);
+        }
+        if (pending.length > 0) return void setTimeout(step, 0);
+        changed();
+        resolve();
+      };
+      step();
+    });
 
   const live: LivePrediction = createLivePrediction({
     viewer,
     pool,
-    slide: () => (headKey ? { slide, grid } : undefined),
+    slide: () => (session.headKey ? { slide, grid } : undefined),
     budgetMegapixels: () => options.budgetMegapixels ?? 4,
-    done: () => results.keys,
-    onTile: (tile, result) => show({ ...tile, probabilities: result.probabilities }),
+    done: () => session.results.keys,
+    onTile: (tile, result) => session.addResult({ ...tile, probabilities: result.probabilities }),
     onPlan: (p) => {
       plan = p;
-      emit('budget', p);
+      events.emit('budget', p);
       changed();
     },
     onError: (e) => fail(e, 'predict'),
   });
 
-  const setHeadEverywhere = async (next: Head) => {
-    headKey = await pool.setHead({ W: next.W, b: next.b });
-    head = next;
-    threshold = next.threshold;
-    maskLayer.setStyle({ threshold });
-    results.clear();
+  // The overlays draw what the session holds, following its events.
+  session.addEventListener('tile', ({ detail: { tile, cells } }) => {
+    maskLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, probabilities: tile.probabilities });
+    drawContours(tile, cells);
+    const { key, level0, probabilities } = tile;
+    events.emit('prediction-tile', {
+      key,
+      level0,
+      width: tile.tile.width,
+      height: tile.tile.height,
+      probabilities,
+      cells: cells.length,
+    });
+  });
+  session.addEventListener('head', () => {
+    maskLayer.setStyle({ threshold: session.threshold });
     maskLayer.clear();
     contourLayer.clear();
-    changed();
     live.refresh();
-  };
+  });
+  session.addEventListener('threshold', ({ detail: threshold }) => {
+    maskLayer.setStyle({ threshold });
+    retraced = retraceContours();
+  });
+  session.addEventListener('color', ({ detail: color }) => {
+    maskLayer.setStyle({ color });
+    supportLayer.setColor(color);
+  });
+  session.addEventListener('progress', (e) => events.emit('progress', e.detail));
+  session.addEventListener('adapted', (e) => events.emit('adapted', e.detail));
+  session.addEventListener('change', changed);
+  session.addEventListener('error', (e) => fail(e.detail.error, e.detail.task));
 
-  /** The finished tiles over a level-0 region (default: all of them) as one map. */
-  const mosaicOf = (region?: Rect) => {
-    const rect = region ? level0ToGrid(grid, region) : results.bounds();
-    if (region && !rect) throw new RangeError('the region does not overlap the slide');
-    return rect && results.mosaic(rect);
-  };
-
-  const api = {
+  return withEvents(events, {
     viewer,
     pool,
+    session,
     slide,
     grid,
     support,
@@ -253,135 +312,56 @@ function createFewShot(
     get workers() {
       return pool.workers;
     },
-    extractors,
+    extractors: session.extractors,
     get head() {
-      return head;
+      return session.head;
     },
     get lastAdapt() {
-      return lastAdapt;
+      return session.lastAdapt;
     },
     get state() {
-      return state;
+      return session.state;
     },
     get live() {
       return live.enabled;
     },
-    className,
+    className: session.className,
     get color() {
-      return color;
+      return session.color;
     },
     get plan() {
       return plan;
     },
-
-    async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
-      if (state === 'adapting') throw new Error('an adaptation is already running');
-      const patches = support.state().patches;
-      if (patches.length === 0) throw new Error('the support set is empty: place at least one support patch (tool "place") and paint the new class in it');
-      const painted = patches.filter((p) => p.mask.some((v) => v === 1)).length;
-      if (painted === 0) throw new Error('no support patch has any pixel of the new class painted: paint the cells with the brush first');
-      state = 'adapting';
-      changed();
-      const started = performance.now();
-      try {
-        const result = await pool.adapt(
-          {
-            slide,
-            grid,
-            patches: patches.map((p) => ({ x: Math.round(p.x / grid.scaleX), y: Math.round(p.y / grid.scaleY), size: support.patchSize, mask: p.mask.slice() })),
-            metadata: { className, color, shots: patches.length, slide: slide.info.name },
-          },
-          { signal: adaptOptions.signal, onProgress: (progress: AdaptProgress) => emit('progress', { task: 'adapt', ...progress }) },
-        );
-        const next = parseHead(result.head);
-        lastAdapt = { head: next, report: result.report, seconds: (performance.now() - started) / 1000 };
-        state = 'idle';
-        await setHeadEverywhere(next);
-        emit('adapted', lastAdapt);
-        return lastAdapt;
-      } catch (err) {
-        state = 'idle';
-        changed();
-        throw err;
-      }
-    },
+    adapt: (adaptOptions?: { readonly signal?: AbortSignal }) => session.adapt(adaptOptions),
     setLive(on: boolean) {
       live.setEnabled(on);
       changed();
     },
     predictView() {
-      if (!headKey) throw new Error('adapt (or load a head) before predicting');
+      if (!session.headKey) throw new Error('adapt (or load a head) before predicting');
       const wasLive = live.enabled;
       live.setEnabled(true);
       live.refresh();
       if (!wasLive) live.setEnabled(false);
     },
-    async predictRegion(region: Rect | 'slide' | 'tissue', runOptions: { readonly signal?: AbortSignal } = {}) {
-      if (!headKey) throw new Error('adapt (or load a head) before predicting');
-      const tissue = region === 'tissue' ? await pool.tissueMask(slide, { signal: runOptions.signal }) : undefined;
-      const tiles = planRegion({ grid, ...(typeof region === 'object' ? { region } : {}), ...(tissue ? { tissue } : {}) });
-      const run = createRegionRun(pool, { slide, grid, tiles, completed: results.keys, signal: runOptions.signal });
-      run.on('tile', (t) => {
-        if (!t.cached || !results.keys.has(t.key)) show({ key: t.key, tile: t.tile, level0: t.level0, megapixels: t.megapixels, probabilities: t.probabilities });
-      });
-      run.on('progress', (p) => emit('progress', { task: 'region', ...p }));
-      run.on('failure', (f) => fail(f.error, 'region'));
-      return run;
+    predictRegion: (region: Rect | 'slide' | 'tissue', runOptions?: { readonly signal?: AbortSignal }) =>
+      session.predictRegion(region, runOptions),
+    setThreshold(threshold: number) {
+      session.setThreshold(threshold);
+      return retraced;
     },
-    setThreshold(next: number) {
-      if (!(next > 0 && next < 1)) throw new RangeError(`threshold ${next} must be strictly between 0 and 1`);
-      threshold = next;
-      maskLayer.setStyle({ threshold });
-      retraceContours();
-      changed();
-    },
-    setColor(next: string) {
-      parseColor(next);
-      color = next;
-      maskLayer.setStyle({ color });
-      supportLayer.setColor(color);
-      changed();
-    },
-    async loadHead(json: unknown) {
-      const next = parseHead(typeof json === 'string' ? json : JSON.stringify(json));
-      checkHeadExtractors(next.metadata.extractors, extractors);
-      await setHeadEverywhere(next);
-      return next;
-    },
-    saveHead() {
-      if (!head) throw new Error('there is no head yet: adapt first');
-      return serializeHead({ ...head, threshold });
-    },
-    exportGeoJson(region?: Rect) {
-      const mosaic = mosaicOf(region);
-      const rgb = parseColor(color);
-      if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
-      const cells = cellContours(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold });
-      const origin = gridToLevel0(grid, mosaic.rect);
-      return cellsToGeoJson(cells, {
-        placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
-        classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
-        ...(grid.mppSource !== 'assumed' ? { mpp: grid.slideMpp } : {}),
-      });
-    },
-    async exportMaskPng(region?: Rect) {
-      const mosaic = mosaicOf(region);
-      if (!mosaic) throw new Error('nothing has been predicted yet');
-      const mask = new Uint8Array(mosaic.probabilities.length);
-      for (let i = 0; i < mask.length; i++) mask[i] = mosaic.probabilities[i] > threshold ? 255 : 0;
-      const png = await encodePng(mask, mosaic.rect.width, mosaic.rect.height, 1);
-      return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
-    },
-    exportSupportSet() {
-      return supportSetToText(support.state());
-    },
-    importSupportSet(text: string) {
-      return importSupportSet(support, text);
-    },
+    setColor: (color: string) => session.setColor(color),
+    loadHead: (json: unknown) => session.loadHead(json),
+    saveHead: () => session.saveHead(),
+    exportGeoJson: (region?: Rect) => session.exportGeoJson(region),
+    exportMaskPng: (region?: Rect) => session.exportMaskPng(region),
+    exportSupportSet: () => session.exportSupportSet(),
+    importSupportSet: (text: string) => session.importSupportSet(text),
     cellsInView() {
       const { cells, area } = contourLayer.inView();
       const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
-      return mpp ? { cells, area: area * mpp.x * mpp.y, unit: 'µm²' as const } : { cells, area, unit: 'px²' as const };
+      if (!mpp) return { cells, area, unit: 'px²' as const };
+      return { cells, area: area * mpp.x * mpp.y, unit: 'µm²' as const };
     },
     destroy() {
       live.destroy();
@@ -393,7 +373,5 @@ function createFewShot(
       autosave?.dispose();
       pool.close();
     },
-  };
-  // Descriptors, not Object.assign: assign would freeze every getter (state, head, live…) at its value now.
-  return Object.defineProperties(events, Object.getOwnPropertyDescriptors(api)) as EventTarget & typeof api;
+  });
 }

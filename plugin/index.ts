@@ -6,16 +6,59 @@ export { SlideError, isAbortError, type SlideErrorCode } from '../core/slide/sli
 export { DEFAULT_EXTRACTORS_URL, DEFAULT_WORKER_URL, loadDefaultExtractors } from './assets.js';
 export { loadBundle, decodeBundle, encodeBundle, type ExtractorBundle, type ExtractorClass } from '../core/msd/bundle.js';
 export { BundleError, type BundleErrorCode } from '../core/msd/bundle-error.js';
-export { attachFewShot, type FewShot, type FewShotOptions, type FewShotState, type AdaptOutcome } from './attach-fewshot.js';
-export { FewShotSegmenter } from './panel/fewshot-segmenter.js';
+export {
+  attachFewShot,
+  type FewShot,
+  type FewShotOptions,
+  type FewShotState,
+  type AdaptOutcome,
+  type FewShotEvents,
+  type FewShotError,
+  type FewShotTask,
+  type PredictionTile,
+} from './attach-fewshot.js';
+export { FewShotSegmenter, type FewShotSegmenterEvents } from './panel/fewshot-segmenter.js';
+export {
+  createSession,
+  type Session,
+  type SessionEvents,
+  type SessionOptions,
+  type SessionProgress,
+  type SessionState,
+  type SessionTile,
+} from '../core/session/session.js';
+export type { Compute } from '../core/session/compute.js';
+export type { TypedEventTarget, TypedListener } from '../core/events/typed-events.js';
 export { WorkerPool, PoolStateError, type WorkerPoolOptions, type PoolSlide, type TileRequest, type TileResult, type WorkerStatus } from './pool/worker-pool.js';
-export { createRegionRun, type RegionRun, type RunProgress, type RunState, type RunSummary } from './region-run.js';
+export {
+  createRegionRun,
+  type RegionRun,
+  type RegionRunEvents,
+  type RunProgress,
+  type RunState,
+  type RunSummary,
+  type TileDone,
+  type TileFailure,
+} from '../core/session/region-run.js';
 export { createMaskLayer, type MaskLayer, type MaskStyle } from './layers/mask-layer.js';
 export { createContourLayer, type ContourLayer, type ContourStyle } from './layers/contour-layer.js';
-export { createSupportTools, type SupportTools, type SupportTool } from './support/support-tools.js';
+export {
+  createSupportTools,
+  type SupportTools,
+  type SupportTool,
+  type SupportToolsEvents,
+  type SupportToolsState,
+} from './support/support-tools.js';
 export { createSupportLayer, type SupportLayer } from './support/support-layer.js';
 export { autosaveSupportSet, restoreSupportSet, indexedDbTextStore, localStorageTextStore, type TextStore } from './support/support-set-storage.js';
-export { createSupportSet, type SupportSetStore, type SupportSetPatch, type SupportLabel } from '../core/support-set/support-set.js';
+export {
+  createSupportSet,
+  type SupportSetStore,
+  type SupportSetPatch,
+  type SupportLabel,
+  type SupportSetChange,
+  type SupportSetEvents,
+} from '../core/support-set/support-set.js';
 export { parseSupportSet, serializeSupportSet, SupportSetFileError } from '../core/support-set/support-set-file.js';
 export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';

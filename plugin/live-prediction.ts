@@ -3,7 +3,7 @@ import type { InferenceGrid } from '../core/inference/inference-grid.js';
 import type { PlannedTile } from '../core/inference/tile-set.js';
 import { planView, type ViewPlan } from '../core/inference/view-plan.js';
 import { imageToElement, slideItem, viewQuad } from './layers/view-transform.js';
-import type { PoolSlide, TileResult, WorkerPool } from './pool/worker-pool.js';
+import type { Compute, PoolSlide, TileResult } from '../core/session/compute.js';
 
 /**
  * Live mode: whenever the view settles, the output tiles it shows are asked of the pool, centre
@@ -23,7 +23,8 @@ export interface LivePrediction {
 
 export interface LivePredictionOptions {
   readonly viewer: OpenSeadragon.Viewer;
-  readonly pool: WorkerPool;
+  /** The compute the tiles are asked of (the handle's WorkerPool). */
+  readonly pool: Pick<Compute, 'predictTile' | 'newViewport'>;
   readonly slide: () => { readonly slide: PoolSlide; readonly grid: InferenceGrid } | undefined;
   /** Output megapixels computed by themselves per view. */
   readonly budgetMegapixels: () => number;

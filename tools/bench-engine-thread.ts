@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadBundle } from '../core/msd/bundle.js';
 import { createHeadPatchModel } from '../core/inference/head-patch-model.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
-import type { Rect } from '../core/inference/patch-grid.js';
+import type { Rect } from '../core/math/rect.js';
 import { predictTile } from '../core/inference/predict-tile.js';
 import { initBackend } from '../core/msd/tf-backend.js';
 import { openTiff } from '../core/slide/tiff-source.js';

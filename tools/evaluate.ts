@@ -1,4 +1,4 @@
-// The paper's evaluation protocol on a labelled dataset folder (DESIGN.md, "The method"). Usage:
+// The paper's evaluation protocol on a labelled dataset folder (docs/ARCHITECTURE.md#published-figures). Usage:
 //   npm run evaluate -- [--data ../shared/data/consep] [--target inflammatory=2 --target epithelial=3,4 …]
 //     [--shots 1,5,10] [--draws 10] [--instances 5] [--depth 25] [--min-positive 200]
 //     [--out evaluation/consep] [--cache .cache/evaluate/consep] [--backend wasm] [--threads N]

@@ -9,7 +9,7 @@ import type { SupportPatch } from '../core/adaptation/support-features.js';
  */
 
 export interface CutOptions {
-  /** Edge of a patch at the extractors' resolution (DESIGN.md: 256). */
+  /** Edge of a patch at the extractors' resolution (docs/ARCHITECTURE.md#few-shot-adaptation: 256). */
   readonly size: number;
   /** Integer zoom from the dataset's resolution to the extractors' (dataset mpp / extractor mpp). */
   readonly zoom: number;

@@ -23,6 +23,21 @@ panel.viewer = viewer;
 let current: WorkerPixelSource | undefined;
 let opening: AbortController | undefined;
 
+/**
+ * What the demo page reports on `document`, for scripting it (the end-to-end tests wait on
+ * these): a slide shown in the viewer or refused, and the extractors' label filled in. (The
+ * panel's own events, `ready`, `adapted`…, bubble up to `document` too.)
+ */
+type DemoEvents = {
+  'slide-open': string;
+  'slide-failed': string;
+  'extractors-shown': string;
+};
+
+function announce<K extends keyof DemoEvents>(type: K, detail: DemoEvents[K]): void {
+  document.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
 function say(text: string, error = false): void {
   status.textContent = text;
   status.classList.toggle('error', error);
@@ -45,12 +60,14 @@ async function open(slide: SlideDescription): Promise<void> {
       const mpp = source.mpp ? `${source.mpp.x.toFixed(3)} µm/px` : 'unknown µm/px';
       say(`${source.name}: ${l0.width}×${l0.height} px, ${source.levels.length} levels, ${mpp}`);
       document.body.dataset.slideOpen = source.name;
+      announce('slide-open', source.name);
     });
     // The panel's workers open the same slide themselves.
     panel.slide = slide;
   } catch (err) {
     if (controller.signal.aborted) return;
     say(err instanceof Error ? err.message : String(err), true);
+    announce('slide-failed', status.textContent ?? '');
   }
 }
 
@@ -82,8 +99,10 @@ const extractorsLabel = document.querySelector<HTMLElement>('#extractors')!;
 loadDefaultExtractors().then(
   (bundle) => {
     extractorsLabel.textContent = `extractors: ${bundle.classes.map((c) => c.name).join(', ')} (${bundle.mpp} µm/px)`;
+    announce('extractors-shown', extractorsLabel.textContent);
   },
   (err: unknown) => {
     extractorsLabel.textContent = `extractors failed to load: ${err instanceof Error ? err.message : String(err)}`;
+    announce('extractors-shown', extractorsLabel.textContent);
   },
 );

@@ -1,10 +1,12 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
 import type { HeadJson } from '../core/adaptation/head.js';
-import type { GridOptions, Rect } from '../core/inference/patch-grid.js';
+import type { GridOptions } from '../core/inference/patch-grid.js';
+import type { Rect } from '../core/math/rect.js';
+import type { TileTarget } from '../core/session/compute.js';
 import type { SlideDescription, SlideInfo } from '../core/slide/pixel-source.js';
 
 export type { SlideInfo } from '../core/slide/pixel-source.js';
-import type { SlideErrorCode } from '../core/slide/slide-error.js';
+import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/tf-backend.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 
@@ -59,38 +61,34 @@ export type WorkerRequest =
   /** Replaces the worker's head; W must have one weight per feature of the loaded extractors. */
   | { readonly type: 'set-head'; readonly id: number; readonly key: string; readonly head: HeadWeights }
   /**
-   * The averaged probabilities of one output rectangle of a slide level. Refused unless the
-   * loaded extractors and head are the ones named (a job never runs with a model it was not
-   * queued for).
+   * The averaged probabilities of one output rectangle of a slide level or of an inference grid
+   * (`target`; the worker resamples the grid's level itself). Refused unless the loaded
+   * extractors and head are the ones named (a job never runs with a model it was not queued for).
    */
   | {
       readonly type: 'predict-tile';
       readonly id: number;
       readonly slideId: number;
-      readonly level: number;
+      readonly target: TileTarget;
+      /** In the target's pixels. */
       readonly tile: Rect;
       readonly extractorsKey: string;
       readonly headKey: string;
+      /** The patch grid (patch size and stride). */
       readonly grid?: GridOptions;
-      /**
-       * The tile is in `level` resampled to this size (an inference grid, inference-grid.ts),
-       * not in the level's own pixels.
-       */
-      readonly scaled?: { readonly width: number; readonly height: number };
     }
   /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
   | { readonly type: 'tissue-mask'; readonly id: number; readonly slideId: number; readonly maxSide?: number; readonly minSaturation?: number }
   /**
    * Fits a head to support patches of a slide (adapt.ts) with the loaded extractors. The worker
-   * reads the patches' pixels itself, from the level resampled to `scaled` (the inference grid)
-   * when given; patch x, y are in those pixels. Progress comes as 'adapt-progress' messages.
+   * reads the patches' pixels itself, from `target` (a level, or an inference grid it resamples);
+   * patch x, y are in those pixels. Progress comes as 'adapt-progress' messages.
    */
   | {
       readonly type: 'adapt';
       readonly id: number;
       readonly slideId: number;
-      readonly level: number;
-      readonly scaled?: { readonly width: number; readonly height: number };
+      readonly target: TileTarget;
       readonly patches: readonly { readonly x: number; readonly y: number; readonly size: number; readonly mask: Uint8Array }[];
       readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
       readonly metadata?: Record<string, unknown>;
@@ -100,13 +98,12 @@ export type WorkerRequest =
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
   | { readonly type: 'abort'; readonly id: number };
 
-/** An error flattened for postMessage: class identity does not survive structured cloning. */
-export interface WorkerError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: SlideErrorCode;
-  readonly file?: string;
-}
+/**
+ * An error flattened for postMessage (class identity does not survive structured cloning): a
+ * BundleError, AdaptError, HeadError or SlideError names its class and code and is rebuilt as one
+ * on the other side (core/errors/transferable-error.ts); any other error keeps name and message.
+ */
+export type WorkerError = TransferableError;
 
 export type WorkerResponse =
   | { readonly type: 'opened'; readonly id: number; readonly info: SlideInfo }

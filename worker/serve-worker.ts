@@ -1,16 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
 import { decodeBundle, loadBundle, type ExtractorBundle } from '../core/msd/bundle.js';
-import { serializeHead } from '../core/adaptation/head.js';
+import { checkHeadWeights, serializeHead } from '../core/adaptation/head.js';
+import { readGridPatches } from '../core/support-set/support-patches.js';
 import { createHeadPatchModel, type HeadPatchModel } from '../core/inference/head-patch-model.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { PatchMemo } from '../core/inference/patch-memo.js';
+import { gridKey, patchMemoScope } from '../core/inference/keys.js';
+import type { TileTarget } from '../core/session/compute.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
 import { predictTile } from '../core/inference/predict-tile.js';
 import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } from './protocol.js';
 import { resampledSource } from '../core/inference/resampled-source.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
-import { SlideError } from '../core/slide/slide-error.js';
+import { flattenError } from '../core/errors/transferable-error.js';
 import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
 import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
@@ -39,8 +42,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   // The worker reads the slide's bytes itself (URL or Blob) so that decoded pixels never cross
   // the main thread and nothing is re-encoded on the way.
   const slides = new Map<number, PixelSource>();
-  /** Resampled views of open slides (inference grids), by slide id, level and size. */
-  const resampled = new Map<string, PixelSource>();
+  /** Resampled views of open slides (inference grids): by slide id, then grid key. */
+  const resampled = new Map<number, Map<string, PixelSource>>();
   const running = new Map<number, AbortController>();
   let nextSlideId = 1;
 
@@ -78,14 +81,23 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     }
   }
 
-  function scaledSource(slideId: number, source: PixelSource, level: number, width: number, height: number): PixelSource {
-    const key = `${slideId}|${level}|${width}x${height}`;
-    let view = resampled.get(key);
+  /**
+   * Where a target's pixels are read: a level of the slide as it is, or level 0 of the slide's
+   * resampled view for the grid (made once per grid: a view keeps the tiles it read).
+   */
+  function pixelsOf(slideId: number, target: TileTarget): { source: PixelSource; level: number } {
+    const source = slides.get(slideId);
+    if (!source) throw new Error(`slide ${slideId} is not open in this worker`);
+    if (!target.inference) return { source, level: target.level };
+    const grid = target.inference;
+    let views = resampled.get(slideId);
+    if (!views) resampled.set(slideId, (views = new Map()));
+    let view = views.get(gridKey(grid));
     if (!view) {
-      view = resampledSource(source, level, width, height);
-      resampled.set(key, view);
+      view = resampledSource(source, grid.level, grid.width, grid.height);
+      views.set(gridKey(grid), view);
     }
-    return view;
+    return { source: view, level: 0 };
   }
 
   async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
@@ -111,7 +123,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       }
       case 'close':
         slides.delete(request.slideId);
-        for (const key of resampled.keys()) if (key.startsWith(`${request.slideId}|`)) resampled.delete(key);
+        resampled.delete(request.slideId);
         reply({ type: 'closed', id: request.id });
         return;
       case 'init-backend':
@@ -164,6 +176,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       case 'set-head':
         return serial(signal, async () => {
           if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
+          // A HeadError the caller can switch on, rather than the patch models' plain errors.
+          checkHeadWeights(request.head, extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0));
           // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
           // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
           // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
@@ -175,23 +189,19 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'predict-tile':
         return serial(signal, async () => {
-          const source = slides.get(request.slideId);
-          if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+          const pixels = pixelsOf(request.slideId, request.target);
           if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
             throw new Error(`the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`);
           }
           const started = performance.now();
           let patches = 0;
           const { patchSize, stride } = request.grid ?? {};
-          const { scaled } = request;
-          // A scaled tile lives in a resampled image of the level, read as that image's level 0.
-          const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
-          const image = scaled ? `${scaled.width}x${scaled.height}` : '';
-          const probabilities = await predictTile(target.source, target.level, request.tile, head.compiled.model, {
+          const scope = patchMemoScope({ slideId: request.slideId, target: request.target, patchGrid: request.grid });
+          const probabilities = await predictTile(pixels.source, pixels.level, request.tile, head.compiled.model, {
             patchSize,
             stride,
             signal,
-            memo: { cache: memo, scope: `${request.slideId}|${request.level}|${image}|${patchSize}|${stride}` },
+            memo: { cache: memo, scope },
             onPatch: (_done, _total, reused) => {
               if (!reused) patches++;
             },
@@ -207,19 +217,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       }
       case 'adapt':
         return serial(signal, async () => {
-          const source = slides.get(request.slideId);
-          if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
+          const pixels = pixelsOf(request.slideId, request.target);
           if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
-          const { scaled } = request;
-          const target = scaled ? { source: scaledSource(request.slideId, source, request.level, scaled.width, scaled.height), level: 0 } : { source, level: request.level };
-          const support = await Promise.all(
-            request.patches.map(async (p) => ({
-              rgb: await target.source.readRegion({ level: target.level, x: p.x, y: p.y, width: p.size, height: p.size, signal }),
-              mask: p.mask,
-              width: p.size,
-              height: p.size,
-            })),
-          );
+          const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
           const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
           const result = await adapt(support, classes, { ...request.options, metadata: request.metadata ?? {} }, {
             signal,
@@ -246,12 +246,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     try {
       await handle(request, controller.signal);
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply({
-        type: 'error',
-        id: request.id,
-        error: { name: e.name, message: e.message, code: e instanceof SlideError ? e.code : undefined, file: e instanceof SlideError ? e.file : undefined },
-      });
+      // Typed errors keep class, code and message on the other side (core/errors/transferable-error.ts).
+      reply({ type: 'error', id: request.id, error: flattenError(err) });
     } finally {
       running.delete(request.id);
     }

@@ -12,7 +12,7 @@ import { checkSupport, extractSupportFeatures, type PixelBlock, type SupportCoun
 import { DEFAULT_CHUNK_ROWS, SupportMatrix } from './support-matrix.js';
 
 /**
- * Few-shot adaptation (DESIGN.md, "The method", step 2): from K annotated support patches, fit
+ * Few-shot adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): from K annotated support patches, fit
  * the perceptron ŷ = σ(b + g(x)·W) on the concatenated feature maps of the extractors.
  *
  * 1. Features of every support patch through TF.js (whatever backend is active).
@@ -32,7 +32,7 @@ export interface AdaptOptions {
   readonly l2: number;
   /** λ of the Dice phase's λ‖w‖₂ (Euclidean norm, not squared; standardised w; bias free). */
   readonly lambda: number;
-  /** BFGS stops when ‖∇‖₂ falls below this (DESIGN.md: 1e-5). */
+  /** BFGS stops when ‖∇‖₂ falls below this (docs/ARCHITECTURE.md#few-shot-adaptation: 1e-5). */
   readonly gradientTolerance: number;
   readonly maxBfgsIterations: number;
   readonly maxNewtonIterations: number;

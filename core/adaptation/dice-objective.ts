@@ -4,13 +4,13 @@ import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.
 import type { SupportMatrix } from './support-matrix.js';
 
 /**
- * Phase 2's objective (DESIGN.md: "BFGS on soft-Dice loss + λ‖W‖₂"):
+ * Phase 2's objective (docs/ARCHITECTURE.md#few-shot-adaptation: "BFGS on soft-Dice loss + λ‖W‖₂"):
  *
  *   L(θ) = 1 − (2 Σ p_i t_i + ε) / (Σ p_i + Σ t_i + ε) + λ ‖w‖₂,   p_i = σ(a_i·θ),
  *
  * with the sums over all labelled support pixels pooled (dice.ts). The penalty is the Euclidean
- * norm itself, ‖w‖₂ — not its square — as DESIGN.md writes it; it applies to the weights of the
- * standardised features, not to the bias. It is smooth wherever w ≠ 0, which BFGS, starting from
+ * norm itself, ‖w‖₂ — not its square — as docs/ARCHITECTURE.md#few-shot-adaptation writes it; it
+ * applies to the weights of the standardised features, not to the bias. It is smooth wherever w ≠ 0, which BFGS, starting from
  * the logistic solution, never reaches; at w = 0 the zero subgradient is used.
  *
  * Gradient: dL/dp_i = α t_i + β (dice.ts's diceGradient) and dp_i/dθ = s_i a_i with

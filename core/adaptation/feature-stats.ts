@@ -3,10 +3,11 @@ import { groupedColumnSums, readAll } from './pixel-reductions.js';
 import { MASK_IGNORED, type PixelBlock } from './support-features.js';
 
 /**
- * Standardisation of the features over the labelled support pixels (DESIGN.md, "Few-shot
- * adaptation"): the fit runs on z = (x − mean) / std, where every feature has the same scale,
- * so one regularisation strength and one starting step suit all of them; then the scaling is
- * folded back into the weights so that prediction uses the raw features directly.
+ * Standardisation of the features over the labelled support pixels
+ * (docs/ARCHITECTURE.md#few-shot-adaptation): the fit runs on z = (x − mean) / std, where every
+ * feature has the same scale, so one regularisation strength and one starting step suit all of
+ * them; then the scaling is folded back into the weights so that prediction uses the raw
+ * features directly.
  */
 export interface FeatureStats {
   readonly mean: readonly number[];

@@ -3,7 +3,7 @@ import { extractorSignature, type ExtractorSet, type ExtractorSignature } from '
 
 /**
  * The adapted perceptron, ŷ = σ(b + g(x)·W), as the small JSON a user saves and reloads
- * (DESIGN.md, data flow step 3). W and b act on the raw concatenated features (the
+ * (docs/ARCHITECTURE.md#few-shot-adaptation). W and b act on the raw concatenated features (the
  * standardisation is folded in); `featureStats` are kept for reference and for refitting. A head
  * only means something with the extractors it was fitted on, in the same order, so it names them.
  */
@@ -135,5 +135,18 @@ export function checkHeadExtractors(signature: readonly ExtractorSignature[], gi
   }
   if (given.length !== signature.length || given.some((e, i) => e.name !== signature[i].name || e.depth !== signature[i].depth)) {
     throw new HeadError('extractor-mismatch', `the head was fitted on ${describe(signature)}, in that order; these extractors are ${describe(given)}`);
+  }
+}
+
+/**
+ * Throws a HeadError unless W and b make a perceptron over `features` features: one finite weight
+ * each and a finite bias. For a bare { W, b } (a worker's set-head), which names no extractors.
+ */
+export function checkHeadWeights(head: { readonly W: readonly number[]; readonly b: number }, features: number): void {
+  const W = numbers(head.W, 'W');
+  finite(head.b, 'b');
+  if (W.length !== features) {
+    const given = `the head has ${W.length} weights but the extractors give ${features} features`;
+    throw new HeadError('extractor-mismatch', given);
   }
 }

@@ -4,7 +4,7 @@ import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.
 import type { SupportMatrix } from './support-matrix.js';
 
 /**
- * Phase 1 of the adaptation (DESIGN.md): L2-regularised logistic regression,
+ * Phase 1 of the adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): L2-regularised logistic regression,
  *
  *   F(w, b) = (1/N) Σ_i [softplus(z_i) − t_i z_i] + (α/2) ‖w‖²,   z_i = a_i·θ,  θ = [w; b],
  *

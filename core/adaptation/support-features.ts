@@ -3,7 +3,10 @@ import { AdaptError } from './adapt-error.js';
 import type { FeatureExtractor } from '../msd/feature-extractor.js';
 import { paddedLayout } from './pixel-reductions.js';
 
-/** One annotated support patch, at the extractors' resolution (DESIGN.md: 256×256 typical). */
+/**
+ * One annotated support patch, at the extractors' resolution
+ * (docs/ARCHITECTURE.md#few-shot-adaptation: 256×256 typical).
+ */
 export interface SupportPatch {
   /** H × W × 3 RGB bytes, row-major. */
   readonly rgb: Uint8Array;

@@ -1,4 +1,4 @@
-import type { Rect } from './patch-grid.js';
+import type { Rect } from '../math/rect.js';
 import type { PixelLevel } from '../slide/pixel-source.js';
 
 /**
@@ -114,11 +114,6 @@ export function inferenceGrid(slide: SlideGeometry, targetMpp: number, options: 
         ? `The slide does not say its microns per pixel; it is assumed to be at the extractors' ${targetMpp} µm/px. If it is not, state its scale (slideMpp) or the segmentation will be poor.`
         : undefined,
   };
-}
-
-/** Identifies a grid of one slide: tiles of grids with equal ids are the same pixels. */
-export function gridId(grid: InferenceGrid): string {
-  return `${grid.level}:${grid.width}x${grid.height}`;
 }
 
 /** A rectangle of the grid in level-0 pixels (exact, so usually fractional): where to draw a tile. */

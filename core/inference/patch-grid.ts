@@ -1,5 +1,5 @@
 /**
- * The sliding-window patch grid of inference (DESIGN.md, data flow step 4): 256×256 patches
+ * The sliding-window patch grid of inference (docs/ARCHITECTURE.md#data-flow, step 5): 256×256 patches
  * with stride 64, anchored to the image origin rather than to whatever region is asked for, so
  * that a pixel is always covered by the same patches and an output tile computed alone equals
  * the same pixels computed as part of any larger region. Along each axis the origins are
@@ -9,17 +9,7 @@
  * own mirror padding does at every patch border.
  */
 
-export interface Rect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
-export interface ImageSize {
-  readonly width: number;
-  readonly height: number;
-}
+import type { ImageSize, Rect } from '../math/rect.js';
 
 export interface GridOptions {
   /** Side of a square patch; default 256, the paper's. */

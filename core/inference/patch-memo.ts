@@ -1,4 +1,6 @@
-import type { Rect } from './patch-grid.js';
+import { ByteLru } from '../cache/byte-lru.js';
+import { patchKey } from './keys.js';
+import type { Rect } from '../math/rect.js';
 
 /**
  * Probabilities of patches already evaluated, least recently used dropped first, bounded in
@@ -8,46 +10,25 @@ import type { Rect } from './patch-grid.js';
  * The owner clears it whenever the model changes.
  */
 export class PatchMemo {
-  private readonly entries = new Map<string, Float32Array>();
-  private used = 0;
+  private readonly entries: ByteLru<string, Float32Array>;
 
-  constructor(readonly maxBytes: number) {}
-
-  private static key(scope: string, patch: Rect): string {
-    return `${scope}|${patch.x},${patch.y},${patch.width},${patch.height}`;
+  constructor(readonly maxBytes: number) {
+    this.entries = new ByteLru(maxBytes, (p) => p.byteLength);
   }
 
   get(scope: string, patch: Rect): Float32Array | undefined {
-    const key = PatchMemo.key(scope, patch);
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
+    return this.entries.get(patchKey(scope, patch));
   }
 
   set(scope: string, patch: Rect, probabilities: Float32Array): void {
-    if (probabilities.byteLength > this.maxBytes) return;
-    const key = PatchMemo.key(scope, patch);
-    const old = this.entries.get(key);
-    if (old) this.used -= old.byteLength;
-    this.entries.delete(key);
-    this.entries.set(key, probabilities);
-    this.used += probabilities.byteLength;
-    for (const [k, v] of this.entries) {
-      if (this.used <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.used -= v.byteLength;
-    }
+    this.entries.set(patchKey(scope, patch), probabilities);
   }
 
   clear(): void {
     this.entries.clear();
-    this.used = 0;
   }
 
   get bytes(): number {
-    return this.used;
+    return this.entries.bytes;
   }
 }

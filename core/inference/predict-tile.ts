@@ -1,4 +1,5 @@
-import { planTile, type GridOptions, type Rect } from './patch-grid.js';
+import { planTile, type GridOptions } from './patch-grid.js';
+import type { Rect } from '../math/rect.js';
 import type { PatchModel } from './patch-model.js';
 import type { PatchMemo } from './patch-memo.js';
 import type { PixelSource } from '../slide/pixel-source.js';

@@ -1,5 +1,6 @@
 import { level0ToGrid, type InferenceGrid } from './inference-grid.js';
-import { OUTPUT_TILE_SIZE, type Rect } from './patch-grid.js';
+import { OUTPUT_TILE_SIZE } from './patch-grid.js';
+import type { Rect } from '../math/rect.js';
 import { plannedTile, tileAt, type PlannedTile, type TileSet } from './tile-set.js';
 import type { TissueMask } from '../slide/tissue-mask.js';
 

@@ -1,4 +1,4 @@
-import type { Rect } from './patch-grid.js';
+import type { Rect } from '../math/rect.js';
 
 /**
  * Averages overlapping patch probabilities over an output rectangle: per pixel, the sum of the

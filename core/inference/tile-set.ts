@@ -1,5 +1,6 @@
-import { gridId, gridToLevel0, type InferenceGrid } from './inference-grid.js';
-import type { Rect } from './patch-grid.js';
+import { gridToLevel0, type InferenceGrid } from './inference-grid.js';
+import { tileKey } from './keys.js';
+import type { Rect } from '../math/rect.js';
 
 /**
  * Output tiles as the planners hand them out (view-plan.ts: the visible part within a budget;
@@ -25,10 +26,6 @@ export interface PlannedTile {
 export interface TileSet extends Iterable<PlannedTile> {
   readonly count: number;
   readonly megapixels: number;
-}
-
-export function tileKey(grid: InferenceGrid, tile: Rect): string {
-  return `${gridId(grid)}/${tile.x},${tile.y},${tile.width},${tile.height}`;
 }
 
 export function plannedTile(grid: InferenceGrid, tile: Rect): PlannedTile {

@@ -1,5 +1,7 @@
-import { gridId, level0ToGrid, type InferenceGrid } from './inference-grid.js';
-import { OUTPUT_TILE_SIZE, type Rect } from './patch-grid.js';
+import { level0ToGrid, type InferenceGrid } from './inference-grid.js';
+import { tileOfKey } from './keys.js';
+import { OUTPUT_TILE_SIZE } from './patch-grid.js';
+import type { Rect } from '../math/rect.js';
 import { plannedTile, tileAt, type PlannedTile, type TileSet } from './tile-set.js';
 
 /**
@@ -157,9 +159,9 @@ export function planView(options: ViewPlanOptions): ViewPlan {
 
 /** The index in the visible tile range of a key of this grid and tile size, if it names one. */
 function indexOfKey(key: string, grid: InferenceGrid, tileSize: number, tx0: number, ty0: number, cols: number, rows: number): number | undefined {
-  const slash = key.lastIndexOf('/');
-  if (slash < 0 || key.slice(0, slash) !== gridId(grid)) return undefined;
-  const [x, y, w, h] = key.slice(slash + 1).split(',').map(Number);
+  const named = tileOfKey(grid, key);
+  if (!named) return undefined;
+  const { x, y, width: w, height: h } = named;
   if (x % tileSize !== 0 || y % tileSize !== 0) return undefined;
   const tx = x / tileSize - tx0, ty = y / tileSize - ty0;
   if (!(tx >= 0 && tx < cols && ty >= 0 && ty < rows)) return undefined;

@@ -2,7 +2,7 @@
  * Soft Dice over a whole batch: L = 1 − (2·Σ p·t + ε) / (Σ p + Σ t + ε), the sums running over
  * every pixel of every sample. Summing over the batch rather than averaging per-crop Dice keeps
  * a crop without the class from scoring a perfect 1 for predicting nothing, which is how sparse
- * classes collapsed (see DESIGN.md).
+ * classes collapsed (docs/ARCHITECTURE.md#feature-extractors).
  *
  * The sums are additive, so samples on different threads each report their partial sums; the
  * gradient then needs only the two batch-wide scalars of `diceGradient`.

@@ -1,6 +1,10 @@
+import type { AdaptOptions, AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
+import type { HeadJson } from '../adaptation/head.js';
 import type { InferenceGrid } from '../inference/inference-grid.js';
-import type { Rect } from '../inference/patch-grid.js';
+import type { Rect } from '../math/rect.js';
 import type { SlideInfo } from '../slide/pixel-source.js';
+import type { TissueMask } from '../slide/tissue-mask.js';
+import type { GridPatch } from '../support-set/support-patches.js';
 
 /**
  * What a session asks of the compute behind it (plugin/pool/worker-pool.ts's WorkerPool: workers
@@ -52,4 +56,48 @@ export class PoolStateError extends Error {
     super(message);
     this.name = 'PoolStateError';
   }
+}
+
+/** The head's weights as the compute takes them (each worker gets them). */
+export interface HeadWeights {
+  readonly W: readonly number[];
+  readonly b: number;
+}
+
+export interface AdaptRequest {
+  readonly slide: PoolSlide;
+  readonly grid: InferenceGrid;
+  /** In inference-grid pixels (support-patches.ts's gridPatches): the compute reads their pixels itself. */
+  readonly patches: readonly GridPatch[];
+  readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
+  /** Stored in the head (class name, colour, shots…). */
+  readonly metadata?: Record<string, unknown>;
+}
+
+export interface AdaptControl {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: AdaptProgress) => void;
+}
+
+export interface AdaptAnswer {
+  readonly head: HeadJson;
+  readonly report: AdaptReport;
+}
+
+/**
+ * The compute a session runs on. plugin/pool/worker-pool.ts's WorkerPool is one as it is (this
+ * interface is written to its methods, and nothing here imports it): core stays free of the
+ * workers, and a session is the same object in a page and in Node.
+ */
+export interface Compute {
+  /** Workers: how many tiles are worth having with it at once. */
+  readonly size: number;
+  predictTile(request: TileRequest): Promise<TileResult>;
+  /** Starts a new viewport version: queued work of older viewports is dropped. */
+  newViewport(): number;
+  /** Fits a head to the patches in one worker. */
+  adapt(request: AdaptRequest, control?: AdaptControl): Promise<AdaptAnswer>;
+  /** Installs the head in every worker; resolves with its cache key once all have it. */
+  setHead(head: HeadWeights): Promise<string>;
+  tissueMask(slide: PoolSlide, options?: { readonly signal?: AbortSignal }): Promise<TissueMask>;
 }

@@ -1,3 +1,4 @@
+import { ByteLru } from '../cache/byte-lru.js';
 import type { PixelLevel, PixelSource, RegionRequest } from './pixel-source.js';
 import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
 import { tilePlacement, type TileImagesDescription, type TilePlacement } from './tile-description.js';
@@ -49,7 +50,10 @@ export async function openTileImages(description: TileImagesDescription, options
     tileHeight,
   }));
   const limit = acquireLimit(options.concurrency ?? 6, name);
-  const cache = new TileCache(options.cacheBytes ?? 64 * 1024 * 1024);
+  // Room for the largest tile at least: a source of one whole image per level (scheme 'images')
+  // has tiles of a whole level, and one not kept would be fetched and decoded again per read.
+  const cacheBytes = Math.max(options.cacheBytes ?? 64 * 1024 * 1024, largestTileBytes(description));
+  const cache = new ByteLru<string, DecodedTile>(cacheBytes, (t) => t.rgba.byteLength);
   const pending = new Map<string, PendingTile>();
   let canvas: OffscreenCanvas | undefined;
 
@@ -260,29 +264,14 @@ function acquireLimit(slots: number, name: string): (signal: AbortSignal) => Pro
   };
 }
 
-/** Least recently used decoded tiles, bounded by bytes. */
-class TileCache {
-  private readonly tiles = new Map<string, DecodedTile>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-
-  get(key: string): DecodedTile | undefined {
-    const tile = this.tiles.get(key);
-    if (tile) {
-      this.tiles.delete(key);
-      this.tiles.set(key, tile);
-    }
-    return tile;
+/** RGBA bytes of the largest tile image of any level, its overlap (DZI) included. */
+function largestTileBytes(d: TileImagesDescription): number {
+  const overlap = d.scheme.kind === 'dzi' ? d.scheme.overlap : 0;
+  let largest = 0;
+  for (const l of d.levels) {
+    const width = Math.min(l.width, l.tileWidth + 2 * overlap);
+    const height = Math.min(l.height, l.tileHeight + 2 * overlap);
+    largest = Math.max(largest, width * height * 4);
   }
-
-  set(key: string, tile: DecodedTile): void {
-    if (this.tiles.has(key)) return;
-    this.tiles.set(key, tile);
-    this.bytes += tile.rgba.byteLength;
-    for (const [oldest, old] of this.tiles) {
-      if (this.bytes <= this.maxBytes || oldest === key) break;
-      this.tiles.delete(oldest);
-      this.bytes -= old.rgba.byteLength;
-    }
-  }
+  return largest;
 }

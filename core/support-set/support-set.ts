@@ -1,10 +1,12 @@
+import { withEvents } from '../events/event-handle.js';
+import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { strokeSegmentSpans } from './brush.js';
 import { applyRowDiff, diffRowRange, recordRows, type MaskRowDiff, type RowRecorder } from './mask-row-diff.js';
 import { rasterisePolygon } from '../cells/polygon-raster.js';
 import { createUndoStack, DEFAULT_UNDO_LIMITS, type UndoLimits, type UndoStep } from './undo-stack.js';
 
 /**
- * The support set a user annotates (DESIGN.md, data flow step 2): square patches of
+ * The support set a user annotates (docs/ARCHITECTURE.md#data-flow, step 3): square patches of
  * `patchSize` pixels at the extractors' resolution, placed on the slide, each with a label per
  * patch pixel. A framework-free store in the manner of Annotorious v3: a factory returning an
  * interface, every edit undoable, a change event after each so any UI can re-render. No DOM: it
@@ -64,6 +66,11 @@ export type SupportSetChange =
   /** Every patch may have changed (an import, or undoing one). */
   | { readonly type: 'replace' };
 
+/** `store.addEventListener('change', (e) => e.detail.type)`: after every change, what changed. */
+export type SupportSetEvents = {
+  change: SupportSetChange;
+};
+
 export interface Brush {
   readonly label: SupportLabel;
   /** Diameter in patch pixels. */
@@ -74,7 +81,7 @@ export type Point = readonly [number, number];
 /** Polygon rings (outer boundary, then holes) in patch pixel coordinates. */
 export type Rings = readonly (readonly Point[])[];
 
-export interface SupportSetStore {
+export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   readonly slide: SlideIdentity;
   readonly extractorMpp: number;
   readonly patchSize: number;
@@ -126,15 +133,12 @@ export interface SupportSetStore {
   readonly redoLabel: string | undefined;
   /** Bytes the undo history holds. */
   readonly historyBytes: number;
-
-  /** Calls `listener` after every change; returns the unsubscribe function. */
-  subscribe(listener: (change: SupportSetChange) => void): () => void;
 }
 
 export interface SupportSetOptions {
   readonly slide: SlideIdentity;
   readonly extractorMpp: number;
-  /** Default 256 (DESIGN.md). */
+  /** Default 256 (docs/ARCHITECTURE.md#few-shot-adaptation). */
   readonly patchSize?: number;
   /** Level-0 pixels per patch pixel; default extractorMpp / slide.mpp (required when the slide has no mpp). */
   readonly scale?: number;
@@ -207,7 +211,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
   }
 
   const history = createUndoStack<Step>(options.history ?? DEFAULT_UNDO_LIMITS);
-  const listeners = new Set<(change: SupportSetChange) => void>();
+  const events = new Emitter<SupportSetEvents>();
   let patches: PatchRecord[] = [];
   let selectedId: string | null = null;
   let revision = 0;
@@ -217,7 +221,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
 
   const emit = (change: SupportSetChange) => {
     if (change.type !== 'select') revision++;
-    for (const listener of [...listeners]) listener(change);
+    events.emit('change', change);
   };
   const find = (id: string) => patches.find((p) => p.id === id);
   const need = (id: string) => {
@@ -311,7 +315,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
 
   if (options.patches) patches = copyAll(options.patches);
 
-  const store: SupportSetStore = {
+  const store: SupportSetStore = withEvents(events, {
     slide,
     extractorMpp,
     patchSize,
@@ -503,11 +507,6 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
     get historyBytes() {
       return history.bytes;
     },
-
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
+  });
   return store;
 }

@@ -22,8 +22,8 @@ export interface CropSamplerOptions {
   /**
    * Share of crops placed around a random pixel of the class; the rest are placed uniformly.
    * Uniform crops of a sparse class are mostly empty, and a soft-Dice network fed mostly
-   * empty crops learns to predict nothing (DESIGN.md); the uniform share keeps the class-free
-   * tissue in view so the network does not over-predict there.
+   * empty crops learns to predict nothing (docs/ARCHITECTURE.md#feature-extractors); the uniform
+   * share keeps the class-free tissue in view so the network does not over-predict there.
    */
   readonly positiveFraction: number;
   /** Random flips and 90° rotations (the eight symmetries of the square): tissue has no up. */

@@ -7,10 +7,10 @@ import { initMsdWeights, type MsdWeights } from '../msd/weights.js';
 import { SeededRandom } from '../math/seeded-random.js';
 
 /**
- * Trains one MSD feature extractor as a binary segmenter of one class (DESIGN.md, "The
- * method"): Adam on batch soft-Dice, an 80/20 split by image, epochs of a fixed number of
- * class-biased crops, validation Dice pooled over every validation pixel, and an early stop
- * once that Dice has not improved for `patience` epochs.
+ * Trains one MSD feature extractor as a binary segmenter of one class
+ * (docs/ARCHITECTURE.md#feature-extractors): Adam on batch soft-Dice, an 80/20 split by image,
+ * epochs of a fixed number of class-biased crops, validation Dice pooled over every validation
+ * pixel, and an early stop once that Dice has not improved for `patience` epochs.
  */
 export interface TrainOptions {
   readonly depth: number;

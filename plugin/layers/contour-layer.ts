@@ -1,5 +1,5 @@
 import type OpenSeadragon from 'openseadragon';
-import type { Rect } from '../../core/inference/patch-grid.js';
+import type { Rect } from '../../core/math/rect.js';
 import { parseColor } from './css-color.js';
 import { createOverlayCanvas, type OverlayCanvasOptions, type OverlayFrame } from './overlay-canvas.js';
 import { args, boxInsideQuad, boxMeetsQuad, compose, invert, local, type Affine } from './view-transform.js';

@@ -1,5 +1,6 @@
 import type OpenSeadragon from 'openseadragon';
-import type { Rect } from '../../core/inference/patch-grid.js';
+import { ByteLru } from '../../core/cache/byte-lru.js';
+import type { Rect } from '../../core/math/rect.js';
 import { parseColor, type Rgba } from './css-color.js';
 import { createOverlayCanvas, type OverlayCanvasOptions, type OverlayFrame } from './overlay-canvas.js';
 import { args, boxMeetsQuad, local } from './view-transform.js';
@@ -28,7 +29,7 @@ export interface MaskStyle {
 export const DEFAULT_MASK_STYLE: MaskStyle = { mode: 'mask', threshold: 0.5, color: '#00e676', colormap: 'viridis', opacity: 0.5 };
 
 /**
- * One result tile. A region run's TileDone (plugin/region-run.ts) is one as it is:
+ * One result tile. A region run's TileDone (core/session/region-run.ts) is one as it is:
  * `tile.width × tile.height` probabilities drawn over the level-0 rectangle `level0`.
  */
 export interface MaskTile {
@@ -69,10 +70,12 @@ export interface MaskLayer {
   destroy(): void;
 }
 
-interface StoredTile {
-  readonly source: MaskTile;
-  /** Coloured at `stride` (1: every probability pixel; 2: every other one, for zoomed-out views). */
-  image?: { canvas: OffscreenCanvas | HTMLCanvasElement; stride: number; version: number };
+/** A tile coloured at `stride` (1: every probability pixel; 2: every other one, for zoomed-out views). */
+interface TileImage {
+  readonly canvas: OffscreenCanvas | HTMLCanvasElement;
+  readonly stride: number;
+  /** The style version it was coloured in. */
+  readonly version: number;
 }
 
 const MAX_STRIDE = 64;
@@ -89,23 +92,19 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
   let palette = makePalette(style);
   let version = 0;
   const budget = options.cachePixels ?? 32 * 1024 * 1024;
-  // Map order is least recently drawn first: the eviction order.
-  const tiles = new Map<string, StoredTile>();
-  let cachedPixels = 0;
-
-  const dropImage = (t: StoredTile) => {
-    if (!t.image) return;
-    cachedPixels -= t.image.canvas.width * t.image.canvas.height;
-    t.image = undefined;
-  };
+  const tiles = new Map<string, MaskTile>();
+  // Coloured images by tile key, least recently drawn first, sized in pixels. Unbounded while a
+  // frame draws and trimmed after it, never below the frame's own pixels: a view larger than the
+  // budget would otherwise colour all its tiles again each frame.
+  const images = new ByteLru<string, TileImage>(Infinity, (i) => i.canvas.width * i.canvas.height);
 
   const draw = (frame: OverlayFrame) => {
     const { ctx, toCanvas, view, scale } = frame;
     // Probability pixels are measurements: show them as squares, never blurred into neighbours.
     ctx.imageSmoothingEnabled = false;
-    const drawn: StoredTile[] = [];
+    let framePixels = 0;
     for (const t of tiles.values()) {
-      const { level0, tile } = t.source;
+      const { level0, tile } = t;
       if (!boxMeetsQuad(level0.x, level0.y, level0.x + level0.width, level0.y + level0.height, view)) continue;
       // Zoomed out, a probability pixel covers less than a device pixel: colour every stride-th.
       const devicePerPixel = scale * (level0.width / tile.width);
@@ -113,37 +112,27 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       const image = colourTile(t, stride);
       ctx.setTransform(...args(local(toCanvas, level0.x, level0.y, level0.width / image.width, level0.height / image.height)));
       ctx.drawImage(image, 0, 0);
-      drawn.push(t);
+      framePixels += image.width * image.height;
     }
-    for (const t of drawn) {
-      tiles.delete(t.source.key);
-      tiles.set(t.source.key, t);
-    }
-    // Never the tiles of this frame: a view larger than the budget would colour them all again each frame.
-    const inFrame = new Set(drawn);
-    for (const t of tiles.values()) {
-      if (cachedPixels <= budget) break;
-      if (!inFrame.has(t)) dropImage(t);
-    }
+    images.trim(Math.max(budget, framePixels));
   };
 
-  const colourTile = (t: StoredTile, stride: number): OffscreenCanvas | HTMLCanvasElement => {
-    if (t.image && t.image.stride === stride && t.image.version === version) return t.image.canvas;
-    const { width, height } = t.source.tile;
+  /** The tile's image at this stride in the current style (now the most recently drawn), coloured if need be. */
+  const colourTile = (t: MaskTile, stride: number): OffscreenCanvas | HTMLCanvasElement => {
+    const old = images.get(t.key);
+    if (old && old.stride === stride && old.version === version) return old.canvas;
+    const { width, height } = t.tile;
     const w = Math.max(1, Math.ceil(width / stride));
     const h = Math.max(1, Math.ceil(height / stride));
-    let canvas = t.image?.canvas;
-    dropImage(t);
-    if (!canvas) canvas = newCanvas(w, h);
+    const canvas = old?.canvas ?? newCanvas(w, h);
     if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
     }
     const pixels = new ImageData(w, h);
-    colourPixels(t.source.probabilities, width, height, w, h, palette, new Uint32Array(pixels.data.buffer));
+    colourPixels(t.probabilities, width, height, w, h, palette, new Uint32Array(pixels.data.buffer));
     (canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D).putImageData(pixels, 0, 0);
-    t.image = { canvas, stride, version };
-    cachedPixels += w * h;
+    images.set(t.key, { canvas, stride, version });
     return canvas;
   };
 
@@ -177,19 +166,15 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
     },
     addTile(tile) {
       checkTile(tile);
-      const old = tiles.get(tile.key);
-      if (old) {
-        dropImage(old);
-        tiles.delete(tile.key);
-      }
-      tiles.set(tile.key, { source: tile });
+      // A replaced tile goes to the end of the drawing order, as a new one.
+      tiles.delete(tile.key);
+      images.delete(tile.key);
+      tiles.set(tile.key, tile);
       host.invalidate();
     },
     removeTile(key) {
-      const t = tiles.get(key);
-      if (!t) return false;
-      dropImage(t);
-      tiles.delete(key);
+      if (!tiles.delete(key)) return false;
+      images.delete(key);
       host.invalidate();
       return true;
     },
@@ -201,7 +186,7 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
     },
     clear() {
       tiles.clear();
-      cachedPixels = 0;
+      images.clear();
       host.invalidate();
     },
     redraw() {
@@ -209,7 +194,7 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
     },
     destroy() {
       tiles.clear();
-      cachedPixels = 0;
+      images.clear();
       host.destroy();
     },
   };

@@ -1,17 +1,37 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import type OpenSeadragon from 'openseadragon';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
-import type { SupportSetPatch } from '../../core/support-set/support-set.js';
-import { attachFewShot, type FewShot, type FewShotOptions } from '../attach-fewshot.js';
-import type { RegionRun, RunProgress } from '../region-run.js';
+import type { RegionRun, RunProgress } from '../../core/session/region-run.js';
+import type { SupportSetChange, SupportSetPatch } from '../../core/support-set/support-set.js';
+import {
+  attachFewShot,
+  type FewShot,
+  type FewShotEvents,
+  type FewShotOptions,
+  type FewShotTask,
+} from '../attach-fewshot.js';
 import type { SupportTool } from '../support/support-tools.js';
 
 /**
  * `<fewshot-segmenter>`: the panel over attachFewShot. Give it `viewer` and `slide` (or an
  * attached `handle`); it renders the support tools, Adapt with progress, live prediction,
  * region runs, overlay controls, exports and the keyboard shortcuts, and re-dispatches the
- * handle's events from itself so a host page can listen on the element.
+ * handle's events from itself (bubbling, composed) so a host page can listen on the element.
+ * It uses the handle through its public API only, as any host page could.
  */
+
+/** `panel.addEventListener('adapted', (e) => e.detail.head)`: the `detail` of each event. */
+export type FewShotSegmenterEvents = Omit<FewShotEvents, 'error'> & {
+  /** The handle is attached and ready (workers started, extractors loaded, slide open, support set restored). */
+  ready: FewShot;
+  /** The handle's errors, and the panel's own: starting (`attach`) and adapting from its button (`adapt`). */
+  error: { readonly error: unknown; readonly task: FewShotTask | 'attach' | 'adapt' };
+};
+
+type PanelListener<K extends keyof FewShotSegmenterEvents> = (
+  this: FewShotSegmenter,
+  event: CustomEvent<FewShotSegmenterEvents[K]>,
+) => void;
 
 const TOOLS: readonly { tool: SupportTool; label: string; key: string }[] = [
   { tool: 'navigate', label: 'Navigate', key: 'N' },
@@ -32,8 +52,6 @@ const SHORTCUTS: readonly [string, string][] = [
   ['L', 'live prediction on/off'],
   ['H', 'hide / show the overlay'],
 ];
-
-const EVENTS = ['progress', 'adapted', 'prediction-tile', 'budget', 'error', 'change'] as const;
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 
@@ -63,6 +81,54 @@ export class FewShotSegmenter extends LitElement {
   constructor() {
     super();
     this.options = {};
+  }
+
+  // Typed overloads for a host page: the panel's own events first, then the element's usual ones.
+  override addEventListener<K extends keyof FewShotSegmenterEvents>(
+    type: K,
+    listener: PanelListener<K> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener<K extends keyof HTMLElementEventMap>(
+    type: K,
+    listener: (this: HTMLElement, ev: HTMLElementEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(type: string, listener: unknown, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject, options);
+  }
+
+  override removeEventListener<K extends keyof FewShotSegmenterEvents>(
+    type: K,
+    listener: PanelListener<K> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener<K extends keyof HTMLElementEventMap>(
+    type: K,
+    listener: (this: HTMLElement, ev: HTMLElementEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(type: string, listener: unknown, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject, options);
+  }
+
+  private emit<K extends keyof FewShotSegmenterEvents>(type: K, detail: FewShotSegmenterEvents[K]): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  /** The handle's events go out from the panel as they came (each a FewShotSegmenterEvents member). */
+  private redispatch(type: keyof FewShotEvents, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
   static override styles = css`
@@ -125,10 +191,10 @@ export class FewShotSegmenter extends LitElement {
         const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ');
         const restored = handle.support.patches.length;
         this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${restored ? `${restored} support patch(es) restored` : 'place support patches to begin'}.${handle.grid.note ? ` ${handle.grid.note}` : ''}`);
-        this.dispatchEvent(new CustomEvent('ready', { detail: handle, bubbles: true, composed: true }));
+        this.emit('ready', handle);
       } catch (err) {
         this.say(`Could not start: ${(err as Error).message}`, true);
-        this.dispatchEvent(new CustomEvent('error', { detail: { error: err, task: 'attach' }, bubbles: true, composed: true }));
+        this.emit('error', { error: err, task: 'attach' });
       }
     })();
     this.attaching = mine;
@@ -137,28 +203,48 @@ export class FewShotSegmenter extends LitElement {
   }
 
   private listen(handle: FewShot): void {
-    for (const type of EVENTS) {
-      const forward = (event: Event) => {
-        const detail = (event as CustomEvent).detail;
-        if (type === 'progress' && detail.task === 'adapt') {
-          this.adaptProgress = detail.phase === 'features' ? `features ${detail.done}/${detail.total}` : `${detail.phase === 'logistic' ? 'logistic regression' : 'BFGS'} step ${detail.iteration}, loss ${detail.loss.toFixed(4)}`;
-        }
-        if (type === 'error') this.say(`${detail.task}: ${(detail.error as Error)?.message ?? detail.error}`, true);
-        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+    /** Re-dispatches the handle's `type` from the panel, after `react` (the panel's own use of it). */
+    const forward = <K extends keyof FewShotEvents>(type: K, react?: (detail: FewShotEvents[K]) => void) => {
+      const listener = ({ detail }: CustomEvent<FewShotEvents[K]>) => {
+        react?.(detail);
+        this.redispatch(type, detail);
         this.requestUpdate();
       };
-      handle.addEventListener(type, forward);
-      this.unsubscribe.push(() => handle.removeEventListener(type, forward));
-    }
-    this.unsubscribe.push(handle.support.subscribe((change) => {
+      handle.addEventListener(type, listener);
+      this.unsubscribe.push(() => handle.removeEventListener(type, listener));
+    };
+    forward('progress', (p) => {
+      if (p.task !== 'adapt') return;
+      if (p.phase === 'features') this.adaptProgress = `features ${p.done}/${p.total}`;
+      else {
+        const phase = p.phase === 'logistic' ? 'logistic regression' : 'BFGS';
+        this.adaptProgress = `${phase} step ${p.iteration}, loss ${p.loss.toFixed(4)}`;
+      }
+    });
+    // Adapting from the panel turns live prediction on, before the panel's 'adapted' goes out:
+    // a host listening for it finds the view already being predicted.
+    forward('adapted', () => {
+      if (this.adaptController && !handle.live) handle.setLive(true);
+    });
+    forward('prediction-tile');
+    forward('budget');
+    forward('change');
+    forward('error', (e) => this.say(`${e.task}: ${(e.error as Error)?.message ?? e.error}`, true));
+    const onSupportChange = ({ detail: change }: CustomEvent<SupportSetChange>) => {
       if (change.type === 'mask' || change.type === 'add') this.thumbnail(change.id);
       if (change.type === 'replace') {
         this.thumbnails.clear();
         handle.support.patches.forEach((p) => this.thumbnail(p.id));
       }
       this.requestUpdate();
-    }));
-    this.unsubscribe.push(handle.tools.subscribe(() => this.requestUpdate()));
+    };
+    const onToolsChange = () => this.requestUpdate();
+    handle.support.addEventListener('change', onSupportChange);
+    handle.tools.addEventListener('change', onToolsChange);
+    this.unsubscribe.push(
+      () => handle.support.removeEventListener('change', onSupportChange),
+      () => handle.tools.removeEventListener('change', onToolsChange),
+    );
     handle.support.patches.forEach((p) => this.thumbnail(p.id));
   }
 
@@ -239,13 +325,15 @@ export class FewShotSegmenter extends LitElement {
     this.adaptProgress = 'reading the support patches';
     this.say('Adapting…');
     try {
+      // Live prediction was turned on as the handle's 'adapted' came (listen()).
       const outcome = await handle.adapt({ signal: this.adaptController.signal });
       const r = outcome.report;
-      if (!handle.live) handle.setLive(true);
       this.say(`Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`);
     } catch (err) {
       const e = err as Error;
-      this.say(e.name === 'AbortError' ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, e.name !== 'AbortError');
+      const aborted = e.name === 'AbortError';
+      this.say(aborted ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, !aborted);
+      if (!aborted) this.emit('error', { error: err, task: 'adapt' });
     } finally {
       this.adaptController = undefined;
       this.adaptProgress = undefined;
@@ -433,11 +521,11 @@ export class FewShotSegmenter extends LitElement {
   /** Shows a region run's progress and pause/cancel controls until it ends. */
   private follow(run: RegionRun): RegionRun {
     this.run = run;
-    run.on('progress', (p) => {
-      this.runProgress = p;
+    run.addEventListener('progress', (e) => {
+      this.runProgress = e.detail;
       this.requestUpdate();
     });
-    run.on('state', () => this.requestUpdate());
+    run.addEventListener('state', () => this.requestUpdate());
     return run;
   }
 }

@@ -1,5 +1,5 @@
 import type { WorkerError, WorkerLike, WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
-import { SlideError } from '../../core/slide/slide-error.js';
+import { rebuildError } from '../../core/errors/transferable-error.js';
 
 /** A request without its id: the channel numbers them. */
 export type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -12,17 +12,12 @@ export class WorkerDied extends Error {
   }
 }
 
-/** Rebuilds an error flattened for postMessage: slide errors keep their code, aborts their name. */
+/**
+ * Rebuilds an error flattened for postMessage: typed errors come back as their class with code and
+ * message, aborts as AbortErrors (core/errors/transferable-error.ts).
+ */
 export function toError(e: WorkerError): Error {
-  if (e.code) {
-    const err = new SlideError(e.code, e.file ?? '', '');
-    err.message = e.message;
-    return err;
-  }
-  if (e.name === 'AbortError') return new DOMException(e.message, 'AbortError');
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
+  return rebuildError(e);
 }
 
 /**

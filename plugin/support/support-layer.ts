@@ -1,5 +1,11 @@
 import type OpenSeadragon from 'openseadragon';
-import { LABEL_CLASS, LABEL_IGNORE, type SupportSetPatch, type SupportSetStore } from '../../core/support-set/support-set.js';
+import {
+  LABEL_CLASS,
+  LABEL_IGNORE,
+  type SupportSetChange,
+  type SupportSetPatch,
+  type SupportSetStore,
+} from '../../core/support-set/support-set.js';
 import { parseColor } from '../layers/css-color.js';
 import { createOverlayCanvas, type OverlayCanvas } from '../layers/overlay-canvas.js';
 import type { SupportTools } from './support-tools.js';
@@ -93,15 +99,17 @@ export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportS
     { className: 'fewshot-support-layer' },
   );
 
-  const unsubscribeStore = store.subscribe((change) => {
+  const onStoreChange = ({ detail: change }: CustomEvent<SupportSetChange>) => {
     if (change.type === 'mask') {
       const patch = store.patch(change.id);
       if (patch) paint(patch, change.rows);
     } else if (change.type === 'remove') images.delete(change.id);
     else if (change.type === 'replace') images.clear();
     overlay.invalidate();
-  });
-  const unsubscribeTools = tools.subscribe(() => overlay.invalidate());
+  };
+  const onToolsChange = () => overlay.invalidate();
+  store.addEventListener('change', onStoreChange);
+  tools.addEventListener('change', onToolsChange);
 
   return {
     canvas: overlay.canvas,
@@ -117,8 +125,8 @@ export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportS
       overlay.invalidate();
     },
     destroy() {
-      unsubscribeStore();
-      unsubscribeTools();
+      store.removeEventListener('change', onStoreChange);
+      tools.removeEventListener('change', onToolsChange);
       overlay.destroy();
       images.clear();
     },

@@ -1,9 +1,16 @@
 import { parseSupportSet, slideBaseName, SupportSetFileError, supportSetToText } from '../../core/support-set/support-set-file.js';
-import { createSupportSet, DEFAULT_PATCH_SIZE, type SlideIdentity, type SupportSetOptions, type SupportSetStore } from '../../core/support-set/support-set.js';
+import {
+  createSupportSet,
+  DEFAULT_PATCH_SIZE,
+  type SlideIdentity,
+  type SupportSetChange,
+  type SupportSetOptions,
+  type SupportSetStore,
+} from '../../core/support-set/support-set.js';
 
 /**
  * The support set saved in the browser as the user works, and restored when the page reloads
- * (DESIGN.md, data flow step 2: "saved locally so a reload loses nothing"). The record is the
+ * (docs/ARCHITECTURE.md#data-flow, step 3: saved locally so a reload loses nothing). The record is the
  * support set file's text (support-set-file.ts), one per slide, so what is restored passes the
  * same checks as an imported file.
  */
@@ -264,9 +271,10 @@ export function autosaveSupportSet(store: SupportSetStore, options: AutosaveOpti
     }, wait);
   };
 
-  const unsubscribe = store.subscribe((change) => {
+  const onChange = ({ detail: change }: CustomEvent<SupportSetChange>) => {
     if (change.type !== 'select' && !disposed) schedule();
-  });
+  };
+  store.addEventListener('change', onChange);
   const onHide = () => {
     if (document.visibilityState === 'hidden' && store.revision !== savedRevision) save().catch(() => undefined);
   };
@@ -294,7 +302,7 @@ export function autosaveSupportSet(store: SupportSetStore, options: AutosaveOpti
     flush: save,
     dispose() {
       disposed = true;
-      unsubscribe();
+      store.removeEventListener('change', onChange);
       if (timer !== null) clearTimeout(timer);
       timer = null;
       if (hasDocument) {

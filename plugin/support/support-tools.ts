@@ -1,4 +1,6 @@
 import type OpenSeadragon from 'openseadragon';
+import { withEvents } from '../../core/events/event-handle.js';
+import { Emitter, type TypedEventTarget } from '../../core/events/typed-events.js';
 import { level0ToPatch, type Point, type SupportLabel, type SupportSetStore } from '../../core/support-set/support-set.js';
 import { apply, imageToElement, invert, slideItem } from '../layers/view-transform.js';
 
@@ -22,7 +24,22 @@ export interface PolygonDraft {
   readonly label: SupportLabel;
 }
 
-export interface SupportTools {
+/** What the tools are set to now. */
+export interface SupportToolsState {
+  readonly tool: SupportTool;
+  readonly brushSize: number;
+  readonly draft: PolygonDraft | undefined;
+}
+
+/**
+ * `tools.addEventListener('change', (e) => e.detail.tool)`: the tool, brush or polygon draft
+ * changed (the support set reports its own changes).
+ */
+export type SupportToolsEvents = {
+  change: SupportToolsState;
+};
+
+export interface SupportTools extends TypedEventTarget<SupportToolsEvents> {
   readonly tool: SupportTool;
   setTool(tool: SupportTool): void;
   /** Brush diameter in patch pixels. */
@@ -34,8 +51,7 @@ export interface SupportTools {
   /** Fills the draft polygon (≥ 3 vertices); false when there is none to fill. */
   closePolygon(): boolean;
   cancelPolygon(): void;
-  /** Called when the tool, brush or draft changes (the store reports its own changes). */
-  subscribe(listener: () => void): () => void;
+  /** Detaches from the viewer; no event follows. */
   destroy(): void;
 }
 
@@ -46,8 +62,11 @@ export function createSupportTools(viewer: OpenSeadragon.Viewer, store: SupportS
   let tool: SupportTool = 'navigate';
   let brushSize = options.brushSize ?? 12;
   let draft: PolygonDraft | undefined;
-  const listeners = new Set<() => void>();
-  const changed = () => listeners.forEach((l) => l());
+  let destroyed = false;
+  const events = new Emitter<SupportToolsEvents>();
+  const changed = () => {
+    if (!destroyed) events.emit('change', { tool, brushSize, draft });
+  };
 
   // Through the overlays' own transform: OpenSeadragon's point conversions leave out flips.
   const toLevel0 = (position: OpenSeadragon.Point): Point => {
@@ -123,7 +142,7 @@ export function createSupportTools(viewer: OpenSeadragon.Viewer, store: SupportS
   viewer.addHandler('canvas-click', onClick);
   viewer.addHandler('canvas-double-click', onDoubleClick);
 
-  const tools: SupportTools = {
+  const tools: SupportTools = withEvents(events, {
     get tool() {
       return tool;
     },
@@ -159,19 +178,15 @@ export function createSupportTools(viewer: OpenSeadragon.Viewer, store: SupportS
       draft = undefined;
       changed();
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
     destroy() {
+      destroyed = true;
       if (store.stroking) store.cancelStroke();
       viewer.removeHandler('canvas-press', onPress);
       viewer.removeHandler('canvas-drag', onDrag);
       viewer.removeHandler('canvas-release', onRelease);
       viewer.removeHandler('canvas-click', onClick);
       viewer.removeHandler('canvas-double-click', onDoubleClick);
-      listeners.clear();
     },
-  };
+  });
   return tools;
 }

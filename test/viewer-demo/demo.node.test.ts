@@ -29,8 +29,18 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 900, height: 700 }, deviceScaleFactor: 1 });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // Before the page's own scripts run: what it announces from the start is not missed.
+  await page.addInitScript(() => {
+    const w = window as any;
+    w.__slideOpen = new Promise((resolve) => {
+      document.addEventListener('slide-open', (e) => resolve((e as CustomEvent).detail), { once: true });
+    });
+    w.__extractorsShown = new Promise((resolve) => {
+      document.addEventListener('extractors-shown', () => resolve(true), { once: true });
+    });
+  });
   await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.slideOpen, undefined, { timeout: 60_000 }).catch((e) => {
+  await within(60_000, page.evaluate(() => (window as any).__slideOpen)).catch((e) => {
     throw new Error(`the demo did not open the sample slide (${errors.join('; ')}): ${e}`);
   });
 });
@@ -40,20 +50,52 @@ after(async () => {
   stop?.();
 });
 
+/** `promise`, or a rejection after `ms`: a deadline on a wait for an event, so a hang says what it waited for. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Starts listening in the page for the next `type` event on `document`; the function returned waits for it. */
+async function nextDocumentEvent(type: string): Promise<() => Promise<unknown>> {
+  const id = await page.evaluate((type) => {
+    const w = window as any;
+    w.__events ??= [];
+    w.__events.push(new Promise((resolve) => {
+      document.addEventListener(type, (e) => resolve((e as CustomEvent).detail), { once: true });
+    }));
+    return w.__events.length - 1;
+  }, type);
+  return () => within(30_000, page.evaluate((id) => (window as any).__events[id], id));
+}
+
 /** Zooms so that one screen pixel shows `imagePerScreen` level-0 pixels around (cx, cy), then waits for every tile. */
 async function showAt(cx: number, cy: number, imagePerScreen: number): Promise<{ left: number; top: number }> {
   return page.evaluate(
     async ([cx, cy, ratio]) => {
       const viewer = (window as any).demoViewer;
       const vp = viewer.viewport;
-      vp.zoomTo(vp.imageToViewportZoom(1 / ratio), undefined, true);
-      vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
-      vp.applyConstraints(true);
       const item = viewer.world.getItemAt(0);
-      for (let i = 0; i < 600 && !(item.getFullyLoaded() && i > 5); i++) {
+      // The next frame updates the image for the new view and draws it ('update-viewport'); when
+      // tiles are missing then, the image says when they all are in, and the frame that follows
+      // draws them. (No named functions in here: the test's TypeScript loader would wrap them in
+      // a helper the page lacks.)
+      await new Promise<void>((resolve) => {
+        viewer.addOnceHandler('update-viewport', () => {
+          if (item.getFullyLoaded()) return resolve();
+          item.addOnceHandler('fully-loaded-change', () => {
+            viewer.addOnceHandler('update-viewport', () => resolve());
+            viewer.forceRedraw();
+          });
+        });
+        vp.zoomTo(vp.imageToViewportZoom(1 / ratio), undefined, true);
+        vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
+        vp.applyConstraints(true);
         viewer.forceRedraw();
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      });
       if (!item.getFullyLoaded()) throw new Error('tiles did not finish loading');
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const bounds = vp.getBounds(true);
@@ -106,7 +148,7 @@ test('the demo opens the sample slide and level-0 tiles show the slide\'s own pi
 });
 
 test('the demo loads the shipped default extractors', async () => {
-  await page.waitForFunction(() => !document.querySelector('#extractors')?.textContent?.includes('loading'), undefined, { timeout: 30_000 });
+  await within(30_000, page.evaluate(() => (window as any).__extractorsShown));
   assert.match((await page.locator('#extractors').textContent()) ?? '', /^extractors: inflammatory.* \(0\.25 µm\/px\)$/);
 });
 
@@ -149,15 +191,19 @@ test('a local file opened with the file picker shows in the viewer; a bad one sh
   const pixels = new Uint8Array(width * height * 3);
   for (let i = 0; i < pixels.length; i += 3) pixels.set([20, 160, 150], i);
   const tiff = encodeTiff([{ options: { width, height, samplesPerPixel: 3 }, pixels }]);
+  const opened = await nextDocumentEvent('slide-open');
   await page.locator('#file').setInputFiles({ name: 'teal.tif', mimeType: 'image/tiff', buffer: Buffer.from(tiff) });
-  await page.waitForFunction(() => document.body.dataset.slideOpen === 'teal.tif', undefined, { timeout: 30_000 });
+  assert.equal(await opened(), 'teal.tif');
   await showAt(width / 2, height / 2, 1);
   const shot = await screenshot();
   const centre = ((shot.height >> 1) * shot.width + (shot.width >> 1)) * 4;
   assert.deepEqual(Array.from(shot.data.subarray(centre, centre + 3)), [20, 160, 150]);
 
+  const refused = await nextDocumentEvent('slide-failed');
   await page.locator('#file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello, not a slide') });
-  await page.waitForFunction(() => document.querySelector('#status')?.classList.contains('error'), undefined, { timeout: 30_000 });
+  await refused();
+  const shownAsError = await page.locator('#status').evaluate((e) => e.classList.contains('error'));
+  assert.ok(shownAsError, 'the status line shows an error');
   const status = await page.locator('#status').textContent();
   assert.match(status ?? '', /notes\.txt: not a TIFF file/);
 });

@@ -37,6 +37,21 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1100, height: 700 }, deviceScaleFactor: 1 });
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // On every load, before the page's scripts run: the panel's 'ready' (or its failure to start)
+  // and the demo's 'slide-open' both bubble to document, and are not missed however early they come.
+  await page.addInitScript(() => {
+    const w = window as any;
+    w.__started = Promise.all([
+      new Promise((resolve, reject) => {
+        document.addEventListener('ready', () => resolve(true), { once: true });
+        document.addEventListener('error', (e: any) => {
+          const { task, error } = e.detail ?? {};
+          if (task === 'attach') reject(new Error(`the panel did not start: ${error?.message ?? error}`));
+        });
+      }),
+      new Promise((resolve) => document.addEventListener('slide-open', () => resolve(true), { once: true })),
+    ]);
+  });
   await openDemo();
 });
 
@@ -45,11 +60,48 @@ after(async () => {
   stop?.();
 });
 
+/** `promise`, or a rejection after `ms`: a deadline on a wait for an event, so a hang says what it waited for. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 async function openDemo(): Promise<void> {
   await page.goto(url);
-  await page.waitForFunction(() => (window as any).demoPanel?.handle && document.body.dataset.slideOpen, undefined, { timeout: 120_000 }).catch((e) => {
+  await within(120_000, page.evaluate(() => (window as any).__started)).catch((e) => {
     throw new Error(`the demo's panel did not become ready (${pageErrors.join('; ')}): ${e}`);
   });
+}
+
+/**
+ * Waits in the page until live prediction's latest plan has tiles and every one of them arrived
+ * (window.__tiles) and, when `old` is given, none was in it: checked now and after each of the
+ * handle's 'change' events (it follows every tile and every plan). Resolves with the plan's tile count.
+ */
+function viewFilled(old: readonly string[] = []): Promise<number> {
+  return within(
+    600_000,
+    page.evaluate(
+      (old) =>
+        new Promise<number>((resolve) => {
+          const h = (window as any).demoPanel.handle;
+          // The check is an argument, not a named function: the test's TypeScript loader would
+          // wrap a named one in a helper the page lacks.
+          ((check: () => void) => {
+            check();
+            h.addEventListener('change', check);
+          })(() => {
+            const keys: string[] = h.plan ? [...h.plan.now].map((t: any) => t.key) : [];
+            const arrived: string[] = (window as any).__tiles;
+            if (keys.length > 0 && keys.every((k) => !old.includes(k) && arrived.includes(k))) resolve(keys.length);
+          });
+        }),
+      [...old],
+    ),
+  );
 }
 
 /** Class ids of a level-0 rectangle (first channel of the label TIFF). */
@@ -64,14 +116,22 @@ async function view(cx: number, cy: number, screenPerImage: number): Promise<voi
     async ([cx, cy, zoom]) => {
       const viewer = (window as any).demoViewer;
       const vp = viewer.viewport;
-      vp.zoomTo(vp.imageToViewportZoom(zoom), undefined, true);
-      vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
-      vp.applyConstraints(true);
       const item = viewer.world.getItemAt(0);
-      for (let i = 0; i < 600 && !(item.getFullyLoaded() && i > 3); i++) {
+      // The next frame updates the image for the new view and draws it ('update-viewport'); when
+      // tiles are missing then, the image says when they all are in, and the frame that follows draws them.
+      await new Promise<void>((resolve) => {
+        viewer.addOnceHandler('update-viewport', () => {
+          if (item.getFullyLoaded()) return resolve();
+          item.addOnceHandler('fully-loaded-change', () => {
+            viewer.addOnceHandler('update-viewport', () => resolve());
+            viewer.forceRedraw();
+          });
+        });
+        vp.zoomTo(vp.imageToViewportZoom(zoom), undefined, true);
+        vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
+        vp.applyConstraints(true);
         viewer.forceRedraw();
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      });
     },
     [cx, cy, screenPerImage] as const,
   );
@@ -172,15 +232,26 @@ test('place 5 support patches, paint them through pointer events, adapt, predict
   await pressKey('Control+Shift+z');
   assert.equal(await count(), before, 'redo put it back');
 
-  // Adapt with the button, timing it as the user sees it.
+  // Adapt with the button, timing it as the user sees it: until the panel's 'adapted' (or its
+  // 'error' for the adaptation), listened for before the click.
   await page.evaluate(() => {
-    (window as any).__errors = [];
-    (window as any).demoPanel.handle.addEventListener('error', (e: CustomEvent) => (window as any).__errors.push(`${e.detail.task}: ${e.detail.error?.message ?? e.detail.error}`));
+    const w = window as any;
+    w.__errors = [];
+    w.demoPanel.handle.addEventListener('error', (e: CustomEvent) => {
+      w.__errors.push(`${e.detail.task}: ${e.detail.error?.message ?? e.detail.error}`);
+    });
+    w.__adapted = new Promise((resolve) => {
+      w.demoPanel.addEventListener('adapted', () => resolve(null), { once: true });
+      w.demoPanel.addEventListener('error', (e: CustomEvent) => {
+        if (e.detail.task === 'adapt') resolve(`Adapt failed: ${e.detail.error?.message}`);
+      });
+    });
   });
   const t0 = Date.now();
   await page.click('#adapt');
-  await page.waitForFunction(() => (window as any).demoPanel.handle.lastAdapt || /Adapt failed/.test((window as any).demoPanel.message?.text), undefined, { timeout: 600_000, polling: 500 });
-  const failed = await page.evaluate(() => (window as any).demoPanel.message?.error && (window as any).demoPanel.message.text);
+  const adaptError = await within(600_000, page.evaluate(() => (window as any).__adapted));
+  const message = await page.evaluate(() => (window as any).demoPanel.message);
+  const failed = adaptError ?? (message?.error && message.text);
   assert.ok(!failed, `adapt: ${failed}`);
   const adaptSeconds = (Date.now() - t0) / 1000;
   const adapt = await page.evaluate(() => {
@@ -203,12 +274,7 @@ test('place 5 support patches, paint them through pointer events, adapt, predict
   });
   const t1 = Date.now();
   await view(viewCentre[0], viewCentre[1], 2);
-  const plan = await page.waitForFunction(() => {
-    const h = (window as any).demoPanel.handle;
-    const p = h.plan;
-    return p && p.now.count > 0 && [...p.now].every((t: any) => h.pool && (window as any).__tiles.includes(t.key)) ? p.now.count : false;
-  }, undefined, { timeout: 600_000, polling: 500 });
-  const tiles = (await plan.jsonValue()) as number;
+  const tiles = await viewFilled();
   console.log(`live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, all after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
 
   // Dice of the overlay's mask (the thresholded stitched probabilities) against the generator's labels.
@@ -277,11 +343,10 @@ test('place 5 support patches, paint them through pointer events, adapt, predict
     const jobs = h.pool.stats.jobs;
     // (No named functions in here: the test's TypeScript loader would wrap them in a helper the page lacks.)
     const atHalf = h.contourLayer.cellCount;
-    h.setThreshold(0.9);
-    for (let i = 0; i < 400 && h.contourLayer.cellCount === atHalf; i++) await new Promise((r) => setTimeout(r, 25));
+    // setThreshold resolves once the contours are re-traced at it.
+    await h.setThreshold(0.9);
     const atHigh = h.contourLayer.cellCount;
-    h.setThreshold(0.5);
-    for (let i = 0; i < 400 && h.contourLayer.cellCount !== atHalf; i++) await new Promise((r) => setTimeout(r, 25));
+    await h.setThreshold(0.5);
     return { atHalf, atHigh, back: h.contourLayer.cellCount, style: h.maskLayer.style.threshold, newJobs: h.pool.stats.jobs - jobs };
   });
   console.log(`threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ${thresholds.newJobs} new tile jobs`);
@@ -296,14 +361,7 @@ test('place 5 support patches, paint them through pointer events, adapt, predict
   await view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
   await page.waitForTimeout(200);
   await view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
-  await page.waitForFunction(
-    (old) => {
-      const keys = [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key);
-      return keys.length > 0 && keys.every((k: string) => !old.includes(k) && (window as any).__tiles.includes(k));
-    },
-    [...oldKeys],
-    { timeout: 600_000, polling: 500 },
-  );
+  await viewFilled([...oldKeys]);
   const after = await page.evaluate(() => ({ arrived: (window as any).__tiles as string[], now: [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key) }));
   const stale = after.arrived.filter((k) => !after.now.includes(k) && !oldKeys.has(k));
   console.log(`pan: ${after.arrived.length} tiles arrived, ${after.now.length} in the final view, ${stale.length} from the passed-over view`);
@@ -341,6 +399,7 @@ test('a malformed support file or head is refused with a message and changes not
   // Autosave, then a reload restores the same support set.
   await page.evaluate(() => (window as any).demoPanel.handle.autosave.flush());
   await openDemo();
-  await page.waitForFunction(() => (window as any).demoPanel.handle.support.patches.length === 5, undefined, { timeout: 60_000 });
+  const restored = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.length);
+  assert.equal(restored, 5, 'restored before the panel is ready');
   assert.equal(await snapshot(), before);
 });

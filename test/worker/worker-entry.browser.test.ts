@@ -1,5 +1,9 @@
 import { assert } from 'chai';
+import { HeadError } from '../../core/adaptation/head.js';
+import { BundleError } from '../../core/msd/bundle-error.js';
 import { encodeBundle } from '../../core/msd/bundle.js';
+import { SlideError } from '../../core/slide/slide-error.js';
+import { WorkerChannel } from '../../plugin/pool/worker-channel.js';
 import type { WorkerRequest, WorkerResponse } from '../../worker/protocol.js';
 import { randomWeights } from '../core/msd/msd-test-cases.js';
 
@@ -44,7 +48,7 @@ describe('inference worker protocol', () => {
       assert.equal((await send({ type: 'set-head', key: 'h', head: { W: [1, -1, 0.5], b: 0 } }).answer).type, 'head-set');
 
       const job = (x: number, headKey = 'h') =>
-        send({ type: 'predict-tile', slideId, level: 0, tile: { x, y: 0, width: 32, height: 32 }, extractorsKey: 'x', headKey, grid: { patchSize: 32, stride: 16 } });
+        send({ type: 'predict-tile', slideId, target: { level: 0 }, tile: { x, y: 0, width: 32, height: 32 }, extractorsKey: 'x', headKey, grid: { patchSize: 32, stride: 16 } });
       const before = await send({ type: 'memory' }).answer;
       const jobs = [job(0), job(32), job(64), job(96, 'other')];
       worker.postMessage({ type: 'abort', id: jobs[1].id } satisfies WorkerRequest);
@@ -60,6 +64,46 @@ describe('inference worker protocol', () => {
       assert.deepEqual(after, { ...before, id: after.id });
     } finally {
       worker.terminate();
+    }
+  });
+});
+
+describe('errors from a module worker', () => {
+  it('arrive with their class, code and message', async () => {
+    const channel = new WorkerChannel(new Worker(new URL('/worker/worker-entry.ts', location.origin), { type: 'module' }));
+    /** The error a request is refused with, rebuilt on this side. */
+    const refusal = async (...args: Parameters<WorkerChannel['call']>): Promise<Error> => {
+      const answer = await channel.call(...args).then(
+        (r) => new Error(`the worker answered '${r.type}' instead of refusing`),
+        (err: unknown) => err,
+      );
+      assert.instanceOf(answer, Error);
+      return answer as Error;
+    };
+    try {
+      const text = new Blob(['hello, not a slide']);
+      const notTiff = await refusal({ type: 'open', slide: { kind: 'blob', blob: text, name: 'notes.txt' } });
+      assert.instanceOf(notTiff, SlideError, `${notTiff.name}: ${notTiff.message}`);
+      assert.equal((notTiff as SlideError).code, 'not-tiff');
+      assert.equal((notTiff as SlideError).file, 'notes.txt');
+      assert.match(notTiff.message, /^notes\.txt: not a TIFF file/);
+
+      assert.equal((await channel.call({ type: 'init-backend', backends: ['cpu'] })).type, 'backend');
+      const classes = [{ name: 'a', weights: randomWeights(3, 3, 5) }];
+      const { manifest, weights } = encodeBundle({ classes, mpp: 0.5, metadata: {} });
+      const short = { kind: 'decoded', manifest, weights: weights.slice(0, weights.byteLength - 4) } as const;
+      const bundle = await refusal({ type: 'load-extractors', key: 'x', source: short });
+      assert.instanceOf(bundle, BundleError, `${bundle.name}: ${bundle.message}`);
+      assert.equal((bundle as BundleError).code, 'weights-short');
+      assert.match(bundle.message, /^Extractor bundle: /);
+
+      await channel.call({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } });
+      const head = await refusal({ type: 'set-head', key: 'h', head: { W: [1, 2], b: 0 } });
+      assert.instanceOf(head, HeadError, `${head.name}: ${head.message}`);
+      assert.equal((head as HeadError).code, 'extractor-mismatch');
+      assert.equal(head.message, 'Head: the head has 2 weights but the extractors give 3 features');
+    } finally {
+      channel.close(new Error('the test is over'));
     }
   });
 });

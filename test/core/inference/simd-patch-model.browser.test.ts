@@ -148,7 +148,7 @@ describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on we
       const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
       await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } });
       await send({ type: 'set-head', key: 'h', head });
-      const answer = await send({ type: 'predict-tile', slideId, level: 0, tile, extractorsKey: 'x', headKey: 'h', grid });
+      const answer = await send({ type: 'predict-tile', slideId, target: { level: 0 }, tile, extractorsKey: 'x', headKey: 'h', grid });
       const fromWorker = answer.type === 'probabilities' ? answer.probabilities : new Float32Array();
 
       const slide = await openTiff({ kind: 'url', url: slideUrl });

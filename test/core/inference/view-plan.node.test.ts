@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inferenceGrid, type InferenceGrid } from '../../../core/inference/inference-grid.js';
-import type { Rect } from '../../../core/inference/patch-grid.js';
+import type { Rect } from '../../../core/math/rect.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
-import { tileKey } from '../../../core/inference/tile-set.js';
+import { tileKey } from '../../../core/inference/keys.js';
 import { centreOrder, planView } from '../../../core/inference/view-plan.js';
 
 const slide = (w: number, h: number, mpp: number) => ({ levels: [{ width: w, height: h, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } });

@@ -1,6 +1,6 @@
 /**
  * A plain-loop, float64 forward pass of a width-1 MSD network, written from the definition
- * (Pelt & Sethian 2018; DESIGN.md "The method") and sharing nothing with the TF.js code but the
+ * (Pelt & Sethian 2018; docs/ARCHITECTURE.md#feature-extractors) and sharing nothing with the TF.js code but the
  * weight layout and the reflection rule. Slow on purpose: every tap is one explicit index.
  */
 import { reflectIndex } from '../../../core/msd/mirror-pad.js';

@@ -191,7 +191,7 @@ test('random edits with undo and redo always equal a replay from scratch of the 
     // A UI stand-in that only learns from events: it must stay equal to the store.
     const mirror = new Map<string, Uint8Array>();
     let selected: string | null = null;
-    s.subscribe((change: SupportSetChange) => {
+    s.addEventListener('change', ({ detail: change }) => {
       if (change.type === 'add') mirror.set(change.id, s.patch(change.id)!.mask.slice());
       else if (change.type === 'remove') mirror.delete(change.id);
       else if (change.type === 'select') selected = change.id;
@@ -310,15 +310,16 @@ test('replacing all patches (an import) is one undo step and copies what it is g
   assert.equal(s.patches.length, 2, 'refused replacements change nothing');
 });
 
-test('listeners can unsubscribe; selection changes do not count as content changes', () => {
+test('listeners can be removed; selection changes do not count as content changes', () => {
   const s = store({ patchSize: 8 });
   const heard: string[] = [];
-  const off = s.subscribe((c) => heard.push(c.type));
+  const listener = (e: CustomEvent<SupportSetChange>) => heard.push(e.detail.type);
+  s.addEventListener('change', listener);
   const a = s.addPatch({ x: 0, y: 0 }, { select: false });
   const revision = s.revision;
   s.select(a);
   assert.equal(s.revision, revision);
-  off();
+  s.removeEventListener('change', listener);
   s.deletePatch(a);
   assert.deepEqual(heard, ['add', 'select']);
 });

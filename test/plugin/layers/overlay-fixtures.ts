@@ -1,7 +1,7 @@
 import OpenSeadragon from 'openseadragon';
 import { pixelTileSource } from '../../../plugin/slide/pixel-tile-source.js';
 import type { PixelSource } from '../../../core/slide/pixel-source.js';
-import type { Rect } from '../../../core/inference/patch-grid.js';
+import type { Rect } from '../../../core/math/rect.js';
 
 /** The synthetic slide of the overlay tests: light grey with red marks at known level-0 places. */
 export const SLIDE = { width: 2048, height: 1536 };

@@ -1,9 +1,15 @@
 import { assert } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { WorkerPool, type PoolSlide, type WorkerPoolOptions } from '../../../plugin/pool/worker-pool.js';
+import {
+  WorkerPool,
+  type PoolSlide,
+  type WorkerPoolOptions,
+  type WorkerStatus,
+} from '../../../plugin/pool/worker-pool.js';
 import { decodeBundle, encodeBundle } from '../../../core/msd/bundle.js';
 import { createHeadPatchModel } from '../../../core/inference/head-patch-model.js';
-import type { GridOptions, Rect } from '../../../core/inference/patch-grid.js';
+import type { GridOptions } from '../../../core/inference/patch-grid.js';
+import type { Rect } from '../../../core/math/rect.js';
 import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
 import { predictTile } from '../../../core/inference/predict-tile.js';
 import type { ExtractorSource } from '../../../worker/protocol.js';
@@ -48,6 +54,23 @@ async function configured(options: WorkerPoolOptions, extractors = source): Prom
   await pool.setExtractors(extractors);
   await pool.setHead(head);
   return { pool, slide };
+}
+
+/** The pool's 'workers' events from now until one where `done` holds, in order. */
+function workersEventsUntil(
+  pool: WorkerPool,
+  done: (statuses: readonly WorkerStatus[]) => boolean,
+): Promise<(readonly WorkerStatus[])[]> {
+  const seen: (readonly WorkerStatus[])[] = [];
+  return new Promise((resolve) => {
+    const listener = (event: CustomEvent<readonly WorkerStatus[]>) => {
+      seen.push(event.detail);
+      if (!done(event.detail)) return;
+      pool.removeEventListener('workers', listener);
+      resolve(seen);
+    };
+    pool.addEventListener('workers', listener);
+  });
 }
 
 const isAbort = (e: unknown) => e instanceof DOMException && e.name === 'AbortError';
@@ -123,7 +146,14 @@ describe('worker pool', function () {
       const tile = { x: 2048, y: 2048, width: 64, height: 64 };
       const job = pool.predictTile({ slide, level: 0, tile });
       const other = pool.predictTile({ slide, level: 0, tile: { x: 4096, y: 0, width: 64, height: 64 } });
+      const events = workersEventsUntil(pool, (statuses) => statuses[0].backend !== undefined);
       pool.terminateWorker(0);
+      // The panel shows backends from these events: one as the worker dies and is replaced, one as
+      // the replacement's backend starts.
+      assert.deepEqual(
+        (await events).map((statuses) => statuses.map((s) => `${s.index}:${s.backend}:${s.restarts}`)),
+        [['0:undefined:1', '1:wasm:0'], ['0:wasm:1', '1:wasm:0']],
+      );
       const [r] = await Promise.all([job, other]);
       assert.isAtMost(maxDiff(r.probabilities, await inThread(tile, SMALL)), 1e-6);
       assert.equal(pool.workers[0].restarts, 1);

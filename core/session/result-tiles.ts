@@ -1,5 +1,5 @@
-import type { Rect } from '../core/inference/patch-grid.js';
-import type { PlannedTile } from '../core/inference/tile-set.js';
+import type { Rect } from '../math/rect.js';
+import type { PlannedTile } from '../inference/tile-set.js';
 
 /**
  * The finished output tiles of the current head, for what is made of them afterwards: the

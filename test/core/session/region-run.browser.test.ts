@@ -1,19 +1,20 @@
 import { assert } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { createRegionRun, type RegionRun, type RunProgress, type TileDone } from '../../plugin/region-run.js';
-import { WorkerPool, type PoolSlide } from '../../plugin/pool/worker-pool.js';
-import { decodeBundle, encodeBundle } from '../../core/msd/bundle.js';
-import { createHeadPatchModel } from '../../core/inference/head-patch-model.js';
-import type { InferenceGrid } from '../../core/inference/inference-grid.js';
-import type { GridOptions, Rect } from '../../core/inference/patch-grid.js';
-import { predictTile } from '../../core/inference/predict-tile.js';
-import { planRegion } from '../../core/inference/region-plan.js';
-import { resampledSource } from '../../core/inference/resampled-source.js';
-import { initBackend } from '../../core/msd/tf-backend.js';
-import { openTiff } from '../../core/slide/tiff-source.js';
-import { plannedTile, tileSetOf } from '../../core/inference/tile-set.js';
-import { planView } from '../../core/inference/view-plan.js';
-import { randomWeights } from '../core/msd/msd-test-cases.js';
+import { createRegionRun, type RegionRun, type RunProgress, type TileDone } from '../../../core/session/region-run.js';
+import { WorkerPool, type PoolSlide } from '../../../plugin/pool/worker-pool.js';
+import { decodeBundle, encodeBundle } from '../../../core/msd/bundle.js';
+import { createHeadPatchModel } from '../../../core/inference/head-patch-model.js';
+import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
+import type { GridOptions } from '../../../core/inference/patch-grid.js';
+import type { Rect } from '../../../core/math/rect.js';
+import { predictTile } from '../../../core/inference/predict-tile.js';
+import { planRegion } from '../../../core/inference/region-plan.js';
+import { resampledSource } from '../../../core/inference/resampled-source.js';
+import { initBackend } from '../../../core/msd/tf-backend.js';
+import { openTiff } from '../../../core/slide/tiff-source.js';
+import { plannedTile, tileSetOf } from '../../../core/inference/tile-set.js';
+import { planView } from '../../../core/inference/view-plan.js';
+import { randomWeights } from '../msd/msd-test-cases.js';
 
 // Tiny random extractors declared for 0.25 µm/px on the 0.5 µm/px sample slide: tiles live in
 // the 2× upsampled inference grid. Small patches and tiles keep a run of a dozen tiles quick.
@@ -51,9 +52,9 @@ function record(run: RegionRun) {
   const tiles: TileDone[] = [];
   const progress: RunProgress[] = [];
   const states: string[] = [];
-  run.on('tile', (t) => tiles.push(t));
-  run.on('progress', (p) => progress.push(p));
-  run.on('state', (s) => states.push(s));
+  run.addEventListener('tile', (e) => tiles.push(e.detail));
+  run.addEventListener('progress', (e) => progress.push(e.detail));
+  run.addEventListener('state', (e) => states.push(e.detail));
   return { tiles, progress, states };
 }
 
@@ -61,12 +62,12 @@ function record(run: RegionRun) {
 function drained(run: RegionRun): Promise<void> {
   if (run.progress.runningTiles === 0) return Promise.resolve();
   return new Promise((resolve) => {
-    const check = (p: RunProgress) => {
-      if (p.runningTiles > 0) return;
-      run.off('progress', check);
+    const check = (e: CustomEvent<RunProgress>) => {
+      if (e.detail.runningTiles > 0) return;
+      run.removeEventListener('progress', check);
       resolve();
     };
-    run.on('progress', check);
+    run.addEventListener('progress', check);
   });
 }
 
@@ -95,7 +96,7 @@ describe('region run', function () {
       assert.equal(pool.stats.jobs, 0, 'a run started paused hands out nothing');
 
       run.resume();
-      await new Promise<void>((resolve) => run.on('tile', () => resolve()));
+      await new Promise<void>((resolve) => run.addEventListener('tile', () => resolve(), { once: true }));
       run.pause();
       await drained(run);
       await macrotask();
@@ -135,7 +136,7 @@ describe('region run', function () {
       assert.equal(tiles.count, 8);
       const first = createRegionRun(pool, { slide, grid, tiles, concurrency: 1 });
       const seen = record(first);
-      await new Promise<void>((resolve) => first.on('tile', () => seen.tiles.length === 2 && resolve()));
+      await new Promise<void>((resolve) => first.addEventListener('tile', () => seen.tiles.length === 2 && resolve()));
       first.cancel();
       const cancelled = await first.finished;
       assert.equal(cancelled.state, 'cancelled');
@@ -168,7 +169,7 @@ describe('region run', function () {
       const run = createRegionRun(pool, { slide, grid, tiles: tileSetOf([good[0], bad, ...good.slice(1)]) });
       const seen = record(run);
       const failures: unknown[] = [];
-      run.on('failure', (f) => failures.push(f.error));
+      run.addEventListener('failure', (e) => failures.push(e.detail.error));
       const summary = await run.finished;
       assert.equal(summary.state, 'finished');
       assert.equal(failures.length, 1);
@@ -178,7 +179,7 @@ describe('region run', function () {
 
       const more = planRegion({ grid, region: { x: 3000, y: 3000, width: 64, height: 64 }, tileSize: TILE });
       const doomed = createRegionRun(pool, { slide, grid, tiles: more, concurrency: 2 });
-      await new Promise<void>((resolve) => doomed.on('tile', () => resolve()));
+      await new Promise<void>((resolve) => doomed.addEventListener('tile', () => resolve(), { once: true }));
       await pool.setHead({ W: [1, 1, 1, 1], b: 0 });
       const stopped = await doomed.finished;
       assert.equal(stopped.state, 'interrupted');

@@ -1,6 +1,8 @@
-import type { InferenceGrid } from '../core/inference/inference-grid.js';
-import type { PlannedTile, TileSet } from '../core/inference/tile-set.js';
-import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } from './pool/worker-pool.js';
+import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
+import { withEvents } from '../events/event-handle.js';
+import type { InferenceGrid } from '../inference/inference-grid.js';
+import type { PlannedTile, TileSet } from '../inference/tile-set.js';
+import { PoolStateError, type Compute, type PoolSlide } from './compute.js';
 
 /**
  * A region or whole-slide run (issue 5, item 4): every tile of a TileSet (region-plan.ts: a
@@ -14,11 +16,8 @@ import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } fro
  * resuming yields to the event loop every few milliseconds.
  */
 
-/** What a run needs of the pool (a WorkerPool). */
-export interface TilePredictor {
-  readonly size: number;
-  predictTile(request: TileRequest): Promise<TileResult>;
-}
+/** What a run needs of the compute (a WorkerPool). */
+export type TilePredictor = Pick<Compute, 'size' | 'predictTile'>;
 
 export interface RegionRunOptions {
   readonly slide: PoolSlide;
@@ -79,18 +78,21 @@ export interface RunSummary {
   readonly reason?: unknown;
 }
 
-export interface RegionRunEvents {
+/** `run.addEventListener('tile', (e) => e.detail.probabilities)`: each event's `detail`. */
+export type RegionRunEvents = {
+  /** A tile finished (in completion order, not plan order). */
   tile: TileDone;
+  /** After every finished or failed tile, and while resuming skips finished ones. */
   progress: RunProgress;
+  /** The new state. */
   state: RunState;
+  /** A tile failed; the run goes on with the others. */
   failure: TileFailure;
-}
+};
 
-export interface RegionRun {
+export interface RegionRun extends TypedEventTarget<RegionRunEvents> {
   readonly state: RunState;
   readonly progress: RunProgress;
-  on<E extends keyof RegionRunEvents>(event: E, handler: (payload: RegionRunEvents[E]) => void): void;
-  off<E extends keyof RegionRunEvents>(event: E, handler: (payload: RegionRunEvents[E]) => void): void;
   /** Hands out no new tiles; those with the pool finish and are delivered. */
   pause(): void;
   resume(): void;
@@ -117,12 +119,10 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
   const completed = new Set(options.completed ?? []);
   const controller = new AbortController();
   const iterator = tiles[Symbol.iterator]();
-  const handlers: { [E in keyof RegionRunEvents]: Set<(p: RegionRunEvents[E]) => void> } = {
-    tile: new Set(),
-    progress: new Set(),
-    state: new Set(),
-    failure: new Set(),
-  };
+  // A listener that throws is reported as an uncaught error (the page's console; Node's
+  // uncaughtException) and stops neither the run nor the other listeners.
+  const events = new Emitter<RegionRunEvents>();
+  const emit = events.emit.bind(events);
   const failures: TileFailure[] = [];
   let state: RunState = options.paused ? 'paused' : 'running';
   let exhausted = false;
@@ -134,17 +134,6 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
   let activeSince: number | undefined;
   let settle!: (s: RunSummary) => void;
   const finished = new Promise<RunSummary>((resolve) => (settle = resolve));
-
-  function emit<E extends keyof RegionRunEvents>(event: E, payload: RegionRunEvents[E]): void {
-    for (const h of handlers[event]) {
-      try {
-        h(payload);
-      } catch (err) {
-        // One listener's bug must not stop the run or the other listeners.
-        console.error(`a region-run '${event}' listener threw:`, err);
-      }
-    }
-  }
 
   function activeSeconds(): number {
     return (activeMs + (activeSince === undefined ? 0 : performance.now() - activeSince)) / 1000;
@@ -263,18 +252,12 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
     checkFinished();
   }
 
-  const run: RegionRun = {
+  const run: RegionRun = withEvents(events, {
     get state() {
       return state;
     },
     get progress() {
       return progress();
-    },
-    on(event, handler) {
-      handlers[event].add(handler);
-    },
-    off(event, handler) {
-      handlers[event].delete(handler);
     },
     pause() {
       if (state === 'running') setState('paused');
@@ -289,7 +272,7 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
     },
     completed: () => [...completed],
     finished,
-  };
+  });
 
   if (options.signal?.aborted) setState('cancelled');
   else options.signal?.addEventListener('abort', () => run.cancel(), { once: true });

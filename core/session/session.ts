@@ -1,0 +1,339 @@
+import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
+import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
+import { cellContours } from '../cells/cell-contours.js';
+import { cellsToGeoJson, type CellFeatureCollection } from '../cells/geojson-export.js';
+import { maskPlacement } from '../cells/mask-placement.js';
+import { encodePng } from '../cells/png-encode.js';
+import { withEvents } from '../events/event-handle.js';
+import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
+import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../inference/inference-grid.js';
+import type { Rect } from '../math/rect.js';
+import { planRegion } from '../inference/region-plan.js';
+import { importSupportSet, supportSetToText } from '../support-set/support-set-file.js';
+import { gridPatches, supportProblem } from '../support-set/support-patches.js';
+import type { SupportSetStore } from '../support-set/support-set.js';
+import type { Compute, PoolSlide } from './compute.js';
+import { parseHexColor, type Rgba } from './hex-color.js';
+import { createRegionRun, type RegionRun, type RunProgress } from './region-run.js';
+import { createResultTiles, type ResultTile, type ResultTiles } from './result-tiles.js';
+
+/**
+ * A few-shot session: what the user builds on one slide with one set of extractors — the
+ * support set, the head fitted to it (or loaded), the threshold, the finished result tiles of
+ * that head — and what is asked of it: adapt, predict a region, export cells, the mask and the
+ * support set, save and load the head. It has no DOM and no viewer (Annotorious v3's
+ * createBaseAnnotator, with attachFewShot as its createOSDAnnotator): plugin/attach-fewshot.ts
+ * draws its results over OpenSeadragon and feeds it the tiles live prediction computes for the
+ * view; in Node it runs as it is, on the real worker pool over in-thread workers.
+ *
+ * It reports through typed events (core/events/typed-events.ts). Results change only by way of
+ * events, so whatever shows them (overlays, a panel, a test) follows by listening.
+ */
+
+/** A loaded extractor: its class name and its depth (features it gives the head). */
+export interface ExtractorInfo {
+  readonly name: string;
+  readonly depth: number;
+}
+
+export interface SessionOptions {
+  readonly compute: Compute;
+  readonly slide: PoolSlide;
+  /** The slide at the extractors' scale (the compute's inferenceGrid): where patches and tiles live. */
+  readonly grid: InferenceGrid;
+  /** The extractors loaded in the compute, in order: a loaded head must be fitted on these. */
+  readonly extractors: readonly ExtractorInfo[];
+  readonly support: SupportSetStore;
+  /** Name of the new class (QuPath classification); default 'New class'. */
+  readonly className?: string;
+  /** Its colour; default '#00e676'. */
+  readonly color?: string;
+  /** Colour → RGBA bytes, throwing on what is not a colour; default hex colours only (parseHexColor). */
+  readonly parseColor?: (color: string) => Rgba;
+}
+
+/**
+ * 'adapting' while adapt() runs; 'idle' otherwise. ('predicting' is never entered: live
+ * prediction and region runs go on beside either state, each with its own state.)
+ */
+export type SessionState = 'idle' | 'adapting' | 'predicting';
+
+export interface AdaptOutcome {
+  readonly head: Head;
+  readonly report: AdaptReport;
+  /** Wall time of the whole adaptation (reading, fitting, installing the head), seconds. */
+  readonly seconds: number;
+}
+
+/** Adaptation's progress (its phase, step and loss), or a region run's (tiles, MP/s, ETA). */
+export type SessionProgress =
+  ({ readonly task: 'adapt' } & AdaptProgress) | ({ readonly task: 'region' } & RunProgress);
+
+/** A cell of a result tile at the current threshold: rings in tile pixels, area in level-0 pixels². */
+export interface TileCell {
+  readonly rings: readonly Float64Array[];
+  readonly area: number;
+}
+
+export interface SessionTile {
+  readonly tile: ResultTile;
+  /** Its cells at the threshold now. */
+  readonly cells: readonly TileCell[];
+}
+
+/** `session.addEventListener('adapted', (e) => e.detail.head)`: the `detail` of each event. */
+export type SessionEvents = {
+  /** While adapting and while a region run goes. */
+  progress: SessionProgress;
+  /** Adaptation finished and its head is installed in every worker: what predicts now is it. */
+  adapted: AdaptOutcome;
+  /** A head (adapted or loaded) is in every worker; earlier results are dropped, the threshold is the head's. */
+  head: Head;
+  /** A finished tile joined the results (from live prediction or a region run). */
+  tile: SessionTile;
+  /** The threshold changed (not when a head brings its own). */
+  threshold: number;
+  /** The colour changed. */
+  color: string;
+  /** Anything a view of the session shows changed (state, head, results, settings). */
+  change: Readonly<Record<string, never>>;
+  /** A tile of a region run failed (the run goes on). */
+  error: { readonly error: unknown; readonly task: 'region' };
+};
+
+/** The finished tiles of the current head, to read. */
+export type SessionResults = Pick<ResultTiles, 'size' | 'keys' | 'get' | 'values' | 'bounds' | 'mosaic'>;
+
+export interface Session extends TypedEventTarget<SessionEvents> {
+  readonly compute: Compute;
+  readonly slide: PoolSlide;
+  readonly grid: InferenceGrid;
+  readonly support: SupportSetStore;
+  readonly extractors: readonly ExtractorInfo[];
+  readonly className: string;
+  readonly color: string;
+  readonly head: Head | undefined;
+  /** The compute's key of the installed head: set once a head is in every worker, and nothing predicts before. */
+  readonly headKey: string | undefined;
+  readonly lastAdapt: AdaptOutcome | undefined;
+  readonly state: SessionState;
+  readonly threshold: number;
+  readonly results: SessionResults;
+  /**
+   * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
+   * sets `lastAdapt`, `state` and emits 'adapted', only then. Rejects with a clear message when
+   * the support set cannot be adapted on.
+   */
+  adapt(options?: { readonly signal?: AbortSignal }): Promise<AdaptOutcome>;
+  /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run; its tiles join the results. */
+  predictRegion(region: Rect | 'slide' | 'tissue', options?: { readonly signal?: AbortSignal }): Promise<RegionRun>;
+  /** A tile computed for the current head elsewhere (live prediction of the view) joins the results. */
+  addResult(tile: ResultTile): void;
+  /** A result tile's cells at the current threshold. */
+  cells(tile: ResultTile): TileCell[];
+  /** Strictly between 0 and 1. */
+  setThreshold(threshold: number): void;
+  setColor(color: string): void;
+  /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
+  loadHead(json: unknown): Promise<Head>;
+  /** The head with the current threshold, as the JSON a user saves. */
+  saveHead(): HeadJson;
+  /** Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON. */
+  exportGeoJson(region?: Rect): CellFeatureCollection;
+  /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
+  exportMaskPng(region?: Rect): Promise<Blob>;
+  exportSupportSet(): string;
+  /** Replaces the support set by a file's (one undo step); a malformed file is refused and changes nothing. */
+  importSupportSet(text: string): number;
+}
+
+export function createSession(options: SessionOptions): Session {
+  const { compute, slide, grid, extractors, support } = options;
+  const className = options.className ?? 'New class';
+  const parseColor = options.parseColor ?? parseHexColor;
+  let color = options.color ?? '#00e676';
+  parseColor(color);
+  let head: Head | undefined;
+  let headKey: string | undefined;
+  let lastAdapt: AdaptOutcome | undefined;
+  let state: SessionState = 'idle';
+  let threshold = 0.5;
+  const results = createResultTiles();
+  const events = new Emitter<SessionEvents>();
+  const changed = () => events.emit('change', {});
+
+  const cells = (tile: ResultTile): TileCell[] =>
+    cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }).map((c) => ({
+      rings: c.rings,
+      area: c.area * grid.scaleX * grid.scaleY,
+    }));
+
+  const addResult = (tile: ResultTile) => {
+    results.add(tile);
+    events.emit('tile', { tile, cells: cells(tile) });
+    changed();
+  };
+
+  /** Resolves once every worker has the head: only then is it the session's. */
+  const install = async (next: Head) => {
+    const key = await compute.setHead({ W: next.W, b: next.b });
+    head = next;
+    headKey = key;
+    threshold = next.threshold;
+    results.clear();
+    events.emit('head', next);
+  };
+
+  /** The finished tiles over a level-0 region (default: all of them) as one map. */
+  const mosaicOf = (region?: Rect) => {
+    const rect = region ? level0ToGrid(grid, region) : results.bounds();
+    if (region && !rect) throw new RangeError('the region does not overlap the slide');
+    return rect && results.mosaic(rect);
+  };
+
+  return withEvents(events, {
+    compute,
+    slide,
+    grid,
+    support,
+    extractors,
+    className,
+    get color() {
+      return color;
+    },
+    get head() {
+      return head;
+    },
+    get headKey() {
+      return headKey;
+    },
+    get lastAdapt() {
+      return lastAdapt;
+    },
+    get state() {
+      return state;
+    },
+    get threshold() {
+      return threshold;
+    },
+    results,
+
+    async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
+      if (state === 'adapting') throw new Error('an adaptation is already running');
+      const set = support.state();
+      const problem = supportProblem(set);
+      if (problem) throw new Error(problem);
+      const patches = gridPatches(set, grid);
+      state = 'adapting';
+      changed();
+      const started = performance.now();
+      try {
+        const result = await compute.adapt(
+          { slide, grid, patches, metadata: { className, color, shots: patches.length, slide: slide.info.name } },
+          {
+            signal: adaptOptions.signal,
+            onProgress: (progress) => events.emit('progress', { task: 'adapt', ...progress }),
+          },
+        );
+        const next = parseHead(result.head);
+        // The outcome is published only with the head in every worker: whoever waits for it
+        // (lastAdapt, state, 'adapted') may predict at once.
+        await install(next);
+        lastAdapt = { head: next, report: result.report, seconds: (performance.now() - started) / 1000 };
+        state = 'idle';
+        changed();
+        events.emit('adapted', lastAdapt);
+        return lastAdapt;
+      } catch (err) {
+        state = 'idle';
+        changed();
+        throw err;
+      }
+    },
+
+    async predictRegion(region: Rect | 'slide' | 'tissue', runOptions: { readonly signal?: AbortSignal } = {}) {
+      if (!headKey) throw new Error('adapt (or load a head) before predicting');
+      const tissue = region === 'tissue' ? await compute.tissueMask(slide, { signal: runOptions.signal }) : undefined;
+      const tiles = planRegion({
+        grid,
+        ...(typeof region === 'object' ? { region } : {}),
+        ...(tissue ? { tissue } : {}),
+      });
+      const run = createRegionRun(compute, { slide, grid, tiles, completed: results.keys, signal: runOptions.signal });
+      run.addEventListener('tile', ({ detail: t }) => {
+        // A tile from the cache that live prediction already delivered is not shown twice.
+        if (t.cached && results.keys.has(t.key)) return;
+        addResult({
+          key: t.key,
+          tile: t.tile,
+          level0: t.level0,
+          megapixels: t.megapixels,
+          probabilities: t.probabilities,
+        });
+      });
+      run.addEventListener('progress', (e) => events.emit('progress', { task: 'region', ...e.detail }));
+      run.addEventListener('failure', (e) => events.emit('error', { error: e.detail.error, task: 'region' }));
+      return run;
+    },
+
+    addResult,
+    cells,
+
+    setThreshold(next: number) {
+      if (!(next > 0 && next < 1)) throw new RangeError(`threshold ${next} must be strictly between 0 and 1`);
+      threshold = next;
+      events.emit('threshold', next);
+      changed();
+    },
+
+    setColor(next: string) {
+      parseColor(next);
+      color = next;
+      events.emit('color', next);
+      changed();
+    },
+
+    async loadHead(json: unknown) {
+      const next = parseHead(typeof json === 'string' ? json : JSON.stringify(json));
+      checkHeadExtractors(next.metadata.extractors, extractors);
+      await install(next);
+      changed();
+      return next;
+    },
+
+    saveHead() {
+      if (!head) throw new Error('there is no head yet: adapt first');
+      return serializeHead({ ...head, threshold });
+    },
+
+    exportGeoJson(region?: Rect) {
+      const mosaic = mosaicOf(region);
+      const rgb = parseColor(color);
+      if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
+      const found = cellContours(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold });
+      const origin = gridToLevel0(grid, mosaic.rect);
+      return cellsToGeoJson(found, {
+        placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
+        classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
+        ...(grid.mppSource !== 'assumed' ? { mpp: grid.slideMpp } : {}),
+      });
+    },
+
+    async exportMaskPng(region?: Rect) {
+      const mosaic = mosaicOf(region);
+      if (!mosaic) throw new Error('nothing has been predicted yet');
+      const mask = new Uint8Array(mosaic.probabilities.length);
+      for (let i = 0; i < mask.length; i++) mask[i] = mosaic.probabilities[i] > threshold ? 255 : 0;
+      const png = await encodePng(mask, mosaic.rect.width, mosaic.rect.height, 1);
+      return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
+    },
+
+    exportSupportSet() {
+      return supportSetToText(support.state());
+    },
+
+    importSupportSet(text: string) {
+      return importSupportSet(support, text);
+    },
+  });
+}

@@ -1,0 +1,188 @@
+import type { AdaptOptions, AdaptProgress, AdaptReport } from '../../core/adaptation/adapt.js';
+import type { HeadJson } from '../../core/adaptation/head.js';
+import type { GridOptions } from '../../core/inference/patch-grid.js';
+import type { Rect } from '../../core/math/rect.js';
+import type { BackendName } from '../../core/msd/tf-backend.js';
+import type { TileTarget } from '../../core/session/compute.js';
+import type { SlideDescription } from '../../core/slide/pixel-source.js';
+import type { TissueMask } from '../../core/slide/tissue-mask.js';
+import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerResponse } from '../../worker/protocol.js';
+import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
+
+/** What a worker's backend is started with (the pool's options). */
+export interface BackendOptions {
+  readonly backends?: readonly BackendName[];
+  readonly wasmPaths?: string;
+  readonly allowSoftwareGpu?: boolean;
+  readonly patchMemoBytes?: number;
+}
+
+/** One tile for a worker: the slide by the pool's key, its pixels, and the model it was queued for. */
+export interface TileJobSpec {
+  readonly slideKey: number;
+  readonly target: TileTarget;
+  readonly tile: Rect;
+  readonly extractorsKey: string;
+  readonly headKey: string;
+}
+
+export interface AdaptRequest {
+  readonly slideKey: number;
+  readonly target: TileTarget;
+  readonly patches: readonly {
+    readonly x: number;
+    readonly y: number;
+    readonly size: number;
+    readonly mask: Uint8Array;
+  }[];
+  readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** The answer of type T, or an error naming the request: a worker answering otherwise is a bug. */
+function expect<T extends WorkerResponse['type']>(
+  r: WorkerResponse,
+  type: T,
+  request: string,
+): Extract<WorkerResponse, { type: T }> {
+  if (r.type !== type) throw new Error(`unexpected answer '${r.type}' to ${request}`);
+  return r as Extract<WorkerResponse, { type: T }>;
+}
+
+/**
+ * One worker and what the pool has told it: its channel, its backend, the ids it gave the pool's
+ * slides. Its methods are the protocol's requests, typed. It dies once (crash, unreadable message
+ * or kill); the pool's supervisor then puts a new slot in its place.
+ */
+export class WorkerSlot {
+  private readonly channel: WorkerChannel;
+  /** The worker's id of each pool slide open in it, by the pool's slide key. */
+  private readonly slideIds = new Map<number, number>();
+  /** Configured as the pool's other workers: it may take tile jobs. */
+  ready = false;
+  backend?: BackendName;
+  /** Why backends tried before `backend` did not start. */
+  failures: readonly string[] = [];
+
+  constructor(
+    readonly index: number,
+    worker: WorkerLike,
+    onDeath: (slot: WorkerSlot, why: string) => void,
+  ) {
+    this.channel = new WorkerChannel(worker);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      onDeath(this, `worker ${index} failed: ${event.message || 'it could not be loaded'}`);
+    };
+    worker.onmessageerror = () => onDeath(this, `worker ${index} sent a message that could not be read`);
+  }
+
+  get dead(): boolean {
+    return this.channel.closed;
+  }
+
+  /** Terminates the worker; its pending and later calls reject with WorkerDied. */
+  kill(why: string): void {
+    this.channel.close(new WorkerDied(why));
+  }
+
+  hasSlide(slideKey: number): boolean {
+    return this.slideIds.has(slideKey);
+  }
+
+  async startBackend(options: BackendOptions): Promise<void> {
+    const r = expect(await this.call({ type: 'init-backend', ...options }), 'backend', 'init-backend');
+    this.backend = r.backend;
+    this.failures = r.failures;
+  }
+
+  async openSlide(slideKey: number, slide: SlideDescription): Promise<SlideInfo> {
+    const r = expect(await this.call({ type: 'open', slide }), 'opened', 'open');
+    this.slideIds.set(slideKey, r.info.slideId);
+    return r.info;
+  }
+
+  async loadExtractors(
+    key: string,
+    source: ExtractorSource,
+  ): Promise<Extract<WorkerResponse, { type: 'extractors-loaded' }>> {
+    return expect(await this.call({ type: 'load-extractors', key, source }), 'extractors-loaded', 'load-extractors');
+  }
+
+  async setHead(key: string, head: HeadWeights): Promise<void> {
+    expect(await this.call({ type: 'set-head', key, head }), 'head-set', 'set-head');
+  }
+
+  async predictTile(
+    job: TileJobSpec,
+    grid: GridOptions | undefined,
+    signal: AbortSignal,
+  ): Promise<{ probabilities: Float32Array; patches: number }> {
+    const { target, tile, extractorsKey, headKey } = job;
+    const body = {
+      type: 'predict-tile',
+      slideId: this.slideId(job.slideKey),
+      target,
+      tile,
+      extractorsKey,
+      headKey,
+      grid,
+    } as const;
+    const r = expect(await this.call(body, signal), 'probabilities', 'predict-tile');
+    return { probabilities: r.probabilities, patches: r.patches };
+  }
+
+  async adapt(
+    request: AdaptRequest,
+    signal?: AbortSignal,
+    onProgress?: (progress: AdaptProgress) => void,
+  ): Promise<{ head: HeadJson; report: AdaptReport }> {
+    const { slideKey, ...rest } = request;
+    const body = { type: 'adapt', slideId: this.slideId(slideKey), ...rest } as const;
+    const r = expect(
+      await this.call(body, signal, onProgress as ((p: unknown) => void) | undefined),
+      'adapted',
+      'adapt',
+    );
+    return { head: r.head, report: r.report };
+  }
+
+  async readRegion(slideKey: number, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array> {
+    const r = expect(
+      await this.call({ type: 'read', slideId: this.slideId(slideKey), level, ...rect }, signal),
+      'pixels',
+      'read',
+    );
+    return r.pixels;
+  }
+
+  async tissueMask(
+    slideKey: number,
+    options: { maxSide?: number; minSaturation?: number; signal?: AbortSignal },
+  ): Promise<TissueMask> {
+    const { maxSide, minSaturation, signal } = options;
+    const body = { type: 'tissue-mask', slideId: this.slideId(slideKey), maxSide, minSaturation } as const;
+    return expect(await this.call(body, signal), 'tissue-mask', 'tissue-mask').mask;
+  }
+
+  /** TF.js memory of this worker (after the work queued there before it). */
+  async memory(): Promise<{ numTensors: number; numBytes: number; backend: string }> {
+    const r = expect(await this.call({ type: 'memory' }), 'memory', 'memory');
+    return { numTensors: r.numTensors, numBytes: r.numBytes, backend: r.backend };
+  }
+
+  private slideId(slideKey: number): number {
+    const id = this.slideIds.get(slideKey);
+    if (id === undefined) throw new Error(`slide ${slideKey} is not open in worker ${this.index}`);
+    return id;
+  }
+
+  /** A dead worker's channel rejects every call with the WorkerDied it was closed with. */
+  private call(
+    body: RequestBody,
+    signal?: AbortSignal,
+    onProgress?: (progress: unknown) => void,
+  ): Promise<WorkerResponse> {
+    return this.channel.call(body, signal, onProgress);
+  }
+}

@@ -1,0 +1,147 @@
+import type { BackendName } from '../../core/msd/tf-backend.js';
+import type { SlideDescription } from '../../core/slide/pixel-source.js';
+import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
+import { WorkerSlot, type BackendOptions } from './worker-slot.js';
+
+export interface WorkerStatus {
+  readonly index: number;
+  readonly backend?: BackendName;
+  /** Why backends tried before `backend` did not start. */
+  readonly failures: readonly string[];
+  /** How many times this slot's worker has been replaced. */
+  readonly restarts: number;
+}
+
+/** What the supervisor tells its pool. */
+export interface SupervisorHost {
+  /** A worker started its backend, or died and was replaced: `statuses` changed. */
+  changed(): void;
+  /** A worker is configured and idle: it can take a job. */
+  ready(): void;
+  /** A worker died (it was killed, crashed or sent garbage); its replacement is starting. */
+  died(slot: WorkerSlot, why: string): void;
+  /** A replacement could not start and no worker is left running. */
+  noneLeft(why: string): void;
+}
+
+/**
+ * Keeps N workers running and configured alike: each is told the same backend options, open
+ * slides, extractors and head, in that order. The configuration is kept here so that when a
+ * worker dies, the one started in its place is told all of it again before it takes work.
+ */
+export class WorkerSupervisor {
+  private readonly slots: WorkerSlot[] = [];
+  private readonly restarts: number[] = [];
+  /** What every worker has been told, by the pool's slide key. */
+  readonly slides = new Map<number, SlideDescription>();
+  private extractors?: { readonly key: string; readonly source: ExtractorSource };
+  private head?: { readonly key: string; readonly head: HeadWeights };
+  private closed = false;
+
+  constructor(
+    private readonly createWorker: (index: number) => WorkerLike,
+    private readonly backendOptions: BackendOptions,
+    private readonly host: SupervisorHost,
+  ) {}
+
+  /** Starts workers 0…n−1; resolves once every one is configured. */
+  startAll(n: number): Promise<void> {
+    return Promise.all(Array.from({ length: n }, (_, i) => this.start(i))).then(() => undefined);
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  slot(index: number): WorkerSlot {
+    return this.slots[index];
+  }
+
+  /** The workers not dead (configured or still starting), by index. */
+  live(): WorkerSlot[] {
+    return this.slots.filter((s) => !s.dead);
+  }
+
+  get statuses(): readonly WorkerStatus[] {
+    return this.slots.map((s) => ({
+      index: s.index,
+      backend: s.backend,
+      failures: s.failures,
+      restarts: this.restarts[s.index],
+    }));
+  }
+
+  /** Opens a slide in every worker; resolves with the first one's description of it. */
+  async openSlide(key: number, slide: SlideDescription): Promise<SlideInfo> {
+    this.slides.set(key, slide);
+    try {
+      const infos = await Promise.all(this.slots.map((s) => s.openSlide(key, slide)));
+      return infos[0];
+    } catch (err) {
+      this.slides.delete(key);
+      throw err;
+    }
+  }
+
+  /** Loads extractors into every live worker (their head goes: it was fitted on the old ones). */
+  async loadExtractors(
+    key: string,
+    source: ExtractorSource,
+  ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
+    this.extractors = { key, source };
+    this.head = undefined;
+    const answers = await Promise.all(this.live().map((s) => s.loadExtractors(key, source)));
+    if (answers.length === 0) throw new Error('no worker loaded the extractors');
+    return { extractors: answers[0].extractors, mpp: answers[0].mpp };
+  }
+
+  async setHead(key: string, head: HeadWeights): Promise<void> {
+    this.head = { key, head };
+    await Promise.all(this.live().map((s) => s.setHead(key, head)));
+  }
+
+  /**
+   * Ends one worker as a crash would: it is replaced and configured again. (A Worker terminated
+   * from outside fires no event, so the supervisor has to be told.)
+   */
+  terminate(index: number): void {
+    this.onDeath(this.slots[index], `worker ${index} was terminated`);
+  }
+
+  close(why: string): void {
+    this.closed = true;
+    for (const s of this.slots) s.kill(why);
+  }
+
+  private async start(index: number): Promise<void> {
+    const slot = new WorkerSlot(index, this.createWorker(index), (s, why) => this.onDeath(s, why));
+    this.slots[index] = slot;
+    this.restarts[index] ??= 0;
+    await slot.startBackend(this.backendOptions);
+    this.host.changed();
+    // Configuration messages are handled in order by the worker, so they can all be sent now.
+    await Promise.all([...this.slides].map(([key, slide]) => slot.openSlide(key, slide)));
+    if (this.extractors) await slot.loadExtractors(this.extractors.key, this.extractors.source);
+    if (this.head) await slot.setHead(this.head.key, this.head.head);
+    slot.ready = true;
+    this.host.ready();
+  }
+
+  private onDeath(slot: WorkerSlot, why: string): void {
+    if (slot.dead || this.slots[slot.index] !== slot) return;
+    slot.kill(why);
+    if (this.closed) return;
+    this.restarts[slot.index]++;
+    this.host.died(slot, why);
+    this.start(slot.index).catch((err) => {
+      // Closing the pool kills a replacement still being configured: nothing went wrong.
+      if (this.closed) return;
+      // A replacement that cannot even start leaves the pool smaller; with no workers left,
+      // nothing could ever run the queue.
+      console.error(`worker ${slot.index} could not be replaced:`, err);
+      if (this.live().every((s) => !s.ready)) this.host.noneLeft(`no worker could start (${String(err)})`);
+    });
+    // The replacement is in the slot now (starting): its status has no backend yet.
+    this.host.changed();
+  }
+}
