@@ -14,7 +14,10 @@ export default tseslint.config(
       'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
       // tsc checks undefined names (with the DOM, worker and Node globals each file may use).
       'no-undef': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
@@ -28,7 +31,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['openseadragon', 'lit', 'lit/*', '**/plugin/**'], message: 'core/ and worker/ have no DOM, Lit, OpenSeadragon or plugin/ code (docs/ARCHITECTURE.md).' }] },
+        {
+          patterns: [
+            {
+              group: ['openseadragon', 'lit', 'lit/*', '**/plugin/**'],
+              message: 'core/ and worker/ have no DOM, Lit, OpenSeadragon or plugin/ code (docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
       ],
     },
   },

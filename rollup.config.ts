@@ -21,7 +21,8 @@ const TFJS_WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfj
 /** Node built-ins that geotiff and the codec import for their Node paths only. */
 const nodeOnly = (): Plugin => ({
   name: 'node-only-modules',
-  resolveId: (id) => (['fs', 'path', 'http', 'https', 'url', 'os', 'perf_hooks', 'worker_threads'].includes(id) ? `\0empty:${id}` : null),
+  resolveId: (id) =>
+    ['fs', 'path', 'http', 'https', 'url', 'os', 'perf_hooks', 'worker_threads'].includes(id) ? `\0empty:${id}` : null,
   load: (id) => (id.startsWith('\0empty:') ? 'export default {};' : null),
 });
 

@@ -4,7 +4,13 @@ export { openTiff, type OpenTiffOptions } from '../core/slide/tiff-source.js';
 export type { PixelLevel, PixelSource, RegionRequest, SlideDescription } from '../core/slide/pixel-source.js';
 export { SlideError, isAbortError, type SlideErrorCode } from '../core/slide/slide-error.js';
 export { DEFAULT_EXTRACTORS_URL, DEFAULT_WORKER_URL, loadDefaultExtractors } from './assets.js';
-export { loadBundle, decodeBundle, encodeBundle, type ExtractorBundle, type ExtractorClass } from '../core/msd/bundle.js';
+export {
+  loadBundle,
+  decodeBundle,
+  encodeBundle,
+  type ExtractorBundle,
+  type ExtractorClass,
+} from '../core/msd/bundle.js';
 export { BundleError, type BundleErrorCode } from '../core/msd/bundle-error.js';
 export {
   attachFewShot,
@@ -29,7 +35,15 @@ export {
 } from '../core/session/session.js';
 export type { Compute } from '../core/session/compute.js';
 export type { TypedEventTarget, TypedListener } from '../core/events/typed-events.js';
-export { WorkerPool, PoolStateError, type WorkerPoolOptions, type PoolSlide, type TileRequest, type TileResult, type WorkerStatus } from './pool/worker-pool.js';
+export {
+  WorkerPool,
+  PoolStateError,
+  type WorkerPoolOptions,
+  type PoolSlide,
+  type TileRequest,
+  type TileResult,
+  type WorkerStatus,
+} from './pool/worker-pool.js';
 export {
   createRegionRun,
   type RegionRun,
@@ -50,7 +64,13 @@ export {
   type SupportToolsState,
 } from './support/support-tools.js';
 export { createSupportLayer, type SupportLayer } from './support/support-layer.js';
-export { autosaveSupportSet, restoreSupportSet, indexedDbTextStore, localStorageTextStore, type TextStore } from './support/support-set-storage.js';
+export {
+  autosaveSupportSet,
+  restoreSupportSet,
+  indexedDbTextStore,
+  localStorageTextStore,
+  type TextStore,
+} from './support/support-set-storage.js';
 export {
   createSupportSet,
   type SupportSetStore,

@@ -75,14 +75,16 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
       const { level0 } = tile;
       // Distance from the view's centre: the pool runs the most central tiles first.
       const priority = Math.hypot(level0.x + level0.width / 2 - cx, level0.y + level0.height / 2 - cy);
-      pool.predictTile({ slide: target.slide, inference: target.grid, tile: tile.tile, priority, version, signal }).then(
-        (result) => {
-          if (!signal.aborted) options.onTile(tile, result);
-        },
-        (err) => {
-          if (!isAbort(err) && !signal.aborted) options.onError?.(err);
-        },
-      );
+      pool
+        .predictTile({ slide: target.slide, inference: target.grid, tile: tile.tile, priority, version, signal })
+        .then(
+          (result) => {
+            if (!signal.aborted) options.onTile(tile, result);
+          },
+          (err) => {
+            if (!isAbort(err) && !signal.aborted) options.onError?.(err);
+          },
+        );
     }
   };
 

@@ -42,14 +42,22 @@ function parseImports(fileName: string, text: string): { specifier: string; type
     if (ts.isImportDeclaration(node)) {
       const clause = node.importClause;
       const named = clause?.namedBindings;
-      const typeOnly = clause !== undefined && (clause.isTypeOnly ||
-        (clause.name === undefined && named !== undefined && ts.isNamedImports(named) &&
-          named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            named !== undefined &&
+            ts.isNamedImports(named) &&
+            named.elements.length > 0 &&
+            named.elements.every((e) => e.isTypeOnly)));
       add(node.moduleSpecifier, typeOnly);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
       const clause = node.exportClause;
-      const typeOnly = node.isTypeOnly ||
-        (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 &&
+      const typeOnly =
+        node.isTypeOnly ||
+        (clause !== undefined &&
+          ts.isNamedExports(clause) &&
+          clause.elements.length > 0 &&
           clause.elements.every((e) => e.isTypeOnly));
       add(node.moduleSpecifier, typeOnly);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
@@ -76,8 +84,12 @@ function domGlobals(fileName: string, text: string): { name: string; line: numbe
       const parent = node.parent;
       const isPropertyName =
         (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
-        ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent) ||
-          ts.isMethodDeclaration(parent) || ts.isMethodSignature(parent)) && parent.name === node) ||
+        ((ts.isPropertyAssignment(parent) ||
+          ts.isPropertySignature(parent) ||
+          ts.isPropertyDeclaration(parent) ||
+          ts.isMethodDeclaration(parent) ||
+          ts.isMethodSignature(parent)) &&
+          parent.name === node) ||
         (ts.isParameter(parent) && parent.name === node) ||
         (ts.isVariableDeclaration(parent) && parent.name === node) ||
         ts.isBindingElement(parent);
@@ -125,8 +137,11 @@ const imports = new Map<string, Import[]>(
   files.map((file) => [
     file,
     parseImports(file, texts.get(file)!).map(({ specifier, typeOnly, line }) => {
-      const target = specifier.startsWith('.') ? resolveRelative(file, specifier)
-        : specifier === SELF ? 'plugin/index.ts' : undefined;
+      const target = specifier.startsWith('.')
+        ? resolveRelative(file, specifier)
+        : specifier === SELF
+          ? 'plugin/index.ts'
+          : undefined;
       return { specifier, target, typeOnly, line };
     }),
   ]),
@@ -164,26 +179,43 @@ test('the parser sees every kind of import, and only imports', () => {
     "const m = await import('./dynamic.js');",
     "type T = typeof import('./type-query.js');",
     "// import x from './comment.js';",
-    "const s = \"import y from './string.js'\";",
+    'const s = "import y from \'./string.js\'";',
   ].join('\n');
   assert.deepEqual(
     parseImports('sample.ts', sample).map((i) => `${i.specifier}${i.typeOnly ? ' (type)' : ''}`),
-    ['./a.js', './b.js (type)', './c.js (type)', './e.js', './side-effect.js', './g.js', './h.js (type)', './star.js',
-      './dynamic.js', './type-query.js (type)'],
+    [
+      './a.js',
+      './b.js (type)',
+      './c.js (type)',
+      './e.js',
+      './side-effect.js',
+      './g.js',
+      './h.js (type)',
+      './star.js',
+      './dynamic.js',
+      './type-query.js (type)',
+    ],
   );
   assert.equal(resolveRelative('plugin/pool/worker-pool.ts', '../../worker/protocol.js'), 'worker/protocol.ts');
 });
 
 test('the source folders are found and parsed', () => {
   for (const folder of SOURCE_FOLDERS) {
-    assert.ok(files.some((f) => folderOf(f) === folder), `no source file found under ${folder}/`);
+    assert.ok(
+      files.some((f) => folderOf(f) === folder),
+      `no source file found under ${folder}/`,
+    );
   }
 });
 
 test('every relative import names a file', () => {
   // Else the rules below would judge a path that is not there.
   const broken = files.flatMap((file) =>
-    imports.get(file)!.filter((i) => i.target && !exists(i.target)).map((i) => `${file}:${i.line} '${i.specifier}'`));
+    imports
+      .get(file)!
+      .filter((i) => i.target && !exists(i.target))
+      .map((i) => `${file}:${i.line} '${i.specifier}'`),
+  );
   assertNone(broken, 'relative imports that name no file:');
 });
 
@@ -252,7 +284,8 @@ test('core/ imports nothing from plugin/, worker/, tools/, viewer-demo/ or test/
   const forbidden = new Set(['plugin', 'worker', 'tools', 'viewer-demo', 'test']);
   assertNone(
     violations('core', (i) =>
-      i.target && forbidden.has(folderOf(i.target)) ? 'core/ is below every other folder' : undefined),
+      i.target && forbidden.has(folderOf(i.target)) ? 'core/ is below every other folder' : undefined,
+    ),
     'core/ must import only core/ and packages:',
   );
 });
@@ -260,8 +293,8 @@ test('core/ imports nothing from plugin/, worker/, tools/, viewer-demo/ or test/
 test('worker/ imports only core/ and worker/', () => {
   assertNone(
     violations('worker', (i) =>
-      i.target && !['core', 'worker'].includes(folderOf(i.target)) ? 'the worker is built from core/ alone'
-        : undefined),
+      i.target && !['core', 'worker'].includes(folderOf(i.target)) ? 'the worker is built from core/ alone' : undefined,
+    ),
     'worker/ must import only core/, worker/ and packages:',
   );
 });
@@ -269,7 +302,8 @@ test('worker/ imports only core/ and worker/', () => {
 test('tools/ imports nothing from plugin/ or viewer-demo/', () => {
   assertNone(
     violations('tools', (i) =>
-      i.target && ['plugin', 'viewer-demo'].includes(folderOf(i.target)) ? 'tools run in Node on core/' : undefined),
+      i.target && ['plugin', 'viewer-demo'].includes(folderOf(i.target)) ? 'tools run in Node on core/' : undefined,
+    ),
     'tools/ must not import plugin/ or viewer-demo/:',
   );
 });
@@ -277,7 +311,9 @@ test('tools/ imports nothing from plugin/ or viewer-demo/', () => {
 test('nothing but plugin/ and viewer-demo/ imports plugin/', () => {
   const found = ['core', 'worker', 'tools'].flatMap((from) =>
     violations(from, (i) =>
-      i.target && folderOf(i.target) === 'plugin' ? 'plugin/ is the top: only the demo uses it' : undefined));
+      i.target && folderOf(i.target) === 'plugin' ? 'plugin/ is the top: only the demo uses it' : undefined,
+    ),
+  );
   assertNone(found, 'imports of plugin/ from outside plugin/ and viewer-demo/:');
 });
 
@@ -295,7 +331,8 @@ test('plugin/ imports from worker/ only the types of worker/protocol.ts', () => 
 test('core/ and worker/ touch neither the DOM, Lit nor OpenSeadragon', () => {
   const uiPackage = (s: string) => /^(openseadragon|lit|lit-html|lit-element|@lit\/[^/]+)(\/|$)/.test(s);
   const found = ['core', 'worker'].flatMap((from) =>
-    violations(from, (i) => (uiPackage(i.specifier) ? 'a main-thread UI package' : undefined)));
+    violations(from, (i) => (uiPackage(i.specifier) ? 'a main-thread UI package' : undefined)),
+  );
   for (const file of files) {
     if (!['core', 'worker'].includes(folderOf(file))) continue;
     for (const use of domGlobals(file, texts.get(file)!)) {

@@ -29,7 +29,11 @@ export async function serveFiles({ ranges }: { ranges: boolean }): Promise<FileS
         res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
         return;
       }
-      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' });
+      res.writeHead(206, {
+        'Content-Range': `bytes ${start}-${end}/${size}`,
+        'Content-Length': end - start + 1,
+        'Accept-Ranges': 'bytes',
+      });
       createReadStream(file, { start, end }).pipe(res);
     } else {
       res.writeHead(200, { 'Content-Length': size });

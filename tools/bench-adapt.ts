@@ -35,9 +35,18 @@ if (!fs.existsSync(`${args.data}/manifest.csv`)) {
   console.error(`${args.data} has no dataset: make the sample with \`npm run sample\` (or pass --data)`);
   process.exit(1);
 }
-const bundle = decodeBundle(fs.readFileSync(`${args.bundle}.json`, 'utf8'), new Uint8Array(fs.readFileSync(`${args.bundle}.bin`)).buffer);
+const bundle = decodeBundle(
+  fs.readFileSync(`${args.bundle}.json`, 'utf8'),
+  new Uint8Array(fs.readFileSync(`${args.bundle}.bin`)).buffer,
+);
 const zoom = integerZoom(Number(args['data-mpp']), bundle.mpp);
-const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [Number(args.class)], { size: 256, zoom, shots, seed: 1, minPositive: 200 });
+const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [Number(args.class)], {
+  size: 256,
+  zoom,
+  shots,
+  seed: 1,
+  minPositive: 200,
+});
 const features = bundle.classes.reduce((s, c) => s + c.weights.layers.length, 0);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -47,7 +56,17 @@ console.log(
   `${shots}-shot adaptation, ${support.length} × 256×256 patches, extractors ${bundle.classes.map((c) => `${c.name} (${c.weights.layers.length})`).join(', ')}: C' = ${features}; ` +
     `${runs} timed runs after 1 warm-up; medians in seconds`,
 );
-const header = ['backend', 'features', 'standardise', 'logistic', 'Newton steps', 'BFGS', 'BFGS steps', 'BFGS stop', 'total'];
+const header = [
+  'backend',
+  'features',
+  'standardise',
+  'logistic',
+  'Newton steps',
+  'BFGS',
+  'BFGS steps',
+  'BFGS stop',
+  'total',
+];
 const rows: string[][] = [];
 for (const backend of backends) {
   try {
@@ -60,7 +79,9 @@ for (const backend of backends) {
   for (let r = 0; r <= runs; r++) {
     const { report } = await adapt(support, bundle);
     const t = report.timings;
-    console.log(`${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`);
+    console.log(
+      `${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`,
+    );
     if (r > 0) reports.push(report);
   }
   const m = (pick: (r: AdaptReport) => number) => median(reports.map(pick));

@@ -32,7 +32,11 @@ const tolerance = Number(args.tolerance);
 
 function mosaicOfSampleLabels(dir: string): Uint8Array | undefined {
   if (!fs.existsSync(dir)) return undefined;
-  const tiles = fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => PNG.sync.read(fs.readFileSync(path.join(dir, f))));
+  const tiles = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .map((f) => PNG.sync.read(fs.readFileSync(path.join(dir, f))));
   if (tiles.length === 0) return undefined;
   const mask = new Uint8Array(size * size);
   const t = tiles[0].width;
@@ -40,7 +44,8 @@ function mosaicOfSampleLabels(dir: string): Uint8Array | undefined {
     for (let tx = 0; tx < size; tx += t, k++) {
       const tile = tiles[k % tiles.length];
       for (let y = 0; y < Math.min(t, size - ty); y++) {
-        for (let x = 0; x < Math.min(t, size - tx); x++) mask[(ty + y) * size + tx + x] = tile.data[4 * (y * tile.width + x)] ? 255 : 0;
+        for (let x = 0; x < Math.min(t, size - tx); x++)
+          mask[(ty + y) * size + tx + x] = tile.data[4 * (y * tile.width + x)] ? 255 : 0;
       }
     }
   }
@@ -52,12 +57,18 @@ function randomEllipses(): Uint8Array {
   const random = new SeededRandom(1);
   const mask = new Uint8Array(size * size);
   for (let n = 0; n < (size * size) / 400; n++) {
-    const cx = random.next() * size, cy = random.next() * size;
-    const a = 3 + 4 * random.next(), b = 3 + 4 * random.next(), angle = Math.PI * random.next();
-    const c = Math.cos(angle), s = Math.sin(angle), r = Math.max(a, b);
+    const cx = random.next() * size,
+      cy = random.next() * size;
+    const a = 3 + 4 * random.next(),
+      b = 3 + 4 * random.next(),
+      angle = Math.PI * random.next();
+    const c = Math.cos(angle),
+      s = Math.sin(angle),
+      r = Math.max(a, b);
     for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(size, Math.ceil(cy + r)); y++) {
       for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(size, Math.ceil(cx + r)); x++) {
-        const u = (x + 0.5 - cx) * c + (y + 0.5 - cy) * s, v = -(x + 0.5 - cx) * s + (y + 0.5 - cy) * c;
+        const u = (x + 0.5 - cx) * c + (y + 0.5 - cy) * s,
+          v = -(x + 0.5 - cx) * s + (y + 0.5 - cy) * c;
         if ((u * u) / (a * a) + (v * v) / (b * b) < 1) mask[y * size + x] = 255;
       }
     }
@@ -67,7 +78,9 @@ function randomEllipses(): Uint8Array {
 
 const sample = mosaicOfSampleLabels(args.labels);
 const mask = sample ?? randomEllipses();
-const source = sample ? `a mosaic of the sample's nucleus labels (${args.labels})` : 'seeded random ellipses (no sample found; `npm run sample` makes one)';
+const source = sample
+  ? `a mosaic of the sample's nucleus labels (${args.labels})`
+  : 'seeded random ellipses (no sample found; `npm run sample` makes one)';
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const time = async <T>(f: () => T | Promise<T>): Promise<[T, number]> => {
   const t0 = performance.now();
@@ -75,12 +88,27 @@ const time = async <T>(f: () => T | Promise<T>): Promise<[T, number]> => {
   return [value, performance.now() - t0];
 };
 
-console.log(`mask ${size}×${size} (${(size * size / 1e6).toFixed(1)} Mpx), ${source}; tolerance ${tolerance} px; ${runs} timed runs after 1 warm-up; medians`);
-const contourMs: number[] = [], geojsonMs: number[] = [], pngMs: number[] = [];
-let cells = 0, vertices = 0, jsonBytes = 0, pngBytes = 0;
+console.log(
+  `mask ${size}×${size} (${((size * size) / 1e6).toFixed(1)} Mpx), ${source}; tolerance ${tolerance} px; ${runs} timed runs after 1 warm-up; medians`,
+);
+const contourMs: number[] = [],
+  geojsonMs: number[] = [],
+  pngMs: number[] = [];
+let cells = 0,
+  vertices = 0,
+  jsonBytes = 0,
+  pngBytes = 0;
 for (let r = 0; r <= runs; r++) {
   const [found, tc] = await time(() => cellContours(mask, size, size, { tolerance }));
-  const [text, tg] = await time(() => JSON.stringify(cellsToGeoJson(found, { placement: maskPlacement(1024, 2048, 2), classification: { name: 'Nucleus', color: [200, 0, 0] }, mpp: { x: 0.25, y: 0.25 } })));
+  const [text, tg] = await time(() =>
+    JSON.stringify(
+      cellsToGeoJson(found, {
+        placement: maskPlacement(1024, 2048, 2),
+        classification: { name: 'Nucleus', color: [200, 0, 0] },
+        mpp: { x: 0.25, y: 0.25 },
+      }),
+    ),
+  );
   const [png, tp] = await time(() => encodePng(mask, size, size));
   if (r === 0) continue;
   contourMs.push(tc);
@@ -91,9 +119,15 @@ for (let r = 0; r <= runs; r++) {
   jsonBytes = text.length;
   pngBytes = png.length;
 }
-const tc = median(contourMs), tg = median(geojsonMs), tp = median(pngMs);
+const tc = median(contourMs),
+  tg = median(geojsonMs),
+  tp = median(pngMs);
 console.log(`cells ${cells}, vertices per cell ${(vertices / cells).toFixed(1)}`);
-console.log(`contours (components + outlines + simplification): ${tc.toFixed(0)} ms — ${Math.round(cells / (tc / 1000))} cells/s, ${(size * size / 1e6 / (tc / 1000)).toFixed(0)} Mpx/s`);
-console.log(`GeoJSON (build + stringify): ${tg.toFixed(0)} ms — ${Math.round(cells / (tg / 1000))} cells/s, ${(jsonBytes / 1e6).toFixed(1)} MB`);
+console.log(
+  `contours (components + outlines + simplification): ${tc.toFixed(0)} ms — ${Math.round(cells / (tc / 1000))} cells/s, ${((size * size) / 1e6 / (tc / 1000)).toFixed(0)} Mpx/s`,
+);
+console.log(
+  `GeoJSON (build + stringify): ${tg.toFixed(0)} ms — ${Math.round(cells / (tg / 1000))} cells/s, ${(jsonBytes / 1e6).toFixed(1)} MB`,
+);
 console.log(`PNG of the mask: ${tp.toFixed(0)} ms, ${(pngBytes / 1e3).toFixed(0)} kB`);
 console.log(`mask → GeoJSON text: ${(tc + tg).toFixed(0)} ms — ${Math.round(cells / ((tc + tg) / 1000))} cells/s`);

@@ -22,7 +22,8 @@ export interface BenchThreadData {
   readonly tiles: readonly Rect[];
 }
 
-export type BenchThreadReply = { type: 'tile'; ms: number; patches: number } | { type: 'done' } | { type: 'error'; message: string };
+export type BenchThreadReply =
+  { type: 'tile'; ms: number; patches: number } | { type: 'done' } | { type: 'error'; message: string };
 
 const data = workerData as BenchThreadData;
 const post = (m: BenchThreadReply) => parentPort!.postMessage(m);
@@ -30,11 +31,23 @@ const post = (m: BenchThreadReply) => parentPort!.postMessage(m);
 try {
   await initBackend('wasm');
   const slide = await openTiff({ kind: 'blob', blob: await openAsBlob(data.slide), name: data.slide });
-  const bundle = await loadBundle({ manifest: await openAsBlob(data.manifest), weights: await openAsBlob(data.weights) });
+  const bundle = await loadBundle({
+    manifest: await openAsBlob(data.manifest),
+    weights: await openAsBlob(data.weights),
+  });
   const channels = bundle.classes.reduce((s, c) => s + c.weights.layers.length, 0);
   // Any head costs the same; a fixed one keeps the work identical between runs.
   const weights = { W: Array.from({ length: channels }, (_, i) => Math.sin(i) / channels), b: 0 };
-  const head = data.model === 'simd' ? createSimdHeadPatchModel(weights, bundle.classes.map((c) => c.weights)) : createHeadPatchModel(weights, bundle.classes.map((c) => c.weights));
+  const head =
+    data.model === 'simd'
+      ? createSimdHeadPatchModel(
+          weights,
+          bundle.classes.map((c) => c.weights),
+        )
+      : createHeadPatchModel(
+          weights,
+          bundle.classes.map((c) => c.weights),
+        );
   // One warm-up patch: XNNPACK sets its operators up on first use.
   await head.model(new Uint8Array(256 * 256 * 3).fill(128), 256, 256);
   for (const tile of data.tiles) {
@@ -46,5 +59,5 @@ try {
   head.dispose();
   post({ type: 'done' });
 } catch (err) {
-  post({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  post({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
 }

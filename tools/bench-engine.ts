@@ -46,7 +46,9 @@ const image = { width: 8192, height: 8192 };
 console.log('patch pixels evaluated per output pixel (256² patches, stride 64, interior tiles of an 8192² image):');
 for (const size of [256, 512, 1024, 2048]) {
   const plan = planTile({ x: 2048, y: 2048, width: size, height: size }, image);
-  console.log(`  ${size}² tiles: ${plan.patches.length} patches, ratio ${((plan.patches.length * PATCH_SIZE ** 2) / size ** 2).toFixed(2)}`);
+  console.log(
+    `  ${size}² tiles: ${plan.patches.length} patches, ratio ${((plan.patches.length * PATCH_SIZE ** 2) / size ** 2).toFixed(2)}`,
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -63,12 +65,24 @@ const timeIt = async (runs: number, f: () => unknown) => {
 // Planning a view that holds a whole 100 000 × 80 000 slide (a large 40× scan; the same slide at
 // 20× is upsampled to the same grid), with a 16 MP budget.
 console.log('planning a zoomed-out view of a whole slide (main thread), median of 5:');
-for (const [mpp, w0, h0] of [[0.25, 100_000, 80_000], [0.5, 50_000, 40_000], [0.25, 200_000, 160_000]] as const) {
-  const grid = inferenceGrid({ levels: [{ width: w0, height: h0, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } }, 0.25);
+for (const [mpp, w0, h0] of [
+  [0.25, 100_000, 80_000],
+  [0.5, 50_000, 40_000],
+  [0.25, 200_000, 160_000],
+] as const) {
+  const grid = inferenceGrid(
+    { levels: [{ width: w0, height: h0, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } },
+    0.25,
+  );
   let plan: ReturnType<typeof planView> | undefined;
   planView({ grid, visible: { x: 0, y: 0, width: 1000, height: 1000 }, budgetMegapixels: 16 }); // JIT warm-up
-  const ms = await timeIt(5, () => (plan = planView({ grid, visible: { x: 0, y: 0, width: w0, height: h0 }, budgetMegapixels: 16 })));
-  console.log(`  ${w0}×${h0} at ${mpp} µm/px → grid ${grid.width}×${grid.height}: ${plan!.visible.tiles} tiles, ${plan!.now.count} within budget, ${plan!.later.count} deferred — ${ms.toFixed(1)} ms`);
+  const ms = await timeIt(
+    5,
+    () => (plan = planView({ grid, visible: { x: 0, y: 0, width: w0, height: h0 }, budgetMegapixels: 16 })),
+  );
+  console.log(
+    `  ${w0}×${h0} at ${mpp} µm/px → grid ${grid.width}×${grid.height}: ${plan!.visible.tiles} tiles, ${plan!.now.count} within budget, ${plan!.later.count} deferred — ${ms.toFixed(1)} ms`,
+  );
 }
 
 if (!existsSync(args.slide)) {
@@ -117,29 +131,39 @@ const manifest = args.bundle;
 const weights = manifest.replace(/\.json$/, '.bin');
 
 for (const model of args.models.split(',') as ('simd' | 'tfjs')[])
-for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Number)) {
-  const tiles: Rect[] = all.slice(0, n * perWorker);
-  if (tiles.length < n * perWorker) throw new Error('not enough tiles for that many workers');
-  let patches = 0;
-  // Steady state: the clock runs from each thread's first tile (after start-up and a warm-up
-  // patch) to its last; the pool's time is the slowest thread's.
-  const busy = new Array<number>(n).fill(0);
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, (_, w) =>
-      thread({ slide: args.slide, manifest, weights, level: 0, model, tiles: tiles.slice(w * perWorker, (w + 1) * perWorker) }, (ms, p) => {
-        patches += p;
-        busy[w] += ms;
-      }),
-    ),
-  );
-  const wall = (performance.now() - started) / 1000;
-  const seconds = Math.max(...busy) / 1000;
-  const pixels = tiles.length * tileSize * tileSize;
-  console.log(
-    `wasm, ${model} model, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ${patches} patches in ${seconds.toFixed(1)} s ` +
-      `(${wall.toFixed(1)} s with thread start-up) → ${(pixels / seconds / 1e6).toFixed(4)} MP/s; ` +
-      `${((busy.reduce((a, b) => a + b, 0) / patches)).toFixed(0)} ms per patch per worker (3 extractors + head); ` +
-      `ratio ${((patches * PATCH_SIZE ** 2) / pixels).toFixed(2)} patch pixels per output pixel`,
-  );
-}
+  for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Number)) {
+    const tiles: Rect[] = all.slice(0, n * perWorker);
+    if (tiles.length < n * perWorker) throw new Error('not enough tiles for that many workers');
+    let patches = 0;
+    // Steady state: the clock runs from each thread's first tile (after start-up and a warm-up
+    // patch) to its last; the pool's time is the slowest thread's.
+    const busy = new Array<number>(n).fill(0);
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, (_, w) =>
+        thread(
+          {
+            slide: args.slide,
+            manifest,
+            weights,
+            level: 0,
+            model,
+            tiles: tiles.slice(w * perWorker, (w + 1) * perWorker),
+          },
+          (ms, p) => {
+            patches += p;
+            busy[w] += ms;
+          },
+        ),
+      ),
+    );
+    const wall = (performance.now() - started) / 1000;
+    const seconds = Math.max(...busy) / 1000;
+    const pixels = tiles.length * tileSize * tileSize;
+    console.log(
+      `wasm, ${model} model, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ${patches} patches in ${seconds.toFixed(1)} s ` +
+        `(${wall.toFixed(1)} s with thread start-up) → ${(pixels / seconds / 1e6).toFixed(4)} MP/s; ` +
+        `${(busy.reduce((a, b) => a + b, 0) / patches).toFixed(0)} ms per patch per worker (3 extractors + head); ` +
+        `ratio ${((patches * PATCH_SIZE ** 2) / pixels).toFixed(2)} patch pixels per output pixel`,
+    );
+  }

@@ -40,11 +40,31 @@ function baselineFeatures(weights: MsdWeights): { run(x: tf.Tensor4D): tf.Tensor
   const biases = weights.layers.map((l) => tf.tensor1d([l.bias]));
   return {
     run(x) {
-      let stack = tf.tidy(() => tf.div(tf.sub(tf.cast(x, 'float32'), weights.normalisation.mean as number[]), weights.normalisation.std as number[]) as tf.Tensor4D);
+      let stack = tf.tidy(
+        () =>
+          tf.div(
+            tf.sub(tf.cast(x, 'float32'), weights.normalisation.mean as number[]),
+            weights.normalisation.std as number[],
+          ) as tf.Tensor4D,
+      );
       weights.layers.forEach((layer, i) => {
         const previous = stack;
         stack = tf.tidy(() =>
-          tf.concat([previous, tf.fused.conv2d({ x: mirrorPad(previous, layer.dilation), filter: kernels[i], strides: 1, pad: 'valid', dilations: layer.dilation, bias: biases[i], activation: 'relu' })], 3),
+          tf.concat(
+            [
+              previous,
+              tf.fused.conv2d({
+                x: mirrorPad(previous, layer.dilation),
+                filter: kernels[i],
+                strides: 1,
+                pad: 'valid',
+                dilations: layer.dilation,
+                bias: biases[i],
+                activation: 'relu',
+              }),
+            ],
+            3,
+          ),
         );
         previous.dispose();
       });
@@ -81,7 +101,13 @@ for (const { backend, depth } of cases) {
   const net = createMsd(weights);
   const times = await timeRuns(() => net.features(x));
   net.dispose();
-  const row = [backend, String(depth), median(times).toFixed(0), times[0].toFixed(0), times[times.length - 1].toFixed(0)];
+  const row = [
+    backend,
+    String(depth),
+    median(times).toFixed(0),
+    times[0].toFixed(0),
+    times[times.length - 1].toFixed(0),
+  ];
   if (args.baseline) {
     const base = baselineFeatures(weights);
     const baseTimes = await timeRuns(() => base.run(x));

@@ -34,13 +34,26 @@ const size = Number(args.size);
 
 function extractorSets(): { label: string; extractors: MsdWeights[] }[] {
   if (!args.depths) {
-    const bundle = decodeBundle(readFileSync(args.bundle, 'utf8'), new Uint8Array(readFileSync(args.bundle.replace(/\.json$/, '.bin'))).buffer);
-    return [{ label: `default (${bundle.classes.map((c) => `${c.name} ${c.weights.layers.length}`).join(', ')})`, extractors: bundle.classes.map((c) => c.weights) }];
+    const bundle = decodeBundle(
+      readFileSync(args.bundle, 'utf8'),
+      new Uint8Array(readFileSync(args.bundle.replace(/\.json$/, '.bin'))).buffer,
+    );
+    return [
+      {
+        label: `default (${bundle.classes.map((c) => `${c.name} ${c.weights.layers.length}`).join(', ')})`,
+        extractors: bundle.classes.map((c) => c.weights),
+      },
+    ];
   }
-  return args.depths.split(',').map(Number).map((depth) => ({
-    label: `3 × random depth ${depth}`,
-    extractors: [1, 2, 3].map((k) => initMsdWeights(3, depth, seededGaussian(100 * depth + k), { mean: [180, 130, 170], std: [40, 50, 35] })),
-  }));
+  return args.depths
+    .split(',')
+    .map(Number)
+    .map((depth) => ({
+      label: `3 × random depth ${depth}`,
+      extractors: [1, 2, 3].map((k) =>
+        initMsdWeights(3, depth, seededGaussian(100 * depth + k), { mean: [180, 130, 170], std: [40, 50, 35] }),
+      ),
+    }));
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -48,9 +61,22 @@ const fmt = (ms: number) => ms.toFixed(1);
 
 await initBackend('wasm');
 const gaussian = seededGaussian(7);
-const rgb = Uint8Array.from({ length: size * size * 3 }, () => Math.max(0, Math.min(255, Math.round(150 + 50 * gaussian()))));
-console.log(`ms per ${size}×${size} patch (features of every extractor + head + σ), ${runs} interleaved runs after 1 warm-up each, TF.js backend wasm`);
-const header = ['extractors', 'TF.js wasm median', 'SIMD median', 'speed-up', 'TF.js min', 'SIMD min', ...(args.plain ? ['plain JS median', 'plain/TF.js'] : []), 'max |Δp|'];
+const rgb = Uint8Array.from({ length: size * size * 3 }, () =>
+  Math.max(0, Math.min(255, Math.round(150 + 50 * gaussian()))),
+);
+console.log(
+  `ms per ${size}×${size} patch (features of every extractor + head + σ), ${runs} interleaved runs after 1 warm-up each, TF.js backend wasm`,
+);
+const header = [
+  'extractors',
+  'TF.js wasm median',
+  'SIMD median',
+  'speed-up',
+  'TF.js min',
+  'SIMD min',
+  ...(args.plain ? ['plain JS median', 'plain/TF.js'] : []),
+  'max |Δp|',
+];
 const rows: string[][] = [];
 for (const { label, extractors } of extractorSets()) {
   const channels = extractors.reduce((s, e) => s + e.layers.length, 0);
@@ -58,8 +84,13 @@ for (const { label, extractors } of extractorSets()) {
   const tfModel = createHeadPatchModel(head, extractors);
   const simdModel = createSimdHeadPatchModel(head, extractors);
   const plainModel = args.plain ? createSimdHeadPatchModel(head, extractors, { simd: false }) : undefined;
-  if (!simdModel.usesSimd) console.log('WebAssembly SIMD is not available here: the "SIMD" column is the plain-JS loops');
-  const models: [string, PatchModel][] = [['tf', tfModel.model], ['simd', simdModel.model], ...(plainModel ? [['plain', plainModel.model] as [string, PatchModel]] : [])];
+  if (!simdModel.usesSimd)
+    console.log('WebAssembly SIMD is not available here: the "SIMD" column is the plain-JS loops');
+  const models: [string, PatchModel][] = [
+    ['tf', tfModel.model],
+    ['simd', simdModel.model],
+    ...(plainModel ? [['plain', plainModel.model] as [string, PatchModel]] : []),
+  ];
   const times = new Map<string, number[]>(models.map(([k]) => [k, []]));
   const outputs = new Map<string, Float32Array>();
   for (let r = 0; r <= runs; r++) {
@@ -74,17 +105,28 @@ for (const { label, extractors } of extractorSets()) {
     }
   }
   let dp = 0;
-  const a = outputs.get('tf')!, b = outputs.get('simd')!;
+  const a = outputs.get('tf')!,
+    b = outputs.get('simd')!;
   for (let i = 0; i < a.length; i++) dp = Math.max(dp, Math.abs(a[i] - b[i]));
-  const t = median(times.get('tf')!), s = median(times.get('simd')!);
-  const row = [label, fmt(t), fmt(s), `${(t / s).toFixed(2)}×`, fmt(Math.min(...times.get('tf')!)), fmt(Math.min(...times.get('simd')!))];
+  const t = median(times.get('tf')!),
+    s = median(times.get('simd')!);
+  const row = [
+    label,
+    fmt(t),
+    fmt(s),
+    `${(t / s).toFixed(2)}×`,
+    fmt(Math.min(...times.get('tf')!)),
+    fmt(Math.min(...times.get('simd')!)),
+  ];
   if (plainModel) {
     const p = median(times.get('plain')!);
     row.push(fmt(p), `${(p / t).toFixed(2)}×`);
   }
   row.push(dp.toExponential(1));
   rows.push(row);
-  console.log(`${label}: TF.js ${times.get('tf')!.map(fmt).join(' ')} | SIMD ${times.get('simd')!.map(fmt).join(' ')}${plainModel ? ` | plain ${times.get('plain')!.map(fmt).join(' ')}` : ''}`);
+  console.log(
+    `${label}: TF.js ${times.get('tf')!.map(fmt).join(' ')} | SIMD ${times.get('simd')!.map(fmt).join(' ')}${plainModel ? ` | plain ${times.get('plain')!.map(fmt).join(' ')}` : ''}`,
+  );
   tfModel.dispose();
   simdModel.dispose();
   plainModel?.dispose();

@@ -49,12 +49,15 @@ const crops: Crop[] = Array.from({ length: B }, () => {
   const rgb = new Uint8Array(S * S * C);
   const mask = new Uint8Array(S * S);
   // Blobs on a noisy background, so activations and gradients look like real ones.
-  const cx = rng.next() * S, cy = rng.next() * S, r = S / 6;
+  const cx = rng.next() * S,
+    cy = rng.next() * S,
+    r = S / 6;
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {
       const inside = (x - cx) ** 2 + (y - cy) ** 2 < r * r;
       mask[y * S + x] = inside ? 1 : 0;
-      for (let c = 0; c < C; c++) rgb[(y * S + x) * C + c] = Math.max(0, Math.min(255, (inside ? 90 : 200) + 25 * rng.gaussian()));
+      for (let c = 0; c < C; c++)
+        rgb[(y * S + x) * C + c] = Math.max(0, Math.min(255, (inside ? 90 : 200) + 25 * rng.gaussian()));
     }
   }
   return { rgb, mask };
@@ -75,7 +78,9 @@ async function timeSteps(name: string, step: () => Promise<void>): Promise<numbe
     cpu.push((c.user + c.system) / 1000);
   }
   const ms = median(wall);
-  console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms/step  ${(ms / B).toFixed(1).padStart(7)} ms/crop  (process CPU ${median(cpu).toFixed(0)} ms/step; steps ${wall.map((w) => w.toFixed(0)).join(' ')})`);
+  console.log(
+    `${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms/step  ${(ms / B).toFixed(1).padStart(7)} ms/crop  (process CPU ${median(cpu).toFixed(0)} ms/step; steps ${wall.map((w) => w.toFixed(0)).join(' ')})`,
+  );
   return ms;
 }
 
@@ -115,7 +120,13 @@ function tfParams(w: MsdWeights): TfParams {
 function normalisedInput(w: MsdWeights): tf.Tensor4D {
   const all = new Float32Array(B * S * S * C);
   crops.forEach((c, b) => all.set(Float32Array.from(c.rgb), b * S * S * C));
-  return tf.tidy(() => tf.tensor4d(all, [B, S, S, C]).sub(tf.tensor1d([...w.normalisation.mean])).div(tf.tensor1d([...w.normalisation.std])) as tf.Tensor4D);
+  return tf.tidy(
+    () =>
+      tf
+        .tensor4d(all, [B, S, S, C])
+        .sub(tf.tensor1d([...w.normalisation.mean]))
+        .div(tf.tensor1d([...w.normalisation.std])) as tf.Tensor4D,
+  );
 }
 
 function batchDiceLoss(p: tf.Tensor, t: tf.Tensor): tf.Scalar {
@@ -137,7 +148,8 @@ function tapLayer(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor, d: numbe
   const taps = tf.reshape(tf.matMul(tf.reshape(xp, [B * hp * wp, cin]), k9), [B, hp, wp, 9]);
   let acc: tf.Tensor4D | undefined;
   for (let t = 0; t < 9; t++) {
-    const ky = Math.floor(t / 3), kx = t % 3;
+    const ky = Math.floor(t / 3),
+      kx = t % 3;
     const s = tf.slice(taps, [0, ky * d, kx * d, t], [B, S, S, 1]);
     acc = acc ? (tf.add(acc, s) as tf.Tensor4D) : (s as tf.Tensor4D);
   }
@@ -161,11 +173,24 @@ const dilatedLayer = (d: number): ((xp: tf.Tensor, kernel: tf.Tensor) => tf.Tens
         const cin = x.shape[3];
         const dy4 = dy as tf.Tensor4D;
         const flipped = tf.reshape(tf.reverse(tf.reshape(k, [3, 3, cin]), [0, 1]), [3, 3, 1, cin]) as tf.Tensor4D;
-        const dx = tf.conv2d(tf.pad(dy4, [[0, 0], [2 * d, 2 * d], [2 * d, 2 * d], [0, 0]]), flipped, 1, 'valid', 'NHWC', d);
+        const dx = tf.conv2d(
+          tf.pad(dy4, [
+            [0, 0],
+            [2 * d, 2 * d],
+            [2 * d, 2 * d],
+            [0, 0],
+          ]),
+          flipped,
+          1,
+          'valid',
+          'NHWC',
+          d,
+        );
         const dyRow = tf.reshape(dy4, [1, B * S * S]);
         const taps: tf.Tensor[] = [];
         for (let t = 0; t < 9; t++) {
-          const ky = Math.floor(t / 3), kx = t % 3;
+          const ky = Math.floor(t / 3),
+            kx = t % 3;
           const xs = tf.reshape(tf.slice(x, [0, ky * d, kx * d, 0], [B, S, S, cin]), [B * S * S, cin]);
           taps.push(tf.matMul(dyRow, xs));
         }
@@ -218,7 +243,8 @@ async function benchTf(label: string, layer: 'taps' | 'custom'): Promise<{ ms: n
 }
 
 function relativeDifference(a: Float64Array, b: Float64Array): number {
-  let d = 0, n = 0;
+  let d = 0,
+    n = 0;
   for (let i = 0; i < a.length; i++) {
     d += (a[i] - b[i]) ** 2;
     n += b[i] ** 2;
@@ -231,34 +257,74 @@ const RESULT = 'RESULT ';
 if (values.only === 'naive' || values.only === 'custom') {
   // Child mode: one TF.js formulation; the result goes back as one JSON line.
   const backend = await initBackend('wasm');
-  const r = values.only === 'custom' ? await benchTf(`TF.js ${backend}, dilated conv2d + customGrad`, 'custom') : await benchTf(`TF.js ${backend}, naive 9-tap matMul (autograd)`, 'taps');
+  const r =
+    values.only === 'custom'
+      ? await benchTf(`TF.js ${backend}, dilated conv2d + customGrad`, 'custom')
+      : await benchTf(`TF.js ${backend}, naive 9-tap matMul (autograd)`, 'taps');
   console.log(RESULT + JSON.stringify({ ms: r.ms, grad: Array.from(r.grad) }));
   process.exit(0);
 }
 
 function runChild(which: 'naive' | 'custom'): { ms: number; grad: Float64Array } | string {
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--batch', String(B), '--crop', String(S), '--depth', String(depth), '--steps', String(steps), '--only', which];
+  const args = [
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    '--batch',
+    String(B),
+    '--crop',
+    String(S),
+    '--depth',
+    String(depth),
+    '--steps',
+    String(steps),
+    '--only',
+    which,
+  ];
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   const lines = (child.stdout ?? '').split('\n');
-  for (const line of lines) if (line && !line.startsWith(RESULT) && !line.includes('tfjs-node') && !line.startsWith('====') && line.trim() !== '' && !line.startsWith('Hi, looks')) console.log(line);
+  for (const line of lines)
+    if (
+      line &&
+      !line.startsWith(RESULT) &&
+      !line.includes('tfjs-node') &&
+      !line.startsWith('====') &&
+      line.trim() !== '' &&
+      !line.startsWith('Hi, looks')
+    )
+      console.log(line);
   const result = lines.find((l) => l.startsWith(RESULT));
   if (!result) {
-    const why = /memory access out of bounds|Aborted|out of memory/i.test(child.stderr ?? '') ? 'the wasm heap ran out' : `exit code ${child.status}`;
+    const why = /memory access out of bounds|Aborted|out of memory/i.test(child.stderr ?? '')
+      ? 'the wasm heap ran out'
+      : `exit code ${child.status}`;
     return `failed (${why}) at batch ${B}, ${S}²`;
   }
   const parsed = JSON.parse(result.slice(RESULT.length)) as { ms: number; grad: number[] };
   return { ms: parsed.ms, grad: Float64Array.from(parsed.grad) };
 }
 
-console.log(`MSD training step, depth ${depth}, batch ${B}, crops ${S}², median of ${steps} steps after a warm-up; ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `MSD training step, depth ${depth}, batch ${B}, crops ${S}², median of ${steps} steps after a warm-up; ${os.cpus().length} cores, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 const js1 = await benchJs('plain JS + wasm SIMD loops, 1 thread', localTrainEngine);
-const jsN = threads > 1 ? await benchJs(`plain JS + wasm SIMD loops, ${threads} worker threads`, threadedTrainEngine(threads)) : js1;
+const jsN =
+  threads > 1
+    ? await benchJs(`plain JS + wasm SIMD loops, ${threads} worker threads`, threadedTrainEngine(threads))
+    : js1;
 const results: Record<string, { ms: number; grad: Float64Array } | string> = {};
 for (const which of ['custom', 'naive'] as const) if (!skip.has(which)) results[which] = runChild(which);
 console.log(
-  'TF.js 4.22\'s MirrorPad gradient only slices the interior out of dy (it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; the plain-JS gradient matches finite differences (test/core/msd/engine.node.test.ts).',
+  "TF.js 4.22's MirrorPad gradient only slices the interior out of dy (it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; the plain-JS gradient matches finite differences (test/core/msd/engine.node.test.ts).",
 );
-console.log(`load now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `load now ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 for (const [name, r] of Object.entries(results)) {
   if (typeof r === 'string') {
     console.log(`${name}: ${r}`);

@@ -14,7 +14,10 @@ export function folderCheckpointStore(dir: string): CheckpointStore {
     async load() {
       if (!fs.existsSync(json)) return undefined;
       if (!fs.existsSync(bin)) throw new Error(`${json} has no ${path.basename(bin)} beside it`);
-      return { json: await fs.promises.readFile(json, 'utf8'), binary: new Uint8Array(await fs.promises.readFile(bin)) };
+      return {
+        json: await fs.promises.readFile(json, 'utf8'),
+        binary: new Uint8Array(await fs.promises.readFile(bin)),
+      };
     },
     async save(c) {
       await fs.promises.mkdir(dir, { recursive: true });

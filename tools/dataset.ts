@@ -36,7 +36,10 @@ export function parseClassSelection(text: string): ClassSelection {
 export function readManifestNames(dir: string): { name: string; split: string | undefined }[] {
   const file = path.join(dir, 'manifest.csv');
   if (!fs.existsSync(file)) throw new Error(`${dir} has no manifest.csv; expected images/, labels/ and manifest.csv`);
-  const [header, ...rows] = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const [header, ...rows] = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const columns = header.split(',');
   const nameAt = columns.indexOf('name');
   if (nameAt < 0) throw new Error(`${file} has no "name" column`);
@@ -61,7 +64,8 @@ export function readLabelledDataset(dir: string, only?: 'train' | 'test'): Label
     if (only && (split ?? 'train') !== only) continue;
     const image = PNG.sync.read(fs.readFileSync(path.join(dir, 'images', `${name}.png`)));
     const label = PNG.sync.read(fs.readFileSync(path.join(dir, 'labels', `${name}.png`)), { skipRescale: true });
-    if (image.width !== label.width || image.height !== label.height) throw new Error(`${name}: image ${image.width}×${image.height}, labels ${label.width}×${label.height}`);
+    if (image.width !== label.width || image.height !== label.height)
+      throw new Error(`${name}: image ${image.width}×${image.height}, labels ${label.width}×${label.height}`);
     const n = image.width * image.height;
     // pngjs always decodes to RGBA (8 bits per channel; a 16-bit PNG needs skipRescale to keep ids).
     const rgb = new Uint8Array(3 * n);

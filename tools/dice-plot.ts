@@ -31,36 +31,55 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
   ];
   classes.forEach((c, p) => {
     const g: string[] = [`<g transform="translate(${p * PANEL.width},6)">`];
-    g.push(`<text x="${PANEL.left + innerW / 2}" y="${PANEL.top - 8}" text-anchor="middle" font-weight="bold">${escape(c.name)}</text>`);
+    g.push(
+      `<text x="${PANEL.left + innerW / 2}" y="${PANEL.top - 8}" text-anchor="middle" font-weight="bold">${escape(c.name)}</text>`,
+    );
     for (let t = 0; t <= 10; t += 2) {
       const y = yAt(t / 10);
       g.push(`<line x1="${PANEL.left}" x2="${PANEL.left + innerW}" y1="${f(y)}" y2="${f(y)}" stroke="#e5e5e5"/>`);
       g.push(`<text x="${PANEL.left - 4}" y="${f(y + 4)}" text-anchor="end">${(t / 10).toFixed(1)}</text>`);
     }
     g.push(`<line x1="${PANEL.left}" x2="${PANEL.left}" y1="${PANEL.top}" y2="${PANEL.top + innerH}" stroke="#333"/>`);
-    shots.forEach((k, i) => g.push(`<text x="${f(xAt(i))}" y="${PANEL.top + innerH + 14}" text-anchor="middle">${k}</text>`));
+    shots.forEach((k, i) =>
+      g.push(`<text x="${f(xAt(i))}" y="${PANEL.top + innerH + 14}" text-anchor="middle">${k}</text>`),
+    );
     g.push(`<text x="${PANEL.left + innerW / 2}" y="${PANEL.top + innerH + 30}" text-anchor="middle">shots</text>`);
-    if (p === 0) g.push(`<text transform="translate(12,${PANEL.top + innerH / 2}) rotate(-90)" text-anchor="middle">Dice</text>`);
+    if (p === 0)
+      g.push(`<text transform="translate(12,${PANEL.top + innerH / 2}) rotate(-90)" text-anchor="middle">Dice</text>`);
     if (c.upperBound.n > 0) {
       const y = f(yAt(c.upperBound.median));
-      g.push(`<line x1="${PANEL.left}" x2="${PANEL.left + innerW}" y1="${y}" y2="${y}" stroke="#2ca02c" stroke-dasharray="5 3"/>`);
+      g.push(
+        `<line x1="${PANEL.left}" x2="${PANEL.left + innerW}" y1="${y}" y2="${y}" stroke="#2ca02c" stroke-dasharray="5 3"/>`,
+      );
     }
     for (const s of SERIES) {
-      const points = shots.map((k, i) => ({ x: xAt(i) + s.dx, q: c.shots[k]?.[s.key] })).filter((pt) => pt.q && pt.q.n > 0);
+      const points = shots
+        .map((k, i) => ({ x: xAt(i) + s.dx, q: c.shots[k]?.[s.key] }))
+        .filter((pt) => pt.q && pt.q.n > 0);
       for (const { x, q } of points) {
-        g.push(`<line x1="${f(x)}" x2="${f(x)}" y1="${f(yAt(q!.q1))}" y2="${f(yAt(q!.q3))}" stroke="${s.color}" stroke-width="2"/>`);
+        g.push(
+          `<line x1="${f(x)}" x2="${f(x)}" y1="${f(yAt(q!.q1))}" y2="${f(yAt(q!.q3))}" stroke="${s.color}" stroke-width="2"/>`,
+        );
         g.push(`<circle cx="${f(x)}" cy="${f(yAt(q!.median))}" r="3" fill="${s.color}"/>`);
       }
-      if (points.length > 1) g.push(`<polyline fill="none" stroke="${s.color}" points="${points.map(({ x, q }) => `${f(x)},${f(yAt(q!.median))}`).join(' ')}"/>`);
+      if (points.length > 1)
+        g.push(
+          `<polyline fill="none" stroke="${s.color}" points="${points.map(({ x, q }) => `${f(x)},${f(yAt(q!.median))}`).join(' ')}"/>`,
+        );
     }
     g.push('</g>');
     parts.push(...g);
   });
   const legendY = height - 8;
-  const legend = [...SERIES.map((s) => ({ label: s.label, color: s.color, dash: '' })), { label: 'own extractor (upper bound)', color: '#2ca02c', dash: '5 3' }];
+  const legend = [
+    ...SERIES.map((s) => ({ label: s.label, color: s.color, dash: '' })),
+    { label: 'own extractor (upper bound)', color: '#2ca02c', dash: '5 3' },
+  ];
   legend.forEach((l, i) => {
     const x = 10 + i * 200;
-    parts.push(`<line x1="${x}" x2="${x + 20}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/>`);
+    parts.push(
+      `<line x1="${x}" x2="${x + 20}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/>`,
+    );
     parts.push(`<text x="${x + 25}" y="${legendY}">${escape(l.label)}</text>`);
   });
   parts.push('</svg>');

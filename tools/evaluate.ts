@@ -21,7 +21,15 @@ import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
 import { parseClassSelection, readLabelledDataset, type ClassSelection } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
-import { adaptationKey, loadState, saveState, type Adaptation, type EvaluationState, type HeadCounts, type Protocol } from './evaluation-state.js';
+import {
+  adaptationKey,
+  loadState,
+  saveState,
+  type Adaptation,
+  type EvaluationState,
+  type HeadCounts,
+  type Protocol,
+} from './evaluation-state.js';
 import { dice, quartiles, resultTable, type ClassResult } from './evaluation-summary.js';
 import { classWindows, drawSupportSet } from './support-set.js';
 import { clock, trainExtractor } from './train-extractor.js';
@@ -55,12 +63,17 @@ function integer(name: string, text: string | undefined, min: number): number {
 
 const data = path.resolve(args.data);
 if (!fs.existsSync(path.join(data, 'manifest.csv'))) {
-  console.error(`${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used when present; \`npm run sample\` makes .cache/sample/patches.`);
+  console.error(
+    `${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used when present; \`npm run sample\` makes .cache/sample/patches.`,
+  );
   process.exit(1);
 }
 const datasetName = path.basename(data);
 const targetTexts = args.target ?? (datasetName === 'consep' ? CONSEP_TARGETS : undefined);
-if (!targetTexts || targetTexts.length < 2) throw new Error('give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)');
+if (!targetTexts || targetTexts.length < 2)
+  throw new Error(
+    'give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)',
+  );
 const targets: ClassSelection[] = targetTexts.map(parseClassSelection);
 const shotList = args.shots.split(',').map((s) => integer('shots', s, 1));
 const draws = integer('draws', args.draws, 1);
@@ -94,8 +107,11 @@ const elapsed = () => clock((performance.now() - started) / 1000);
 
 const train = readLabelledDataset(data, 'train');
 const test = readLabelledDataset(data, 'test');
-if (test.length === 0) throw new Error(`${args.data} has no test images (names test_* or a split column in manifest.csv)`);
-console.log(`${datasetName}: ${train.length} training and ${test.length} test images; targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots × ${draws} draws × ${instances} extractor instances`);
+if (test.length === 0)
+  throw new Error(`${args.data} has no test images (names test_* or a split column in manifest.csv)`);
+console.log(
+  `${datasetName}: ${train.length} training and ${test.length} test images; targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots × ${draws} draws × ${instances} extractor instances`,
+);
 await initBackend(args.backend as BackendName);
 console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
 
@@ -121,17 +137,25 @@ async function extractor(target: ClassSelection, instance: number): Promise<Extr
 }
 
 /** Seeds differ per target, shots, draw and instance, and stay fixed when the counts grow. */
-const drawSeed = (t: number, shots: number, draw: number, instance: number) => 1 + t * 1_000_003 + shots * 10_007 + draw * 101 + instance;
+const drawSeed = (t: number, shots: number, draw: number, instance: number) =>
+  1 + t * 1_000_003 + shots * 10_007 + draw * 101 + instance;
 
-const windowsOf = targets.map((t) => classWindows(train, t.ids, { edge: WINDOW, stride: protocol.stride, minPositive: protocol.minPositive }));
-targets.forEach((t, i) => console.log(`${t.name}: ${windowsOf[i].length} windows of ${WINDOW}² (stride ${protocol.stride}) hold ≥ ${protocol.minPositive} class pixels`));
+const windowsOf = targets.map((t) =>
+  classWindows(train, t.ids, { edge: WINDOW, stride: protocol.stride, minPositive: protocol.minPositive }),
+);
+targets.forEach((t, i) =>
+  console.log(
+    `${t.name}: ${windowsOf[i].length} windows of ${WINDOW}² (stride ${protocol.stride}) hold ≥ ${protocol.minPositive} class pixels`,
+  ),
+);
 
 async function runAdaptations(instance: number, extractors: Map<string, ExtractorClass>): Promise<void> {
   const todo: { t: number; shots: number; draw: number }[] = [];
   for (let draw = 0; draw < draws; draw++) {
     for (let t = 0; t < targets.length; t++) {
       for (const shots of shotList) {
-        if (!state.adaptations[adaptationKey({ target: targets[t].name, instance, shots, draw })]) todo.push({ t, shots, draw });
+        if (!state.adaptations[adaptationKey({ target: targets[t].name, instance, shots, draw })])
+          todo.push({ t, shots, draw });
       }
     }
   }
@@ -139,8 +163,18 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
   for (const [i, { t, shots, draw }] of todo.entries()) {
     const target = targets[t];
     const others = targets.filter((_, j) => j !== t).map((o) => extractors.get(o.name)!);
-    const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, { shots, seed: drawSeed(t, shots, draw, instance), edge: WINDOW, zoom: 1 });
-    const result = await adapt(patches, others, { lambda: protocol.lambda, threshold: THRESHOLD, metadata: { className: target.name, shots } }, { signal: controller.signal });
+    const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, {
+      shots,
+      seed: drawSeed(t, shots, draw, instance),
+      edge: WINDOW,
+      zoom: 1,
+    });
+    const result = await adapt(
+      patches,
+      others,
+      { lambda: protocol.lambda, threshold: THRESHOLD, metadata: { className: target.name, shots } },
+      { signal: controller.signal },
+    );
     const r = result.report;
     const record: Adaptation = {
       target: target.name,
@@ -161,7 +195,8 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
     state.adaptations[adaptationKey(record)] = record;
     saveState(stateFile, state);
     (seconds[shots] ??= []).push(r.timings.total / 1000);
-    const mean = (k: number) => (seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000);
+    const mean = (k: number) =>
+      seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000;
     const eta = todo.slice(i + 1).reduce((s, job) => s + mean(job.shots), 0);
     console.log(
       `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
@@ -174,8 +209,17 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
 const CHUNK = 65536;
 
 /** [overlap, predicted] for each head's thresholded prediction against `truth`, pooled over all pixels. */
-async function headCounts(features: tf.Tensor2D, truth: tf.Tensor2D, heads: readonly HeadJson[]): Promise<[number, number][]> {
-  const W = tf.tensor2d(heads.flatMap((h) => [...h.W]), [heads.length, features.shape[1]]).transpose() as tf.Tensor2D;
+async function headCounts(
+  features: tf.Tensor2D,
+  truth: tf.Tensor2D,
+  heads: readonly HeadJson[],
+): Promise<[number, number][]> {
+  const W = tf
+    .tensor2d(
+      heads.flatMap((h) => [...h.W]),
+      [heads.length, features.shape[1]],
+    )
+    .transpose() as tf.Tensor2D;
   const b = tf.tensor1d(heads.map((h) => h.b));
   const thresholds = tf.tensor1d(heads.map((h) => h.threshold));
   const sums = heads.map(() => [0, 0] as [number, number]);
@@ -183,7 +227,10 @@ async function headCounts(features: tf.Tensor2D, truth: tf.Tensor2D, heads: read
     for (let row = 0; row < features.shape[0]; row += CHUNK) {
       const n = Math.min(CHUNK, features.shape[0] - row);
       const [overlap, predicted] = tf.tidy(() => {
-        const p = tf.cast(tf.greater(tf.sigmoid(tf.add(tf.matMul(tf.slice(features, [row, 0], [n, -1]), W), b)), thresholds), 'float32');
+        const p = tf.cast(
+          tf.greater(tf.sigmoid(tf.add(tf.matMul(tf.slice(features, [row, 0], [n, -1]), W), b)), thresholds),
+          'float32',
+        );
         return [tf.matMul(tf.slice(truth, [0, row], [1, n]), p).reshape([-1]), tf.sum(p, 0)];
       });
       const [o, q] = await Promise.all([overlap.data(), predicted.data()]);
@@ -204,7 +251,8 @@ async function headCounts(features: tf.Tensor2D, truth: tf.Tensor2D, heads: read
 
 /** Every adaptation of this instance, and the upper bound, on every test image not counted yet. */
 async function runTests(instance: number, networks: Map<string, MsdNetwork>): Promise<void> {
-  const keysOf = (t: ClassSelection) => Object.values(state.adaptations).filter((a) => a.target === t.name && a.instance === instance);
+  const keysOf = (t: ClassSelection) =>
+    Object.values(state.adaptations).filter((a) => a.target === t.name && a.instance === instance);
   for (const [i, image] of test.entries()) {
     controller.signal.throwIfAborted();
     const key = `${instance}/${image.name}`;
@@ -237,10 +285,20 @@ async function runTests(instance: number, networks: Map<string, MsdNetwork>): Pr
       }
       for (const [ti, t] of targets.entries()) {
         if (missing[ti].length === 0) continue;
-        const joined = tf.concat(targets.filter((o) => o !== t).map((o) => features.get(o.name)!), 1) as tf.Tensor2D;
-        const labels = tf.tensor2d(Float32Array.from(image.labels, (l) => (t.ids.includes(l) ? 1 : 0)), [1, pixels]);
+        const joined = tf.concat(
+          targets.filter((o) => o !== t).map((o) => features.get(o.name)!),
+          1,
+        ) as tf.Tensor2D;
+        const labels = tf.tensor2d(
+          Float32Array.from(image.labels, (l) => (t.ids.includes(l) ? 1 : 0)),
+          [1, pixels],
+        );
         try {
-          const both = await headCounts(joined, labels, missing[ti].flatMap((a) => [a.logistic, a.bfgs]));
+          const both = await headCounts(
+            joined,
+            labels,
+            missing[ti].flatMap((a) => [a.logistic, a.bfgs]),
+          );
           missing[ti].forEach((a, j) => (heads[adaptationKey(a)] = { logistic: both[2 * j], bfgs: both[2 * j + 1] }));
         } finally {
           joined.dispose();
@@ -253,7 +311,9 @@ async function runTests(instance: number, networks: Map<string, MsdNetwork>): Pr
     }
     state.counts[key] = { truth, upper, heads };
     saveState(stateFile, state);
-    console.log(`[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
 }
 
@@ -269,7 +329,13 @@ function summarise(): ClassResult[] {
           if (!state.adaptations[key] || per.some((c) => !c?.heads[key])) continue;
           const truth = per.reduce((s, c) => s + c!.truth[t.name], 0);
           for (const kind of ['logistic', 'bfgs'] as const) {
-            values[kind].push(dice({ overlap: per.reduce((s, c) => s + c!.heads[key][kind][0], 0), predicted: per.reduce((s, c) => s + c!.heads[key][kind][1], 0), truth }));
+            values[kind].push(
+              dice({
+                overlap: per.reduce((s, c) => s + c!.heads[key][kind][0], 0),
+                predicted: per.reduce((s, c) => s + c!.heads[key][kind][1], 0),
+                truth,
+              }),
+            );
           }
         }
       }
@@ -279,7 +345,13 @@ function summarise(): ClassResult[] {
     for (let instance = 1; instance <= instances; instance++) {
       const per = test.map((im) => state.counts[`${instance}/${im.name}`]);
       if (per.some((c) => !c)) continue;
-      upper.push(dice({ overlap: per.reduce((s, c) => s + c!.upper[t.name][0], 0), predicted: per.reduce((s, c) => s + c!.upper[t.name][1], 0), truth: per.reduce((s, c) => s + c!.truth[t.name], 0) }));
+      upper.push(
+        dice({
+          overlap: per.reduce((s, c) => s + c!.upper[t.name][0], 0),
+          predicted: per.reduce((s, c) => s + c!.upper[t.name][1], 0),
+          truth: per.reduce((s, c) => s + c!.truth[t.name], 0),
+        }),
+      );
     }
     return { name: t.name, shots, upperBound: quartiles(upper) };
   });
@@ -306,7 +378,9 @@ function timingSummary() {
 function report(): void {
   const classes = summarise();
   const table = resultTable(classes, shotList);
-  console.log(`\nDice (%) on ${test.length} test images, pooled over their pixels; median [quartiles] over draws × instances:\n${table}`);
+  console.log(
+    `\nDice (%) on ${test.length} test images, pooled over their pixels; median [quartiles] over draws × instances:\n${table}`,
+  );
   const n = Math.max(...classes.flatMap((c) => Object.values(c.shots).map((r) => r.bfgs.n)));
   const title = `${datasetName}: Dice vs shots (median and quartiles of ${n} support draws × extractor instances per point)`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -315,7 +389,14 @@ function report(): void {
     `${out}.json`,
     JSON.stringify(
       {
-        protocol: { ...protocol, shots: shotList, draws, instances, dice: 'pooled over all pixels of the test images', backend: tf.getBackend() },
+        protocol: {
+          ...protocol,
+          shots: shotList,
+          draws,
+          instances,
+          dice: 'pooled over all pixels of the test images',
+          backend: tf.getBackend(),
+        },
         testImages: test.map((im) => im.name),
         results: classes,
         table,
@@ -336,7 +417,14 @@ try {
     for (const t of targets) classes.set(t.name, await extractor(t, instance));
     saveState(stateFile, state);
     // The instance's extractors as a bundle: reusable in the viewer, and a reference for tests.
-    const { manifest, weights } = encodeBundle({ classes: [...classes.values()], mpp: Number(args.mpp), metadata: { evaluation: protocol, instance, extractors: state.extractors } }, { weightsFile: `instance-${instance}.bin` });
+    const { manifest, weights } = encodeBundle(
+      {
+        classes: [...classes.values()],
+        mpp: Number(args.mpp),
+        metadata: { evaluation: protocol, instance, extractors: state.extractors },
+      },
+      { weightsFile: `instance-${instance}.bin` },
+    );
     fs.writeFileSync(path.join(cache, 'extractors', manifest.weightsFile), new Uint8Array(weights));
     fs.writeFileSync(path.join(cache, 'extractors', `instance-${instance}.json`), JSON.stringify(manifest) + '\n');
     await runAdaptations(instance, classes);

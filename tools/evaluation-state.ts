@@ -26,11 +26,22 @@ export interface Adaptation {
   readonly shots: number;
   readonly draw: number;
   /** Where the support patches were cut (dataset pixels). */
-  readonly windows: readonly { readonly image: string; readonly x: number; readonly y: number; readonly count: number }[];
+  readonly windows: readonly {
+    readonly image: string;
+    readonly x: number;
+    readonly y: number;
+    readonly count: number;
+  }[];
   readonly logistic: HeadJson;
   readonly bfgs: HeadJson;
   readonly report: {
-    readonly timings: { readonly features: number; readonly standardise: number; readonly logistic: number; readonly bfgs: number; readonly total: number };
+    readonly timings: {
+      readonly features: number;
+      readonly standardise: number;
+      readonly logistic: number;
+      readonly bfgs: number;
+      readonly total: number;
+    };
     readonly newtonSteps: number;
     readonly bfgsSteps: number;
     readonly bfgsStop: string;
@@ -70,14 +81,18 @@ export interface EvaluationState {
   readonly counts: Record<string, ImageCounts>;
 }
 
-export const adaptationKey = (a: { target: string; instance: number; shots: number; draw: number }) => `${a.target}/${a.instance}/${a.shots}/${a.draw}`;
+export const adaptationKey = (a: { target: string; instance: number; shots: number; draw: number }) =>
+  `${a.target}/${a.instance}/${a.shots}/${a.draw}`;
 
 export function loadState(file: string, protocol: Protocol): EvaluationState {
   if (!fs.existsSync(file)) return { version: 1, protocol, extractors: {}, adaptations: {}, counts: {} };
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as EvaluationState;
-  if (state.version !== 1) throw new Error(`${file} is version ${state.version}; this tool reads version 1 (move it away to start over)`);
+  if (state.version !== 1)
+    throw new Error(`${file} is version ${state.version}; this tool reads version 1 (move it away to start over)`);
   if (JSON.stringify(state.protocol) !== JSON.stringify(protocol)) {
-    throw new Error(`${file} was made with other settings:\n  stored ${JSON.stringify(state.protocol)}\n  now    ${JSON.stringify(protocol)}\npass the same settings to resume, or another --cache to start a new evaluation`);
+    throw new Error(
+      `${file} was made with other settings:\n  stored ${JSON.stringify(state.protocol)}\n  now    ${JSON.stringify(protocol)}\npass the same settings to resume, or another --cache to start a new evaluation`,
+    );
   }
   return state;
 }

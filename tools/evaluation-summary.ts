@@ -56,7 +56,11 @@ const cell = (q: Quartiles) => (q.n === 0 ? '–' : `${percent(q.median)} [${per
 /** A Markdown table: Dice in %, median [first–third quartile]. */
 export function resultTable(classes: readonly ClassResult[], shots: readonly number[]): string {
   const header = ['class', ...shots.flatMap((k) => [`${k}-shot logistic`, `${k}-shot BFGS`]), 'upper bound'];
-  const rows = classes.map((c) => [c.name, ...shots.flatMap((k) => [cell(c.shots[k].logistic), cell(c.shots[k].bfgs)]), cell(c.upperBound)]);
+  const rows = classes.map((c) => [
+    c.name,
+    ...shots.flatMap((k) => [cell(c.shots[k].logistic), cell(c.shots[k].bfgs)]),
+    cell(c.upperBound),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');

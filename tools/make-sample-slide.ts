@@ -24,7 +24,8 @@ function integer(name: string, text: string | undefined, min: number): number | 
 }
 
 const compression = values.compression;
-if (compression !== 'deflate' && compression !== 'jpeg') throw new Error(`--compression must be deflate or jpeg, got ${compression}`);
+if (compression !== 'deflate' && compression !== 'jpeg')
+  throw new Error(`--compression must be deflate or jpeg, got ${compression}`);
 
 await makeSampleSlide({
   out: values.out,

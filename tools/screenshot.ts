@@ -18,16 +18,32 @@ import { sampleSupportSet } from './support-set.js';
 
 const WSI = '../shared/data/wsi';
 const CONSEP = '../shared/data/consep';
-const real = fs.existsSync(path.join(WSI, 'CMU-1-Small-Region.svs')) && fs.existsSync(path.join(CONSEP, 'manifest.csv'));
+const real =
+  fs.existsSync(path.join(WSI, 'CMU-1-Small-Region.svs')) && fs.existsSync(path.join(CONSEP, 'manifest.csv'));
 const out = 'docs/demo.png';
 if (!fs.existsSync('dist/demo/index.html')) throw new Error('the demo is not built: run `npm run build` first');
 
 // The head, fitted here in Node with the same adapt() the workers run.
 await initBackend('wasm');
-const bundle = decodeBundle(JSON.parse(fs.readFileSync('models/default/extractors.json', 'utf8')), new Uint8Array(fs.readFileSync('models/default/extractors.bin')).buffer);
+const bundle = decodeBundle(
+  JSON.parse(fs.readFileSync('models/default/extractors.json', 'utf8')),
+  new Uint8Array(fs.readFileSync('models/default/extractors.bin')).buffer,
+);
 const support = real
-  ? sampleSupportSet(readLabelledDataset(CONSEP, 'train'), [2], { size: 256, zoom: 1, shots: 5, seed: 3, minPositive: 2000 })
-  : sampleSupportSet(readLabelledDataset('.cache/sample/patches', 'train'), [2], { size: 256, zoom: 2, shots: 5, seed: 3, minPositive: 800 });
+  ? sampleSupportSet(readLabelledDataset(CONSEP, 'train'), [2], {
+      size: 256,
+      zoom: 1,
+      shots: 5,
+      seed: 3,
+      minPositive: 2000,
+    })
+  : sampleSupportSet(readLabelledDataset('.cache/sample/patches', 'train'), [2], {
+      size: 256,
+      zoom: 2,
+      shots: 5,
+      seed: 3,
+      minPositive: 800,
+    });
 const className = real ? 'Inflammatory (5 CoNSeP shots)' : 'Lymphocyte (5 shots)';
 console.log(`fitting a head on 5 support patches (${real ? 'CoNSeP inflammatory' : 'sample lymphocytes'})…`);
 const { head, report } = await adapt(support, bundle, { metadata: { className } });
@@ -43,13 +59,18 @@ try {
     await page.click('#url-form button');
   }
   const slideName = real ? 'CMU-1-Small-Region.svs' : 'sample-slide.tif';
-  await page.waitForFunction((name) => (window as any).demoPanel?.handle?.slide.info.name.endsWith(name), slideName, { timeout: 180_000 });
-  await page.evaluate(async (json) => {
-    const h = (window as any).demoPanel.handle;
-    await h.loadHead(json);
-    h.setLive(true);
-    (document.querySelector('#guide') as HTMLDetailsElement).open = false;
-  }, JSON.stringify(serializeHead(head)));
+  await page.waitForFunction((name) => (window as any).demoPanel?.handle?.slide.info.name.endsWith(name), slideName, {
+    timeout: 180_000,
+  });
+  await page.evaluate(
+    async (json) => {
+      const h = (window as any).demoPanel.handle;
+      await h.loadHead(json);
+      h.setLive(true);
+      (document.querySelector('#guide') as HTMLDetailsElement).open = false;
+    },
+    JSON.stringify(serializeHead(head)),
+  );
   // A region with many cells, about one screen pixel per slide pixel.
   const [cx, cy, zoom] = real ? [1300, 1900, 1] : [5600, 5200, 1];
   await page.evaluate(
@@ -73,7 +94,9 @@ try {
   await page.waitForTimeout(500);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await page.screenshot({ path: out });
-  console.log(`wrote ${out} (${real ? 'CMU-1-Small-Region.svs, OpenSlide test data, CC0' : 'the generated sample slide'})`);
+  console.log(
+    `wrote ${out} (${real ? 'CMU-1-Small-Region.svs, OpenSlide test data, CC0' : 'the generated sample slide'})`,
+  );
 } finally {
   await browser.close();
   server.close();

@@ -46,12 +46,14 @@ function ensureChromium() {
   const hasApt = existsSync('/usr/bin/apt-get');
   if (!isRoot || !hasApt) {
     console.error(
-      'setup: no Chromium found (looked at ' + candidates.join(', ') + ').\n' +
-      '  Install one (Debian/Ubuntu: sudo apt-get install chromium) or set CHROME_PATH to its executable.',
+      'setup: no Chromium found (looked at ' +
+        candidates.join(', ') +
+        ').\n' +
+        '  Install one (Debian/Ubuntu: sudo apt-get install chromium) or set CHROME_PATH to its executable.',
     );
     process.exit(1);
   }
-  console.log('setup: Chromium is missing; installing Debian\'s chromium package (needs a minute)');
+  console.log("setup: Chromium is missing; installing Debian's chromium package (needs a minute)");
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
   execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
     stdio: 'inherit',

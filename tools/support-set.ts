@@ -20,13 +20,22 @@ export function integerZoom(datasetMpp: number, extractorMpp: number): number {
   const zoom = datasetMpp / extractorMpp;
   const rounded = Math.round(zoom);
   if (rounded < 1 || Math.abs(zoom - rounded) > 1e-6) {
-    throw new Error(`the data is at ${datasetMpp} µm/px and the extractors at ${extractorMpp}: only whole zoom factors ≥ 1 are supported here, got ${zoom}`);
+    throw new Error(
+      `the data is at ${datasetMpp} µm/px and the extractors at ${extractorMpp}: only whole zoom factors ≥ 1 are supported here, got ${zoom}`,
+    );
   }
   return rounded;
 }
 
 /** The crop at (x, y) of `edge` dataset pixels, zoomed, with mask 1 where the label is one of `ids`. */
-export function cutPatch(image: LabelledImage, ids: readonly number[], x: number, y: number, edge: number, zoom: number): SupportPatch {
+export function cutPatch(
+  image: LabelledImage,
+  ids: readonly number[],
+  x: number,
+  y: number,
+  edge: number,
+  zoom: number,
+): SupportPatch {
   const size = edge * zoom;
   const rgb = new Uint8Array(size * size * 3);
   const mask = new Uint8Array(size * size);
@@ -73,7 +82,11 @@ export function sampleSupportSet(
     const candidates: [number, number][] = [];
     for (let y = 0; y + edge <= image.height; y += 8) {
       for (let x = 0; x + edge <= image.width; x += 8) {
-        const count = integral[(y + edge) * w + x + edge] - integral[y * w + x + edge] - integral[(y + edge) * w + x] + integral[y * w + x];
+        const count =
+          integral[(y + edge) * w + x + edge] -
+          integral[y * w + x + edge] -
+          integral[(y + edge) * w + x] +
+          integral[y * w + x];
         if (count >= minPositive) candidates.push([x, y]);
       }
     }
@@ -81,7 +94,10 @@ export function sampleSupportSet(
     const [x, y] = candidates[rng.int(candidates.length)];
     out.push(cutPatch(image, ids, x, y, edge, zoom));
   }
-  if (out.length < shots) throw new Error(`only ${out.length} of ${images.length} images have a ${edge}² crop with ≥ ${minPositive} class pixels; ${shots} shots were asked for`);
+  if (out.length < shots)
+    throw new Error(
+      `only ${out.length} of ${images.length} images have a ${edge}² crop with ≥ ${minPositive} class pixels; ${shots} shots were asked for`,
+    );
   return out;
 }
 
@@ -121,7 +137,11 @@ function windowStarts(length: number, edge: number, stride: number): number[] {
  * flush with the image's edge, as the inference grid does) that holds at least `minPositive`
  * pixels of the class: the pool the evaluation draws support patches from.
  */
-export function classWindows(images: readonly LabelledImage[], ids: readonly number[], options: { readonly edge: number; readonly stride: number; readonly minPositive: number }): ClassWindow[] {
+export function classWindows(
+  images: readonly LabelledImage[],
+  ids: readonly number[],
+  options: { readonly edge: number; readonly stride: number; readonly minPositive: number },
+): ClassWindow[] {
   const { edge, stride, minPositive } = options;
   const isClass = new Uint8Array(256);
   for (const id of ids) isClass[id] = 1;
@@ -131,7 +151,11 @@ export function classWindows(images: readonly LabelledImage[], ids: readonly num
     const integral = classIntegral(image, isClass);
     for (const y of windowStarts(image.height, edge, stride)) {
       for (const x of windowStarts(image.width, edge, stride)) {
-        const count = integral[(y + edge) * w + x + edge] - integral[y * w + x + edge] - integral[(y + edge) * w + x] + integral[y * w + x];
+        const count =
+          integral[(y + edge) * w + x + edge] -
+          integral[y * w + x + edge] -
+          integral[(y + edge) * w + x] +
+          integral[y * w + x];
         if (count >= minPositive) out.push({ image: i, x, y, count });
       }
     }
@@ -140,9 +164,15 @@ export function classWindows(images: readonly LabelledImage[], ids: readonly num
 }
 
 /** `shots` distinct windows drawn uniformly (seeded), cut and zoomed to the extractors' resolution. */
-export function drawSupportSet(images: readonly LabelledImage[], windows: readonly ClassWindow[], ids: readonly number[], options: { readonly shots: number; readonly seed: number; readonly edge: number; readonly zoom: number }): { patches: SupportPatch[]; windows: ClassWindow[] } {
+export function drawSupportSet(
+  images: readonly LabelledImage[],
+  windows: readonly ClassWindow[],
+  ids: readonly number[],
+  options: { readonly shots: number; readonly seed: number; readonly edge: number; readonly zoom: number },
+): { patches: SupportPatch[]; windows: ClassWindow[] } {
   const { shots, seed, edge, zoom } = options;
-  if (windows.length < shots) throw new Error(`only ${windows.length} windows hold the class; ${shots} shots were asked for`);
+  if (windows.length < shots)
+    throw new Error(`only ${windows.length} windows hold the class; ${shots} shots were asked for`);
   const rng = new SeededRandom(seed);
   // A partial Fisher–Yates: the first `shots` entries of a seeded shuffle, without copying all of it twice.
   const order = windows.map((_, i) => i);

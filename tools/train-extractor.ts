@@ -3,7 +3,13 @@ import type { ClassSelection, LabelledImage } from './dataset.js';
 import { maskClass } from './dataset.js';
 import { folderCheckpointStore } from './checkpoint-folder.js';
 import { threadedTrainEngine } from './train-threads.js';
-import { TRAIN_DEFAULTS, trainMsd, type EpochProgress, type TrainOptions, type TrainResult } from '../core/training/trainer.js';
+import {
+  TRAIN_DEFAULTS,
+  trainMsd,
+  type EpochProgress,
+  type TrainOptions,
+  type TrainResult,
+} from '../core/training/trainer.js';
 
 /**
  * One class's extractor trained (or resumed, or read back once stopped) from a checkpoint
@@ -27,7 +33,11 @@ export const clock = (s: number): string => {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 };
 
-export async function trainExtractor(all: readonly LabelledImage[], selection: ClassSelection, options: TrainExtractorOptions): Promise<TrainResult> {
+export async function trainExtractor(
+  all: readonly LabelledImage[],
+  selection: ClassSelection,
+  options: TrainExtractorOptions,
+): Promise<TrainResult> {
   const { threads, checkpoints, log = console.log, ...train } = options;
   const images = maskClass(all, selection);
   const name = selection.name;

@@ -45,11 +45,17 @@ class ShardThread {
     this.worker.on('exit', (code) => fail(new Error(`training thread exited with code ${code}`)));
   }
 
-  request<T extends ThreadResponse['type']>(m: ThreadRequest, expect: T): Promise<Extract<ThreadResponse, { type: T }>> {
+  request<T extends ThreadResponse['type']>(
+    m: ThreadRequest,
+    expect: T,
+  ): Promise<Extract<ThreadResponse, { type: T }>> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.push({
-        resolve: (r) => (r.type === expect ? resolve(r as Extract<ThreadResponse, { type: T }>) : reject(new Error(`expected ${expect}, got ${r.type}`))),
+        resolve: (r) =>
+          r.type === expect
+            ? resolve(r as Extract<ThreadResponse, { type: T }>)
+            : reject(new Error(`expected ${expect}, got ${r.type}`)),
         reject,
       });
       this.worker.postMessage(m);
@@ -72,11 +78,19 @@ export function threadedTrainEngine(threads = Math.max(1, os.availableParallelis
   return (shape) => {
     const n = Math.max(1, Math.min(threads, shape.batch));
     const share = Math.ceil(shape.batch / n);
-    const pool = Array.from({ length: n }, () => new ShardThread({ inputChannels: shape.inputChannels, depth: shape.depth, crop: shape.crop, samples: share }));
+    const pool = Array.from(
+      { length: n },
+      () =>
+        new ShardThread({ inputChannels: shape.inputChannels, depth: shape.depth, crop: shape.crop, samples: share }),
+    );
     const engine: TrainEngine = {
       async step(params, normalisation, crops) {
         const parts = pool.map((_, t) => crops.slice(t * share, (t + 1) * share));
-        const sums = (await Promise.all(pool.map((th, t) => th.request({ type: 'forward', params, normalisation, crops: parts[t] }, 'sums')))).reduce((a, r) => addDiceSums(a, r.sums), emptyDiceSums());
+        const sums = (
+          await Promise.all(
+            pool.map((th, t) => th.request({ type: 'forward', params, normalisation, crops: parts[t] }, 'sums')),
+          )
+        ).reduce((a, r) => addDiceSums(a, r.sums), emptyDiceSums());
         const g = diceGradient(sums);
         const grads = await Promise.all(pool.map((th) => th.request({ type: 'backward', g }, 'grad')));
         const grad = grads[0].grad;
@@ -94,7 +108,9 @@ export function threadedTrainEngine(threads = Math.max(1, os.availableParallelis
         await Promise.all(pool.map((th, t) => th.request({ type: 'set-validation', images: parts[t] }, 'ok')));
       },
       async validate(params, normalisation) {
-        const rs = await Promise.all(pool.map((th) => th.request({ type: 'validate', params, normalisation }, 'validation')));
+        const rs = await Promise.all(
+          pool.map((th) => th.request({ type: 'validate', params, normalisation }, 'validation')),
+        );
         return {
           hard: rs.reduce((a, r) => addDiceSums(a, r.sums.hard), emptyDiceSums()),
           soft: rs.reduce((a, r) => addDiceSums(a, r.sums.soft), emptyDiceSums()),

@@ -40,16 +40,19 @@ const { values } = parseArgs({
 
 function number(name: string, text: string | undefined, min: number, integer = true): number {
   const n = Number(text);
-  if (text === undefined || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${text}`);
+  if (text === undefined || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${text}`);
   return n;
 }
 
 if (!values.data) throw new Error('--data DIR is required (a folder with images/, labels/, manifest.csv)');
-if (!values.class?.length) throw new Error('at least one --class name=id[,id…] is required, e.g. --class inflammatory=2');
+if (!values.class?.length)
+  throw new Error('at least one --class name=id[,id…] is required, e.g. --class inflammatory=2');
 const classes = values.class.map(parseClassSelection);
 const depth = number('depth', values.depth, 1);
 const checkpoints = values.checkpoints ?? path.join('.cache/train', path.basename(path.resolve(values.out)));
-const maxMinutes = values['max-minutes'] === undefined ? Infinity : number('max-minutes', values['max-minutes'], 0, false);
+const maxMinutes =
+  values['max-minutes'] === undefined ? Infinity : number('max-minutes', values['max-minutes'], 0, false);
 const threads = number('threads', values.threads, 1);
 const mpp = number('mpp', values.mpp, 0, false);
 
@@ -61,15 +64,21 @@ process.once('SIGINT', () => {
 
 const t0 = performance.now();
 const all = readLabelledDataset(values.data, 'train');
-console.log(`${all.length} training images from ${values.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${threads} thread(s)`);
+console.log(
+  `${all.length} training images from ${values.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${threads} thread(s)`,
+);
 
 const trained: ExtractorClass[] = [];
 const training: Record<string, unknown> = {};
 
 for (const selection of classes) {
   const images = maskClass(all, selection);
-  const share = images.reduce((s, im) => s + im.mask.reduce((a, b) => a + b, 0), 0) / images.reduce((s, im) => s + im.mask.length, 0);
-  console.log(`\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; depth ${depth}, crops ${values.crop}², batch ${values.batch}, ${values['crops-per-epoch']} crops per epoch`);
+  const share =
+    images.reduce((s, im) => s + im.mask.reduce((a, b) => a + b, 0), 0) /
+    images.reduce((s, im) => s + im.mask.length, 0);
+  console.log(
+    `\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; depth ${depth}, crops ${values.crop}², batch ${values.batch}, ${values['crops-per-epoch']} crops per epoch`,
+  );
   const started = performance.now();
   const result = await trainExtractor(all, selection, {
     depth,
@@ -117,5 +126,7 @@ for (const selection of classes) {
   fs.mkdirSync(values.out, { recursive: true });
   fs.writeFileSync(path.join(values.out, manifest.weightsFile), new Uint8Array(weights));
   fs.writeFileSync(path.join(values.out, 'extractors.json'), JSON.stringify(manifest, null, 1) + '\n');
-  console.log(`wrote ${path.join(values.out, 'extractors.json')} and ${manifest.weightsFile} (${trained.map((c) => c.name).join(', ')}; ${mpp} µm/px)`);
+  console.log(
+    `wrote ${path.join(values.out, 'extractors.json')} and ${manifest.weightsFile} (${trained.map((c) => c.name).join(', ')}; ${mpp} µm/px)`,
+  );
 }

@@ -1,5 +1,12 @@
 import OpenSeadragon from 'openseadragon';
-import { loadDefaultExtractors, openInWorker, pixelTileSource, type FewShotSegmenter, type SlideDescription, type WorkerPixelSource } from '../plugin/index.js';
+import {
+  loadDefaultExtractors,
+  openInWorker,
+  pixelTileSource,
+  type FewShotSegmenter,
+  type SlideDescription,
+  type WorkerPixelSource,
+} from '../plugin/index.js';
 
 // The sample slide is made by `npm start` (tools/make-sample-slide.ts) and served next to the demo.
 const SAMPLE_URL = new URL('./slides/sample-slide.tif', location.href).href;
@@ -71,7 +78,9 @@ async function open(slide: SlideDescription): Promise<void> {
   }
 }
 
-document.querySelector('#open-sample')!.addEventListener('click', () => open({ kind: 'url', url: SAMPLE_URL, name: 'sample-slide.tif' }));
+document
+  .querySelector('#open-sample')!
+  .addEventListener('click', () => open({ kind: 'url', url: SAMPLE_URL, name: 'sample-slide.tif' }));
 document.querySelector<HTMLInputElement>('#file')!.addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (file) open({ kind: 'blob', blob: file, name: file.name });

@@ -78,7 +78,13 @@ export type WorkerRequest =
       readonly grid?: GridOptions;
     }
   /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
-  | { readonly type: 'tissue-mask'; readonly id: number; readonly slideId: number; readonly maxSide?: number; readonly minSaturation?: number }
+  | {
+      readonly type: 'tissue-mask';
+      readonly id: number;
+      readonly slideId: number;
+      readonly maxSide?: number;
+      readonly minSaturation?: number;
+    }
   /**
    * Fits a head to support patches of a slide (adapt.ts) with the loaded extractors. The worker
    * reads the patches' pixels itself, from `target` (a level, or an inference grid it resamples);
@@ -89,7 +95,12 @@ export type WorkerRequest =
       readonly id: number;
       readonly slideId: number;
       readonly target: TileTarget;
-      readonly patches: readonly { readonly x: number; readonly y: number; readonly size: number; readonly mask: Uint8Array }[];
+      readonly patches: readonly {
+        readonly x: number;
+        readonly y: number;
+        readonly size: number;
+        readonly mask: Uint8Array;
+      }[];
       readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
       readonly metadata?: Record<string, unknown>;
     }
@@ -110,12 +121,35 @@ export type WorkerResponse =
   | { readonly type: 'pixels'; readonly id: number; readonly pixels: Uint8Array }
   | { readonly type: 'closed'; readonly id: number }
   /** `failures`: why each backend tried before it did not start. */
-  | { readonly type: 'backend'; readonly id: number; readonly backend: BackendName; readonly failures: readonly string[] }
-  | { readonly type: 'extractors-loaded'; readonly id: number; readonly key: string; readonly extractors: readonly { readonly name: string; readonly depth: number }[]; readonly mpp: number }
+  | {
+      readonly type: 'backend';
+      readonly id: number;
+      readonly backend: BackendName;
+      readonly failures: readonly string[];
+    }
+  | {
+      readonly type: 'extractors-loaded';
+      readonly id: number;
+      readonly key: string;
+      readonly extractors: readonly { readonly name: string; readonly depth: number }[];
+      readonly mpp: number;
+    }
   | { readonly type: 'head-set'; readonly id: number; readonly key: string }
   /** tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo not counted). */
-  | { readonly type: 'probabilities'; readonly id: number; readonly probabilities: Float32Array; readonly patches: number; readonly ms: number }
-  | { readonly type: 'memory'; readonly id: number; readonly numTensors: number; readonly numBytes: number; readonly backend: string }
+  | {
+      readonly type: 'probabilities';
+      readonly id: number;
+      readonly probabilities: Float32Array;
+      readonly patches: number;
+      readonly ms: number;
+    }
+  | {
+      readonly type: 'memory';
+      readonly id: number;
+      readonly numTensors: number;
+      readonly numBytes: number;
+      readonly backend: string;
+    }
   | { readonly type: 'tissue-mask'; readonly id: number; readonly mask: TissueMask }
   /** Not an answer: a step of a running 'adapt' (any number of them before its answer). */
   | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress }

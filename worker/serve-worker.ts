@@ -104,10 +104,15 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     switch (request.type) {
       case 'open': {
         const slide = request.slide;
-        const source = slide.kind === 'tiles' ? await openTileImages(slide, { signal }) : await openTiff(slide, { signal });
+        const source =
+          slide.kind === 'tiles' ? await openTileImages(slide, { signal }) : await openTiff(slide, { signal });
         const slideId = nextSlideId++;
         slides.set(slideId, source);
-        reply({ type: 'opened', id: request.id, info: { slideId, name: source.name, levels: source.levels, mpp: source.mpp } });
+        reply({
+          type: 'opened',
+          id: request.id,
+          info: { slideId, name: source.name, levels: source.levels, mpp: source.mpp },
+        });
         return;
       }
       case 'read': {
@@ -140,7 +145,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
               failures.push(err instanceof Error ? err.message : String(err));
             }
           }
-          if (!started) throw new Error(`no TF.js backend of ${request.backends!.join(', ')} could start: ${failures.join('; ')}`);
+          if (!started)
+            throw new Error(`no TF.js backend of ${request.backends!.join(', ')} could start: ${failures.join('; ')}`);
           if (backend !== undefined && started !== backend) {
             // Tensors live on one backend: models made on the old one go, and the client loads them again.
             dropHead();
@@ -148,7 +154,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             extractors = undefined;
           }
           backend = started;
-          if (request.patchMemoBytes !== undefined && request.patchMemoBytes !== memo.maxBytes) memo = new PatchMemo(request.patchMemoBytes);
+          if (request.patchMemoBytes !== undefined && request.patchMemoBytes !== memo.maxBytes)
+            memo = new PatchMemo(request.patchMemoBytes);
           reply({ type: 'backend', id: request.id, backend: started, failures });
         });
       case 'load-extractors':
@@ -177,12 +184,24 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         return serial(signal, async () => {
           if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
           // A HeadError the caller can switch on, rather than the patch models' plain errors.
-          checkHeadWeights(request.head, extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0));
+          checkHeadWeights(
+            request.head,
+            extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0),
+          );
           // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
           // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
           // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
-          const simd = backend === 'wasm' || backend === 'cpu' ? createSimdHeadPatchModel(request.head, extractors.networks.map((n) => n.weights)) : undefined;
-          const model = simd && (simd.usesSimd || backend === 'cpu') ? simd : createHeadPatchModel(request.head, extractors.networks);
+          const simd =
+            backend === 'wasm' || backend === 'cpu'
+              ? createSimdHeadPatchModel(
+                  request.head,
+                  extractors.networks.map((n) => n.weights),
+                )
+              : undefined;
+          const model =
+            simd && (simd.usesSimd || backend === 'cpu')
+              ? simd
+              : createHeadPatchModel(request.head, extractors.networks);
           dropHead();
           head = { key: request.key, compiled: model };
           reply({ type: 'head-set', id: request.id, key: request.key });
@@ -191,7 +210,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         return serial(signal, async () => {
           const pixels = pixelsOf(request.slideId, request.target);
           if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
-            throw new Error(`the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`);
+            throw new Error(
+              `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`,
+            );
           }
           const started = performance.now();
           let patches = 0;
@@ -206,12 +227,18 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
               if (!reused) patches++;
             },
           });
-          reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [probabilities.buffer as ArrayBuffer]);
+          reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [
+            probabilities.buffer as ArrayBuffer,
+          ]);
         });
       case 'tissue-mask': {
         const source = slides.get(request.slideId);
         if (!source) throw new Error(`slide ${request.slideId} is not open in this worker`);
-        const mask = await readTissueMask(source, { maxSide: request.maxSide, minSaturation: request.minSaturation, signal });
+        const mask = await readTissueMask(source, {
+          maxSide: request.maxSide,
+          minSaturation: request.minSaturation,
+          signal,
+        });
         reply({ type: 'tissue-mask', id: request.id, mask }, [mask.data.buffer as ArrayBuffer]);
         return;
       }
@@ -221,16 +248,27 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
           const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
-          const result = await adapt(support, classes, { ...request.options, metadata: request.metadata ?? {} }, {
-            signal,
-            onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
-          });
+          const result = await adapt(
+            support,
+            classes,
+            { ...request.options, metadata: request.metadata ?? {} },
+            {
+              signal,
+              onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+            },
+          );
           reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
         });
       case 'memory':
         return serial(signal, async () => {
           const m = tf.memory();
-          reply({ type: 'memory', id: request.id, numTensors: m.numTensors, numBytes: m.numBytes, backend: tf.getBackend() });
+          reply({
+            type: 'memory',
+            id: request.id,
+            numTensors: m.numTensors,
+            numBytes: m.numBytes,
+            backend: tf.getBackend(),
+          });
         });
     }
   }

@@ -8,7 +8,13 @@ import { foldStandardisation, supportFeatureStats } from './feature-stats.js';
 import type { Head } from './head.js';
 import { fitLogisticRegression, type LogisticStop } from './logistic-regression.js';
 import { GROUP } from './pixel-reductions.js';
-import { checkSupport, extractSupportFeatures, type PixelBlock, type SupportCounts, type SupportPatch } from './support-features.js';
+import {
+  checkSupport,
+  extractSupportFeatures,
+  type PixelBlock,
+  type SupportCounts,
+  type SupportPatch,
+} from './support-features.js';
 import { DEFAULT_CHUNK_ROWS, SupportMatrix } from './support-matrix.js';
 
 /**
@@ -107,7 +113,13 @@ export interface AdaptReport {
     readonly approximateWolfeSteps: number;
   };
   /** Milliseconds per phase. */
-  readonly timings: { readonly features: number; readonly standardise: number; readonly logistic: number; readonly bfgs: number; readonly total: number };
+  readonly timings: {
+    readonly features: number;
+    readonly standardise: number;
+    readonly logistic: number;
+    readonly bfgs: number;
+    readonly total: number;
+  };
   readonly regulariser: string;
 }
 
@@ -129,15 +141,19 @@ export interface AdaptResult {
 const DICE_F_RELATIVE_TOLERANCE = 1e-6;
 
 function checkOptions(o: AdaptOptions): void {
-  const bad = (name: string, value: unknown, rule: string) => new AdaptError('bad-options', `${name} is ${JSON.stringify(value)}; it must be ${rule}`);
+  const bad = (name: string, value: unknown, rule: string) =>
+    new AdaptError('bad-options', `${name} is ${JSON.stringify(value)}; it must be ${rule}`);
   if (!(o.l2 >= 0 && Number.isFinite(o.l2))) throw bad('l2', o.l2, 'a finite number ≥ 0');
   if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw bad('lambda', o.lambda, 'a finite number ≥ 0');
   if (!(o.gradientTolerance > 0)) throw bad('gradientTolerance', o.gradientTolerance, '> 0');
-  if (!(Number.isInteger(o.maxBfgsIterations) && o.maxBfgsIterations >= 0)) throw bad('maxBfgsIterations', o.maxBfgsIterations, 'an integer ≥ 0');
-  if (!(Number.isInteger(o.maxNewtonIterations) && o.maxNewtonIterations >= 1)) throw bad('maxNewtonIterations', o.maxNewtonIterations, 'an integer ≥ 1');
+  if (!(Number.isInteger(o.maxBfgsIterations) && o.maxBfgsIterations >= 0))
+    throw bad('maxBfgsIterations', o.maxBfgsIterations, 'an integer ≥ 0');
+  if (!(Number.isInteger(o.maxNewtonIterations) && o.maxNewtonIterations >= 1))
+    throw bad('maxNewtonIterations', o.maxNewtonIterations, 'an integer ≥ 1');
   if (!(o.newtonTolerance > 0)) throw bad('newtonTolerance', o.newtonTolerance, '> 0');
   if (!(o.threshold > 0 && o.threshold < 1)) throw bad('threshold', o.threshold, 'strictly between 0 and 1');
-  if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= GROUP && o.chunkRows % GROUP === 0)) throw bad('chunkRows', o.chunkRows, `a positive multiple of ${GROUP}`);
+  if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= GROUP && o.chunkRows % GROUP === 0))
+    throw bad('chunkRows', o.chunkRows, `a positive multiple of ${GROUP}`);
 }
 
 /** Fits a head to the support patches. Leaves no tensors behind, whatever happens. */
@@ -177,7 +193,8 @@ export async function adapt(
       maxIterations: o.maxNewtonIterations,
       tolerance: o.newtonTolerance,
       checkpoint,
-      onIteration: ({ iteration, loss, gradientNorm }) => onProgress?.({ phase: 'logistic', iteration, loss, gradientNorm }),
+      onIteration: ({ iteration, loss, gradientNorm }) =>
+        onProgress?.({ phase: 'logistic', iteration, loss, gradientNorm }),
     });
     const m = matrix;
     let passes = 0;
@@ -203,7 +220,8 @@ export async function adapt(
         initialValue: atLogistic,
         initialInverseHessian: spdInverse(logistic.hessian, m.columns),
         lineSearch: { fTolerance: DICE_F_RELATIVE_TOLERANCE * Math.abs(atLogistic.f) },
-        onIteration: ({ iteration, f, gradientNorm }) => onProgress?.({ phase: 'bfgs', iteration, loss: f, gradientNorm }),
+        onIteration: ({ iteration, f, gradientNorm }) =>
+          onProgress?.({ phase: 'bfgs', iteration, loss: f, gradientNorm }),
       });
       theta = result.x;
       const final = result.value;
@@ -224,7 +242,8 @@ export async function adapt(
     const fitted = (theta: Float64Array, phase: string): Head => {
       const d = theta.length;
       const { W, b } = foldStandardisation(theta.subarray(0, d - 1), theta[d - 1], stats);
-      if (W.some((v) => !Number.isFinite(v)) || !Number.isFinite(b)) throw new AdaptError('not-finite', `the ${phase} solution is not finite`);
+      if (W.some((v) => !Number.isFinite(v)) || !Number.isFinite(b))
+        throw new AdaptError('not-finite', `the ${phase} solution is not finite`);
       return {
         W,
         b,
@@ -261,7 +280,8 @@ export async function adapt(
         },
         bfgs: bfgsReport,
         timings: { features: t1 - t0, standardise: t2 - t1, logistic: t3 - t2, bfgs: t4 - t3, total: t4 - t0 },
-        regulariser: 'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); w = weights of the standardised features, bias not penalised',
+        regulariser:
+          'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); w = weights of the standardised features, bias not penalised',
       },
     };
   } finally {

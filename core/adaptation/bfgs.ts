@@ -49,7 +49,10 @@ export interface LineSearchResult<V extends ObjectiveValue = ObjectiveValue> {
 
 /** No step satisfying the conditions was found; `evaluations` were spent looking. */
 export class LineSearchFailure extends Error {
-  constructor(readonly evaluations: number, reason: string) {
+  constructor(
+    readonly evaluations: number,
+    reason: string,
+  ) {
     super(`line search failed: ${reason}`);
     this.name = 'LineSearchFailure';
   }
@@ -60,11 +63,11 @@ export class LineSearchFailure extends Error {
  * not exist (Nocedal & Wright eq. 3.59).
  */
 function cubicMinimiser(a: number, fa: number, da: number, b: number, fb: number, db: number): number | undefined {
-  const d1 = da + db - 3 * (fa - fb) / (a - b);
+  const d1 = da + db - (3 * (fa - fb)) / (a - b);
   const radicand = d1 * d1 - da * db;
   if (!(radicand >= 0)) return undefined;
   const d2 = Math.sign(b - a) * Math.sqrt(radicand);
-  const t = b - (b - a) * (db + d2 - d1) / (db - da + 2 * d2);
+  const t = b - ((b - a) * (db + d2 - d1)) / (db - da + 2 * d2);
   return Number.isFinite(t) ? t : undefined;
 }
 
@@ -83,12 +86,19 @@ export async function wolfeLineSearch<V extends ObjectiveValue>(
   options: Partial<LineSearchOptions> = {},
 ): Promise<LineSearchResult<V>> {
   const { c1, c2, maxEvaluations, fTolerance } = { ...LINE_SEARCH_DEFAULTS, ...options };
-  if (!(0 < c1 && c1 < c2 && c2 < 1)) throw new Error(`the Wolfe constants need 0 < c1 < c2 < 1, got c1 = ${c1}, c2 = ${c2}`);
+  if (!(0 < c1 && c1 < c2 && c2 < 1))
+    throw new Error(`the Wolfe constants need 0 < c1 < c2 < 1, got c1 = ${c1}, c2 = ${c2}`);
   const f0 = value0.f;
   const d0 = dot(value0.g, direction);
   if (!(d0 < 0)) throw new Error(`the line search needs a descent direction; the directional derivative is ${d0}`);
 
-  interface Point { alpha: number; x: Float64Array; value: V; f: number; d: number }
+  interface Point {
+    alpha: number;
+    x: Float64Array;
+    value: V;
+    f: number;
+    d: number;
+  }
   let evaluations = 0;
   const evaluate = async (alpha: number): Promise<Point> => {
     evaluations++;
@@ -98,11 +108,18 @@ export async function wolfeLineSearch<V extends ObjectiveValue>(
   };
   const armijo = (p: Point) => p.f <= f0 + c1 * p.alpha * d0;
   const curvature = (p: Point) => Math.abs(p.d) <= -c2 * d0;
-  const approximate = (p: Point) => fTolerance > 0 && p.f <= f0 + fTolerance && c2 * d0 <= p.d && p.d <= (2 * c1 - 1) * d0;
+  const approximate = (p: Point) =>
+    fTolerance > 0 && p.f <= f0 + fTolerance && c2 * d0 <= p.d && p.d <= (2 * c1 - 1) * d0;
   // f within its noise of f(0) and the slope still steep: the minimum lies further on, whatever
   // f's last digits say, so the step counts as too short rather than too long.
   const tooShort = (p: Point) => fTolerance > 0 && p.f <= f0 + fTolerance && p.d < c2 * d0;
-  const accept = (p: Point, wolfe: WolfeKind): LineSearchResult<V> => ({ alpha: p.alpha, x: p.x, value: p.value, evaluations, wolfe });
+  const accept = (p: Point, wolfe: WolfeKind): LineSearchResult<V> => ({
+    alpha: p.alpha,
+    x: p.x,
+    value: p.value,
+    evaluations,
+    wolfe,
+  });
 
   // Zoom (Algorithm 3.6): lo has the lowest f seen that satisfies sufficient decrease; the
   // interval between lo and hi contains steps satisfying strong Wolfe.
@@ -119,7 +136,7 @@ export async function wolfeLineSearch<V extends ObjectiveValue>(
       const p = await evaluate(alpha);
       if (!Number.isFinite(p.f) || !armijo(p) || p.f >= lo.f) {
         if (approximate(p)) return accept(p, 'approximate');
-        if (tooShort(p) && (hi.alpha - lo.alpha) > 0) {
+        if (tooShort(p) && hi.alpha - lo.alpha > 0) {
           lo = p;
           continue;
         }
@@ -130,7 +147,10 @@ export async function wolfeLineSearch<V extends ObjectiveValue>(
       if (p.d * (hi.alpha - lo.alpha) >= 0) hi = lo;
       lo = p;
     }
-    throw new LineSearchFailure(evaluations, `the bracket [${lo.alpha}, ${hi.alpha}] held no Wolfe point after ${evaluations} evaluations`);
+    throw new LineSearchFailure(
+      evaluations,
+      `the bracket [${lo.alpha}, ${hi.alpha}] held no Wolfe point after ${evaluations} evaluations`,
+    );
   };
 
   let previous: Point = { alpha: 0, x, value: value0, f: f0, d: d0 };
@@ -206,7 +226,11 @@ export interface BfgsResult<V extends ObjectiveValue = ObjectiveValue> {
   readonly approximateSteps: number;
 }
 
-export const BFGS_DEFAULTS: Omit<BfgsOptions, 'onIteration'> = { gradientTolerance: 1e-5, maxIterations: 200, lineSearch: {} };
+export const BFGS_DEFAULTS: Omit<BfgsOptions, 'onIteration'> = {
+  gradientTolerance: 1e-5,
+  maxIterations: 200,
+  lineSearch: {},
+};
 
 /** Minimises `objective` from x0. */
 export async function bfgs<V extends ObjectiveValue>(
@@ -214,7 +238,14 @@ export async function bfgs<V extends ObjectiveValue>(
   x0: ArrayLike<number>,
   options: Partial<BfgsOptions> = {},
 ): Promise<BfgsResult<V>> {
-  const { gradientTolerance, maxIterations, lineSearch, onIteration, initialInverseHessian: h0, initialValue } = { ...BFGS_DEFAULTS, ...options };
+  const {
+    gradientTolerance,
+    maxIterations,
+    lineSearch,
+    onIteration,
+    initialInverseHessian: h0,
+    initialValue,
+  } = { ...BFGS_DEFAULTS, ...options };
   const n = x0.length;
   let x: Float64Array = Float64Array.from(x0);
   let value = (initialValue as V | undefined) ?? (await objective(x));
@@ -313,7 +344,25 @@ export async function bfgs<V extends ObjectiveValue>(
     x = step.x;
     value = step.value;
     iterations++;
-    await onIteration?.({ iteration: iterations, x, g: value.g, f: value.f, gradientNorm: norm2(value.g), evaluations, wolfe: step.wolfe });
+    await onIteration?.({
+      iteration: iterations,
+      x,
+      g: value.g,
+      f: value.f,
+      gradientNorm: norm2(value.g),
+      evaluations,
+      wolfe: step.wolfe,
+    });
   }
-  return { x, value, f: value.f, g: value.g, gradientNorm: norm2(value.g), iterations, evaluations, stop, approximateSteps };
+  return {
+    x,
+    value,
+    f: value.f,
+    g: value.g,
+    gradientNorm: norm2(value.g),
+    iterations,
+    evaluations,
+    stop,
+    approximateSteps,
+  };
 }

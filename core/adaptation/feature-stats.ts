@@ -28,7 +28,10 @@ export function isConstantFeature(mean: number, std: number): boolean {
 
 /** The weight column of a block: 1 for labelled pixels, 0 for ignored ones and padding. */
 export function labelledWeights(block: PixelBlock): tf.Tensor2D {
-  return tf.tensor2d(Float32Array.from(block.mask, (m) => (m === MASK_IGNORED ? 0 : 1)), [block.mask.length, 1]);
+  return tf.tensor2d(
+    Float32Array.from(block.mask, (m) => (m === MASK_IGNORED ? 0 : 1)),
+    [block.mask.length, 1],
+  );
 }
 
 /** Mean and std of every feature over the labelled pixels of all blocks (two passes, float64 totals). */
@@ -51,7 +54,11 @@ export async function supportFeatureStats(blocks: readonly PixelBlock[]): Promis
     const squares = new Float64Array(channels);
     try {
       const second = await readAll(
-        blocks.map((b, i) => tf.tidy(() => groupedColumnSums(tf.square(tf.sub(b.features, meanTensor)) as tf.Tensor2D, [weights[i]], b.group))),
+        blocks.map((b, i) =>
+          tf.tidy(() =>
+            groupedColumnSums(tf.square(tf.sub(b.features, meanTensor)) as tf.Tensor2D, [weights[i]], b.group),
+          ),
+        ),
       );
       for (const offset of second.offsets) for (let j = 0; j < channels; j++) squares[j] += second.values[offset + j];
     } finally {

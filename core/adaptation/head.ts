@@ -31,7 +31,8 @@ export interface HeadJson extends Head {
   readonly version: typeof HEAD_VERSION;
 }
 
-export type HeadErrorCode = 'not-json' | 'wrong-format' | 'unsupported-version' | 'bad-field' | 'not-finite' | 'extractor-mismatch';
+export type HeadErrorCode =
+  'not-json' | 'wrong-format' | 'unsupported-version' | 'bad-field' | 'not-finite' | 'extractor-mismatch';
 
 export class HeadError extends Error {
   readonly code: HeadErrorCode;
@@ -65,13 +66,17 @@ function numbers(value: unknown, path: string, length?: number): number[] {
     if (!Number.isFinite(v)) throw new HeadError('not-finite', `${path}[${i}] is ${v}`);
   });
   if (length !== undefined && value.length !== length) {
-    throw new HeadError('bad-field', `${path} has ${value.length} values, W has ${length}: they must match one per feature`);
+    throw new HeadError(
+      'bad-field',
+      `${path} has ${value.length} values, W has ${length}: they must match one per feature`,
+    );
   }
   return value as number[];
 }
 
 function finite(value: unknown, path: string): number {
-  if (typeof value !== 'number') throw new HeadError('bad-field', `${path} must be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number')
+    throw new HeadError('bad-field', `${path} must be a number, got ${JSON.stringify(value)}`);
   if (!Number.isFinite(value)) throw new HeadError('not-finite', `${path} is ${value}`);
   return value;
 }
@@ -91,40 +96,69 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
     }
   }
   if (!isRecord(json)) throw new HeadError('bad-field', 'a head must be a JSON object');
-  if (json.format !== HEAD_FORMAT) throw new HeadError('wrong-format', `format is ${JSON.stringify(json.format)}, expected "${HEAD_FORMAT}"`);
+  if (json.format !== HEAD_FORMAT)
+    throw new HeadError('wrong-format', `format is ${JSON.stringify(json.format)}, expected "${HEAD_FORMAT}"`);
   if (json.version !== HEAD_VERSION) {
-    throw new HeadError('unsupported-version', `version ${JSON.stringify(json.version)} is not supported (this reader knows version ${HEAD_VERSION})`);
+    throw new HeadError(
+      'unsupported-version',
+      `version ${JSON.stringify(json.version)} is not supported (this reader knows version ${HEAD_VERSION})`,
+    );
   }
   const W = numbers(json.W, 'W');
   if (W.length === 0) throw new HeadError('bad-field', 'W is empty');
   const b = finite(json.b, 'b');
-  if (!isRecord(json.featureStats)) throw new HeadError('bad-field', 'featureStats must be an object with mean and std');
+  if (!isRecord(json.featureStats))
+    throw new HeadError('bad-field', 'featureStats must be an object with mean and std');
   const mean = numbers(json.featureStats.mean, 'featureStats.mean', W.length);
   const std = numbers(json.featureStats.std, 'featureStats.std', W.length);
   std.forEach((s, i) => {
-    if (!(s > 0)) throw new HeadError('bad-field', `featureStats.std[${i}] is ${s}; standard deviations used for scaling are positive`);
+    if (!(s > 0))
+      throw new HeadError(
+        'bad-field',
+        `featureStats.std[${i}] is ${s}; standard deviations used for scaling are positive`,
+      );
   });
   const threshold = finite(json.threshold, 'threshold');
-  if (!(threshold > 0 && threshold < 1)) throw new HeadError('bad-field', `threshold is ${threshold}; a probability threshold lies strictly between 0 and 1`);
+  if (!(threshold > 0 && threshold < 1))
+    throw new HeadError(
+      'bad-field',
+      `threshold is ${threshold}; a probability threshold lies strictly between 0 and 1`,
+    );
   if (!isRecord(json.metadata)) throw new HeadError('bad-field', 'metadata must be an object');
   const list = json.metadata.extractors;
-  if (!Array.isArray(list) || list.length === 0) throw new HeadError('bad-field', 'metadata.extractors must list the extractors the head was fitted on');
+  if (!Array.isArray(list) || list.length === 0)
+    throw new HeadError('bad-field', 'metadata.extractors must list the extractors the head was fitted on');
   const signature = list.map((e, i): ExtractorSignature => {
-    if (!isRecord(e) || typeof e.name !== 'string' || e.name === '' || !Number.isInteger(e.depth) || (e.depth as number) < 1) {
-      throw new HeadError('bad-field', `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, got ${JSON.stringify(e)}`);
+    if (
+      !isRecord(e) ||
+      typeof e.name !== 'string' ||
+      e.name === '' ||
+      !Number.isInteger(e.depth) ||
+      (e.depth as number) < 1
+    ) {
+      throw new HeadError(
+        'bad-field',
+        `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, got ${JSON.stringify(e)}`,
+      );
     }
     return { name: e.name, depth: e.depth as number };
   });
   const total = signature.reduce((s, e) => s + e.depth, 0);
   if (total !== W.length) {
-    throw new HeadError('bad-field', `W has ${W.length} weights but the extractors it names, ${describe(signature)}, give ${total} features`);
+    throw new HeadError(
+      'bad-field',
+      `W has ${W.length} weights but the extractors it names, ${describe(signature)}, give ${total} features`,
+    );
   }
   if (extractors) checkHeadExtractors(signature, extractorSignature(extractors));
   return { W, b, featureStats: { mean, std }, threshold, metadata: { ...json.metadata, extractors: signature } };
 }
 
 /** Throws unless `given` are the extractors a head with `signature` was fitted on, in order. */
-export function checkHeadExtractors(signature: readonly ExtractorSignature[], given: readonly ExtractorSignature[]): void {
+export function checkHeadExtractors(
+  signature: readonly ExtractorSignature[],
+  given: readonly ExtractorSignature[],
+): void {
   const weights = signature.reduce((s, e) => s + e.depth, 0);
   const features = given.reduce((s, e) => s + e.depth, 0);
   if (features !== weights) {
@@ -133,8 +167,14 @@ export function checkHeadExtractors(signature: readonly ExtractorSignature[], gi
       `the head has ${weights} weights (fitted on ${describe(signature)}) but these extractors give ${features} features (${describe(given)})`,
     );
   }
-  if (given.length !== signature.length || given.some((e, i) => e.name !== signature[i].name || e.depth !== signature[i].depth)) {
-    throw new HeadError('extractor-mismatch', `the head was fitted on ${describe(signature)}, in that order; these extractors are ${describe(given)}`);
+  if (
+    given.length !== signature.length ||
+    given.some((e, i) => e.name !== signature[i].name || e.depth !== signature[i].depth)
+  ) {
+    throw new HeadError(
+      'extractor-mismatch',
+      `the head was fitted on ${describe(signature)}, in that order; these extractors are ${describe(given)}`,
+    );
   }
 }
 

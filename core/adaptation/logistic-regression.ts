@@ -91,7 +91,11 @@ export interface LogisticOptions {
   readonly checkpoint?: () => Promise<void>;
 }
 
-export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'onIteration' | 'checkpoint'> = { l2: 1e-4, maxIterations: 50, tolerance: 1e-10 };
+export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'onIteration' | 'checkpoint'> = {
+  l2: 1e-4,
+  maxIterations: 50,
+  tolerance: 1e-10,
+};
 
 export type LogisticStop = 'converged' | 'max-iterations' | 'no-progress';
 
@@ -127,7 +131,10 @@ function newtonStep(h: Float64Array, g: Float64Array, d: number): Float64Array {
   }
 }
 
-export async function fitLogisticRegression(matrix: SupportMatrix, options: Partial<LogisticOptions> = {}): Promise<LogisticResult> {
+export async function fitLogisticRegression(
+  matrix: SupportMatrix,
+  options: Partial<LogisticOptions> = {},
+): Promise<LogisticResult> {
   const { l2, maxIterations, tolerance, onIteration, checkpoint } = { ...LOGISTIC_DEFAULTS, ...options };
   if (!(l2 >= 0)) throw new Error(`l2 must be ≥ 0, got ${l2}`);
   const d = matrix.columns;

@@ -39,7 +39,10 @@ export function groupedColumnSums(a: tf.Tensor2D, vectors: readonly tf.Tensor2D[
     const [rows, d] = a.shape;
     const k = vectors.length;
     const groups = rows / group;
-    const vt = tf.transpose(tf.reshape(tf.stack(vectors as tf.Tensor2D[], 0), [k, groups, group]), [1, 0, 2]) as tf.Tensor3D;
+    const vt = tf.transpose(
+      tf.reshape(tf.stack(vectors as tf.Tensor2D[], 0), [k, groups, group]),
+      [1, 0, 2],
+    ) as tf.Tensor3D;
     const products = tf.matMul(vt, tf.reshape(a, [groups, group, d]) as tf.Tensor3D);
     return tf.sum(products, 0) as tf.Tensor2D;
   });
@@ -53,12 +56,21 @@ export function partialSums(vectors: readonly tf.Tensor2D[]): tf.Tensor1D {
   return tf.tidy(() => {
     const rows = vectors[0].shape[0];
     const run = rows % SCALAR_RUN === 0 ? SCALAR_RUN : rows;
-    return tf.reshape(tf.sum(tf.reshape(tf.stack(vectors as tf.Tensor2D[], 0), [vectors.length, rows / run, run]), 2), [-1]) as tf.Tensor1D;
+    return tf.reshape(
+      tf.sum(tf.reshape(tf.stack(vectors as tf.Tensor2D[], 0), [vectors.length, rows / run, run]), 2),
+      [-1],
+    ) as tf.Tensor1D;
   });
 }
 
 /** Adds vector-major partials of k vectors (as laid out by partialSums) into `into` (length k). */
-export function sumPartials(values: ArrayLike<number>, offset: number, length: number, k: number, into: Float64Array): void {
+export function sumPartials(
+  values: ArrayLike<number>,
+  offset: number,
+  length: number,
+  k: number,
+  into: Float64Array,
+): void {
   const runs = length / k;
   for (let c = 0; c < k; c++) {
     let s = 0;
@@ -75,7 +87,12 @@ export async function readAll(parts: readonly tf.Tensor[]): Promise<{ values: Fl
     offsets.push(total);
     total += p.size;
   }
-  const flat = tf.tidy(() => tf.concat(parts.map((p) => tf.reshape(p, [-1])), 0));
+  const flat = tf.tidy(() =>
+    tf.concat(
+      parts.map((p) => tf.reshape(p, [-1])),
+      0,
+    ),
+  );
   tf.dispose(parts as tf.Tensor[]);
   try {
     // data(), never dataSync(): webgpu's dataSync has returned zeros (ENVIRONMENT.md).

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { extractorSignature, openFeatureExtractor, type ExtractorSet, type FeatureExtractor } from '../msd/feature-extractor.js';
+import {
+  extractorSignature,
+  openFeatureExtractor,
+  type ExtractorSet,
+  type FeatureExtractor,
+} from '../msd/feature-extractor.js';
 import { checkHeadExtractors, type Head } from './head.js';
 
 /**
@@ -19,10 +24,16 @@ export function headProbability(features: tf.Tensor2D, head: Head): tf.Tensor2D 
   if (features.shape[1] !== head.W.length) {
     throw new Error(`the features have ${features.shape[1]} channels, the head weighs ${head.W.length}`);
   }
-  return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(features, tf.tensor2d(head.W as number[], [head.W.length, 1])), head.b)) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf.sigmoid(
+        tf.add(tf.matMul(features, tf.tensor2d(head.W as number[], [head.W.length, 1])), head.b),
+      ) as tf.Tensor2D,
+  );
 }
 
-const isExtractor = (e: ExtractorSet | FeatureExtractor): e is FeatureExtractor => 'features' in e && typeof e.features === 'function';
+const isExtractor = (e: ExtractorSet | FeatureExtractor): e is FeatureExtractor =>
+  'features' in e && typeof e.features === 'function';
 
 /**
  * The probability map (H·W values, row-major) of an RGB patch, or of its features already
@@ -30,17 +41,32 @@ const isExtractor = (e: ExtractorSet | FeatureExtractor): e is FeatureExtractor 
  * open FeatureExtractor (reused, not disposed) or the extractors themselves (opened and freed
  * here, only if needed); either way they must be the ones the head was fitted on.
  */
-export async function predictWithHead(input: RgbImage | tf.Tensor2D | tf.Tensor4D, extractors: ExtractorSet | FeatureExtractor, head: Head): Promise<Float32Array> {
-  checkHeadExtractors(head.metadata.extractors, isExtractor(extractors) ? extractors.signature : extractorSignature(extractors));
+export async function predictWithHead(
+  input: RgbImage | tf.Tensor2D | tf.Tensor4D,
+  extractors: ExtractorSet | FeatureExtractor,
+  head: Head,
+): Promise<Float32Array> {
+  checkHeadExtractors(
+    head.metadata.extractors,
+    isExtractor(extractors) ? extractors.signature : extractorSignature(extractors),
+  );
   let probability: tf.Tensor2D;
   if (input instanceof tf.Tensor) {
-    probability = tf.tidy(() => headProbability(input.rank === 4 ? (tf.reshape(input, [-1, input.shape[3]!]) as tf.Tensor2D) : (input as tf.Tensor2D), head));
+    probability = tf.tidy(() =>
+      headProbability(
+        input.rank === 4 ? (tf.reshape(input, [-1, input.shape[3]!]) as tf.Tensor2D) : (input as tf.Tensor2D),
+        head,
+      ),
+    );
   } else {
     const { rgb, width, height } = input;
-    if (rgb.length !== width * height * 3) throw new Error(`an RGB image of ${width}×${height} has ${width * height * 3} bytes, got ${rgb.length}`);
+    if (rgb.length !== width * height * 3)
+      throw new Error(`an RGB image of ${width}×${height} has ${width * height * 3} bytes, got ${rgb.length}`);
     const extractor = isExtractor(extractors) ? extractors : openFeatureExtractor(extractors);
     try {
-      probability = tf.tidy(() => headProbability(extractor.features(tf.tensor4d(rgb, [1, height, width, 3], 'int32')), head));
+      probability = tf.tidy(() =>
+        headProbability(extractor.features(tf.tensor4d(rgb, [1, height, width, 3], 'int32')), head),
+      );
     } finally {
       if (extractor !== extractors) extractor.dispose();
     }

@@ -42,7 +42,8 @@ export interface SupportCounts {
 
 /** Refuses a support set that cannot define a classifier, naming the first problem found. */
 export function checkSupport(support: readonly SupportPatch[]): SupportCounts {
-  if (!Array.isArray(support) || support.length === 0) throw new AdaptError('empty-support', 'the support set is empty: annotate at least one patch');
+  if (!Array.isArray(support) || support.length === 0)
+    throw new AdaptError('empty-support', 'the support set is empty: annotate at least one patch');
   let positive = 0;
   let negative = 0;
   let ignored = 0;
@@ -51,25 +52,46 @@ export function checkSupport(support: readonly SupportPatch[]): SupportCounts {
     const { width, height, rgb, mask } = patch ?? {};
     const where = `support patch ${k}`;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-      throw new AdaptError('bad-patch', `${where} has size ${width}×${height}; width and height must be positive integers`);
+      throw new AdaptError(
+        'bad-patch',
+        `${where} has size ${width}×${height}; width and height must be positive integers`,
+      );
     }
     if (!(rgb instanceof Uint8Array) || rgb.length !== width * height * 3) {
-      throw new AdaptError('bad-patch', `${where} is ${width}×${height}, so its RGB needs ${width * height * 3} bytes, got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`);
+      throw new AdaptError(
+        'bad-patch',
+        `${where} is ${width}×${height}, so its RGB needs ${width * height * 3} bytes, got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`,
+      );
     }
     if (!(mask instanceof Uint8Array) || mask.length !== width * height) {
-      throw new AdaptError('bad-patch', `${where} is ${width}×${height}, so its mask needs ${width * height} values, got ${mask instanceof Uint8Array ? mask.length : typeof mask}`);
+      throw new AdaptError(
+        'bad-patch',
+        `${where} is ${width}×${height}, so its mask needs ${width * height} values, got ${mask instanceof Uint8Array ? mask.length : typeof mask}`,
+      );
     }
     for (let i = 0; i < mask.length; i++) {
       const m = mask[i];
       if (m === MASK_CLASS) positive++;
       else if (m === MASK_BACKGROUND) negative++;
       else if (m === MASK_IGNORED) ignored++;
-      else throw new AdaptError('bad-patch', `${where} mask value ${m} at pixel ${i}: masks hold 0 (background), 1 (class) or 255 (unlabelled)`);
+      else
+        throw new AdaptError(
+          'bad-patch',
+          `${where} mask value ${m} at pixel ${i}: masks hold 0 (background), 1 (class) or 255 (unlabelled)`,
+        );
     }
     pixels += width * height;
   });
-  if (positive === 0) throw new AdaptError('no-positive', `no support pixel is marked as the class (mask value 1) in ${support.length} patch(es)`);
-  if (negative === 0) throw new AdaptError('no-negative', `no support pixel is marked as background (mask value 0) in ${support.length} patch(es)`);
+  if (positive === 0)
+    throw new AdaptError(
+      'no-positive',
+      `no support pixel is marked as the class (mask value 1) in ${support.length} patch(es)`,
+    );
+  if (negative === 0)
+    throw new AdaptError(
+      'no-negative',
+      `no support pixel is marked as background (mask value 0) in ${support.length} patch(es)`,
+    );
   return { patches: support.length, pixels, positive, negative, ignored };
 }
 
@@ -91,7 +113,12 @@ export async function extractSupportFeatures(
       const features = tf.tidy(() => {
         const x = tf.tensor4d(rgb, [1, height, width, 3], 'int32');
         const f = extractor.features(x);
-        return layout.rows === pixels ? f : (tf.pad(f, [[0, layout.rows - pixels], [0, 0]]) as tf.Tensor2D);
+        return layout.rows === pixels
+          ? f
+          : (tf.pad(f, [
+              [0, layout.rows - pixels],
+              [0, 0],
+            ]) as tf.Tensor2D);
       });
       const padded = new Uint8Array(layout.rows).fill(MASK_IGNORED);
       padded.set(mask);

@@ -63,7 +63,8 @@ export class SupportMatrix {
     const std = tf.tensor2d(stats.std as number[], [1, channels]);
     try {
       for (const block of blocks) {
-        if (block.features.shape[1] !== channels) throw new Error(`a block has ${block.features.shape[1]} features, the statistics ${channels}`);
+        if (block.features.shape[1] !== channels)
+          throw new Error(`a block has ${block.features.shape[1]} features, the statistics ${channels}`);
         for (const m of block.mask) {
           if (m !== MASK_IGNORED) labelled++;
           if (m === MASK_CLASS) positives++;
@@ -72,7 +73,10 @@ export class SupportMatrix {
         // Blocks of GROUP multiples split on group boundaries; a smaller block is one chunk.
         const step = rows > chunkRows ? chunkRows : rows;
         const weight = labelledWeights(block);
-        const target = tf.tensor2d(Float32Array.from(block.mask, (m) => (m === MASK_CLASS ? 1 : 0)), [rows, 1]);
+        const target = tf.tensor2d(
+          Float32Array.from(block.mask, (m) => (m === MASK_CLASS ? 1 : 0)),
+          [rows, 1],
+        );
         try {
           for (let start = 0; start < rows; start += step) {
             const n = Math.min(step, rows - start);
@@ -108,7 +112,8 @@ export class SupportMatrix {
   /** θ (float64) as the [D, 1] float32 column the passes multiply by. */
   thetaTensor(theta: ArrayLike<number>): tf.Tensor2D {
     this.check();
-    if (theta.length !== this.columns) throw new Error(`θ has ${theta.length} entries, the matrix ${this.columns} columns`);
+    if (theta.length !== this.columns)
+      throw new Error(`θ has ${theta.length} entries, the matrix ${this.columns} columns`);
     return tf.tensor2d(Float32Array.from(theta), [this.columns, 1]);
   }
 

@@ -53,9 +53,15 @@ export function thresholdMask(probabilities: Float32Array, threshold: number): U
  * thresholded), row-major `width` × `height`, as simplified polygons with area and perimeter,
  * in label order. Linear in the pixels plus the outlines' length.
  */
-export function cellContours(mask: Uint8Array | Float32Array, width: number, height: number, options: CellContourOptions = {}): CellContour[] {
+export function cellContours(
+  mask: Uint8Array | Float32Array,
+  width: number,
+  height: number,
+  options: CellContourOptions = {},
+): CellContour[] {
   const { threshold = 0.5, connectivity = 8, tolerance = DEFAULT_CONTOUR_TOLERANCE, minArea = 1 } = options;
-  if (!(tolerance >= 0) || !Number.isFinite(tolerance)) throw new RangeError(`tolerance is ${tolerance}; it is a finite distance ≥ 0 in mask pixels`);
+  if (!(tolerance >= 0) || !Number.isFinite(tolerance))
+    throw new RangeError(`tolerance is ${tolerance}; it is a finite distance ≥ 0 in mask pixels`);
   const binary = mask instanceof Float32Array ? thresholdMask(mask, threshold) : mask;
   const components = labelComponents(binary, width, height, connectivity);
   const traced = traceRings(components);
@@ -86,7 +92,10 @@ export function simplifyPolygon(rings: readonly Float64Array[], tolerance: numbe
 
 /** Pixel bounds of a traced outer ring: its vertices are edge midpoints, its extremes whole edges. */
 function ringBounds(ring: Float64Array): CellContour['bounds'] {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
   for (let i = 0; i < ring.length; i += 2) {
     if (ring[i] < minX) minX = ring[i];
     if (ring[i] > maxX) maxX = ring[i];

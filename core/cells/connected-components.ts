@@ -24,9 +24,16 @@ export interface Components {
  * union-find over provisional labels, so time and memory are linear in the pixels whatever the
  * shapes (no recursion, no per-component flood).
  */
-export function labelComponents(mask: Uint8Array, width: number, height: number, connectivity: Connectivity = 8): Components {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) throw new RangeError(`mask size ${width}×${height} is not a pair of non-negative integers`);
-  if (mask.length !== width * height) throw new RangeError(`mask has ${mask.length} pixels, ${width}×${height} needs ${width * height}`);
+export function labelComponents(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  connectivity: Connectivity = 8,
+): Components {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0)
+    throw new RangeError(`mask size ${width}×${height} is not a pair of non-negative integers`);
+  if (mask.length !== width * height)
+    throw new RangeError(`mask has ${mask.length} pixels, ${width}×${height} needs ${width * height}`);
   if (connectivity !== 4 && connectivity !== 8) throw new RangeError(`connectivity is ${connectivity}; it is 4 or 8`);
   const labels = new Int32Array(width * height);
   let parent = new Int32Array(1024);
@@ -66,7 +73,8 @@ export function labelComponents(mask: Uint8Array, width: number, height: number,
           label = label === 0 || connectivity === 8 ? labels[up] : union(label, labels[up]);
         } else if (connectivity === 8) {
           if (label === 0 && x > 0 && labels[up - 1] !== 0) label = labels[up - 1];
-          if (x + 1 < width && labels[up + 1] !== 0) label = label === 0 ? labels[up + 1] : union(label, labels[up + 1]);
+          if (x + 1 < width && labels[up + 1] !== 0)
+            label = label === 0 ? labels[up + 1] : union(label, labels[up + 1]);
         }
       }
       if (label === 0) {

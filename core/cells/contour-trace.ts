@@ -38,7 +38,8 @@ export function traceRings(components: Components): Float64Array[][] {
   // One flag per horizontal pixel edge (width × (height + 1)): the scan starts a walk only on
   // edges no walk has used, and every ring has at least one horizontal edge.
   const walked = new Uint8Array(width * (height + 1));
-  const on = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < width && y < height && labels[y * width + x] !== 0;
+  const on = (x: number, y: number): boolean =>
+    x >= 0 && y >= 0 && x < width && y < height && labels[y * width + x] !== 0;
 
   for (let y = 0; y <= height; y++) {
     for (let x = 0; x < width; x++) {

@@ -54,12 +54,14 @@ export interface CellFeatureCollection {
  */
 export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonExportOptions): CellFeatureCollection {
   const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid } = options;
-  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12) throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12)
+    throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
   const color = classification.color.map((c) => {
     if (!Number.isInteger(c) || c < 0 || c > 255) throw new RangeError(`colour component ${c} is not an integer 0…255`);
     return c;
   }) as [number, number, number];
-  if (mpp && !(mpp.x > 0 && mpp.y > 0 && Number.isFinite(mpp.x) && Number.isFinite(mpp.y))) throw new RangeError(`microns per pixel ${mpp.x}×${mpp.y} are not positive finite numbers`);
+  if (mpp && !(mpp.x > 0 && mpp.y > 0 && Number.isFinite(mpp.x) && Number.isFinite(mpp.y)))
+    throw new RangeError(`microns per pixel ${mpp.x}×${mpp.y} are not positive finite numbers`);
   const unitX = mpp ? mpp.x : 1;
   const unitY = mpp ? mpp.y : 1;
   const areaName = mpp ? 'Area µm^2' : 'Area px^2';

@@ -16,7 +16,8 @@ export interface MaskPlacement {
 
 export function maskPlacement(x: number, y: number, scaleX: number, scaleY: number = scaleX): MaskPlacement {
   if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`mask origin (${x}, ${y}) is not finite`);
-  if (!(scaleX > 0) || !(scaleY > 0) || !Number.isFinite(scaleX) || !Number.isFinite(scaleY)) throw new RangeError(`mask scale ${scaleX}×${scaleY} is not a pair of positive finite numbers`);
+  if (!(scaleX > 0) || !(scaleY > 0) || !Number.isFinite(scaleX) || !Number.isFinite(scaleY))
+    throw new RangeError(`mask scale ${scaleX}×${scaleY} is not a pair of positive finite numbers`);
   return { x, y, scaleX, scaleY };
 }
 

@@ -12,14 +12,30 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  * framing, exactly what PNG's IDAT holds — so it needs no library and runs in a worker, a
  * window or Node ≥ 18. Rows are unfiltered: masks are long runs, which deflate already packs.
  */
-export async function encodePng(pixels: Uint8Array, width: number, height: number, channels: PngChannels = 1): Promise<Uint8Array> {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) throw new RangeError(`PNG size ${width}×${height} is not a pair of positive integers`);
+export async function encodePng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: PngChannels = 1,
+): Promise<Uint8Array> {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    width > 0x7fffffff ||
+    height > 0x7fffffff
+  )
+    throw new RangeError(`PNG size ${width}×${height} is not a pair of positive integers`);
   if (!(channels in COLOUR_TYPE)) throw new RangeError(`${channels} channels; a PNG has 1, 2, 3 or 4`);
   const stride = width * channels;
-  if (pixels.length !== stride * height) throw new RangeError(`${pixels.length} bytes given, ${width}×${height}×${channels} needs ${stride * height}`);
+  if (pixels.length !== stride * height)
+    throw new RangeError(`${pixels.length} bytes given, ${width}×${height}×${channels} needs ${stride * height}`);
   const raw = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
-  const compressed = new Uint8Array(await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
+  const compressed = new Uint8Array(
+    await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer(),
+  );
 
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);

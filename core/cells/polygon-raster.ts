@@ -21,8 +21,10 @@ export function rasterisePolygon(
   rings: readonly PolygonRing[],
   value: number,
 ): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) throw new RangeError(`mask size ${width}×${height} is not a pair of non-negative integers`);
-  if (mask.length !== width * height) throw new RangeError(`mask has ${mask.length} pixels, ${width}×${height} needs ${width * height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0)
+    throw new RangeError(`mask size ${width}×${height} is not a pair of non-negative integers`);
+  if (mask.length !== width * height)
+    throw new RangeError(`mask has ${mask.length} pixels, ${width}×${height} needs ${width * height}`);
   let vertices = 0;
   for (const ring of rings) vertices += ring.length;
 
@@ -41,7 +43,8 @@ export function rasterisePolygon(
     for (let i = 0; i < ring.length; i++) {
       const a = ring[i];
       const b = ring[i + 1 === ring.length ? 0 : i + 1];
-      if (!Number.isFinite(a[0]) || !Number.isFinite(a[1])) throw new RangeError(`polygon vertex (${a[0]}, ${a[1]}) is not finite`);
+      if (!Number.isFinite(a[0]) || !Number.isFinite(a[1]))
+        throw new RangeError(`polygon vertex (${a[0]}, ${a[1]}) is not finite`);
       const [top, bottom] = a[1] <= b[1] ? [a, b] : [b, a];
       const start = Math.max(0, Math.ceil(top[1] - 0.5));
       const end = Math.min(height, Math.ceil(bottom[1] - 0.5));

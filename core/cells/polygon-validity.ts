@@ -42,7 +42,10 @@ export function isValidPolygon(rings: readonly Float64Array[]): boolean {
     const na = ra.length / 2;
     const ia = startOf[a];
     const ja = (ia + 1) % na;
-    const ax1 = ra[2 * ia], ay1 = ra[2 * ia + 1], ax2 = ra[2 * ja], ay2 = ra[2 * ja + 1];
+    const ax1 = ra[2 * ia],
+      ay1 = ra[2 * ia + 1],
+      ax2 = ra[2 * ja],
+      ay2 = ra[2 * ja + 1];
     const aMaxX = Math.max(ax1, ax2);
     const aMinY = Math.min(ay1, ay2);
     const aMaxY = Math.max(ay1, ay2);
@@ -52,7 +55,10 @@ export function isValidPolygon(rings: readonly Float64Array[]): boolean {
       const nb = rb.length / 2;
       const ib = startOf[b];
       const jb = (ib + 1) % nb;
-      const bx1 = rb[2 * ib], by1 = rb[2 * ib + 1], bx2 = rb[2 * jb], by2 = rb[2 * jb + 1];
+      const bx1 = rb[2 * ib],
+        by1 = rb[2 * ib + 1],
+        bx2 = rb[2 * jb],
+        by2 = rb[2 * jb + 1];
       if (Math.max(by1, by2) < aMinY || Math.min(by1, by2) > aMaxY) continue;
       if (ringOf[a] === ringOf[b]) {
         // Consecutive edges share a vertex; they are wrong only if they fold back onto each other.
@@ -89,7 +95,16 @@ function within(ax: number, ay: number, bx: number, by: number, cx: number, cy: 
 }
 
 /** Closed segments ab and cd share at least one point. */
-function segmentsMeet(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, dx: number, dy: number): boolean {
+function segmentsMeet(
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  cx: number,
+  cy: number,
+  dx: number,
+  dy: number,
+): boolean {
   const o1 = orient(ax, ay, bx, by, cx, cy);
   const o2 = orient(ax, ay, bx, by, dx, dy);
   const o3 = orient(cx, cy, dx, dy, ax, ay);

@@ -9,7 +9,8 @@
  * and the vertex farthest from it. Topology is not checked here (see polygon-simple.ts).
  */
 export function simplifyRing(ring: Float64Array, tolerance: number): Float64Array {
-  if (!(tolerance >= 0) || !Number.isFinite(tolerance)) throw new RangeError(`tolerance is ${tolerance}; it is a finite distance ≥ 0`);
+  if (!(tolerance >= 0) || !Number.isFinite(tolerance))
+    throw new RangeError(`tolerance is ${tolerance}; it is a finite distance ≥ 0`);
   if (ring.length % 2 !== 0) throw new RangeError(`a flat ring has an even number of coordinates, not ${ring.length}`);
   const n = ring.length / 2;
   if (n <= 3) return ring.slice();

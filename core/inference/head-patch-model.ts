@@ -22,7 +22,10 @@ const isNetwork = (e: MsdNetwork | MsdWeights): e is MsdNetwork => typeof (e as 
  * extractor's features are multiplied by its own slice of W and the products summed, so the
  * [pixels, C'] concatenation (75 maps of a 256² patch: 20 MB) is never materialised.
  */
-export function createHeadPatchModel(head: LinearHead, extractors: readonly (MsdNetwork | MsdWeights)[]): HeadPatchModel {
+export function createHeadPatchModel(
+  head: LinearHead,
+  extractors: readonly (MsdNetwork | MsdWeights)[],
+): HeadPatchModel {
   if (extractors.length === 0) throw new Error('a head needs at least one extractor');
   const owned: MsdNetwork[] = [];
   const tensors: tf.Tensor[] = [];
@@ -34,8 +37,10 @@ export function createHeadPatchModel(head: LinearHead, extractors: readonly (Msd
       return net;
     });
     const channels = networks.reduce((sum, n) => sum + n.depth, 0);
-    if (head.W.length !== channels) throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
-    if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite)) throw new Error('the head has a weight that is not a finite number');
+    if (head.W.length !== channels)
+      throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
+    if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite))
+      throw new Error('the head has a weight that is not a finite number');
     const W = Float32Array.from(head.W);
     let offset = 0;
     const slices = networks.map((n) => {
@@ -51,13 +56,16 @@ export function createHeadPatchModel(head: LinearHead, extractors: readonly (Msd
     const model: PatchModel = async (rgb, width, height, signal) => {
       if (disposed) throw new Error('this head model has been disposed');
       signal?.throwIfAborted();
-      if (rgb.length !== width * height * 3) throw new RangeError(`a ${width}×${height} RGB patch has ${width * height * 3} bytes, got ${rgb.length}`);
+      if (rgb.length !== width * height * 3)
+        throw new RangeError(`a ${width}×${height} RGB patch has ${width * height * 3} bytes, got ${rgb.length}`);
       const probability = tf.tidy(() => {
         const x = tf.tensor4d(Int32Array.from(rgb), [1, height, width, 3], 'int32');
         let logit: tf.Tensor = bias;
         networks.forEach((net, i) => {
           // One network's maps are freed before the next network runs: tidy scopes them.
-          const term = tf.tidy(() => tf.matMul(tf.reshape(net.features(x), [width * height, net.depth]) as tf.Tensor2D, slices[i]));
+          const term = tf.tidy(() =>
+            tf.matMul(tf.reshape(net.features(x), [width * height, net.depth]) as tf.Tensor2D, slices[i]),
+          );
           logit = tf.add(logit, term);
         });
         return tf.sigmoid(logit);

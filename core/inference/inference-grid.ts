@@ -66,19 +66,27 @@ const positive = (v: number) => Number.isFinite(v) && v > 0;
  * fine as the target (within `snap`): downsampling a finer level keeps detail that upsampling a
  * coarser one has lost. A slide coarser than the target at level 0 is upsampled from level 0.
  */
-export function inferenceGrid(slide: SlideGeometry, targetMpp: number, options: InferenceGridOptions = {}): InferenceGrid {
+export function inferenceGrid(
+  slide: SlideGeometry,
+  targetMpp: number,
+  options: InferenceGridOptions = {},
+): InferenceGrid {
   if (!positive(targetMpp)) throw new RangeError(`the extractors' µm/px must be a positive number, got ${targetMpp}`);
   const snap = options.snap ?? 0.02;
   if (!(snap >= 0 && snap < 1)) throw new RangeError(`snap must be in [0, 1), got ${snap}`);
   const level0 = slide.levels[0];
   if (!level0) throw new RangeError('the slide has no levels');
   const stated = typeof options.slideMpp === 'number' ? { x: options.slideMpp, y: options.slideMpp } : options.slideMpp;
-  if (stated && !(positive(stated.x) && positive(stated.y))) throw new RangeError(`the slide's µm/px must be positive numbers, got ${stated.x}, ${stated.y}`);
+  if (stated && !(positive(stated.x) && positive(stated.y)))
+    throw new RangeError(`the slide's µm/px must be positive numbers, got ${stated.x}, ${stated.y}`);
   const mppSource = stated ? 'stated' : slide.mpp ? 'file' : 'assumed';
   const slideMpp = stated ?? slide.mpp ?? { x: targetMpp, y: targetMpp };
 
   // A level's scale from its real size (pyramids round: Aperio's "4×" level can be 4.0005×).
-  const levelMpp = (l: PixelLevel): Mpp => ({ x: (slideMpp.x * level0.width) / l.width, y: (slideMpp.y * level0.height) / l.height });
+  const levelMpp = (l: PixelLevel): Mpp => ({
+    x: (slideMpp.x * level0.width) / l.width,
+    y: (slideMpp.y * level0.height) / l.height,
+  });
   const coarseness = (l: PixelLevel) => {
     const m = levelMpp(l);
     return Math.max(m.x, m.y) / targetMpp;
@@ -118,7 +126,12 @@ export function inferenceGrid(slide: SlideGeometry, targetMpp: number, options: 
 
 /** A rectangle of the grid in level-0 pixels (exact, so usually fractional): where to draw a tile. */
 export function gridToLevel0(grid: InferenceGrid, rect: Rect): Rect {
-  return { x: rect.x * grid.scaleX, y: rect.y * grid.scaleY, width: rect.width * grid.scaleX, height: rect.height * grid.scaleY };
+  return {
+    x: rect.x * grid.scaleX,
+    y: rect.y * grid.scaleY,
+    width: rect.width * grid.scaleX,
+    height: rect.height * grid.scaleY,
+  };
 }
 
 // Level-0 coordinates that came from gridToLevel0 divide back to integers up to rounding.

@@ -41,16 +41,30 @@ function gridOf(options: GridOptions): { size: number; stride: number } {
 }
 
 function checkRect(r: Rect, image: ImageSize, what: string): void {
-  const ok = [r.x, r.y, r.width, r.height].every(Number.isInteger) && r.x >= 0 && r.y >= 0 && r.width >= 1 && r.height >= 1 &&
-    r.x + r.width <= image.width && r.y + r.height <= image.height;
-  if (!ok) throw new RangeError(`${what} ${r.x},${r.y} ${r.width}×${r.height} is not a non-empty rectangle inside the ${image.width}×${image.height} image`);
+  const ok =
+    [r.x, r.y, r.width, r.height].every(Number.isInteger) &&
+    r.x >= 0 &&
+    r.y >= 0 &&
+    r.width >= 1 &&
+    r.height >= 1 &&
+    r.x + r.width <= image.width &&
+    r.y + r.height <= image.height;
+  if (!ok)
+    throw new RangeError(
+      `${what} ${r.x},${r.y} ${r.width}×${r.height} is not a non-empty rectangle inside the ${image.width}×${image.height} image`,
+    );
 }
 
 /**
  * The patch origins along one axis of `length` pixels whose patches [o, o + extent) overlap
  * [from, to), ascending, and the patch extent (the patch size, or `length` if shorter).
  */
-export function axisPatches(length: number, from: number, to: number, options: GridOptions = {}): { origins: number[]; extent: number } {
+export function axisPatches(
+  length: number,
+  from: number,
+  to: number,
+  options: GridOptions = {},
+): { origins: number[]; extent: number } {
   const { size, stride } = gridOf(options);
   if (length <= size) return { origins: from < to ? [0] : [], extent: length };
   const last = length - size;
@@ -76,7 +90,10 @@ export function patchesCovering(region: Rect, image: ImageSize, options: GridOpt
 /** The smallest rectangle holding all of `rects` (non-empty). */
 export function boundsOf(rects: readonly Rect[]): Rect {
   if (rects.length === 0) throw new RangeError('no rectangles to bound');
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (const r of rects) {
     x0 = Math.min(x0, r.x);
     y0 = Math.min(y0, r.y);
@@ -99,13 +116,17 @@ export function planTile(tile: Rect, image: ImageSize, options: GridOptions = {}
  */
 export function outputTiles(region: Rect, image: ImageSize, tileSize = OUTPUT_TILE_SIZE): Rect[] {
   checkRect(region, image, 'region');
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
+  if (!Number.isInteger(tileSize) || tileSize < 1)
+    throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
   const tiles: Rect[] = [];
-  const tx0 = Math.floor(region.x / tileSize), tx1 = Math.ceil((region.x + region.width) / tileSize);
-  const ty0 = Math.floor(region.y / tileSize), ty1 = Math.ceil((region.y + region.height) / tileSize);
+  const tx0 = Math.floor(region.x / tileSize),
+    tx1 = Math.ceil((region.x + region.width) / tileSize);
+  const ty0 = Math.floor(region.y / tileSize),
+    ty1 = Math.ceil((region.y + region.height) / tileSize);
   for (let ty = ty0; ty < ty1; ty++) {
     for (let tx = tx0; tx < tx1; tx++) {
-      const x = tx * tileSize, y = ty * tileSize;
+      const x = tx * tileSize,
+        y = ty * tileSize;
       tiles.push({ x, y, width: Math.min(tileSize, image.width - x), height: Math.min(tileSize, image.height - y) });
     }
   }

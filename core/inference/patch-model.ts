@@ -4,4 +4,9 @@
  * the probabilities are made (a head over extractor features, an extractor's own output, a test
  * function).
  */
-export type PatchModel = (rgb: Uint8Array, width: number, height: number, signal?: AbortSignal) => Promise<Float32Array>;
+export type PatchModel = (
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  signal?: AbortSignal,
+) => Promise<Float32Array>;

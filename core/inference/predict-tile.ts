@@ -17,7 +17,14 @@ export interface PredictTileOptions extends GridOptions {
 }
 
 /** Copies the width × height RGB rectangle at (x, y) out of a larger RGB buffer `stride` pixels wide. */
-export function cropRgb(rgb: Uint8Array, stride: number, x: number, y: number, width: number, height: number): Uint8Array {
+export function cropRgb(
+  rgb: Uint8Array,
+  stride: number,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const out = new Uint8Array(width * height * 3);
   for (let row = 0; row < height; row++) {
     const from = ((y + row) * stride + x) * 3;
@@ -32,7 +39,13 @@ export function cropRgb(rgb: Uint8Array, stride: number, x: number, y: number, w
  * in raster order, and stitches. Because the grid is global, the same pixels come out the same
  * whatever rectangle they are computed in.
  */
-export async function predictTile(source: PixelSource, level: number, tile: Rect, model: PatchModel, options: PredictTileOptions = {}): Promise<Float32Array> {
+export async function predictTile(
+  source: PixelSource,
+  level: number,
+  tile: Rect,
+  model: PatchModel,
+  options: PredictTileOptions = {},
+): Promise<Float32Array> {
   const { signal, onPatch, memo } = options;
   signal?.throwIfAborted();
   const image = source.levels[level];

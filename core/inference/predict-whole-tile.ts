@@ -10,7 +10,8 @@ export interface PredictWholeTileOptions {
 
 /** The tile grown by `margin` on every side, kept inside the image. */
 export function wholeTileRead(tile: Rect, image: { width: number; height: number }, margin: number): Rect {
-  const x = Math.max(0, tile.x - margin), y = Math.max(0, tile.y - margin);
+  const x = Math.max(0, tile.x - margin),
+    y = Math.max(0, tile.y - margin);
   const right = Math.min(image.width, tile.x + tile.width + margin);
   const bottom = Math.min(image.height, tile.y + tile.height + margin);
   return { x, y, width: right - x, height: bottom - y };
@@ -34,12 +35,14 @@ export async function predictWholeTile(
   signal?.throwIfAborted();
   const image = source.levels[level];
   if (!image) throw new RangeError(`level ${level} does not exist in ${source.name} (it has ${source.levels.length})`);
-  if (!Number.isInteger(margin) || margin < 0) throw new RangeError(`the margin must be a whole number ≥ 0, got ${margin}`);
+  if (!Number.isInteger(margin) || margin < 0)
+    throw new RangeError(`the margin must be a whole number ≥ 0, got ${margin}`);
   const read = wholeTileRead(tile, image, margin);
   const rgb = await source.readRegion({ level, ...read, signal });
   const probabilities = await model(rgb, read.width, read.height, signal);
   signal?.throwIfAborted();
-  if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height) return probabilities;
+  if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height)
+    return probabilities;
   const out = new Float32Array(tile.width * tile.height);
   for (let row = 0; row < tile.height; row++) {
     const from = (tile.y - read.y + row) * read.width + (tile.x - read.x);

@@ -23,15 +23,20 @@ export interface RegionPlanOptions {
 export function planRegion(options: RegionPlanOptions): TileSet {
   const { grid, tissue } = options;
   const tileSize = options.tileSize ?? OUTPUT_TILE_SIZE;
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
+  if (!Number.isInteger(tileSize) || tileSize < 1)
+    throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
   const level0 = { x: 0, y: 0, width: grid.width * grid.scaleX, height: grid.height * grid.scaleY };
   const region = level0ToGrid(grid, options.region ?? level0);
   if (!region) return { count: 0, megapixels: 0, *[Symbol.iterator]() {} };
-  const tx0 = Math.floor(region.x / tileSize), tx1 = Math.ceil((region.x + region.width) / tileSize);
-  const ty0 = Math.floor(region.y / tileSize), ty1 = Math.ceil((region.y + region.height) / tileSize);
-  const cols = tx1 - tx0, rows = ty1 - ty0;
+  const tx0 = Math.floor(region.x / tileSize),
+    tx1 = Math.ceil((region.x + region.width) / tileSize);
+  const ty0 = Math.floor(region.y / tileSize),
+    ty1 = Math.ceil((region.y + region.height) / tileSize);
+  const cols = tx1 - tx0,
+    rows = ty1 - ty0;
   const keep = tissue ? tilesOverTissue(grid, tissue, tileSize, tx0, ty0, cols, rows) : undefined;
-  let count = 0, megapixels = 0;
+  let count = 0,
+    megapixels = 0;
   for (let ty = 0; ty < rows; ty++) {
     for (let tx = 0; tx < cols; tx++) {
       if (keep && !keep[ty * cols + tx]) continue;
@@ -59,7 +64,15 @@ export function planRegion(options: RegionPlanOptions): TileSet {
  * pixel overlaps: one pass over the mask, each tissue pixel marking the few tiles under its
  * footprint, rather than one pass over the mask per tile.
  */
-function tilesOverTissue(grid: InferenceGrid, mask: TissueMask, tileSize: number, tx0: number, ty0: number, cols: number, rows: number): Uint8Array {
+function tilesOverTissue(
+  grid: InferenceGrid,
+  mask: TissueMask,
+  tileSize: number,
+  tx0: number,
+  ty0: number,
+  cols: number,
+  rows: number,
+): Uint8Array {
   const keep = new Uint8Array(cols * rows);
   // Mask pixel → inference-grid pixels: level-0 footprint over the grid's scale.
   const fx = mask.slideWidth / mask.width / grid.scaleX;

@@ -36,7 +36,8 @@ export function axisTaps(length: number, outLength: number, from: number, to: nu
   const taps = r === 1 ? 1 : r < 1 ? 2 : Math.ceil(r) + 1;
   const first = new Int32Array(n);
   const weights = new Float64Array(n * taps);
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let k = 0; k < n; k++) {
     const u = from + k;
     let start: number;
@@ -51,7 +52,8 @@ export function axisTaps(length: number, outLength: number, from: number, to: nu
       weights[k * 2] = 1 - f;
       weights[k * 2 + 1] = f;
     } else {
-      const a = u * r, b = Math.min(length, (u + 1) * r);
+      const a = u * r,
+        b = Math.min(length, (u + 1) * r);
       start = Math.floor(a);
       for (let t = 0; t < taps; t++) {
         const i = start + t;
@@ -78,13 +80,16 @@ export function axisTaps(length: number, outLength: number, from: number, to: nu
  * level coordinates (x.lo, y.lo)) through per-axis taps: rows first, then columns, in float64.
  */
 function resample(src: Uint8Array, srcWidth: number, x: AxisTaps, y: AxisTaps): Uint8Array {
-  const outW = x.first.length, outH = y.first.length;
+  const outW = x.first.length,
+    outH = y.first.length;
   const rows = y.hi - y.lo;
   const horizontal = new Float64Array(rows * outW * 3);
   for (let row = 0; row < rows; row++) {
     const srcRow = row * srcWidth;
     for (let u = 0; u < outW; u++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let t = 0; t < x.taps; t++) {
         const w = x.weights[u * x.taps + t];
         if (w === 0) continue;
@@ -102,7 +107,9 @@ function resample(src: Uint8Array, srcWidth: number, x: AxisTaps, y: AxisTaps): 
   const out = new Uint8Array(outW * outH * 3);
   for (let v = 0; v < outH; v++) {
     for (let u = 0; u < outW; u++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let t = 0; t < y.taps; t++) {
         const w = y.weights[v * y.taps + t];
         if (w === 0) continue;
@@ -126,7 +133,8 @@ function resample(src: Uint8Array, srcWidth: number, x: AxisTaps, y: AxisTaps): 
  */
 export function resampledSource(source: PixelSource, level: number, width: number, height: number): PixelSource {
   const geometry = source.levels[level];
-  if (!geometry) throw new RangeError(`level ${level} does not exist in ${source.name} (it has ${source.levels.length})`);
+  if (!geometry)
+    throw new RangeError(`level ${level} does not exist in ${source.name} (it has ${source.levels.length})`);
   if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1)) {
     throw new RangeError(`a resampled size must be positive integers, got ${width}×${height}`);
   }
@@ -139,13 +147,28 @@ export function resampledSource(source: PixelSource, level: number, width: numbe
     async readRegion(request: RegionRequest): Promise<Uint8Array> {
       const { x, y, width: w, height: h, signal } = request;
       if (request.level !== 0) throw new RangeError(`a resampled source has one level, got level ${request.level}`);
-      if (![x, y, w, h].every(Number.isInteger) || x < 0 || y < 0 || w < 1 || h < 1 || x + w > width || y + h > height) {
+      if (
+        ![x, y, w, h].every(Number.isInteger) ||
+        x < 0 ||
+        y < 0 ||
+        w < 1 ||
+        h < 1 ||
+        x + w > width ||
+        y + h > height
+      ) {
         throw new RangeError(`read ${x},${y} ${w}×${h} is not inside the ${width}×${height} resampled image`);
       }
       if (identity) return source.readRegion({ level, x, y, width: w, height: h, signal });
       const xt = axisTaps(geometry.width, width, x, x + w);
       const yt = axisTaps(geometry.height, height, y, y + h);
-      const pixels = await source.readRegion({ level, x: xt.lo, y: yt.lo, width: xt.hi - xt.lo, height: yt.hi - yt.lo, signal });
+      const pixels = await source.readRegion({
+        level,
+        x: xt.lo,
+        y: yt.lo,
+        width: xt.hi - xt.lo,
+        height: yt.hi - yt.lo,
+        signal,
+      });
       signal?.throwIfAborted();
       return resample(pixels, xt.hi - xt.lo, xt, yt);
     },

@@ -43,15 +43,24 @@ interface Buffers {
  * order (W is their features concatenated: C' = Σ depths). Same inputs, same mirror padding,
  * same normalisation and same output as createHeadPatchModel, within float32 rounding.
  */
-export function createSimdHeadPatchModel(head: LinearHead, extractors: readonly MsdWeights[], options: SimdPatchModelOptions = {}): SimdHeadPatchModel {
+export function createSimdHeadPatchModel(
+  head: LinearHead,
+  extractors: readonly MsdWeights[],
+  options: SimdPatchModelOptions = {},
+): SimdHeadPatchModel {
   if (extractors.length === 0) throw new Error('a head needs at least one extractor');
   extractors.forEach(checkMsdWeights);
   const channels = extractors.reduce((sum, e) => sum + e.layers.length, 0);
-  if (head.W.length !== channels) throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
-  if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite)) throw new Error('the head has a weight that is not a finite number');
+  if (head.W.length !== channels)
+    throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
+  if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite))
+    throw new Error('the head has a weight that is not a finite number');
   const inputChannels = extractors[0].inputChannels;
   // A PatchModel is given RGB: the TF.js model would fail on the first patch; say so now.
-  if (extractors.some((e) => e.inputChannels !== 3)) throw new Error(`patch models read RGB: every extractor must take 3 input channels, got ${extractors.map((e) => e.inputChannels).join(', ')}`);
+  if (extractors.some((e) => e.inputChannels !== 3))
+    throw new Error(
+      `patch models read RGB: every extractor must take 3 input channels, got ${extractors.map((e) => e.inputChannels).join(', ')}`,
+    );
   const params = extractors.map(packMsdParams);
   const W = Float32Array.from(head.W);
   const starts = extractors.map((_, i) => extractors.slice(0, i).reduce((sum, e) => sum + e.layers.length, 0));
@@ -70,14 +79,17 @@ export function createSimdHeadPatchModel(head: LinearHead, extractors: readonly 
     return buffers;
   };
   // Probe once so that usesSimd is known before the first patch (1×1 buffers are tiny).
-  const usesSimd = new MsdWorkspace({ inputChannels, depth, height: 1, width: 1, samples: 1, training: false, simd }).usesSimd;
+  const usesSimd = new MsdWorkspace({ inputChannels, depth, height: 1, width: 1, samples: 1, training: false, simd })
+    .usesSimd;
   let disposed = false;
 
   const model: PatchModel = async (rgb, width, height, signal) => {
     if (disposed) throw new Error('this head model has been disposed');
     signal?.throwIfAborted();
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`a patch must be at least 1×1 pixels, got ${width}×${height}`);
-    if (rgb.length !== width * height * 3) throw new RangeError(`a ${width}×${height} RGB patch has ${width * height * 3} bytes, got ${rgb.length}`);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+      throw new RangeError(`a patch must be at least 1×1 pixels, got ${width}×${height}`);
+    if (rgb.length !== width * height * 3)
+      throw new RangeError(`a ${width}×${height} RGB patch has ${width * height * 3} bytes, got ${rgb.length}`);
     // No abort checks between extractors: the work is synchronous, so a signal cannot change
     // until it returns (~tens of ms); the engine checks between patches.
     const { workspace } = buffersFor(width, height);

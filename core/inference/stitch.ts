@@ -21,11 +21,15 @@ export class Stitcher {
   /** Adds one patch's probabilities (patch.width × patch.height, row-major); the part outside the rectangle is ignored. */
   add(patch: Rect, probabilities: ArrayLike<number>): void {
     if (probabilities.length !== patch.width * patch.height) {
-      throw new RangeError(`a ${patch.width}×${patch.height} patch has ${patch.width * patch.height} probabilities, got ${probabilities.length}`);
+      throw new RangeError(
+        `a ${patch.width}×${patch.height} patch has ${patch.width * patch.height} probabilities, got ${probabilities.length}`,
+      );
     }
     const r = this.rect;
-    const x0 = Math.max(patch.x, r.x), x1 = Math.min(patch.x + patch.width, r.x + r.width);
-    const y0 = Math.max(patch.y, r.y), y1 = Math.min(patch.y + patch.height, r.y + r.height);
+    const x0 = Math.max(patch.x, r.x),
+      x1 = Math.min(patch.x + patch.width, r.x + r.width);
+    const y0 = Math.max(patch.y, r.y),
+      y1 = Math.min(patch.y + patch.height, r.y + r.height);
     for (let y = y0; y < y1; y++) {
       let src = (y - patch.y) * patch.width + (x0 - patch.x);
       let dst = (y - r.y) * r.width + (x0 - r.x);
@@ -43,7 +47,9 @@ export class Stitcher {
       const n = this.count[i];
       if (n === 0) {
         const { x, y } = this.rect;
-        throw new Error(`pixel ${x + (i % this.rect.width)},${y + Math.floor(i / this.rect.width)} was covered by no patch`);
+        throw new Error(
+          `pixel ${x + (i % this.rect.width)},${y + Math.floor(i / this.rect.width)} was covered by no patch`,
+        );
       }
       out[i] = this.sum[i] / n;
     }

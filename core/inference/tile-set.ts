@@ -29,15 +29,26 @@ export interface TileSet extends Iterable<PlannedTile> {
 }
 
 export function plannedTile(grid: InferenceGrid, tile: Rect): PlannedTile {
-  return { key: tileKey(grid, tile), tile, level0: gridToLevel0(grid, tile), megapixels: (tile.width * tile.height) / 1e6 };
+  return {
+    key: tileKey(grid, tile),
+    tile,
+    level0: gridToLevel0(grid, tile),
+    megapixels: (tile.width * tile.height) / 1e6,
+  };
 }
 
 /**
  * The rectangle of the `tileSize` grid tile at column `tx`, row `ty` of an image, clipped to it
  * (the same tiles as patch-grid.ts's outputTiles).
  */
-export function tileAt(image: { readonly width: number; readonly height: number }, tileSize: number, tx: number, ty: number): Rect {
-  const x = tx * tileSize, y = ty * tileSize;
+export function tileAt(
+  image: { readonly width: number; readonly height: number },
+  tileSize: number,
+  tx: number,
+  ty: number,
+): Rect {
+  const x = tx * tileSize,
+    y = ty * tileSize;
   return { x, y, width: Math.min(tileSize, image.width - x), height: Math.min(tileSize, image.height - y) };
 }
 

@@ -68,7 +68,18 @@ export function centreOrder(distance: Float64Array, packed = true): Uint32Array 
   return order.sort((a, b) => quantised[a] - quantised[b] || a - b);
 }
 
-function lazyTiles(grid: InferenceGrid, tileSize: number, tx0: number, cols: number, ty0: number, order: Uint32Array, from: number, to: number, skip: Uint8Array | undefined, amount: Amount): TileSet {
+function lazyTiles(
+  grid: InferenceGrid,
+  tileSize: number,
+  tx0: number,
+  cols: number,
+  ty0: number,
+  order: Uint32Array,
+  from: number,
+  to: number,
+  skip: Uint8Array | undefined,
+  amount: Amount,
+): TileSet {
   return {
     count: amount.tiles,
     megapixels: amount.megapixels,
@@ -85,32 +96,41 @@ function lazyTiles(grid: InferenceGrid, tileSize: number, tx0: number, cols: num
 export function planView(options: ViewPlanOptions): ViewPlan {
   const { grid, visible, budgetMegapixels, done } = options;
   const tileSize = options.tileSize ?? OUTPUT_TILE_SIZE;
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
-  if (!(budgetMegapixels >= 0)) throw new RangeError(`the budget must be a number of megapixels ≥ 0, got ${budgetMegapixels}`);
+  if (!Number.isInteger(tileSize) || tileSize < 1)
+    throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
+  if (!(budgetMegapixels >= 0))
+    throw new RangeError(`the budget must be a number of megapixels ≥ 0, got ${budgetMegapixels}`);
   const none: Amount = { tiles: 0, megapixels: 0 };
   const region = level0ToGrid(grid, visible);
   if (!region) {
     const empty = lazyTiles(grid, tileSize, 0, 1, 0, new Uint32Array(0), 0, 0, undefined, none);
     return { now: empty, later: empty, visible: none, done: none };
   }
-  const tx0 = Math.floor(region.x / tileSize), tx1 = Math.ceil((region.x + region.width) / tileSize);
-  const ty0 = Math.floor(region.y / tileSize), ty1 = Math.ceil((region.y + region.height) / tileSize);
-  const cols = tx1 - tx0, rows = ty1 - ty0, n = cols * rows;
+  const tx0 = Math.floor(region.x / tileSize),
+    tx1 = Math.ceil((region.x + region.width) / tileSize);
+  const ty0 = Math.floor(region.y / tileSize),
+    ty1 = Math.ceil((region.y + region.height) / tileSize);
+  const cols = tx1 - tx0,
+    rows = ty1 - ty0,
+    n = cols * rows;
   // The view's centre, not the clipped region's: what the user looks at comes first even when
   // the view hangs over the slide's edge.
   const cx = (visible.x + visible.width / 2) / grid.scaleX;
   const cy = (visible.y + visible.height / 2) / grid.scaleY;
   // Per row and column rather than per tile: this loop runs over every visible tile.
-  const colCentre = new Float64Array(cols), colWidth = new Float64Array(cols);
+  const colCentre = new Float64Array(cols),
+    colWidth = new Float64Array(cols);
   for (let c = 0; c < cols; c++) {
-    const x = (tx0 + c) * tileSize, w = Math.min(tileSize, grid.width - x);
+    const x = (tx0 + c) * tileSize,
+      w = Math.min(tileSize, grid.width - x);
     colCentre[c] = x + w / 2 - cx;
     colWidth[c] = w;
   }
   const distance = new Float64Array(n);
   const area = new Float64Array(n);
   for (let r = 0, i = 0; r < rows; r++) {
-    const y = (ty0 + r) * tileSize, h = Math.min(tileSize, grid.height - y);
+    const y = (ty0 + r) * tileSize,
+      h = Math.min(tileSize, grid.height - y);
     const dy = y + h / 2 - cy;
     for (let c = 0; c < cols; c++, i++) {
       distance[i] = Math.sqrt(colCentre[c] * colCentre[c] + dy * dy);
@@ -120,7 +140,8 @@ export function planView(options: ViewPlanOptions): ViewPlan {
   // Done tiles are found from the keys, not by making every visible tile's key: the done set is
   // at most what a viewer keeps, the visible tiles can be far more.
   let skip: Uint8Array | undefined;
-  let doneTiles = 0, doneMp = 0;
+  let doneTiles = 0,
+    doneMp = 0;
   if (done && done.size > 0) {
     skip = new Uint8Array(n);
     for (const key of done) {
@@ -134,7 +155,9 @@ export function planView(options: ViewPlanOptions): ViewPlan {
   const order = centreOrder(distance);
   // Strictly centre first: the first tile that does not fit ends the budget, so a smaller tile
   // further out never jumps ahead of a nearer one.
-  let spent = 0, taken = 0, cut = n;
+  let spent = 0,
+    taken = 0,
+    cut = n;
   for (let k = 0; k < n; k++) {
     const i = order[k];
     if (skip?.[i]) continue;
@@ -145,7 +168,8 @@ export function planView(options: ViewPlanOptions): ViewPlan {
     spent += area[i];
     taken++;
   }
-  let totalMp = 0, laterMp = 0;
+  let totalMp = 0,
+    laterMp = 0;
   for (let i = 0; i < n; i++) totalMp += area[i];
   for (let k = cut; k < n; k++) if (!skip?.[order[k]]) laterMp += area[order[k]];
   const later: Amount = { tiles: n - doneTiles - taken, megapixels: laterMp };
@@ -158,12 +182,21 @@ export function planView(options: ViewPlanOptions): ViewPlan {
 }
 
 /** The index in the visible tile range of a key of this grid and tile size, if it names one. */
-function indexOfKey(key: string, grid: InferenceGrid, tileSize: number, tx0: number, ty0: number, cols: number, rows: number): number | undefined {
+function indexOfKey(
+  key: string,
+  grid: InferenceGrid,
+  tileSize: number,
+  tx0: number,
+  ty0: number,
+  cols: number,
+  rows: number,
+): number | undefined {
   const named = tileOfKey(grid, key);
   if (!named) return undefined;
   const { x, y, width: w, height: h } = named;
   if (x % tileSize !== 0 || y % tileSize !== 0) return undefined;
-  const tx = x / tileSize - tx0, ty = y / tileSize - ty0;
+  const tx = x / tileSize - tx0,
+    ty = y / tileSize - ty0;
   if (!(tx >= 0 && tx < cols && ty >= 0 && ty < rows)) return undefined;
   const t = tileAt(grid, tileSize, x / tileSize, y / tileSize);
   if (t.width !== w || t.height !== h) return undefined;

@@ -15,7 +15,12 @@ export function norm2(a: ArrayLike<number>): number {
 }
 
 /** out = a + t · b (out may be a). */
-export function axpy(a: ArrayLike<number>, t: number, b: ArrayLike<number>, out = new Float64Array(a.length)): Float64Array {
+export function axpy(
+  a: ArrayLike<number>,
+  t: number,
+  b: ArrayLike<number>,
+  out = new Float64Array(a.length),
+): Float64Array {
   for (let i = 0; i < a.length; i++) out[i] = a[i] + t * b[i];
   return out;
 }

@@ -25,8 +25,11 @@ export function emptyDiceSums(): DiceSums {
 
 /** Adds one sample's sums to `into`. `target` is 0/1 (or soft) per pixel. */
 export function accumulateDice(into: DiceSums, prediction: ArrayLike<number>, target: ArrayLike<number>): DiceSums {
-  if (prediction.length !== target.length) throw new Error(`prediction has ${prediction.length} pixels, target ${target.length}`);
-  let i = 0, p = 0, t = 0;
+  if (prediction.length !== target.length)
+    throw new Error(`prediction has ${prediction.length} pixels, target ${target.length}`);
+  let i = 0,
+    p = 0,
+    t = 0;
   for (let k = 0; k < prediction.length; k++) {
     const pk = prediction[k];
     const tk = target[k];
@@ -41,7 +44,11 @@ export function accumulateDice(into: DiceSums, prediction: ArrayLike<number>, ta
 }
 
 export function addDiceSums(a: DiceSums, b: DiceSums): DiceSums {
-  return { intersection: a.intersection + b.intersection, predicted: a.predicted + b.predicted, target: a.target + b.target };
+  return {
+    intersection: a.intersection + b.intersection,
+    predicted: a.predicted + b.predicted,
+    target: a.target + b.target,
+  };
 }
 
 export function diceScore(s: DiceSums, epsilon = DICE_EPSILON): number {
@@ -63,6 +70,10 @@ export function diceGradient(s: DiceSums, epsilon = DICE_EPSILON): { a: number; 
 }
 
 /** Fills `out` with dL/dp for one sample of the batch whose sums gave `g`. */
-export function diceLossGradient(g: { a: number; b: number }, target: ArrayLike<number>, out: Float32Array | Float64Array): void {
+export function diceLossGradient(
+  g: { a: number; b: number },
+  target: ArrayLike<number>,
+  out: Float32Array | Float64Array,
+): void {
   for (let k = 0; k < target.length; k++) out[k] = g.a * target[k] + g.b;
 }

@@ -65,14 +65,18 @@ export interface EncodeOptions {
 
 export type BundleSource = URL | string | { readonly manifest: Blob; readonly weights: Blob };
 
-const sameNumbers = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameNumbers = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * Lays the bundle out as a manifest and one weights buffer: per class, each layer's kernel then
  * its bias, then the output weights and bias. The result is decoded once before it is returned,
  * so anything encodeBundle accepts, decodeBundle reads back.
  */
-export function encodeBundle(bundle: ExtractorBundle, options: EncodeOptions = {}): { manifest: ExtractorManifest; weights: ArrayBuffer } {
+export function encodeBundle(
+  bundle: ExtractorBundle,
+  options: EncodeOptions = {},
+): { manifest: ExtractorManifest; weights: ArrayBuffer } {
   if (bundle.classes.length === 0) throw new BundleError('no-classes', 'the bundle has no extractors');
   const shared = bundle.classes[0].weights.normalisation;
   const chunks: ArrayLike<number>[] = [];
@@ -149,7 +153,8 @@ function integer(object: Json, key: string, path: string, min: number): number {
 
 function text(object: Json, key: string, path: string): string {
   const value = get(object, key, path);
-  if (typeof value !== 'string' || value === '') throw new BundleError('bad-field', `${path}.${key} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new BundleError('bad-field', `${path}.${key} must be a non-empty string`);
   return value;
 }
 
@@ -161,11 +166,20 @@ function tensorRef(object: Json, key: string, path: string): TensorRef {
 function normalisation(value: unknown, path: string, channels: number | undefined): ManifestNormalisation {
   if (!isRecord(value)) throw new BundleError('bad-normalisation', `${path} must be an object with mean and std`);
   const { mean, std } = value;
-  const finite = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-  if (!finite(mean) || !finite(std)) throw new BundleError('bad-normalisation', `${path}.mean and .std must be arrays of finite numbers`);
-  if (mean.length !== std.length) throw new BundleError('bad-normalisation', `${path} has ${mean.length} means but ${std.length} standard deviations`);
+  const finite = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!finite(mean) || !finite(std))
+    throw new BundleError('bad-normalisation', `${path}.mean and .std must be arrays of finite numbers`);
+  if (mean.length !== std.length)
+    throw new BundleError(
+      'bad-normalisation',
+      `${path} has ${mean.length} means but ${std.length} standard deviations`,
+    );
   if (channels !== undefined && mean.length !== channels) {
-    throw new BundleError('bad-normalisation', `${path} has ${mean.length} channels, the network has ${channels} input channels`);
+    throw new BundleError(
+      'bad-normalisation',
+      `${path} has ${mean.length} channels, the network has ${channels} input channels`,
+    );
   }
   if (std.some((s) => s <= 0)) throw new BundleError('bad-normalisation', `${path}.std must be positive`);
   return { mean, std };
@@ -206,16 +220,25 @@ function parseManifest(manifest: unknown): ParsedManifest {
     throw new BundleError('wrong-format', `format is ${JSON.stringify(manifest.format)}, expected "${BUNDLE_FORMAT}"`);
   }
   if (manifest.version !== BUNDLE_VERSION) {
-    throw new BundleError('unsupported-version', `version ${JSON.stringify(manifest.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`);
+    throw new BundleError(
+      'unsupported-version',
+      `version ${JSON.stringify(manifest.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`,
+    );
   }
   const weightsFile = text(manifest, 'weightsFile', 'manifest');
   // A bare file name beside the manifest: a manifest must not send the reader to another place.
   if (/[/\\?#:]/.test(weightsFile) || weightsFile === '.' || weightsFile === '..') {
-    throw new BundleError('bad-field', `manifest.weightsFile must be a plain file name, got ${JSON.stringify(weightsFile)}`);
+    throw new BundleError(
+      'bad-field',
+      `manifest.weightsFile must be a plain file name, got ${JSON.stringify(weightsFile)}`,
+    );
   }
   const mpp = get(manifest, 'mppExpected', 'manifest');
   if (typeof mpp !== 'number' || !Number.isFinite(mpp) || mpp <= 0) {
-    throw new BundleError('bad-mpp', `mppExpected must be a positive number of microns per pixel, got ${JSON.stringify(mpp)}`);
+    throw new BundleError(
+      'bad-mpp',
+      `mppExpected must be a positive number of microns per pixel, got ${JSON.stringify(mpp)}`,
+    );
   }
   const shared = normalisation(get(manifest, 'normalisation', 'manifest'), 'manifest.normalisation', undefined);
   const training = manifest.training ?? {};
@@ -234,26 +257,46 @@ function parseManifest(manifest: unknown): ParsedManifest {
     const depth = integer(entry, 'depth', path, 1);
     const inputChannels = integer(entry, 'inputChannels', path, 1);
     const dilations = array(entry, 'dilations', path);
-    if (dilations.length !== depth) throw new BundleError('depth-mismatch', `${where} has depth ${depth} but ${dilations.length} dilations`);
+    if (dilations.length !== depth)
+      throw new BundleError('depth-mismatch', `${where} has depth ${depth} but ${dilations.length} dilations`);
     dilations.forEach((d, i) => {
-      if (d !== dilationOf(i)) throw new BundleError('dilation-mismatch', `${where} layer ${i} has dilation ${JSON.stringify(d)}, an MSD network has ${dilationOf(i)} there`);
+      if (d !== dilationOf(i))
+        throw new BundleError(
+          'dilation-mismatch',
+          `${where} layer ${i} has dilation ${JSON.stringify(d)}, an MSD network has ${dilationOf(i)} there`,
+        );
     });
-    const norm = entry.normalisation === undefined ? shared : normalisation(entry.normalisation, `${path}.normalisation`, inputChannels);
+    const norm =
+      entry.normalisation === undefined
+        ? shared
+        : normalisation(entry.normalisation, `${path}.normalisation`, inputChannels);
     if (norm.mean.length !== inputChannels) {
-      throw new BundleError('bad-normalisation', `manifest.normalisation has ${norm.mean.length} channels, ${where} has ${inputChannels} input channels`);
+      throw new BundleError(
+        'bad-normalisation',
+        `manifest.normalisation has ${norm.mean.length} channels, ${where} has ${inputChannels} input channels`,
+      );
     }
     const weights = record(entry, 'weights', path);
     const layerRefs = array(weights, 'layers', `${path}.weights`);
-    if (layerRefs.length !== depth) throw new BundleError('depth-mismatch', `${where} has depth ${depth} but weights for ${layerRefs.length} layers`);
+    if (layerRefs.length !== depth)
+      throw new BundleError('depth-mismatch', `${where} has depth ${depth} but weights for ${layerRefs.length} layers`);
     const planned = (ref: TensorRef, label: string, expected: number): PlannedTensor => {
-      if (ref.length !== expected) throw new BundleError('shape-mismatch', `${where} ${label} has ${ref.length} values, its shape needs ${expected}`);
+      if (ref.length !== expected)
+        throw new BundleError(
+          'shape-mismatch',
+          `${where} ${label} has ${ref.length} values, its shape needs ${expected}`,
+        );
       return { ref, label: `${where} ${label}` };
     };
     const layers = layerRefs.map((layer, i) => {
       const lp = `${path}.weights.layers[${i}]`;
       if (!isRecord(layer)) throw new BundleError('bad-field', `${lp} must be an object`);
       return {
-        kernel: planned(tensorRef(layer, 'kernel', lp), `layer ${i} kernel (3×3×${inputChannels + i})`, 9 * (inputChannels + i)),
+        kernel: planned(
+          tensorRef(layer, 'kernel', lp),
+          `layer ${i} kernel (3×3×${inputChannels + i})`,
+          9 * (inputChannels + i),
+        ),
         bias: planned(tensorRef(layer, 'bias', lp), `layer ${i} bias`, 1),
       };
     });
@@ -265,7 +308,11 @@ function parseManifest(manifest: unknown): ParsedManifest {
       normalisation: norm,
       layers,
       output: {
-        weights: planned(tensorRef(output, 'weights', `${path}.weights.output`), `output weights (${inputChannels}+${depth})`, inputChannels + depth),
+        weights: planned(
+          tensorRef(output, 'weights', `${path}.weights.output`),
+          `output weights (${inputChannels}+${depth})`,
+          inputChannels + depth,
+        ),
         bias: planned(tensorRef(output, 'bias', `${path}.weights.output`), 'output bias', 1),
       },
     };
@@ -275,7 +322,11 @@ function parseManifest(manifest: unknown): ParsedManifest {
 
 /** Checks the layout against the weights file and reads every tensor. */
 function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBundle {
-  const tensors = parsed.classes.flatMap((c) => [...c.layers.flatMap((l) => [l.kernel, l.bias]), c.output.weights, c.output.bias]);
+  const tensors = parsed.classes.flatMap((c) => [
+    ...c.layers.flatMap((l) => [l.kernel, l.bias]),
+    c.output.weights,
+    c.output.bias,
+  ]);
   const available = Math.floor(buffer.byteLength / 4);
   for (const { ref, label } of tensors) {
     if (ref.offset + ref.length > available) {
@@ -289,12 +340,18 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
   for (let i = 1; i < sorted.length; i++) {
     const previous = sorted[i - 1];
     if (sorted[i].ref.offset < previous.ref.offset + previous.ref.length) {
-      throw new BundleError('overlapping-tensors', `${previous.label} and ${sorted[i].label} share values of the weights file`);
+      throw new BundleError(
+        'overlapping-tensors',
+        `${previous.label} and ${sorted[i].label} share values of the weights file`,
+      );
     }
   }
   const used = tensors.reduce((sum, t) => sum + t.ref.length, 0) * 4;
   if (buffer.byteLength > used) {
-    throw new BundleError('weights-long', `the weights file has ${buffer.byteLength} bytes, the manifest uses ${used}: wrong file, or a manifest that does not match it`);
+    throw new BundleError(
+      'weights-long',
+      `the weights file has ${buffer.byteLength} bytes, the manifest uses ${used}: wrong file, or a manifest that does not match it`,
+    );
   }
 
   const view = new DataView(buffer);
@@ -308,7 +365,11 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
     return values;
   };
   const classes = parsed.classes.map((c): ExtractorClass => {
-    const layers: MsdLayer[] = c.layers.map((layer, i) => ({ dilation: c.dilations[i], kernel: read(layer.kernel), bias: read(layer.bias)[0] }));
+    const layers: MsdLayer[] = c.layers.map((layer, i) => ({
+      dilation: c.dilations[i],
+      kernel: read(layer.kernel),
+      bias: read(layer.bias)[0],
+    }));
     return {
       name: c.name,
       weights: {

@@ -54,7 +54,8 @@ export function packMsdParams(w: MsdWeights): Float32Array {
   const layout = msdParamLayout(w.inputChannels, w.layers.length);
   const p = new Float32Array(layout.size);
   w.layers.forEach((layer, i) => {
-    if (layer.dilation !== dilationOf(i)) throw new Error(`layer ${i} has dilation ${layer.dilation}, expected ${dilationOf(i)}`);
+    if (layer.dilation !== dilationOf(i))
+      throw new Error(`layer ${i} has dilation ${layer.dilation}, expected ${dilationOf(i)}`);
     p.set(layer.kernel, layout.kernel[i]);
     p[layout.bias[i]] = layer.bias;
   });
@@ -63,7 +64,12 @@ export function packMsdParams(w: MsdWeights): Float32Array {
   return p;
 }
 
-export function unpackMsdParams(p: Floats, inputChannels: number, depth: number, normalisation: MsdWeights['normalisation']): MsdWeights {
+export function unpackMsdParams(
+  p: Floats,
+  inputChannels: number,
+  depth: number,
+  normalisation: MsdWeights['normalisation'],
+): MsdWeights {
   const layout = msdParamLayout(inputChannels, depth);
   if (p.length !== layout.size) throw new Error(`expected ${layout.size} parameters, got ${p.length}`);
   const layers = Array.from({ length: depth }, (_, i) => ({
@@ -74,7 +80,10 @@ export function unpackMsdParams(p: Floats, inputChannels: number, depth: number,
   return {
     inputChannels,
     layers,
-    output: { weights: Float32Array.from(p.subarray(layout.outputWeights, layout.outputBias)), bias: Math.fround(p[layout.outputBias]) },
+    output: {
+      weights: Float32Array.from(p.subarray(layout.outputWeights, layout.outputBias)),
+      bias: Math.fround(p[layout.outputBias]),
+    },
     normalisation: { mean: [...normalisation.mean], std: [...normalisation.std] },
   };
 }
@@ -165,7 +174,8 @@ export class MsdWorkspace {
     const dzSize = (o.height + 4 * pad) * this.dzWidth;
     this.logitStride = Math.ceil(o.width / 4) * 4;
     // The SIMD loops overrun rows by up to 3 pixels into padding, so they need 2 pixels of it.
-    this.simd = o.precision !== 'float64' && o.simd !== false && pad >= 2 ? this.allocateSimd(o, channels, dzSize) : undefined;
+    this.simd =
+      o.precision !== 'float64' && o.simd !== false && pad >= 2 ? this.allocateSimd(o, channels, dzSize) : undefined;
     if (this.simd) {
       const memory = this.simd.kernelView.buffer;
       this.features = this.simd.features.map((at) => new Float32Array(memory, at, channels * this.plane));
@@ -183,7 +193,9 @@ export class MsdWorkspace {
         this.dz = make(dzSize);
       }
     }
-    this.outputs = Array.from({ length: o.samples }, () => (o.precision === 'float64' ? new Float64Array(o.height * o.width) : new Float32Array(o.height * o.width)));
+    this.outputs = Array.from({ length: o.samples }, () =>
+      o.precision === 'float64' ? new Float64Array(o.height * o.width) : new Float32Array(o.height * o.width),
+    );
     this.row = new Float64Array(Math.max(o.width + 2 * pad, 1));
     this.reflectRow = Int32Array.from({ length: o.height + 2 * pad }, (_, i) => reflectIndex(i - pad, o.height));
     this.reflectCol = Int32Array.from({ length: o.width + 2 * pad }, (_, i) => reflectIndex(i - pad, o.width));
@@ -211,7 +223,18 @@ export class MsdWorkspace {
     const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
     const kernels = simdKernels(memory);
     if (!kernels) return undefined;
-    return { kernels, features, grads, dz, acc, logit, kernel, taps, kernelView: new Float32Array(memory.buffer, kernel, 9 * channels), tapsView: new Float32Array(memory.buffer, taps, 36) };
+    return {
+      kernels,
+      features,
+      grads,
+      dz,
+      acc,
+      logit,
+      kernel,
+      taps,
+      kernelView: new Float32Array(memory.buffer, kernel, 9 * channels),
+      tapsView: new Float32Array(memory.buffer, taps, 36),
+    };
   }
 
   /** Copies layer i's kernel into wasm memory as [channel][tap], the order the SIMD loops read. */
@@ -273,9 +296,16 @@ export class MsdWorkspace {
    * network of depth ≤ D with the same input size: several extractors can share one feature
    * buffer, run one after the other. `params` is that network's packed vector (packMsdParams).
    */
-  forwardFeatures(s: number, params: Floats, rgb: ArrayLike<number>, normalisation: MsdWeights['normalisation'], layers: number = this.depth): void {
+  forwardFeatures(
+    s: number,
+    params: Floats,
+    rgb: ArrayLike<number>,
+    normalisation: MsdWeights['normalisation'],
+    layers: number = this.depth,
+  ): void {
     const { inputChannels: C, height: H, width: W, pad, paddedWidth: Wp, plane, layout } = this;
-    if (!Number.isInteger(layers) || layers < 1 || layers > this.depth) throw new Error(`this workspace runs 1 to ${this.depth} layers, not ${layers}`);
+    if (!Number.isInteger(layers) || layers < 1 || layers > this.depth)
+      throw new Error(`this workspace runs 1 to ${this.depth} layers, not ${layers}`);
     // Kernels and biases of `layers` layers, then C + layers output weights and their bias.
     const size = layout.bias[layers - 1] + 1 + C + layers + 1;
     if (params.length !== size) throw new Error(`expected ${size} parameters, got ${params.length}`);
@@ -297,9 +327,35 @@ export class MsdWorkspace {
       if (simd) {
         this.stageKernel(params, i);
         const base = simd.features[s];
-        simd.kernels.conv(dilationOf(i), base + interiorBytes, 4 * plane, 4 * Wp, base + 4 * (C + i) * plane + interiorBytes, simd.kernel, simd.acc, C + i, H, Math.ceil(W / 4), params[layout.bias[i]]);
+        simd.kernels.conv(
+          dilationOf(i),
+          base + interiorBytes,
+          4 * plane,
+          4 * Wp,
+          base + 4 * (C + i) * plane + interiorBytes,
+          simd.kernel,
+          simd.acc,
+          C + i,
+          H,
+          Math.ceil(W / 4),
+          params[layout.bias[i]],
+        );
       } else {
-        convLayer(f, params, layout.kernel[i], params[layout.bias[i]], C + i, dilationOf(i), (C + i) * plane, plane, Wp, pad, H, W, this.row);
+        convLayer(
+          f,
+          params,
+          layout.kernel[i],
+          params[layout.bias[i]],
+          C + i,
+          dilationOf(i),
+          (C + i) * plane,
+          plane,
+          Wp,
+          pad,
+          H,
+          W,
+          this.row,
+        );
       }
       this.fillPadding(f, (C + i) * plane);
     }
@@ -317,15 +373,27 @@ export class MsdWorkspace {
    */
   addWeightedMaps(s: number, weights: ArrayLike<number>, from: number, maps: number): void {
     const { inputChannels: C, height: H, width: W, paddedWidth: Wp, plane, logitStride } = this;
-    if (!Number.isInteger(maps) || maps < 1 || maps > this.depth) throw new Error(`this workspace holds 1 to ${this.depth} maps, not ${maps}`);
-    if (from < 0 || from + maps > weights.length) throw new Error(`weights ${from}..${from + maps - 1} are outside the ${weights.length} given`);
+    if (!Number.isInteger(maps) || maps < 1 || maps > this.depth)
+      throw new Error(`this workspace holds 1 to ${this.depth} maps, not ${maps}`);
+    if (from < 0 || from + maps > weights.length)
+      throw new Error(`weights ${from}..${from + maps - 1} are outside the ${weights.length} given`);
     const interior = this.pad * Wp + this.pad;
     const simd = this.simd;
     if (simd) {
       // The kernel staging area holds 9·(C + depth) floats: room for any depth's weights.
       const k = simd.kernelView;
       for (let m = 0; m < maps; m++) k[m] = weights[from + m];
-      simd.kernels.weightedSum(simd.features[s] + 4 * (C * plane + interior), 4 * plane, 4 * Wp, simd.kernel, maps, H, logitStride / 4, simd.logit, 4 * logitStride);
+      simd.kernels.weightedSum(
+        simd.features[s] + 4 * (C * plane + interior),
+        4 * plane,
+        4 * Wp,
+        simd.kernel,
+        maps,
+        H,
+        logitStride / 4,
+        simd.logit,
+        4 * logitStride,
+      );
       return;
     }
     const f = this.features[s];
@@ -423,13 +491,42 @@ export class MsdWorkspace {
           const dzBytes = simd.dz + 4 * dzInterior;
           const inBytes = simd.features[s] + 4 * c * plane + interiorBytes;
           if (c < C) simd.kernels.filterGrad(d, inBytes, 4 * Wp, dzBytes, 4 * dzW, H, Math.ceil(W / 4), simd.taps);
-          else simd.kernels.filterInputGrad(d, inBytes, simd.grads + 4 * (c - C) * plane + interiorBytes, 4 * Wp, dzBytes, 4 * dzW, H, Math.ceil((W + 2 * d) / 4), simd.kernel + 36 * c, simd.taps);
+          else
+            simd.kernels.filterInputGrad(
+              d,
+              inBytes,
+              simd.grads + 4 * (c - C) * plane + interiorBytes,
+              4 * Wp,
+              dzBytes,
+              4 * dzW,
+              H,
+              Math.ceil((W + 2 * d) / 4),
+              simd.kernel + 36 * c,
+              simd.taps,
+            );
           const v = simd.tapsView;
           for (let t = 0; t < 9; t++) taps[t] = v[4 * t] + v[4 * t + 1] + v[4 * t + 2] + v[4 * t + 3];
         } else if (c < C) {
           filterGradient(f, c * plane + interior, Wp, dz, dzInterior, dzW, d, H, W, taps);
         } else {
-          filterAndInputGradient(f, c * plane + interior, Wp, G, (c - C) * plane + interior, dz, dzInterior, dzW, d, H, W, params, kOff, nIn, c, taps);
+          filterAndInputGradient(
+            f,
+            c * plane + interior,
+            Wp,
+            G,
+            (c - C) * plane + interior,
+            dz,
+            dzInterior,
+            dzW,
+            d,
+            H,
+            W,
+            params,
+            kOff,
+            nIn,
+            c,
+            taps,
+          );
         }
         for (let t = 0; t < 9; t++) grad[kOff + t * nIn + c] += taps[t];
       }
@@ -496,17 +593,29 @@ function convLayer(
     acc.fill(bias, 0, W);
     const rowOff = (y + pad) * Wp + pad;
     for (let c = 0; c < nIn; c++) {
-      const k00 = params[kOff + c], k01 = params[kOff + nIn + c], k02 = params[kOff + 2 * nIn + c];
-      const k10 = params[kOff + 3 * nIn + c], k11 = params[kOff + 4 * nIn + c], k12 = params[kOff + 5 * nIn + c];
-      const k20 = params[kOff + 6 * nIn + c], k21 = params[kOff + 7 * nIn + c], k22 = params[kOff + 8 * nIn + c];
+      const k00 = params[kOff + c],
+        k01 = params[kOff + nIn + c],
+        k02 = params[kOff + 2 * nIn + c];
+      const k10 = params[kOff + 3 * nIn + c],
+        k11 = params[kOff + 4 * nIn + c],
+        k12 = params[kOff + 5 * nIn + c];
+      const k20 = params[kOff + 6 * nIn + c],
+        k21 = params[kOff + 7 * nIn + c],
+        k22 = params[kOff + 8 * nIn + c];
       const r1 = c * plane + rowOff;
       const r0 = r1 - dRow;
       const r2 = r1 + dRow;
       for (let x = 0; x < W; x++) {
         acc[x] +=
-          k00 * f[r0 + x - d] + k01 * f[r0 + x] + k02 * f[r0 + x + d] +
-          k10 * f[r1 + x - d] + k11 * f[r1 + x] + k12 * f[r1 + x + d] +
-          k20 * f[r2 + x - d] + k21 * f[r2 + x] + k22 * f[r2 + x + d];
+          k00 * f[r0 + x - d] +
+          k01 * f[r0 + x] +
+          k02 * f[r0 + x + d] +
+          k10 * f[r1 + x - d] +
+          k11 * f[r1 + x] +
+          k12 * f[r1 + x + d] +
+          k20 * f[r2 + x - d] +
+          k21 * f[r2 + x] +
+          k22 * f[r2 + x + d];
       }
     }
     const o = outBase + rowOff;
@@ -527,7 +636,15 @@ function filterGradient(
   W: number,
   taps: Float64Array,
 ): void {
-  let t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0, t8 = 0;
+  let t0 = 0,
+    t1 = 0,
+    t2 = 0,
+    t3 = 0,
+    t4 = 0,
+    t5 = 0,
+    t6 = 0,
+    t7 = 0,
+    t8 = 0;
   const dRow = d * Wp;
   for (let y = 0; y < H; y++) {
     const r1 = inBase + y * Wp;
@@ -537,13 +654,26 @@ function filterGradient(
     for (let x = 0; x < W; x++) {
       const g = dz[z + x];
       if (g === 0) continue;
-      t0 += g * f[r0 + x - d]; t1 += g * f[r0 + x]; t2 += g * f[r0 + x + d];
-      t3 += g * f[r1 + x - d]; t4 += g * f[r1 + x]; t5 += g * f[r1 + x + d];
-      t6 += g * f[r2 + x - d]; t7 += g * f[r2 + x]; t8 += g * f[r2 + x + d];
+      t0 += g * f[r0 + x - d];
+      t1 += g * f[r0 + x];
+      t2 += g * f[r0 + x + d];
+      t3 += g * f[r1 + x - d];
+      t4 += g * f[r1 + x];
+      t5 += g * f[r1 + x + d];
+      t6 += g * f[r2 + x - d];
+      t7 += g * f[r2 + x];
+      t8 += g * f[r2 + x + d];
     }
   }
-  taps[0] += t0; taps[1] += t1; taps[2] += t2; taps[3] += t3; taps[4] += t4;
-  taps[5] += t5; taps[6] += t6; taps[7] += t7; taps[8] += t8;
+  taps[0] += t0;
+  taps[1] += t1;
+  taps[2] += t2;
+  taps[3] += t3;
+  taps[4] += t4;
+  taps[5] += t5;
+  taps[6] += t6;
+  taps[7] += t7;
+  taps[8] += t8;
 }
 
 /**
@@ -570,10 +700,24 @@ function filterAndInputGradient(
   c: number,
   taps: Float64Array,
 ): void {
-  const k00 = params[kOff + c], k01 = params[kOff + nIn + c], k02 = params[kOff + 2 * nIn + c];
-  const k10 = params[kOff + 3 * nIn + c], k11 = params[kOff + 4 * nIn + c], k12 = params[kOff + 5 * nIn + c];
-  const k20 = params[kOff + 6 * nIn + c], k21 = params[kOff + 7 * nIn + c], k22 = params[kOff + 8 * nIn + c];
-  let t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0, t8 = 0;
+  const k00 = params[kOff + c],
+    k01 = params[kOff + nIn + c],
+    k02 = params[kOff + 2 * nIn + c];
+  const k10 = params[kOff + 3 * nIn + c],
+    k11 = params[kOff + 4 * nIn + c],
+    k12 = params[kOff + 5 * nIn + c];
+  const k20 = params[kOff + 6 * nIn + c],
+    k21 = params[kOff + 7 * nIn + c],
+    k22 = params[kOff + 8 * nIn + c];
+  let t0 = 0,
+    t1 = 0,
+    t2 = 0,
+    t3 = 0,
+    t4 = 0,
+    t5 = 0,
+    t6 = 0,
+    t7 = 0,
+    t8 = 0;
   const dzRow = d * dzW;
   for (let y = -d; y < H + d; y++) {
     const q = inBase + y * Wp;
@@ -583,16 +727,35 @@ function filterAndInputGradient(
     const z0 = z1 + dzRow; // dz one dilation below q: tap row 0
     const z2 = z1 - dzRow; // tap row 2
     for (let x = -d; x < W + d; x++) {
-      const a0 = dz[z0 + x + d], a1 = dz[z0 + x], a2 = dz[z0 + x - d];
-      const b0 = dz[z1 + x + d], b1 = dz[z1 + x], b2 = dz[z1 + x - d];
-      const e0 = dz[z2 + x + d], e1 = dz[z2 + x], e2 = dz[z2 + x - d];
+      const a0 = dz[z0 + x + d],
+        a1 = dz[z0 + x],
+        a2 = dz[z0 + x - d];
+      const b0 = dz[z1 + x + d],
+        b1 = dz[z1 + x],
+        b2 = dz[z1 + x - d];
+      const e0 = dz[z2 + x + d],
+        e1 = dz[z2 + x],
+        e2 = dz[z2 + x - d];
       const v = f[q + x];
-      t0 += v * a0; t1 += v * a1; t2 += v * a2;
-      t3 += v * b0; t4 += v * b1; t5 += v * b2;
-      t6 += v * e0; t7 += v * e1; t8 += v * e2;
+      t0 += v * a0;
+      t1 += v * a1;
+      t2 += v * a2;
+      t3 += v * b0;
+      t4 += v * b1;
+      t5 += v * b2;
+      t6 += v * e0;
+      t7 += v * e1;
+      t8 += v * e2;
       G[gq + x] += k00 * a0 + k01 * a1 + k02 * a2 + k10 * b0 + k11 * b1 + k12 * b2 + k20 * e0 + k21 * e1 + k22 * e2;
     }
   }
-  taps[0] += t0; taps[1] += t1; taps[2] += t2; taps[3] += t3; taps[4] += t4;
-  taps[5] += t5; taps[6] += t6; taps[7] += t7; taps[8] += t8;
+  taps[0] += t0;
+  taps[1] += t1;
+  taps[2] += t2;
+  taps[3] += t3;
+  taps[4] += t4;
+  taps[5] += t5;
+  taps[6] += t6;
+  taps[7] += t7;
+  taps[8] += t8;
 }

@@ -20,4 +20,3 @@ export function extractorClasses(set: ExtractorSet): readonly ExtractorClass[] {
 export function extractorSignature(set: ExtractorSet): ExtractorSignature[] {
   return extractorClasses(set).map((c) => ({ name: c.name, depth: c.weights.layers.length }));
 }
-

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdaptError } from '../adaptation/adapt-error.js';
-import { extractorClasses, extractorSignature, type ExtractorSet, type ExtractorSignature } from './extractor-signature.js';
+import {
+  extractorClasses,
+  extractorSignature,
+  type ExtractorSet,
+  type ExtractorSignature,
+} from './extractor-signature.js';
 import { createMsd, type MsdNetwork } from './tf-network.js';
 
 /**
@@ -9,7 +14,12 @@ import { createMsd, type MsdNetwork } from './tf-network.js';
  * heads record the extractors' names and depths and are checked against them.
  */
 
-export { extractorClasses, extractorSignature, type ExtractorSet, type ExtractorSignature } from './extractor-signature.js';
+export {
+  extractorClasses,
+  extractorSignature,
+  type ExtractorSet,
+  type ExtractorSignature,
+} from './extractor-signature.js';
 
 export interface FeatureExtractor {
   readonly signature: readonly ExtractorSignature[];

@@ -26,7 +26,16 @@ export function mirrorPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
       const [, h, w] = y.shape;
       const ph = Math.min(remainingH, h - 1);
       const pw = Math.min(remainingW, w - 1);
-      y = tf.mirrorPad(y, [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'reflect');
+      y = tf.mirrorPad(
+        y,
+        [
+          [0, 0],
+          [ph, ph],
+          [pw, pw],
+          [0, 0],
+        ],
+        'reflect',
+      );
       remainingH -= ph;
       remainingW -= pw;
     }

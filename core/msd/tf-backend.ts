@@ -44,7 +44,10 @@ function configureWasm(options: BackendOptions): void {
  */
 async function smokeTest(): Promise<string | undefined> {
   const y = tf.tidy(() => {
-    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25], [1, 5, 5, 1]);
+    const x = tf.tensor4d(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
+      [1, 5, 5, 1],
+    );
     const k = tf.tensor4d([1, 0, 2, 0, 0, 0, 3, 0, 4], [3, 3, 1, 1]);
     // Dilation 2 on 5×5, valid: one output = 1·x[0,0] + 2·x[0,4] + 3·x[4,0] + 4·x[4,4].
     return tf.conv2d(x, k, 1, 'valid', 'NHWC', 2);
@@ -60,7 +63,11 @@ async function smokeTest(): Promise<string | undefined> {
 
 interface GpuAdapterLike {
   readonly isFallbackAdapter?: boolean;
-  readonly info?: { readonly isFallbackAdapter?: boolean; readonly architecture?: string; readonly description?: string };
+  readonly info?: {
+    readonly isFallbackAdapter?: boolean;
+    readonly architecture?: string;
+    readonly description?: string;
+  };
 }
 
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software/i;
@@ -69,12 +76,14 @@ const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software/i;
 async function softwareGpu(name: 'webgpu' | 'webgl'): Promise<string | undefined> {
   try {
     if (name === 'webgpu') {
-      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } | undefined)?.gpu;
+      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } | undefined)
+        ?.gpu;
       const adapter = await gpu?.requestAdapter();
       if (!adapter) return undefined; // setBackend will report the missing adapter itself
       const info = adapter.info;
       if (info?.isFallbackAdapter ?? adapter.isFallbackAdapter) return 'only a software (fallback) WebGPU adapter';
-      if (SOFTWARE_RENDERER.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`)) return `a software WebGPU adapter (${info?.architecture})`;
+      if (SOFTWARE_RENDERER.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`))
+        return `a software WebGPU adapter (${info?.architecture})`;
       return undefined;
     }
     if (typeof OffscreenCanvas === 'undefined') return undefined;

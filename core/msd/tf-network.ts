@@ -142,7 +142,9 @@ export function createMsd(weights: MsdWeights): MsdNetwork {
   function run(x: tf.Tensor4D): { input: tf.Tensor2D; maps: tf.Tensor2D } {
     const [n, h, w] = x.shape;
     const pixels = n * h * w;
-    const input = tf.tidy(() => tf.reshape(tf.div(tf.sub(tf.cast(x, 'float32'), mean), std), [pixels, c]) as tf.Tensor2D);
+    const input = tf.tidy(
+      () => tf.reshape(tf.div(tf.sub(tf.cast(x, 'float32'), mean), std), [pixels, c]) as tf.Tensor2D,
+    );
     const maps: tf.Tensor1D[] = [];
     // Segment matrices live from the layer that first needs them until the first that doesn't.
     const live = new Map<string, tf.Tensor2D>();
@@ -150,9 +152,10 @@ export function createMsd(weights: MsdWeights): MsdNetwork {
       const key = `${s}+${size}`;
       let m = live.get(key);
       if (!m) {
-        m = size === 1
-          ? tf.reshape(maps[s], [pixels, 1])
-          : tf.tidy(() => tf.transpose(tf.stack(maps.slice(s, s + size), 0)) as tf.Tensor2D);
+        m =
+          size === 1
+            ? tf.reshape(maps[s], [pixels, 1])
+            : tf.tidy(() => tf.transpose(tf.stack(maps.slice(s, s + size), 0)) as tf.Tensor2D);
         live.set(key, m);
       }
       return m;
@@ -185,7 +188,12 @@ export function createMsd(weights: MsdWeights): MsdNetwork {
   }
 
   const probabilityOf = (input: tf.Tensor2D, maps: tf.Tensor2D, shape: readonly number[]): tf.Tensor4D =>
-    tf.reshape(tf.sigmoid(tf.add(tf.add(tf.matMul(input, outInput), tf.matMul(maps, outMaps)), outBias)), [shape[0], shape[1], shape[2], 1]);
+    tf.reshape(tf.sigmoid(tf.add(tf.add(tf.matMul(input, outInput), tf.matMul(maps, outMaps)), outBias)), [
+      shape[0],
+      shape[1],
+      shape[2],
+      1,
+    ]);
 
   return {
     inputChannels: c,

@@ -77,14 +77,24 @@ export const op = {
  */
 export function forLoop(i: number, from: Code, to: Code, step: Code, body: Code): Code {
   return [
-    from, op.set(i),
-    0x02, 0x40, // block
-    0x03, 0x40, // loop
-    op.get(i), to, op.geS, op.brIf(1),
+    from,
+    op.set(i),
+    0x02,
+    0x40, // block
+    0x03,
+    0x40, // loop
+    op.get(i),
+    to,
+    op.geS,
+    op.brIf(1),
     body,
-    op.get(i), step, op.add, op.set(i),
+    op.get(i),
+    step,
+    op.add,
+    op.set(i),
     op.br(0),
-    0x0b, 0x0b,
+    0x0b,
+    0x0b,
   ];
 }
 
@@ -124,7 +134,14 @@ export function wasmModule(functions: readonly WasmFunction[]): Uint8Array<Array
     return [...uleb(body.length), ...body];
   });
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, vec(imports)),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),

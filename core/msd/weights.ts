@@ -38,17 +38,24 @@ export function checkMsdWeights(weights: MsdWeights): void {
       throw new Error(`MSD weights: layer ${i} has dilation ${layer.dilation}; it must be a positive integer`);
     }
     if (layer.kernel.length !== 9 * (c + i)) {
-      throw new Error(`MSD weights: layer ${i} has ${layer.kernel.length} kernel values, expected 3·3·${c + i} = ${9 * (c + i)}`);
+      throw new Error(
+        `MSD weights: layer ${i} has ${layer.kernel.length} kernel values, expected 3·3·${c + i} = ${9 * (c + i)}`,
+      );
     }
   });
   if (weights.output.weights.length !== c + depth) {
-    throw new Error(`MSD weights: the output layer has ${weights.output.weights.length} weights, expected ${c} + ${depth}`);
+    throw new Error(
+      `MSD weights: the output layer has ${weights.output.weights.length} weights, expected ${c} + ${depth}`,
+    );
   }
   const { mean, std } = weights.normalisation;
   if (mean.length !== c || std.length !== c) {
-    throw new Error(`MSD weights: normalisation needs ${c} means and standard deviations, got ${mean.length} and ${std.length}`);
+    throw new Error(
+      `MSD weights: normalisation needs ${c} means and standard deviations, got ${mean.length} and ${std.length}`,
+    );
   }
-  if (std.some((s) => !(s > 0))) throw new Error('MSD weights: every normalisation standard deviation must be positive');
+  if (std.some((s) => !(s > 0)))
+    throw new Error('MSD weights: every normalisation standard deviation must be positive');
 }
 
 /** Channels seen by layer `i`: the input's plus the i earlier maps. */
@@ -76,7 +83,12 @@ export function initMsdWeights(
     for (let k = 0; k < kernel.length; k++) kernel[k] = sigma * gaussian();
     layers.push({ dilation: dilationOf(i), kernel, bias: 0 });
   }
-  return { inputChannels, layers, output: { weights: new Float32Array(inputChannels + depth), bias: 0 }, normalisation };
+  return {
+    inputChannels,
+    layers,
+    output: { weights: new Float32Array(inputChannels + depth), bias: 0 },
+    normalisation,
+  };
 }
 
 /** A seeded N(0, 1) source, so that initialisation is reproducible. */

@@ -114,7 +114,8 @@ const isAbort = (e: unknown) => (e as { name?: string } | undefined)?.name === '
 export function createRegionRun(pool: TilePredictor, options: RegionRunOptions): RegionRun {
   const { slide, grid, tiles } = options;
   const concurrency = options.concurrency ?? Math.max(1, 2 * pool.size);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const priority = options.priority ?? BACKGROUND_PRIORITY;
   const completed = new Set(options.completed ?? []);
   const controller = new AbortController();
@@ -128,7 +129,11 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
   let exhausted = false;
   let walking = false;
   let inFlight = 0;
-  let doneTiles = 0, doneMp = 0, failedTiles = 0, failedMp = 0, computedMp = 0;
+  let doneTiles = 0,
+    doneMp = 0,
+    failedTiles = 0,
+    failedMp = 0,
+    computedMp = 0;
   // Active time: while the run has tiles with the pool or is handing them out.
   let activeMs = 0;
   let activeSince: number | undefined;

@@ -56,7 +56,10 @@ export function createResultTiles(): ResultTiles {
       keys.clear();
     },
     bounds() {
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      let x0 = Infinity,
+        y0 = Infinity,
+        x1 = -Infinity,
+        y1 = -Infinity;
       for (const { tile } of tiles.values()) {
         x0 = Math.min(x0, tile.x);
         y0 = Math.min(y0, tile.y);
@@ -68,13 +71,17 @@ export function createResultTiles(): ResultTiles {
     mosaic(rect = out.bounds()) {
       if (!rect) return undefined;
       if (rect.width * rect.height > MAX_MOSAIC_PIXELS) {
-        throw new RangeError(`a ${rect.width}×${rect.height} map is more than this export puts together at once (${MAX_MOSAIC_PIXELS / 1024 / 1024} M pixels): export a smaller region`);
+        throw new RangeError(
+          `a ${rect.width}×${rect.height} map is more than this export puts together at once (${MAX_MOSAIC_PIXELS / 1024 / 1024} M pixels): export a smaller region`,
+        );
       }
       const probabilities = new Float32Array(rect.width * rect.height);
       let covered = 0;
       for (const { tile, probabilities: p } of tiles.values()) {
-        const x0 = Math.max(rect.x, tile.x), x1 = Math.min(rect.x + rect.width, tile.x + tile.width);
-        const y0 = Math.max(rect.y, tile.y), y1 = Math.min(rect.y + rect.height, tile.y + tile.height);
+        const x0 = Math.max(rect.x, tile.x),
+          x1 = Math.min(rect.x + rect.width, tile.x + tile.width);
+        const y0 = Math.max(rect.y, tile.y),
+          y1 = Math.min(rect.y + rect.height, tile.y + tile.height);
         if (x1 <= x0 || y1 <= y0) continue;
         for (let y = y0; y < y1; y++) {
           const from = (y - tile.y) * tile.width + (x0 - tile.x);

@@ -11,7 +11,9 @@ export function blobSource(blob: Blob): Source {
   const source = {
     async fetch(slices: Slice[], signal?: AbortSignal): Promise<ArrayBuffer[]> {
       signal?.throwIfAborted();
-      const data = await Promise.all(slices.map(({ offset, length }) => blob.slice(offset, offset + length).arrayBuffer()));
+      const data = await Promise.all(
+        slices.map(({ offset, length }) => blob.slice(offset, offset + length).arrayBuffer()),
+      );
       signal?.throwIfAborted();
       return data;
     },

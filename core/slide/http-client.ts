@@ -22,22 +22,36 @@ class Response_ extends BaseResponse {
  * its end) from a vanished one.
  */
 export class SlideHttpClient extends BaseClient {
-  constructor(url: string, private readonly name: string) {
+  constructor(
+    url: string,
+    private readonly name: string,
+  ) {
     super(url);
   }
 
-  async request({ headers, signal }: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
+  async request({
+    headers,
+    signal,
+  }: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
     // Past the browser's HTTP cache: Chromium, given overlapping Range requests for one URL
     // (a resampled read spanning tiles other reads had fetched), answered some from partial cache
     // entries with truncated bodies, which then failed to inflate. geotiff's block cache caches.
     const response = await fetch(this.url, { headers, signal, cache: 'no-store' });
     if (response.status === 416) {
       await response.body?.cancel();
-      throw new SlideError('truncated', this.name, `the file is truncated: the server says bytes ${headers?.Range?.replace('bytes=', '') ?? ''} lie past its end`);
+      throw new SlideError(
+        'truncated',
+        this.name,
+        `the file is truncated: the server says bytes ${headers?.Range?.replace('bytes=', '') ?? ''} lie past its end`,
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw new SlideError('network', this.name, `the server answered HTTP ${response.status} ${response.statusText}`.trim());
+      throw new SlideError(
+        'network',
+        this.name,
+        `the server answered HTTP ${response.status} ${response.statusText}`.trim(),
+      );
     }
     return new Response_(response);
   }

@@ -115,9 +115,10 @@ async function loadWasmBytes(): Promise<ArrayBuffer | Uint8Array> {
     const path = createRequire(moduleUrl()).resolve('@cornerstonejs/codec-openjpeg/decodewasm');
     return readFile(path);
   }
-  const url = configuredWasmUrl !== undefined
-    ? new URL(String(configuredWasmUrl), globalThis.location?.href ?? moduleUrl())
-    : new URL(WASM_FILE, moduleUrl());
+  const url =
+    configuredWasmUrl !== undefined
+      ? new URL(String(configuredWasmUrl), globalThis.location?.href ?? moduleUrl())
+      : new URL(WASM_FILE, moduleUrl());
   return fetchWasm(url);
 }
 
@@ -139,16 +140,22 @@ function loadCodec(): Promise<OpenJpegModule> {
       try {
         wasmBinary = await loadWasmBytes();
       } catch (error) {
-        throw new Error(`Could not load the JPEG 2000 (OpenJPEG) WebAssembly file ${WASM_FILE}: ${describe(error)}`, { cause: error });
+        throw new Error(`Could not load the JPEG 2000 (OpenJPEG) WebAssembly file ${WASM_FILE}: ${describe(error)}`, {
+          cause: error,
+        });
       }
       try {
         return await openjpegFactory({ wasmBinary, print: collectMessage, printErr: collectMessage });
       } catch (error) {
-        throw new Error(`Could not start the JPEG 2000 (OpenJPEG) WebAssembly module: ${describe(error)}`, { cause: error });
+        throw new Error(`Could not start the JPEG 2000 (OpenJPEG) WebAssembly module: ${describe(error)}`, {
+          cause: error,
+        });
       }
     })();
     // A failed load (network hiccup, wrong URL) must not poison every later tile.
-    codecPromise.catch(() => { codecPromise = null; });
+    codecPromise.catch(() => {
+      codecPromise = null;
+    });
   }
   return codecPromise;
 }
@@ -247,15 +254,23 @@ function checkSupported(header: CodestreamHeader, expectedComponents: number): v
   }
   for (const component of components) {
     if (component.depth !== 8 || component.signed) {
-      throw new Error(`JPEG 2000 ${component.signed ? 'signed ' : ''}${component.depth}-bit samples are not supported (only unsigned 8-bit)`);
+      throw new Error(
+        `JPEG 2000 ${component.signed ? 'signed ' : ''}${component.depth}-bit samples are not supported (only unsigned 8-bit)`,
+      );
     }
   }
   const [first, second, third] = components;
   const plain = components.every((c) => c.dx === 1 && c.dy === 1);
   // The wrapper turns 4:2:2 and 4:2:0 chroma into RGB itself; any other layout it would
   // copy out as if the planes were full size, reading past their end.
-  const chroma = components.length === 3 && first.dx === 1 && first.dy === 1
-    && second.dx === 2 && third.dx === 2 && second.dy === third.dy && (second.dy === 1 || second.dy === 2);
+  const chroma =
+    components.length === 3 &&
+    first.dx === 1 &&
+    first.dy === 1 &&
+    second.dx === 2 &&
+    third.dx === 2 &&
+    second.dy === third.dy &&
+    (second.dy === 1 || second.dy === 2);
   if (!plain && !chroma) {
     const layout = components.map((c) => `${c.dx}x${c.dy}`).join(', ');
     throw new Error(`JPEG 2000 component subsampling ${layout} is not supported`);
@@ -285,7 +300,13 @@ function runCodec(codec: OpenJpegModule, bytes: Uint8Array): DecodedFrame {
       const detail = codecMessages.length > 0 ? `: ${codecMessages.join('; ')}` : '';
       throw new Error(`JPEG 2000 decoding failed${detail}`);
     }
-    return { pixels, width: frame.width, height: frame.height, components: frame.componentCount, colorSpace: decoder.getColorSpace() };
+    return {
+      pixels,
+      width: frame.width,
+      height: frame.height,
+      components: frame.componentCount,
+      colorSpace: decoder.getColorSpace(),
+    };
   } catch (error) {
     if (error instanceof Error && error.message.startsWith('JPEG 2000')) throw error;
     // A trap or an uncaught C++ exception can leave the wasm heap inconsistent; start afresh.
@@ -337,10 +358,13 @@ export default class Jpeg2000Decoder extends BaseDecoder {
   }
 
   async decodeBlock(buffer: ArrayBuffer): Promise<ArrayBuffer> {
-    const { tileWidth, tileHeight, planarConfiguration, bitsPerSample, compression, photometricInterpretation } = this.parameters;
+    const { tileWidth, tileHeight, planarConfiguration, bitsPerSample, compression, photometricInterpretation } =
+      this.parameters;
     const samples = planarConfiguration === 2 ? 1 : (this.parameters.samplesPerPixel ?? 1);
     if (bitsOf(bitsPerSample).some((bits) => bits !== 8)) {
-      throw new Error(`JPEG 2000 tiles with BitsPerSample ${bitsOf(bitsPerSample).join(',')} are not supported (only 8)`);
+      throw new Error(
+        `JPEG 2000 tiles with BitsPerSample ${bitsOf(bitsPerSample).join(',')} are not supported (only 8)`,
+      );
     }
     const bytes = new Uint8Array(buffer);
     let header: CodestreamHeader;
@@ -354,7 +378,9 @@ export default class Jpeg2000Decoder extends BaseDecoder {
 
     const frame = runCodec(await loadCodec(), bytes);
     if (frame.components !== samples || frame.width !== header.width || frame.height !== header.height) {
-      throw new Error(`JPEG 2000 decoder returned ${frame.width}x${frame.height}x${frame.components}, the header says ${header.width}x${header.height}x${samples}`);
+      throw new Error(
+        `JPEG 2000 decoder returned ${frame.width}x${frame.height}x${frame.components}, the header says ${header.width}x${header.height}x${samples}`,
+      );
     }
 
     let pixels = frame.pixels;

@@ -48,10 +48,11 @@ export function registerJpeg2000(options: Jpeg2000Options = {}): void {
   registered = true;
   addDecoder(
     [APERIO_JP2K_YCBCR, APERIO_JP2K_RGB],
-    () => import('./jpeg2000-decoder.js').then((m) => {
-      m.setJpeg2000WasmUrl(wasmUrl);
-      return m.default;
-    }),
+    () =>
+      import('./jpeg2000-decoder.js').then((m) => {
+        m.setJpeg2000WasmUrl(wasmUrl);
+        return m.default;
+      }),
     jpeg2000Parameters,
     // geotiff's worker pool has only its built-in decoders, so decode where we were registered.
     false,

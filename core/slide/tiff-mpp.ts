@@ -28,7 +28,7 @@ export function mppFromDescription(description: string): Mpp | undefined {
  */
 function micronsPer(unit: string): number {
   if (/^(.*[^\x00-\x7f]|u)m$/.test(unit)) return 1;
-  const scale: Record<string, number> = { nm: 1e-3, mm: 1e3, cm: 1e4, m: 1e6, 'Å': 1e-4 };
+  const scale: Record<string, number> = { nm: 1e-3, mm: 1e3, cm: 1e4, m: 1e6, Å: 1e-4 };
   return scale[unit] ?? Number.NaN;
 }
 

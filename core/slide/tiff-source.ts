@@ -26,7 +26,12 @@ const DEFAULT_MAX_STRIP_BYTES = 64 * 1024 * 1024;
  */
 export async function openTiff(slide: SlideDescription, options: OpenTiffOptions = {}): Promise<PixelSource> {
   const name = slideName(slide);
-  if (slide.kind === 'tiles') throw new SlideError('not-tiff', name, 'image tiles (DZI, IIIF, a single image) are opened with openTileImages, not openTiff');
+  if (slide.kind === 'tiles')
+    throw new SlideError(
+      'not-tiff',
+      name,
+      'image tiles (DZI, IIIF, a single image) are opened with openTileImages, not openTiff',
+    );
   const { signal } = options;
   registerJpeg2000();
   throwIfAborted(signal, name);
@@ -73,7 +78,14 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
     async readRegion({ level, x, y, width, height, signal }: RegionRequest): Promise<Uint8Array> {
       const image = images[level];
       const geometry = levels[level];
-      if (!image || !(width > 0 && height > 0) || x < 0 || y < 0 || x + width > geometry.width || y + height > geometry.height) {
+      if (
+        !image ||
+        !(width > 0 && height > 0) ||
+        x < 0 ||
+        y < 0 ||
+        x + width > geometry.width ||
+        y + height > geometry.height
+      ) {
         throw new SlideError(
           'bad-region',
           name,
@@ -84,7 +96,11 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
       throwIfAborted(signal, name);
       let raster: ArrayLike<number>;
       try {
-        raster = (await image.readRGB({ window: [x, y, x + width, y + height], interleave: true, signal })) as unknown as ArrayLike<number>;
+        raster = (await image.readRGB({
+          window: [x, y, x + width, y + height],
+          interleave: true,
+          signal,
+        })) as unknown as ArrayLike<number>;
       } catch (err) {
         throw explain(err, name, signal, `decoding level ${level}`);
       }
@@ -132,7 +148,8 @@ function checkMagic(header: Uint8Array, name: string): void {
   const le = b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43) && b[3] === 0;
   const be = b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 42 || b[3] === 43);
   if (le || be) return;
-  if (b.length < 8) throw new SlideError('truncated', name, `the file is only ${b.length} bytes long, too short for a TIFF`);
+  if (b.length < 8)
+    throw new SlideError('truncated', name, `the file is only ${b.length} bytes long, too short for a TIFF`);
   const hex = Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, '0')).join(' ');
   throw new SlideError('not-tiff', name, `not a TIFF file (it starts with bytes ${hex}${sniff(b)})`);
 }
@@ -195,7 +212,11 @@ function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBy
   }
   const bits = image.getBitsPerSample(0);
   if (bits !== 8) {
-    throw new SlideError('unsupported-format', name, `level ${level} has ${bits}-bit samples; only 8-bit brightfield (RGB or grey) images are supported`);
+    throw new SlideError(
+      'unsupported-format',
+      name,
+      `level ${level} has ${bits}-bit samples; only 8-bit brightfield (RGB or grey) images are supported`,
+    );
   }
   if (!dir.hasTag('TileOffsets')) {
     const rows = Math.min(Number(dir.getValue('RowsPerStrip') ?? image.getHeight()), image.getHeight());
@@ -234,11 +255,17 @@ async function checkNotTruncated(images: GeoTIFFImage[], fileSize: number, name:
 /** Turns whatever geotiff or fetch threw into a SlideError that says what went wrong. */
 function explain(err: unknown, name: string, signal: AbortSignal | undefined, during: string): SlideError {
   if (err instanceof SlideError) return err;
-  if (signal?.aborted || isAbortError(err)) return new SlideError('aborted', name, 'the read was aborted', { cause: err });
+  if (signal?.aborted || isAbortError(err))
+    return new SlideError('aborted', name, 'the read was aborted', { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   if (/Unknown compression method identifier: (\d+)/.test(message)) {
     const code = Number(/(\d+)/.exec(message)![1]);
-    return new SlideError('unsupported-compression', name, `TIFF compression ${code} (${compressionName(code)}) cannot be decoded`, { cause: err });
+    return new SlideError(
+      'unsupported-compression',
+      name,
+      `TIFF compression ${code} (${compressionName(code)}) cannot be decoded`,
+      { cause: err },
+    );
   }
   if (/full file/i.test(message)) {
     return new SlideError('no-range-support', name, 'the server ignores HTTP Range requests', { cause: err });
@@ -249,5 +276,7 @@ function explain(err: unknown, name: string, signal: AbortSignal | undefined, du
   if (err instanceof TypeError && /fetch|network/i.test(message)) {
     return new SlideError('network', name, `network error while ${during}: ${message}`, { cause: err });
   }
-  return new SlideError('corrupt', name, `the file is damaged or not a valid TIFF (${during}: ${message})`, { cause: err });
+  return new SlideError('corrupt', name, `the file is damaged or not a valid TIFF (${during}: ${message})`, {
+    cause: err,
+  });
 }

@@ -21,7 +21,13 @@ export interface TileLevelDescription {
 
 export type TileUrlScheme =
   /** `<tilesUrl><level>/<col>_<row>.<format><query>`; each tile carries `overlap` extra pixels on its inner sides. */
-  | { readonly kind: 'dzi'; readonly tilesUrl: string; readonly format: string; readonly overlap: number; readonly query?: string }
+  | {
+      readonly kind: 'dzi';
+      readonly tilesUrl: string;
+      readonly format: string;
+      readonly overlap: number;
+      readonly query?: string;
+    }
   /**
    * IIIF Image API `<id>/<region>/<size>/0/<quality>.<format>`, built exactly as OpenSeadragon's
    * IIIFTileSource does: a level-0 (static) server only has the URLs the viewer asks for.
@@ -67,7 +73,12 @@ export interface TilePlacement {
   readonly height: number;
 }
 
-export function tilePlacement(description: TileImagesDescription, levelIndex: number, col: number, row: number): TilePlacement {
+export function tilePlacement(
+  description: TileImagesDescription,
+  levelIndex: number,
+  col: number,
+  row: number,
+): TilePlacement {
   const level = description.levels[levelIndex];
   const x = col * level.tileWidth;
   const y = row * level.tileHeight;

@@ -29,7 +29,10 @@ interface PendingTile {
  * by the browser (createImageBitmap, then an OffscreenCanvas's getImageData), which exists in
  * windows and workers alike. PNG tiles come back exact; JPEG tiles as the browser decodes them.
  */
-export async function openTileImages(description: TileImagesDescription, options: OpenTileImagesOptions = {}): Promise<PixelSource> {
+export async function openTileImages(
+  description: TileImagesDescription,
+  options: OpenTileImagesOptions = {},
+): Promise<PixelSource> {
   const name = description.name;
   const { signal } = options;
   if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
@@ -64,12 +67,22 @@ export async function openTileImages(description: TileImagesDescription, options
       try {
         response = await fetch(placement.url, { signal: fetchSignal });
       } catch (err) {
-        if (fetchSignal.aborted || isAbortError(err)) throw new SlideError('aborted', name, 'the read was aborted', { cause: err });
-        throw new SlideError('network', name, `network error fetching tile ${placement.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        if (fetchSignal.aborted || isAbortError(err))
+          throw new SlideError('aborted', name, 'the read was aborted', { cause: err });
+        throw new SlideError(
+          'network',
+          name,
+          `network error fetching tile ${placement.url}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new SlideError('network', name, `the server answered HTTP ${[response.status, response.statusText].filter(Boolean).join(' ')} for tile ${placement.url}`);
+        throw new SlideError(
+          'network',
+          name,
+          `the server answered HTTP ${[response.status, response.statusText].filter(Boolean).join(' ')} for tile ${placement.url}`,
+        );
       }
       let blob: Blob;
       try {
@@ -84,7 +97,12 @@ export async function openTileImages(description: TileImagesDescription, options
         // No colour management or premultiplication: the pixels the server stored, unchanged.
         bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
       } catch (err) {
-        throw new SlideError('corrupt', name, `tile ${placement.url} is not an image the browser can decode (${blob.type || 'no content type'}, ${blob.size} bytes)`, { cause: err });
+        throw new SlideError(
+          'corrupt',
+          name,
+          `tile ${placement.url} is not an image the browser can decode (${blob.type || 'no content type'}, ${blob.size} bytes)`,
+          { cause: err },
+        );
       }
       try {
         // Servers round scaled sizes their own way (IIIF `w,`): a pixel short is clamped, more is an error.
@@ -111,7 +129,11 @@ export async function openTileImages(description: TileImagesDescription, options
     }
   }
 
-  async function tile(placement: TilePlacement, key: string, readSignal: AbortSignal | undefined): Promise<DecodedTile> {
+  async function tile(
+    placement: TilePlacement,
+    key: string,
+    readSignal: AbortSignal | undefined,
+  ): Promise<DecodedTile> {
     const cached = cache.get(key);
     if (cached) return cached;
     let entry: PendingTile | undefined = pending.get(key);
@@ -148,7 +170,15 @@ export async function openTileImages(description: TileImagesDescription, options
 
   async function readRegion({ level, x, y, width, height, signal: readSignal }: RegionRequest): Promise<Uint8Array> {
     const geometry = levels[level];
-    if (!geometry || !(width > 0 && height > 0) || x < 0 || y < 0 || x + width > geometry.width || y + height > geometry.height || ![x, y, width, height].every(Number.isInteger)) {
+    if (
+      !geometry ||
+      !(width > 0 && height > 0) ||
+      x < 0 ||
+      y < 0 ||
+      x + width > geometry.width ||
+      y + height > geometry.height ||
+      ![x, y, width, height].every(Number.isInteger)
+    ) {
       throw new SlideError(
         'bad-region',
         name,
@@ -159,11 +189,21 @@ export async function openTileImages(description: TileImagesDescription, options
     throwIfAborted(readSignal, name);
     const out = new Uint8Array(width * height * 3);
     const jobs: Promise<void>[] = [];
-    for (let row = Math.floor(y / geometry.tileHeight); row <= Math.floor((y + height - 1) / geometry.tileHeight); row++) {
-      for (let col = Math.floor(x / geometry.tileWidth); col <= Math.floor((x + width - 1) / geometry.tileWidth); col++) {
+    for (
+      let row = Math.floor(y / geometry.tileHeight);
+      row <= Math.floor((y + height - 1) / geometry.tileHeight);
+      row++
+    ) {
+      for (
+        let col = Math.floor(x / geometry.tileWidth);
+        col <= Math.floor((x + width - 1) / geometry.tileWidth);
+        col++
+      ) {
         const placement = tilePlacement(description, level, col, row);
         jobs.push(
-          tile(placement, `${level}/${col}/${row}`, readSignal).then((decoded) => copyTile(decoded, placement, out, x, y, width, height)),
+          tile(placement, `${level}/${col}/${row}`, readSignal).then((decoded) =>
+            copyTile(decoded, placement, out, x, y, width, height),
+          ),
         );
       }
     }
@@ -183,7 +223,15 @@ export async function openTileImages(description: TileImagesDescription, options
 }
 
 /** Copies the tile's own area (never its overlap) that falls inside the region into the RGB output. */
-function copyTile(tile: DecodedTile, placement: TilePlacement, out: Uint8Array, x: number, y: number, width: number, height: number): void {
+function copyTile(
+  tile: DecodedTile,
+  placement: TilePlacement,
+  out: Uint8Array,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+): void {
   const x0 = Math.max(x, placement.x);
   const x1 = Math.min(x + width, placement.x + placement.width);
   const y0 = Math.max(y, placement.y);
@@ -207,11 +255,13 @@ function checkDescription(d: TileImagesDescription): void {
   };
   if (!(d.levels.length > 0)) fail('it has no levels');
   for (const [i, l] of d.levels.entries()) {
-    if (![l.width, l.height, l.tileWidth, l.tileHeight].every((v) => Number.isInteger(v) && v > 0)) fail(`level ${i} has a non-positive or fractional size`);
+    if (![l.width, l.height, l.tileWidth, l.tileHeight].every((v) => Number.isInteger(v) && v > 0))
+      fail(`level ${i} has a non-positive or fractional size`);
     if (!(l.downsample >= 1)) fail(`level ${i} has downsample ${l.downsample}`);
     if (d.scheme.kind === 'images' && !l.url) fail(`level ${i} has no image URL`);
   }
-  if (d.scheme.kind === 'dzi' && !(Number.isInteger(d.scheme.overlap) && d.scheme.overlap >= 0)) fail(`overlap ${d.scheme.overlap}`);
+  if (d.scheme.kind === 'dzi' && !(Number.isInteger(d.scheme.overlap) && d.scheme.overlap >= 0))
+    fail(`overlap ${d.scheme.overlap}`);
 }
 
 /** Waits for the promise unless the signal fires first; then rejects with the 'aborted' SlideError. */

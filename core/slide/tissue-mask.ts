@@ -39,7 +39,9 @@ export function tissueFromRgb(rgb: Uint8Array, options: TissueOptions = {}): Uin
   const min = options.minSaturation ?? DEFAULT_MIN_SATURATION;
   const out = new Uint8Array(rgb.length / 3);
   for (let p = 0, i = 0; p < out.length; p++, i += 3) {
-    const r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
+    const r = rgb[i],
+      g = rgb[i + 1],
+      b = rgb[i + 2];
     out[p] = Math.max(r, g, b) - Math.min(r, g, b) >= min ? 1 : 0;
   }
   return out;
@@ -54,7 +56,8 @@ const STRIP_PIXELS = 8e6;
  */
 export async function readTissueMask(source: PixelSource, options: ReadTissueOptions = {}): Promise<TissueMask> {
   const maxSide = options.maxSide ?? 1024;
-  if (!Number.isInteger(maxSide) || maxSide < 1) throw new RangeError(`maxSide must be a positive integer, got ${maxSide}`);
+  if (!Number.isInteger(maxSide) || maxSide < 1)
+    throw new RangeError(`maxSide must be a positive integer, got ${maxSide}`);
   const { width: slideWidth, height: slideHeight } = source.levels[0];
   const scale = Math.max(1, Math.max(slideWidth, slideHeight) / maxSide);
   const width = Math.max(1, Math.round(slideWidth / scale));
@@ -70,7 +73,15 @@ export async function readTissueMask(source: PixelSource, options: ReadTissueOpt
     const rows = Math.min(rowsPerStrip, height - row);
     const y0 = Math.floor((row * slideHeight) / height);
     const y1 = Math.ceil(((row + rows) * slideHeight) / height);
-    const rgb = await readScaled(source, { x: 0, y: y0, width: slideWidth, height: y1 - y0, outWidth: width, outHeight: rows, signal: options.signal });
+    const rgb = await readScaled(source, {
+      x: 0,
+      y: y0,
+      width: slideWidth,
+      height: y1 - y0,
+      outWidth: width,
+      outHeight: rows,
+      signal: options.signal,
+    });
     data.set(tissueFromRgb(rgb, options), row * width);
   }
   return { width, height, data, slideWidth, slideHeight };

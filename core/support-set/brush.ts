@@ -17,7 +17,16 @@ export type SpanVisitor = (y: number, x0: number, x1: number) => void;
  * The pixels within `radius` of the segment A→B (a disc when A = B), clipped to width × height,
  * as one span per row.
  */
-export function capsuleSpans(width: number, height: number, ax: number, ay: number, bx: number, by: number, radius: number, visit: SpanVisitor): void {
+export function capsuleSpans(
+  width: number,
+  height: number,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  radius: number,
+  visit: SpanVisitor,
+): void {
   const r2 = radius * radius;
   const dx = bx - ax;
   const dy = by - ay;

@@ -100,17 +100,20 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const show = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v));
 
 function positive(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a positive number`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a positive number`);
   return value;
 }
 
 function positiveInteger(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a positive integer`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a positive integer`);
   return value;
 }
 
 function finite(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a finite number`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new SupportSetFileError('bad-field', `${path} is ${show(value)}; it must be a finite number`);
   return value;
 }
 
@@ -150,13 +153,19 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
     }
   }
   if (!isRecord(json)) throw new SupportSetFileError('bad-field', 'a support set file must be a JSON object');
-  if (json.format !== SUPPORT_SET_FORMAT) throw new SupportSetFileError('wrong-format', `format is ${show(json.format)}, expected "${SUPPORT_SET_FORMAT}"`);
+  if (json.format !== SUPPORT_SET_FORMAT)
+    throw new SupportSetFileError('wrong-format', `format is ${show(json.format)}, expected "${SUPPORT_SET_FORMAT}"`);
   if (json.version !== SUPPORT_SET_VERSION) {
-    throw new SupportSetFileError('unsupported-version', `version ${show(json.version)} is not supported (this reader knows version ${SUPPORT_SET_VERSION})`);
+    throw new SupportSetFileError(
+      'unsupported-version',
+      `version ${show(json.version)} is not supported (this reader knows version ${SUPPORT_SET_VERSION})`,
+    );
   }
 
-  if (!isRecord(json.slide)) throw new SupportSetFileError('bad-field', 'slide must be an object with name, width and height');
-  if (typeof json.slide.name !== 'string') throw new SupportSetFileError('bad-field', `slide.name is ${show(json.slide.name)}; it must be a string`);
+  if (!isRecord(json.slide))
+    throw new SupportSetFileError('bad-field', 'slide must be an object with name, width and height');
+  if (typeof json.slide.name !== 'string')
+    throw new SupportSetFileError('bad-field', `slide.name is ${show(json.slide.name)}; it must be a string`);
   const slide: SlideIdentity = {
     name: json.slide.name,
     width: positiveInteger(json.slide.width, 'slide.width'),
@@ -165,7 +174,8 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
   };
   const extractorMpp = positive(json.extractorMpp, 'extractorMpp');
   const patchSize = positiveInteger(json.patchSize, 'patchSize');
-  if (patchSize > MAX_PATCH_SIZE) throw new SupportSetFileError('too-large', `patchSize is ${patchSize}; at most ${MAX_PATCH_SIZE} is accepted`);
+  if (patchSize > MAX_PATCH_SIZE)
+    throw new SupportSetFileError('too-large', `patchSize is ${patchSize}; at most ${MAX_PATCH_SIZE} is accepted`);
 
   if (expect.slide) {
     const here = expect.slide;
@@ -174,25 +184,44 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
       slide.height !== here.height ||
       slideBaseName(slide.name) !== slideBaseName(here.name) ||
       (slide.mpp !== undefined && here.mpp !== undefined && !sameRatio(slide.mpp, here.mpp, 0.01));
-    if (differs) throw new SupportSetFileError('wrong-slide', `it was made on slide ${describeSlide(slide)}, not on the open slide ${describeSlide(here)}`);
+    if (differs)
+      throw new SupportSetFileError(
+        'wrong-slide',
+        `it was made on slide ${describeSlide(slide)}, not on the open slide ${describeSlide(here)}`,
+      );
   }
   if (expect.extractorMpp !== undefined && !sameRatio(extractorMpp, expect.extractorMpp, 1e-6)) {
-    throw new SupportSetFileError('wrong-resolution', `its patches are cut for extractors at ${extractorMpp} µm/px; the extractors in use work at ${expect.extractorMpp} µm/px`);
+    throw new SupportSetFileError(
+      'wrong-resolution',
+      `its patches are cut for extractors at ${extractorMpp} µm/px; the extractors in use work at ${expect.extractorMpp} µm/px`,
+    );
   }
   if (expect.patchSize !== undefined && patchSize !== expect.patchSize) {
-    throw new SupportSetFileError('wrong-resolution', `its patches are ${patchSize}×${patchSize}; here they are ${expect.patchSize}×${expect.patchSize}`);
+    throw new SupportSetFileError(
+      'wrong-resolution',
+      `its patches are ${patchSize}×${patchSize}; here they are ${expect.patchSize}×${expect.patchSize}`,
+    );
   }
 
   if (!Array.isArray(json.patches)) throw new SupportSetFileError('bad-field', 'patches must be an array');
   if (json.patches.length * patchSize * patchSize > MAX_TOTAL_PIXELS) {
-    throw new SupportSetFileError('too-large', `${json.patches.length} patches of ${patchSize}×${patchSize} exceed the ${MAX_TOTAL_PIXELS} mask pixels accepted`);
+    throw new SupportSetFileError(
+      'too-large',
+      `${json.patches.length} patches of ${patchSize}×${patchSize} exceed the ${MAX_TOTAL_PIXELS} mask pixels accepted`,
+    );
   }
   const ids = new Set<string>();
   const patches = json.patches.map((entry: unknown, k: number): SupportSetPatch => {
     const where = `patches[${k}]`;
-    if (!isRecord(entry)) throw new SupportSetFileError('bad-field', `${where} must be an object with id, x, y, scale and mask`);
-    if (typeof entry.id !== 'string' || entry.id === '') throw new SupportSetFileError('bad-field', `${where}.id is ${show(entry.id)}; it must be a non-empty string`);
-    if (ids.has(entry.id)) throw new SupportSetFileError('duplicate-id', `${where}.id ${JSON.stringify(entry.id)} is used by an earlier patch too`);
+    if (!isRecord(entry))
+      throw new SupportSetFileError('bad-field', `${where} must be an object with id, x, y, scale and mask`);
+    if (typeof entry.id !== 'string' || entry.id === '')
+      throw new SupportSetFileError('bad-field', `${where}.id is ${show(entry.id)}; it must be a non-empty string`);
+    if (ids.has(entry.id))
+      throw new SupportSetFileError(
+        'duplicate-id',
+        `${where}.id ${JSON.stringify(entry.id)} is used by an earlier patch too`,
+      );
     ids.add(entry.id);
     const x = finite(entry.x, `${where}.x`);
     const y = finite(entry.y, `${where}.y`);
@@ -216,7 +245,11 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
  * a SupportSetFileError and the store is untouched. Returns the number of patches read.
  */
 export function importSupportSet(store: SupportSetStore, input: unknown): number {
-  const state = parseSupportSet(input, { slide: store.slide, extractorMpp: store.extractorMpp, patchSize: store.patchSize });
+  const state = parseSupportSet(input, {
+    slide: store.slide,
+    extractorMpp: store.extractorMpp,
+    patchSize: store.patchSize,
+  });
   store.replacePatches(state.patches);
   return state.patches.length;
 }

@@ -22,7 +22,11 @@ export const LABEL_IGNORE = 255;
 
 export type SupportLabel = 'background' | 'class' | 'ignore';
 
-export const LABEL_VALUES: Readonly<Record<SupportLabel, number>> = { background: LABEL_BACKGROUND, class: LABEL_CLASS, ignore: LABEL_IGNORE };
+export const LABEL_VALUES: Readonly<Record<SupportLabel, number>> = {
+  background: LABEL_BACKGROUND,
+  class: LABEL_CLASS,
+  ignore: LABEL_IGNORE,
+};
 
 /** Which slide a support set belongs to. */
 export interface SlideIdentity {
@@ -97,7 +101,10 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   state(): SupportSetState;
 
   /** Adds a patch with its top-left corner at level-0 (x, y), all background, and selects it. */
-  addPatch(origin: { readonly x: number; readonly y: number }, options?: { readonly scale?: number; readonly id?: string; readonly select?: boolean }): string;
+  addPatch(
+    origin: { readonly x: number; readonly y: number },
+    options?: { readonly scale?: number; readonly id?: string; readonly select?: boolean },
+  ): string;
   /** The top-left corner that centres a patch on level-0 (x, y), moved inside the slide. */
   originCentredAt(x: number, y: number, scale?: number): { x: number; y: number };
   /** The patch whose box contains level-0 (x, y), the most recently added first; for clicks. */
@@ -150,7 +157,13 @@ export interface SupportSetOptions {
 export const DEFAULT_PATCH_SIZE = 256;
 
 /** Why a placement is impossible, or null when the patch lies inside the slide. */
-export function placementProblem(slide: SlideIdentity, patchSize: number, x: number, y: number, scale: number): string | null {
+export function placementProblem(
+  slide: SlideIdentity,
+  patchSize: number,
+  x: number,
+  y: number,
+  scale: number,
+): string | null {
   if (!Number.isFinite(x) || !Number.isFinite(y)) return `position (${x}, ${y}) is not a pair of finite numbers`;
   if (!(scale > 0 && Number.isFinite(scale))) return `scale ${scale} is not a positive number`;
   const side = patchSize * scale;
@@ -167,16 +180,25 @@ export function checkSlideIdentity(slide: SlideIdentity): void {
   if (!(Number.isInteger(slide.width) && slide.width > 0 && Number.isInteger(slide.height) && slide.height > 0)) {
     throw new RangeError(`slide size ${slide.width}×${slide.height} must be positive integers`);
   }
-  if (slide.mpp !== undefined && !(slide.mpp > 0 && Number.isFinite(slide.mpp))) throw new RangeError(`slide mpp ${slide.mpp} must be a positive number`);
+  if (slide.mpp !== undefined && !(slide.mpp > 0 && Number.isFinite(slide.mpp)))
+    throw new RangeError(`slide mpp ${slide.mpp} must be a positive number`);
 }
 
 /** Level-0 coordinates of a point given in a patch's pixel coordinates. */
-export function patchToLevel0(patch: Pick<SupportSetPatch, 'x' | 'y' | 'scale'>, px: number, py: number): [number, number] {
+export function patchToLevel0(
+  patch: Pick<SupportSetPatch, 'x' | 'y' | 'scale'>,
+  px: number,
+  py: number,
+): [number, number] {
   return [patch.x + px * patch.scale, patch.y + py * patch.scale];
 }
 
 /** A patch's pixel coordinates of a level-0 point (outside [0, patchSize) when it is off the patch). */
-export function level0ToPatch(patch: Pick<SupportSetPatch, 'x' | 'y' | 'scale'>, x: number, y: number): [number, number] {
+export function level0ToPatch(
+  patch: Pick<SupportSetPatch, 'x' | 'y' | 'scale'>,
+  x: number,
+  y: number,
+): [number, number] {
   return [(x - patch.x) / patch.scale, (y - patch.y) / patch.scale];
 }
 
@@ -202,12 +224,16 @@ type Step = UndoStep & { readonly focus: string | null };
 export function createSupportSet(options: SupportSetOptions): SupportSetStore {
   const { slide, extractorMpp } = options;
   checkSlideIdentity(slide);
-  if (!(extractorMpp > 0 && Number.isFinite(extractorMpp))) throw new RangeError(`extractorMpp ${extractorMpp} must be a positive number`);
+  if (!(extractorMpp > 0 && Number.isFinite(extractorMpp)))
+    throw new RangeError(`extractorMpp ${extractorMpp} must be a positive number`);
   const patchSize = options.patchSize ?? DEFAULT_PATCH_SIZE;
-  if (!(Number.isInteger(patchSize) && patchSize >= 1)) throw new RangeError(`patchSize ${patchSize} must be a positive integer`);
+  if (!(Number.isInteger(patchSize) && patchSize >= 1))
+    throw new RangeError(`patchSize ${patchSize} must be a positive integer`);
   const defaultScale = options.scale ?? (slide.mpp ? extractorMpp / slide.mpp : NaN);
   if (!(defaultScale > 0 && Number.isFinite(defaultScale))) {
-    throw new RangeError(`no scale: slide ${slide.name} has no microns per pixel, so the level-0 pixels per patch pixel must be given (got ${options.scale})`);
+    throw new RangeError(
+      `no scale: slide ${slide.name} has no microns per pixel, so the level-0 pixels per patch pixel must be given (got ${options.scale})`,
+    );
   }
 
   const history = createUndoStack<Step>(options.history ?? DEFAULT_UNDO_LIMITS);
@@ -243,27 +269,32 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
   const copyPatch = (p: SupportSetPatch): PatchRecord => {
     const problem = placementProblem(slide, patchSize, p.x, p.y, p.scale);
     if (problem) throw new RangeError(`support patch ${p.id}: ${problem}`);
-    if (!(p.mask instanceof Uint8Array) || p.mask.length !== maskBytes) throw new RangeError(`support patch ${p.id}: its mask must be ${patchSize}×${patchSize} bytes`);
+    if (!(p.mask instanceof Uint8Array) || p.mask.length !== maskBytes)
+      throw new RangeError(`support patch ${p.id}: its mask must be ${patchSize}×${patchSize} bytes`);
     for (const v of p.mask) {
-      if (v !== LABEL_BACKGROUND && v !== LABEL_CLASS && v !== LABEL_IGNORE) throw new RangeError(`support patch ${p.id}: mask value ${v} is not a label`);
+      if (v !== LABEL_BACKGROUND && v !== LABEL_CLASS && v !== LABEL_IGNORE)
+        throw new RangeError(`support patch ${p.id}: mask value ${v} is not a label`);
     }
     return { id: p.id, x: p.x, y: p.y, scale: p.scale, mask: p.mask.slice() };
   };
   const copyAll = (list: readonly SupportSetPatch[]): PatchRecord[] => {
     const ids = new Set<string>();
     return list.map((p) => {
-      if (typeof p.id !== 'string' || p.id === '') throw new RangeError('a support patch id must be a non-empty string');
+      if (typeof p.id !== 'string' || p.id === '')
+        throw new RangeError('a support patch id must be a non-empty string');
       if (ids.has(p.id)) throw new RangeError(`two support patches share the id ${JSON.stringify(p.id)}`);
       ids.add(p.id);
       return copyPatch(p);
     });
   };
   const checkPoint = (point: Point) => {
-    if (!Array.isArray(point) || !Number.isFinite(point[0]) || !Number.isFinite(point[1])) throw new RangeError(`stroke point ${JSON.stringify(point)} is not a pair of finite numbers`);
+    if (!Array.isArray(point) || !Number.isFinite(point[0]) || !Number.isFinite(point[1]))
+      throw new RangeError(`stroke point ${JSON.stringify(point)} is not a pair of finite numbers`);
   };
   const labelValue = (label: SupportLabel) => {
     const value = LABEL_VALUES[label];
-    if (value === undefined) throw new RangeError(`label ${JSON.stringify(label)} is not one of background, class, ignore`);
+    if (value === undefined)
+      throw new RangeError(`label ${JSON.stringify(label)} is not one of background, class, ignore`);
     return value;
   };
 
@@ -340,7 +371,8 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       const problem = placementProblem(slide, patchSize, origin.x, origin.y, scale);
       if (problem) throw new RangeError(problem);
       const id = addOptions.id ?? newId();
-      if (typeof id !== 'string' || id === '' || find(id)) throw new RangeError(`patch id ${JSON.stringify(id)} is empty or already in use`);
+      if (typeof id !== 'string' || id === '' || find(id))
+        throw new RangeError(`patch id ${JSON.stringify(id)} is empty or already in use`);
       const patch: PatchRecord = { id, x: origin.x, y: origin.y, scale, mask: new Uint8Array(maskBytes) };
       const index = patches.length;
       const insert = () => {
@@ -360,7 +392,9 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
     originCentredAt(x, y, scale = defaultScale) {
       const side = patchSize * scale;
       if (side > slide.width || side > slide.height) {
-        throw new RangeError(`a patch of ${side}×${side} level-0 pixels does not fit on the ${slide.width}×${slide.height} slide`);
+        throw new RangeError(
+          `a patch of ${side}×${side} level-0 pixels does not fit on the ${slide.width}×${slide.height} slide`,
+        );
       }
       // Whole level-0 pixels: a patch then reads from the slide without resampling at level 0.
       return {
@@ -406,7 +440,8 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       finishStroke();
       const patch = need(id);
       const value = labelValue(brush.label);
-      if (!(brush.size > 0 && Number.isFinite(brush.size))) throw new RangeError(`brush size ${brush.size} must be a positive number of patch pixels`);
+      if (!(brush.size > 0 && Number.isFinite(brush.size)))
+        throw new RangeError(`brush size ${brush.size} must be a positive number of patch pixels`);
       checkPoint(point);
       stroke = { patch, value, size: brush.size, recorder: recordRows(patch.mask, patchSize, patchSize), last: point };
       paintSegment(stroke, null, point);
@@ -474,7 +509,13 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       };
       apply(incoming)();
       const held = (n: readonly PatchRecord[]) => n.length * (maskBytes + 64);
-      history.push({ label: 'import', bytes: held(incoming) + held(outgoing), focus: null, undo: apply(outgoing), redo: apply(incoming) });
+      history.push({
+        label: 'import',
+        bytes: held(incoming) + held(outgoing),
+        focus: null,
+        undo: apply(outgoing),
+        redo: apply(incoming),
+      });
       setSelected(null);
     },
 

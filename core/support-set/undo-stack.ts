@@ -40,7 +40,8 @@ export interface UndoStack<S extends UndoStep = UndoStep> {
 }
 
 export function createUndoStack<S extends UndoStep = UndoStep>(limits: UndoLimits = DEFAULT_UNDO_LIMITS): UndoStack<S> {
-  if (!(Number.isInteger(limits.maxSteps) && limits.maxSteps >= 1)) throw new RangeError(`maxSteps is ${limits.maxSteps}; it must be an integer ≥ 1`);
+  if (!(Number.isInteger(limits.maxSteps) && limits.maxSteps >= 1))
+    throw new RangeError(`maxSteps is ${limits.maxSteps}; it must be an integer ≥ 1`);
   if (!(limits.maxBytes >= 0)) throw new RangeError(`maxBytes is ${limits.maxBytes}; it must be ≥ 0`);
   // done[done.length - 1] is the next to undo; undone[undone.length - 1] the next to redo.
   let done: S[] = [];

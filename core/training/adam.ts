@@ -26,7 +26,8 @@ export class Adam {
 
   constructor(size: number, options: Partial<AdamOptions> = {}, state?: AdamState) {
     this.options = { ...ADAM_DEFAULTS, ...options };
-    if (state && (state.m.length !== size || state.v.length !== size)) throw new Error(`Adam state is for ${state.m.length} parameters, not ${size}`);
+    if (state && (state.m.length !== size || state.v.length !== size))
+      throw new Error(`Adam state is for ${state.m.length} parameters, not ${size}`);
     this.state = state ?? { step: 0, m: new Float64Array(size), v: new Float64Array(size) };
   }
 
@@ -34,7 +35,8 @@ export class Adam {
   update(params: Float32Array | Float64Array, grad: Float64Array): void {
     const { learningRate: lr, beta1, beta2, epsilon } = this.options;
     const { m, v } = this.state;
-    if (params.length !== m.length || grad.length !== m.length) throw new Error(`Adam holds ${m.length} parameters, got ${params.length} and a gradient of ${grad.length}`);
+    if (params.length !== m.length || grad.length !== m.length)
+      throw new Error(`Adam holds ${m.length} parameters, got ${params.length} and a gradient of ${grad.length}`);
     const t = ++this.state.step;
     const c1 = 1 - beta1 ** t;
     const c2 = 1 - beta2 ** t;

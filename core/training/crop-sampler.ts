@@ -41,7 +41,8 @@ export class CropSampler {
   constructor(images: readonly MaskedImage[], options: CropSamplerOptions) {
     if (images.length === 0) throw new Error('no images to sample crops from');
     for (const im of images) {
-      if (im.width < options.size || im.height < options.size) throw new Error(`${im.name} is ${im.width}×${im.height}, smaller than the ${options.size}² crops`);
+      if (im.width < options.size || im.height < options.size)
+        throw new Error(`${im.name} is ${im.width}×${im.height}, smaller than the ${options.size}² crops`);
     }
     this.options = options;
     this.images = images;

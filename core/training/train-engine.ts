@@ -16,7 +16,11 @@ export interface TrainEngineShape {
  */
 export interface TrainEngine {
   /** Batch soft-Dice loss of the crops and its gradient w.r.t. the flat parameters. */
-  step(params: Float32Array, normalisation: MsdWeights['normalisation'], crops: readonly Crop[]): Promise<{ loss: number; sums: DiceSums; grad: Float64Array }>;
+  step(
+    params: Float32Array,
+    normalisation: MsdWeights['normalisation'],
+    crops: readonly Crop[],
+  ): Promise<{ loss: number; sums: DiceSums; grad: Float64Array }>;
   setValidation(images: readonly MaskedImage[]): Promise<void>;
   validate(params: Float32Array, normalisation: MsdWeights['normalisation']): Promise<ValidationSums>;
   close(): Promise<void>;
@@ -26,7 +30,12 @@ export type TrainEngineFactory = (shape: TrainEngineShape) => TrainEngine | Prom
 
 /** Everything in the calling thread: one shard holding the whole batch. */
 export const localTrainEngine: TrainEngineFactory = (shape) => {
-  const shard = new MsdTrainShard({ inputChannels: shape.inputChannels, depth: shape.depth, crop: shape.crop, samples: shape.batch });
+  const shard = new MsdTrainShard({
+    inputChannels: shape.inputChannels,
+    depth: shape.depth,
+    crop: shape.crop,
+    samples: shape.batch,
+  });
   return {
     async step(params, normalisation, crops) {
       const sums = shard.forward(params, normalisation, crops);

@@ -34,11 +34,19 @@ export class MsdTrainShard {
 
   constructor(shape: ShardShape) {
     this.shape = shape;
-    this.workspace = new MsdWorkspace({ inputChannels: shape.inputChannels, depth: shape.depth, height: shape.crop, width: shape.crop, samples: Math.max(1, shape.samples), training: true });
+    this.workspace = new MsdWorkspace({
+      inputChannels: shape.inputChannels,
+      depth: shape.depth,
+      height: shape.crop,
+      width: shape.crop,
+      samples: Math.max(1, shape.samples),
+      training: true,
+    });
   }
 
   forward(params: Float32Array, normalisation: MsdWeights['normalisation'], crops: readonly Crop[]): DiceSums {
-    if (crops.length > this.shape.samples) throw new Error(`a shard sized for ${this.shape.samples} crops got ${crops.length}`);
+    if (crops.length > this.shape.samples)
+      throw new Error(`a shard sized for ${this.shape.samples} crops got ${crops.length}`);
     this.params = params;
     this.masks = crops.map((c) => c.mask);
     const sums = emptyDiceSums();
@@ -71,11 +79,20 @@ export class MsdTrainShard {
       if (!ws || ws.height !== im.height || ws.width !== im.width) {
         // Drop the previous size's buffers first: a 1000² workspace is over 100 MB.
         this.validationWorkspace = undefined;
-        ws = this.validationWorkspace = new MsdWorkspace({ inputChannels: this.shape.inputChannels, depth: this.shape.depth, height: im.height, width: im.width, samples: 1, training: false });
+        ws = this.validationWorkspace = new MsdWorkspace({
+          inputChannels: this.shape.inputChannels,
+          depth: this.shape.depth,
+          height: im.height,
+          width: im.width,
+          samples: 1,
+          training: false,
+        });
       }
       const p = ws.forward(0, params, im.rgb, normalisation);
       accumulateDice(soft, p, im.mask);
-      let i = 0, n = 0, t = 0;
+      let i = 0,
+        n = 0,
+        t = 0;
       for (let k = 0; k < p.length; k++) {
         const on = p[k] > 0.5 ? 1 : 0;
         i += on & im.mask[k];

@@ -146,12 +146,16 @@ interface RunState {
   history: EpochRecord[];
 }
 
-export async function trainMsd(images: readonly MaskedImage[], options: Partial<TrainOptions> = {}): Promise<TrainResult> {
+export async function trainMsd(
+  images: readonly MaskedImage[],
+  options: Partial<TrainOptions> = {},
+): Promise<TrainResult> {
   const o: TrainOptions = { ...TRAIN_DEFAULTS, ...options };
   if (images.length < 2) throw new Error(`training needs at least 2 images (one for validation), got ${images.length}`);
   const C = 3;
   for (const im of images) {
-    if (im.rgb.length !== im.width * im.height * C || im.mask.length !== im.width * im.height) throw new Error(`${im.name}: expected ${im.width}×${im.height} RGB and mask`);
+    if (im.rgb.length !== im.width * im.height * C || im.mask.length !== im.width * im.height)
+      throw new Error(`${im.name}: expected ${im.width}×${im.height} RGB and mask`);
   }
   const identity: RunIdentity = {
     inputChannels: C,
@@ -191,7 +195,13 @@ export async function trainMsd(images: readonly MaskedImage[], options: Partial<
       const t0 = performance.now();
       const v = await engine.validate(state.params, state.normalisation);
       state.bestValDice = diceScore(v.hard);
-      state.history.push({ epoch: 0, loss: NaN, valDice: state.bestValDice, valSoftDice: diceScore(v.soft), seconds: (performance.now() - t0) / 1000 });
+      state.history.push({
+        epoch: 0,
+        loss: NaN,
+        valDice: state.bestValDice,
+        valSoftDice: diceScore(v.soft),
+        seconds: (performance.now() - t0) / 1000,
+      });
     }
     const steps = Math.ceil(o.cropsPerEpoch / o.batch);
     for (;;) {
@@ -213,7 +223,13 @@ export async function trainMsd(images: readonly MaskedImage[], options: Partial<
       const seconds = (performance.now() - t0) / 1000;
       state.epoch++;
       state.elapsed += seconds;
-      const record: EpochRecord = { epoch: state.epoch, loss: lossSum / steps, valDice: diceScore(v.hard), valSoftDice: diceScore(v.soft), seconds };
+      const record: EpochRecord = {
+        epoch: state.epoch,
+        loss: lossSum / steps,
+        valDice: diceScore(v.hard),
+        valSoftDice: diceScore(v.soft),
+        seconds,
+      };
       state.history.push(record);
       if (record.valDice > state.bestValDice) {
         state.bestValDice = record.valDice;
@@ -243,7 +259,10 @@ function initialState(images: readonly MaskedImage[], o: TrainOptions, C: number
   const rng = new SeededRandom(o.seed);
   const split = splitByImage(images, o.validationFraction, rng);
   const byName = new Map(images.map((im) => [im.name, im]));
-  const normalisation = channelStats(split.train.map((n) => byName.get(n)!), C);
+  const normalisation = channelStats(
+    split.train.map((n) => byName.get(n)!),
+    C,
+  );
   const params = packMsdParams(initMsdWeights(C, o.depth, () => rng.gaussian(), normalisation));
   const size = msdParamLayout(C, o.depth).size;
   return {
@@ -268,7 +287,12 @@ function initialState(images: readonly MaskedImage[], o: TrainOptions, C: number
  * without the class or dominated by one image. Of several seeded draws, the one whose
  * validation class share is closest (in ratio) to the whole set's is kept.
  */
-export function splitByImage(images: readonly MaskedImage[], validationFraction: number, rng: SeededRandom, draws = 32): { train: string[]; validation: string[] } {
+export function splitByImage(
+  images: readonly MaskedImage[],
+  validationFraction: number,
+  rng: SeededRandom,
+  draws = 32,
+): { train: string[]; validation: string[] } {
   const nVal = Math.min(images.length - 1, Math.max(1, Math.round(validationFraction * images.length)));
   const ones = new Map(images.map((im) => [im.name, countOnes(im.mask)]));
   const pixels = new Map(images.map((im) => [im.name, im.width * im.height]));
@@ -284,7 +308,10 @@ export function splitByImage(images: readonly MaskedImage[], validationFraction:
     const trainOnes = sum(order.slice(nVal), ones);
     // Both sides need the class, when the data allow it; then the share closest to the overall.
     const share = valOnes / sum(validation, pixels);
-    const score = (valOnes > 0 ? 0 : 2) + (trainOnes > 0 ? 0 : 2) + (overall > 0 && share > 0 ? Math.min(1, Math.abs(Math.log(share / overall))) : 1);
+    const score =
+      (valOnes > 0 ? 0 : 2) +
+      (trainOnes > 0 ? 0 : 2) +
+      (overall > 0 && share > 0 ? Math.min(1, Math.abs(Math.log(share / overall))) : 1);
     if (score < bestScore) {
       bestScore = score;
       best = order;
@@ -361,16 +388,25 @@ function encode(s: RunState, identity: RunIdentity): { json: string; binary: Uin
 
 function restore(saved: { json: string; binary: Uint8Array }, identity: RunIdentity): RunState {
   const meta = JSON.parse(saved.json) as CheckpointMeta;
-  if (meta.format !== 'msd-train-checkpoint/1') throw new Error(`not a training checkpoint (format ${String(meta.format)})`);
+  if (meta.format !== 'msd-train-checkpoint/1')
+    throw new Error(`not a training checkpoint (format ${String(meta.format)})`);
   for (const key of Object.keys(identity) as (keyof RunIdentity)[]) {
     if (meta.identity[key] !== identity[key]) {
       const show = (v: unknown) => (key === 'data' ? 'another dataset or class' : JSON.stringify(v));
-      throw new Error(`the checkpoint was made with ${key} = ${show(meta.identity[key])}, this run has ${show(identity[key])}; use another checkpoint folder or the same settings`);
+      throw new Error(
+        `the checkpoint was made with ${key} = ${show(meta.identity[key])}, this run has ${show(identity[key])}; use another checkpoint folder or the same settings`,
+      );
     }
   }
   const n = msdParamLayout(identity.inputChannels, identity.depth).size;
-  if (saved.binary.byteLength !== 24 * n || saved.binary.byteLength !== meta.binary.bytes || fnv1a(saved.binary) !== meta.binary.fnv1a) {
-    throw new Error('the checkpoint\'s binary part does not belong to its JSON part (interrupted while saving?); delete the checkpoint folder to start over');
+  if (
+    saved.binary.byteLength !== 24 * n ||
+    saved.binary.byteLength !== meta.binary.bytes ||
+    fnv1a(saved.binary) !== meta.binary.fnv1a
+  ) {
+    throw new Error(
+      "the checkpoint's binary part does not belong to its JSON part (interrupted while saving?); delete the checkpoint folder to start over",
+    );
   }
   // Copy into aligned buffers: the caller's bytes may sit at any offset.
   const bytes = saved.binary.slice();
@@ -379,7 +415,11 @@ function restore(saved: { json: string; binary: Uint8Array }, identity: RunIdent
   return {
     params: new Float32Array(bytes.buffer, meta.binary.params, n).slice(),
     best: new Float32Array(bytes.buffer, meta.binary.best, n).slice(),
-    adam: { step: meta.adamStep, m: new Float64Array(bytes.buffer, meta.binary.m, n).slice(), v: new Float64Array(bytes.buffer, meta.binary.v, n).slice() },
+    adam: {
+      step: meta.adamStep,
+      m: new Float64Array(bytes.buffer, meta.binary.m, n).slice(),
+      v: new Float64Array(bytes.buffer, meta.binary.v, n).slice(),
+    },
     rng,
     split: meta.split,
     normalisation: meta.normalisation,

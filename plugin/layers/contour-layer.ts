@@ -140,7 +140,10 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
       last = undefined;
       return;
     }
-    const image = last?.image.width === frame.width && last.image.height === frame.height ? last.image : newCanvas(frame.width, frame.height);
+    const image =
+      last?.image.width === frame.width && last.image.height === frame.height
+        ? last.image
+        : newCanvas(frame.width, frame.height);
     const copy = image.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
     copy.clearRect(0, 0, image.width, image.height);
     copy.drawImage(ctx.canvas, 0, 0);
@@ -172,7 +175,10 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
     return segments;
   };
 
-  const host = createOverlayCanvas(viewer, draw, { className: options.className ?? 'fewshot-contour-layer', item: options.item });
+  const host = createOverlayCanvas(viewer, draw, {
+    className: options.className ?? 'fewshot-contour-layer',
+    item: options.item,
+  });
   if (options.visible === false) host.visible = false;
   const contentChanged = () => {
     changed = true;
@@ -270,8 +276,14 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
 function storeTile(tile: ContourTile): StoredTile {
   const { level0, cells } = tile;
   const { width, height } = tile.tile;
-  if (!(width > 0 && height > 0) || ![level0.x, level0.y, level0.width, level0.height].every(Number.isFinite) || !(level0.width > 0 && level0.height > 0)) {
-    throw new RangeError(`tile ${tile.key}: a ${width}×${height} map over ${level0.width}×${level0.height} level-0 pixels is not a tile`);
+  if (
+    !(width > 0 && height > 0) ||
+    ![level0.x, level0.y, level0.width, level0.height].every(Number.isFinite) ||
+    !(level0.width > 0 && level0.height > 0)
+  ) {
+    throw new RangeError(
+      `tile ${tile.key}: a ${width}×${height} map over ${level0.width}×${level0.height} level-0 pixels is not a tile`,
+    );
   }
   const sx = level0.width / width;
   const sy = level0.height / height;
@@ -280,22 +292,33 @@ function storeTile(tile: ContourTile): StoredTile {
   const parts: string[] = [];
   const boxes = new Float64Array(4 * cells.length);
   const areas = new Float64Array(cells.length);
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  let totalArea = 0, segments = 0, diagonals = 0;
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
+  let totalArea = 0,
+    segments = 0,
+    diagonals = 0;
   for (let c = 0; c < cells.length; c++) {
     const cell = cells[c];
     if (cell.rings.length === 0) throw new RangeError(`tile ${tile.key}, cell ${c} has no ring`);
-    let bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
+    let bx0 = Infinity,
+      by0 = Infinity,
+      bx1 = -Infinity,
+      by1 = -Infinity;
     for (let r = 0; r < cell.rings.length; r++) {
       const ring = cell.rings[r];
       if (ring.length < 6 || ring.length % 2 !== 0) {
-        throw new RangeError(`tile ${tile.key}, cell ${c}: ring ${r} has ${ring.length} coordinates; a ring is ≥ 3 x, y pairs`);
+        throw new RangeError(
+          `tile ${tile.key}, cell ${c}: ring ${r} has ${ring.length} coordinates; a ring is ≥ 3 x, y pairs`,
+        );
       }
       let d = '';
       for (let i = 0; i < ring.length; i += 2) {
         const x = ring[i] * sx;
         const y = ring[i + 1] * sy;
-        if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`tile ${tile.key}, cell ${c}: ring ${r} has a vertex that is not a number`);
+        if (!Number.isFinite(x) || !Number.isFinite(y))
+          throw new RangeError(`tile ${tile.key}, cell ${c}: ring ${r} has a vertex that is not a number`);
         // A thousandth of a level-0 pixel: far below what any zoom shows, and short strings.
         d += `${i === 0 ? 'M' : 'L'}${Math.round(x * 1000) / 1000} ${Math.round(y * 1000) / 1000}`;
         if (r === 0) {
@@ -322,10 +345,21 @@ function storeTile(tile: ContourTile): StoredTile {
   }
   const bounds: [number, number, number, number] = cells.length
     ? [level0.x + minX, level0.y + minY, level0.x + maxX, level0.y + maxY]
-    // An empty tile is never in view.
-    : [Infinity, Infinity, -Infinity, -Infinity];
+    : // An empty tile is never in view.
+      [Infinity, Infinity, -Infinity, -Infinity];
   const path = new Path2D(parts.join(''));
-  return { key: tile.key, x: level0.x, y: level0.y, path, boxes, areas, bounds, totalArea, segments, cellSize: cells.length ? diagonals / cells.length : 0 };
+  return {
+    key: tile.key,
+    x: level0.x,
+    y: level0.y,
+    path,
+    boxes,
+    areas,
+    bounds,
+    totalArea,
+    segments,
+    cellSize: cells.length ? diagonals / cells.length : 0,
+  };
 }
 
 function newCanvas(width: number, height: number): OffscreenCanvas | HTMLCanvasElement {
@@ -344,8 +378,9 @@ function definedOf(options: Partial<ContourStyle>): Partial<ContourStyle> {
 
 function checkStyle(style: ContourStyle): ContourStyle {
   parseColor(style.color);
-  if (!(style.lineWidth > 0 && Number.isFinite(style.lineWidth))) throw new RangeError(`lineWidth is ${style.lineWidth}; it is a width > 0 in CSS pixels`);
-  if (!(style.fillOpacity >= 0 && style.fillOpacity <= 1)) throw new RangeError(`fillOpacity is ${style.fillOpacity}; it is between 0 and 1`);
+  if (!(style.lineWidth > 0 && Number.isFinite(style.lineWidth)))
+    throw new RangeError(`lineWidth is ${style.lineWidth}; it is a width > 0 in CSS pixels`);
+  if (!(style.fillOpacity >= 0 && style.fillOpacity <= 1))
+    throw new RangeError(`fillOpacity is ${style.fillOpacity}; it is between 0 and 1`);
   return style;
 }
-

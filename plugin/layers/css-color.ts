@@ -11,11 +11,13 @@ let probe: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | undefi
 export function parseColor(color: string): Rgba {
   const known = parsed.get(color);
   if (known) return known;
-  if (typeof color !== 'string' || !CSS.supports('color', color)) throw new RangeError(`${String(color)} is not a CSS colour`);
+  if (typeof color !== 'string' || !CSS.supports('color', color))
+    throw new RangeError(`${String(color)} is not a CSS colour`);
   if (!probe) {
-    probe = typeof OffscreenCanvas === 'function'
-      ? new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true })!
-      : document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+    probe =
+      typeof OffscreenCanvas === 'function'
+        ? new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true })!
+        : document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
   }
   probe.clearRect(0, 0, 1, 1);
   probe.fillStyle = color;

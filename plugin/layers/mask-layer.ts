@@ -26,7 +26,13 @@ export interface MaskStyle {
   readonly opacity: number;
 }
 
-export const DEFAULT_MASK_STYLE: MaskStyle = { mode: 'mask', threshold: 0.5, color: '#00e676', colormap: 'viridis', opacity: 0.5 };
+export const DEFAULT_MASK_STYLE: MaskStyle = {
+  mode: 'mask',
+  threshold: 0.5,
+  color: '#00e676',
+  colormap: 'viridis',
+  opacity: 0.5,
+};
 
 /**
  * One result tile. A region run's TileDone (core/session/region-run.ts) is one as it is:
@@ -110,7 +116,9 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       const devicePerPixel = scale * (level0.width / tile.width);
       const stride = devicePerPixel >= 1 ? 1 : Math.min(MAX_STRIDE, 2 ** Math.floor(Math.log2(1 / devicePerPixel)));
       const image = colourTile(t, stride);
-      ctx.setTransform(...args(local(toCanvas, level0.x, level0.y, level0.width / image.width, level0.height / image.height)));
+      ctx.setTransform(
+        ...args(local(toCanvas, level0.x, level0.y, level0.width / image.width, level0.height / image.height)),
+      );
       ctx.drawImage(image, 0, 0);
       framePixels += image.width * image.height;
     }
@@ -131,12 +139,19 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
     }
     const pixels = new ImageData(w, h);
     colourPixels(t.probabilities, width, height, w, h, palette, new Uint32Array(pixels.data.buffer));
-    (canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D).putImageData(pixels, 0, 0);
+    (canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D).putImageData(
+      pixels,
+      0,
+      0,
+    );
     images.set(t.key, { canvas, stride, version });
     return canvas;
   };
 
-  const host = createOverlayCanvas(viewer, draw, { className: options.className ?? 'fewshot-mask-layer', item: options.item });
+  const host = createOverlayCanvas(viewer, draw, {
+    className: options.className ?? 'fewshot-mask-layer',
+    item: options.item,
+  });
   host.canvas.style.opacity = String(style.opacity);
   if (options.visible === false) host.visible = false;
 
@@ -157,7 +172,11 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       const next = checkStyle({ ...style, ...change });
       // Opacity is the canvas's: changing it neither recolours nor redraws.
       host.canvas.style.opacity = String(next.opacity);
-      const looks = next.mode !== style.mode || next.threshold !== style.threshold || next.color !== style.color || next.colormap !== style.colormap;
+      const looks =
+        next.mode !== style.mode ||
+        next.threshold !== style.threshold ||
+        next.color !== style.color ||
+        next.colormap !== style.colormap;
       style = next;
       if (!looks) return;
       palette = makePalette(style);
@@ -217,8 +236,17 @@ function pack([r, g, b, a]: Rgba): number {
 
 // matplotlib's viridis at 0, 0.1, …, 1.
 const VIRIDIS = [
-  [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142], [33, 145, 140],
-  [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38], [253, 231, 37],
+  [68, 1, 84],
+  [72, 36, 117],
+  [65, 68, 135],
+  [53, 95, 141],
+  [42, 120, 142],
+  [33, 145, 140],
+  [34, 168, 132],
+  [68, 191, 112],
+  [122, 209, 81],
+  [189, 223, 38],
+  [253, 231, 37],
 ];
 
 function makePalette(style: MaskStyle): Palette {
@@ -234,7 +262,12 @@ function makePalette(style: MaskStyle): Palette {
       const f = s - k;
       const [r0, g0, b0] = VIRIDIS[k];
       const [r1, g1, b1] = VIRIDIS[k + 1];
-      ramp[i] = pack([Math.round(r0 + (r1 - r0) * f), Math.round(g0 + (g1 - g0) * f), Math.round(b0 + (b1 - b0) * f), 255]);
+      ramp[i] = pack([
+        Math.round(r0 + (r1 - r0) * f),
+        Math.round(g0 + (g1 - g0) * f),
+        Math.round(b0 + (b1 - b0) * f),
+        255,
+      ]);
     }
   }
   return { mode: style.mode, threshold: style.threshold, mask: pack(colour), ramp };
@@ -245,7 +278,15 @@ function makePalette(style: MaskStyle): Palette {
  * the probability at the centre of the block it stands for (nearest neighbour, as the canvas
  * then draws it). NaN is transparent.
  */
-function colourPixels(p: Float32Array, width: number, height: number, w: number, h: number, palette: Palette, out: Uint32Array): void {
+function colourPixels(
+  p: Float32Array,
+  width: number,
+  height: number,
+  w: number,
+  h: number,
+  palette: Palette,
+  out: Uint32Array,
+): void {
   const columns = new Int32Array(w);
   for (let i = 0; i < w; i++) columns[i] = Math.min(width - 1, Math.floor(((i + 0.5) * width) / w));
   const { mode, threshold, mask, ramp } = palette;
@@ -270,18 +311,21 @@ function newCanvas(width: number, height: number): OffscreenCanvas | HTMLCanvasE
   return canvas;
 }
 
-
 function pickStyle(options: Partial<MaskStyle>): Partial<MaskStyle> {
   const out: Partial<Record<keyof MaskStyle, unknown>> = {};
-  for (const k of ['mode', 'threshold', 'color', 'colormap', 'opacity'] as const) if (options[k] !== undefined) out[k] = options[k];
+  for (const k of ['mode', 'threshold', 'color', 'colormap', 'opacity'] as const)
+    if (options[k] !== undefined) out[k] = options[k];
   return out as Partial<MaskStyle>;
 }
 
 function checkStyle(style: MaskStyle): MaskStyle {
-  if (style.mode !== 'mask' && style.mode !== 'probability') throw new RangeError(`mode is ${String(style.mode)}; it is 'mask' or 'probability'`);
-  if (style.colormap !== 'viridis' && style.colormap !== 'ramp') throw new RangeError(`colormap is ${String(style.colormap)}; it is 'viridis' or 'ramp'`);
+  if (style.mode !== 'mask' && style.mode !== 'probability')
+    throw new RangeError(`mode is ${String(style.mode)}; it is 'mask' or 'probability'`);
+  if (style.colormap !== 'viridis' && style.colormap !== 'ramp')
+    throw new RangeError(`colormap is ${String(style.colormap)}; it is 'viridis' or 'ramp'`);
   if (!Number.isFinite(style.threshold)) throw new RangeError(`threshold is ${style.threshold}; it is a finite number`);
-  if (!(style.opacity >= 0 && style.opacity <= 1)) throw new RangeError(`opacity is ${style.opacity}; it is between 0 and 1`);
+  if (!(style.opacity >= 0 && style.opacity <= 1))
+    throw new RangeError(`opacity is ${style.opacity}; it is between 0 and 1`);
   parseColor(style.color);
   return style;
 }
@@ -296,6 +340,8 @@ function checkTile(tile: MaskTile): void {
   }
   const r = tile.level0;
   if (![r.x, r.y, r.width, r.height].every(Number.isFinite) || !(r.width > 0 && r.height > 0)) {
-    throw new RangeError(`tile ${tile.key}: its level-0 rectangle ${r.x},${r.y} ${r.width}×${r.height} is not a rectangle`);
+    throw new RangeError(
+      `tile ${tile.key}: its level-0 rectangle ${r.x},${r.y} ${r.width}×${r.height} is not a rectangle`,
+    );
   }
 }

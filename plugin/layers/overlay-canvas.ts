@@ -108,7 +108,15 @@ export function createOverlayCanvas(
     dirty = false;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    draw({ ctx, toCanvas, scale: scaleOf(toCanvas), pixelRatio: ratio, view: viewQuad(toCanvas, width, height), width, height });
+    draw({
+      ctx,
+      toCanvas,
+      scale: scaleOf(toCanvas),
+      pixelRatio: ratio,
+      view: viewQuad(toCanvas, width, height),
+      width,
+      height,
+    });
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   };
 

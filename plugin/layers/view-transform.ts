@@ -112,7 +112,10 @@ export function viewQuad(t: Affine, width: number, height: number): Float64Array
  * separating axes — the box's two and the quad's edge normals.
  */
 export function boxMeetsQuad(minX: number, minY: number, maxX: number, maxY: number, q: Float64Array): boolean {
-  let qMinX = Infinity, qMaxX = -Infinity, qMinY = Infinity, qMaxY = -Infinity;
+  let qMinX = Infinity,
+    qMaxX = -Infinity,
+    qMinY = Infinity,
+    qMaxY = -Infinity;
   for (let i = 0; i < 8; i += 2) {
     if (q[i] < qMinX) qMinX = q[i];
     if (q[i] > qMaxX) qMaxX = q[i];
@@ -120,13 +123,16 @@ export function boxMeetsQuad(minX: number, minY: number, maxX: number, maxY: num
     if (q[i + 1] > qMaxY) qMaxY = q[i + 1];
   }
   if (qMinX > maxX || qMaxX < minX || qMinY > maxY || qMaxY < minY) return false;
-  const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
-  const hw = (maxX - minX) / 2, hh = (maxY - minY) / 2;
+  const cx = (minX + maxX) / 2,
+    cy = (minY + maxY) / 2;
+  const hw = (maxX - minX) / 2,
+    hh = (maxY - minY) / 2;
   for (let i = 0; i < 8; i += 2) {
     const j = (i + 2) % 8;
     const nx = -(q[j + 1] - q[i + 1]);
     const ny = q[j] - q[i];
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let k = 0; k < 8; k += 2) {
       const p = q[k] * nx + q[k + 1] * ny;
       if (p < lo) lo = p;

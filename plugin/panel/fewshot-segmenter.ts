@@ -132,27 +132,118 @@ export class FewShotSegmenter extends LitElement {
   }
 
   static override styles = css`
-    :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #eee; background: #23262a; padding: 0.5rem 0.75rem; overflow-y: auto; box-sizing: border-box; }
-    h2 { font-size: 0.95rem; margin: 0 0 0.4rem; }
-    h3 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; color: #9ab; margin: 0.9rem 0 0.3rem; }
-    .row { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: center; margin: 0.2rem 0; }
-    button { font: inherit; background: #353a40; color: #eee; border: 1px solid #4a5058; border-radius: 4px; padding: 0.2rem 0.5rem; cursor: pointer; }
-    button[aria-pressed='true'] { background: #2e6b4f; border-color: #4caf50; }
-    button:disabled { opacity: 0.5; cursor: default; }
-    button.primary { background: #2b5c8a; border-color: #4a8fd0; font-weight: 600; }
-    progress { width: 100%; }
-    .patches { display: grid; grid-template-columns: repeat(auto-fill, 64px); gap: 0.3rem; }
-    .patch { position: relative; width: 64px; height: 64px; border: 2px solid transparent; border-radius: 3px; padding: 0; background: #000; }
-    .patch[aria-selected='true'] { border-color: #fff; }
-    .patch img { width: 100%; height: 100%; display: block; }
-    .patch span { position: absolute; left: 2px; top: 0; font-size: 11px; text-shadow: 0 0 2px #000; }
-    .muted { color: #9aa; }
-    .error { color: #ff8a80; }
-    dl { display: grid; grid-template-columns: auto 1fr; gap: 0.1rem 0.6rem; margin: 0; font-size: 12px; }
-    dt { font-family: ui-monospace, monospace; color: #cde; }
-    dd { margin: 0; color: #aab; }
-    label { display: inline-flex; gap: 0.3rem; align-items: center; }
-    input[type='range'] { width: 8rem; }
+    :host {
+      display: block;
+      font:
+        13px/1.4 system-ui,
+        sans-serif;
+      color: #eee;
+      background: #23262a;
+      padding: 0.5rem 0.75rem;
+      overflow-y: auto;
+      box-sizing: border-box;
+    }
+    h2 {
+      font-size: 0.95rem;
+      margin: 0 0 0.4rem;
+    }
+    h3 {
+      font-size: 0.8rem;
+      text-transform: uppercase;
+      letter-spacing: 0.04em;
+      color: #9ab;
+      margin: 0.9rem 0 0.3rem;
+    }
+    .row {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.3rem;
+      align-items: center;
+      margin: 0.2rem 0;
+    }
+    button {
+      font: inherit;
+      background: #353a40;
+      color: #eee;
+      border: 1px solid #4a5058;
+      border-radius: 4px;
+      padding: 0.2rem 0.5rem;
+      cursor: pointer;
+    }
+    button[aria-pressed='true'] {
+      background: #2e6b4f;
+      border-color: #4caf50;
+    }
+    button:disabled {
+      opacity: 0.5;
+      cursor: default;
+    }
+    button.primary {
+      background: #2b5c8a;
+      border-color: #4a8fd0;
+      font-weight: 600;
+    }
+    progress {
+      width: 100%;
+    }
+    .patches {
+      display: grid;
+      grid-template-columns: repeat(auto-fill, 64px);
+      gap: 0.3rem;
+    }
+    .patch {
+      position: relative;
+      width: 64px;
+      height: 64px;
+      border: 2px solid transparent;
+      border-radius: 3px;
+      padding: 0;
+      background: #000;
+    }
+    .patch[aria-selected='true'] {
+      border-color: #fff;
+    }
+    .patch img {
+      width: 100%;
+      height: 100%;
+      display: block;
+    }
+    .patch span {
+      position: absolute;
+      left: 2px;
+      top: 0;
+      font-size: 11px;
+      text-shadow: 0 0 2px #000;
+    }
+    .muted {
+      color: #9aa;
+    }
+    .error {
+      color: #ff8a80;
+    }
+    dl {
+      display: grid;
+      grid-template-columns: auto 1fr;
+      gap: 0.1rem 0.6rem;
+      margin: 0;
+      font-size: 12px;
+    }
+    dt {
+      font-family: ui-monospace, monospace;
+      color: #cde;
+    }
+    dd {
+      margin: 0;
+      color: #aab;
+    }
+    label {
+      display: inline-flex;
+      gap: 0.3rem;
+      align-items: center;
+    }
+    input[type='range'] {
+      width: 8rem;
+    }
   `;
 
   override connectedCallback(): void {
@@ -168,7 +259,8 @@ export class FewShotSegmenter extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('handle') && this.handle && !this.ownsHandle && !this.attaching) this.listen(this.handle);
-    if ((changed.has('viewer') || changed.has('slide')) && this.viewer && this.slide) void this.attach(this.viewer, this.slide);
+    if ((changed.has('viewer') || changed.has('slide')) && this.viewer && this.slide)
+      void this.attach(this.viewer, this.slide);
   }
 
   /** A new slide replaces the old handle (its support set stays saved under the old slide). */
@@ -190,7 +282,9 @@ export class FewShotSegmenter extends LitElement {
         this.listen(handle);
         const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ');
         const restored = handle.support.patches.length;
-        this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${restored ? `${restored} support patch(es) restored` : 'place support patches to begin'}.${handle.grid.note ? ` ${handle.grid.note}` : ''}`);
+        this.say(
+          `Ready: ${handle.workers.length} worker(s) on ${backends}; ${restored ? `${restored} support patch(es) restored` : 'place support patches to begin'}.${handle.grid.note ? ` ${handle.grid.note}` : ''}`,
+        );
         this.emit('ready', handle);
       } catch (err) {
         this.say(`Could not start: ${(err as Error).message}`, true);
@@ -266,7 +360,10 @@ export class FewShotSegmenter extends LitElement {
   private thumbnailTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private thumbnail(id: string): void {
     clearTimeout(this.thumbnailTimers.get(id));
-    this.thumbnailTimers.set(id, setTimeout(() => void this.drawThumbnail(id), 150));
+    this.thumbnailTimers.set(
+      id,
+      setTimeout(() => void this.drawThumbnail(id), 150),
+    );
   }
 
   private async drawThumbnail(id: string): Promise<void> {
@@ -282,7 +379,12 @@ export class FewShotSegmenter extends LitElement {
       if ((side * l.width) / levels[0].width >= size) level = i;
     });
     const f = levels[level].width / levels[0].width;
-    const rect = { x: Math.floor(patch.x * f), y: Math.floor(patch.y * f), width: Math.max(1, Math.round(side * f)), height: Math.max(1, Math.round(side * f)) };
+    const rect = {
+      x: Math.floor(patch.x * f),
+      y: Math.floor(patch.y * f),
+      width: Math.max(1, Math.round(side * f)),
+      height: Math.max(1, Math.round(side * f)),
+    };
     let rgb: Uint8Array;
     try {
       rgb = await handle.pool.readRegion(handle.slide, level, rect);
@@ -293,7 +395,8 @@ export class FewShotSegmenter extends LitElement {
     canvas.width = canvas.height = size;
     const ctx = canvas.getContext('2d')!;
     const image = new ImageData(rect.width, rect.height);
-    for (let i = 0; i < rect.width * rect.height; i++) image.data.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
+    for (let i = 0; i < rect.width * rect.height; i++)
+      image.data.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
     const pixels = document.createElement('canvas');
     pixels.width = rect.width;
     pixels.height = rect.height;
@@ -328,7 +431,9 @@ export class FewShotSegmenter extends LitElement {
       // Live prediction was turned on as the handle's 'adapted' came (listen()).
       const outcome = await handle.adapt({ signal: this.adaptController.signal });
       const r = outcome.report;
-      this.say(`Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`);
+      this.say(
+        `Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`,
+      );
     } catch (err) {
       const e = err as Error;
       const aborted = e.name === 'AbortError';
@@ -347,7 +452,10 @@ export class FewShotSegmenter extends LitElement {
     try {
       const run = this.follow(await handle.predictRegion(region));
       const summary = await run.finished;
-      this.say(`Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`, summary.failures.length > 0);
+      this.say(
+        `Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`,
+        summary.failures.length > 0,
+      );
     } catch (err) {
       this.say(`Region run failed: ${(err as Error).message}`, true);
     }
@@ -366,7 +474,8 @@ export class FewShotSegmenter extends LitElement {
     if (!handle || !file) return;
     try {
       const text = await file.text();
-      if (kind === 'support') this.say(`Imported ${handle.importSupportSet(text)} support patch(es) from ${file.name}.`);
+      if (kind === 'support')
+        this.say(`Imported ${handle.importSupportSet(text)} support patch(es) from ${file.name}.`);
       else {
         await handle.loadHead(text);
         this.say(`Loaded the head from ${file.name}.`);
@@ -384,7 +493,7 @@ export class FewShotSegmenter extends LitElement {
     const key = event.key;
     const ctrl = event.ctrlKey || event.metaKey;
     let used = true;
-    if (ctrl && key.toLowerCase() === 'z') (event.shiftKey ? handle.support.redo() : handle.support.undo());
+    if (ctrl && key.toLowerCase() === 'z') event.shiftKey ? handle.support.redo() : handle.support.undo();
     else if (ctrl && key.toLowerCase() === 'y') handle.support.redo();
     else if (ctrl || event.altKey) used = false;
     else if (key === 'Delete' || key === 'Backspace') {
@@ -414,8 +523,12 @@ export class FewShotSegmenter extends LitElement {
 
   protected override render() {
     const h = this.handle;
-    const msg = this.message ? html`<p class=${this.message.error ? 'error' : 'muted'} role="status">${this.message.text}</p>` : nothing;
-    if (!h) return html`<h2>Few-shot segmentation</h2>${msg}`;
+    const msg = this.message
+      ? html`<p class=${this.message.error ? 'error' : 'muted'} role="status">${this.message.text}</p>`
+      : nothing;
+    if (!h)
+      return html`<h2>Few-shot segmentation</h2>
+        ${msg}`;
     const backends = [...new Set(h.workers.map((w) => w.backend))].join(', ');
     const style = h.maskLayer.style;
     const view = h.cellsInView();
@@ -424,7 +537,10 @@ export class FewShotSegmenter extends LitElement {
     const rp = this.runProgress;
     return html`
       <h2>Few-shot segmentation</h2>
-      <div class="muted">${h.workers.length} worker(s) · <span id="backend">${backends}</span> · extractors ${h.extractors.map((e) => e.name).join(', ')}</div>
+      <div class="muted">
+        ${h.workers.length} worker(s) · <span id="backend">${backends}</span> · extractors
+        ${h.extractors.map((e) => e.name).join(', ')}
+      </div>
       ${msg}
 
       <h3>Support patches</h3>
@@ -432,78 +548,227 @@ export class FewShotSegmenter extends LitElement {
         ${TOOLS.map((t) => html`<button data-tool=${t.tool} aria-pressed=${h.tools.tool === t.tool} title="${t.label} (${t.key})" @click=${() => h.tools.setTool(t.tool)}>${t.label}</button>`)}
       </div>
       <div class="row">
-        <label>Brush <input type="range" min="1" max="64" .value=${String(h.tools.brushSize)} @input=${(e: Event) => h.tools.setBrushSize(Number((e.target as HTMLInputElement).value))} /> ${h.tools.brushSize} px</label>
+        <label
+          >Brush
+          <input
+            type="range"
+            min="1"
+            max="64"
+            .value=${String(h.tools.brushSize)}
+            @input=${(e: Event) => h.tools.setBrushSize(Number((e.target as HTMLInputElement).value))}
+          />
+          ${h.tools.brushSize} px</label
+        >
         <button ?disabled=${!h.support.canUndo} title="Undo (Ctrl+Z)" @click=${() => h.support.undo()}>Undo</button>
-        <button ?disabled=${!h.support.canRedo} title="Redo (Ctrl+Shift+Z)" @click=${() => h.support.redo()}>Redo</button>
+        <button ?disabled=${!h.support.canRedo} title="Redo (Ctrl+Shift+Z)" @click=${() => h.support.redo()}>
+          Redo
+        </button>
       </div>
       <div class="patches" role="listbox" aria-label="support patches">
         ${h.support.patches.map(
-          (p, i) => html`<button class="patch" role="option" aria-selected=${p.id === h.support.selectedId} title="patch ${i + 1}: click to select" @click=${() => {
-            h.support.select(p.id);
-            const side = h.support.patchSize * p.scale;
-            const item = h.viewer.world.getItemAt(0);
-            if (item) h.viewer.viewport.fitBounds(item.imageToViewportRectangle(p.x - side * 0.25, p.y - side * 0.25, side * 1.5, side * 1.5));
-          }}>
-            ${this.thumbnails.get(p.id) ? html`<img alt="" src=${this.thumbnails.get(p.id)!} />` : nothing}<span>${i + 1}</span>
-          </button>`,
+          (p, i) =>
+            html`<button
+              class="patch"
+              role="option"
+              aria-selected=${p.id === h.support.selectedId}
+              title="patch ${i + 1}: click to select"
+              @click=${() => {
+                h.support.select(p.id);
+                const side = h.support.patchSize * p.scale;
+                const item = h.viewer.world.getItemAt(0);
+                if (item)
+                  h.viewer.viewport.fitBounds(
+                    item.imageToViewportRectangle(p.x - side * 0.25, p.y - side * 0.25, side * 1.5, side * 1.5),
+                  );
+              }}
+            >
+              ${this.thumbnails.get(p.id) ? html`<img alt="" src=${this.thumbnails.get(p.id)!} />` : nothing}<span
+                >${i + 1}</span
+              >
+            </button>`,
         )}
       </div>
       <div class="row">
         <span class="muted">${h.support.patches.length} patch(es)</span>
-        <button ?disabled=${!h.support.selectedId} @click=${() => h.support.selectedId && h.support.deletePatch(h.support.selectedId)}>Delete selected</button>
-        <button @click=${() => this.download('support-set.json', new Blob([h.exportSupportSet()], { type: 'application/json' }))}>Export</button>
-        <label><button @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}>Import…</button><input hidden type="file" accept=".json,application/json" @change=${(e: Event) => void this.importFile('support', (e.target as HTMLInputElement).files?.[0])} /></label>
+        <button
+          ?disabled=${!h.support.selectedId}
+          @click=${() => h.support.selectedId && h.support.deletePatch(h.support.selectedId)}
+        >
+          Delete selected
+        </button>
+        <button
+          @click=${() => this.download('support-set.json', new Blob([h.exportSupportSet()], { type: 'application/json' }))}
+        >
+          Export
+        </button>
+        <label
+          ><button
+            @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}
+          >
+            Import…</button
+          ><input
+            hidden
+            type="file"
+            accept=".json,application/json"
+            @change=${(e: Event) => void this.importFile('support', (e.target as HTMLInputElement).files?.[0])}
+        /></label>
       </div>
 
       <h3>Adapt</h3>
       <div class="row">
-        <button class="primary" id="adapt" ?disabled=${h.state === 'adapting'} @click=${() => void this.adapt()}>Adapt (A)</button>
+        <button class="primary" id="adapt" ?disabled=${h.state === 'adapting'} @click=${() => void this.adapt()}>
+          Adapt (A)
+        </button>
         ${h.state === 'adapting' ? html`<button @click=${() => this.adaptController?.abort()}>Cancel</button>` : nothing}
         ${h.lastAdapt ? html`<span class="muted" id="adapt-time">last: ${seconds(h.lastAdapt.seconds)} s, ${h.lastAdapt.report.support.patches ?? h.support.patches.length} shot(s)</span>` : nothing}
       </div>
-      ${h.state === 'adapting' ? html`<progress></progress><div class="muted">${this.adaptProgress}</div>` : nothing}
+      ${
+        h.state === 'adapting'
+          ? html`<progress></progress>
+              <div class="muted">${this.adaptProgress}</div>`
+          : nothing
+      }
 
       <h3>Prediction</h3>
       <div class="row">
-        <button id="live" aria-pressed=${h.live} ?disabled=${!h.head} @click=${() => h.setLive(!h.live)}>Live (L)</button>
+        <button id="live" aria-pressed=${h.live} ?disabled=${!h.head} @click=${() => h.setLive(!h.live)}>
+          Live (L)
+        </button>
         <button ?disabled=${!h.head} @click=${() => h.predictView()}>Predict view</button>
         <button ?disabled=${!h.head} @click=${() => void this.runRegion('tissue')}>Whole tissue</button>
         <button ?disabled=${!h.head} @click=${() => void this.runRegion('slide')}>Whole slide</button>
       </div>
-      ${plan && plan.later.count > 0
-        ? html`<div class="row muted" id="budget">Zoomed out: ${plan.now.count} tile(s) computed, ${plan.later.count} (${plan.later.megapixels.toFixed(1)} MP) left out.
-            <button @click=${() => void this.runRegionLater()}>Compute them</button></div>`
-        : nothing}
-      ${run && (run.state === 'running' || run.state === 'paused')
-        ? html`<progress max=${rp?.totalTiles ?? 1} value=${rp?.doneTiles ?? 0}></progress>
-            <div class="row muted">${rp?.doneTiles ?? 0}/${rp?.totalTiles ?? '?'} tiles${rp?.megapixelsPerSecond ? `, ${rp.megapixelsPerSecond.toFixed(3)} MP/s` : ''}${rp?.etaSeconds ? `, ~${Math.round(rp.etaSeconds)} s left` : ''}
-              <button @click=${() => (run.state === 'paused' ? run.resume() : run.pause())}>${run.state === 'paused' ? 'Resume' : 'Pause'}</button>
-              <button @click=${() => run.cancel()}>Cancel</button></div>`
-        : nothing}
+      ${
+        plan && plan.later.count > 0
+          ? html`<div class="row muted" id="budget">
+              Zoomed out: ${plan.now.count} tile(s) computed, ${plan.later.count} (${plan.later.megapixels.toFixed(1)}
+              MP) left out. <button @click=${() => void this.runRegionLater()}>Compute them</button>
+            </div>`
+          : nothing
+      }
+      ${
+        run && (run.state === 'running' || run.state === 'paused')
+          ? html`<progress max=${rp?.totalTiles ?? 1} value=${rp?.doneTiles ?? 0}></progress>
+              <div class="row muted">
+                ${rp?.doneTiles ?? 0}/${rp?.totalTiles ?? '?'}
+                tiles${rp?.megapixelsPerSecond ? `, ${rp.megapixelsPerSecond.toFixed(3)} MP/s` : ''}${rp?.etaSeconds ? `, ~${Math.round(rp.etaSeconds)} s left` : ''}
+                <button @click=${() => (run.state === 'paused' ? run.resume() : run.pause())}>
+                  ${run.state === 'paused' ? 'Resume' : 'Pause'}
+                </button>
+                <button @click=${() => run.cancel()}>Cancel</button>
+              </div>`
+          : nothing
+      }
 
       <h3>Overlay</h3>
       <div class="row">
-        <label>Threshold <input id="threshold" type="range" min="0.05" max="0.95" step="0.05" .value=${String(style.threshold)} @input=${(e: Event) => h.setThreshold(Number((e.target as HTMLInputElement).value))} /> ${style.threshold.toFixed(2)}</label>
-        <label>Opacity <input type="range" min="0" max="1" step="0.05" .value=${String(style.opacity)} @input=${(e: Event) => h.maskLayer.setStyle({ opacity: Number((e.target as HTMLInputElement).value) })} /></label>
+        <label
+          >Threshold
+          <input
+            id="threshold"
+            type="range"
+            min="0.05"
+            max="0.95"
+            step="0.05"
+            .value=${String(style.threshold)}
+            @input=${(e: Event) => h.setThreshold(Number((e.target as HTMLInputElement).value))}
+          />
+          ${style.threshold.toFixed(2)}</label
+        >
+        <label
+          >Opacity
+          <input
+            type="range"
+            min="0"
+            max="1"
+            step="0.05"
+            .value=${String(style.opacity)}
+            @input=${(e: Event) => h.maskLayer.setStyle({ opacity: Number((e.target as HTMLInputElement).value) })}
+        /></label>
       </div>
       <div class="row">
-        <label>Colour <input type="color" .value=${h.color} @input=${(e: Event) => h.setColor((e.target as HTMLInputElement).value)} /></label>
-        <label><input type="checkbox" .checked=${style.mode === 'probability'} @change=${(e: Event) => h.maskLayer.setStyle({ mode: (e.target as HTMLInputElement).checked ? 'probability' : 'mask' })} /> probability</label>
-        <label><input type="checkbox" .checked=${h.contourLayer.visible} @change=${(e: Event) => (h.contourLayer.visible = (e.target as HTMLInputElement).checked)} /> contours</label>
-        <button title="Hide / show (H)" @click=${() => { const v = !h.maskLayer.visible; h.maskLayer.visible = v; h.contourLayer.visible = v; this.requestUpdate(); }}>${h.maskLayer.visible ? 'Hide' : 'Show'}</button>
+        <label
+          >Colour
+          <input
+            type="color"
+            .value=${h.color}
+            @input=${(e: Event) => h.setColor((e.target as HTMLInputElement).value)}
+        /></label>
+        <label
+          ><input
+            type="checkbox"
+            .checked=${style.mode === 'probability'}
+            @change=${(e: Event) => h.maskLayer.setStyle({ mode: (e.target as HTMLInputElement).checked ? 'probability' : 'mask' })}
+          />
+          probability</label
+        >
+        <label
+          ><input
+            type="checkbox"
+            .checked=${h.contourLayer.visible}
+            @change=${(e: Event) => (h.contourLayer.visible = (e.target as HTMLInputElement).checked)}
+          />
+          contours</label
+        >
+        <button
+          title="Hide / show (H)"
+          @click=${() => {
+            const v = !h.maskLayer.visible;
+            h.maskLayer.visible = v;
+            h.contourLayer.visible = v;
+            this.requestUpdate();
+          }}
+        >
+          ${h.maskLayer.visible ? 'Hide' : 'Show'}
+        </button>
       </div>
       <div class="muted" id="counts">In view: ${view.cells} cell(s), ${view.area.toFixed(0)} ${view.unit}</div>
 
       <h3>Export</h3>
       <div class="row">
-        <button ?disabled=${!h.head} @click=${() => this.download('cells.geojson', new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }))}>GeoJSON (QuPath)</button>
-        <button ?disabled=${!h.head} @click=${() => void h.exportMaskPng().then((b) => this.download('mask.png', b), (e: Error) => this.say(e.message, true))}>Mask PNG</button>
-        <button ?disabled=${!h.head} @click=${() => this.download('head.json', new Blob([JSON.stringify(h.saveHead())], { type: 'application/json' }))}>Head JSON</button>
-        <label><button @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}>Load head…</button><input hidden type="file" accept=".json,application/json" @change=${(e: Event) => void this.importFile('head', (e.target as HTMLInputElement).files?.[0])} /></label>
+        <button
+          ?disabled=${!h.head}
+          @click=${() => this.download('cells.geojson', new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }))}
+        >
+          GeoJSON (QuPath)
+        </button>
+        <button
+          ?disabled=${!h.head}
+          @click=${() =>
+            void h.exportMaskPng().then(
+              (b) => this.download('mask.png', b),
+              (e: Error) => this.say(e.message, true),
+            )}
+        >
+          Mask PNG
+        </button>
+        <button
+          ?disabled=${!h.head}
+          @click=${() => this.download('head.json', new Blob([JSON.stringify(h.saveHead())], { type: 'application/json' }))}
+        >
+          Head JSON
+        </button>
+        <label
+          ><button
+            @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}
+          >
+            Load head…</button
+          ><input
+            hidden
+            type="file"
+            accept=".json,application/json"
+            @change=${(e: Event) => void this.importFile('head', (e.target as HTMLInputElement).files?.[0])}
+        /></label>
       </div>
 
       <h3>Keyboard</h3>
-      <dl>${SHORTCUTS.map(([k, d]) => html`<dt>${k}</dt><dd>${d}</dd>`)}</dl>
+      <dl>
+        ${SHORTCUTS.map(
+          ([k, d]) =>
+            html`<dt>${k}</dt>
+              <dd>${d}</dd>`,
+        )}
+      </dl>
     `;
   }
 

@@ -25,7 +25,10 @@ export function toError(e: WorkerError): Error {
  * exactly once, and aborting the call's signal sends the worker an 'abort' for that id.
  */
 export class WorkerChannel {
-  private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; progress?: (p: unknown) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; progress?: (p: unknown) => void }
+  >();
   private nextId = 1;
   private closedBy?: Error;
 

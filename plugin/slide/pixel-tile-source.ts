@@ -10,7 +10,10 @@ export interface PixelTileSourceOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-type Job = OpenSeadragon.ImageJob & { postData: { level: number; x: number; y: number }; userData: { controller?: AbortController } };
+type Job = OpenSeadragon.ImageJob & {
+  postData: { level: number; x: number; y: number };
+  userData: { controller?: AbortController };
+};
 
 /**
  * An OpenSeadragon tile source over any PixelSource. OpenSeadragon's levels are powers of two;

@@ -26,9 +26,13 @@ interface LooseTileSource {
  * scheme, so each worker fetches and decodes the tiles itself. TIFF/SVS slides are not tile
  * sources OpenSeadragon can read: give those as `{ kind: 'url' | 'blob' }` descriptions.
  */
-export function describeTileSource(tileSource: OpenSeadragon.TileSource, options: DescribeTileSourceOptions = {}): TileImagesDescription {
+export function describeTileSource(
+  tileSource: OpenSeadragon.TileSource,
+  options: DescribeTileSourceOptions = {},
+): TileImagesDescription {
   const loose = tileSource as unknown as LooseTileSource;
-  if (!tileSource.ready) throw new Error('the tile source has not finished loading (wait for the viewer\'s "open" event)');
+  if (!tileSource.ready)
+    throw new Error('the tile source has not finished loading (wait for the viewer\'s "open" event)');
   const width = loose.width ?? tileSource.dimensions.x;
   const height = loose.height ?? tileSource.dimensions.y;
   const mpp = typeof options.mpp === 'number' ? { x: options.mpp, y: options.mpp } : options.mpp;
@@ -48,7 +52,13 @@ export function describeTileSource(tileSource: OpenSeadragon.TileSource, options
         width: Math.ceil(width * tileSource.getLevelScale(level)),
         height: Math.ceil(height * tileSource.getLevelScale(level)),
       })),
-      scheme: { kind: 'dzi', tilesUrl, format: tileSource.fileFormat, overlap: tileSource.tileOverlap, query: String(tileSource.queryParams ?? '') },
+      scheme: {
+        kind: 'dzi',
+        tilesUrl,
+        format: tileSource.fileFormat,
+        overlap: tileSource.tileOverlap,
+        query: String(tileSource.queryParams ?? ''),
+      },
     };
   }
 
@@ -79,7 +89,8 @@ export function describeTileSource(tileSource: OpenSeadragon.TileSource, options
       };
     }
     const version = tileSource.version;
-    if (version !== 1 && version !== 2 && version !== 3) throw new Error(`IIIF Image API version ${version} is not one of 1, 2, 3`);
+    if (version !== 1 && version !== 2 && version !== 3)
+      throw new Error(`IIIF Image API version ${version} is not one of 1, 2, 3`);
     const scaleFactors = tileSource.scale_factors;
     return {
       kind: 'tiles',
@@ -94,7 +105,9 @@ export function describeTileSource(tileSource: OpenSeadragon.TileSource, options
         (level) => {
           const scale = 0.5 ** (tileSource.maxLevel - level);
           const sized = tileSource.levelSizes?.[level];
-          return sized ? { width: sized.width, height: sized.height } : { width: Math.ceil(width * scale), height: Math.ceil(height * scale) };
+          return sized
+            ? { width: sized.width, height: sized.height }
+            : { width: Math.ceil(width * scale), height: Math.ceil(height * scale) };
         },
         // A level-0 (static) server has tiles only at its advertised scale factors.
         (level) => !scaleFactors || scaleFactors.includes(2 ** (tileSource.maxLevel - level)),
@@ -121,14 +134,18 @@ export function describeTileSource(tileSource: OpenSeadragon.TileSource, options
       height,
       mpp,
       // OpenSeadragon's smaller levels are canvases it scaled itself, not images anyone serves.
-      levels: [{ width, height, downsample: 1, tileWidth: width, tileHeight: height, urlLevel: tileSource.maxLevel, url }],
+      levels: [
+        { width, height, downsample: 1, tileWidth: width, tileHeight: height, urlLevel: tileSource.maxLevel, url },
+      ],
       scheme: { kind: 'images' },
     };
   }
 
   // OpenSeadragon's constructors are anonymous functions: find the name it exports each under.
   const osd = OpenSeadragon as unknown as Record<string, unknown>;
-  const type = Object.keys(osd).find((key) => key.endsWith('TileSource') && osd[key] === tileSource.constructor) ?? (tileSource.constructor?.name || 'tile source of an unknown type');
+  const type =
+    Object.keys(osd).find((key) => key.endsWith('TileSource') && osd[key] === tileSource.constructor) ??
+    (tileSource.constructor?.name || 'tile source of an unknown type');
   throw new Error(
     `describeTileSource reads DziTileSource, IIIFTileSource and ImageTileSource; this is a ${type}. ` +
       "Give a TIFF/SVS/OME-TIFF slide as { kind: 'url', url } or { kind: 'blob', blob: file } instead.",

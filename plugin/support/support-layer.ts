@@ -25,7 +25,12 @@ export interface SupportLayer {
   destroy(): void;
 }
 
-export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportSetStore, tools: SupportTools, options: { readonly color?: string } = {}): SupportLayer {
+export function createSupportLayer(
+  viewer: OpenSeadragon.Viewer,
+  store: SupportSetStore,
+  tools: SupportTools,
+  options: { readonly color?: string } = {},
+): SupportLayer {
   let rgb = parseColor(options.color ?? '#00e676');
   const images = new Map<string, HTMLCanvasElement>();
 
@@ -73,7 +78,9 @@ export function createSupportLayer(viewer: OpenSeadragon.Viewer, store: SupportS
         const s = store.patchSize;
         const selected = patch.id === store.selectedId;
         ctx.beginPath();
-        [corner(0, 0), corner(s, 0), corner(s, s), corner(0, s)].forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+        [corner(0, 0), corner(s, 0), corner(s, s), corner(0, s)].forEach(([x, y], i) =>
+          i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y),
+        );
         ctx.closePath();
         ctx.lineWidth = (selected ? 3 : 1.5) * pixelRatio;
         ctx.strokeStyle = selected ? '#ffffff' : 'rgba(255,255,255,0.7)';

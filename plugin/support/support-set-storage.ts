@@ -1,4 +1,9 @@
-import { parseSupportSet, slideBaseName, SupportSetFileError, supportSetToText } from '../../core/support-set/support-set-file.js';
+import {
+  parseSupportSet,
+  slideBaseName,
+  SupportSetFileError,
+  supportSetToText,
+} from '../../core/support-set/support-set-file.js';
 import {
   createSupportSet,
   DEFAULT_PATCH_SIZE,
@@ -38,7 +43,11 @@ export class SupportSetStorageError extends Error {
 function isQuotaError(err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name;
   // Firefox's localStorage reports NS_ERROR_DOM_QUOTA_REACHED; old WebKit code 22.
-  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err as { code?: number } | null)?.code === 22;
+  return (
+    name === 'QuotaExceededError' ||
+    name === 'NS_ERROR_DOM_QUOTA_REACHED' ||
+    (err as { code?: number } | null)?.code === 22
+  );
 }
 
 function failure(action: string, key: string, err: unknown, bytes?: number): SupportSetStorageError {
@@ -50,7 +59,9 @@ function failure(action: string, key: string, err: unknown, bytes?: number): Sup
       { cause: err },
     );
   }
-  return new SupportSetStorageError('failed', `could not ${action} ${key}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new SupportSetStorageError('failed', `could not ${action} ${key}: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  });
 }
 
 const DATABASE_VERSION = 1;
@@ -95,10 +106,20 @@ export function indexedDbTextStore(options: IndexedDbOptions = {}): TextStore {
         };
         resolve(db);
       };
-      req.onerror = () => reject(new SupportSetStorageError('unavailable', `IndexedDB ${databaseName} did not open: ${req.error?.message}`, { cause: req.error }));
+      req.onerror = () =>
+        reject(
+          new SupportSetStorageError('unavailable', `IndexedDB ${databaseName} did not open: ${req.error?.message}`, {
+            cause: req.error,
+          }),
+        );
       req.onblocked = () => {
         refused = true;
-        reject(new SupportSetStorageError('unavailable', `IndexedDB ${databaseName} is held at an older version by another tab`));
+        reject(
+          new SupportSetStorageError(
+            'unavailable',
+            `IndexedDB ${databaseName} is held at an older version by another tab`,
+          ),
+        );
       };
     });
     opening.catch(() => {
@@ -106,7 +127,10 @@ export function indexedDbTextStore(options: IndexedDbOptions = {}): TextStore {
     });
     return opening;
   };
-  const transact = async (mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest | void): Promise<unknown> => {
+  const transact = async (
+    mode: IDBTransactionMode,
+    work: (store: IDBObjectStore) => IDBRequest | void,
+  ): Promise<unknown> => {
     const db = await open();
     return new Promise((resolve, reject) => {
       const tx = db.transaction(OBJECT_STORE, mode);
@@ -151,7 +175,9 @@ export function localStorageTextStore(prefix = 'openseadragon-fewshot/'): TextSt
       if (typeof localStorage !== 'undefined' && localStorage) return localStorage;
     } catch (err) {
       // Reading the property itself throws where the user blocked site data.
-      throw new SupportSetStorageError('unavailable', `localStorage is blocked here (${(err as Error).message})`, { cause: err });
+      throw new SupportSetStorageError('unavailable', `localStorage is blocked here (${(err as Error).message})`, {
+        cause: err,
+      });
     }
     throw new SupportSetStorageError('unavailable', 'this browser context has no localStorage');
   };
@@ -325,7 +351,9 @@ export interface RestoreResult {
 }
 
 /** A store for this slide, filled with what was saved for it, if anything. */
-export async function restoreSupportSet(options: Omit<SupportSetOptions, 'patches'> & { readonly storage?: TextStore }): Promise<RestoreResult> {
+export async function restoreSupportSet(
+  options: Omit<SupportSetOptions, 'patches'> & { readonly storage?: TextStore },
+): Promise<RestoreResult> {
   const storage = options.storage ?? defaultTextStore();
   const { storage: _unused, ...storeOptions } = options;
   let text: string | null;
@@ -337,8 +365,16 @@ export async function restoreSupportSet(options: Omit<SupportSetOptions, 'patche
   }
   if (text === null) return { store: createSupportSet(storeOptions), restored: 0, problem: null };
   try {
-    const state = parseSupportSet(text, { slide: options.slide, extractorMpp: options.extractorMpp, patchSize: options.patchSize ?? DEFAULT_PATCH_SIZE });
-    return { store: createSupportSet({ ...storeOptions, patches: state.patches }), restored: state.patches.length, problem: null };
+    const state = parseSupportSet(text, {
+      slide: options.slide,
+      extractorMpp: options.extractorMpp,
+      patchSize: options.patchSize ?? DEFAULT_PATCH_SIZE,
+    });
+    return {
+      store: createSupportSet({ ...storeOptions, patches: state.patches }),
+      restored: state.patches.length,
+      problem: null,
+    };
   } catch (err) {
     if (!(err instanceof SupportSetFileError)) throw err;
     return { store: createSupportSet(storeOptions), restored: 0, problem: err };

@@ -1,7 +1,12 @@
 import type OpenSeadragon from 'openseadragon';
 import { withEvents } from '../../core/events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../../core/events/typed-events.js';
-import { level0ToPatch, type Point, type SupportLabel, type SupportSetStore } from '../../core/support-set/support-set.js';
+import {
+  level0ToPatch,
+  type Point,
+  type SupportLabel,
+  type SupportSetStore,
+} from '../../core/support-set/support-set.js';
 import { apply, imageToElement, invert, slideItem } from '../layers/view-transform.js';
 
 /**
@@ -15,7 +20,11 @@ import { apply, imageToElement, invert, slideItem } from '../layers/view-transfo
 
 export type SupportTool = 'navigate' | 'place' | 'brush' | 'erase' | 'ignore' | 'polygon';
 
-const BRUSH_LABEL: Partial<Record<SupportTool, SupportLabel>> = { brush: 'class', erase: 'background', ignore: 'ignore' };
+const BRUSH_LABEL: Partial<Record<SupportTool, SupportLabel>> = {
+  brush: 'class',
+  erase: 'background',
+  ignore: 'ignore',
+};
 
 export interface PolygonDraft {
   readonly patchId: string;
@@ -58,7 +67,11 @@ export interface SupportTools extends TypedEventTarget<SupportToolsEvents> {
 export const MIN_BRUSH = 1;
 export const MAX_BRUSH = 128;
 
-export function createSupportTools(viewer: OpenSeadragon.Viewer, store: SupportSetStore, options: { readonly brushSize?: number } = {}): SupportTools {
+export function createSupportTools(
+  viewer: OpenSeadragon.Viewer,
+  store: SupportSetStore,
+  options: { readonly brushSize?: number } = {},
+): SupportTools {
   let tool: SupportTool = 'navigate';
   let brushSize = options.brushSize ?? 12;
   let draft: PolygonDraft | undefined;

@@ -10,7 +10,10 @@ describe('the shipped default extractors', () => {
     assert.equal(bundle.mpp, 0.25, 'trained on CoNSeP at 0.25 µm/px');
     for (const { name, weights } of bundle.classes) {
       assert.isAtLeast(weights.layers.length, 1, name);
-      assert.isTrue(weights.output.weights.some((w) => w !== 0), `${name} has trained output weights`);
+      assert.isTrue(
+        weights.output.weights.some((w) => w !== 0),
+        `${name} has trained output weights`,
+      );
     }
   });
 });

@@ -11,7 +11,7 @@ test('quartiles interpolate between order statistics like numpy.percentile', () 
   assert.deepEqual(quartiles([0.3]), { median: 0.3, q1: 0.3, q3: 0.3, n: 1 });
   assert.equal(quartiles([]).n, 0);
   // Against counting: a quarter of the values lie at or below q1, up to interpolation.
-  const values = Array.from({ length: 401 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+  const values = Array.from({ length: 401 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
   const q = quartiles(values);
   const below = (t: number) => values.filter((v) => v <= t).length;
   assert.equal(below(q.q1), 101);
@@ -33,7 +33,10 @@ test('the table and the plot carry every class and shot', () => {
     upperBound: q(0.7),
   }));
   const table = resultTable(classes, [1, 5]);
-  assert.match(table, /\| a +\| 20\.00 \[10\.00–30\.00\] \| 30\.00 \[20\.00–40\.00\] \| 40\.00 \[30\.00–50\.00\] \| 50\.00 \[40\.00–60\.00\] \| 70\.00 \[60\.00–80\.00\] \|/);
+  assert.match(
+    table,
+    /\| a +\| 20\.00 \[10\.00–30\.00\] \| 30\.00 \[20\.00–40\.00\] \| 40\.00 \[30\.00–50\.00\] \| 50\.00 \[40\.00–60\.00\] \| 70\.00 \[60\.00–80\.00\] \|/,
+  );
   assert.equal(table.split('\n').length, 4);
   const svg = dicePlot(classes, [1, 5], 'test <plot>');
   assert.match(svg, /^<svg [^>]*viewBox="0 0 520 250"/);

@@ -5,9 +5,18 @@ import { CLASS_COUNT, NUCLEUS_CLASSES, renderRegion, type SlideSpec } from '../.
 const SPEC: SlideSpec = { seed: 11, width: 8192, height: 8192, mpp: 0.5 };
 
 /** Copies a sub-rectangle out of an interleaved raster. */
-function crop(data: Uint8Array, width: number, channels: number, x: number, y: number, w: number, h: number): Uint8Array {
+function crop(
+  data: Uint8Array,
+  width: number,
+  channels: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): Uint8Array {
   const out = new Uint8Array(w * h * channels);
-  for (let j = 0; j < h; j++) out.set(data.subarray(((y + j) * width + x) * channels, ((y + j) * width + x + w) * channels), j * w * channels);
+  for (let j = 0; j < h; j++)
+    out.set(data.subarray(((y + j) * width + x) * channels, ((y + j) * width + x + w) * channels), j * w * channels);
   return out;
 }
 
@@ -46,7 +55,12 @@ function components(labels: Uint8Array, rgb: Uint8Array, width: number, height: 
       syy += y * y;
       sxy += x * y;
       for (let c = 0; c < 3; c++) sum[c] += rgb[p * 3 + c];
-      const next = [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1];
+      const next = [
+        x > 0 ? p - 1 : -1,
+        x < width - 1 ? p + 1 : -1,
+        y > 0 ? p - width : -1,
+        y < height - 1 ? p + width : -1,
+      ];
       for (const q of next) {
         if (q >= 0 && !seen[q] && labels[q] === cls) {
           seen[q] = 1;
@@ -61,7 +75,12 @@ function components(labels: Uint8Array, rgb: Uint8Array, width: number, height: 
     const cxy = sxy / area - mx * my;
     const half = (cxx + cyy) / 2;
     const d = Math.sqrt(Math.max(0, half * half - (cxx * cyy - cxy * cxy)));
-    out.push({ cls, area, elongation: Math.sqrt((half + d) / Math.max(1e-9, half - d)), meanRgb: sum.map((s) => s / area) });
+    out.push({
+      cls,
+      area,
+      elongation: Math.sqrt((half + d) / Math.max(1e-9, half - d)),
+      meanRgb: sum.map((s) => s / area),
+    });
   }
   return out;
 }
@@ -133,7 +152,8 @@ describe('synthetic H&E renderer', () => {
       const counts = new Array<number>(CLASS_COUNT).fill(0);
       for (const l of labels) counts[l]++;
       const share = counts.map((c) => c / labels.length);
-      for (const c of NUCLEUS_CLASSES) assert.ok(share[c.id] > 0.005 && share[c.id] < 0.15, `${c.name}: ${(share[c.id] * 100).toFixed(2)} %`);
+      for (const c of NUCLEUS_CLASSES)
+        assert.ok(share[c.id] > 0.005 && share[c.id] < 0.15, `${c.name}: ${(share[c.id] * 100).toFixed(2)} %`);
       const nuclear = 1 - share[0];
       assert.ok(nuclear > 0.05 && nuclear < 0.35, `nuclear share ${(nuclear * 100).toFixed(1)} %`);
       let white = 0;
@@ -144,13 +164,17 @@ describe('synthetic H&E renderer', () => {
     it('gives classes the sizes and shapes of real nuclei', () => {
       const byClass = (id: number) => comps.filter((c) => c.cls === id);
       const [epi, lym, spindle, plasma] = [1, 2, 3, 4].map(byClass);
-      for (const list of [epi, lym, spindle, plasma]) assert.ok(list.length >= 10, `only ${list.length} nuclei of a class`);
+      for (const list of [epi, lym, spindle, plasma])
+        assert.ok(list.length >= 10, `only ${list.length} nuclei of a class`);
       const area = (list: Component[]) => median(list.map((c) => c.area)) * umPerPx2;
       const shape = (list: Component[]) => median(list.map((c) => c.elongation));
       // Lymphocytes ~6.5 µm across: π·3.25² ≈ 33 µm²; epithelial ~9×13 µm: ≈ 92 µm².
       assert.ok(area(lym) > 20 && area(lym) < 50, `lymphocyte median ${area(lym).toFixed(1)} µm²`);
       assert.ok(area(plasma) > 18 && area(plasma) < 45, `plasma median ${area(plasma).toFixed(1)} µm²`);
-      assert.ok(area(epi) > 1.8 * area(lym), `epithelial ${area(epi).toFixed(1)} vs lymphocyte ${area(lym).toFixed(1)} µm²`);
+      assert.ok(
+        area(epi) > 1.8 * area(lym),
+        `epithelial ${area(epi).toFixed(1)} vs lymphocyte ${area(lym).toFixed(1)} µm²`,
+      );
       assert.ok(shape(spindle) > 2.5, `spindle elongation ${shape(spindle).toFixed(2)}`);
       assert.ok(shape(lym) < 1.4 && shape(plasma) < 1.4, 'lymphocytes and plasma nuclei are round');
       assert.ok(shape(epi) > shape(lym), 'epithelial nuclei are oval');

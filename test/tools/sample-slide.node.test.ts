@@ -40,7 +40,15 @@ describe('makeSampleSlide (1024², deflate)', () => {
   let referenceLabels: Uint8Array;
 
   before(async () => {
-    result = await makeSampleSlide({ out: dir, size: SIZE, seed: 1, patches: 3, patchSize: 256, workers: 2, log: quiet });
+    result = await makeSampleSlide({
+      out: dir,
+      size: SIZE,
+      seed: 1,
+      patches: 3,
+      patchSize: 256,
+      workers: 2,
+      log: quiet,
+    });
     const { rgb, labels } = renderRegion(result.manifest.spec, 0, 0, SIZE, SIZE);
     reference = buildPyramid({ width: SIZE, height: SIZE, channels: 3, data: rgb });
     referenceLabels = labels;
@@ -117,7 +125,10 @@ describe('makeSampleSlide (1024², deflate)', () => {
       const counts = [0, 0, 0, 0, 0];
       for (let i = 0; i < label.data.length; i += 4) counts[label.data[i]]++;
       assert.deepEqual(counts, row.slice(4).map(Number));
-      assert.ok(counts.slice(1).every((n) => n > 0), `${row[0]} lacks a class: ${counts}`);
+      assert.ok(
+        counts.slice(1).every((n) => n > 0),
+        `${row[0]} lacks a class: ${counts}`,
+      );
     }
   });
 
@@ -130,7 +141,15 @@ describe('makeSampleSlide (1024², deflate)', () => {
   });
 
   it('writes identical bytes for the same seed, on one thread or many, and different bytes for another seed', async () => {
-    const same = await makeSampleSlide({ out: path.join(tmp, 'same'), size: SIZE, seed: 1, patches: 3, patchSize: 256, workers: 0, log: quiet });
+    const same = await makeSampleSlide({
+      out: path.join(tmp, 'same'),
+      size: SIZE,
+      seed: 1,
+      patches: 3,
+      patchSize: 256,
+      workers: 0,
+      log: quiet,
+    });
     assert.equal(same.manifest.slide.sha256, result.manifest.slide.sha256);
     assert.equal(same.manifest.labels.sha256, result.manifest.labels.sha256);
     for (const name of ['train_1', 'test_1']) {
@@ -138,7 +157,14 @@ describe('makeSampleSlide (1024², deflate)', () => {
       const b = fs.readFileSync(path.join(tmp, 'same', PATCHES_DIR, 'images', `${name}.png`));
       assert.ok(a.equals(b), `${name} differs`);
     }
-    const other = await makeSampleSlide({ out: path.join(tmp, 'other'), size: SIZE, seed: 2, patches: 0, workers: 0, log: quiet });
+    const other = await makeSampleSlide({
+      out: path.join(tmp, 'other'),
+      size: SIZE,
+      seed: 2,
+      patches: 0,
+      workers: 0,
+      log: quiet,
+    });
     assert.notEqual(other.manifest.slide.sha256, result.manifest.slide.sha256);
   });
 });
@@ -148,7 +174,15 @@ describe('makeSampleSlide (512², jpeg)', () => {
     // Quality 90, no chroma subsampling. Measured: mean |Δ| ≈ 1.1 at level 0 and ≈ 2 at
     // level 1 (less smooth content per pixel); the bounds leave about 2× room.
     const dir = path.join(tmp, 'jpeg');
-    const { manifest } = await makeSampleSlide({ out: dir, size: 512, seed: 4, compression: 'jpeg', patches: 0, workers: 0, log: quiet });
+    const { manifest } = await makeSampleSlide({
+      out: dir,
+      size: 512,
+      seed: 4,
+      compression: 'jpeg',
+      patches: 0,
+      workers: 0,
+      log: quiet,
+    });
     const { rgb } = renderRegion(manifest.spec, 0, 0, 512, 512);
     const reference = buildPyramid({ width: 512, height: 512, channels: 3, data: rgb });
     const tiff = await fromFile(path.join(dir, SLIDE_FILE));

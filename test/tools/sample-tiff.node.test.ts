@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromArrayBuffer } from 'geotiff';
-import { buildPyramid, downsample2x, encodeTiff, levelSizes, renderRegion, type Raster, type TiffImageOptions } from '../../tools/sample/index.js';
+import {
+  buildPyramid,
+  downsample2x,
+  encodeTiff,
+  levelSizes,
+  renderRegion,
+  type Raster,
+  type TiffImageOptions,
+} from '../../tools/sample/index.js';
 
 async function open(bytes: Uint8Array) {
   const copy = bytes.slice();
@@ -11,7 +19,9 @@ async function open(bytes: Uint8Array) {
 function gradient(width: number, height: number, channels: number): Uint8Array {
   const data = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = (x * 3 + y * 5 + c * 70 + ((x * y) % 7)) & 255;
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++)
+        data[(y * width + x) * channels + c] = (x * 3 + y * 5 + c * 70 + ((x * y) % 7)) & 255;
   }
   return data;
 }
@@ -43,7 +53,12 @@ describe('pyramid', () => {
   it('averages 2×2 blocks with round-half-up, and only the existing pixels at odd edges', () => {
     const odd: Raster = { width: 3, height: 3, channels: 1, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
     assert.deepEqual([...downsample2x(odd).data], [3, 5, 8, 9]);
-    const halves: Raster = { width: 6, height: 2, channels: 1, data: new Uint8Array([1, 2, 1, 1, 1, 2, 2, 2, 1, 2, 1, 2]) };
+    const halves: Raster = {
+      width: 6,
+      height: 2,
+      channels: 1,
+      data: new Uint8Array([1, 2, 1, 1, 1, 2, 2, 2, 1, 2, 1, 2]),
+    };
     // Sums 7, 5, 6 → 1.75, 1.25, 1.5 → 2, 1, 2.
     assert.deepEqual([...downsample2x(halves).data], [2, 1, 2]);
   });
@@ -93,7 +108,12 @@ describe('TIFF writer', () => {
     const level0: Raster = { width: 600, height: 300, channels: 3, data: gradient(600, 300, 3) };
     const levels = buildPyramid(level0, 100);
     const tiff = await open(
-      encodeTiff(levels.map((l, i) => ({ options: { width: l.width, height: l.height, samplesPerPixel: 3, reduced: i > 0, mpp: 0.25 * 2 ** i }, pixels: l.data }))),
+      encodeTiff(
+        levels.map((l, i) => ({
+          options: { width: l.width, height: l.height, samplesPerPixel: 3, reduced: i > 0, mpp: 0.25 * 2 ** i },
+          pixels: l.data,
+        })),
+      ),
     );
     assert.equal(await tiff.getImageCount(), levels.length);
     for (let i = 0; i < levels.length; i++) {
@@ -104,14 +124,21 @@ describe('TIFF writer', () => {
       const [num, den] = (await dir.loadValue('XResolution')) as unknown as number[];
       assert.deepEqual([...((await dir.loadValue('YResolution')) as unknown as number[])], [num, den]);
       assert.equal(10000 / (num / den), 0.25 * 2 ** i);
-      assert.deepEqual(new Uint8Array((await image.readRasters({ interleave: true })) as unknown as Uint8Array), levels[i].data);
+      assert.deepEqual(
+        new Uint8Array((await image.readRasters({ interleave: true })) as unknown as Uint8Array),
+        levels[i].data,
+      );
     }
   });
 
   it('writes JPEG tiles as YCbCr that geotiff decodes to the right colours', async () => {
     // Measured on this region at quality 90: mean |Δ| ≈ 1.1, max ≈ 16 at level 0.
     const { rgb } = renderRegion({ seed: 2, width: 4096, height: 4096, mpp: 0.5 }, 2000, 2000, 520, 300);
-    const image = await (await open(encodeTiff([{ options: { width: 520, height: 300, samplesPerPixel: 3, compression: 'jpeg' }, pixels: rgb }]))).getImage(0);
+    const image = await (
+      await open(
+        encodeTiff([{ options: { width: 520, height: 300, samplesPerPixel: 3, compression: 'jpeg' }, pixels: rgb }]),
+      )
+    ).getImage(0);
     assert.equal(image.fileDirectory.getValue('Compression'), 7);
     assert.equal(image.fileDirectory.getValue('PhotometricInterpretation'), 6);
     assert.deepEqual([...((await image.fileDirectory.loadValue('YCbCrSubSampling')) as unknown as number[])], [1, 1]);
@@ -129,9 +156,15 @@ describe('TIFF writer', () => {
 
   it('refuses what it cannot write', () => {
     const grey = { width: 16, height: 16, samplesPerPixel: 1 } as const;
-    assert.throws(() => encodeTiff([{ options: { ...grey, compression: 'jpeg' }, pixels: new Uint8Array(256) }]), /JPEG/);
+    assert.throws(
+      () => encodeTiff([{ options: { ...grey, compression: 'jpeg' }, pixels: new Uint8Array(256) }]),
+      /JPEG/,
+    );
     assert.throws(() => encodeTiff([{ options: grey, pixels: new Uint8Array(255) }]), /whole rows/);
     assert.throws(() => encodeTiff([{ options: grey, pixels: new Uint8Array(240) }]), /15 of 16 rows/);
-    assert.throws(() => encodeTiff([{ options: { ...grey, tileSize: 20 }, pixels: new Uint8Array(256) }]), /multiples of 16/);
+    assert.throws(
+      () => encodeTiff([{ options: { ...grey, tileSize: 20 }, pixels: new Uint8Array(256) }]),
+      /multiples of 16/,
+    );
   });
 });

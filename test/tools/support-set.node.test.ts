@@ -14,7 +14,8 @@ function randomImage(name: string, width: number, height: number, seed: number):
     const r = 2 + rng.int(9);
     const id = 1 + rng.int(3);
     for (let y = Math.max(0, cy - r); y < Math.min(height, cy + r); y++) {
-      for (let x = Math.max(0, cx - r); x < Math.min(width, cx + r); x++) if ((x - cx) ** 2 + (y - cy) ** 2 < r * r) labels[y * width + x] = id;
+      for (let x = Math.max(0, cx - r); x < Math.min(width, cx + r); x++)
+        if ((x - cx) ** 2 + (y - cy) ** 2 < r * r) labels[y * width + x] = id;
     }
   }
   const rgb = Uint8Array.from({ length: 3 * width * height }, (_, i) => (i * 7 + seed) & 255);
@@ -40,7 +41,8 @@ test('classWindows finds exactly the stride-grid windows (last one flush with th
     for (const y of starts(im.height)) {
       for (const x of starts(im.width)) {
         let count = 0;
-        for (let r = y; r < y + edge; r++) for (let c = x; c < x + edge; c++) count += ids.includes(im.labels[r * im.width + c]) ? 1 : 0;
+        for (let r = y; r < y + edge; r++)
+          for (let c = x; c < x + edge; c++) count += ids.includes(im.labels[r * im.width + c]) ? 1 : 0;
         if (count >= minPositive) expected.push(`${i}:${x},${y}:${count}`);
       }
     }
@@ -75,5 +77,8 @@ test('drawSupportSet draws distinct windows, the same for the same seed, and cut
     }
     assert.equal(positives, 4 * w.count);
   });
-  assert.throws(() => drawSupportSet(images, windows.slice(0, 3), ids, { shots: 4, seed: 1, edge: 40, zoom: 1 }), /only 3 windows hold the class; 4 shots/);
+  assert.throws(
+    () => drawSupportSet(images, windows.slice(0, 3), ids, { shots: 4, seed: 1, edge: 40, zoom: 1 }),
+    /only 3 windows hold the class; 4 shots/,
+  );
 });

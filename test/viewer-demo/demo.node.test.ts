@@ -24,7 +24,13 @@ before(async () => {
   slide = await openTiff({ kind: 'blob', blob: new Blob([await readFile(slidePath)]), name: slidePath });
   browser = await chromium.launch({
     executablePath: findChromium(),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 900, height: 700 }, deviceScaleFactor: 1 });
   const errors: string[] = [];
@@ -40,7 +46,10 @@ before(async () => {
     });
   });
   await page.goto(url);
-  await within(60_000, page.evaluate(() => (window as any).__slideOpen)).catch((e) => {
+  await within(
+    60_000,
+    page.evaluate(() => (window as any).__slideOpen),
+  ).catch((e) => {
     throw new Error(`the demo did not open the sample slide (${errors.join('; ')}): ${e}`);
   });
 });
@@ -64,12 +73,18 @@ async function nextDocumentEvent(type: string): Promise<() => Promise<unknown>> 
   const id = await page.evaluate((type) => {
     const w = window as any;
     w.__events ??= [];
-    w.__events.push(new Promise((resolve) => {
-      document.addEventListener(type, (e) => resolve((e as CustomEvent).detail), { once: true });
-    }));
+    w.__events.push(
+      new Promise((resolve) => {
+        document.addEventListener(type, (e) => resolve((e as CustomEvent).detail), { once: true });
+      }),
+    );
     return w.__events.length - 1;
   }, type);
-  return () => within(30_000, page.evaluate((id) => (window as any).__events[id], id));
+  return () =>
+    within(
+      30_000,
+      page.evaluate((id) => (window as any).__events[id], id),
+    );
 }
 
 /** Zooms so that one screen pixel shows `imagePerScreen` level-0 pixels around (cx, cy), then waits for every tile. */
@@ -110,7 +125,7 @@ async function screenshot(): Promise<PNG> {
   return PNG.sync.read(await page.locator('#viewer').screenshot());
 }
 
-test('the demo opens the sample slide and level-0 tiles show the slide\'s own pixels', async () => {
+test("the demo opens the sample slide and level-0 tiles show the slide's own pixels", async () => {
   const { width, height } = slide.levels[0];
   const cx = Math.round(width * 0.37);
   const cy = Math.round(height * 0.61);
@@ -139,7 +154,9 @@ test('the demo opens the sample slide and level-0 tiles show the slide\'s own pi
   diffs.sort((a, b) => a.d - b.d);
   const best = diffs[0];
   const worst = diffs[diffs.length - 1];
-  console.log(`# level 0 on screen vs slide: mean |Δ| ${best.d.toFixed(2)} at offset (${best.dx}, ${best.dy}); ${worst.d.toFixed(1)} when misplaced by (${worst.dx}, ${worst.dy})`);
+  console.log(
+    `# level 0 on screen vs slide: mean |Δ| ${best.d.toFixed(2)} at offset (${best.dx}, ${best.dy}); ${worst.d.toFixed(1)} when misplaced by (${worst.dx}, ${worst.dy})`,
+  );
   // On screen at 1:1 the slide's own pixels show (measured: exactly), and in the right
   // place, give or take one pixel of the view's rounding.
   assert.ok(best.d < 1, `screen matches the slide at level 0: mean |Δ| = ${best.d.toFixed(2)}`);
@@ -148,8 +165,14 @@ test('the demo opens the sample slide and level-0 tiles show the slide\'s own pi
 });
 
 test('the demo loads the shipped default extractors', async () => {
-  await within(30_000, page.evaluate(() => (window as any).__extractorsShown));
-  assert.match((await page.locator('#extractors').textContent()) ?? '', /^extractors: inflammatory.* \(0\.25 µm\/px\)$/);
+  await within(
+    30_000,
+    page.evaluate(() => (window as any).__extractorsShown),
+  );
+  assert.match(
+    (await page.locator('#extractors').textContent()) ?? '',
+    /^extractors: inflammatory.* \(0\.25 µm\/px\)$/,
+  );
 });
 
 test('zoomed out, the screen shows the downsampled slide', async () => {
@@ -161,7 +184,13 @@ test('zoomed out, the screen shows the downsampled slide', async () => {
   assert.ok(level > 0, 'the sample pyramid has a ×8 level');
   const sx = Math.round(shot.width / 2 - 128);
   const sy = Math.round(shot.height / 2 - 128);
-  const truth = await slide.readRegion({ level, x: Math.round((left + sx * 8) / 8), y: Math.round((top + sy * 8) / 8), width: 256, height: 256 });
+  const truth = await slide.readRegion({
+    level,
+    x: Math.round((left + sx * 8) / 8),
+    y: Math.round((top + sy * 8) / 8),
+    width: 256,
+    height: 256,
+  });
   let diff = 0;
   for (let by = 0; by < 256; by += 8) {
     for (let bx = 0; bx < 256; bx += 8) {
@@ -200,7 +229,9 @@ test('a local file opened with the file picker shows in the viewer; a bad one sh
   assert.deepEqual(Array.from(shot.data.subarray(centre, centre + 3)), [20, 160, 150]);
 
   const refused = await nextDocumentEvent('slide-failed');
-  await page.locator('#file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello, not a slide') });
+  await page
+    .locator('#file')
+    .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello, not a slide') });
   await refused();
   const shownAsError = await page.locator('#status').evaluate((e) => e.classList.contains('error'));
   assert.ok(shownAsError, 'the status line shows an error');

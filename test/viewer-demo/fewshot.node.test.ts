@@ -32,8 +32,15 @@ before(async () => {
   const served = await serveDemo({ demoDir: 'dist/demo', slidesDir: '.cache/sample', port: 0 });
   stop = () => served.server.close();
   url = served.url;
-  labels = await openTiff({ kind: 'blob', blob: new Blob([await readFile('.cache/sample/sample-slide-labels.tif')]), name: 'labels' });
-  browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  labels = await openTiff({
+    kind: 'blob',
+    blob: new Blob([await readFile('.cache/sample/sample-slide-labels.tif')]),
+    name: 'labels',
+  });
+  browser = await chromium.launch({
+    executablePath: findChromium(),
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
   context = await browser.newContext({ viewport: { width: 1100, height: 700 }, deviceScaleFactor: 1 });
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -71,7 +78,10 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 
 async function openDemo(): Promise<void> {
   await page.goto(url);
-  await within(120_000, page.evaluate(() => (window as any).__started)).catch((e) => {
+  await within(
+    120_000,
+    page.evaluate(() => (window as any).__started),
+  ).catch((e) => {
     throw new Error(`the demo's panel did not become ready (${pageErrors.join('; ')}): ${e}`);
   });
 }
@@ -139,14 +149,17 @@ async function view(cx: number, cy: number, screenPerImage: number): Promise<voi
 
 /** Page coordinates of level-0 points, through OpenSeadragon's own mapping. */
 async function toPage(points: readonly (readonly [number, number])[]): Promise<[number, number][]> {
-  return page.evaluate((pts) => {
-    const viewer = (window as any).demoViewer;
-    const box = viewer.element.getBoundingClientRect();
-    return pts.map(([x, y]) => {
-      const p = viewer.viewport.imageToViewerElementCoordinates(new (window as any).OpenSeadragon.Point(x, y));
-      return [box.left + p.x, box.top + p.y] as [number, number];
-    });
-  }, points as [number, number][]);
+  return page.evaluate(
+    (pts) => {
+      const viewer = (window as any).demoViewer;
+      const box = viewer.element.getBoundingClientRect();
+      return pts.map(([x, y]) => {
+        const p = viewer.viewport.imageToViewerElementCoordinates(new (window as any).OpenSeadragon.Point(x, y));
+        return [box.left + p.x, box.top + p.y] as [number, number];
+      });
+    },
+    points as [number, number][],
+  );
 }
 
 async function pressKey(key: string): Promise<void> {
@@ -162,7 +175,8 @@ async function supportOrigins(): Promise<[number, number][]> {
   for (let y = 0; y + SIDE <= area.height; y += 64) {
     for (let x = 0; x + SIDE <= area.width; x += 64) {
       let n = 0;
-      for (let r = y; r < y + SIDE; r++) for (let c = x; c < x + SIDE; c++) n += ids[r * area.width + c] === LYMPHOCYTE ? 1 : 0;
+      for (let r = y; r < y + SIDE; r++)
+        for (let c = x; c < x + SIDE; c++) n += ids[r * area.width + c] === LYMPHOCYTE ? 1 : 0;
       scored.push({ x: area.x + x, y: area.y + y, n });
     }
   }
@@ -175,231 +189,306 @@ async function supportOrigins(): Promise<[number, number][]> {
   return picked;
 }
 
-test('place 5 support patches, paint them through pointer events, adapt, predict the view, pan, export', { timeout: 900_000 }, async () => {
-  // The panel: tools by keyboard shortcut, as the guide says.
-  const origins = await supportOrigins();
-  for (const [x0, y0] of origins) {
-    await view(x0 + SIDE / 2, y0 + SIDE / 2, 4);
-    await pressKey('p');
-    const [[px, py]] = await toPage([[x0 + SIDE / 2, y0 + SIDE / 2]]);
-    await page.mouse.click(px, py);
-  }
-  const placed = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.map((p: any) => [p.x, p.y, p.scale]));
-  assert.equal(placed.length, 5, 'five clicks with the place tool make five patches');
-  for (const [, , scale] of placed) assert.equal(scale, SCALE);
+test(
+  'place 5 support patches, paint them through pointer events, adapt, predict the view, pan, export',
+  { timeout: 900_000 },
+  async () => {
+    // The panel: tools by keyboard shortcut, as the guide says.
+    const origins = await supportOrigins();
+    for (const [x0, y0] of origins) {
+      await view(x0 + SIDE / 2, y0 + SIDE / 2, 4);
+      await pressKey('p');
+      const [[px, py]] = await toPage([[x0 + SIDE / 2, y0 + SIDE / 2]]);
+      await page.mouse.click(px, py);
+    }
+    const placed = await page.evaluate(() =>
+      (window as any).demoPanel.handle.support.patches.map((p: any) => [p.x, p.y, p.scale]),
+    );
+    assert.equal(placed.length, 5, 'five clicks with the place tool make five patches');
+    for (const [, , scale] of placed) assert.equal(scale, SCALE);
 
-  // Paint the lymphocyte pixels of each patch row by row (every BRUSH-th row) with a BRUSH-pixel brush.
-  const BRUSH = 4;
-  await pressKey('b');
-  for (let i = 0; i < 4; i++) await pressKey('['); // 12 → 4 pixels
-  assert.equal(await page.evaluate(() => (window as any).demoPanel.handle.tools.brushSize), BRUSH);
-  let strokes = 0;
-  for (const [x, y] of placed as [number, number, number][]) {
-    await view(x + SIDE / 2, y + SIDE / 2, 4);
+    // Paint the lymphocyte pixels of each patch row by row (every BRUSH-th row) with a BRUSH-pixel brush.
+    const BRUSH = 4;
     await pressKey('b');
-    const ids = await labelIds(Math.floor(x), Math.floor(y), SIDE, SIDE);
-    for (let row = BRUSH / 2; row < PATCH; row += BRUSH) {
-      const ly = Math.floor(row * SCALE);
-      let run = -1;
-      for (let col = 0; col <= PATCH; col++) {
-        const on = col < PATCH && ids[ly * SIDE + Math.floor(col * SCALE)] === LYMPHOCYTE;
-        if (on && run < 0) run = col;
-        if (!on && run >= 0) {
-          const [[ax, ay], [bx, by]] = await toPage([
-            [x + (run + 0.5) * SCALE, y + (row + 0.5) * SCALE],
-            [x + (col - 0.5) * SCALE, y + (row + 0.5) * SCALE],
-          ]);
-          await page.mouse.move(ax, ay);
-          await page.mouse.down();
-          await page.mouse.move(bx, by, { steps: 2 });
-          await page.mouse.up();
-          strokes++;
-          run = -1;
+    for (let i = 0; i < 4; i++) await pressKey('['); // 12 → 4 pixels
+    assert.equal(await page.evaluate(() => (window as any).demoPanel.handle.tools.brushSize), BRUSH);
+    let strokes = 0;
+    for (const [x, y] of placed as [number, number, number][]) {
+      await view(x + SIDE / 2, y + SIDE / 2, 4);
+      await pressKey('b');
+      const ids = await labelIds(Math.floor(x), Math.floor(y), SIDE, SIDE);
+      for (let row = BRUSH / 2; row < PATCH; row += BRUSH) {
+        const ly = Math.floor(row * SCALE);
+        let run = -1;
+        for (let col = 0; col <= PATCH; col++) {
+          const on = col < PATCH && ids[ly * SIDE + Math.floor(col * SCALE)] === LYMPHOCYTE;
+          if (on && run < 0) run = col;
+          if (!on && run >= 0) {
+            const [[ax, ay], [bx, by]] = await toPage([
+              [x + (run + 0.5) * SCALE, y + (row + 0.5) * SCALE],
+              [x + (col - 0.5) * SCALE, y + (row + 0.5) * SCALE],
+            ]);
+            await page.mouse.move(ax, ay);
+            await page.mouse.down();
+            await page.mouse.move(bx, by, { steps: 2 });
+            await page.mouse.up();
+            strokes++;
+            run = -1;
+          }
         }
       }
     }
-  }
-  assert.ok(strokes > 50, `${strokes} strokes`);
-  const painted = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.map((p: any) => p.mask.reduce((s: number, v: number) => s + (v === 1 ? 1 : 0), 0)));
-  assert.ok(painted.every((n: number) => n > 500), `painted pixels per patch: ${painted}`);
-  console.log(`support: 5 patches, ${strokes} brush strokes, painted pixels ${painted.join(', ')}`);
+    assert.ok(strokes > 50, `${strokes} strokes`);
+    const painted = await page.evaluate(() =>
+      (window as any).demoPanel.handle.support.patches.map((p: any) =>
+        p.mask.reduce((s: number, v: number) => s + (v === 1 ? 1 : 0), 0),
+      ),
+    );
+    assert.ok(
+      painted.every((n: number) => n > 500),
+      `painted pixels per patch: ${painted}`,
+    );
+    console.log(`support: 5 patches, ${strokes} brush strokes, painted pixels ${painted.join(', ')}`);
 
-  // Undo and redo the last stroke with the keyboard.
-  const before = painted.reduce((a: number, b: number) => a + b, 0);
-  const count = () => page.evaluate(() => (window as any).demoPanel.handle.support.patches.reduce((s: number, p: any) => s + p.mask.reduce((t: number, v: number) => t + (v === 1 ? 1 : 0), 0), 0));
-  await pressKey('Control+z');
-  assert.ok((await count()) < before, 'undo removed the last stroke');
-  await pressKey('Control+Shift+z');
-  assert.equal(await count(), before, 'redo put it back');
+    // Undo and redo the last stroke with the keyboard.
+    const before = painted.reduce((a: number, b: number) => a + b, 0);
+    const count = () =>
+      page.evaluate(() =>
+        (window as any).demoPanel.handle.support.patches.reduce(
+          (s: number, p: any) => s + p.mask.reduce((t: number, v: number) => t + (v === 1 ? 1 : 0), 0),
+          0,
+        ),
+      );
+    await pressKey('Control+z');
+    assert.ok((await count()) < before, 'undo removed the last stroke');
+    await pressKey('Control+Shift+z');
+    assert.equal(await count(), before, 'redo put it back');
 
-  // Adapt with the button, timing it as the user sees it: until the panel's 'adapted' (or its
-  // 'error' for the adaptation), listened for before the click.
-  await page.evaluate(() => {
-    const w = window as any;
-    w.__errors = [];
-    w.demoPanel.handle.addEventListener('error', (e: CustomEvent) => {
-      w.__errors.push(`${e.detail.task}: ${e.detail.error?.message ?? e.detail.error}`);
-    });
-    w.__adapted = new Promise((resolve) => {
-      w.demoPanel.addEventListener('adapted', () => resolve(null), { once: true });
-      w.demoPanel.addEventListener('error', (e: CustomEvent) => {
-        if (e.detail.task === 'adapt') resolve(`Adapt failed: ${e.detail.error?.message}`);
+    // Adapt with the button, timing it as the user sees it: until the panel's 'adapted' (or its
+    // 'error' for the adaptation), listened for before the click.
+    await page.evaluate(() => {
+      const w = window as any;
+      w.__errors = [];
+      w.demoPanel.handle.addEventListener('error', (e: CustomEvent) => {
+        w.__errors.push(`${e.detail.task}: ${e.detail.error?.message ?? e.detail.error}`);
+      });
+      w.__adapted = new Promise((resolve) => {
+        w.demoPanel.addEventListener('adapted', () => resolve(null), { once: true });
+        w.demoPanel.addEventListener('error', (e: CustomEvent) => {
+          if (e.detail.task === 'adapt') resolve(`Adapt failed: ${e.detail.error?.message}`);
+        });
       });
     });
-  });
-  const t0 = Date.now();
-  await page.click('#adapt');
-  const adaptError = await within(600_000, page.evaluate(() => (window as any).__adapted));
-  const message = await page.evaluate(() => (window as any).demoPanel.message);
-  const failed = adaptError ?? (message?.error && message.text);
-  assert.ok(!failed, `adapt: ${failed}`);
-  const adaptSeconds = (Date.now() - t0) / 1000;
-  const adapt = await page.evaluate(() => {
-    const h = (window as any).demoPanel.handle;
-    return { seconds: h.lastAdapt.seconds, live: h.live, backend: h.workers.map((w: any) => w.backend).join(','), text: h.lastAdapt.report.bfgs?.iterations };
-  });
-  assert.ok(adapt.live, 'live prediction turns on after adapting');
-  console.log(`adapt: ${adaptSeconds.toFixed(1)} s as seen by the user (${adapt.seconds.toFixed(1)} s in the handle), workers on ${adapt.backend}`);
-
-  // Live prediction of a view away from the support patches; time to its first overlay tile.
-  const viewCentre: [number, number] = [5600, 5200];
-  const tileTimes: number[] = [];
-  await page.exposeFunction('tileArrived', (key: string) => tileTimes.push(Date.now()) && key);
-  await page.evaluate(() => {
-    (window as any).__tiles = [];
-    (window as any).demoPanel.handle.addEventListener('prediction-tile', (e: CustomEvent) => {
-      (window as any).__tiles.push(e.detail.key);
-      (window as any).tileArrived(e.detail.key);
+    const t0 = Date.now();
+    await page.click('#adapt');
+    const adaptError = await within(
+      600_000,
+      page.evaluate(() => (window as any).__adapted),
+    );
+    const message = await page.evaluate(() => (window as any).demoPanel.message);
+    const failed = adaptError ?? (message?.error && message.text);
+    assert.ok(!failed, `adapt: ${failed}`);
+    const adaptSeconds = (Date.now() - t0) / 1000;
+    const adapt = await page.evaluate(() => {
+      const h = (window as any).demoPanel.handle;
+      return {
+        seconds: h.lastAdapt.seconds,
+        live: h.live,
+        backend: h.workers.map((w: any) => w.backend).join(','),
+        text: h.lastAdapt.report.bfgs?.iterations,
+      };
     });
-  });
-  const t1 = Date.now();
-  await view(viewCentre[0], viewCentre[1], 2);
-  const tiles = await viewFilled();
-  console.log(`live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, all after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    assert.ok(adapt.live, 'live prediction turns on after adapting');
+    console.log(
+      `adapt: ${adaptSeconds.toFixed(1)} s as seen by the user (${adapt.seconds.toFixed(1)} s in the handle), workers on ${adapt.backend}`,
+    );
 
-  // Dice of the overlay's mask (the thresholded stitched probabilities) against the generator's labels.
-  const mosaic = await page.evaluate(() => {
-    const h = (window as any).demoPanel.handle;
-    const rect = h.maskLayer && (h as any).grid;
-    void rect;
-    const tiles = [...h.plan.now];
-    const x0 = Math.min(...tiles.map((t: any) => t.tile.x)), y0 = Math.min(...tiles.map((t: any) => t.tile.y));
-    const x1 = Math.max(...tiles.map((t: any) => t.tile.x + t.tile.width)), y1 = Math.max(...tiles.map((t: any) => t.tile.y + t.tile.height));
-    return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-  });
-  const maskPng = await page.evaluate(async (rect) => {
-    const h = (window as any).demoPanel.handle;
-    const blob: Blob = await h.exportMaskPng({ x: rect.x * h.grid.scaleX, y: rect.y * h.grid.scaleY, width: rect.width * h.grid.scaleX, height: rect.height * h.grid.scaleY });
-    return Array.from(new Uint8Array(await blob.arrayBuffer()));
-  }, mosaic);
-  const { PNG } = await import('pngjs');
-  const png = PNG.sync.read(Buffer.from(maskPng));
-  assert.equal(png.width, mosaic.width);
-  const lx = Math.floor(mosaic.x * SCALE), ly = Math.floor(mosaic.y * SCALE);
-  const truth = await labelIds(lx, ly, Math.ceil(mosaic.width * SCALE), Math.ceil(mosaic.height * SCALE));
-  const tw = Math.ceil(mosaic.width * SCALE);
-  let overlap = 0, predicted = 0, actual = 0;
-  for (let y = 0; y < png.height; y++) {
-    for (let x = 0; x < png.width; x++) {
-      const p = png.data[4 * (y * png.width + x)] > 127 ? 1 : 0;
-      const g = truth[Math.floor(y * SCALE) * tw + Math.floor(x * SCALE)] === LYMPHOCYTE ? 1 : 0;
-      overlap += p * g;
-      predicted += p;
-      actual += g;
+    // Live prediction of a view away from the support patches; time to its first overlay tile.
+    const viewCentre: [number, number] = [5600, 5200];
+    const tileTimes: number[] = [];
+    await page.exposeFunction('tileArrived', (key: string) => tileTimes.push(Date.now()) && key);
+    await page.evaluate(() => {
+      (window as any).__tiles = [];
+      (window as any).demoPanel.handle.addEventListener('prediction-tile', (e: CustomEvent) => {
+        (window as any).__tiles.push(e.detail.key);
+        (window as any).tileArrived(e.detail.key);
+      });
+    });
+    const t1 = Date.now();
+    await view(viewCentre[0], viewCentre[1], 2);
+    const tiles = await viewFilled();
+    console.log(
+      `live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, all after ${((Date.now() - t1) / 1000).toFixed(1)} s`,
+    );
+
+    // Dice of the overlay's mask (the thresholded stitched probabilities) against the generator's labels.
+    const mosaic = await page.evaluate(() => {
+      const h = (window as any).demoPanel.handle;
+      const rect = h.maskLayer && (h as any).grid;
+      void rect;
+      const tiles = [...h.plan.now];
+      const x0 = Math.min(...tiles.map((t: any) => t.tile.x)),
+        y0 = Math.min(...tiles.map((t: any) => t.tile.y));
+      const x1 = Math.max(...tiles.map((t: any) => t.tile.x + t.tile.width)),
+        y1 = Math.max(...tiles.map((t: any) => t.tile.y + t.tile.height));
+      return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    });
+    const maskPng = await page.evaluate(async (rect) => {
+      const h = (window as any).demoPanel.handle;
+      const blob: Blob = await h.exportMaskPng({
+        x: rect.x * h.grid.scaleX,
+        y: rect.y * h.grid.scaleY,
+        width: rect.width * h.grid.scaleX,
+        height: rect.height * h.grid.scaleY,
+      });
+      return Array.from(new Uint8Array(await blob.arrayBuffer()));
+    }, mosaic);
+    const { PNG } = await import('pngjs');
+    const png = PNG.sync.read(Buffer.from(maskPng));
+    assert.equal(png.width, mosaic.width);
+    const lx = Math.floor(mosaic.x * SCALE),
+      ly = Math.floor(mosaic.y * SCALE);
+    const truth = await labelIds(lx, ly, Math.ceil(mosaic.width * SCALE), Math.ceil(mosaic.height * SCALE));
+    const tw = Math.ceil(mosaic.width * SCALE);
+    let overlap = 0,
+      predicted = 0,
+      actual = 0;
+    for (let y = 0; y < png.height; y++) {
+      for (let x = 0; x < png.width; x++) {
+        const p = png.data[4 * (y * png.width + x)] > 127 ? 1 : 0;
+        const g = truth[Math.floor(y * SCALE) * tw + Math.floor(x * SCALE)] === LYMPHOCYTE ? 1 : 0;
+        overlap += p * g;
+        predicted += p;
+        actual += g;
+      }
     }
-  }
-  const dice = (2 * overlap) / (predicted + actual);
-  console.log(`end-to-end Dice (lymphocytes, ${png.width}×${png.height} inference pixels of the view): ${dice.toFixed(3)}`);
-  assert.ok(dice > 0.5, `Dice ${dice}`);
+    const dice = (2 * overlap) / (predicted + actual);
+    console.log(
+      `end-to-end Dice (lymphocytes, ${png.width}×${png.height} inference pixels of the view): ${dice.toFixed(3)}`,
+    );
+    assert.ok(dice > 0.5, `Dice ${dice}`);
 
-  // GeoJSON: parses, level-0 coordinates, rasterises back onto the mask.
-  const geojson = JSON.parse(await page.evaluate(() => JSON.stringify((window as any).demoPanel.handle.exportGeoJson())));
-  assert.equal(geojson.type, 'FeatureCollection');
-  assert.ok(geojson.features.length > 20, `${geojson.features.length} cells`);
-  assert.equal(geojson.features[0].properties.objectType, 'detection');
-  const raster = new Uint8Array(png.width * png.height);
-  const originX = mosaic.x * 0.5, originY = mosaic.y * 0.5;
-  let inside = 0;
-  for (const f of geojson.features) {
-    const rings = f.geometry.coordinates.map((ring: [number, number][]) => ring.map(([x, y]) => [(x - originX) / SCALE, (y - originY) / SCALE] as [number, number]));
-    if (rings[0].every(([x, y]: [number, number]) => x >= 0 && y >= 0 && x <= png.width && y <= png.height)) inside++;
-    rasterisePolygon(raster, png.width, png.height, rings, 1);
-  }
-  assert.ok(inside > 0.5 * geojson.features.length, 'cells lie in the view, in level-0 coordinates');
-  let o = 0, a = 0, b = 0;
-  for (let i = 0; i < raster.length; i++) {
-    const m = png.data[4 * i] > 127 ? 1 : 0;
-    o += m * raster[i];
-    a += m;
-    b += raster[i];
-  }
-  const geoDice = (2 * o) / (a + b);
-  console.log(`GeoJSON (${geojson.features.length} cells) rasterised vs mask: Dice ${geoDice.toFixed(4)}`);
-  assert.ok(geoDice >= 0.98, `GeoJSON vs mask Dice ${geoDice}`);
+    // GeoJSON: parses, level-0 coordinates, rasterises back onto the mask.
+    const geojson = JSON.parse(
+      await page.evaluate(() => JSON.stringify((window as any).demoPanel.handle.exportGeoJson())),
+    );
+    assert.equal(geojson.type, 'FeatureCollection');
+    assert.ok(geojson.features.length > 20, `${geojson.features.length} cells`);
+    assert.equal(geojson.features[0].properties.objectType, 'detection');
+    const raster = new Uint8Array(png.width * png.height);
+    const originX = mosaic.x * 0.5,
+      originY = mosaic.y * 0.5;
+    let inside = 0;
+    for (const f of geojson.features) {
+      const rings = f.geometry.coordinates.map((ring: [number, number][]) =>
+        ring.map(([x, y]) => [(x - originX) / SCALE, (y - originY) / SCALE] as [number, number]),
+      );
+      if (rings[0].every(([x, y]: [number, number]) => x >= 0 && y >= 0 && x <= png.width && y <= png.height)) inside++;
+      rasterisePolygon(raster, png.width, png.height, rings, 1);
+    }
+    assert.ok(inside > 0.5 * geojson.features.length, 'cells lie in the view, in level-0 coordinates');
+    let o = 0,
+      a = 0,
+      b = 0;
+    for (let i = 0; i < raster.length; i++) {
+      const m = png.data[4 * i] > 127 ? 1 : 0;
+      o += m * raster[i];
+      a += m;
+      b += raster[i];
+    }
+    const geoDice = (2 * o) / (a + b);
+    console.log(`GeoJSON (${geojson.features.length} cells) rasterised vs mask: Dice ${geoDice.toFixed(4)}`);
+    assert.ok(geoDice >= 0.98, `GeoJSON vs mask Dice ${geoDice}`);
 
-  // The threshold re-draws mask and contours from the stored probabilities, without running the networks.
-  const thresholds = await page.evaluate(async () => {
-    const h = (window as any).demoPanel.handle;
-    const jobs = h.pool.stats.jobs;
-    // (No named functions in here: the test's TypeScript loader would wrap them in a helper the page lacks.)
-    const atHalf = h.contourLayer.cellCount;
-    // setThreshold resolves once the contours are re-traced at it.
-    await h.setThreshold(0.9);
-    const atHigh = h.contourLayer.cellCount;
-    await h.setThreshold(0.5);
-    return { atHalf, atHigh, back: h.contourLayer.cellCount, style: h.maskLayer.style.threshold, newJobs: h.pool.stats.jobs - jobs };
-  });
-  console.log(`threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ${thresholds.newJobs} new tile jobs`);
-  assert.notEqual(thresholds.atHigh, thresholds.atHalf);
-  assert.equal(thresholds.back, thresholds.atHalf);
-  assert.equal(thresholds.style, 0.5);
-  assert.equal(thresholds.newJobs, 0);
+    // The threshold re-draws mask and contours from the stored probabilities, without running the networks.
+    const thresholds = await page.evaluate(async () => {
+      const h = (window as any).demoPanel.handle;
+      const jobs = h.pool.stats.jobs;
+      // (No named functions in here: the test's TypeScript loader would wrap them in a helper the page lacks.)
+      const atHalf = h.contourLayer.cellCount;
+      // setThreshold resolves once the contours are re-traced at it.
+      await h.setThreshold(0.9);
+      const atHigh = h.contourLayer.cellCount;
+      await h.setThreshold(0.5);
+      return {
+        atHalf,
+        atHigh,
+        back: h.contourLayer.cellCount,
+        style: h.maskLayer.style.threshold,
+        newJobs: h.pool.stats.jobs - jobs,
+      };
+    });
+    console.log(
+      `threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ${thresholds.newJobs} new tile jobs`,
+    );
+    assert.notEqual(thresholds.atHigh, thresholds.atHalf);
+    assert.equal(thresholds.back, thresholds.atHalf);
+    assert.equal(thresholds.style, 0.5);
+    assert.equal(thresholds.newJobs, 0);
 
-  // Pan far: the old view's queued work is dropped, only the new view's tiles arrive, and it fills in.
-  const oldKeys = new Set(await page.evaluate(() => [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key)));
-  await page.evaluate(() => ((window as any).__tiles = []));
-  await view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
-  await page.waitForTimeout(200);
-  await view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
-  await viewFilled([...oldKeys]);
-  const after = await page.evaluate(() => ({ arrived: (window as any).__tiles as string[], now: [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key) }));
-  const stale = after.arrived.filter((k) => !after.now.includes(k) && !oldKeys.has(k));
-  console.log(`pan: ${after.arrived.length} tiles arrived, ${after.now.length} in the final view, ${stale.length} from the passed-over view`);
-  assert.ok(after.now.every((k) => after.arrived.includes(k)), 'the new view fills in');
-  assert.ok(stale.length < after.now.length, 'most of the passed-over view was never computed');
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(await page.evaluate(() => (window as any).__errors), []);
-});
+    // Pan far: the old view's queued work is dropped, only the new view's tiles arrive, and it fills in.
+    const oldKeys = new Set(
+      await page.evaluate(() => [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key)),
+    );
+    await page.evaluate(() => ((window as any).__tiles = []));
+    await view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
+    await page.waitForTimeout(200);
+    await view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
+    await viewFilled([...oldKeys]);
+    const after = await page.evaluate(() => ({
+      arrived: (window as any).__tiles as string[],
+      now: [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key),
+    }));
+    const stale = after.arrived.filter((k) => !after.now.includes(k) && !oldKeys.has(k));
+    console.log(
+      `pan: ${after.arrived.length} tiles arrived, ${after.now.length} in the final view, ${stale.length} from the passed-over view`,
+    );
+    assert.ok(
+      after.now.every((k) => after.arrived.includes(k)),
+      'the new view fills in',
+    );
+    assert.ok(stale.length < after.now.length, 'most of the passed-over view was never computed');
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(await page.evaluate(() => (window as any).__errors), []);
+  },
+);
 
-test('a malformed support file or head is refused with a message and changes nothing; the support set survives a reload', { timeout: 300_000 }, async () => {
-  const snapshot = () => page.evaluate(() => JSON.stringify((window as any).demoPanel.handle.exportSupportSet()));
-  const before = await snapshot();
-  const refused = await page.evaluate(async () => {
-    const h = (window as any).demoPanel.handle;
-    const out: string[] = [];
-    for (const bad of ['{not json', JSON.stringify({ format: 'openseadragon-fewshot/support-set', version: 99 })]) {
+test(
+  'a malformed support file or head is refused with a message and changes nothing; the support set survives a reload',
+  { timeout: 300_000 },
+  async () => {
+    const snapshot = () => page.evaluate(() => JSON.stringify((window as any).demoPanel.handle.exportSupportSet()));
+    const before = await snapshot();
+    const refused = await page.evaluate(async () => {
+      const h = (window as any).demoPanel.handle;
+      const out: string[] = [];
+      for (const bad of ['{not json', JSON.stringify({ format: 'openseadragon-fewshot/support-set', version: 99 })]) {
+        try {
+          h.importSupportSet(bad);
+          out.push('accepted');
+        } catch (e) {
+          out.push((e as Error).message);
+        }
+      }
       try {
-        h.importSupportSet(bad);
+        await h.loadHead(JSON.stringify({ ...h.saveHead(), W: [1, 2, 3] }));
         out.push('accepted');
       } catch (e) {
         out.push((e as Error).message);
       }
-    }
-    try {
-      await h.loadHead(JSON.stringify({ ...h.saveHead(), W: [1, 2, 3] }));
-      out.push('accepted');
-    } catch (e) {
-      out.push((e as Error).message);
-    }
-    return out;
-  });
-  assert.ok(refused.every((m) => m !== 'accepted' && m.length > 10), refused.join(' | '));
-  console.log(`refused: ${refused.join(' | ')}`);
-  assert.equal(await snapshot(), before);
-  // Autosave, then a reload restores the same support set.
-  await page.evaluate(() => (window as any).demoPanel.handle.autosave.flush());
-  await openDemo();
-  const restored = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.length);
-  assert.equal(restored, 5, 'restored before the panel is ready');
-  assert.equal(await snapshot(), before);
-});
+      return out;
+    });
+    assert.ok(
+      refused.every((m) => m !== 'accepted' && m.length > 10),
+      refused.join(' | '),
+    );
+    console.log(`refused: ${refused.join(' | ')}`);
+    assert.equal(await snapshot(), before);
+    // Autosave, then a reload restores the same support set.
+    await page.evaluate(() => (window as any).demoPanel.handle.autosave.flush());
+    await openDemo();
+    const restored = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.length);
+    assert.equal(restored, 5, 'restored before the panel is ready');
+    assert.equal(await snapshot(), before);
+  },
+);

@@ -17,7 +17,8 @@ export function coarseField(r: PixelRect, step: number, field: (x: number, y: nu
   const gw = Math.floor((r.x + r.width) / step) - gx0 + 2;
   const gh = Math.floor((r.y + r.height) / step) - gy0 + 2;
   const grid = new Float32Array(gw * gh);
-  for (let j = 0; j < gh; j++) for (let i = 0; i < gw; i++) grid[j * gw + i] = field((gx0 + i) * step, (gy0 + j) * step);
+  for (let j = 0; j < gh; j++)
+    for (let i = 0; i < gw; i++) grid[j * gw + i] = field((gx0 + i) * step, (gy0 + j) * step);
   const out = new Float32Array(r.width * r.height);
   for (let j = 0; j < r.height; j++) {
     const ay = r.y + j;

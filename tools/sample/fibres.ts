@@ -53,7 +53,10 @@ export class FibreLayout {
     const steps = Math.max(1, Math.round(halfLength / step));
     const forward: number[] = [];
     const backward: number[] = [];
-    for (const [sign, list] of [[1, forward], [-1, backward]] as const) {
+    for (const [sign, list] of [
+      [1, forward],
+      [-1, backward],
+    ] as const) {
       let px = x;
       let py = y;
       for (let s = 1; s <= steps; s++) {

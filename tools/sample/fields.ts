@@ -71,7 +71,10 @@ export class TissueFields {
     const ry = Math.abs(y - height / 2) / (height / 2);
     // A superellipse: squarish with rounded corners, like a section on a slide.
     const d = Math.cbrt(rx * rx * rx + ry * ry * ry);
-    const outline = Math.min(0.93, 0.84 + 0.22 * (valueNoise(this.salts[SALT_OUTLINE], (3 * x) / width, (3 * y) / height) - 0.5) + 0.03 * ragged);
+    const outline = Math.min(
+      0.93,
+      0.84 + 0.22 * (valueNoise(this.salts[SALT_OUTLINE], (3 * x) / width, (3 * y) / height) - 0.5) + 0.03 * ragged,
+    );
     return clamp01(((outline - d) * Math.min(width, height)) / 6 + 0.5);
   }
 

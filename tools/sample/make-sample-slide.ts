@@ -82,7 +82,12 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
   const patchCount = options.patches ?? 24;
   const patchSize = options.patchSize ?? 512;
   const workers = options.workers ?? defaultWorkerCount();
-  const wanted = { version: SAMPLE_FORMAT_VERSION, spec, compression, patches: { dir: PATCHES_DIR, count: patchCount, size: patchSize, seed: patchSeed(spec.seed) } };
+  const wanted = {
+    version: SAMPLE_FORMAT_VERSION,
+    spec,
+    compression,
+    patches: { dir: PATCHES_DIR, count: patchCount, size: patchSize, seed: patchSeed(spec.seed) },
+  };
   const seconds = () => (performance.now() - started) / 1000;
 
   if (!options.force) {
@@ -96,7 +101,9 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
   fs.mkdirSync(dir, { recursive: true });
   // The manifest goes last, so an interrupted run never looks complete.
   fs.rmSync(path.join(dir, MANIFEST_FILE), { force: true });
-  log(`rendering a ${size}×${size} synthetic H&E slide (seed ${spec.seed}, ${spec.mpp} µm/px, ${compression}) with ${workers} worker(s)`);
+  log(
+    `rendering a ${size}×${size} synthetic H&E slide (seed ${spec.seed}, ${spec.mpp} µm/px, ${compression}) with ${workers} worker(s)`,
+  );
   let nextReport = 0;
   const levels = await writeSlideFiles({
     spec,
@@ -131,7 +138,9 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
     labels: await fileRecord(dir, LABELS_FILE),
   };
   fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-  log(`done in ${seconds().toFixed(1)} s: ${path.join(dir, SLIDE_FILE)} (${(manifest.slide.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  log(
+    `done in ${seconds().toFixed(1)} s: ${path.join(dir, SLIDE_FILE)} (${(manifest.slide.bytes / 2 ** 20).toFixed(1)} MiB)`,
+  );
   return { dir, manifest, upToDate: false, seconds: seconds() };
 }
 
@@ -142,7 +151,10 @@ async function fileRecord(dir: string, file: string): Promise<FileRecord> {
   return { file, bytes: fs.statSync(full).size, sha256: hash.digest('hex') };
 }
 
-async function readIfUpToDate(dir: string, wanted: Pick<SampleSlideManifest, 'version' | 'spec' | 'compression' | 'patches'>): Promise<SampleSlideManifest | null> {
+async function readIfUpToDate(
+  dir: string,
+  wanted: Pick<SampleSlideManifest, 'version' | 'spec' | 'compression' | 'patches'>,
+): Promise<SampleSlideManifest | null> {
   let manifest: SampleSlideManifest;
   try {
     manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as SampleSlideManifest;
@@ -150,7 +162,13 @@ async function readIfUpToDate(dir: string, wanted: Pick<SampleSlideManifest, 've
     return null;
   }
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  if (!same(manifest.version, wanted.version) || !same(manifest.spec, wanted.spec) || manifest.compression !== wanted.compression || !same(manifest.patches, wanted.patches)) return null;
+  if (
+    !same(manifest.version, wanted.version) ||
+    !same(manifest.spec, wanted.spec) ||
+    manifest.compression !== wanted.compression ||
+    !same(manifest.patches, wanted.patches)
+  )
+    return null;
   for (const record of [manifest.slide, manifest.labels]) {
     if (!fs.existsSync(path.join(dir, record.file))) return null;
     const now = await fileRecord(dir, record.file);

@@ -72,7 +72,14 @@ export function glandReach(g: Gland): number {
  * Grid cells whose objects may touch [x0, x1) × [y0, y1), given the cell size and how
  * far an object can reach beyond its own cell. Row-major order keeps drawing order global.
  */
-export function* cellsAround(x0: number, y0: number, x1: number, y1: number, cell: number, reach: number): Generator<[number, number]> {
+export function* cellsAround(
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  cell: number,
+  reach: number,
+): Generator<[number, number]> {
   // Two more pixels cover the rounding of paint boxes to whole pixels.
   reach += 2;
   const cx0 = Math.floor((x0 - reach) / cell);

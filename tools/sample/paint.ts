@@ -224,4 +224,3 @@ export function paintNucleus(c: StainCanvas, n: Nucleus, f: TissueFields): void 
     }
   }
 }
-

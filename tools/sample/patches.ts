@@ -49,7 +49,8 @@ export async function makePatchDataset(o: PatchDatasetOptions): Promise<PatchRec
     [lattice[i], lattice[j]] = [lattice[j], lattice[i]];
   }
   const candidates = lattice.slice(0, Math.min(lattice.length, Math.max(12, 2 * o.count + 4)));
-  if (candidates.length < o.count) throw new Error(`a ${spec.width}×${spec.height} slide has room for only ${lattice.length} patches of ${size}²`);
+  if (candidates.length < o.count)
+    throw new Error(`a ${spec.width}×${spec.height} slide has room for only ${lattice.length} patches of ${size}²`);
 
   const rendered: { region: Region; rgb: Uint8Array; labels: Uint8Array; pixels: number[] }[] = [];
   await renderRegions(spec, candidates, o.workers, (region, { rgb, labels }) => {
@@ -60,7 +61,10 @@ export async function makePatchDataset(o: PatchDatasetOptions): Promise<PatchRec
   const minPixels = Math.ceil((MIN_CLASS_PIXELS_PER_512 * size * size) / (512 * 512));
   const complete = (p: number[]) => p.slice(1).every((n) => n >= minPixels);
   const rarest = (p: number[]) => Math.min(...p.slice(1));
-  const chosen = [...rendered.filter((r) => complete(r.pixels)), ...rendered.filter((r) => !complete(r.pixels)).sort((a, b) => rarest(b.pixels) - rarest(a.pixels))].slice(0, o.count);
+  const chosen = [
+    ...rendered.filter((r) => complete(r.pixels)),
+    ...rendered.filter((r) => !complete(r.pixels)).sort((a, b) => rarest(b.pixels) - rarest(a.pixels)),
+  ].slice(0, o.count);
 
   fs.mkdirSync(path.join(o.dir, 'images'), { recursive: true });
   fs.mkdirSync(path.join(o.dir, 'labels'), { recursive: true });

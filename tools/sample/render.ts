@@ -97,7 +97,9 @@ function blurAndCrop(rgb: Float32Array, c: StainCanvas, m: number): RenderedRegi
       const stride = outW * 3;
       for (let ch = 0; ch < 3; ch++) {
         const s = src + ch;
-        const v = (rows[s - 2 * stride] + 4 * rows[s - stride] + 6 * rows[s] + 4 * rows[s + stride] + rows[s + 2 * stride]) / 16;
+        const v =
+          (rows[s - 2 * stride] + 4 * rows[s - stride] + 6 * rows[s] + 4 * rows[s + stride] + rows[s + 2 * stride]) /
+          16;
         out[dst + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
       }
       labels[j * outW + i] = c.labels[(j + m) * w + i + m];

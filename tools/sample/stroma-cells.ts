@@ -55,7 +55,8 @@ export class StromaCells {
       for (let attempt = 0; attempt < 8 && !placed; attempt++) {
         const x = (cx + rng.next()) * this.cell;
         const y = (cy + rng.next()) * this.cell;
-        if (f.tissue(x, y) < 0.5 || this.glands.touchesGland(x, y, radius) || this.vessels.touchesVessel(x, y, radius)) continue;
+        if (f.tissue(x, y) < 0.5 || this.glands.touchesGland(x, y, radius) || this.vessels.touchesVessel(x, y, radius))
+          continue;
         if (out.some((o) => Math.hypot(o.x - x, o.y - y) < radius + Math.max(o.a, o.b) + 0.5 * um)) continue;
         nucleus.x = x;
         nucleus.y = y;

@@ -67,7 +67,8 @@ export class TiffWriter {
   }
 
   private writeAt(bytes: Uint8Array, at: number): void {
-    if (at + bytes.length > MAX_OFFSET) throw new Error('TIFF larger than 4 GiB needs BigTIFF, which this writer does not do');
+    if (at + bytes.length > MAX_OFFSET)
+      throw new Error('TIFF larger than 4 GiB needs BigTIFF, which this writer does not do');
     this.sink(bytes, at);
     this.end = Math.max(this.end, at + bytes.length);
   }
@@ -148,11 +149,15 @@ export class TiffImageWriter {
   writeRows(pixels: Uint8Array): void {
     if (pixels.length % this.rowBytes !== 0) throw new Error('writeRows needs whole rows');
     const rows = pixels.length / this.rowBytes;
-    if (this.rowsDone + this.pendingRows + rows > this.options.height) throw new Error('more rows than the image height');
+    if (this.rowsDone + this.pendingRows + rows > this.options.height)
+      throw new Error('more rows than the image height');
     let from = 0;
     while (from < rows) {
       const take = Math.min(rows - from, this.blockRows - this.pendingRows);
-      this.block.set(pixels.subarray(from * this.rowBytes, (from + take) * this.rowBytes), this.pendingRows * this.rowBytes);
+      this.block.set(
+        pixels.subarray(from * this.rowBytes, (from + take) * this.rowBytes),
+        this.pendingRows * this.rowBytes,
+      );
       this.pendingRows += take;
       from += take;
       if (this.pendingRows === this.blockRows) this.flush();
@@ -168,7 +173,8 @@ export class TiffImageWriter {
   private flush(): void {
     const rows = this.pendingRows;
     if (this.tiled) {
-      for (let x0 = 0; x0 < this.options.width; x0 += this.tileSize) this.store(this.encode(this.tile(x0, rows), this.tileSize, this.tileSize));
+      for (let x0 = 0; x0 < this.options.width; x0 += this.tileSize)
+        this.store(this.encode(this.tile(x0, rows), this.tileSize, this.tileSize));
     } else {
       this.store(this.encode(this.block.subarray(0, rows * this.rowBytes), this.options.width, rows));
     }
@@ -232,7 +238,11 @@ export class TiffImageWriter {
     if (o.software) entries.push({ tag: 305, type: ASCII, values: ascii(o.software) });
     if (o.mpp) {
       const perCm = rational(10000 / o.mpp);
-      entries.push({ tag: 282, type: RATIONAL, values: perCm }, { tag: 283, type: RATIONAL, values: perCm }, { tag: 296, type: SHORT, values: [3] });
+      entries.push(
+        { tag: 282, type: RATIONAL, values: perCm },
+        { tag: 283, type: RATIONAL, values: perCm },
+        { tag: 296, type: SHORT, values: [3] },
+      );
     }
     if (this.tiled) {
       entries.push(

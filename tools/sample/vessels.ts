@@ -49,7 +49,16 @@ export class VesselLayout {
         const v = r * (1 - stretch) * Math.sin(t);
         cells.push(x + u * cos - v * sin, y + u * sin + v * cos, rng.normal(3.6, 0.25) * um);
       }
-      vessel = { x, y, radius, stretch, angle, wall: rng.range(1.2, 2.2) * um, salt: rng.int(0, 0x7fffffff), redCells: cells };
+      vessel = {
+        x,
+        y,
+        radius,
+        stretch,
+        angle,
+        wall: rng.range(1.2, 2.2) * um,
+        salt: rng.int(0, 0x7fffffff),
+        redCells: cells,
+      };
     }
     this.cache.set(key, vessel);
     return vessel;
@@ -65,6 +74,8 @@ export class VesselLayout {
   }
 
   touchesVessel(x: number, y: number, margin: number): boolean {
-    return this.vesselsIn(x, y, x + 1, y + 1).some((v) => Math.hypot(v.x - x, v.y - y) < (v.radius + v.wall) * (1 + v.stretch) + margin);
+    return this.vesselsIn(x, y, x + 1, y + 1).some(
+      (v) => Math.hypot(v.x - x, v.y - y) < (v.radius + v.wall) * (1 + v.stretch) + margin,
+    );
   }
 }

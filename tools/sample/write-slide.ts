@@ -44,10 +44,18 @@ export async function writeSlideFiles(o: WriteSlideOptions): Promise<LevelSize[]
       software: SOFTWARE,
     });
     const level1: Raster | null =
-      levels.length > 1 ? { width: levels[1].width, height: levels[1].height, channels: 3, data: new Uint8Array(levels[1].width * levels[1].height * 3) } : null;
+      levels.length > 1
+        ? {
+            width: levels[1].width,
+            height: levels[1].height,
+            channels: 3,
+            data: new Uint8Array(levels[1].width * levels[1].height * 3),
+          }
+        : null;
 
     const bands: Region[] = [];
-    for (let y = 0; y < spec.height; y += TILE_SIZE) bands.push({ x: 0, y, width: spec.width, height: Math.min(TILE_SIZE, spec.height - y) });
+    for (let y = 0; y < spec.height; y += TILE_SIZE)
+      bands.push({ x: 0, y, width: spec.width, height: Math.min(TILE_SIZE, spec.height - y) });
     await renderRegions(spec, bands, o.workers, (band, { rgb, labels: ids }) => {
       level0.writeRows(rgb);
       mask.writeRows(ids);

@@ -39,7 +39,8 @@ export function smallPatch(width: number, height: number, seed: number): Support
         }
       }
       const i = y * width + x;
-      for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.max(0, Math.min(255, Math.round(colour[c] + 25 * rng.gaussian())));
+      for (let c = 0; c < 3; c++)
+        rgb[3 * i + c] = Math.max(0, Math.min(255, Math.round(colour[c] + 25 * rng.gaussian())));
       // A stripe the annotator left unlabelled.
       mask[i] = x >= 2 && x < 5 ? 255 : cls;
     }

@@ -3,7 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../../../core/adaptation/adapt.js';
 import { parseHead, type Head } from '../../../core/adaptation/head.js';
 import { initBackend, type BackendName } from '../../../core/msd/tf-backend.js';
-import { relativeDifference, SMALL_HEAD_FIXTURE, SMALL_OPTIONS, smallExtractors, smallSupport } from './adapt-test-cases.js';
+import {
+  relativeDifference,
+  SMALL_HEAD_FIXTURE,
+  SMALL_OPTIONS,
+  smallExtractors,
+  smallSupport,
+} from './adapt-test-cases.js';
 
 // The small adaptation of adapt-test-cases.ts on every backend this Chromium offers, against
 // the head Node computed (written by test/core/adaptation/adapt.node.test.ts). The GPU backends are
@@ -41,7 +47,9 @@ describe('few-shot adaptation in the browser gives the head Node gives', () => {
       assert.equal(report.bfgs!.stop, 'gradient');
       const logistic = relativeDifference(logisticHead.W, node.logisticHead.W);
       const refined = relativeDifference(head.W, node.head.W);
-      console.log(`${backend}: ‖W − W_node‖/‖W_node‖ = ${refined.toExponential(2)} (logistic phase ${logistic.toExponential(2)}); ${report.bfgs!.iterations} BFGS steps; ${report.timings.total.toFixed(0)} ms`);
+      console.log(
+        `${backend}: ‖W − W_node‖/‖W_node‖ = ${refined.toExponential(2)} (logistic phase ${logistic.toExponential(2)}); ${report.bfgs!.iterations} BFGS steps; ${report.timings.total.toFixed(0)} ms`,
+      );
       // cpu vs wasm in Node: 3e-6 (logistic 5e-7). Float32 features differ by ~1e-6 between
       // backends; the optimum moves by that times the problem's conditioning.
       assert.isBelow(logistic, 1e-4);

@@ -12,7 +12,14 @@ import { parseHead, serializeHead, type Head } from '../../../core/adaptation/he
 import { predictWithHead } from '../../../core/adaptation/predict-with-head.js';
 import type { SupportPatch } from '../../../core/adaptation/support-features.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
-import { relativeDifference, SMALL_HEAD_FIXTURE, SMALL_OPTIONS, smallExtractors, smallPatch, smallSupport } from './adapt-test-cases.js';
+import {
+  relativeDifference,
+  SMALL_HEAD_FIXTURE,
+  SMALL_OPTIONS,
+  smallExtractors,
+  smallPatch,
+  smallSupport,
+} from './adapt-test-cases.js';
 
 const extractors = smallExtractors();
 
@@ -33,8 +40,16 @@ test('a support set that cannot define a classifier is refused, naming the probl
   await rejectsWith(adapt([], extractors), 'empty-support', /the support set is empty/);
   await rejectsWith(adapt([all(0), all(255)], extractors), 'no-positive', /no support pixel is marked as the class/);
   await rejectsWith(adapt([all(1)], extractors), 'no-negative', /no support pixel is marked as background/);
-  await rejectsWith(adapt([good, { ...good, rgb: good.rgb.subarray(1) }], extractors), 'bad-patch', /support patch 1 is 20×16, so its RGB needs 960 bytes, got 959/);
-  await rejectsWith(adapt([{ ...good, mask: good.mask.subarray(0, 10) }], extractors), 'bad-patch', /support patch 0 is 20×16, so its mask needs 320 values, got 10/);
+  await rejectsWith(
+    adapt([good, { ...good, rgb: good.rgb.subarray(1) }], extractors),
+    'bad-patch',
+    /support patch 1 is 20×16, so its RGB needs 960 bytes, got 959/,
+  );
+  await rejectsWith(
+    adapt([{ ...good, mask: good.mask.subarray(0, 10) }], extractors),
+    'bad-patch',
+    /support patch 0 is 20×16, so its mask needs 320 values, got 10/,
+  );
   await rejectsWith(adapt([{ ...good, width: 0 }], extractors), 'bad-patch', /support patch 0 has size 0×16/);
   const painted = good.mask.slice();
   painted[7] = 2;
@@ -46,7 +61,8 @@ test('a support set that cannot define a classifier is refused, naming the probl
 });
 
 /** σ(b + x·W) for one pixel's features, in float64. */
-const sigmoidOf = (head: Head, x: ArrayLike<number>) => 1 / (1 + Math.exp(-(head.b + head.W.reduce((s, w, j) => s + w * x[j], 0))));
+const sigmoidOf = (head: Head, x: ArrayLike<number>) =>
+  1 / (1 + Math.exp(-(head.b + head.W.reduce((s, w, j) => s + w * x[j], 0))));
 
 const results = new Map<string, AdaptResult>();
 
@@ -62,22 +78,37 @@ for (const backend of ['wasm', 'cpu'] as const) {
     console.log(`${backend}: ${JSON.stringify({ logistic: report.logistic, bfgs: report.bfgs })}`);
 
     assert.equal(report.backend, backend);
-    assert.deepEqual(report.support, { patches: 2, pixels: 45 * 38 + 29 * 33, positive: report.support.positive, negative: report.support.negative, ignored: 3 * 38 + 3 * 33 });
+    assert.deepEqual(report.support, {
+      patches: 2,
+      pixels: 45 * 38 + 29 * 33,
+      positive: report.support.positive,
+      negative: report.support.negative,
+      ignored: 3 * 38 + 3 * 33,
+    });
     assert.ok(report.support.positive > 100 && report.support.negative > 1000);
     assert.equal(report.features, 7);
     assert.equal(head.W.length, 7);
-    assert.deepEqual(head.metadata.extractors, [{ name: 'alpha', depth: 4 }, { name: 'beta', depth: 3 }]);
+    assert.deepEqual(head.metadata.extractors, [
+      { name: 'alpha', depth: 4 },
+      { name: 'beta', depth: 3 },
+    ]);
     assert.equal(report.logistic.stop, 'converged');
     assert.ok(report.logistic.gradientNorm < 1e-6, `logistic ‖∇‖ = ${report.logistic.gradientNorm}`);
     assert.equal(report.bfgs!.stop, 'gradient');
     assert.ok(report.bfgs!.gradientNorm < 1e-5);
     // Refinement lowers the soft-Dice loss it optimises (by a lot: this problem is imbalanced).
-    assert.ok(report.bfgs!.diceLoss < report.logistic.diceLoss - 0.1, `Dice loss ${report.logistic.diceLoss} → ${report.bfgs!.diceLoss}`);
+    assert.ok(
+      report.bfgs!.diceLoss < report.logistic.diceLoss - 0.1,
+      `Dice loss ${report.logistic.diceLoss} → ${report.bfgs!.diceLoss}`,
+    );
     assert.ok(Math.abs(report.bfgs!.loss - report.bfgs!.diceLoss - report.bfgs!.penalty) < 1e-12);
     for (const t of Object.values(report.timings)) assert.ok(t >= 0 && Number.isFinite(t));
 
     // Progress: every patch, then Newton steps, then BFGS steps, iterations counting up.
-    assert.deepEqual(events.filter((e) => e.phase === 'features').map((e) => e.phase === 'features' && e.done), [1, 2]);
+    assert.deepEqual(
+      events.filter((e) => e.phase === 'features').map((e) => e.phase === 'features' && e.done),
+      [1, 2],
+    );
     const phases = events.map((e) => e.phase);
     assert.deepEqual([...new Set(phases)], ['features', 'logistic', 'bfgs']);
     const bfgsEvents = events.filter((e) => e.phase === 'bfgs');
@@ -88,7 +119,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
     const extractor = openFeatureExtractor(extractors);
     try {
       const patch = smallSupport()[0];
-      const features = tf.tidy(() => extractor.features(tf.tensor4d(patch.rgb, [1, patch.height, patch.width, 3], 'int32')));
+      const features = tf.tidy(() =>
+        extractor.features(tf.tensor4d(patch.rgb, [1, patch.height, patch.width, 3], 'int32')),
+      );
       const x = (await features.data()) as Float32Array;
       const fromRgb = await predictWithHead(patch, extractor, head);
       const fromFeatures = await predictWithHead(features, extractors, head);
@@ -100,7 +133,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const { mean, std } = head.featureStats;
         const bStd = head.b + head.W.reduce((s, w, j) => s + w * mean[j], 0);
         const z = bStd + head.W.reduce((s, w, j) => s + w * std[j] * ((xi[j] - mean[j]) / std[j]), 0);
-        worst = Math.max(worst, Math.abs(fromRgb[i] - 1 / (1 + Math.exp(-z))), Math.abs(fromRgb[i] - fromFeatures[i]), Math.abs(fromRgb[i] - sigmoidOf(head, xi)));
+        worst = Math.max(
+          worst,
+          Math.abs(fromRgb[i] - 1 / (1 + Math.exp(-z))),
+          Math.abs(fromRgb[i] - fromFeatures[i]),
+          Math.abs(fromRgb[i] - sigmoidOf(head, xi)),
+        );
       }
       assert.ok(worst < 1e-5, `largest probability difference ${worst}`);
     } finally {
@@ -118,23 +156,38 @@ test('wasm and cpu give the same head, and the same as the stored fixture the br
   assert.ok(wasm && cpu, 'the two tests above ran');
   const heads = { wasm: wasm.head, cpu: cpu.head };
   const between = relativeDifference(heads.cpu.W, heads.wasm.W);
-  console.log(`‖W_cpu − W_wasm‖/‖W_wasm‖ = ${between.toExponential(2)}; logistic phase: ${relativeDifference(cpu.logisticHead.W, wasm.logisticHead.W).toExponential(2)}`);
+  console.log(
+    `‖W_cpu − W_wasm‖/‖W_wasm‖ = ${between.toExponential(2)}; logistic phase: ${relativeDifference(cpu.logisticHead.W, wasm.logisticHead.W).toExponential(2)}`,
+  );
   assert.ok(between < 1e-4, `${between}`);
   if (process.env.UPDATE_ADAPT_FIXTURE) {
-    fs.writeFileSync(SMALL_HEAD_FIXTURE, `${JSON.stringify({ note: 'Written by test/core/adaptation/adapt.node.test.ts (wasm) with UPDATE_ADAPT_FIXTURE=1', head: serializeHead(heads.wasm), logisticHead: serializeHead(wasm.logisticHead) }, null, 1)}\n`);
+    fs.writeFileSync(
+      SMALL_HEAD_FIXTURE,
+      `${JSON.stringify({ note: 'Written by test/core/adaptation/adapt.node.test.ts (wasm) with UPDATE_ADAPT_FIXTURE=1', head: serializeHead(heads.wasm), logisticHead: serializeHead(wasm.logisticHead) }, null, 1)}\n`,
+    );
   }
-  assert.ok(fs.existsSync(SMALL_HEAD_FIXTURE), `${SMALL_HEAD_FIXTURE} is missing: run this test with UPDATE_ADAPT_FIXTURE=1 to write it`);
+  assert.ok(
+    fs.existsSync(SMALL_HEAD_FIXTURE),
+    `${SMALL_HEAD_FIXTURE} is missing: run this test with UPDATE_ADAPT_FIXTURE=1 to write it`,
+  );
   const fixture = JSON.parse(fs.readFileSync(SMALL_HEAD_FIXTURE, 'utf8'));
   const stored = parseHead(fixture.head, extractors);
   for (const [name, h] of Object.entries(heads)) {
     const d = relativeDifference(h.W, stored.W);
-    assert.ok(d < 1e-4, `${name} head differs from the fixture by ${d}: if the change is intended, rewrite it with UPDATE_ADAPT_FIXTURE=1`);
+    assert.ok(
+      d < 1e-4,
+      `${name} head differs from the fixture by ${d}: if the change is intended, rewrite it with UPDATE_ADAPT_FIXTURE=1`,
+    );
   }
 });
 
 test('without refinement the head is the logistic one and the report has no BFGS part', async () => {
   await initBackend('wasm');
-  const { head, logisticHead, report } = await adapt(smallSupport(), extractors, { ...SMALL_OPTIONS, refine: false, threshold: 0.3 });
+  const { head, logisticHead, report } = await adapt(smallSupport(), extractors, {
+    ...SMALL_OPTIONS,
+    refine: false,
+    threshold: 0.3,
+  });
   assert.equal(head, logisticHead);
   assert.equal(report.bfgs, undefined);
   assert.equal(head.threshold, 0.3);
@@ -146,7 +199,8 @@ test('without refinement the head is the logistic one and the report has no BFGS
 test('an abort rejects promptly with an AbortError, in every phase, and leaves no tensors', async () => {
   await initBackend('wasm');
   const before = tf.memory().numTensors;
-  const isAbort = (err: unknown) => err instanceof Error && err.name === 'AbortError' && err instanceof AdaptError && err.code === 'aborted';
+  const isAbort = (err: unknown) =>
+    err instanceof Error && err.name === 'AbortError' && err instanceof AdaptError && err.code === 'aborted';
 
   const already = new AbortController();
   already.abort();
@@ -208,16 +262,33 @@ function pooledDice(probabilities: Float32Array[], patches: readonly SupportPatc
 }
 
 test('5-shot adaptation to plasma cells (a class no extractor knows) on the sample patches', async () => {
-  assert.ok(fs.existsSync(`${SAMPLE}/manifest.csv`), `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`);
-  assert.ok(fs.existsSync(`${BUNDLE}.json`), `${BUNDLE}.json is missing: the default extractors ship with the repository`);
+  assert.ok(
+    fs.existsSync(`${SAMPLE}/manifest.csv`),
+    `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`,
+  );
+  assert.ok(
+    fs.existsSync(`${BUNDLE}.json`),
+    `${BUNDLE}.json is missing: the default extractors ship with the repository`,
+  );
   await initBackend('wasm');
-  const bundle = decodeBundle(fs.readFileSync(`${BUNDLE}.json`, 'utf8'), new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer);
+  const bundle = decodeBundle(
+    fs.readFileSync(`${BUNDLE}.json`, 'utf8'),
+    new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer,
+  );
   // The sample is 0.5 µm/px, the CoNSeP extractors 0.25: patches are zoomed 2× to their scale.
   const zoom = integerZoom(0.5, bundle.mpp);
   const plasma = [4];
-  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, { size: 256, zoom, shots: 5, seed: 1, minPositive: 200 });
+  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, {
+    size: 256,
+    zoom,
+    shots: 5,
+    seed: 1,
+    minPositive: 200,
+  });
   // Two 256² query patches (128² of the sample) from each test image.
-  const queries = readLabelledDataset(SAMPLE, 'test').flatMap((image) => tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5 || i === 10));
+  const queries = readLabelledDataset(SAMPLE, 'test').flatMap((image) =>
+    tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5 || i === 10),
+  );
 
   const before = tf.memory().numTensors;
   const { head, logisticHead, report } = await adapt(support, bundle, { metadata: { className: 'plasma' } });
@@ -226,7 +297,8 @@ test('5-shot adaptation to plasma cells (a class no extractor knows) on the samp
   const extractor = openFeatureExtractor(bundle);
   let dice: Record<string, number>;
   try {
-    const predict = (h: Head, patches: readonly SupportPatch[]) => Promise.all(patches.map((p) => predictWithHead(p, extractor, h)));
+    const predict = (h: Head, patches: readonly SupportPatch[]) =>
+      Promise.all(patches.map((p) => predictWithHead(p, extractor, h)));
     dice = {
       supportLogistic: pooledDice(await predict(logisticHead, support), support, 0.5),
       supportBfgs: pooledDice(await predict(head, support), support, 0.5),
@@ -236,7 +308,9 @@ test('5-shot adaptation to plasma cells (a class no extractor knows) on the samp
   } finally {
     extractor.dispose();
   }
-  console.log(`extractors: ${bundle.classes.map((c) => c.name).join(', ')} (C' = ${report.features}); Dice: ${JSON.stringify(dice)}`);
+  console.log(
+    `extractors: ${bundle.classes.map((c) => c.name).join(', ')} (C' = ${report.features}); Dice: ${JSON.stringify(dice)}`,
+  );
   console.log(`report: ${JSON.stringify({ logistic: report.logistic, bfgs: report.bfgs, timings: report.timings })}`);
 
   assert.equal(head.metadata.className, 'plasma');

@@ -61,7 +61,10 @@ test('given the exact inverse Hessian as its start, BFGS solves a quadratic in a
   const n = 20;
   const { objective, minimiser, hessian } = quadratic(n, 5, 1e4);
   // Q⁻¹ by Gauss–Jordan, independently of the code under test.
-  const aug = Array.from({ length: n }, (_, i) => [...hessian.subarray(i * n, (i + 1) * n), ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  const aug = Array.from({ length: n }, (_, i) => [
+    ...hessian.subarray(i * n, (i + 1) * n),
+    ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+  ]);
   for (let c = 0; c < n; c++) {
     const pivot = aug[c][c];
     for (let k = 0; k < 2 * n; k++) aug[c][k] /= pivot;
@@ -72,14 +75,20 @@ test('given the exact inverse Hessian as its start, BFGS solves a quadratic in a
     }
   }
   const inverse = Float64Array.from(aug.flatMap((row) => row.slice(n)));
-  const result = await bfgs(objective, new Float64Array(n), { gradientTolerance: 1e-9, initialInverseHessian: inverse });
+  const result = await bfgs(objective, new Float64Array(n), {
+    gradientTolerance: 1e-9,
+    initialInverseHessian: inverse,
+  });
   assert.equal(result.stop, 'gradient');
   assert.ok(result.iterations <= 3, `${result.iterations} iterations`);
   assert.ok(maxAbs(result.x, minimiser) < 1e-8);
 });
 
 test('BFGS finds the Rosenbrock minimum (1, 1) from a close start and from the classic (−1.2, 1)', async () => {
-  for (const start of [[1.2, 1.2], [-1.2, 1]]) {
+  for (const start of [
+    [1.2, 1.2],
+    [-1.2, 1],
+  ]) {
     const result = await bfgs(rosenbrock, start, { gradientTolerance: 1e-8, maxIterations: 500 });
     assert.equal(result.stop, 'gradient', `from ${start}`);
     assert.ok(maxAbs(result.x, [1, 1]) < 1e-7, `from ${start}: x = ${Array.from(result.x)}`);
@@ -114,7 +123,10 @@ test('every step of a BFGS run satisfies the strong Wolfe conditions', async () 
         assert.equal(p.wolfe, 'strong');
         assert.ok(slope < 0, `${name} step ${p.iteration} is not a descent step`);
         assert.ok(p.f <= value.f + c1 * slope, `${name} step ${p.iteration}: no sufficient decrease`);
-        assert.ok(Math.abs(dot(p.g, s)) <= c2 * Math.abs(slope), `${name} step ${p.iteration}: curvature condition fails`);
+        assert.ok(
+          Math.abs(dot(p.g, s)) <= c2 * Math.abs(slope),
+          `${name} step ${p.iteration}: curvature condition fails`,
+        );
         x = p.x.slice();
         value = { f: p.f, g: p.g.slice() };
         steps++;
@@ -144,9 +156,18 @@ test('the line search meets strong Wolfe where the good step is very long, very 
     const step = await wolfeLineSearch(rosenbrock, xs, v0, dir, 1, { c1, c2 });
     const dAlpha = dot(step.value.g, dir);
     assert.equal(step.wolfe, 'strong');
-    assert.ok(step.value.f <= v0.f + c1 * step.alpha * d0, `sufficient decrease fails at α = ${step.alpha} for ${x} + α·${d}`);
-    assert.ok(Math.abs(dAlpha) <= -c2 * d0, `curvature fails at α = ${step.alpha}: |φ'(α)| = ${Math.abs(dAlpha)}, c2|φ'(0)| = ${-c2 * d0}`);
-    assert.deepEqual(Array.from(step.x), Array.from(xs, (v, i) => v + step.alpha * dir[i]));
+    assert.ok(
+      step.value.f <= v0.f + c1 * step.alpha * d0,
+      `sufficient decrease fails at α = ${step.alpha} for ${x} + α·${d}`,
+    );
+    assert.ok(
+      Math.abs(dAlpha) <= -c2 * d0,
+      `curvature fails at α = ${step.alpha}: |φ'(α)| = ${Math.abs(dAlpha)}, c2|φ'(0)| = ${-c2 * d0}`,
+    );
+    assert.deepEqual(
+      Array.from(step.x),
+      Array.from(xs, (v, i) => v + step.alpha * dir[i]),
+    );
   }
 });
 
@@ -158,7 +179,9 @@ test('a line search along an ascent direction is refused; one that finds no Wolf
   // f decreasing forever along the direction: no curvature condition can be met.
   const linear = (z: Float64Array): ObjectiveValue => ({ f: -z[0], g: Float64Array.of(-1) });
   await assert.rejects(
-    wolfeLineSearch(linear, Float64Array.of(0), linear(Float64Array.of(0)), Float64Array.of(1), 1, { maxEvaluations: 12 }),
+    wolfeLineSearch(linear, Float64Array.of(0), linear(Float64Array.of(0)), Float64Array.of(1), 1, {
+      maxEvaluations: 12,
+    }),
     (err: unknown) => err instanceof LineSearchFailure && err.evaluations === 12,
   );
 });
@@ -173,9 +196,17 @@ test('with fTolerance, BFGS converges on an objective whose value carries noise 
     return { f: v.f + jitter, g: v.g };
   };
   const plain = await bfgs(noisy, new Float64Array(6), { gradientTolerance: 1e-7, maxIterations: 200 });
-  assert.equal(plain.stop, 'line-search', `without fTolerance it should get stuck, got ${plain.stop} at ‖∇‖ = ${plain.gradientNorm}`);
+  assert.equal(
+    plain.stop,
+    'line-search',
+    `without fTolerance it should get stuck, got ${plain.stop} at ‖∇‖ = ${plain.gradientNorm}`,
+  );
   assert.ok(plain.gradientNorm > 1e-7);
-  const tolerant = await bfgs(noisy, new Float64Array(6), { gradientTolerance: 1e-7, maxIterations: 200, lineSearch: { fTolerance: 3e-6 } });
+  const tolerant = await bfgs(noisy, new Float64Array(6), {
+    gradientTolerance: 1e-7,
+    maxIterations: 200,
+    lineSearch: { fTolerance: 3e-6 },
+  });
   assert.equal(tolerant.stop, 'gradient');
   assert.ok(tolerant.approximateSteps > 0);
   assert.ok(maxAbs(tolerant.x, minimiser) < 1e-6);

@@ -30,7 +30,7 @@ function data(seed: number) {
       for (let j = 0; j < channels; j++) {
         const v = Math.fround(3 * j + (1 + j) * rng.gaussian());
         x[i * channels + j] = v;
-        z += (j % 2 ? 0.8 : -0.5) * (v - 3 * j) / (1 + j);
+        z += ((j % 2 ? 0.8 : -0.5) * (v - 3 * j)) / (1 + j);
       }
       mask[i] = rng.next() < 0.05 ? MASK_IGNORED : rng.next() < 1 / (1 + Math.exp(-3 * z)) ? 1 : 0;
     }
@@ -39,7 +39,12 @@ function data(seed: number) {
 }
 
 /** L(θ) = 1 − (2Σpt + ε)/(Σp + Σt + ε) + λ‖w‖₂ in float64 on the standardised labelled rows. */
-function reference(rows: { x: Float32Array; mask: Uint8Array }[], mean: readonly number[], std: readonly number[], lambda: number) {
+function reference(
+  rows: { x: Float32Array; mask: Uint8Array }[],
+  mean: readonly number[],
+  std: readonly number[],
+  lambda: number,
+) {
   const a: number[][] = [];
   const t: number[] = [];
   for (const { x, mask } of rows) {
@@ -94,12 +99,18 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.ok(Math.abs(value.f - exact) < 1e-6 * exact, `L = ${value.f}, float64 reference ${exact}`);
         assert.ok(Math.abs(value.dice + value.penalty - value.f) < 1e-15);
         const h = 1e-5;
-        const fd = theta.map((_, j) => (f64(theta.map((v, k) => (k === j ? v + h : v))) - f64(theta.map((v, k) => (k === j ? v - h : v)))) / (2 * h));
+        const fd = theta.map(
+          (_, j) =>
+            (f64(theta.map((v, k) => (k === j ? v + h : v))) - f64(theta.map((v, k) => (k === j ? v - h : v)))) /
+            (2 * h),
+        );
         const error = Math.hypot(...fd.map((v, j) => v - value.g[j])) / Math.hypot(...fd);
         worst = Math.max(worst, error);
         assert.ok(error < 1e-5, `λ = ${lambda}: ‖∇L − FD‖/‖FD‖ = ${error}`);
       }
-      console.log(`${backend}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; of L against float64: ${worstValue.toExponential(2)}`);
+      console.log(
+        `${backend}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; of L against float64: ${worstValue.toExponential(2)}`,
+      );
     } finally {
       matrix.dispose();
     }

@@ -12,7 +12,15 @@ function head(): Head {
     b: -4.5,
     featureStats: { mean: [1, 2, 3, 4, 5, 6, 7], std: [0.5, 1, 1, 2, 1e-3, 1, 4] },
     threshold: 0.5,
-    metadata: { extractors: [{ name: 'alpha', depth: 4 }, { name: 'beta', depth: 3 }], className: 'plasma', shots: 5, nested: { a: [1, 2] } },
+    metadata: {
+      extractors: [
+        { name: 'alpha', depth: 4 },
+        { name: 'beta', depth: 3 },
+      ],
+      className: 'plasma',
+      shots: 5,
+      nested: { a: [1, 2] },
+    },
   };
 }
 
@@ -22,7 +30,12 @@ test('a head survives serialise → JSON text → parse unchanged, with and with
   assert.equal(json.format, HEAD_FORMAT);
   assert.equal(json.version, 1);
   const text = JSON.stringify(json);
-  for (const parsed of [parseHead(text), parseHead(JSON.parse(text)), parseHead(text, extractors), parseHead(text, { classes: extractors, mpp: 0.25, metadata: {} })]) {
+  for (const parsed of [
+    parseHead(text),
+    parseHead(JSON.parse(text)),
+    parseHead(text, extractors),
+    parseHead(text, { classes: extractors, mpp: 0.25, metadata: {} }),
+  ]) {
     assert.deepEqual(parsed, original);
   }
   // Serialising copies: later changes to the head do not reach the JSON.
@@ -30,7 +43,12 @@ test('a head survives serialise → JSON text → parse unchanged, with and with
   assert.equal(json.W[0], 0.5);
 });
 
-function rejects(mutate: (json: Record<string, any>) => unknown, code: string, message: RegExp, withExtractors = false) {
+function rejects(
+  mutate: (json: Record<string, any>) => unknown,
+  code: string,
+  message: RegExp,
+  withExtractors = false,
+) {
   const json = JSON.parse(JSON.stringify(serializeHead(head())));
   const replaced = mutate(json);
   const input = replaced === undefined ? json : replaced;
@@ -48,7 +66,11 @@ function rejects(mutate: (json: Record<string, any>) => unknown, code: string, m
 test('bad heads are refused with a message that names the problem', () => {
   rejects(() => '{"format": ', 'not-json', /not JSON/);
   rejects(() => [1, 2], 'bad-field', /must be a JSON object/);
-  rejects((j) => void (j.format = 'openseadragon-fewshot/extractors'), 'wrong-format', /format is "openseadragon-fewshot\/extractors", expected "openseadragon-fewshot\/head"/);
+  rejects(
+    (j) => void (j.format = 'openseadragon-fewshot/extractors'),
+    'wrong-format',
+    /format is "openseadragon-fewshot\/extractors", expected "openseadragon-fewshot\/head"/,
+  );
   rejects((j) => void delete j.format, 'wrong-format', /format is undefined/);
   rejects((j) => void (j.version = 2), 'unsupported-version', /version 2 is not supported/);
   rejects((j) => void (j.W[3] = 'x'), 'bad-field', /W\[3\] is "x", not a number/);
@@ -59,20 +81,40 @@ test('bad heads are refused with a message that names the problem', () => {
   rejects((j) => void (j.W = []), 'bad-field', /W is empty/);
   rejects((j) => void j.featureStats.mean.pop(), 'bad-field', /featureStats\.mean has 6 values, W has 7/);
   rejects((j) => void (j.featureStats.std[4] = 0), 'bad-field', /featureStats\.std\[4\] is 0/);
-  rejects((j) => void (j.threshold = 1), 'bad-field', /threshold is 1; a probability threshold lies strictly between 0 and 1/);
+  rejects(
+    (j) => void (j.threshold = 1),
+    'bad-field',
+    /threshold is 1; a probability threshold lies strictly between 0 and 1/,
+  );
   rejects((j) => void delete j.metadata.extractors, 'bad-field', /metadata\.extractors must list the extractors/);
   rejects((j) => void (j.metadata.extractors[1].depth = 2.5), 'bad-field', /metadata\.extractors\[1\] must be/);
-  rejects((j) => void (j.metadata.extractors[1].depth = 4), 'bad-field', /W has 7 weights but the extractors it names, alpha \(depth 4\), beta \(depth 4\), give 8 features/);
+  rejects(
+    (j) => void (j.metadata.extractors[1].depth = 4),
+    'bad-field',
+    /W has 7 weights but the extractors it names, alpha \(depth 4\), beta \(depth 4\), give 8 features/,
+  );
 });
 
 test('a head is refused for extractors other than those it was fitted on', () => {
   const text = JSON.stringify(serializeHead(head()));
   const check = (given: typeof extractors, message: RegExp) =>
-    assert.throws(() => parseHead(text, given), (err: unknown) => err instanceof HeadError && err.code === 'extractor-mismatch' && message.test(err.message));
+    assert.throws(
+      () => parseHead(text, given),
+      (err: unknown) => err instanceof HeadError && err.code === 'extractor-mismatch' && message.test(err.message),
+    );
   // Wrong feature count.
-  check([extractors[0]], /the head has 7 weights \(fitted on alpha \(depth 4\), beta \(depth 3\)\) but these extractors give 4 features \(alpha \(depth 4\)\)/);
+  check(
+    [extractors[0]],
+    /the head has 7 weights \(fitted on alpha \(depth 4\), beta \(depth 3\)\) but these extractors give 4 features \(alpha \(depth 4\)\)/,
+  );
   // Right count, wrong order: the weights would multiply the wrong maps.
-  check([extractors[1], extractors[0]], /fitted on alpha \(depth 4\), beta \(depth 3\), in that order; these extractors are beta \(depth 3\), alpha \(depth 4\)/);
+  check(
+    [extractors[1], extractors[0]],
+    /fitted on alpha \(depth 4\), beta \(depth 3\), in that order; these extractors are beta \(depth 3\), alpha \(depth 4\)/,
+  );
   // Right count and order, another network.
-  check([extractors[0], { ...extractors[1], name: 'gamma' }], /these extractors are alpha \(depth 4\), gamma \(depth 3\)/);
+  check(
+    [extractors[0], { ...extractors[1], name: 'gamma' }],
+    /these extractors are alpha \(depth 4\), gamma \(depth 3\)/,
+  );
 });

@@ -120,7 +120,10 @@ function referenceFit({ channels, raw }: ReturnType<typeof problem>, l2: number)
   let theta = new Array(d).fill(0);
   for (let it = 0; it < 100; it++) {
     const { f, g, h } = evaluate(theta);
-    const step = solve(h, g.map((v) => -v));
+    const step = solve(
+      h,
+      g.map((v) => -v),
+    );
     let s = 1;
     while (evaluate(theta.map((v, j) => v + s * step[j])).f > f && s > 1e-12) s /= 2;
     theta = theta.map((v, j) => v + s * step[j]);
@@ -153,7 +156,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.equal(matrix.labelled, reference.n);
         const result = await fitLogisticRegression(matrix, { l2 });
         const error = relative(result.theta, reference.theta);
-        console.log(`${backend}, chunks of ${chunkRows} rows (${matrix.chunks.length} chunks): ${result.iterations} Newton steps, ${result.stop}, ‖θ − θ_ref‖/‖θ_ref‖ = ${error.toExponential(2)}, ‖∇F‖ = ${result.gradientNorm.toExponential(2)}`);
+        console.log(
+          `${backend}, chunks of ${chunkRows} rows (${matrix.chunks.length} chunks): ${result.iterations} Newton steps, ${result.stop}, ‖θ − θ_ref‖/‖θ_ref‖ = ${error.toExponential(2)}, ‖∇F‖ = ${result.gradientNorm.toExponential(2)}`,
+        );
         assert.equal(result.stop, 'converged');
         assert.ok(error < 1e-6, `relative error ${error}`);
         assert.ok(Math.abs(result.loss - reference.f) / reference.f < 1e-6, `loss ${result.loss} vs ${reference.f}`);
@@ -185,8 +190,18 @@ test('the logistic pass gradient and Hessian agree with finite differences of it
     const value = await logisticPass(matrix, theta, 1e-2, true);
     const h = 1e-3;
     for (let j = 0; j < theta.length; j++) {
-      const plus = await logisticPass(matrix, theta.map((v, k) => (k === j ? v + h : v)), 1e-2, true);
-      const minus = await logisticPass(matrix, theta.map((v, k) => (k === j ? v - h : v)), 1e-2, true);
+      const plus = await logisticPass(
+        matrix,
+        theta.map((v, k) => (k === j ? v + h : v)),
+        1e-2,
+        true,
+      );
+      const minus = await logisticPass(
+        matrix,
+        theta.map((v, k) => (k === j ? v - h : v)),
+        1e-2,
+        true,
+      );
       const fd = (plus.f - minus.f) / (2 * h);
       assert.ok(Math.abs(fd - value.g[j]) < 1e-5, `∂F/∂θ${j}: ${value.g[j]} vs finite difference ${fd}`);
       for (let k = 0; k < theta.length; k++) {

@@ -4,13 +4,22 @@ import { labelComponents } from '../../../core/cells/connected-components.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { floodLabels, randomMask, sampleLabelImages } from './mask-fixtures.js';
 
-function checkAgainstFlood(mask: Uint8Array, width: number, height: number, connectivity: 4 | 8, label: string): number {
+function checkAgainstFlood(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  connectivity: 4 | 8,
+  label: string,
+): number {
   const got = labelComponents(mask, width, height, connectivity);
   const expected = floodLabels(width, height, (i) => mask[i] !== 0, connectivity);
   assert.equal(got.count, expected.count, `${label}: component count`);
   // Both number components by their first pixel in raster order, so the labels must be identical.
   for (let i = 0; i < mask.length; i++) {
-    if (got.labels[i] !== expected.labels[i]) assert.fail(`${label}: pixel (${i % width}, ${Math.floor(i / width)}) labelled ${got.labels[i]}, flood fill says ${expected.labels[i]}`);
+    if (got.labels[i] !== expected.labels[i])
+      assert.fail(
+        `${label}: pixel (${i % width}, ${Math.floor(i / width)}) labelled ${got.labels[i]}, flood fill says ${expected.labels[i]}`,
+      );
   }
   const areas = new Int32Array(expected.count + 1);
   for (const l of expected.labels) if (l) areas[l]++;
@@ -25,13 +34,21 @@ test('random masks of every density: the same components as a breadth-first floo
     const width = 1 + random.int(48);
     const height = 1 + random.int(48);
     const mask = randomMask(random, width, height, [0.1, 0.3, 0.5, 0.6, 0.8][trial % 5], trial % 3);
-    for (const connectivity of [8, 4] as const) components += checkAgainstFlood(mask, width, height, connectivity, `trial ${trial} ${width}×${height} ${connectivity}-conn`);
+    for (const connectivity of [8, 4] as const)
+      components += checkAgainstFlood(
+        mask,
+        width,
+        height,
+        connectivity,
+        `trial ${trial} ${width}×${height} ${connectivity}-conn`,
+      );
   }
   assert.ok(components > 10000, `only ${components} components in all; too few to prove anything`);
 });
 
 test('U, spiral and comb shapes whose provisional labels need many merges', () => {
-  const width = 40, height = 30;
+  const width = 40,
+    height = 30;
   const mask = new Uint8Array(width * height);
   // A comb whose teeth hang down from a spine at the bottom: each tooth starts a new provisional label.
   for (let x = 0; x < width; x += 2) for (let y = 0; y < height - 1; y++) mask[y * width + x] = 1;

@@ -14,7 +14,8 @@ function referenceHoleCount(mask: Uint8Array, width: number, height: number, con
   const reachesBorder = new Uint8Array(background.count + 1);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      if (x === 0 || y === 0 || x === width - 1 || y === height - 1) reachesBorder[background.labels[y * width + x]] = 1;
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1)
+        reachesBorder[background.labels[y * width + x]] = 1;
     }
   }
   let holes = 0;
@@ -22,7 +23,13 @@ function referenceHoleCount(mask: Uint8Array, width: number, height: number, con
   return holes;
 }
 
-function checkExact(mask: Uint8Array, width: number, height: number, connectivity: Connectivity, label: string): { rings: number; holes: number } {
+function checkExact(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  connectivity: Connectivity,
+  label: string,
+): { rings: number; holes: number } {
   const components = labelComponents(mask, width, height, connectivity);
   const rings = traceRings(components);
   assert.equal(rings.length, components.count, label);
@@ -32,19 +39,26 @@ function checkExact(mask: Uint8Array, width: number, height: number, connectivit
     const own = rings[k];
     assert.ok(own.length >= 1, `${label}: component ${k + 1} has no ring`);
     assert.ok(signedArea(own[0]) > 0, `${label}: component ${k + 1}'s outer ring is not counter-clockwise (y up)`);
-    for (let h = 1; h < own.length; h++) assert.ok(signedArea(own[h]) < 0, `${label}: component ${k + 1}'s hole ${h} is not clockwise`);
+    for (let h = 1; h < own.length; h++)
+      assert.ok(signedArea(own[h]) < 0, `${label}: component ${k + 1}'s hole ${h} is not clockwise`);
     holes += own.length - 1;
     count += own.length;
     // Rasterised by pixel centre, the rings give back the component, pixel for pixel.
     const raster = new Uint8Array(width * height);
     rasterisePolygon(raster, width, height, own.map(pairs), 1);
     for (let i = 0; i < raster.length; i++) {
-      if (raster[i] !== (components.labels[i] === k + 1 ? 1 : 0)) assert.fail(`${label}: component ${k + 1} rasterises wrongly at (${i % width}, ${Math.floor(i / width)})`);
+      if (raster[i] !== (components.labels[i] === k + 1 ? 1 : 0))
+        assert.fail(`${label}: component ${k + 1} rasterises wrongly at (${i % width}, ${Math.floor(i / width)})`);
     }
     // Every vertex is the midpoint of a pixel edge: one coordinate whole, the other half.
     for (const ring of own) {
       for (let i = 0; i < ring.length; i += 2) {
-        assert.ok(Number.isInteger(ring[i]) !== Number.isInteger(ring[i + 1]) && Number.isInteger(2 * ring[i]) && Number.isInteger(2 * ring[i + 1]), `${label}: vertex (${ring[i]}, ${ring[i + 1]})`);
+        assert.ok(
+          Number.isInteger(ring[i]) !== Number.isInteger(ring[i + 1]) &&
+            Number.isInteger(2 * ring[i]) &&
+            Number.isInteger(2 * ring[i + 1]),
+          `${label}: vertex (${ring[i]}, ${ring[i + 1]})`,
+        );
       }
     }
   }
@@ -54,7 +68,8 @@ function checkExact(mask: Uint8Array, width: number, height: number, connectivit
 
 test('random masks: each component’s rings rasterise back to exactly its pixels; holes as many as enclosed background regions', () => {
   const random = new SeededRandom(8);
-  let holes = 0, rings = 0;
+  let holes = 0,
+    rings = 0;
   for (let trial = 0; trial < 250; trial++) {
     const width = 1 + random.int(40);
     const height = 1 + random.int(40);
@@ -84,8 +99,14 @@ test('all rings of a mask are simple and pairwise disjoint, corner contacts incl
 
 test('corner contacts: one outline with 8 neighbours, two with 4; a pixel is a diamond; a ring of pixels has a hole', () => {
   const diagonal = new Uint8Array([1, 0, 0, 1]);
-  assert.deepEqual(traceRings(labelComponents(diagonal, 2, 2, 8)).map((r) => r.length), [1]);
-  assert.deepEqual(traceRings(labelComponents(diagonal, 2, 2, 4)).map((r) => r.length), [1, 1]);
+  assert.deepEqual(
+    traceRings(labelComponents(diagonal, 2, 2, 8)).map((r) => r.length),
+    [1],
+  );
+  assert.deepEqual(
+    traceRings(labelComponents(diagonal, 2, 2, 4)).map((r) => r.length),
+    [1, 1],
+  );
   // The 8-connected pair: a parallelogram through the shared corner (a neck √2/2 wide).
   const [[neck]] = traceRings(labelComponents(diagonal, 2, 2, 8));
   assert.equal(signedArea(neck), 1.5);

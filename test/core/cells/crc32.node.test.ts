@@ -27,6 +27,10 @@ test('random inputs match the bitwise definition, in one piece or continued over
     const whole = crc32(bytes);
     assert.equal(whole, bitwise(bytes), `trial ${trial}`);
     const cut = random.int(bytes.length + 1);
-    assert.equal(crc32(bytes.subarray(cut), crc32(bytes.subarray(0, cut))), whole, `trial ${trial}: continued at ${cut}`);
+    assert.equal(
+      crc32(bytes.subarray(cut), crc32(bytes.subarray(0, cut))),
+      whole,
+      `trial ${trial}: continued at ${cut}`,
+    );
   }
 });

@@ -43,15 +43,30 @@ function shoelace(ring: Position[]): number {
 
 function length(ring: Position[], ux: number, uy: number): number {
   let s = 0;
-  for (let i = 0; i + 1 < ring.length; i++) s += Math.hypot((ring[i + 1][0] - ring[i][0]) * ux, (ring[i + 1][1] - ring[i][1]) * uy);
+  for (let i = 0; i + 1 < ring.length; i++)
+    s += Math.hypot((ring[i + 1][0] - ring[i][0]) * ux, (ring[i + 1][1] - ring[i][1]) * uy);
   return s;
 }
 
 /** Rasterises every feature into a width × height grid whose pixel (i, j) covers level-0 [x + i·s, …). */
-function rasterise(json: CellFeatureCollection, x: number, y: number, sx: number, sy: number, width: number, height: number): Uint8Array {
+function rasterise(
+  json: CellFeatureCollection,
+  x: number,
+  y: number,
+  sx: number,
+  sy: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const out = new Uint8Array(width * height);
   for (const f of json.features) {
-    rasterisePolygon(out, width, height, f.geometry.coordinates.map((ring) => ring.map(([px, py]): [number, number] => [(px - x) / sx, (py - y) / sy])), 1);
+    rasterisePolygon(
+      out,
+      width,
+      height,
+      f.geometry.coordinates.map((ring) => ring.map(([px, py]): [number, number] => [(px - x) / sx, (py - y) / sy])),
+      1,
+    );
   }
   return out;
 }
@@ -73,7 +88,8 @@ test('sample nuclei traced at half resolution and exported at a non-trivial orig
   let totalCells = 0;
   for (const image of sampleLabelImages().slice(0, 6)) {
     const full = image.classes.map((c) => (c ? 1 : 0));
-    const w = image.width / 2, h = image.height / 2;
+    const w = image.width / 2,
+      h = image.height / 2;
     const mask = halve(full, image.width, image.height);
     const cells = cellContours(mask, w, h);
     // The mask is level 1 of a 2× pyramid, cut at level-1 pixel (566, 1526).
@@ -91,14 +107,20 @@ test('sample nuclei traced at half resolution and exported at a non-trivial orig
     const dFull = dice(level0, full);
     assert.ok(dFull >= 0.9, `${image.name}: Dice against the level-0 nuclei ${dFull}`);
     // Off by a few level-0 pixels, the outlines would miss the nuclei.
-    assert.ok(dice(rasterise(json, 1132 + 4, 3052 - 3, 1, 1, image.width, image.height), full) < dFull - 0.1, `${image.name}: a shifted window matches as well`);
+    assert.ok(
+      dice(rasterise(json, 1132 + 4, 3052 - 3, 1, 1, image.width, image.height), full) < dFull - 0.1,
+      `${image.name}: a shifted window matches as well`,
+    );
 
     for (const [k, f] of json.features.entries()) {
       const area = f.properties.measurements['Area µm^2'];
       const perimeter = f.properties.measurements['Perimeter µm'];
       assert.equal(area, cells[k].area * 4 * 0.25, 'area: mask pixels × 4 level-0 pixels × 0.25 µm²');
       // The perimeter against the outline as written (rounded to 0.01 px).
-      assert.ok(Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length, `perimeter ${perimeter}`);
+      assert.ok(
+        Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length,
+        `perimeter ${perimeter}`,
+      );
     }
     totalCells += cells.length;
   }
@@ -111,14 +133,31 @@ test('an anisotropic, non-integer placement maps back to the mask with Dice ≥ 
   const cells = cellContours(mask, image.width, image.height);
   const placement = maskPlacement(777.25, 4096.5, 4.0005, 3.999);
   const mpp = { x: 0.2521, y: 0.2519 };
-  const withMpp = parseAndCheck(JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp })), cells.length);
-  const back = rasterise(withMpp, placement.x, placement.y, placement.scaleX, placement.scaleY, image.width, image.height);
+  const withMpp = parseAndCheck(
+    JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp })),
+    cells.length,
+  );
+  const back = rasterise(
+    withMpp,
+    placement.x,
+    placement.y,
+    placement.scaleX,
+    placement.scaleY,
+    image.width,
+    image.height,
+  );
   const d = dice(back, mask);
   assert.ok(d >= 0.98, `Dice ${d}`);
   for (const f of withMpp.features) {
     for (const ring of f.geometry.coordinates) {
       for (const [x, y] of ring) {
-        assert.ok(x >= 777.25 - 0.01 && x <= 777.25 + image.width * 4.0005 + 0.01 && y >= 4096.5 - 0.01 && y <= 4096.5 + image.height * 3.999 + 0.01, `(${x}, ${y}) lies outside the mask's level-0 rectangle`);
+        assert.ok(
+          x >= 777.25 - 0.01 &&
+            x <= 777.25 + image.width * 4.0005 + 0.01 &&
+            y >= 4096.5 - 0.01 &&
+            y <= 4096.5 + image.height * 3.999 + 0.01,
+          `(${x}, ${y}) lies outside the mask's level-0 rectangle`,
+        );
       }
     }
   }
@@ -130,7 +169,10 @@ test('an anisotropic, non-integer placement maps back to the mask with Dice ≥ 
     assert.ok(Math.abs(m['Area px^2'] * mpp.x * mpp.y - um['Area µm^2']) < 1e-9 * um['Area µm^2']);
     assert.ok(Math.abs(m['Area px^2'] - cells[k].area * 4.0005 * 3.999) < 1e-6);
     // With per-axis units, the µm perimeter is not the pixel one times a constant: recompute it.
-    assert.ok(Math.abs(um['Perimeter µm'] - length(f.geometry.coordinates[0], mpp.x, mpp.y)) < 0.01 * f.geometry.coordinates[0].length);
+    assert.ok(
+      Math.abs(um['Perimeter µm'] - length(f.geometry.coordinates[0], mpp.x, mpp.y)) <
+        0.01 * f.geometry.coordinates[0].length,
+    );
   }
 });
 
@@ -138,7 +180,13 @@ test('holes survive the export; ids, decimals and object type can be chosen; bad
   const donut = new Uint8Array(7 * 7);
   for (let y = 1; y < 6; y++) for (let x = 1; x < 6; x++) donut[y * 7 + x] = x === 3 && y === 3 ? 0 : 1;
   const cells: CellContour[] = cellContours(donut, 7, 7, { tolerance: 0 });
-  const json = cellsToGeoJson(cells, { placement: maskPlacement(100, 200, 0.5), classification: LYMPHOCYTE, decimals: 1, objectType: 'annotation', id: (cell) => `cell-${cell.label}` });
+  const json = cellsToGeoJson(cells, {
+    placement: maskPlacement(100, 200, 0.5),
+    classification: LYMPHOCYTE,
+    decimals: 1,
+    objectType: 'annotation',
+    id: (cell) => `cell-${cell.label}`,
+  });
   const [f] = json.features;
   assert.equal(f.id, 'cell-1');
   assert.equal(f.properties.objectType, 'annotation');
@@ -152,7 +200,10 @@ test('holes survive the export; ids, decimals and object type can be chosen; bad
     }
   }
   const options = { placement: maskPlacement(0, 0, 1), classification: LYMPHOCYTE };
-  assert.throws(() => cellsToGeoJson(cells, { ...options, classification: { name: 'x', color: [256, 0, 0] } }), /colour/);
+  assert.throws(
+    () => cellsToGeoJson(cells, { ...options, classification: { name: 'x', color: [256, 0, 0] } }),
+    /colour/,
+  );
   assert.throws(() => cellsToGeoJson(cells, { ...options, mpp: { x: 0, y: 1 } }), /microns/);
   assert.throws(() => cellsToGeoJson(cells, { ...options, decimals: 1.5 }), /decimals/);
   assert.throws(() => maskPlacement(0, 0, -1), /scale/);

@@ -32,7 +32,13 @@ export function sampleLabelImages(): LabelImage[] {
 }
 
 /** A random binary mask: noise at `density`, optionally with some filled discs and rings. */
-export function randomMask(random: SeededRandom, width: number, height: number, density: number, shapes = 0): Uint8Array {
+export function randomMask(
+  random: SeededRandom,
+  width: number,
+  height: number,
+  density: number,
+  shapes = 0,
+): Uint8Array {
   const mask = new Uint8Array(width * height);
   for (let i = 0; i < mask.length; i++) mask[i] = random.next() < density ? 1 : 0;
   for (let s = 0; s < shapes; s++) {
@@ -54,11 +60,31 @@ export function randomMask(random: SeededRandom, width: number, height: number, 
  * Components by breadth-first flood fill from each unlabelled pixel in raster order: the
  * definition, written without union-find. `on(i)` says whether pixel i belongs to the set.
  */
-export function floodLabels(width: number, height: number, on: (i: number) => boolean, connectivity: Connectivity): { labels: Int32Array; count: number } {
+export function floodLabels(
+  width: number,
+  height: number,
+  on: (i: number) => boolean,
+  connectivity: Connectivity,
+): { labels: Int32Array; count: number } {
   const labels = new Int32Array(width * height);
-  const steps = connectivity === 8
-    ? [[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]]
-    : [[0, -1], [-1, 0], [1, 0], [0, 1]];
+  const steps =
+    connectivity === 8
+      ? [
+          [-1, -1],
+          [0, -1],
+          [1, -1],
+          [-1, 0],
+          [1, 0],
+          [-1, 1],
+          [0, 1],
+          [1, 1],
+        ]
+      : [
+          [0, -1],
+          [-1, 0],
+          [1, 0],
+          [0, 1],
+        ];
   let count = 0;
   const queue = new Int32Array(width * height);
   for (let start = 0; start < labels.length; start++) {
@@ -88,9 +114,12 @@ export function floodLabels(width: number, height: number, on: (i: number) => bo
 
 /** Dice of two binary masks (non-zero = on). */
 export function dice(a: Uint8Array, b: Uint8Array): number {
-  let both = 0, sa = 0, sb = 0;
+  let both = 0,
+    sa = 0,
+    sb = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i] !== 0, y = b[i] !== 0;
+    const x = a[i] !== 0,
+      y = b[i] !== 0;
     if (x) sa++;
     if (y) sb++;
     if (x && y) both++;

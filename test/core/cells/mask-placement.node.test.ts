@@ -16,7 +16,10 @@ test('a rectangle of a pyramid level: the scale is level 0 over the level, per a
   assert.equal(placement.x, 100 * (8193 / 4097));
   assert.equal(placement.y, 40 * (6001 / 3001));
   // The level's far corner lands on level 0's far corner.
-  const [x, y] = toLevel0(levelPlacement({ x: 0, y: 0 }, { width: 4097, height: 3001 }, { width: 8193, height: 6001 }), [4097, 3001]);
+  const [x, y] = toLevel0(
+    levelPlacement({ x: 0, y: 0 }, { width: 4097, height: 3001 }, { width: 8193, height: 6001 }),
+    [4097, 3001],
+  );
   assert.ok(Math.abs(x - 8193) < 1e-9 && Math.abs(y - 6001) < 1e-9);
 });
 

@@ -12,7 +12,14 @@ function expandToRgba(pixels: Uint8Array, channels: PngChannels): Uint8Array {
   const out = new Uint8Array(4 * n);
   for (let i = 0; i < n; i++) {
     const p = pixels.subarray(i * channels, (i + 1) * channels);
-    const [r, g, b, a] = channels === 1 ? [p[0], p[0], p[0], 255] : channels === 2 ? [p[0], p[0], p[0], p[1]] : channels === 3 ? [p[0], p[1], p[2], 255] : [p[0], p[1], p[2], p[3]];
+    const [r, g, b, a] =
+      channels === 1
+        ? [p[0], p[0], p[0], 255]
+        : channels === 2
+          ? [p[0], p[0], p[0], p[1]]
+          : channels === 3
+            ? [p[0], p[1], p[2], 255]
+            : [p[0], p[1], p[2], p[3]];
     out.set([r, g, b, a], 4 * i);
   }
   return out;
@@ -30,7 +37,11 @@ test('random images of every channel count decode with pngjs to the same samples
     assert.equal(png.height, height);
     assert.equal(png.depth, 8);
     assert.equal(png.colorType, { 1: 0, 2: 4, 3: 2, 4: 6 }[channels]);
-    assert.deepEqual(new Uint8Array(png.data), expandToRgba(pixels, channels), `trial ${trial}: ${width}×${height}×${channels}`);
+    assert.deepEqual(
+      new Uint8Array(png.data),
+      expandToRgba(pixels, channels),
+      `trial ${trial}: ${width}×${height}×${channels}`,
+    );
   }
 });
 

@@ -33,13 +33,21 @@ function reference(rings: Float64Array[]): boolean {
   if (!ringsSimpleAndDisjoint(rings)) return false;
   for (let h = 1; h < rings.length; h++) {
     if (winding(rings[0], rings[h][0], rings[h][1]) === 0) return false;
-    for (let g = 1; g < rings.length; g++) if (g !== h && winding(rings[g], rings[h][0], rings[h][1]) !== 0) return false;
+    for (let g = 1; g < rings.length; g++)
+      if (g !== h && winding(rings[g], rings[h][0], rings[h][1]) !== 0) return false;
   }
   return true;
 }
 
 /** A star-shaped ring (simple when radii stay positive), snapped to quarters so contacts happen. */
-function star(random: SeededRandom, cx: number, cy: number, radius: number, n: number, clockwise: boolean): Float64Array {
+function star(
+  random: SeededRandom,
+  cx: number,
+  cy: number,
+  radius: number,
+  n: number,
+  clockwise: boolean,
+): Float64Array {
   const ring = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
     const angle = ((clockwise ? -1 : 1) * 2 * Math.PI * i) / n;
@@ -52,11 +60,22 @@ function star(random: SeededRandom, cx: number, cy: number, radius: number, n: n
 
 test('random polygons with holes, many of them invalid in every way: the same verdict as the brute-force reference', () => {
   const random = new SeededRandom(17);
-  let valid = 0, invalid = 0;
+  let valid = 0,
+    invalid = 0;
   for (let trial = 0; trial < 3000; trial++) {
     const rings = [star(random, 0, 0, 6, 3 + random.int(12), trial % 17 === 0)];
     const holes = random.int(4);
-    for (let h = 0; h < holes; h++) rings.push(star(random, random.next() * 8 - 4, random.next() * 8 - 4, 0.5 + random.next() * 2.5, 3 + random.int(6), trial % 13 !== 0));
+    for (let h = 0; h < holes; h++)
+      rings.push(
+        star(
+          random,
+          random.next() * 8 - 4,
+          random.next() * 8 - 4,
+          0.5 + random.next() * 2.5,
+          3 + random.int(6),
+          trial % 13 !== 0,
+        ),
+      );
     if (trial % 7 === 0) {
       // A random vertex dragged somewhere: self-crossings, touches and spikes.
       const ring = rings[random.int(rings.length)];
@@ -67,7 +86,8 @@ test('random polygons with holes, many of them invalid in every way: the same ve
     if (trial % 11 === 0) {
       // A vertex moved onto another: a zero-length edge or a ring touching itself.
       const ring = rings[0];
-      const v = random.int(ring.length / 2), w = random.int(ring.length / 2);
+      const v = random.int(ring.length / 2),
+        w = random.int(ring.length / 2);
       ring[2 * v] = ring[2 * w];
       ring[2 * v + 1] = ring[2 * w + 1];
     }
@@ -86,7 +106,11 @@ test('hand-made cases: touching at a vertex, a hole outside, nested holes, a spi
   const hole = new Float64Array([1, 1, 1, 2, 2, 2, 2, 1]);
   assert.equal(isValidPolygon([square, hole]), true);
   assert.equal(isValidPolygon([square, new Float64Array([5, 1, 5, 2, 6, 2, 6, 1])]), false, 'hole outside');
-  assert.equal(isValidPolygon([square, new Float64Array([0.5, 0.5, 0.5, 3.5, 3.5, 3.5, 3.5, 0.5]), hole]), false, 'hole in a hole');
+  assert.equal(
+    isValidPolygon([square, new Float64Array([0.5, 0.5, 0.5, 3.5, 3.5, 3.5, 3.5, 0.5]), hole]),
+    false,
+    'hole in a hole',
+  );
   assert.equal(isValidPolygon([square, new Float64Array([0, 1, 1, 2, 1, 1])]), false, 'hole touching the outer ring');
   assert.equal(isValidPolygon([new Float64Array([0, 0, 4, 0, 2, 0, 2, 3])]), false, 'edge folding back');
   assert.equal(isValidPolygon([new Float64Array([0, 0, 2, 0, 2, 2, 1, 0, 0, 2])]), false, 'vertex touching an edge');

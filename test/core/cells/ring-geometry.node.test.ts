@@ -39,7 +39,9 @@ test('point in ring agrees with the scanline rasteriser at every pixel centre', 
     const ring = star(random, 3 + random.int(20), trial % 2 === 0);
     const mask = new Uint8Array(32 * 32);
     rasterisePolygon(mask, 32, 32, [pairs(ring)], 1);
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) assert.equal(pointInRing(ring, x + 0.5, y + 0.5), mask[y * 32 + x] === 1, `trial ${trial} (${x}, ${y})`);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++)
+        assert.equal(pointInRing(ring, x + 0.5, y + 0.5), mask[y * 32 + x] === 1, `trial ${trial} (${x}, ${y})`);
   }
 });
 

@@ -2,7 +2,9 @@
 // shortcuts, with exact rational arithmetic on the coordinates scaled to integers.
 
 /** Edges of flat rings as [x1, y1, x2, y2] (each ring closed implicitly). */
-export function edgesOf(rings: readonly ArrayLike<number>[]): { ring: number; index: number; n: number; seg: [number, number, number, number] }[] {
+export function edgesOf(
+  rings: readonly ArrayLike<number>[],
+): { ring: number; index: number; n: number; seg: [number, number, number, number] }[] {
   const out: { ring: number; index: number; n: number; seg: [number, number, number, number] }[] = [];
   rings.forEach((ring, r) => {
     const n = ring.length / 2;
@@ -42,7 +44,9 @@ export function segmentsShareAPoint(s: readonly number[], t: readonly number[]):
   if (d1 * d2 < 0 && d3 * d4 < 0) return true;
   const onS = (px: bigint, py: bigint) => between(ax, bx, px) && between(ay, by, py);
   const onT = (px: bigint, py: bigint) => between(cx, dx, px) && between(cy, dy, py);
-  return (d1 === 0 && onS(cx, cy)) || (d2 === 0 && onS(dx, dy)) || (d3 === 0 && onT(ax, ay)) || (d4 === 0 && onT(bx, by));
+  return (
+    (d1 === 0 && onS(cx, cy)) || (d2 === 0 && onS(dx, dy)) || (d3 === 0 && onT(ax, ay)) || (d4 === 0 && onT(bx, by))
+  );
 }
 
 /**
@@ -55,7 +59,8 @@ export function ringsSimpleAndDisjoint(rings: readonly ArrayLike<number>[]): boo
     for (let b = a + 1; b < edges.length; b++) {
       const ea = edges[a];
       const eb = edges[b];
-      const consecutive = ea.ring === eb.ring && ((ea.index + 1) % ea.n === eb.index || (eb.index + 1) % eb.n === ea.index);
+      const consecutive =
+        ea.ring === eb.ring && ((ea.index + 1) % ea.n === eb.index || (eb.index + 1) % eb.n === ea.index);
       if (!consecutive) {
         if (segmentsShareAPoint(ea.seg, eb.seg)) return false;
         continue;

@@ -28,7 +28,8 @@ function keptIndices(ring: Float64Array, kept: Float64Array): number[] {
 }
 
 function distanceToSegment(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
-  const sx = bx - ax, sy = by - ay;
+  const sx = bx - ax,
+    sy = by - ay;
   const t = Math.max(0, Math.min(1, ((px - ax) * sx + (py - ay) * sy) / (sx * sx + sy * sy || 1)));
   return Math.hypot(px - ax - t * sx, py - ay - t * sy);
 }
@@ -41,7 +42,10 @@ function worstDeviation(ring: Float64Array, kept: number[]): number {
     const a = kept[k];
     const b = kept[(k + 1) % kept.length];
     for (let i = (a + 1) % n; i !== b; i = (i + 1) % n) {
-      worst = Math.max(worst, distanceToSegment(ring[2 * i], ring[2 * i + 1], ring[2 * a], ring[2 * a + 1], ring[2 * b], ring[2 * b + 1]));
+      worst = Math.max(
+        worst,
+        distanceToSegment(ring[2 * i], ring[2 * i + 1], ring[2 * a], ring[2 * a + 1], ring[2 * b], ring[2 * b + 1]),
+      );
     }
   }
   return worst;
@@ -61,14 +65,18 @@ test('tolerance 0 drops exactly the collinear vertices: same pixels, no vertex o
   for (const ring of tracedRings(1, 400)) {
     const simple = simplifyRing(ring, 0);
     keptIndices(ring, simple);
-    const a = new Uint8Array(42 * 42), b = new Uint8Array(42 * 42);
+    const a = new Uint8Array(42 * 42),
+      b = new Uint8Array(42 * 42);
     rasterisePolygon(a, 42, 42, [pairs(ring)], 1);
     rasterisePolygon(b, 42, 42, [pairs(simple)], 1);
     assert.deepEqual(a, b);
     const m = simple.length / 2;
     for (let i = 0; i < m; i++) {
-      const p = (i + m - 1) % m, q = (i + 1) % m;
-      const cross = (simple[2 * i] - simple[2 * p]) * (simple[2 * q + 1] - simple[2 * p + 1]) - (simple[2 * i + 1] - simple[2 * p + 1]) * (simple[2 * q] - simple[2 * p]);
+      const p = (i + m - 1) % m,
+        q = (i + 1) % m;
+      const cross =
+        (simple[2 * i] - simple[2 * p]) * (simple[2 * q + 1] - simple[2 * p + 1]) -
+        (simple[2 * i + 1] - simple[2 * p + 1]) * (simple[2 * q] - simple[2 * p]);
       assert.notEqual(cross, 0, `vertex ${i} of ${m} is collinear with its neighbours`);
     }
   }
@@ -76,11 +84,15 @@ test('tolerance 0 drops exactly the collinear vertices: same pixels, no vertex o
 
 test('with a tolerance, every dropped vertex lies within it of the edge that replaced it, and fewer vertices remain', () => {
   for (const tolerance of [0.3, 0.5, 1, 2.5]) {
-    let before = 0, after = 0;
+    let before = 0,
+      after = 0;
     for (const ring of tracedRings(2, 300)) {
       const simple = simplifyRing(ring, tolerance);
       const kept = keptIndices(ring, simple);
-      assert.ok(worstDeviation(ring, kept) <= tolerance + 1e-12, `tolerance ${tolerance}: a dropped vertex lies ${worstDeviation(ring, kept)} away`);
+      assert.ok(
+        worstDeviation(ring, kept) <= tolerance + 1e-12,
+        `tolerance ${tolerance}: a dropped vertex lies ${worstDeviation(ring, kept)} away`,
+      );
       before += ring.length / 2;
       after += simple.length / 2;
     }
@@ -89,7 +101,8 @@ test('with a tolerance, every dropped vertex lies within it of the edge that rep
 });
 
 test('a finely sampled circle: hull-corner anchors kept, deviation bounded, vertex count as the sagitta predicts', () => {
-  const n = 2000, r = 100;
+  const n = 2000,
+    r = 100;
   const ring = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
     ring[2 * i] = r * Math.cos((2 * Math.PI * i) / n);
@@ -102,7 +115,10 @@ test('a finely sampled circle: hull-corner anchors kept, deviation bounded, vert
   // most θ = 2·acos(1 − 0.5/r), so at least 2π/θ ≈ 32 vertices, and Douglas–Peucker's splits
   // keep fewer than twice that.
   const least = Math.ceil((2 * Math.PI) / (2 * Math.acos(1 - 0.5 / r)));
-  assert.ok(simple.length / 2 >= least && simple.length / 2 < 2 * least, `${simple.length / 2} vertices, expected ${least}…${2 * least}`);
+  assert.ok(
+    simple.length / 2 >= least && simple.length / 2 < 2 * least,
+    `${simple.length / 2} vertices, expected ${least}…${2 * least}`,
+  );
   // The leftmost vertex (index n/2, at angle π) is an anchor.
   assert.ok(kept.includes(n / 2));
 });

@@ -18,7 +18,8 @@ test('σ(b + Σ W·g(x)) over three extractors equals the float64 reference, on 
   const pixels = randomImage(h, w, 3, 99);
   const features = extractors.map((e) => referenceForward(e, { height: h, width: w, pixels }).features);
   const expected = new Float64Array(h * w).map((_, p) => {
-    let z = b, k = 0;
+    let z = b,
+      k = 0;
     extractors.forEach((e, i) => {
       for (let c = 0; c < e.layers.length; c++) z += W[k++] * features[i][p * e.layers.length + c];
     });

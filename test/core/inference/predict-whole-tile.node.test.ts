@@ -17,10 +17,15 @@ import { memorySource } from './engine-fixtures.js';
 const extractors = [randomWeights(3, 7, 51), randomWeights(3, 12, 52)];
 const gaussian = seededGaussian(53);
 const head = { W: Array.from({ length: 19 }, () => gaussian() / Math.sqrt(19)), b: 0.1 };
-const WIDTH = 331, HEIGHT = 290;
+const WIDTH = 331,
+  HEIGHT = 290;
 
 /** max |a − b| between a tile and the same pixels of a whole-image result. */
-function worstAgainstWhole(tile: { x: number; y: number; width: number; height: number }, values: Float32Array, whole: Float32Array): number {
+function worstAgainstWhole(
+  tile: { x: number; y: number; width: number; height: number },
+  values: Float32Array,
+  whole: Float32Array,
+): number {
   let worst = 0;
   for (let r = 0; r < tile.height; r++) {
     for (let c = 0; c < tile.width; c++) {
@@ -39,8 +44,18 @@ test('the receptive-field margin is the sum of the dilations (depth 25: 125, 50:
 });
 
 test('the read is the tile plus the margin, kept inside the image', () => {
-  assert.deepEqual(wholeTileRead({ x: 100, y: 90, width: 50, height: 40 }, { width: WIDTH, height: HEIGHT }, 58), { x: 42, y: 32, width: 166, height: 156 });
-  assert.deepEqual(wholeTileRead({ x: 10, y: 250, width: 50, height: 40 }, { width: WIDTH, height: HEIGHT }, 58), { x: 0, y: 192, width: 118, height: 98 });
+  assert.deepEqual(wholeTileRead({ x: 100, y: 90, width: 50, height: 40 }, { width: WIDTH, height: HEIGHT }, 58), {
+    x: 42,
+    y: 32,
+    width: 166,
+    height: 156,
+  });
+  assert.deepEqual(wholeTileRead({ x: 10, y: 250, width: 50, height: 40 }, { width: WIDTH, height: HEIGHT }, 58), {
+    x: 0,
+    y: 192,
+    width: 118,
+    height: 98,
+  });
 });
 
 async function checkModel(name: string, model: PatchModel, tolerance: number) {
@@ -51,11 +66,18 @@ async function checkModel(name: string, model: PatchModel, tolerance: number) {
   const inner = { x: 70, y: 64, width: 150, height: 130 };
   for (const size of [150, 64, 37]) {
     let worst = 0;
-    for (const tile of outputTiles({ x: 0, y: 0, width: WIDTH, height: HEIGHT }, { width: WIDTH, height: HEIGHT }, size)) {
+    for (const tile of outputTiles(
+      { x: 0, y: 0, width: WIDTH, height: HEIGHT },
+      { width: WIDTH, height: HEIGHT },
+      size,
+    )) {
       const values = await predictWholeTile(source, 0, tile, model, { margin });
       worst = Math.max(worst, worstAgainstWhole(tile, values, whole));
     }
-    assert.ok(worst < tolerance, `${name}: ${size}² tiles computed alone differ from the whole-image forward by ${worst}`);
+    assert.ok(
+      worst < tolerance,
+      `${name}: ${size}² tiles computed alone differ from the whole-image forward by ${worst}`,
+    );
   }
   const together = await predictWholeTile(source, 0, inner, model, { margin });
   assert.ok(worstAgainstWhole(inner, together, whole) < tolerance, `${name}: a region inside the image`);

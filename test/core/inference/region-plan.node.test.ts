@@ -5,7 +5,10 @@ import { planRegion } from '../../../core/inference/region-plan.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 import type { TissueMask } from '../../../core/slide/tissue-mask.js';
 
-const slide = (w: number, h: number, mpp: number) => ({ levels: [{ width: w, height: h, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } });
+const slide = (w: number, h: number, mpp: number) => ({
+  levels: [{ width: w, height: h, downsample: 1, tileWidth: 256, tileHeight: 256 }],
+  mpp: { x: mpp, y: mpp },
+});
 
 test('the whole slide: every tile once, in raster order, covering the grid exactly', () => {
   const grid = inferenceGrid(slide(1500, 700, 0.5), 0.25);
@@ -14,9 +17,18 @@ test('the whole slide: every tile once, in raster order, covering the grid exact
   assert.equal(plan.count, Math.ceil(3000 / 512) * Math.ceil(1400 / 512));
   assert.equal(tiles.length, plan.count);
   assert.ok(Math.abs(plan.megapixels - (3000 * 1400) / 1e6) < 1e-9);
-  assert.deepEqual(tiles.slice(0, 7).map((t) => [t.tile.x, t.tile.y, t.tile.width, t.tile.height]), [
-    [0, 0, 512, 512], [512, 0, 512, 512], [1024, 0, 512, 512], [1536, 0, 512, 512], [2048, 0, 512, 512], [2560, 0, 440, 512], [0, 512, 512, 512],
-  ]);
+  assert.deepEqual(
+    tiles.slice(0, 7).map((t) => [t.tile.x, t.tile.y, t.tile.width, t.tile.height]),
+    [
+      [0, 0, 512, 512],
+      [512, 0, 512, 512],
+      [1024, 0, 512, 512],
+      [1536, 0, 512, 512],
+      [2048, 0, 512, 512],
+      [2560, 0, 440, 512],
+      [0, 512, 512, 512],
+    ],
+  );
   assert.equal(new Set(tiles.map((t) => t.key)).size, tiles.length);
   assert.deepEqual(tiles[6].level0, { x: 0, y: 256, width: 256, height: 256 });
 });
@@ -25,18 +37,25 @@ test('random regions and tissue masks: exactly the tiles that overlap the region
   const random = new SeededRandom(21);
   let someTissueDropped = 0;
   for (let trial = 0; trial < 120; trial++) {
-    const w0 = 100 + random.int(5000), h0 = 100 + random.int(5000);
+    const w0 = 100 + random.int(5000),
+      h0 = 100 + random.int(5000);
     const grid = inferenceGrid(slide(w0, h0, [0.5, 0.33, 0.25, 0.12][random.int(4)]), 0.25, { snap: 0 });
     const tileSize = [512, 200, 97][random.int(3)];
-    const x = random.next() * w0, y = random.next() * h0;
-    const region = trial % 4 === 0 ? undefined : { x, y, width: 1 + random.next() * (w0 - x), height: 1 + random.next() * (h0 - y) };
-    const mw = 1 + random.int(120), mh = 1 + random.int(120);
+    const x = random.next() * w0,
+      y = random.next() * h0;
+    const region =
+      trial % 4 === 0 ? undefined : { x, y, width: 1 + random.next() * (w0 - x), height: 1 + random.next() * (h0 - y) };
+    const mw = 1 + random.int(120),
+      mh = 1 + random.int(120);
     // Blobs of tissue, sometimes none at all.
     const data = new Uint8Array(mw * mh);
     const blobs = random.int(4);
     for (let b = 0; b < blobs; b++) {
-      const cx = random.int(mw), cy = random.int(mh), r = 1 + random.int(20);
-      for (let j = 0; j < mh; j++) for (let i = 0; i < mw; i++) if ((i - cx) ** 2 + (j - cy) ** 2 <= r * r) data[j * mw + i] = 1;
+      const cx = random.int(mw),
+        cy = random.int(mh),
+        r = 1 + random.int(20);
+      for (let j = 0; j < mh; j++)
+        for (let i = 0; i < mw; i++) if ((i - cx) ** 2 + (j - cy) ** 2 <= r * r) data[j * mw + i] = 1;
     }
     const mask: TissueMask = { width: mw, height: mh, data, slideWidth: w0, slideHeight: h0 };
     const label = `trial ${trial}: ${w0}×${h0} → ${grid.width}×${grid.height}, tile ${tileSize}, region ${JSON.stringify(region)}, mask ${mw}×${mh}`;
@@ -47,7 +66,8 @@ test('random regions and tissue masks: exactly the tiles that overlap the region
     const expectedTissue: string[] = [];
     for (let ty = 0; ty < grid.height; ty += tileSize) {
       for (let tx = 0; tx < grid.width; tx += tileSize) {
-        const tw = Math.min(tileSize, grid.width - tx), th = Math.min(tileSize, grid.height - ty);
+        const tw = Math.min(tileSize, grid.width - tx),
+          th = Math.min(tileSize, grid.height - ty);
         const [ax, bx, ay, by] = [tx * grid.scaleX, (tx + tw) * grid.scaleX, ty * grid.scaleY, (ty + th) * grid.scaleY];
         if (!(ax < r.x + r.width && bx > r.x && ay < r.y + r.height && by > r.y)) continue;
         const key = `${tx},${ty}`;
@@ -67,11 +87,19 @@ test('random regions and tissue masks: exactly the tiles that overlap the region
       }
     }
     const all = planRegion({ grid, region, tileSize });
-    assert.deepEqual([...all].map((t) => `${t.tile.x},${t.tile.y}`), expected, `${label}: region`);
+    assert.deepEqual(
+      [...all].map((t) => `${t.tile.x},${t.tile.y}`),
+      expected,
+      `${label}: region`,
+    );
     assert.equal(all.count, expected.length, label);
     const onTissue = planRegion({ grid, region, tileSize, tissue: mask });
     const got = [...onTissue];
-    assert.deepEqual(got.map((t) => `${t.tile.x},${t.tile.y}`), expectedTissue, `${label}: tissue`);
+    assert.deepEqual(
+      got.map((t) => `${t.tile.x},${t.tile.y}`),
+      expectedTissue,
+      `${label}: tissue`,
+    );
     assert.equal(onTissue.count, expectedTissue.length, label);
     assert.ok(Math.abs(onTissue.megapixels - got.reduce((s, t) => s + t.megapixels, 0)) < 1e-9, label);
     if (expectedTissue.length > 0 && expectedTissue.length < expected.length) someTissueDropped++;

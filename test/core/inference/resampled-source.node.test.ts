@@ -19,7 +19,8 @@ function weight(length: number, outLength: number, u: number, i: number): number
     const c = Math.min(length - 1, Math.max(0, (u + 0.5) * r - 0.5));
     return Math.max(0, 1 - Math.abs(c - i));
   }
-  const a = u * r, b = Math.min(length, (u + 1) * r);
+  const a = u * r,
+    b = Math.min(length, (u + 1) * r);
   return Math.max(0, Math.min(b, i + 1) - Math.max(a, i)) / (b - a);
 }
 
@@ -44,7 +45,8 @@ function reference(pixels: Uint8Array, w: number, h: number, outW: number, outH:
 
 function crop(rgb: Uint8Array, stride: number, x: number, y: number, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
-  for (let r = 0; r < h; r++) out.set(rgb.subarray(((y + r) * stride + x) * 3, ((y + r) * stride + x + w) * 3), r * w * 3);
+  for (let r = 0; r < h; r++)
+    out.set(rgb.subarray(((y + r) * stride + x) * 3, ((y + r) * stride + x + w) * 3), r * w * 3);
   return out;
 }
 
@@ -58,7 +60,13 @@ function sourceOf(pixels: Uint8Array, width: number, height: number): PixelSourc
 test('by hand: 2×2 → 4×4 interpolates between pixel centres, 4×4 → 2×2 averages blocks', async () => {
   // Channel 0 only matters; 0 100 / 200 40.
   const px = new Uint8Array([0, 0, 0, 100, 0, 0, 200, 0, 0, 40, 0, 0]);
-  const up = await resampledSource(sourceOf(px, 2, 2), 0, 4, 4).readRegion({ level: 0, x: 0, y: 0, width: 4, height: 4 });
+  const up = await resampledSource(sourceOf(px, 2, 2), 0, 4, 4).readRegion({
+    level: 0,
+    x: 0,
+    y: 0,
+    width: 4,
+    height: 4,
+  });
   const red = Array.from({ length: 16 }, (_, i) => up[i * 3]);
   // Centres at −0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1) along each axis.
   assert.deepEqual(red.slice(0, 4), [0, 25, 75, 100]);
@@ -67,7 +75,13 @@ test('by hand: 2×2 → 4×4 interpolates between pixel centres, 4×4 → 2×2 a
   assert.deepEqual(red.slice(4, 8), [50, 59, 76, 85]);
   const block = new Uint8Array(16 * 3);
   [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160].forEach((v, i) => (block[i * 3 + 1] = v));
-  const down = await resampledSource(sourceOf(block, 4, 4), 0, 2, 2).readRegion({ level: 0, x: 0, y: 0, width: 2, height: 2 });
+  const down = await resampledSource(sourceOf(block, 4, 4), 0, 2, 2).readRegion({
+    level: 0,
+    x: 0,
+    y: 0,
+    width: 2,
+    height: 2,
+  });
   assert.deepEqual([down[1], down[4], down[7], down[10]], [35, 55, 115, 135]);
 });
 
@@ -86,7 +100,8 @@ for (const { w, h, outW, outH, what } of cases) {
     const source = resampledSource(level, 0, outW, outH);
     const whole = await source.readRegion({ level: 0, x: 0, y: 0, width: outW, height: outH });
     const expected = reference(level.pixels, w, h, outW, outH);
-    let worst = 0, off = 0;
+    let worst = 0,
+      off = 0;
     for (let i = 0; i < whole.length; i++) {
       const d = Math.abs(whole[i] - expected[i]);
       worst = Math.max(worst, d);
@@ -97,7 +112,8 @@ for (const { w, h, outW, outH, what } of cases) {
     if (outW === w && outH === h) assert.deepEqual(whole, level.pixels, 'the identity passes pixels through');
     const random = new SeededRandom(outW * outH);
     for (let trial = 0; trial < 40; trial++) {
-      const x = random.int(outW), y = random.int(outH);
+      const x = random.int(outW),
+        y = random.int(outH);
       const r = { x, y, width: 1 + random.int(outW - x), height: 1 + random.int(outH - y) };
       const part = await source.readRegion({ level: 0, ...r });
       assert.deepEqual(part, crop(whole, outW, r.x, r.y, r.width, r.height), `rectangle ${JSON.stringify(r)}`);
@@ -117,7 +133,8 @@ test('predicting on a resampled grid: every tile computed alone equals the same 
     const alone = await predictTile(source, 0, tile, positionalModel, grid);
     for (let y = Math.max(tile.y, region.y); y < Math.min(tile.y + tile.height, region.y + region.height); y++) {
       for (let x = Math.max(tile.x, region.x); x < Math.min(tile.x + tile.width, region.x + region.width); x++) {
-        const a = alone[(y - tile.y) * tile.width + x - tile.x], b = whole[(y - region.y) * region.width + x - region.x];
+        const a = alone[(y - tile.y) * tile.width + x - tile.x],
+          b = whole[(y - region.y) * region.width + x - region.x];
         if (a !== b) assert.fail(`tile ${JSON.stringify(tile)} differs at ${x},${y}: ${a} vs ${b}`);
       }
     }

@@ -43,7 +43,11 @@ describe('SIMD head patch model in the browser', () => {
     assert.isTrue(model.usesSimd, 'Chromium has WebAssembly SIMD: the SIMD loops must run');
     let worst = 0;
     try {
-      for (const [height, width] of [[23, 17], [1, 9], [33, 40]]) {
+      for (const [height, width] of [
+        [23, 17],
+        [1, 9],
+        [33, 40],
+      ]) {
         const pixels = randomImage(height, width, 3, 7 * height + width);
         const rgb = Uint8Array.from(pixels);
         const got = await model.model(rgb, width, height);
@@ -63,12 +67,20 @@ describe('SIMD head patch model in the browser', () => {
   it('runs inside a module Web Worker and equals the reference there', async () => {
     const [height, width] = [29, 31];
     const pixels = randomImage(height, width, 3, 5);
-    const worker = new Worker(new URL('/test/core/inference/simd-patch-model-in-worker.ts', location.origin), { type: 'module' });
+    const worker = new Worker(new URL('/test/core/inference/simd-patch-model-in-worker.ts', location.origin), {
+      type: 'module',
+    });
     try {
       const reply = await new Promise<SimdWorkerReply>((resolve, reject) => {
         worker.onmessage = (event: MessageEvent<SimdWorkerReply>) => resolve(event.data);
         worker.onerror = (event) => reject(new Error(`worker failed: ${event.message}`));
-        worker.postMessage({ head, extractors, rgb: Uint8Array.from(pixels), width, height } satisfies SimdWorkerRequest);
+        worker.postMessage({
+          head,
+          extractors,
+          rgb: Uint8Array.from(pixels),
+          width,
+          height,
+        } satisfies SimdWorkerRequest);
       });
       if ('error' in reply) assert.fail(`in a worker: ${reply.error}`);
       assert.isTrue(reply.usesSimd, 'WebAssembly SIMD in a worker too');
@@ -114,7 +126,11 @@ const tensorsIn = async (send: ReturnType<typeof client>['send']) => {
 };
 
 describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on webgl', () => {
-  const { manifest, weights } = encodeBundle({ classes: extractors.map((w, i) => ({ name: `e${i}`, weights: w })), mpp: 0.5, metadata: {} });
+  const { manifest, weights } = encodeBundle({
+    classes: extractors.map((w, i) => ({ name: `e${i}`, weights: w })),
+    mpp: 0.5,
+    metadata: {},
+  });
 
   for (const backend of ['wasm', 'cpu', 'webgl'] as BackendName[]) {
     it(backend, async () => {
@@ -125,7 +141,11 @@ describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on we
         const before = await tensorsIn(send);
         await send({ type: 'set-head', key: 'h', head });
         const added = (await tensorsIn(send)) - before;
-        assert.equal(added, backend === 'webgl' ? extractors.length + 1 : 0, `tensors the head model holds on ${backend}`);
+        assert.equal(
+          added,
+          backend === 'webgl' ? extractors.length + 1 : 0,
+          `tensors the head model holds on ${backend}`,
+        );
       } finally {
         worker.terminate();
       }
@@ -148,7 +168,15 @@ describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on we
       const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
       await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } });
       await send({ type: 'set-head', key: 'h', head });
-      const answer = await send({ type: 'predict-tile', slideId, target: { level: 0 }, tile, extractorsKey: 'x', headKey: 'h', grid });
+      const answer = await send({
+        type: 'predict-tile',
+        slideId,
+        target: { level: 0 },
+        tile,
+        extractorsKey: 'x',
+        headKey: 'h',
+        grid,
+      });
       const fromWorker = answer.type === 'probabilities' ? answer.probabilities : new Float32Array();
 
       const slide = await openTiff({ kind: 'url', url: slideUrl });

@@ -14,7 +14,13 @@ import { referenceForward } from '../msd/msd-reference.js';
 import { maxAbsDiff, randomImage, randomWeights } from '../msd/msd-test-cases.js';
 
 /** σ(b + Σ W·g(x)) in float64 from the plain-loop reference features, W in the head's order. */
-function referenceHead(head: LinearHead, extractors: readonly MsdWeights[], pixels: ArrayLike<number>, height: number, width: number): Float64Array {
+function referenceHead(
+  head: LinearHead,
+  extractors: readonly MsdWeights[],
+  pixels: ArrayLike<number>,
+  height: number,
+  width: number,
+): Float64Array {
   const features = extractors.map((e) => referenceForward(e, { height, width, pixels }).features);
   return new Float64Array(height * width).map((_, p) => {
     let z = head.b;
@@ -37,7 +43,12 @@ const gaussian = seededGaussian(34);
 const head: { W: number[]; b: number } = { W: Array.from({ length: 38 }, () => gaussian() / Math.sqrt(38)), b: 0.2 };
 // Odd sizes (not multiples of the 4-pixel vectors), a 1-pixel-high strip and sizes below
 // 2·dilation + 1 where reflection folds more than once.
-const SIZES = [[23, 17], [5, 7], [1, 9], [40, 33]] as const;
+const SIZES = [
+  [23, 17],
+  [5, 7],
+  [1, 9],
+  [40, 33],
+] as const;
 
 // Float32 features against float64 ones: measured max |Δp| ≈ 1e-7 here; a wrong tap, channel,
 // pad or weight slice moves probabilities by 1e-2 or more.
@@ -50,7 +61,11 @@ test('equals the float64 reference and the TF.js head model, with the SIMD and t
   try {
     for (const simd of [true, false]) {
       const model = createSimdHeadPatchModel(head, extractors, { simd });
-      assert.equal(model.usesSimd, simd, simd ? 'Node 20 has WebAssembly SIMD: the SIMD loops must run' : 'simd: false runs the plain loops');
+      assert.equal(
+        model.usesSimd,
+        simd,
+        simd ? 'Node 20 has WebAssembly SIMD: the SIMD loops must run' : 'simd: false runs the plain loops',
+      );
       // One model through every size in turn: its buffers are remade when the size changes.
       for (const [height, width] of SIZES) {
         const pixels = randomImage(height, width, 3, 100 * height + width);
@@ -73,7 +88,9 @@ test('equals the float64 reference and the TF.js head model, with the SIMD and t
   }
   const pixels = randomImage(40, 33, 3, 100 * 40 + 33);
   assert.ok(midFraction(referenceHead(head, extractors, pixels, 40, 33)) > 0.3, 'the test head is not saturated');
-  console.log(`max |Δp|: SIMD vs float64 ${worst.simd.toExponential(2)}, plain JS vs float64 ${worst.plain.toExponential(2)}, SIMD vs TF.js wasm ${worst.tfjs.toExponential(2)}`);
+  console.log(
+    `max |Δp|: SIMD vs float64 ${worst.simd.toExponential(2)}, plain JS vs float64 ${worst.plain.toExponential(2)}, SIMD vs TF.js wasm ${worst.tfjs.toExponential(2)}`,
+  );
 });
 
 test('buffers are reused across patches without carrying anything from one patch to the next', async () => {
@@ -90,13 +107,19 @@ test('buffers are reused across patches without carrying anything from one patch
   assert.ok(maxAbsDiff(first, other) > 1e-2, 'two different patches give different probabilities');
   assert.deepEqual(again, kept, 'the same patch gives the same bits after another patch');
   assert.deepEqual(afterResize, kept, 'and after a patch of another size');
-  assert.deepEqual(first, kept, 'a returned array is the caller\'s: later patches do not overwrite it');
+  assert.deepEqual(first, kept, "a returned array is the caller's: later patches do not overwrite it");
   model.dispose();
 });
 
 test('refuses heads that do not fit the extractors, bad patches, aborted calls and use after dispose', async () => {
-  assert.throws(() => createSimdHeadPatchModel({ W: [1, 2], b: 0 }, extractors), /the head has 2 weights, the extractors give 38 features/);
-  assert.throws(() => createSimdHeadPatchModel({ W: [...head.W.slice(0, 37), NaN], b: 0 }, extractors), /not a finite number/);
+  assert.throws(
+    () => createSimdHeadPatchModel({ W: [1, 2], b: 0 }, extractors),
+    /the head has 2 weights, the extractors give 38 features/,
+  );
+  assert.throws(
+    () => createSimdHeadPatchModel({ W: [...head.W.slice(0, 37), NaN], b: 0 }, extractors),
+    /not a finite number/,
+  );
   assert.throws(() => createSimdHeadPatchModel({ W: [1], b: Infinity }, [extractors[1]]), /not a finite number/);
   assert.throws(() => createSimdHeadPatchModel({ W: [], b: 0 }, []), /at least one extractor/);
   assert.throws(() => createSimdHeadPatchModel({ W: [1, 1], b: 0 }, [randomWeights(1, 2, 5)]), /3 input channels/);
@@ -108,7 +131,10 @@ test('refuses heads that do not fit the extractors, bad patches, aborted calls a
   await assert.rejects(model.model(new Uint8Array(0), 0, 0), /at least 1×1/);
   const aborted = new AbortController();
   aborted.abort();
-  await assert.rejects(model.model(new Uint8Array(12), 2, 2, aborted.signal), (e: unknown) => e instanceof DOMException && e.name === 'AbortError');
+  await assert.rejects(
+    model.model(new Uint8Array(12), 2, 2, aborted.signal),
+    (e: unknown) => e instanceof DOMException && e.name === 'AbortError',
+  );
   model.dispose();
   await assert.rejects(model.model(new Uint8Array(12), 2, 2), /disposed/);
 });
@@ -121,17 +147,31 @@ const SAMPLE = '.cache/sample/patches';
 const BUNDLE = 'models/default/extractors';
 
 test('default extractors with a head fitted by adapt on a sample patch: equal to TF.js on 256² patches and to a float64 loop', async () => {
-  assert.ok(fs.existsSync(`${SAMPLE}/manifest.csv`), `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`);
+  assert.ok(
+    fs.existsSync(`${SAMPLE}/manifest.csv`),
+    `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`,
+  );
   await initBackend('wasm');
-  const bundle = decodeBundle(fs.readFileSync(`${BUNDLE}.json`, 'utf8'), new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer);
+  const bundle = decodeBundle(
+    fs.readFileSync(`${BUNDLE}.json`, 'utf8'),
+    new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer,
+  );
   const weights = bundle.classes.map((c) => c.weights);
   const zoom = integerZoom(0.5, bundle.mpp);
   const plasma = [4];
-  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, { size: 256, zoom, shots: 1, seed: 2, minPositive: 200 });
+  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, {
+    size: 256,
+    zoom,
+    shots: 1,
+    seed: 2,
+    minPositive: 200,
+  });
   // A real head; BFGS capped because what is tested is prediction, not the fit.
   const { head: fitted } = await adapt(support, bundle, { maxBfgsIterations: 30 });
   assert.equal(fitted.W.length, 75);
-  const queries = readLabelledDataset(SAMPLE, 'test').flatMap((image) => tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5)).slice(0, 2);
+  const queries = readLabelledDataset(SAMPLE, 'test')
+    .flatMap((image) => tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5))
+    .slice(0, 2);
   assert.equal(queries.length, 2);
 
   const tensors = tf.memory().numTensors;
@@ -156,7 +196,10 @@ test('default extractors with a head fitted by adapt on a sample patch: equal to
     // The fitted head is sharp: most pixels saturate. Enough of them lie in between (where an
     // error would show) and the support patch has pixels on both sides of the threshold.
     assert.ok(mid >= 100, `${mid} pixels with 0.05 < p < 0.95`);
-    assert.ok(onSupport[0].filter((v) => v > fitted.threshold).length >= 100, 'the head finds the class on its support patch');
+    assert.ok(
+      onSupport[0].filter((v) => v > fitted.threshold).length >= 100,
+      'the head finds the class on its support patch',
+    );
 
     // float64 on a 96² crop of the support patch (the plain loop is slow), placed where the most
     // probabilities are in between; the crop is its own patch, with its own mirror padding.
@@ -166,17 +209,25 @@ test('default extractors with a head fitted by adapt on a sample patch: equal to
     for (let y0 = 0; y0 + h <= src.height; y0 += 16) {
       for (let x0 = 0; x0 + w <= src.width; x0 += 16) {
         let n = 0;
-        for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) if (onSupport[0][y * src.width + x] > 0.05 && onSupport[0][y * src.width + x] < 0.95) n++;
+        for (let y = y0; y < y0 + h; y++)
+          for (let x = x0; x < x0 + w; x++)
+            if (onSupport[0][y * src.width + x] > 0.05 && onSupport[0][y * src.width + x] < 0.95) n++;
         if (n > best.n) best = { x: x0, y: y0, n };
       }
     }
     const crop = new Uint8Array(h * w * 3);
-    for (let y = 0; y < h; y++) crop.set(src.rgb.subarray(((y + best.y) * src.width + best.x) * 3, ((y + best.y) * src.width + best.x + w) * 3), y * w * 3);
+    for (let y = 0; y < h; y++)
+      crop.set(
+        src.rgb.subarray(((y + best.y) * src.width + best.x) * 3, ((y + best.y) * src.width + best.x + w) * 3),
+        y * w * 3,
+      );
     const expected = referenceHead(fitted, weights, crop, h, w);
     const got = await simd.model(crop, w, h);
     const d64 = maxAbsDiff(got, expected);
     const tf64 = maxAbsDiff(await viaTf.model(crop, w, h), expected);
-    console.log(`default extractors, adapted head (|W|max ${Math.max(...fitted.W.map(Math.abs)).toFixed(2)}, b ${fitted.b.toFixed(2)}): max |Δp| SIMD vs TF.js wasm ${worstTf.toExponential(2)} over 3 patches of 256² (${flips} of ${3 * 65536} pixels change side of the threshold), SIMD vs float64 ${d64.toExponential(2)} (TF.js vs float64 ${tf64.toExponential(2)}) on a 96² crop (${midFraction(expected) * 100 | 0}% of it in 0.05..0.95); ${mid} pixels in 0.05..0.95 over the 256² patches`);
+    console.log(
+      `default extractors, adapted head (|W|max ${Math.max(...fitted.W.map(Math.abs)).toFixed(2)}, b ${fitted.b.toFixed(2)}): max |Δp| SIMD vs TF.js wasm ${worstTf.toExponential(2)} over 3 patches of 256² (${flips} of ${3 * 65536} pixels change side of the threshold), SIMD vs float64 ${d64.toExponential(2)} (TF.js vs float64 ${tf64.toExponential(2)}) on a 96² crop (${(midFraction(expected) * 100) | 0}% of it in 0.05..0.95); ${mid} pixels in 0.05..0.95 over the 256² patches`,
+    );
     // This head sums 75 terms of up to ~10² into a logit near 0 (b ≈ −96): float32 rounding alone
     // (ulp 1e-5 at 10²) moves p by ~1e-5 where it is near ½, in TF.js as much as here.
     assert.ok(worstTf <= 1e-4, `SIMD vs TF.js ${worstTf}`);

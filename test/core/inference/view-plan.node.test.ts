@@ -6,7 +6,10 @@ import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { tileKey } from '../../../core/inference/keys.js';
 import { centreOrder, planView } from '../../../core/inference/view-plan.js';
 
-const slide = (w: number, h: number, mpp: number) => ({ levels: [{ width: w, height: h, downsample: 1, tileWidth: 256, tileHeight: 256 }], mpp: { x: mpp, y: mpp } });
+const slide = (w: number, h: number, mpp: number) => ({
+  levels: [{ width: w, height: h, downsample: 1, tileWidth: 256, tileHeight: 256 }],
+  mpp: { x: mpp, y: mpp },
+});
 
 /**
  * The reference, without the planner: every tile of the whole grid, kept if its level-0
@@ -16,17 +19,32 @@ const slide = (w: number, h: number, mpp: number) => ({ levels: [{ width: w, hei
  */
 function reference(grid: InferenceGrid, visible: Rect, budget: number, tileSize: number, done: Set<string>) {
   const tiles: { key: string; d: number; mp: number; x: number; y: number }[] = [];
-  const cx = (visible.x + visible.width / 2) / grid.scaleX, cy = (visible.y + visible.height / 2) / grid.scaleY;
+  const cx = (visible.x + visible.width / 2) / grid.scaleX,
+    cy = (visible.y + visible.height / 2) / grid.scaleY;
   for (let y = 0; y < grid.height; y += tileSize) {
     for (let x = 0; x < grid.width; x += tileSize) {
-      const w = Math.min(tileSize, grid.width - x), h = Math.min(tileSize, grid.height - y);
-      const overlaps = x * grid.scaleX < visible.x + visible.width && (x + w) * grid.scaleX > visible.x && y * grid.scaleY < visible.y + visible.height && (y + h) * grid.scaleY > visible.y;
-      if (overlaps) tiles.push({ key: tileKey(grid, { x, y, width: w, height: h }), d: Math.hypot(x + w / 2 - cx, y + h / 2 - cy), mp: (w * h) / 1e6, x, y });
+      const w = Math.min(tileSize, grid.width - x),
+        h = Math.min(tileSize, grid.height - y);
+      const overlaps =
+        x * grid.scaleX < visible.x + visible.width &&
+        (x + w) * grid.scaleX > visible.x &&
+        y * grid.scaleY < visible.y + visible.height &&
+        (y + h) * grid.scaleY > visible.y;
+      if (overlaps)
+        tiles.push({
+          key: tileKey(grid, { x, y, width: w, height: h }),
+          d: Math.hypot(x + w / 2 - cx, y + h / 2 - cy),
+          mp: (w * h) / 1e6,
+          x,
+          y,
+        });
     }
   }
   tiles.sort((a, b) => Math.floor(a.d * 4096) - Math.floor(b.d * 4096) || a.y - b.y || a.x - b.x);
-  const now: string[] = [], later: string[] = [];
-  let spent = 0, full = false;
+  const now: string[] = [],
+    later: string[] = [];
+  let spent = 0,
+    full = false;
   for (const t of tiles) {
     if (done.has(t.key)) continue;
     if (!full && spent + t.mp <= budget + 1e-12) {
@@ -46,10 +64,16 @@ test('random views of random slides: centre first, cut at the budget, the rest d
   for (let trial = 0; trial < 150; trial++) {
     const mpp = [0.5, 0.25, 0.4999, 0.1][random.int(4)];
     const grid = inferenceGrid(slide(200 + random.int(6000), 200 + random.int(6000), mpp), 0.25, { snap: 0 });
-    const w0 = grid.width * grid.scaleX, h0 = grid.height * grid.scaleY;
+    const w0 = grid.width * grid.scaleX,
+      h0 = grid.height * grid.scaleY;
     const tileSize = [512, 256, 300][random.int(3)];
     // Views partly off the slide, at random fractional positions and zooms.
-    const visible = { x: random.next() * w0 * 1.1 - 0.3 * w0, y: random.next() * h0 * 1.1 - 0.3 * h0, width: 1 + random.next() * w0, height: 1 + random.next() * h0 };
+    const visible = {
+      x: random.next() * w0 * 1.1 - 0.3 * w0,
+      y: random.next() * h0 * 1.1 - 0.3 * h0,
+      width: 1 + random.next() * w0,
+      height: 1 + random.next() * h0,
+    };
     const budget = [0, 0.1, 1, 4, 1e9][random.int(5)] * random.next();
     // Some done keys inside the view, one of another grid, one of another tile size.
     const all = reference(grid, visible, Infinity, tileSize, new Set()).now;
@@ -58,20 +82,40 @@ test('random views of random slides: centre first, cut at the budget, the rest d
     const label = `trial ${trial}: grid ${grid.width}×${grid.height}, view ${JSON.stringify(visible)}, budget ${budget}, tile ${tileSize}`;
     const expected = reference(grid, visible, budget, tileSize, done);
     const plan = planView({ grid, visible, budgetMegapixels: budget, tileSize, done });
-    const now = [...plan.now], later = [...plan.later];
-    assert.deepEqual(now.map((t) => t.key), expected.now, `${label}: now`);
-    assert.deepEqual(later.map((t) => t.key), expected.later, `${label}: later`);
+    const now = [...plan.now],
+      later = [...plan.later];
+    assert.deepEqual(
+      now.map((t) => t.key),
+      expected.now,
+      `${label}: now`,
+    );
+    assert.deepEqual(
+      later.map((t) => t.key),
+      expected.later,
+      `${label}: later`,
+    );
     assert.equal(plan.now.count, now.length, label);
     assert.equal(plan.later.count, later.length, label);
     assert.equal(plan.visible.tiles, expected.visible, label);
     const sum = (ts: { megapixels: number }[]) => ts.reduce((s, t) => s + t.megapixels, 0);
-    assert.ok(Math.abs(plan.now.megapixels - sum(now)) < 1e-9 && Math.abs(plan.later.megapixels - sum(later)) < 1e-9, label);
+    assert.ok(
+      Math.abs(plan.now.megapixels - sum(now)) < 1e-9 && Math.abs(plan.later.megapixels - sum(later)) < 1e-9,
+      label,
+    );
     assert.ok(plan.now.megapixels <= budget + 1e-9, label);
-    assert.ok(Math.abs(plan.now.megapixels + plan.later.megapixels + plan.done.megapixels - expected.visibleMp) < 1e-9, label);
+    assert.ok(
+      Math.abs(plan.now.megapixels + plan.later.megapixels + plan.done.megapixels - expected.visibleMp) < 1e-9,
+      label,
+    );
     assert.equal(plan.done.tiles, done.size - 1, label);
     if (now.length > 0 && later.length > 0 && plan.done.tiles > 0) split++;
     for (const t of now) {
-      assert.deepEqual(t.level0, { x: t.tile.x * grid.scaleX, y: t.tile.y * grid.scaleY, width: t.tile.width * grid.scaleX, height: t.tile.height * grid.scaleY });
+      assert.deepEqual(t.level0, {
+        x: t.tile.x * grid.scaleX,
+        y: t.tile.y * grid.scaleY,
+        width: t.tile.width * grid.scaleX,
+        height: t.tile.height * grid.scaleY,
+      });
     }
   }
   assert.ok(split >= 30, `only ${split} trials had tiles now, later and done at once`);
@@ -81,12 +125,18 @@ test('ties go in raster order; a view off the slide plans nothing', () => {
   const grid = inferenceGrid(slide(2048, 1024, 0.25), 0.25);
   // Centre at (1024, 512): the four tiles around it are equally near.
   const plan = planView({ grid, visible: { x: 0, y: 0, width: 2048, height: 1024 }, budgetMegapixels: 4 * 0.262144 });
-  assert.deepEqual([...plan.now].map((t) => `${t.tile.x},${t.tile.y}`), ['512,0', '1024,0', '512,512', '1024,512']);
+  assert.deepEqual(
+    [...plan.now].map((t) => `${t.tile.x},${t.tile.y}`),
+    ['512,0', '1024,0', '512,512', '1024,512'],
+  );
   assert.equal(plan.later.count, 4);
   assert.equal(plan.later.megapixels.toFixed(6), (4 * 0.262144).toFixed(6));
   const off = planView({ grid, visible: { x: 3000, y: 0, width: 100, height: 100 }, budgetMegapixels: 10 });
   assert.deepEqual([off.now.count, off.later.count, off.visible.tiles, [...off.now].length], [0, 0, 0, 0]);
-  assert.throws(() => planView({ grid, visible: { x: 0, y: 0, width: 1, height: 1 }, budgetMegapixels: -1 }), RangeError);
+  assert.throws(
+    () => planView({ grid, visible: { x: 0, y: 0, width: 1, height: 1 }, budgetMegapixels: -1 }),
+    RangeError,
+  );
 });
 
 test('the packed sort and the comparator sort give the same order; views too far for packing take the comparator', () => {
@@ -95,10 +145,12 @@ test('the packed sort and the comparator sort give the same order; views too far
     const n = 1 + random.int(5000);
     // Plenty of exact ties (integers) and near values.
     const d = Float64Array.from({ length: n }, () => (random.next() < 0.5 ? random.int(50) : random.next() * 3000));
-    const packed = centreOrder(d), compared = centreOrder(d, false);
+    const packed = centreOrder(d),
+      compared = centreOrder(d, false);
     assert.deepEqual(packed, compared);
     for (let k = 1; k < n; k++) {
-      const a = d[packed[k - 1]], b = d[packed[k]];
+      const a = d[packed[k - 1]],
+        b = d[packed[k]];
       assert.ok(a < b || (a === b && packed[k - 1] < packed[k]) || Math.abs(a - b) < 2 ** -12, `order broken at ${k}`);
     }
   }

@@ -37,7 +37,13 @@ interface Case {
 }
 
 /** Batch soft-Dice loss of the workspace's forward on `images`, and optionally its gradient. */
-function lossAndGradient(ws: MsdWorkspace, params: Float32Array | Float64Array, images: Float64Array[], targets: Float64Array[], grad?: Float64Array): number {
+function lossAndGradient(
+  ws: MsdWorkspace,
+  params: Float32Array | Float64Array,
+  images: Float64Array[],
+  targets: Float64Array[],
+  grad?: Float64Array,
+): number {
   const sums = emptyDiceSums();
   images.forEach((img, s) => accumulateDice(sums, ws.forward(s, params, img, norm(ws.inputChannels)), targets[s]));
   if (grad) {
@@ -52,7 +58,15 @@ function lossAndGradient(ws: MsdWorkspace, params: Float32Array | Float64Array, 
 }
 
 function checkGradient(k: Case): Record<string, number> {
-  const ws = new MsdWorkspace({ inputChannels: k.C, depth: k.depth, height: k.H, width: k.W, samples: k.samples, training: true, precision: 'float64' });
+  const ws = new MsdWorkspace({
+    inputChannels: k.C,
+    depth: k.depth,
+    height: k.H,
+    width: k.W,
+    samples: k.samples,
+    training: true,
+    precision: 'float64',
+  });
   const params = randomParams(k.C, k.depth, 11 + k.depth);
   const images = Array.from({ length: k.samples }, (_, s) => randomImage(k.H * k.W * k.C, 100 + s));
   const targets = Array.from({ length: k.samples }, (_, s) => {
@@ -63,7 +77,12 @@ function checkGradient(k: Case): Record<string, number> {
   lossAndGradient(ws, params, images, targets, grad);
 
   const layout = ws.layout;
-  const groups: Record<string, number[]> = { 'layer kernels': [], 'layer biases': [], 'output weights': [], 'output bias': [layout.outputBias] };
+  const groups: Record<string, number[]> = {
+    'layer kernels': [],
+    'layer biases': [],
+    'output weights': [],
+    'output bias': [layout.outputBias],
+  };
   for (let i = 0; i < k.depth; i++) {
     for (let j = layout.kernel[i]; j < layout.bias[i]; j++) groups['layer kernels'].push(j);
     groups['layer biases'].push(layout.bias[i]);
@@ -74,7 +93,8 @@ function checkGradient(k: Case): Record<string, number> {
   const errors: Record<string, number> = {};
   for (const [name, indices] of Object.entries(groups)) {
     // Relative error of the whole group's gradient vector: ‖g − fd‖ / ‖fd‖.
-    let diff = 0, norm2 = 0;
+    let diff = 0,
+      norm2 = 0;
     for (const j of indices) {
       const keep = params[j];
       params[j] = keep + h;
@@ -103,7 +123,9 @@ const cases: Case[] = [
 for (const k of cases) {
   test(`gradient matches central finite differences: C=${k.C} depth=${k.depth} ${k.H}×${k.W} batch ${k.samples}`, () => {
     const errors = checkGradient(k);
-    const text = Object.entries(errors).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ');
+    const text = Object.entries(errors)
+      .map(([n, e]) => `${n} ${e.toExponential(1)}`)
+      .join(', ');
     console.log(`  relative error ‖g − fd‖/‖fd‖ (float64, h = 1e-6): ${text}`);
     for (const [name, e] of Object.entries(errors)) assert.ok(e < 1e-6, `${name}: relative error ${e}`);
   });
@@ -123,20 +145,39 @@ test('the float32 loops (WebAssembly SIMD and plain JS) give the float64 gradien
       return Float64Array.from({ length: k.H * k.W }, () => (g() > 0.5 ? 1 : 0));
     });
     const reference = new Float64Array(params.length);
-    const ws64 = new MsdWorkspace({ inputChannels: k.C, depth: k.depth, height: k.H, width: k.W, samples: k.samples, training: true, precision: 'float64' });
+    const ws64 = new MsdWorkspace({
+      inputChannels: k.C,
+      depth: k.depth,
+      height: k.H,
+      width: k.W,
+      samples: k.samples,
+      training: true,
+      precision: 'float64',
+    });
     lossAndGradient(ws64, params, images, targets, reference);
     for (const simd of [true, false]) {
-      const ws = new MsdWorkspace({ inputChannels: k.C, depth: k.depth, height: k.H, width: k.W, samples: k.samples, training: true, simd });
+      const ws = new MsdWorkspace({
+        inputChannels: k.C,
+        depth: k.depth,
+        height: k.H,
+        width: k.W,
+        samples: k.samples,
+        training: true,
+        simd,
+      });
       if (simd) assert.ok(ws.usesSimd, 'Node 20 has WebAssembly SIMD; the SIMD loops should run');
       const grad = new Float64Array(params.length);
       lossAndGradient(ws, Float32Array.from(params), images, targets, grad);
-      let diff = 0, norm2 = 0;
+      let diff = 0,
+        norm2 = 0;
       for (let i = 0; i < grad.length; i++) {
         diff += (grad[i] - reference[i]) ** 2;
         norm2 += reference[i] ** 2;
       }
       const e = Math.sqrt(diff / norm2);
-      console.log(`  float32 ${simd ? 'SIMD' : 'JS'} vs float64, C=${k.C} depth=${k.depth} ${k.H}×${k.W}: relative error ${e.toExponential(1)}`);
+      console.log(
+        `  float32 ${simd ? 'SIMD' : 'JS'} vs float64, C=${k.C} depth=${k.depth} ${k.H}×${k.W}: relative error ${e.toExponential(1)}`,
+      );
       assert.ok(e < 1e-4, `relative error ${e}`);
     }
   }
@@ -146,7 +187,12 @@ test('the float32 loops (WebAssembly SIMD and plain JS) give the float64 gradien
  * An independent forward: TF.js dilated conv2d over mirror-padded inputs, layer by layer, on
  * the CPU backend — what the inference code is built from.
  */
-function tfForward(w: MsdWeights, rgb: Float32Array, H: number, W: number): { maps: Float32Array[]; output: Float32Array } {
+function tfForward(
+  w: MsdWeights,
+  rgb: Float32Array,
+  H: number,
+  W: number,
+): { maps: Float32Array[]; output: Float32Array } {
   return tf.tidy(() => {
     const C = w.inputChannels;
     const mean = tf.tensor1d([...w.normalisation.mean]);
@@ -160,14 +206,19 @@ function tfForward(w: MsdWeights, rgb: Float32Array, H: number, W: number): { ma
       maps.push(y.dataSync() as Float32Array);
       x = tf.concat([x, y], 3);
     });
-    const out = tf.sigmoid(tf.conv2d(x, tf.tensor4d(w.output.weights, [1, 1, C + w.layers.length, 1]), 1, 'valid').add(w.output.bias));
+    const out = tf.sigmoid(
+      tf.conv2d(x, tf.tensor4d(w.output.weights, [1, 1, C + w.layers.length, 1]), 1, 'valid').add(w.output.bias),
+    );
     return { maps, output: out.dataSync() as Float32Array };
   });
 }
 
 test('the float32 forward equals a TF.js dilated conv2d + mirrorPad forward', async () => {
   await tf.setBackend('cpu');
-  for (const [H, W, depth] of [[40, 33, 25], [6, 5, 12]] as const) {
+  for (const [H, W, depth] of [
+    [40, 33, 25],
+    [6, 5, 12],
+  ] as const) {
     const C = 3;
     const p = randomParams(C, depth, 5);
     const w = unpackMsdParams(p, C, depth, { mean: [180, 120, 160], std: [40, 50, 30] });
@@ -192,11 +243,16 @@ test('the float32 forward equals a TF.js dilated conv2d + mirrorPad forward', as
 test('the training forward computes the same function as the inference network (core/msd/tf-network.ts)', async () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend(backend);
-    for (const [H, W, depth] of [[45, 38, 25], [7, 6, 12]] as const) {
+    for (const [H, W, depth] of [
+      [45, 38, 25],
+      [7, 6, 12],
+    ] as const) {
       const C = 3;
       const w = unpackMsdParams(randomParams(C, depth, 8), C, depth, { mean: [170, 110, 150], std: [45, 55, 35] });
       const g = seededGaussian(10);
-      const rgb = Float32Array.from({ length: H * W * C }, () => Math.round(Math.min(255, Math.max(0, 150 + 60 * g()))));
+      const rgb = Float32Array.from({ length: H * W * C }, () =>
+        Math.round(Math.min(255, Math.max(0, 150 + 60 * g()))),
+      );
       const ws = new MsdWorkspace({ inputChannels: C, depth, height: H, width: W, samples: 1, training: false });
       const out = ws.forward(0, packMsdParams(w), rgb, w.normalisation);
       const net = createMsd(w);
@@ -213,7 +269,9 @@ test('the training forward computes the same function as the inference network (
       }
       let maxOut = 0;
       for (let i = 0; i < out.length; i++) maxOut = Math.max(maxOut, Math.abs(out[i] - theirOut[i]));
-      console.log(`  vs createMsd on ${backend}, ${H}×${W} depth ${depth}: max |Δmap| ${maxMap.toExponential(1)}, max |Δprobability| ${maxOut.toExponential(1)}`);
+      console.log(
+        `  vs createMsd on ${backend}, ${H}×${W} depth ${depth}: max |Δmap| ${maxMap.toExponential(1)}, max |Δprobability| ${maxOut.toExponential(1)}`,
+      );
       assert.ok(maxMap < 1e-4, `${backend} ${H}×${W} depth ${depth}: feature maps differ by ${maxMap}`);
       assert.ok(maxOut < 1e-5, `${backend} ${H}×${W} depth ${depth}: outputs differ by ${maxOut}`);
     }
@@ -228,5 +286,8 @@ test('packing and unpacking parameters round-trips an MsdWeights', () => {
 });
 
 test('dilationOf is what the workspace pads for', () => {
-  assert.equal(new MsdWorkspace({ inputChannels: 3, depth: 25, height: 4, width: 4, samples: 1, training: false }).pad, dilationOf(9));
+  assert.equal(
+    new MsdWorkspace({ inputChannels: 3, depth: 25, height: 4, width: 4, samples: 1, training: false }).pad,
+    dilationOf(9),
+  );
 });

@@ -23,7 +23,11 @@ self.onmessage = async (event: MessageEvent<MsdWorkerRequest>) => {
     const net = createMsd(weights);
     const x = tf.tensor4d(pixels, shape, 'int32');
     const { features, probability } = net.forward(x);
-    const reply: MsdWorkerReply = { backend: started, features: (await features.data()) as Float32Array, probability: (await probability.data()) as Float32Array };
+    const reply: MsdWorkerReply = {
+      backend: started,
+      features: (await features.data()) as Float32Array,
+      probability: (await probability.data()) as Float32Array,
+    };
     tf.dispose([x, features, probability]);
     net.dispose();
     self.postMessage(reply);

@@ -31,16 +31,19 @@ export function referenceForward(weights: MsdWeights, image: ReferenceImage): Re
   const channels: Float64Array[] = [];
   for (let k = 0; k < c; k++) {
     const m = new Float64Array(plane);
-    for (let p = 0; p < plane; p++) m[p] = (pixels[p * c + k] - weights.normalisation.mean[k]) / weights.normalisation.std[k];
+    for (let p = 0; p < plane; p++)
+      m[p] = (pixels[p * c + k] - weights.normalisation.mean[k]) / weights.normalisation.std[k];
     channels.push(m);
   }
 
   for (let i = 0; i < depth; i++) {
     const layer = weights.layers[i];
     const dilation = (i % 10) + 1;
-    if (layer.dilation !== dilation) throw new Error(`layer ${i} has dilation ${layer.dilation}, the definition says ${dilation}`);
+    if (layer.dilation !== dilation)
+      throw new Error(`layer ${i} has dilation ${layer.dilation}, the definition says ${dilation}`);
     const inChannels = c + i;
-    if (layer.kernel.length !== 9 * inChannels) throw new Error(`layer ${i}: kernel has ${layer.kernel.length} values, expected ${9 * inChannels}`);
+    if (layer.kernel.length !== 9 * inChannels)
+      throw new Error(`layer ${i}: kernel has ${layer.kernel.length} values, expected ${9 * inChannels}`);
     const map = new Float64Array(plane);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {

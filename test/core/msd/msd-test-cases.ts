@@ -7,7 +7,12 @@ import { initMsdWeights, seededGaussian, type MsdWeights } from '../../../core/m
 
 export const DEPTHS = [1, 3, 12, 25, 100] as const;
 /** Including sizes below 2·dilation + 1, where reflection has to fold more than once. */
-export const SIZES = [[5, 7], [1, 9], [11, 11], [23, 17]] as const;
+export const SIZES = [
+  [5, 7],
+  [1, 9],
+  [11, 11],
+  [23, 17],
+] as const;
 
 /**
  * float32 against the float64 reference. Measured differences are ~1e-6 (features of size
@@ -35,7 +40,9 @@ export function randomWeights(inputChannels: number, depth: number, seed: number
 /** Integer pixel values 0..255, height × width × channels. */
 export function randomImage(height: number, width: number, channels: number, seed: number): Int32Array {
   const gaussian = seededGaussian(seed);
-  return Int32Array.from({ length: height * width * channels }, () => Math.max(0, Math.min(255, Math.round(128 + 60 * gaussian()))));
+  return Int32Array.from({ length: height * width * channels }, () =>
+    Math.max(0, Math.min(255, Math.round(128 + 60 * gaussian()))),
+  );
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -15,7 +15,9 @@ interface Outputs {
   probability: Float32Array;
 }
 
-const cases = DEPTHS.flatMap((depth) => SIZES.map(([height, width]) => ({ depth, height, width, key: `depth ${depth}, ${height}×${width}` })));
+const cases = DEPTHS.flatMap((depth) =>
+  SIZES.map(([height, width]) => ({ depth, height, width, key: `depth ${depth}, ${height}×${width}` })),
+);
 const results = new Map<string, Map<BackendName, Outputs>>(cases.map((c) => [c.key, new Map()]));
 
 async function webgpuOffered(): Promise<boolean> {
@@ -48,7 +50,10 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
           const before = tf.memory().numTensors;
           const { features, probability } = net.forward(x);
           // await data(), never dataSync(): webgpu's dataSync has returned zeros.
-          const got = { features: (await features.data()) as Float32Array, probability: (await probability.data()) as Float32Array };
+          const got = {
+            features: (await features.data()) as Float32Array,
+            probability: (await probability.data()) as Float32Array,
+          };
           tf.dispose([features, probability]);
           assert.equal(tf.memory().numTensors, before, 'tensors leaked');
           x.dispose();
@@ -65,7 +70,9 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
 
       after(() => {
         if (results.get(cases[0].key)!.has(backend)) {
-          console.log(`${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`);
+          console.log(
+            `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`,
+          );
         }
       });
     });
@@ -79,7 +86,10 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
         const entries = [...byBackend.entries()];
         for (let i = 0; i < entries.length; i++) {
           for (let j = i + 1; j < entries.length; j++) {
-            const d = Math.max(maxAbsDiff(entries[i][1].features, entries[j][1].features), maxAbsDiff(entries[i][1].probability, entries[j][1].probability));
+            const d = Math.max(
+              maxAbsDiff(entries[i][1].features, entries[j][1].features),
+              maxAbsDiff(entries[i][1].probability, entries[j][1].probability),
+            );
             assert.isAtMost(d, TOLERANCE, `${entries[i][0]} and ${entries[j][0]} differ by ${d} on ${key}`);
             worst = Math.max(worst, d);
             ran++;
@@ -88,7 +98,9 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
       }
       // wasm and cpu always run; without at least that pair per case this test proved nothing.
       assert.isAtLeast(ran, cases.length);
-      console.log(`backends ${BACKENDS.filter((b) => results.get(cases[0].key)!.has(b)).join(', ')}: max pairwise difference ${worst.toExponential(2)}`);
+      console.log(
+        `backends ${BACKENDS.filter((b) => results.get(cases[0].key)!.has(b)).join(', ')}: max pairwise difference ${worst.toExponential(2)}`,
+      );
     });
   });
 });
@@ -124,12 +136,18 @@ describe('initBackend without a preference', () => {
   });
 
   it('passes over software GPU backends unless allowed', async () => {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: Record<string, unknown> } | null> } }).gpu;
+    const gpu = (
+      navigator as Navigator & {
+        gpu?: { requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: Record<string, unknown> } | null> };
+      }
+    ).gpu;
     const adapter = await gpu?.requestAdapter();
     const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
     const debug = gl?.getExtension('WEBGL_debug_renderer_info');
     const renderer = gl && debug ? String(gl.getParameter(debug.UNMASKED_RENDERER_WEBGL)) : 'unknown';
-    console.log(`WebGPU adapter: ${JSON.stringify({ fallback: adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter, architecture: adapter?.info?.architecture, vendor: adapter?.info?.vendor })}; WebGL renderer: ${renderer}`);
+    console.log(
+      `WebGPU adapter: ${JSON.stringify({ fallback: adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter, architecture: adapter?.info?.architecture, vendor: adapter?.info?.vendor })}; WebGL renderer: ${renderer}`,
+    );
     const chosen = await initBackend();
     console.log(`automatic choice here: ${chosen}`);
     if (adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter) assert.notEqual(chosen, 'webgpu');

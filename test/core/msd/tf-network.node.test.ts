@@ -6,7 +6,15 @@ import { createMsd, msdFeatures, msdPredict } from '../../../core/msd/tf-network
 import type { MsdWeights } from '../../../core/msd/weights.js';
 import { initBackend, type BackendName } from '../../../core/msd/tf-backend.js';
 import { referenceForward } from './msd-reference.js';
-import { DEPTHS, SIZES, TOLERANCE, maxAbsDiff, positiveFraction, randomImage, randomWeights } from './msd-test-cases.js';
+import {
+  DEPTHS,
+  SIZES,
+  TOLERANCE,
+  maxAbsDiff,
+  positiveFraction,
+  randomImage,
+  randomWeights,
+} from './msd-test-cases.js';
 
 const BACKENDS: BackendName[] = ['wasm', 'cpu'];
 
@@ -15,13 +23,21 @@ interface Outputs {
   probability: Float32Array;
 }
 
-async function runOn(backend: BackendName, weights: MsdWeights, pixels: Int32Array, shape: [number, number, number, number]): Promise<Outputs> {
+async function runOn(
+  backend: BackendName,
+  weights: MsdWeights,
+  pixels: Int32Array,
+  shape: [number, number, number, number],
+): Promise<Outputs> {
   await initBackend(backend);
   const net = createMsd(weights);
   const x = tf.tensor4d(pixels, shape, 'int32');
   try {
     const { features, probability } = net.forward(x);
-    const out = { features: (await features.data()) as Float32Array, probability: (await probability.data()) as Float32Array };
+    const out = {
+      features: (await features.data()) as Float32Array,
+      probability: (await probability.data()) as Float32Array,
+    };
     tf.dispose([features, probability]);
     return out;
   } finally {
@@ -31,8 +47,14 @@ async function runOn(backend: BackendName, weights: MsdWeights, pixels: Int32Arr
 }
 
 test('the reference pads by periodic reflection (x[-k] = x[k], x[n-1+k] = x[n-1-k])', () => {
-  assert.deepEqual([-4, -3, -2, -1, 0, 3, 4, 5, 6, 7, 10].map((i) => reflectIndex(i, 4)), [2, 3, 2, 1, 0, 3, 2, 1, 0, 1, 2]);
-  assert.deepEqual([-3, 0, 5].map((i) => reflectIndex(i, 1)), [0, 0, 0]);
+  assert.deepEqual(
+    [-4, -3, -2, -1, 0, 3, 4, 5, 6, 7, 10].map((i) => reflectIndex(i, 4)),
+    [2, 3, 2, 1, 0, 3, 2, 1, 0, 1, 2],
+  );
+  assert.deepEqual(
+    [-3, 0, 5].map((i) => reflectIndex(i, 1)),
+    [0, 0, 0],
+  );
 });
 
 test('a hand-computed one-layer network: kernel layout [row][column][channel] and reflection', async () => {
@@ -47,7 +69,10 @@ test('a hand-computed one-layer network: kernel layout [row][column][channel] an
     normalisation: { mean: [0], std: [1] },
   };
   const expected = [0, 0, 5];
-  assert.deepEqual(Array.from(referenceForward(weights, { height: 1, width: 3, pixels: [1, 2, 3] }).features), expected);
+  assert.deepEqual(
+    Array.from(referenceForward(weights, { height: 1, width: 3, pixels: [1, 2, 3] }).features),
+    expected,
+  );
   for (const backend of BACKENDS) {
     await initBackend(backend);
     const x = tf.tensor4d([1, 2, 3], [1, 1, 3, 1]);
@@ -66,18 +91,27 @@ for (const backend of BACKENDS) {
           const weights = randomWeights(3, depth, 1000 + depth);
           const pixels = randomImage(height, width, 3, 17 * height + width);
           const reference = referenceForward(weights, { height, width, pixels });
-          if (depth >= 3) assert.ok(positiveFraction(reference.features) > 0.1, 'fixture maps are mostly zero; the comparison would be weak');
+          if (depth >= 3)
+            assert.ok(
+              positiveFraction(reference.features) > 0.1,
+              'fixture maps are mostly zero; the comparison would be weak',
+            );
           const got = await runOn(backend, weights, pixels, [1, height, width, 3]);
           const features = maxAbsDiff(got.features, reference.features);
           const probability = maxAbsDiff(got.probability, reference.probability);
-          worst = { features: Math.max(worst.features, features), probability: Math.max(worst.probability, probability) };
+          worst = {
+            features: Math.max(worst.features, features),
+            probability: Math.max(worst.probability, probability),
+          };
           assert.ok(features <= TOLERANCE, `features differ by ${features}`);
           assert.ok(probability <= TOLERANCE, `probability differs by ${probability}`);
         });
       }
     }
     test('max abs difference over all cases', () => {
-      console.log(`${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`);
+      console.log(
+        `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`,
+      );
     });
   });
 }
@@ -105,8 +139,16 @@ describe('inputs', () => {
     assert.deepEqual(y.shape, [2, 9, 6, 12]);
     const values = await y.data();
     const half = 9 * 6 * 12;
-    assert.ok(maxAbsDiff(values.subarray(0, half), referenceForward(weights, { height: 9, width: 6, pixels: first }).features) <= TOLERANCE);
-    assert.ok(maxAbsDiff(values.subarray(half), referenceForward(weights, { height: 9, width: 6, pixels: second }).features) <= TOLERANCE);
+    assert.ok(
+      maxAbsDiff(
+        values.subarray(0, half),
+        referenceForward(weights, { height: 9, width: 6, pixels: first }).features,
+      ) <= TOLERANCE,
+    );
+    assert.ok(
+      maxAbsDiff(values.subarray(half), referenceForward(weights, { height: 9, width: 6, pixels: second }).features) <=
+        TOLERANCE,
+    );
     tf.dispose([x, y]);
     net.dispose();
   });
@@ -131,7 +173,10 @@ describe('inputs', () => {
     const weights = randomWeights(3, 12, 6);
     const x = tf.tensor4d(randomImage(11, 11, 3, 6), [1, 11, 11, 3], 'int32');
     const net = createMsd(weights);
-    const pairs = [[msdFeatures(weights, x), net.features(x)], [msdPredict(weights, x), net.predict(x)]];
+    const pairs = [
+      [msdFeatures(weights, x), net.features(x)],
+      [msdPredict(weights, x), net.predict(x)],
+    ];
     for (const [a, b] of pairs) assert.deepEqual(await a.data(), await b.data());
     tf.dispose([x, ...pairs.flat()]);
     net.dispose();
@@ -146,10 +191,19 @@ describe('inputs', () => {
     net.dispose();
     assert.throws(() => net.features(gray), /disposed/);
     gray.dispose();
-    const broken = { ...weights, layers: [weights.layers[0], { ...weights.layers[1], kernel: new Float32Array(9) }, weights.layers[2]] };
+    const broken = {
+      ...weights,
+      layers: [weights.layers[0], { ...weights.layers[1], kernel: new Float32Array(9) }, weights.layers[2]],
+    };
     assert.throws(() => createMsd(broken), /layer 1 has 9 kernel values, expected 3·3·4 = 36/);
-    assert.throws(() => createMsd({ ...weights, output: { weights: new Float32Array(5), bias: 0 } }), /output layer has 5 weights/);
-    assert.throws(() => createMsd({ ...weights, normalisation: { mean: [0, 0, 0], std: [1, 0, 1] } }), /standard deviation must be positive/);
+    assert.throws(
+      () => createMsd({ ...weights, output: { weights: new Float32Array(5), bias: 0 } }),
+      /output layer has 5 weights/,
+    );
+    assert.throws(
+      () => createMsd({ ...weights, normalisation: { mean: [0, 0, 0], std: [1, 0, 1] } }),
+      /standard deviation must be positive/,
+    );
   });
 });
 

@@ -20,7 +20,14 @@ import { randomWeights } from '../msd/msd-test-cases.js';
 // the 2× upsampled inference grid. Small patches and tiles keep a run of a dozen tiles quick.
 const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
 const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
-const encoded = encodeBundle({ classes: [{ name: 'a', weights: randomWeights(3, 2, 31) }, { name: 'b', weights: randomWeights(3, 2, 32) }], mpp: 0.25, metadata: {} });
+const encoded = encodeBundle({
+  classes: [
+    { name: 'a', weights: randomWeights(3, 2, 31) },
+    { name: 'b', weights: randomWeights(3, 2, 32) },
+  ],
+  mpp: 0.25,
+  metadata: {},
+});
 const head = { W: [0.7, -0.4, 0.5, -0.8], b: 0.2 };
 const PATCHES: GridOptions = { patchSize: 32, stride: 16 };
 const TILE = 32;
@@ -38,9 +45,18 @@ async function inThread(grid: InferenceGrid, tile: Rect): Promise<Float32Array> 
   await initBackend('wasm');
   const slide = await openTiff({ kind: 'url', url: slideUrl });
   const bundle = decodeBundle(encoded.manifest, encoded.weights);
-  const model = createHeadPatchModel(head, bundle.classes.map((c) => c.weights));
+  const model = createHeadPatchModel(
+    head,
+    bundle.classes.map((c) => c.weights),
+  );
   try {
-    return await predictTile(resampledSource(slide, grid.level, grid.width, grid.height), 0, tile, model.model, PATCHES);
+    return await predictTile(
+      resampledSource(slide, grid.level, grid.width, grid.height),
+      0,
+      tile,
+      model.model,
+      PATCHES,
+    );
   } finally {
     model.dispose();
   }
@@ -111,9 +127,15 @@ describe('region run', function () {
       const summary = await run.finished;
       assert.equal(summary.state, 'finished');
       assert.deepEqual(seen.states, ['running', 'paused', 'running', 'finished']);
-      assert.sameMembers(seen.tiles.map((t) => t.key), [...tiles].map((t) => t.key));
+      assert.sameMembers(
+        seen.tiles.map((t) => t.key),
+        [...tiles].map((t) => t.key),
+      );
       assert.equal(new Set(seen.tiles.map((t) => t.key)).size, 12, 'each tile once');
-      assert.sameMembers(run.completed(), [...tiles].map((t) => t.key));
+      assert.sameMembers(
+        run.completed(),
+        [...tiles].map((t) => t.key),
+      );
       const last = seen.progress[seen.progress.length - 1];
       assert.deepInclude(last, { doneTiles: 12, totalTiles: 12, failedTiles: 0, runningTiles: 0 });
       assert.closeTo(last.doneMegapixels, tiles.megapixels, 1e-12);
@@ -122,7 +144,12 @@ describe('region run', function () {
       for (const t of [seen.tiles[0], seen.tiles[11]]) {
         assert.equal(t.probabilities.length, t.tile.width * t.tile.height);
         assert.isAtMost(maxDiff(t.probabilities, await inThread(grid, t.tile)), 1e-5, t.key);
-        assert.deepEqual(t.level0, { x: t.tile.x / 2, y: t.tile.y / 2, width: t.tile.width / 2, height: t.tile.height / 2 });
+        assert.deepEqual(t.level0, {
+          x: t.tile.x / 2,
+          y: t.tile.y / 2,
+          width: t.tile.width / 2,
+          height: t.tile.height / 2,
+        });
       }
     } finally {
       pool.close();
@@ -152,7 +179,10 @@ describe('region run', function () {
       const summary = await second.finished;
       assert.equal(summary.state, 'finished');
       assert.equal(again.tiles.length, 6);
-      assert.sameMembers([...done, ...again.tiles.map((t) => t.key)], [...tiles].map((t) => t.key));
+      assert.sameMembers(
+        [...done, ...again.tiles.map((t) => t.key)],
+        [...tiles].map((t) => t.key),
+      );
       assert.equal(summary.progress.doneTiles, 8, 'tiles of the earlier run count as done');
       assert.equal(pool.stats.jobs - jobsBefore, 6);
     } finally {
@@ -195,18 +225,29 @@ describe('region run', function () {
     const { pool, slide, grid } = await setUp();
     try {
       const visible = { x: 7000, y: 7000, width: 50, height: 30 };
-      const plan = planView({ grid, visible, budgetMegapixels: 3 * (TILE * TILE) / 1e6, tileSize: TILE });
+      const plan = planView({ grid, visible, budgetMegapixels: (3 * (TILE * TILE)) / 1e6, tileSize: TILE });
       assert.equal(plan.now.count, 3);
       assert.isAbove(plan.later.count, 0);
-      const now = await Promise.all([...plan.now].map((t, i) => pool.predictTile({ slide, inference: grid, tile: t.tile, priority: i })));
+      const now = await Promise.all(
+        [...plan.now].map((t, i) => pool.predictTile({ slide, inference: grid, tile: t.tile, priority: i })),
+      );
       assert.lengthOf(now, 3);
       const run = createRegionRun(pool, { slide, grid, tiles: plan.later });
       const seen = record(run);
       assert.equal((await run.finished).state, 'finished');
       const all = planView({ grid, visible, budgetMegapixels: Infinity, tileSize: TILE });
-      assert.sameMembers([...[...plan.now].map((t) => t.key), ...seen.tiles.map((t) => t.key)], [...all.now].map((t) => t.key));
+      assert.sameMembers(
+        [...[...plan.now].map((t) => t.key), ...seen.tiles.map((t) => t.key)],
+        [...all.now].map((t) => t.key),
+      );
       // Planned again with what is done, nothing is left.
-      const again = planView({ grid, visible, budgetMegapixels: 0, tileSize: TILE, done: new Set([...[...plan.now].map((t) => t.key), ...run.completed()]) });
+      const again = planView({
+        grid,
+        visible,
+        budgetMegapixels: 0,
+        tileSize: TILE,
+        done: new Set([...[...plan.now].map((t) => t.key), ...run.completed()]),
+      });
       assert.deepEqual([again.later.count, again.done.tiles], [0, all.visible.tiles]);
     } finally {
       pool.close();

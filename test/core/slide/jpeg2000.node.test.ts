@@ -61,7 +61,10 @@ function params(overrides: Partial<Jpeg2000DecoderParameters> = {}): Jpeg2000Dec
   };
 }
 
-async function decodeTile(codestream: Uint8Array, overrides: Partial<Jpeg2000DecoderParameters> = {}): Promise<Uint8Array> {
+async function decodeTile(
+  codestream: Uint8Array,
+  overrides: Partial<Jpeg2000DecoderParameters> = {},
+): Promise<Uint8Array> {
   // decode() may hand the buffer on, so every call gets its own copy.
   const decoded = await new Jpeg2000Decoder(params(overrides)).decode(codestream.slice().buffer);
   return new Uint8Array(decoded);
@@ -139,7 +142,12 @@ test('IFD2 agrees with a 2× box-downsampled IFD0 window', async (t) => {
   // A margin lets the same read also score a misaligned comparison.
   const margin = 8;
   const width0 = 2 * L2_SIZE + 2 * margin;
-  const full = await rgb(level0, [2 * L2_X - margin, 2 * L2_Y - margin, 2 * (L2_X + L2_SIZE) + margin, 2 * (L2_Y + L2_SIZE) + margin]);
+  const full = await rgb(level0, [
+    2 * L2_X - margin,
+    2 * L2_Y - margin,
+    2 * (L2_X + L2_SIZE) + margin,
+    2 * (L2_Y + L2_SIZE) + margin,
+  ]);
   const boxed = (shift: number): Float64Array => {
     const out = new Float64Array(L2_SIZE * L2_SIZE * 3);
     for (let y = 0; y < L2_SIZE; y++) {
@@ -147,7 +155,8 @@ test('IFD2 agrees with a 2× box-downsampled IFD0 window', async (t) => {
         const top = ((margin + shift + 2 * y) * width0 + margin + shift + 2 * x) * 3;
         const bottom = top + width0 * 3;
         for (let c = 0; c < 3; c++) {
-          out[(y * L2_SIZE + x) * 3 + c] = (full[top + c] + full[top + 3 + c] + full[bottom + c] + full[bottom + 3 + c]) / 4;
+          out[(y * L2_SIZE + x) * 3 + c] =
+            (full[top + c] + full[top + 3 + c] + full[bottom + c] + full[bottom + 3 + c]) / 4;
         }
       }
     }
@@ -155,7 +164,9 @@ test('IFD2 agrees with a 2× box-downsampled IFD0 window', async (t) => {
   };
   const aligned = pixelDiff(reduced, boxed(0)).mean;
   const shifted = pixelDiff(reduced, boxed(margin)).mean;
-  t.diagnostic(`IFD2 vs box(IFD0): mean abs diff ${aligned.toFixed(2)} aligned, ${shifted.toFixed(2)} when shifted ${margin}px`);
+  t.diagnostic(
+    `IFD2 vs box(IFD0): mean abs diff ${aligned.toFixed(2)} aligned, ${shifted.toFixed(2)} when shifted ${margin}px`,
+  );
   // Measured 6.67 here: Aperio built IFD2 with its own filter and re-encoded it lossily, so
   // textured tissue never matches a box filter exactly; smooth regions measure ~3.
   assert.ok(aligned < 9, `levels disagree: ${aligned}`);
@@ -189,7 +200,8 @@ test('IFD2 colours match the slide’s JPEG thumbnail, an independent decoder', 
       let na = 0;
       let nb = 0;
       for (let y = by; y < by + block; y++) {
-        for (let x = bx; x < bx + block; x++, na++) for (let c = 0; c < 3; c++) a[c] += thumb[(y * thumbWidth + x) * 3 + c];
+        for (let x = bx; x < bx + block; x++, na++)
+          for (let c = 0; c < 3; c++) a[c] += thumb[(y * thumbWidth + x) * 3 + c];
       }
       for (let y = Math.round(by * scaleY); y < Math.round((by + block) * scaleY); y++) {
         for (let x = Math.round(bx * scaleX); x < Math.round((bx + block) * scaleX); x++, nb++) {
@@ -204,7 +216,9 @@ test('IFD2 colours match the slide’s JPEG thumbnail, an independent decoder', 
     }
   }
   const mean = sum / count;
-  t.diagnostic(`thumbnail vs IFD2 block means: ${mean.toFixed(2)} (R/B swapped would be ${(swapped / count).toFixed(2)})`);
+  t.diagnostic(
+    `thumbnail vs IFD2 block means: ${mean.toFixed(2)} (R/B swapped would be ${(swapped / count).toFixed(2)})`,
+  );
   assert.ok(mean < 2, `colours disagree with the thumbnail: ${mean}`);
 });
 
@@ -224,7 +238,10 @@ test('edge tiles fill tileWidth × tileHeight × samples', async (t) => {
   const padded = await decodeTile(codestream, { tileWidth: 300, tileHeight: 280 });
   assert.equal(padded.length, 300 * 280 * 3);
   for (const y of [0, 100, 255]) {
-    assert.deepEqual(padded.subarray(y * 300 * 3, y * 300 * 3 + 256 * 3), exact.subarray(y * 256 * 3, (y + 1) * 256 * 3));
+    assert.deepEqual(
+      padded.subarray(y * 300 * 3, y * 300 * 3 + 256 * 3),
+      exact.subarray(y * 256 * 3, (y + 1) * 256 * 3),
+    );
     assert.ok(padded.subarray(y * 300 * 3 + 256 * 3, (y + 1) * 300 * 3).every((v) => v === 0));
   }
   assert.ok(padded.subarray(256 * 300 * 3).every((v) => v === 0));

@@ -27,11 +27,24 @@ async function fromFile(path: string): Promise<PixelSource> {
  * each level (flooring odd sizes), so level k is a 2^k reduction even where the size ratio
  * is not (vips' 138-pixel level 4 of 2220 is 16.09×).
  */
-async function levelAgreement(source: PixelSource, level: number, x: number, y: number, size: number, shift = 0): Promise<number> {
+async function levelAgreement(
+  source: PixelSource,
+  level: number,
+  x: number,
+  y: number,
+  size: number,
+  shift = 0,
+): Promise<number> {
   const d = 2 ** Math.round(Math.log2(source.levels[level].downsample));
   const w0 = Math.round(size * d);
   const coarse = await source.readRegion({ level, x, y, width: size, height: size });
-  const fine = await source.readRegion({ level: 0, x: Math.round(x * d) + shift, y: Math.round(y * d), width: w0, height: w0 });
+  const fine = await source.readRegion({
+    level: 0,
+    x: Math.round(x * d) + shift,
+    y: Math.round(y * d),
+    width: w0,
+    height: w0,
+  });
   return pixelDiff(coarse, boxResize(fine, w0, w0, size, size)).mean;
 }
 
@@ -67,9 +80,18 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
     const source = await fromFile(PYRAMID);
     assert.deepEqual(
       source.levels.map((l) => [l.width, l.height]),
-      [[2220, 2967], [1110, 1483], [555, 741], [277, 370], [138, 185]],
+      [
+        [2220, 2967],
+        [1110, 1483],
+        [555, 741],
+        [277, 370],
+        [138, 185],
+      ],
     );
-    assert.ok(Math.abs(source.mpp!.x - 0.499) < 1e-4 && Math.abs(source.mpp!.y - 0.499) < 1e-4, `mpp ${JSON.stringify(source.mpp)}`);
+    assert.ok(
+      Math.abs(source.mpp!.x - 0.499) < 1e-4 && Math.abs(source.mpp!.y - 0.499) < 1e-4,
+      `mpp ${JSON.stringify(source.mpp)}`,
+    );
     for (let level = 1; level < source.levels.length; level++) {
       const size = Math.min(128, source.levels[level].width - 4);
       const d = await levelAgreement(source, level, 2, 2, size);
@@ -82,7 +104,10 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
     const source = await fromFile(TCGA);
     assert.deepEqual(
       source.levels.map((l) => [l.width, l.height]),
-      [[4443, 3567], [2221, 1783]],
+      [
+        [4443, 3567],
+        [2221, 1783],
+      ],
     );
     assert.equal(source.mpp, undefined);
     // Both levels are lossy JPEG 2000 of fine texture, and Aperio's reduction filter is not a
@@ -90,7 +115,9 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
     // makes the difference far larger, which shows the two decodes line up.
     const d = await levelAgreement(source, 1, 900, 700, 256);
     const shifted = await levelAgreement(source, 1, 900, 700, 256, 2);
-    console.log(`# TCGA level 1 vs box-downsampled level 0: mean |Δ| = ${d.toFixed(2)} (shifted by one pixel: ${shifted.toFixed(2)})`);
+    console.log(
+      `# TCGA level 1 vs box-downsampled level 0: mean |Δ| = ${d.toFixed(2)} (shifted by one pixel: ${shifted.toFixed(2)})`,
+    );
     assert.ok(d < 9, `mean |Δ| ${d.toFixed(2)}`);
     assert.ok(d < 0.75 * shifted, `aligned ${d.toFixed(2)} vs shifted ${shifted.toFixed(2)}`);
   });
@@ -103,7 +130,13 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
       const last = local.levels.length - 1;
       for (const level of [0, last]) {
         const { width, height } = local.levels[level];
-        const region = { level, x: Math.floor(width / 4), y: Math.floor(height / 4), width: Math.floor(width / 3), height: Math.min(300, Math.floor(height / 3)) };
+        const region = {
+          level,
+          x: Math.floor(width / 4),
+          y: Math.floor(height / 4),
+          width: Math.floor(width / 3),
+          height: Math.min(300, Math.floor(height / 3)),
+        };
         assert.deepEqual(await remote.readRegion(region), await local.readRegion(region), `${path} level ${level}`);
       }
     }

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { buildPyramid, encodeTiff, renderRegion, type Raster, type TiffCompression } from '../../../tools/sample/index.js';
+import {
+  buildPyramid,
+  encodeTiff,
+  renderRegion,
+  type Raster,
+  type TiffCompression,
+} from '../../../tools/sample/index.js';
 import type { PixelSource, SlideDescription } from '../../../core/slide/pixel-source.js';
 import { SlideError, type SlideErrorCode } from '../../../core/slide/slide-error.js';
 import { openTiff } from '../../../core/slide/tiff-source.js';
@@ -19,7 +25,10 @@ let levels: Raster[];
 let server: FileServer;
 let noRangeServer: FileServer;
 
-function pyramidTiff(compression: TiffCompression, extra: { description?: string; layout?: 'chain' | 'subifds' } = {}): Uint8Array {
+function pyramidTiff(
+  compression: TiffCompression,
+  extra: { description?: string; layout?: 'chain' | 'subifds' } = {},
+): Uint8Array {
   return encodeTiff(
     levels.map((level, i) => ({
       options: {
@@ -43,7 +52,11 @@ function save(name: string, bytes: Uint8Array): string {
   return path;
 }
 
-const blob = (bytes: Uint8Array, name: string): SlideDescription => ({ kind: 'blob', blob: new Blob([bytes as Uint8Array<ArrayBuffer>]), name });
+const blob = (bytes: Uint8Array, name: string): SlideDescription => ({
+  kind: 'blob',
+  blob: new Blob([bytes as Uint8Array<ArrayBuffer>]),
+  name,
+});
 
 async function rejectsWith(promise: Promise<unknown>, code: SlideErrorCode, text: RegExp): Promise<SlideError> {
   try {
@@ -61,7 +74,7 @@ async function rejectsWith(promise: Promise<unknown>, code: SlideErrorCode, text
 function withCompression(tiff: Uint8Array, code: number): Uint8Array {
   const bytes = tiff.slice();
   const view = new DataView(bytes.buffer);
-  for (let ifd = view.getUint32(4, true); ifd !== 0; ) {
+  for (let ifd = view.getUint32(4, true); ifd !== 0;) {
     const count = view.getUint16(ifd, true);
     for (let e = 0; e < count; e++) {
       const at = ifd + 2 + e * 12;
@@ -92,7 +105,10 @@ describe('a generated Deflate pyramid', () => {
       source.levels.map((l) => [l.width, l.height, l.tileWidth, l.tileHeight]),
       levels.map((l) => [l.width, l.height, 256, 256]),
     );
-    assert.deepEqual(source.levels.map((l) => l.downsample), levels.map((l) => SPEC.width / l.width));
+    assert.deepEqual(
+      source.levels.map((l) => l.downsample),
+      levels.map((l) => SPEC.width / l.width),
+    );
     assert.ok(Math.abs(source.mpp!.x - 0.5) < 1e-6 && Math.abs(source.mpp!.y - 0.5) < 1e-6, JSON.stringify(source.mpp));
   });
 
@@ -100,7 +116,9 @@ describe('a generated Deflate pyramid', () => {
     test(`reads pixel-exact at every level (${via})`, async () => {
       const bytes = pyramidTiff('deflate');
       const source: PixelSource =
-        via === 'blob' ? await openTiff(blob(bytes, 'deflate.tif')) : await openTiff({ kind: 'url', url: server.url(save('deflate.tif', bytes)) });
+        via === 'blob'
+          ? await openTiff(blob(bytes, 'deflate.tif'))
+          : await openTiff({ kind: 'url', url: server.url(save('deflate.tif', bytes)) });
       for (const [i, level] of levels.entries()) {
         const whole = await source.readRegion({ level: i, x: 0, y: 0, width: level.width, height: level.height });
         assert.ok(Buffer.from(whole).equals(Buffer.from(level.data)), `level ${i} differs`);
@@ -110,7 +128,10 @@ describe('a generated Deflate pyramid', () => {
       const window = await source.readRegion({ level: 0, ...r });
       const expected = new Uint8Array(r.width * r.height * 3);
       for (let y = 0; y < r.height; y++) {
-        expected.set(levels[0].data.subarray(((r.y + y) * SPEC.width + r.x) * 3, ((r.y + y) * SPEC.width + r.x + r.width) * 3), y * r.width * 3);
+        expected.set(
+          levels[0].data.subarray(((r.y + y) * SPEC.width + r.x) * 3, ((r.y + y) * SPEC.width + r.x + r.width) * 3),
+          y * r.width * 3,
+        );
       }
       assert.ok(Buffer.from(window).equals(Buffer.from(expected)), 'window differs');
     });
@@ -136,7 +157,10 @@ test('OME-TIFF: a SubIFD pyramid reads pixel-exact, microns per pixel from the O
     'PhysicalSizeX="250" PhysicalSizeXUnit="nm" PhysicalSizeY="0.26" PhysicalSizeYUnit="µm"/></Image></OME>';
   const source = await openTiff(blob(pyramidTiff('deflate', { description: ome, layout: 'subifds' }), 'slide.ome.tif'));
   assert.deepEqual(source.mpp, { x: 0.25, y: 0.26 });
-  assert.deepEqual(source.levels.map((l) => l.width), levels.map((l) => l.width));
+  assert.deepEqual(
+    source.levels.map((l) => l.width),
+    levels.map((l) => l.width),
+  );
   for (const [i, level] of levels.entries()) {
     const whole = await source.readRegion({ level: i, x: 0, y: 0, width: level.width, height: level.height });
     assert.ok(Buffer.from(whole).equals(Buffer.from(level.data)), `SubIFD level ${i} differs`);
@@ -149,7 +173,11 @@ describe('bad input gets a typed error that names the problem and the file', () 
     const err = await rejectsWith(openTiff(blob(new Uint8Array(png), 'photo.png')), 'not-tiff', /not a TIFF.*PNG/);
     assert.equal(err.file, 'photo.png');
     assert.match(err.message, /^photo\.png: /);
-    await rejectsWith(openTiff(blob(new TextEncoder().encode('<!doctype html><p>Not found</p>'), 'x.svs')), 'not-tiff', /HTML/);
+    await rejectsWith(
+      openTiff(blob(new TextEncoder().encode('<!doctype html><p>Not found</p>'), 'x.svs')),
+      'not-tiff',
+      /HTML/,
+    );
   });
 
   test('empty and truncated files', async () => {
@@ -158,16 +186,34 @@ describe('bad input gets a typed error that names the problem and the file', () 
     for (const keep of [0.3, 0.6, 0.95]) {
       const cut = bytes.subarray(0, Math.floor(bytes.length * keep));
       await rejectsWith(openTiff(blob(cut, `cut-${keep}.tif`)), 'truncated', /truncated|ends too early/);
-      await rejectsWith(openTiff({ kind: 'url', url: server.url(save(`cut-${keep}.tif`, cut)) }), 'truncated', /truncated|ends too early/);
+      await rejectsWith(
+        openTiff({ kind: 'url', url: server.url(save(`cut-${keep}.tif`, cut)) }),
+        'truncated',
+        /truncated|ends too early/,
+      );
     }
   });
 
   test('a strip-based image with strips too large to read a region of', async () => {
     const level = levels[0];
-    const oneStrip = encodeTiff([{ options: { width: level.width, height: level.height, samplesPerPixel: 3, rowsPerStrip: level.height }, pixels: level.data }]);
-    await rejectsWith(openTiff(blob(oneStrip, 'strips.tif'), { maxStripBytes: 1 << 20 }), 'strip-too-large', /strips.*MiB.*tiled/);
+    const oneStrip = encodeTiff([
+      {
+        options: { width: level.width, height: level.height, samplesPerPixel: 3, rowsPerStrip: level.height },
+        pixels: level.data,
+      },
+    ]);
+    await rejectsWith(
+      openTiff(blob(oneStrip, 'strips.tif'), { maxStripBytes: 1 << 20 }),
+      'strip-too-large',
+      /strips.*MiB.*tiled/,
+    );
     // Small strips are fine: a region decodes only the strips it crosses.
-    const small = encodeTiff([{ options: { width: level.width, height: level.height, samplesPerPixel: 3, rowsPerStrip: 16 }, pixels: level.data }]);
+    const small = encodeTiff([
+      {
+        options: { width: level.width, height: level.height, samplesPerPixel: 3, rowsPerStrip: 16 },
+        pixels: level.data,
+      },
+    ]);
     const source = await openTiff(blob(small, 'small-strips.tif'), { maxStripBytes: 1 << 20 });
     const region = await source.readRegion({ level: 0, x: 0, y: 0, width: level.width, height: level.height });
     assert.ok(Buffer.from(region).equals(Buffer.from(level.data)));
@@ -182,7 +228,11 @@ describe('bad input gets a typed error that names the problem and the file', () 
     const path = save('whole.tif', pyramidTiff('deflate'));
     await rejectsWith(openTiff({ kind: 'url', url: noRangeServer.url(path) }), 'no-range-support', /Range/);
     await rejectsWith(openTiff({ kind: 'url', url: server.url(join(dir, 'missing.tif')) }), 'network', /HTTP 404/);
-    await rejectsWith(openTiff({ kind: 'url', url: 'http://127.0.0.1:9/slide.tif' }), 'network', /network error|connect/i);
+    await rejectsWith(
+      openTiff({ kind: 'url', url: 'http://127.0.0.1:9/slide.tif' }),
+      'network',
+      /network error|connect/i,
+    );
   });
 
   test('an aborted open or read rejects with "aborted" and the source keeps working', async () => {
@@ -190,7 +240,14 @@ describe('bad input gets a typed error that names the problem and the file', () 
     await rejectsWith(openTiff(blob(bytes, 'a.tif'), { signal: AbortSignal.abort() }), 'aborted', /aborted/);
     const source = await openTiff({ kind: 'url', url: server.url(save('a.tif', bytes)) });
     const controller = new AbortController();
-    const pending = source.readRegion({ level: 0, x: 0, y: 0, width: SPEC.width, height: SPEC.height, signal: controller.signal });
+    const pending = source.readRegion({
+      level: 0,
+      x: 0,
+      y: 0,
+      width: SPEC.width,
+      height: SPEC.height,
+      signal: controller.signal,
+    });
     controller.abort();
     await rejectsWith(pending, 'aborted', /aborted/);
     const again = await source.readRegion({ level: 0, x: 0, y: 0, width: 64, height: 64 });
@@ -199,7 +256,11 @@ describe('bad input gets a typed error that names the problem and the file', () 
 
   test('a region outside the slide', async () => {
     const source = await openTiff(blob(pyramidTiff('deflate'), 'r.tif'));
-    await rejectsWith(source.readRegion({ level: 0, x: 1400, y: 0, width: 200, height: 10 }), 'bad-region', /outside the slide/);
+    await rejectsWith(
+      source.readRegion({ level: 0, x: 1400, y: 0, width: 200, height: 10 }),
+      'bad-region',
+      /outside the slide/,
+    );
     await rejectsWith(source.readRegion({ level: 9, x: 0, y: 0, width: 1, height: 1 }), 'bad-region', /levels/);
   });
 });

@@ -43,12 +43,26 @@ function rectangles(width: number, height: number): { x: number; y: number; widt
   const rects = [
     { x: 0, y: 0, width, height },
     { x: width - 1, y: height - 1, width: 1, height: 1 },
-    { x: Math.max(0, Math.min(250, width - 20)), y: Math.max(0, Math.min(251, height - 9)), width: Math.min(20, width), height: Math.min(9, height) },
+    {
+      x: Math.max(0, Math.min(250, width - 20)),
+      y: Math.max(0, Math.min(251, height - 9)),
+      width: Math.min(20, width),
+      height: Math.min(9, height),
+    },
   ];
-  for (const [fx, fy, fw, fh] of [[0.13, 0.41, 0.6, 0.3], [0.5, 0.02, 0.49, 0.97], [0.37, 0.5, 0.01, 0.5]]) {
+  for (const [fx, fy, fw, fh] of [
+    [0.13, 0.41, 0.6, 0.3],
+    [0.5, 0.02, 0.49, 0.97],
+    [0.37, 0.5, 0.01, 0.5],
+  ]) {
     const x = Math.floor(width * fx);
     const y = Math.floor(height * fy);
-    rects.push({ x, y, width: Math.max(1, Math.min(width - x, Math.floor(width * fw))), height: Math.max(1, Math.min(height - y, Math.floor(height * fh))) });
+    rects.push({
+      x,
+      y,
+      width: Math.max(1, Math.min(width - x, Math.floor(width * fw))),
+      height: Math.max(1, Math.min(height - y, Math.floor(height * fh))),
+    });
   }
   return rects;
 }
@@ -102,7 +116,11 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
           for (let row = 0; row * level.tileHeight < level.height; row++) {
             for (let col = 0; col * level.tileWidth < level.width; col++) {
               const ours = tilePlacement(d, i, col, row).url;
-              assert.equal(ours, new URL(tileSource.getTileUrl(level.urlLevel, col, row) as string, document.baseURI).href, `level ${i} tile ${col},${row}`);
+              assert.equal(
+                ours,
+                new URL(tileSource.getTileUrl(level.urlLevel, col, row) as string, document.baseURI).href,
+                `level ${i} tile ${col},${row}`,
+              );
               compared++;
             }
           }
@@ -122,7 +140,10 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
         try {
           assert.equal(source.name, d.name);
           assert.deepEqual(source.mpp, { x: 0.5, y: 0.5 });
-          assert.deepEqual(source.levels.map((l) => l.width), d.levels.map((l) => l.width));
+          assert.deepEqual(
+            source.levels.map((l) => l.width),
+            d.levels.map((l) => l.width),
+          );
           for (let level = 0; level < source.levels.length; level++) await assertPattern(source, level);
         } finally {
           source.close();
@@ -134,7 +155,10 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
   it('a missing tile is a network SlideError naming HTTP 404', async () => {
     const d = described.get(SOURCES[0].label)!;
     // Level 0 now points at a DZI level folder that does not exist; the smallest level, read at open, does.
-    const source = await openTileImages({ ...d, levels: d.levels.map((l, i) => (i === 0 ? { ...l, urlLevel: 99 } : l)) });
+    const source = await openTileImages({
+      ...d,
+      levels: d.levels.map((l, i) => (i === 0 ? { ...l, urlLevel: 99 } : l)),
+    });
     const err = await rejection(source.readRegion({ level: 0, x: 10, y: 10, width: 5, height: 5 }));
     assert.equal(err.code, 'network');
     assert.match(err.message, /404/);
@@ -143,7 +167,24 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
 
   it('an unreachable server is a network SlideError at open', async () => {
     const err = await rejection(
-      openTileImages({ kind: 'tiles', name: 'nowhere', width: 10, height: 10, levels: [{ width: 10, height: 10, downsample: 1, tileWidth: 10, tileHeight: 10, urlLevel: 0, url: 'http://127.0.0.1:9/x.png' }], scheme: { kind: 'images' } }),
+      openTileImages({
+        kind: 'tiles',
+        name: 'nowhere',
+        width: 10,
+        height: 10,
+        levels: [
+          {
+            width: 10,
+            height: 10,
+            downsample: 1,
+            tileWidth: 10,
+            tileHeight: 10,
+            urlLevel: 0,
+            url: 'http://127.0.0.1:9/x.png',
+          },
+        ],
+        scheme: { kind: 'images' },
+      }),
     );
     assert.equal(err.code, 'network');
   });
@@ -151,7 +192,14 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
   it('a tile that is not an image is a corrupt SlideError at open', async () => {
     const url = new URL(`${TILES}/pattern.dzi`, location.href).href;
     const err = await rejection(
-      openTileImages({ kind: 'tiles', name: 'xml', width: 10, height: 10, levels: [{ width: 10, height: 10, downsample: 1, tileWidth: 10, tileHeight: 10, urlLevel: 0, url }], scheme: { kind: 'images' } }),
+      openTileImages({
+        kind: 'tiles',
+        name: 'xml',
+        width: 10,
+        height: 10,
+        levels: [{ width: 10, height: 10, downsample: 1, tileWidth: 10, tileHeight: 10, urlLevel: 0, url }],
+        scheme: { kind: 'images' },
+      }),
     );
     assert.equal(err.code, 'corrupt');
     assert.include(err.message, 'pattern.dzi');
@@ -161,7 +209,11 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
     const source = await openTileImages(described.get(SOURCES[1].label)!);
     const already = new AbortController();
     already.abort();
-    assert.equal((await rejection(source.readRegion({ level: 0, x: 0, y: 0, width: 700, height: 500, signal: already.signal }))).code, 'aborted');
+    assert.equal(
+      (await rejection(source.readRegion({ level: 0, x: 0, y: 0, width: 700, height: 500, signal: already.signal })))
+        .code,
+      'aborted',
+    );
     // Aborted before any level-0 tile could have arrived: no fetch finishes synchronously.
     const controller = new AbortController();
     const read = source.readRegion({ level: 0, x: 0, y: 0, width: 700, height: 500, signal: controller.signal });
@@ -181,8 +233,14 @@ describe('image-tile sources (DZI, IIIF, single image)', () => {
 
   it('a region outside the level is a bad-region SlideError', async () => {
     const source = await openTileImages(described.get(SOURCES[0].label)!);
-    assert.equal((await rejection(source.readRegion({ level: 1, x: 300, y: 0, width: 51, height: 1 }))).code, 'bad-region');
-    assert.equal((await rejection(source.readRegion({ level: 3, x: 0, y: 0, width: 1, height: 1 }))).code, 'bad-region');
+    assert.equal(
+      (await rejection(source.readRegion({ level: 1, x: 300, y: 0, width: 51, height: 1 }))).code,
+      'bad-region',
+    );
+    assert.equal(
+      (await rejection(source.readRegion({ level: 3, x: 0, y: 0, width: 1, height: 1 }))).code,
+      'bad-region',
+    );
   });
 
   it('describeTileSource refuses other tile sources, naming their type and the TIFF way', () => {

@@ -9,7 +9,17 @@ test('image-tile sources say that they need a browser when opened in Node', asyn
     name: 'pattern.png',
     width: 700,
     height: 500,
-    levels: [{ width: 700, height: 500, downsample: 1, tileWidth: 700, tileHeight: 500, urlLevel: 0, url: 'http://127.0.0.1:9/pattern.png' }],
+    levels: [
+      {
+        width: 700,
+        height: 500,
+        downsample: 1,
+        tileWidth: 700,
+        tileHeight: 500,
+        urlLevel: 0,
+        url: 'http://127.0.0.1:9/pattern.png',
+      },
+    ],
     scheme: { kind: 'images' },
   } as const;
   await assert.rejects(openTileImages(description), (err: unknown) => {

@@ -34,7 +34,12 @@ function referenceStroke(width: number, height: number, points: readonly Point[]
   return out;
 }
 
-function drawStroke(width: number, height: number, points: readonly Point[], size: number): { mask: Uint8Array; spans: number } {
+function drawStroke(
+  width: number,
+  height: number,
+  points: readonly Point[],
+  size: number,
+): { mask: Uint8Array; spans: number } {
   const mask = new Uint8Array(width * height);
   let spans = 0;
   points.forEach((p, i) =>
@@ -49,7 +54,8 @@ function drawStroke(width: number, height: number, points: readonly Point[], siz
 
 function differences(a: Uint8Array, b: Uint8Array, width: number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) out.push(`(${i % width}, ${Math.floor(i / width)}): got ${a[i]}, reference ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i]) out.push(`(${i % width}, ${Math.floor(i / width)}): got ${a[i]}, reference ${b[i]}`);
   return out;
 }
 
@@ -61,7 +67,10 @@ test('random strokes cover exactly the pixels within the radius of the polyline 
   for (let trial = 0; trial < 300; trial++) {
     const n = 1 + random.int(6);
     // Points partly off the grid, so clipping is exercised too.
-    const points: Point[] = Array.from({ length: n }, () => [random.next() * 70 - 11, random.next() * 60 - 10] as const);
+    const points: Point[] = Array.from(
+      { length: n },
+      () => [random.next() * 70 - 11, random.next() * 60 - 10] as const,
+    );
     const size = [0.3, 1, 2.5, 7, 20][trial % 5] * (0.5 + random.next());
     const got = drawStroke(width, height, points, size).mask;
     const want = referenceStroke(width, height, points, size);
@@ -79,15 +88,50 @@ test('strokes on exact pixel centres and corners, axis-aligned and diagonal, mat
   for (const size of [1, 2, 3, 4, 5, 6, 9]) {
     cases.push({ points: [[10.5, 10.5]], size });
     cases.push({ points: [[10, 10]], size });
-    cases.push({ points: [[4.5, 8.5], [20.5, 8.5]], size });
-    cases.push({ points: [[8, 4], [8, 25]], size });
-    cases.push({ points: [[3, 3], [20, 20], [20, 5]], size });
-    cases.push({ points: [[2.5, 30.5], [29.5, 1.5]], size });
-    cases.push({ points: [[16, 16], [16, 16]], size });
+    cases.push({
+      points: [
+        [4.5, 8.5],
+        [20.5, 8.5],
+      ],
+      size,
+    });
+    cases.push({
+      points: [
+        [8, 4],
+        [8, 25],
+      ],
+      size,
+    });
+    cases.push({
+      points: [
+        [3, 3],
+        [20, 20],
+        [20, 5],
+      ],
+      size,
+    });
+    cases.push({
+      points: [
+        [2.5, 30.5],
+        [29.5, 1.5],
+      ],
+      size,
+    });
+    cases.push({
+      points: [
+        [16, 16],
+        [16, 16],
+      ],
+      size,
+    });
   }
   for (const { points, size } of cases) {
     const got = drawStroke(width, height, points, size).mask;
-    assert.deepEqual(differences(got, referenceStroke(width, height, points, size), width), [], `size ${size}, points ${JSON.stringify(points)}`);
+    assert.deepEqual(
+      differences(got, referenceStroke(width, height, points, size), width),
+      [],
+      `size ${size}, points ${JSON.stringify(points)}`,
+    );
   }
 });
 
@@ -96,11 +140,17 @@ test('a single dab of diameter d at a pixel centre is the digital disc, and a th
   const height = 21;
   const { mask } = drawStroke(width, height, [[10.5, 10.5]], 5);
   // Radius 2.5 around a centre: offsets (i, j) with i² + j² ≤ 6.25 — 21 pixels.
-  assert.equal(mask.reduce((s, v) => s + v, 0), 21);
+  assert.equal(
+    mask.reduce((s, v) => s + v, 0),
+    21,
+  );
   assert.equal(mask[10 * width + 12], 1);
   assert.equal(mask[12 * width + 12], 0);
   const thin = drawStroke(width, height, [[3, 3]], 0.2).mask;
-  assert.deepEqual([...thin.keys()].filter((i) => thin[i]), [3 * width + 3]);
+  assert.deepEqual(
+    [...thin.keys()].filter((i) => thin[i]),
+    [3 * width + 3],
+  );
 });
 
 test('each row of a capsule is one span, so a large brush costs rows, not pixels', () => {

@@ -7,7 +7,12 @@ const LABELS = [0, 1, 255];
 
 test('masks survive encode → decode: empty, uniform, noisy, long runs past the varint byte boundaries', () => {
   const random = new SeededRandom(11);
-  const masks: Uint8Array[] = [new Uint8Array(0), new Uint8Array(65536), new Uint8Array(65536).fill(255), new Uint8Array(1).fill(1)];
+  const masks: Uint8Array[] = [
+    new Uint8Array(0),
+    new Uint8Array(65536),
+    new Uint8Array(65536).fill(255),
+    new Uint8Array(1).fill(1),
+  ];
   masks.push(Uint8Array.from({ length: 4096 }, () => LABELS[random.int(3)]));
   // Runs of 127, 128, 16383, 16384 straddle the 1-, 2- and 3-byte varint lengths.
   const runs = new Uint8Array(127 + 128 + 16383 + 16384);

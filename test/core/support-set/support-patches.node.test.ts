@@ -23,11 +23,31 @@ test('support patches reach adaptation on the grid with copies of their labels, 
   assert.equal(s.defaultScale, grid.scaleX);
   const a = s.addPatch({ x: 10, y: 20 });
   const b = s.addPatch({ x: 300, y: 100 });
-  s.paintStroke(a, { label: 'class', size: 10 }, [[20, 20], [40, 40]]);
-  s.fillPolygon(b, [[[0, 0], [64, 0], [64, 10], [0, 10]]], 'ignore');
+  s.paintStroke(a, { label: 'class', size: 10 }, [
+    [20, 20],
+    [40, 40],
+  ]);
+  s.fillPolygon(
+    b,
+    [
+      [
+        [0, 0],
+        [64, 0],
+        [64, 10],
+        [0, 10],
+      ],
+    ],
+    'ignore',
+  );
   s.paintStroke(b, { label: 'class', size: 4 }, [[30, 30]]);
   const patches = gridPatches(s.state(), grid);
-  assert.deepEqual(patches.map(({ x, y, size }) => [x, y, size]), [[5, 10, 64], [150, 50, 64]]);
+  assert.deepEqual(
+    patches.map(({ x, y, size }) => [x, y, size]),
+    [
+      [5, 10, 64],
+      [150, 50, 64],
+    ],
+  );
   for (const [k, patch] of patches.entries()) {
     assert.deepEqual(patch.mask, s.patches[k].mask);
     assert.notEqual(patch.mask, s.patches[k].mask, 'a copy: adapt may transfer it to a worker');

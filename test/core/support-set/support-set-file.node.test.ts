@@ -18,9 +18,27 @@ const slide = { name: 'https://example.org/slides/case-17.svs', width: 5000, hei
 function painted(): SupportSetStore {
   const s = createSupportSet({ slide, extractorMpp: 0.25 });
   const a = s.addPatch({ x: 100, y: 200 });
-  s.paintStroke(a, { label: 'class', size: 12 }, [[10, 10], [200, 40], [120, 240]]);
-  s.fillPolygon(a, [[[0, 100], [80, 100], [80, 256], [0, 256]]], 'ignore');
-  s.paintStroke(a, { label: 'background', size: 5 }, [[0, 0], [255, 255]]);
+  s.paintStroke(a, { label: 'class', size: 12 }, [
+    [10, 10],
+    [200, 40],
+    [120, 240],
+  ]);
+  s.fillPolygon(
+    a,
+    [
+      [
+        [0, 100],
+        [80, 100],
+        [80, 256],
+        [0, 256],
+      ],
+    ],
+    'ignore',
+  );
+  s.paintStroke(a, { label: 'background', size: 5 }, [
+    [0, 0],
+    [255, 255],
+  ]);
   const b = s.addPatch({ x: 4000.5, y: 3000.25 }, { scale: 1.5 });
   s.paintStroke(b, { label: 'ignore', size: 30 }, [[128, 128]]);
   return s;
@@ -44,7 +62,11 @@ test('a support set survives serialise → JSON text → parse, compactly', () =
   assert.deepEqual(content(parseSupportSet(json).patches), content(s.patches), 'parsed JSON works as text does');
   assert.ok(text.length < 8000, `two painted 256² patches take ${text.length} characters, not 2 × 87 KiB of base64`);
   // A slide without mpp (DZI, IIIF) round-trips without one.
-  const bare = createSupportSet({ slide: { name: 'tiles.dzi', width: 900, height: 700 }, extractorMpp: 0.25, scale: 1 });
+  const bare = createSupportSet({
+    slide: { name: 'tiles.dzi', width: 900, height: 700 },
+    extractorMpp: 0.25,
+    scale: 1,
+  });
   bare.addPatch({ x: 0, y: 0 });
   const bareJson = serializeSupportSet(bare.state());
   assert.equal('mpp' in bareJson.slide, false);
@@ -59,7 +81,12 @@ test('the same slide opened from another URL or as a local file is still the sam
   assert.equal(parseSupportSet(text, { slide: { ...slide, name: 'case-17.svs' } }).patches.length, 2);
 });
 
-function refuses(mutate: (json: any) => unknown, code: string, message: RegExp, expect = { slide, extractorMpp: 0.25, patchSize: 256 } as object) {
+function refuses(
+  mutate: (json: any) => unknown,
+  code: string,
+  message: RegExp,
+  expect = { slide, extractorMpp: 0.25, patchSize: 256 } as object,
+) {
   const json = JSON.parse(supportSetToText(painted().state()));
   const replaced = mutate(json);
   const input = replaced === undefined ? json : replaced;
@@ -81,7 +108,11 @@ test('malformed files are refused with a message that names the defect', () => {
   refuses(() => '', 'not-json', /not JSON/);
   refuses(() => [1, 2], 'bad-field', /must be a JSON object/);
   refuses(() => null, 'bad-field', /must be a JSON object/);
-  refuses((j) => void (j.format = 'openseadragon-fewshot/head'), 'wrong-format', /format is "openseadragon-fewshot\/head"/);
+  refuses(
+    (j) => void (j.format = 'openseadragon-fewshot/head'),
+    'wrong-format',
+    /format is "openseadragon-fewshot\/head"/,
+  );
   refuses((j) => void delete j.format, 'wrong-format', /format is missing/);
   refuses((j) => void (j.version = 2), 'unsupported-version', /version 2 is not supported/);
   refuses((j) => void (j.version = '1'), 'unsupported-version', /version "1"/);
@@ -97,22 +128,50 @@ test('malformed files are refused with a message that names the defect', () => {
   refuses((j) => void (j.patches = Array.from({ length: 5000 }, () => j.patches[0])), 'too-large', /5000 patches/);
   refuses((j) => void (j.patches[1] = 'p2'), 'bad-field', /patches\[1\] must be an object/);
   refuses((j) => void (j.patches[0].id = ''), 'bad-field', /patches\[0\].id is ""/);
-  refuses((j) => void (j.patches[1].id = j.patches[0].id), 'duplicate-id', /patches\[1\].id "p1" is used by an earlier patch/);
+  refuses(
+    (j) => void (j.patches[1].id = j.patches[0].id),
+    'duplicate-id',
+    /patches\[1\].id "p1" is used by an earlier patch/,
+  );
   refuses((j) => void (j.patches[0].x = null), 'bad-field', /patches\[0\].x is null/);
   refuses((j) => void delete j.patches[1].y, 'bad-field', /patches\[1\].y is missing/);
   refuses((j) => void (j.patches[0].scale = 0), 'bad-field', /patches\[0\].scale is 0/);
-  refuses((j) => void (j.patches[0].x = 4900), 'outside-slide', /patches\[0\]: a patch of 128×128 level-0 pixels at \(4900, 200\) leaves the 5000×4000 slide/);
+  refuses(
+    (j) => void (j.patches[0].x = 4900),
+    'outside-slide',
+    /patches\[0\]: a patch of 128×128 level-0 pixels at \(4900, 200\) leaves the 5000×4000 slide/,
+  );
   refuses((j) => void (j.patches[1].y = -3), 'outside-slide', /patches\[1\]/);
   refuses((j) => void (j.patches[0].mask = 12), 'bad-mask', /patches\[0\].mask is number/);
   refuses((j) => void (j.patches[0].mask = 'not base64!'), 'bad-mask', /not valid base64/);
-  refuses((j) => void (j.patches[0].mask = encodeRunLength(new Uint8Array(128 * 128))), 'bad-mask', /covers 16384 pixels; the mask has 65536/);
-  refuses((j) => void (j.patches[0].mask = encodeRunLength(new Uint8Array(65537))), 'bad-mask', /past the 65536 pixels/);
-  refuses((j) => void (j.patches[1].mask = encodeRunLength(new Uint8Array(65536).fill(2))), 'bad-mask', /patches\[1\].mask holds the value 2 at pixel 0/);
+  refuses(
+    (j) => void (j.patches[0].mask = encodeRunLength(new Uint8Array(128 * 128))),
+    'bad-mask',
+    /covers 16384 pixels; the mask has 65536/,
+  );
+  refuses(
+    (j) => void (j.patches[0].mask = encodeRunLength(new Uint8Array(65537))),
+    'bad-mask',
+    /past the 65536 pixels/,
+  );
+  refuses(
+    (j) => void (j.patches[1].mask = encodeRunLength(new Uint8Array(65536).fill(2))),
+    'bad-mask',
+    /patches\[1\].mask holds the value 2 at pixel 0/,
+  );
   refuses((j) => void (j.patches[0].mask = j.patches[0].mask.slice(0, -4)), 'bad-mask', /patches\[0\].mask/);
-  refuses((j) => void (j.slide.width = 6000), 'wrong-slide', /made on slide "case-17.svs" \(6000×4000, 0.5 µm\/px\), not on the open slide "case-17.svs" \(5000×4000/);
+  refuses(
+    (j) => void (j.slide.width = 6000),
+    'wrong-slide',
+    /made on slide "case-17.svs" \(6000×4000, 0.5 µm\/px\), not on the open slide "case-17.svs" \(5000×4000/,
+  );
   refuses((j) => void (j.slide.name = 'other.svs'), 'wrong-slide', /"other.svs"/);
   refuses((j) => void (j.slide.mpp = 0.25), 'wrong-slide', /0.25 µm\/px/);
-  refuses((j) => void (j.extractorMpp = 0.5), 'wrong-resolution', /extractors at 0.5 µm\/px; the extractors in use work at 0.25/);
+  refuses(
+    (j) => void (j.extractorMpp = 0.5),
+    'wrong-resolution',
+    /extractors at 0.5 µm\/px; the extractors in use work at 0.25/,
+  );
   refuses(() => undefined, 'wrong-resolution', /patches are 256×256; here they are 128×128/, { patchSize: 128 });
 });
 

@@ -44,7 +44,10 @@ test('a patch is placed in level-0 pixels at the extractors\u2019 scale and maps
   const id = s.addPatch(origin);
   const p = s.patch(id)!;
   assert.equal(p.mask.length, 256 * 256);
-  assert.ok(p.mask.every((v) => v === LABEL_BACKGROUND), 'unpainted means background');
+  assert.ok(
+    p.mask.every((v) => v === LABEL_BACKGROUND),
+    'unpainted means background',
+  );
   assert.equal(s.selectedId, id, 'a new patch is selected, ready to paint');
   assert.deepEqual(patchToLevel0(p, 128, 128), [1000, 1000]);
   assert.deepEqual(level0ToPatch(p, 1000, 1000), [128, 128]);
@@ -75,14 +78,55 @@ test('brush, erase, ignore, polygon fill and clear edit the mask; a stroke is on
   assert.equal(s.endStroke(), true);
   const afterStrokes = mask.slice();
   assert.ok(count(LABEL_CLASS) > 21 + 20);
-  assert.equal(s.paintStroke(id, { label: 'background', size: 2 }, [[0, 20], [31, 20]]), true, 'erase');
+  assert.equal(
+    s.paintStroke(id, { label: 'background', size: 2 }, [
+      [0, 20],
+      [31, 20],
+    ]),
+    true,
+    'erase',
+  );
   assert.equal(mask[20 * 32 + 5], LABEL_BACKGROUND);
-  assert.equal(s.paintStroke(id, { label: 'background', size: 2 }, [[0, 20], [31, 20]]), false, 'erasing nothing is no step');
-  assert.equal(s.fillPolygon(id, [[[20, 0], [32, 0], [32, 12], [20, 12]]], 'ignore'), true);
+  assert.equal(
+    s.paintStroke(id, { label: 'background', size: 2 }, [
+      [0, 20],
+      [31, 20],
+    ]),
+    false,
+    'erasing nothing is no step',
+  );
+  assert.equal(
+    s.fillPolygon(
+      id,
+      [
+        [
+          [20, 0],
+          [32, 0],
+          [32, 12],
+          [20, 12],
+        ],
+      ],
+      'ignore',
+    ),
+    true,
+  );
   assert.equal(mask[5 * 32 + 25], LABEL_IGNORE);
   assert.equal(count(LABEL_IGNORE), 144);
   // A hole stays as it was.
-  const ring: Rings = [[[0, 0], [8, 0], [8, 8], [0, 8]], [[2, 2], [6, 2], [6, 6], [2, 6]]];
+  const ring: Rings = [
+    [
+      [0, 0],
+      [8, 0],
+      [8, 8],
+      [0, 8],
+    ],
+    [
+      [2, 2],
+      [6, 2],
+      [6, 6],
+      [2, 6],
+    ],
+  ];
   assert.equal(s.fillPolygon(id, ring, 'ignore'), true);
   assert.equal(mask[1 * 32 + 1], LABEL_IGNORE);
   assert.equal(mask[3 * 32 + 3], LABEL_BACKGROUND);
@@ -109,7 +153,10 @@ test('a cancelled stroke leaves the mask and the history as they were; undo in a
   const s = store({ patchSize: 32 });
   const id = s.addPatch({ x: 0, y: 0 });
   const mask = s.patch(id)!.mask;
-  s.paintStroke(id, { label: 'class', size: 4 }, [[5, 5], [25, 5]]);
+  s.paintStroke(id, { label: 'class', size: 4 }, [
+    [5, 5],
+    [25, 5],
+  ]);
   const before = mask.slice();
   const revision = s.revision;
   s.beginStroke(id, { label: 'ignore', size: 6 }, [5, 5]);
@@ -143,10 +190,17 @@ test('selection follows adds, deletes and undo, and never points at a missing pa
   assert.equal(s.selectedId, null);
   assert.equal(s.deletePatch(a), false);
   s.undo();
-  assert.deepEqual(s.patches.map((p) => p.id), [a, b], 'back in its place in the list');
+  assert.deepEqual(
+    s.patches.map((p) => p.id),
+    [a, b],
+    'back in its place in the list',
+  );
   s.select(b);
   s.undo(); // the paint on a was undone already; this undoes adding b
-  assert.deepEqual(s.patches.map((p) => p.id), [a]);
+  assert.deepEqual(
+    s.patches.map((p) => p.id),
+    [a],
+  );
   assert.equal(s.selectedId, null);
   s.select(null);
   assert.equal(s.selectedId, null);
@@ -224,11 +278,23 @@ test('random edits with undo and redo always equal a replay from scratch of the 
           done.push(undone.pop()!);
           redos++;
         } else assert.equal(undone.length, 0);
-      } else if (roll < 0.25 || ids.length === 0) op = { kind: 'add', id: `r${run}-${fresh++}`, x: random.int(4000), y: random.int(3000) };
+      } else if (roll < 0.25 || ids.length === 0)
+        op = { kind: 'add', id: `r${run}-${fresh++}`, x: random.int(4000), y: random.int(3000) };
       else if (roll < 0.3) op = { kind: 'delete', id: pick() };
       else if (roll < 0.75) {
-        op = { kind: 'stroke', id: pick(), brush: { label: labels[random.int(4)], size: 1 + random.next() * 8 }, points: Array.from({ length: 1 + random.int(4) }, point) };
-      } else if (roll < 0.88) op = { kind: 'fill', id: pick(), rings: [Array.from({ length: 3 + random.int(3) }, point)], label: labels[random.int(4)] };
+        op = {
+          kind: 'stroke',
+          id: pick(),
+          brush: { label: labels[random.int(4)], size: 1 + random.next() * 8 },
+          points: Array.from({ length: 1 + random.int(4) }, point),
+        };
+      } else if (roll < 0.88)
+        op = {
+          kind: 'fill',
+          id: pick(),
+          rings: [Array.from({ length: 3 + random.int(3) }, point)],
+          label: labels[random.int(4)],
+        };
       else if (roll < 0.97) op = { kind: 'clear', id: pick() };
       else {
         const n = random.int(3);
@@ -260,14 +326,21 @@ test('random edits with undo and redo always equal a replay from scratch of the 
       assert.equal(s.canRedo, undone.length > 0);
     }
   }
-  assert.ok(steps > 400 && undos > 60 && redos > 30, `the sequences exercised everything (${steps} steps, ${undos} undos, ${redos} redos)`);
+  assert.ok(
+    steps > 400 && undos > 60 && redos > 30,
+    `the sequences exercised everything (${steps} steps, ${undos} undos, ${redos} redos)`,
+  );
 });
 
 test('the history holds changed rows, not mask copies, and stays within its bounds', () => {
   const s = store({ history: { maxSteps: 1000, maxBytes: Infinity } });
   const id = s.addPatch({ x: 0, y: 0 });
   const afterAdd = s.historyBytes;
-  for (let i = 0; i < 100; i++) s.paintStroke(id, { label: 'class', size: 4 }, [[10 + i, 10], [10 + i, 30]]);
+  for (let i = 0; i < 100; i++)
+    s.paintStroke(id, { label: 'class', size: 4 }, [
+      [10 + i, 10],
+      [10 + i, 30],
+    ]);
   // Each stroke changes a 4-pixel-wide column over ~24 rows: ~100 bytes of before/after, not 64 KiB.
   const perStroke = (s.historyBytes - afterAdd) / 100;
   assert.ok(perStroke < 1000, `${perStroke} bytes per stroke`);
@@ -278,7 +351,11 @@ test('the history holds changed rows, not mask copies, and stays within its boun
   let n = 0;
   while (bounded.undo()) n++;
   assert.equal(n, 4);
-  assert.deepEqual([...bounded.patch(b)!.mask.subarray(0, 8)], [1, 1, 1, 1, 0, 0, 0, 0], 'the oldest four strokes can no longer be undone');
+  assert.deepEqual(
+    [...bounded.patch(b)!.mask.subarray(0, 8)],
+    [1, 1, 1, 1, 0, 0, 0, 0],
+    'the oldest four strokes can no longer be undone',
+  );
 
   const byBytes = store({ patchSize: 64, history: { maxSteps: 1000, maxBytes: 20000 } });
   const c = byBytes.addPatch({ x: 0, y: 0 });
@@ -303,7 +380,10 @@ test('replacing all patches (an import) is one undo step and copies what it is g
   const next = s.addPatch({ x: 50, y: 50 });
   assert.notEqual(next, 'p1', 'fresh ids skip the imported ones');
   assert.throws(() => s.replacePatches([{ id: 'x', x: 0, y: 0, scale: 0.5, mask: new Uint8Array(63) }]), /8×8 bytes/);
-  assert.throws(() => s.replacePatches([{ id: 'x', x: 0, y: 0, scale: 0.5, mask: new Uint8Array(64).fill(2) }]), /not a label/);
+  assert.throws(
+    () => s.replacePatches([{ id: 'x', x: 0, y: 0, scale: 0.5, mask: new Uint8Array(64).fill(2) }]),
+    /not a label/,
+  );
   assert.throws(() => s.replacePatches([{ id: 'x', x: 4999, y: 0, scale: 0.5, mask: new Uint8Array(64) }]), /leaves/);
   const twice = { id: 'x', x: 0, y: 0, scale: 0.5, mask: new Uint8Array(64) };
   assert.throws(() => s.replacePatches([twice, twice]), /share the id/);

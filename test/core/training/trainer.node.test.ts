@@ -25,7 +25,8 @@ function syntheticImages(count: number, size: number, seed: number): MaskedImage
     const mask = new Uint8Array(size * size);
     const shade = new Float32Array(size * size);
     for (let n = 0; n < 6; n++) {
-      const cx = rng.next() * size, cy = rng.next() * size;
+      const cx = rng.next() * size,
+        cy = rng.next() * size;
       const nucleus = n % 2 === 0;
       const r = nucleus ? 3 + 2 * rng.next() : 9 + 3 * rng.next();
       for (let y = 0; y < size; y++) {
@@ -56,18 +57,35 @@ function dataset(): { images: MaskedImage[]; source: string; options: Partial<Tr
   if (fs.existsSync(path.join(SAMPLE_PATCHES, 'manifest.csv'))) {
     // Class 2 of the sample slide: lymphocytes, small round nuclei.
     const images = maskClass(readLabelledDataset(SAMPLE_PATCHES, 'train'), { name: 'lymphocyte', ids: [2] });
-    return { images, source: SAMPLE_PATCHES, options: { depth: 8, crop: 64, batch: 4, cropsPerEpoch: 64, learningRate: 0.01 } };
+    return {
+      images,
+      source: SAMPLE_PATCHES,
+      options: { depth: 8, crop: 64, batch: 4, cropsPerEpoch: 64, learningRate: 0.01 },
+    };
   }
-  return { images: syntheticImages(10, 72, 3), source: 'synthetic discs', options: { depth: 8, crop: 40, batch: 4, cropsPerEpoch: 48, learningRate: 0.01 } };
+  return {
+    images: syntheticImages(10, 72, 3),
+    source: 'synthetic discs',
+    options: { depth: 8, crop: 40, batch: 4, cropsPerEpoch: 48, learningRate: 0.01 },
+  };
 }
 
 test('a short training run raises validation Dice well above the untrained network', async () => {
   const { images, source, options } = dataset();
   const started = performance.now();
-  const result = await trainMsd(images, { ...options, seed: 2, maxEpochs: 12, patience: 12, maxSeconds: 45, engine: localTrainEngine });
+  const result = await trainMsd(images, {
+    ...options,
+    seed: 2,
+    maxEpochs: 12,
+    patience: 12,
+    maxSeconds: 45,
+    engine: localTrainEngine,
+  });
   const start = result.history[0].valDice;
   const line = result.history.map((h) => h.valDice.toFixed(3)).join(' ');
-  console.log(`  ${source}: val Dice by epoch ${line}; best ${result.bestValDice.toFixed(3)} @${result.bestEpoch}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${source}: val Dice by epoch ${line}; best ${result.bestValDice.toFixed(3)} @${result.bestEpoch}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   assert.ok(result.bestValDice > start + 0.3, `validation Dice went from ${start} to only ${result.bestValDice}`);
   assert.ok(result.bestValDice > 0.5, `best validation Dice ${result.bestValDice}`);
   assert.equal(result.weights.layers.length, options.depth);
@@ -77,18 +95,37 @@ test('a short training run raises validation Dice well above the untrained netwo
 
 test('a run resumed from its checkpoint ends exactly where an uninterrupted run does', async () => {
   const images = syntheticImages(5, 48, 9);
-  const common: Partial<TrainOptions> = { depth: 4, crop: 24, batch: 2, cropsPerEpoch: 6, patience: 50, seed: 4, engine: localTrainEngine };
+  const common: Partial<TrainOptions> = {
+    depth: 4,
+    crop: 24,
+    batch: 2,
+    cropsPerEpoch: 6,
+    patience: 50,
+    seed: 4,
+    engine: localTrainEngine,
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msd-train-'));
   try {
     const whole = await trainMsd(images, { ...common, maxEpochs: 4 });
     const first = await trainMsd(images, { ...common, maxEpochs: 2, checkpoint: folderCheckpointStore(dir) });
     assert.equal(first.epochs, 2);
     const seen: number[] = [];
-    const resumed = await trainMsd(images, { ...common, maxEpochs: 4, checkpoint: folderCheckpointStore(dir), onEpoch: (p) => seen.push(p.epoch) });
+    const resumed = await trainMsd(images, {
+      ...common,
+      maxEpochs: 4,
+      checkpoint: folderCheckpointStore(dir),
+      onEpoch: (p) => seen.push(p.epoch),
+    });
     assert.deepEqual(seen, [3, 4]);
     assert.deepEqual(packMsdParams(resumed.weights), packMsdParams(whole.weights));
-    assert.deepEqual(resumed.history.map((h) => h.valDice), whole.history.map((h) => h.valDice));
-    await assert.rejects(trainMsd(images, { ...common, depth: 5, maxEpochs: 4, checkpoint: folderCheckpointStore(dir) }), /depth/);
+    assert.deepEqual(
+      resumed.history.map((h) => h.valDice),
+      whole.history.map((h) => h.valDice),
+    );
+    await assert.rejects(
+      trainMsd(images, { ...common, depth: 5, maxEpochs: 4, checkpoint: folderCheckpointStore(dir) }),
+      /depth/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -108,7 +145,8 @@ test('worker threads compute the same step as one thread', async () => {
     const a = await local.step(params, normalisation, crops);
     const b = await threaded.step(params, normalisation, crops);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-9, `loss ${a.loss} vs ${b.loss}`);
-    let diff = 0, norm = 0;
+    let diff = 0,
+      norm = 0;
     for (let i = 0; i < a.grad.length; i++) {
       diff = Math.max(diff, Math.abs(a.grad[i] - b.grad[i]));
       norm = Math.max(norm, Math.abs(a.grad[i]));
@@ -139,14 +177,30 @@ test('most sampled crops contain the class, even when it is sparse', () => {
   assert.ok(withClass >= 0.75 * 500, `${withClass} of 500 crops contain the class`);
 });
 
-test('an aborted run rejects with the signal\'s reason and its checkpoint resumes', async () => {
+test("an aborted run rejects with the signal's reason and its checkpoint resumes", async () => {
   const images = syntheticImages(4, 40, 11);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msd-train-'));
   try {
     const controller = new AbortController();
     const reason = new Error('stop now');
-    const common: Partial<TrainOptions> = { depth: 3, crop: 16, batch: 2, cropsPerEpoch: 4, maxEpochs: 5, patience: 50, engine: localTrainEngine, checkpoint: folderCheckpointStore(dir) };
-    await assert.rejects(trainMsd(images, { ...common, signal: controller.signal, onEpoch: (p) => p.epoch === 2 && controller.abort(reason) }), (e) => e === reason);
+    const common: Partial<TrainOptions> = {
+      depth: 3,
+      crop: 16,
+      batch: 2,
+      cropsPerEpoch: 4,
+      maxEpochs: 5,
+      patience: 50,
+      engine: localTrainEngine,
+      checkpoint: folderCheckpointStore(dir),
+    };
+    await assert.rejects(
+      trainMsd(images, {
+        ...common,
+        signal: controller.signal,
+        onEpoch: (p) => p.epoch === 2 && controller.abort(reason),
+      }),
+      (e) => e === reason,
+    );
     const epochs: number[] = [];
     const resumed = await trainMsd(images, { ...common, onEpoch: (p) => epochs.push(p.epoch) });
     assert.deepEqual(epochs, [3, 4, 5]);
@@ -156,7 +210,7 @@ test('an aborted run rejects with the signal\'s reason and its checkpoint resume
   }
 });
 
-test('the 80/20 split is by image, seeded, and keeps the class share of validation near the whole set\'s', async () => {
+test("the 80/20 split is by image, seeded, and keeps the class share of validation near the whole set's", async () => {
   const { splitByImage } = await import('../../../core/training/trainer.js');
   // One image holds most of the class: a validation set made of it would rank epochs on it alone.
   const images: MaskedImage[] = Array.from({ length: 10 }, (_, k) => {
@@ -169,5 +223,8 @@ test('the 80/20 split is by image, seeded, and keeps the class share of validati
   assert.equal(a.validation.length, 2);
   assert.equal(new Set([...a.train, ...a.validation]).size, 10);
   assert.ok(!a.validation.includes('im_0'), `validation ${a.validation}`);
-  assert.ok(a.validation.every((n) => Number(n.slice(3)) % 3 !== 0), `validation ${a.validation} should hold the class`);
+  assert.ok(
+    a.validation.every((n) => Number(n.slice(3)) % 3 !== 0),
+    `validation ${a.validation} should hold the class`,
+  );
 });

@@ -1,6 +1,11 @@
 import { assert } from 'chai';
 import OpenSeadragon from 'openseadragon';
-import { createContourLayer, type ContourCell, type ContourLayer, type ContourTile } from '../../../plugin/layers/contour-layer.js';
+import {
+  createContourLayer,
+  type ContourCell,
+  type ContourLayer,
+  type ContourTile,
+} from '../../../plugin/layers/contour-layer.js';
 import { cellContours } from '../../../core/cells/cell-contours.js';
 import {
   GRID_SCALE,
@@ -34,7 +39,10 @@ function markContourTiles(): ContourTile[] {
 /** Pixels of a set with a 4-neighbour outside it. */
 function boundary(points: readonly [number, number][]): [number, number][] {
   const set = new Set(points.map(([x, y]) => `${x},${y}`));
-  return points.filter(([x, y]) => !set.has(`${x - 1},${y}`) || !set.has(`${x + 1},${y}`) || !set.has(`${x},${y - 1}`) || !set.has(`${x},${y + 1}`));
+  return points.filter(
+    ([x, y]) =>
+      !set.has(`${x - 1},${y}`) || !set.has(`${x + 1},${y}`) || !set.has(`${x},${y - 1}`) || !set.has(`${x},${y + 1}`),
+  );
 }
 
 /** Largest distance from a point of `a` to the nearest point of `b`. */
@@ -116,7 +124,14 @@ describe('contour layer alignment', function () {
     { name: 'no rotation', cssPerPixel: 1.2 },
     { name: 'rotated 30°', cssPerPixel: 1.2, rotation: 30 },
     { name: 'rotated 90° and flipped', cssPerPixel: 1.2, rotation: 90, flip: true },
-    { name: 'rotated 30° and flipped, closer', cssPerPixel: 2.5, rotation: 30, flip: true, centre: { x: 1135, y: 815 }, minMarks: 1 },
+    {
+      name: 'rotated 30° and flipped, closer',
+      cssPerPixel: 2.5,
+      rotation: 30,
+      flip: true,
+      centre: { x: 1135, y: 815 },
+      minMarks: 1,
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -141,7 +156,12 @@ describe('contour layer alignment', function () {
   it('a costly drawing is moved with the view at once, and drawn afresh when the view rests', async () => {
     // Every drawing counts as costly here; the fresh one comes 3 s after the last change (time
     // enough for the viewer to load and settle first).
-    const moving = createContourLayer(viewer, { color: '#00ffff', lineWidth: LINE_WIDTH, reprojectAbove: 0, restMs: 3000 });
+    const moving = createContourLayer(viewer, {
+      color: '#00ffff',
+      lineWidth: LINE_WIDTH,
+      reprojectAbove: 0,
+      restMs: 3000,
+    });
     try {
       for (const tile of markContourTiles()) moving.addTile(tile);
       await view(viewer, { ...CENTRE, cssPerPixel: 1.2 });
@@ -150,7 +170,9 @@ describe('contour layer alignment', function () {
       await view(viewer, { ...CENTRE, cssPerPixel: 1.5, rotation: 30, flip: true });
       const moved = readCanvas(moving.canvas).data.slice();
       let fit = outlineFit(viewer, moving, 1.5);
-      console.log(`contour alignment, moved drawing: centroid offset ${fit.centroidOffset.toFixed(2)} px, outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge`);
+      console.log(
+        `contour alignment, moved drawing: centroid offset ${fit.centroidOffset.toFixed(2)} px, outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge`,
+      );
       assert.isAtLeast(fit.marks, 2);
       assert.isAtMost(fit.centroidOffset, 1);
       // Moved, the line is 1.25 times wider (the zoom's ratio) and resampled.
@@ -179,7 +201,13 @@ describe('contour layer alignment', function () {
     await nextFrame();
     await nextFrame();
     const [cx, cy] = expectedDevicePoint(viewer, MARKS[0].x, MARKS[0].y + MARKS[0].height / 2);
-    const red = pixelsWhere(readCanvas(layer.canvas), cx, cy, 2, (r, g, b, a) => r > 200 && g < 50 && b < 50 && a > 200);
+    const red = pixelsWhere(
+      readCanvas(layer.canvas),
+      cx,
+      cy,
+      2,
+      (r, g, b, a) => r > 200 && g < 50 && b < 50 && a > 200,
+    );
     assert.isAbove(red.length, 0, 'the left edge of the first mark is outlined in the new colour');
     assert.throws(() => layer.setStyle({ lineWidth: 0 }), RangeError);
     assert.throws(() => layer.setStyle({ color: 'nope' }), RangeError);
@@ -188,23 +216,32 @@ describe('contour layer alignment', function () {
 });
 
 /** Square cells of 10 level-0 pixels every 40, from (25, 25): none crosses a tile boundary. */
-const SPACING = 40, OFFSET = 25, SIDE = 10;
+const SPACING = 40,
+  OFFSET = 25,
+  SIDE = 10;
 const COLUMNS = Math.floor((SLIDE.width - OFFSET - SIDE) / SPACING) + 1;
 const ROWS = Math.floor((SLIDE.height - OFFSET - SIDE) / SPACING) + 1;
 
 function squareTiles(): ContourTile[] {
   const tiles = new Map<string, { key: string; level0: ContourTile['level0']; cells: ContourCell[] }>();
-  const w = TILE_LEVEL0.width * GRID_SCALE, h = TILE_LEVEL0.height * GRID_SCALE;
+  const w = TILE_LEVEL0.width * GRID_SCALE,
+    h = TILE_LEVEL0.height * GRID_SCALE;
   for (let j = 0; j < ROWS; j++) {
     for (let i = 0; i < COLUMNS; i++) {
-      const x = OFFSET + SPACING * i, y = OFFSET + SPACING * j;
-      const tx = Math.floor(x / TILE_LEVEL0.width), ty = Math.floor(y / TILE_LEVEL0.height);
+      const x = OFFSET + SPACING * i,
+        y = OFFSET + SPACING * j;
+      const tx = Math.floor(x / TILE_LEVEL0.width),
+        ty = Math.floor(y / TILE_LEVEL0.height);
       const key = `${tx},${ty}`;
       const level0 = { x: tx * TILE_LEVEL0.width, y: ty * TILE_LEVEL0.height, ...TILE_LEVEL0 };
       if (!tiles.has(key)) tiles.set(key, { key, level0, cells: [] });
       // In the tile's map pixels (half resolution), as the contour tracer gives them.
-      const mx = (x - level0.x) * GRID_SCALE, my = (y - level0.y) * GRID_SCALE, s = SIDE * GRID_SCALE;
-      tiles.get(key)!.cells.push({ rings: [Float64Array.of(mx, my, mx + s, my, mx + s, my + s, mx, my + s)], area: s * s });
+      const mx = (x - level0.x) * GRID_SCALE,
+        my = (y - level0.y) * GRID_SCALE,
+        s = SIDE * GRID_SCALE;
+      tiles
+        .get(key)!
+        .cells.push({ rings: [Float64Array.of(mx, my, mx + s, my, mx + s, my + s, mx, my + s)], area: s * s });
     }
   }
   return [...tiles.values()].map((t) => ({ ...t, tile: { width: w, height: h } }));
@@ -213,15 +250,21 @@ function squareTiles(): ContourTile[] {
 /** Area of the part of a convex polygon (flat x, y pairs) inside [0, width] × [0, height] (Sutherland–Hodgman). */
 function clippedArea(polygon: number[], width: number, height: number): number {
   let points = polygon;
-  const edges: [(x: number, y: number) => number][] = [[(x) => x], [(x) => width - x], [(_x, y) => y], [(_x, y) => height - y]];
+  const edges: [(x: number, y: number) => number][] = [
+    [(x) => x],
+    [(x) => width - x],
+    [(_x, y) => y],
+    [(_x, y) => height - y],
+  ];
   for (const [inside] of edges) {
     const out: number[] = [];
     for (let i = 0; i < points.length; i += 2) {
       const j = (i + 2) % points.length;
       const [ax, ay, bx, by] = [points[i], points[i + 1], points[j], points[j + 1]];
-      const da = inside(ax, ay), db = inside(bx, by);
+      const da = inside(ax, ay),
+        db = inside(bx, by);
       if (da >= 0) out.push(ax, ay);
-      if ((da >= 0) !== (db >= 0)) {
+      if (da >= 0 !== db >= 0) {
         const t = da / (da - db);
         out.push(ax + t * (bx - ax), ay + t * (by - ay));
       }
@@ -309,7 +352,8 @@ describe('contour layer: cells and area in view', function () {
       let cells = 0;
       for (let j = 0; j < ROWS; j++) {
         for (let i = 0; i < COLUMNS; i++) {
-          const x = OFFSET + SPACING * i, y = OFFSET + SPACING * j;
+          const x = OFFSET + SPACING * i,
+            y = OFFSET + SPACING * j;
           const corners = [x, y, x + SIDE, y, x + SIDE, y + SIDE, x, y + SIDE];
           const onScreen: number[] = [];
           for (let k = 0; k < 8; k += 2) {
@@ -348,7 +392,8 @@ describe('contour layer: cells and area in view', function () {
     const cells: ContourCell[] = [];
     for (let j = 0; j < 122; j++) {
       for (let i = 0; i < 164; i++) {
-        const cx = 6 + 12.5 * i, cy = 6 + 12.5 * j;
+        const cx = 6 + 12.5 * i,
+          cy = 6 + 12.5 * j;
         const ring = new Float64Array(32);
         for (let k = 0; k < 16; k++) {
           ring[2 * k] = cx + 4 * Math.cos((k * Math.PI) / 8);

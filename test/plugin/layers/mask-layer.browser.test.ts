@@ -71,15 +71,37 @@ function alignment(viewer: OpenSeadragon.Viewer, layer: MaskLayer, devicePerPixe
   return result;
 }
 
-const CASES: { name: string; cssPerPixel: number; rotation?: number; flip?: boolean; centre?: { x: number; y: number }; minMarks?: number; minDice: number }[] = [
+const CASES: {
+  name: string;
+  cssPerPixel: number;
+  rotation?: number;
+  flip?: boolean;
+  centre?: { x: number; y: number };
+  minMarks?: number;
+  minDice: number;
+}[] = [
   { name: 'zoomed in, no rotation', cssPerPixel: 1.2, minDice: 0.9 },
   { name: 'rotated 90°', cssPerPixel: 1.2, rotation: 90, minDice: 0.9 },
   { name: 'rotated 30°', cssPerPixel: 1.2, rotation: 30, minDice: 0.85 },
   { name: 'rotated 30° and flipped', cssPerPixel: 1.2, rotation: 30, flip: true, minDice: 0.85 },
   { name: 'rotated 90° and flipped', cssPerPixel: 1.2, rotation: 90, flip: true, minDice: 0.9 },
   // Closer: two marks in view.
-  { name: 'zoomed in further, flipped', cssPerPixel: 2.5, flip: true, centre: { x: 1135, y: 815 }, minMarks: 2, minDice: 0.9 },
-  { name: 'zoomed in further, rotated 200°', cssPerPixel: 2.5, rotation: 200, centre: { x: 1135, y: 815 }, minMarks: 2, minDice: 0.9 },
+  {
+    name: 'zoomed in further, flipped',
+    cssPerPixel: 2.5,
+    flip: true,
+    centre: { x: 1135, y: 815 },
+    minMarks: 2,
+    minDice: 0.9,
+  },
+  {
+    name: 'zoomed in further, rotated 200°',
+    cssPerPixel: 2.5,
+    rotation: 200,
+    centre: { x: 1135, y: 815 },
+    minMarks: 2,
+    minDice: 0.9,
+  },
   // Zoomed out, every other probability pixel is coloured: marks of 5–12 device pixels.
   { name: 'zoomed out', cssPerPixel: 0.3, minDice: 0.6 },
 ];
@@ -190,7 +212,7 @@ describe('mask layer during an animated zoom and rotation', function () {
     const frames: Alignment[] = [];
     // Registered after the layer's own handler: runs once both have drawn the frame.
     const measure = () => {
-      const cssPerPixel = viewer.viewport.getZoom(true) * viewer.viewport.getContainerSize().x / SLIDE.width;
+      const cssPerPixel = (viewer.viewport.getZoom(true) * viewer.viewport.getContainerSize().x) / SLIDE.width;
       frames.push(alignment(viewer, layer, cssPerPixel));
     };
     viewer.addHandler('update-viewport', measure);
@@ -262,10 +284,16 @@ describe('mask layer styles', function () {
   let layer: MaskLayer;
   // One tile over the whole slide, at 1/8 of its resolution: probability rises left to right,
   // column i (of 256) holding (i + 0.5) / 256.
-  const width = 256, height = 192;
+  const width = 256,
+    height = 192;
   const probabilities = new Float32Array(width * height);
   for (let j = 0; j < height; j++) for (let i = 0; i < width; i++) probabilities[j * width + i] = (i + 0.5) / width;
-  const tile = { key: 'ramp', level0: { x: 0, y: 0, width: SLIDE.width, height: SLIDE.height }, tile: { width, height }, probabilities };
+  const tile = {
+    key: 'ramp',
+    level0: { x: 0, y: 0, width: SLIDE.width, height: SLIDE.height },
+    tile: { width, height },
+    probabilities,
+  };
   const before_ = Float32Array.from(probabilities);
 
   /** The overlay's row through the slide's middle: first opaque device column, opaque columns, and the pixel at a level-0 x. */
@@ -273,7 +301,8 @@ describe('mask layer styles', function () {
     const pixels = readCanvas(layer.canvas);
     const [, y] = expectedDevicePoint(viewer, SLIDE.width / 2, SLIDE.height / 2);
     const row = Math.floor(y);
-    let first = -1, opaque = 0;
+    let first = -1,
+      opaque = 0;
     for (let x = 0; x < pixels.width; x++) {
       if (pixels.data[(row * pixels.width + x) * 4 + 3] >= 128) {
         opaque++;
@@ -327,7 +356,8 @@ describe('mask layer styles', function () {
     await nextFrame();
     let row = middleRow();
     // Column 0 holds p ≈ 0.002, column 255 p ≈ 0.998: viridis's ends.
-    const low = row.at(4), high = row.at(SLIDE.width - 4);
+    const low = row.at(4),
+      high = row.at(SLIDE.width - 4);
     [68, 1, 84, 255].forEach((v, i) => assert.approximately(low[i], v, 3, `low end, channel ${i}`));
     [253, 231, 37, 255].forEach((v, i) => assert.approximately(high[i], v, 3, `high end, channel ${i}`));
 
@@ -383,7 +413,8 @@ describe('mask layer styles', function () {
   it('zoomed out, colours every n-th probability and keeps the edge in place', async () => {
     // The ramp at the slide's full resolution: 0.3 CSS px per probability pixel, so every
     // other one is coloured (and the tile's bitmap is a quarter of the size).
-    const w = SLIDE.width, h = SLIDE.height;
+    const w = SLIDE.width,
+      h = SLIDE.height;
     const fine = new Float32Array(w * h);
     for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) fine[j * w + i] = (i + 0.5) / w;
     layer.addTile({ key: 'ramp', level0: tile.level0, tile: { width: w, height: h }, probabilities: fine });
@@ -399,8 +430,15 @@ describe('mask layer styles', function () {
 
   it('refuses tiles and styles that cannot be drawn, changing nothing', () => {
     layer.addTile(tile);
-    assert.throws(() => layer.addTile({ ...tile, key: 'short', probabilities: new Float32Array(10) }), RangeError, /10 probabilities/);
-    assert.throws(() => layer.addTile({ ...tile, key: 'empty', level0: { x: 0, y: 0, width: 0, height: 5 } }), RangeError);
+    assert.throws(
+      () => layer.addTile({ ...tile, key: 'short', probabilities: new Float32Array(10) }),
+      RangeError,
+      /10 probabilities/,
+    );
+    assert.throws(
+      () => layer.addTile({ ...tile, key: 'empty', level0: { x: 0, y: 0, width: 0, height: 5 } }),
+      RangeError,
+    );
     assert.throws(() => layer.setStyle({ color: 'not-a-colour' }), RangeError, /CSS colour/);
     assert.throws(() => layer.setStyle({ opacity: 2 }), RangeError);
     assert.throws(() => layer.setStyle({ threshold: Number.NaN }), RangeError);

@@ -51,7 +51,9 @@ export function syntheticSlide(): PixelSource {
 export const GRID_SCALE = 0.5;
 export const TILE_LEVEL0 = { width: 1024, height: 768 };
 
-export function resultTiles(probability: (x0: number, y0: number) => number): { key: string; level0: Rect; tile: { width: number; height: number }; probabilities: Float32Array }[] {
+export function resultTiles(
+  probability: (x0: number, y0: number) => number,
+): { key: string; level0: Rect; tile: { width: number; height: number }; probabilities: Float32Array }[] {
   const tiles = [];
   for (let ty = 0; ty < SLIDE.height / TILE_LEVEL0.height; ty++) {
     for (let tx = 0; tx < SLIDE.width / TILE_LEVEL0.width; tx++) {
@@ -62,7 +64,10 @@ export function resultTiles(probability: (x0: number, y0: number) => number): { 
       for (let j = 0; j < height; j++) {
         for (let i = 0; i < width; i++) {
           // The level-0 pixel at the probability pixel's centre.
-          probabilities[j * width + i] = probability(Math.floor(level0.x + (i + 0.5) / GRID_SCALE), Math.floor(level0.y + (j + 0.5) / GRID_SCALE));
+          probabilities[j * width + i] = probability(
+            Math.floor(level0.x + (i + 0.5) / GRID_SCALE),
+            Math.floor(level0.y + (j + 0.5) / GRID_SCALE),
+          );
         }
       }
       tiles.push({ key: `${tx},${ty}`, level0, tile: { width, height }, probabilities });
@@ -121,7 +126,10 @@ export async function settle(viewer: OpenSeadragon.Viewer): Promise<void> {
  * Shows level-0 point (x, y) at the viewer's centre with `cssPerPixel` CSS pixels per level-0
  * pixel, rotated and flipped, all at once (no animation).
  */
-export async function view(viewer: OpenSeadragon.Viewer, at: { x: number; y: number; cssPerPixel: number; rotation?: number; flip?: boolean }): Promise<void> {
+export async function view(
+  viewer: OpenSeadragon.Viewer,
+  at: { x: number; y: number; cssPerPixel: number; rotation?: number; flip?: boolean },
+): Promise<void> {
   const vp = viewer.viewport;
   vp.setFlip(at.flip ?? false);
   vp.setRotation(at.rotation ?? 0, true);
@@ -154,10 +162,18 @@ export function readCanvas(canvas: HTMLCanvasElement): Pixels {
 }
 
 /** Pixel indices in a square window (clipped to the image) where `test` holds. */
-export function pixelsWhere(p: Pixels, cx: number, cy: number, radius: number, test: (r: number, g: number, b: number, a: number) => boolean): [number, number][] {
+export function pixelsWhere(
+  p: Pixels,
+  cx: number,
+  cy: number,
+  radius: number,
+  test: (r: number, g: number, b: number, a: number) => boolean,
+): [number, number][] {
   const out: [number, number][] = [];
-  const x0 = Math.max(0, Math.floor(cx - radius)), x1 = Math.min(p.width - 1, Math.ceil(cx + radius));
-  const y0 = Math.max(0, Math.floor(cy - radius)), y1 = Math.min(p.height - 1, Math.ceil(cy + radius));
+  const x0 = Math.max(0, Math.floor(cx - radius)),
+    x1 = Math.min(p.width - 1, Math.ceil(cx + radius));
+  const y0 = Math.max(0, Math.floor(cy - radius)),
+    y1 = Math.min(p.height - 1, Math.ceil(cy + radius));
   for (let y = y0; y <= y1; y++) {
     for (let x = x0; x <= x1; x++) {
       const o = (y * p.width + x) * 4;
@@ -169,7 +185,8 @@ export function pixelsWhere(p: Pixels, cx: number, cy: number, radius: number, t
 
 /** Pixel centres. */
 export function centroid(points: readonly [number, number][]): [number, number] {
-  let sx = 0, sy = 0;
+  let sx = 0,
+    sy = 0;
   for (const [x, y] of points) {
     sx += x + 0.5;
     sy += y + 0.5;
@@ -184,4 +201,5 @@ export function dice(a: readonly [number, number][], b: readonly [number, number
 }
 
 /** Red of the slide's marks against its grey, at half contrast (the drawer interpolates edges). */
-export const isMarkRed = (r: number, g: number) => r - g > (MARK_RGB[0] - MARK_RGB[1]) / 2 + (BACKGROUND[0] - BACKGROUND[1]) / 2;
+export const isMarkRed = (r: number, g: number) =>
+  r - g > (MARK_RGB[0] - MARK_RGB[1]) / 2 + (BACKGROUND[0] - BACKGROUND[1]) / 2;

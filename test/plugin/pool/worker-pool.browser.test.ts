@@ -24,14 +24,28 @@ const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
 const noWebgpuWorkerUrl = new URL('/test/plugin/pool/no-webgpu-worker.ts', location.origin);
 const crashingWorkerUrl = new URL('/test/plugin/pool/crashing-worker.ts', location.origin);
 const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
-const encoded = encodeBundle({ classes: [{ name: 'a', weights: randomWeights(3, 2, 21) }, { name: 'b', weights: randomWeights(3, 3, 22) }], mpp: 0.5, metadata: {} });
+const encoded = encodeBundle({
+  classes: [
+    { name: 'a', weights: randomWeights(3, 2, 21) },
+    { name: 'b', weights: randomWeights(3, 3, 22) },
+  ],
+  mpp: 0.5,
+  metadata: {},
+});
 const source: ExtractorSource = { kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights };
 const head = { W: [0.8, -0.5, 0.3, 0.6, -0.9], b: -0.1 };
 const SMALL: GridOptions = { patchSize: 64, stride: 16 };
 
 // The same networks declared for 0.25 µm/px: on the 0.5 µm/px sample slide their tiles live in
 // an inference grid of level 0 upsampled 2×.
-const encodedFine = encodeBundle({ classes: [{ name: 'a', weights: randomWeights(3, 2, 21) }, { name: 'b', weights: randomWeights(3, 3, 22) }], mpp: 0.25, metadata: {} });
+const encodedFine = encodeBundle({
+  classes: [
+    { name: 'a', weights: randomWeights(3, 2, 21) },
+    { name: 'b', weights: randomWeights(3, 3, 22) },
+  ],
+  mpp: 0.25,
+  metadata: {},
+});
 const fineSource: ExtractorSource = { kind: 'decoded', manifest: encodedFine.manifest, weights: encodedFine.weights };
 
 /** The same tile on the main thread, with the same code the workers run (TF.js wasm); with `inference`, over the resampled level. */
@@ -39,16 +53,29 @@ async function inThread(tile: Rect, grid: GridOptions, inference?: InferenceGrid
   await initBackend('wasm');
   const slide = await openTiff({ kind: 'url', url: slideUrl });
   const bundle = decodeBundle(encoded.manifest, encoded.weights);
-  const model = createHeadPatchModel(head, bundle.classes.map((c) => c.weights));
+  const model = createHeadPatchModel(
+    head,
+    bundle.classes.map((c) => c.weights),
+  );
   try {
-    if (inference) return await predictTile(resampledSource(slide, inference.level, inference.width, inference.height), 0, tile, model.model, grid);
+    if (inference)
+      return await predictTile(
+        resampledSource(slide, inference.level, inference.width, inference.height),
+        0,
+        tile,
+        model.model,
+        grid,
+      );
     return await predictTile(slide, 0, tile, model.model, grid);
   } finally {
     model.dispose();
   }
 }
 
-async function configured(options: WorkerPoolOptions, extractors = source): Promise<{ pool: WorkerPool; slide: PoolSlide }> {
+async function configured(
+  options: WorkerPoolOptions,
+  extractors = source,
+): Promise<{ pool: WorkerPool; slide: PoolSlide }> {
   const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], ...options });
   const slide = await pool.openSlide({ kind: 'url', url: slideUrl });
   await pool.setExtractors(extractors);
@@ -90,9 +117,17 @@ describe('worker pool', function () {
   it('computes the same tiles as the main thread, at the default grid, and caches them', async () => {
     const { pool, slide } = await configured({ workers: 2 });
     try {
-      assert.deepEqual(pool.workers.map((w) => w.backend), ['wasm', 'wasm']);
-      const tiles = [{ x: 1000, y: 1000, width: 64, height: 48 }, { x: 8192 - 40, y: 3000, width: 40, height: 30 }];
-      const results = await Promise.all(tiles.map((tile, i) => pool.predictTile({ slide, level: 0, tile, priority: i })));
+      assert.deepEqual(
+        pool.workers.map((w) => w.backend),
+        ['wasm', 'wasm'],
+      );
+      const tiles = [
+        { x: 1000, y: 1000, width: 64, height: 48 },
+        { x: 8192 - 40, y: 3000, width: 40, height: 30 },
+      ];
+      const results = await Promise.all(
+        tiles.map((tile, i) => pool.predictTile({ slide, level: 0, tile, priority: i })),
+      );
       for (const [i, tile] of tiles.entries()) {
         const expected = await inThread(tile, {});
         assert.equal(results[i].probabilities.length, tile.width * tile.height);
@@ -123,18 +158,29 @@ describe('worker pool', function () {
       controllers[0].abort(); // running
       controllers[3].abort(); // queued
       const settled = await Promise.all(outcomes);
-      assert.deepEqual(settled.map((s) => (s === 'aborted' ? s : 'ok')), ['aborted', 'ok', 'ok', 'aborted', 'ok', 'ok']);
+      assert.deepEqual(
+        settled.map((s) => (s === 'aborted' ? s : 'ok')),
+        ['aborted', 'ok', 'ok', 'aborted', 'ok', 'ok'],
+      );
       assert.deepEqual(delivered, [1, 2, 4, 5], 'in priority order, aborted ones never');
       const expected = await inThread(tile(4), SMALL);
       assert.isAtMost(maxDiff((settled[4] as { probabilities: Float32Array }).probabilities, expected), 1e-6);
 
       // A new viewport drops the old one's jobs, running or queued.
-      const old = [6, 7, 8].map((i) => pool.predictTile({ slide, level: 0, tile: tile(i) }).then(() => 'delivered', (e) => (isAbort(e) ? 'aborted' : e)));
+      const old = [6, 7, 8].map((i) =>
+        pool.predictTile({ slide, level: 0, tile: tile(i) }).then(
+          () => 'delivered',
+          (e) => (isAbort(e) ? 'aborted' : e),
+        ),
+      );
       pool.newViewport();
       const fresh = pool.predictTile({ slide, level: 0, tile: tile(9) });
       assert.deepEqual(await Promise.all(old), ['aborted', 'aborted', 'aborted']);
       assert.isFalse((await fresh).cached);
-      assert.isTrue(isAbort(await pool.predictTile({ slide, level: 0, tile: tile(10), version: 0 }).catch((e) => e)), 'an old version is refused');
+      assert.isTrue(
+        isAbort(await pool.predictTile({ slide, level: 0, tile: tile(10), version: 0 }).catch((e) => e)),
+        'an old version is refused',
+      );
     } finally {
       pool.close();
     }
@@ -152,7 +198,10 @@ describe('worker pool', function () {
       // the replacement's backend starts.
       assert.deepEqual(
         (await events).map((statuses) => statuses.map((s) => `${s.index}:${s.backend}:${s.restarts}`)),
-        [['0:undefined:1', '1:wasm:0'], ['0:wasm:1', '1:wasm:0']],
+        [
+          ['0:undefined:1', '1:wasm:0'],
+          ['0:wasm:1', '1:wasm:0'],
+        ],
       );
       const [r] = await Promise.all([job, other]);
       assert.isAtMost(maxDiff(r.probabilities, await inThread(tile, SMALL)), 1e-6);
@@ -162,7 +211,15 @@ describe('worker pool', function () {
       // keeps coming, in batches of new tiles, until the replacement has taken some.
       const served = new Set<number>();
       for (let i = 0; i < 400 && !served.has(0); i += 4) {
-        const batch = await Promise.all([0, 1, 2, 3].map((k) => pool.predictTile({ slide, level: 0, tile: { x: 64 * ((i + k) % 100), y: 4096 + 64 * Math.floor((i + k) / 100), width: 64, height: 64 } })));
+        const batch = await Promise.all(
+          [0, 1, 2, 3].map((k) =>
+            pool.predictTile({
+              slide,
+              level: 0,
+              tile: { x: 64 * ((i + k) % 100), y: 4096 + 64 * Math.floor((i + k) / 100), width: 64, height: 64 },
+            }),
+          ),
+        );
         batch.forEach((b) => b.worker !== undefined && served.add(b.worker));
       }
       assert.includeMembers([...served], [0, 1]);
@@ -189,7 +246,12 @@ describe('worker pool', function () {
   it('drops queued jobs of a replaced head', async () => {
     const { pool, slide } = await configured({ workers: 1, grid: SMALL });
     try {
-      const jobs = [0, 1, 2].map((i) => pool.predictTile({ slide, level: 0, tile: { x: 64 * i, y: 1024, width: 32, height: 32 } }).then(() => 'ok', (e) => (isAbort(e) ? 'aborted' : e)));
+      const jobs = [0, 1, 2].map((i) =>
+        pool.predictTile({ slide, level: 0, tile: { x: 64 * i, y: 1024, width: 32, height: 32 } }).then(
+          () => 'ok',
+          (e) => (isAbort(e) ? 'aborted' : e),
+        ),
+      );
       await pool.setHead({ W: [1, 1, 1, 1, 1], b: 0 });
       assert.deepEqual(await Promise.all(jobs), ['aborted', 'aborted', 'aborted']);
       const after = await pool.predictTile({ slide, level: 0, tile: { x: 0, y: 1024, width: 32, height: 32 } });
@@ -202,7 +264,12 @@ describe('worker pool', function () {
   it('holds the same TF.js memory after 100 small jobs as after 10', async () => {
     const { pool, slide } = await configured({ workers: 1, grid: { patchSize: 32, stride: 16 } });
     try {
-      const run = (from: number, to: number) => Promise.all(Array.from({ length: to - from }, (_, k) => pool.predictTile({ slide, level: 0, tile: { x: 16 * (from + k), y: 100, width: 16, height: 16 } })));
+      const run = (from: number, to: number) =>
+        Promise.all(
+          Array.from({ length: to - from }, (_, k) =>
+            pool.predictTile({ slide, level: 0, tile: { x: 16 * (from + k), y: 100, width: 16, height: 16 } }),
+          ),
+        );
       await run(0, 10);
       const after10 = await pool.memory(0);
       await run(10, 100);
@@ -216,7 +283,12 @@ describe('worker pool', function () {
   });
 
   it('falls back to wasm where WebGPU is missing', async () => {
-    const { pool, slide } = await configured({ workers: 1, grid: SMALL, workerUrl: noWebgpuWorkerUrl, backends: ['webgpu', 'wasm'] });
+    const { pool, slide } = await configured({
+      workers: 1,
+      grid: SMALL,
+      workerUrl: noWebgpuWorkerUrl,
+      backends: ['webgpu', 'wasm'],
+    });
     try {
       const [w] = pool.workers;
       assert.equal(w.backend, 'wasm');
@@ -233,8 +305,13 @@ describe('worker pool', function () {
     const { pool, slide } = await configured({ workers: 1, grid: SMALL });
     try {
       const tile = (i: number) => ({ x: 64 * i, y: 2048, width: 64, height: 64 });
-      const ask = (i: number, extra: { signal?: AbortSignal; priority?: number; version?: number | null } = {}) => pool.predictTile({ slide, level: 0, tile: tile(i), ...extra });
-      const settle = (p: Promise<unknown>) => p.then(() => 'delivered', (e) => (isAbort(e) ? 'aborted' : Promise.reject(e)));
+      const ask = (i: number, extra: { signal?: AbortSignal; priority?: number; version?: number | null } = {}) =>
+        pool.predictTile({ slide, level: 0, tile: tile(i), ...extra });
+      const settle = (p: Promise<unknown>) =>
+        p.then(
+          () => 'delivered',
+          (e) => (isAbort(e) ? 'aborted' : Promise.reject(e)),
+        );
       const [a, b] = await Promise.all([ask(0), ask(0)]);
       assert.strictEqual(a.probabilities, b.probabilities, 'both callers got the one result');
       assert.isFalse(a.cached || b.cached);
@@ -250,7 +327,8 @@ describe('worker pool', function () {
       assert.deepEqual(pool.stats, { jobs: 2, shared: 2, cacheHits: 0 });
 
       // Both callers abort: the job is dropped and the worker takes the next one.
-      const c1 = new AbortController(), c2 = new AbortController();
+      const c1 = new AbortController(),
+        c2 = new AbortController();
       const both = [ask(2, { signal: c1.signal }), ask(2, { signal: c2.signal })].map(settle);
       const next = ask(3);
       c1.abort();
@@ -284,7 +362,10 @@ describe('worker pool', function () {
     try {
       const grid = pool.inferenceGrid(slide);
       assert.deepInclude(grid, { level: 0, width: 16384, height: 16384, scaleX: 0.5, mppSource: 'file' });
-      const tiles = [{ x: 4001, y: 6000, width: 64, height: 48 }, { x: 16384 - 40, y: 100, width: 40, height: 30 }];
+      const tiles = [
+        { x: 4001, y: 6000, width: 64, height: 48 },
+        { x: 16384 - 40, y: 100, width: 40, height: 30 },
+      ];
       const results = await Promise.all(tiles.map((tile) => pool.predictTile({ slide, inference: grid, tile })));
       for (const [i, tile] of tiles.entries()) {
         assert.isAtMost(maxDiff(results[i].probabilities, await inThread(tile, SMALL, grid)), 1e-5, `tile ${i}`);
@@ -299,7 +380,7 @@ describe('worker pool', function () {
     }
   });
 
-  it('computes the tissue mask in a worker, equal to the main thread\'s', async () => {
+  it("computes the tissue mask in a worker, equal to the main thread's", async () => {
     const { pool, slide } = await configured({ workers: 1 });
     try {
       const mask = await pool.tissueMask(slide, { maxSide: 256 });

@@ -25,7 +25,10 @@ describe('reads from a Web Worker equal main-thread reads', () => {
         console.log(`skipped: ${url} is not there (../shared/data absent or sample slide not generated)`);
         this.skip();
       }
-      for (const slide of [{ kind: 'url', url }, { kind: 'blob', blob: await (await fetch(url)).blob(), name: url }] as SlideDescription[]) {
+      for (const slide of [
+        { kind: 'url', url },
+        { kind: 'blob', blob: await (await fetch(url)).blob(), name: url },
+      ] as SlideDescription[]) {
         const main = await openTiff(slide);
         const inWorker = await openInWorker(slide, { workerUrl });
         try {
@@ -33,11 +36,20 @@ describe('reads from a Web Worker equal main-thread reads', () => {
           assert.deepEqual(inWorker.mpp, main.mpp);
           for (let level = 0; level < main.levels.length; level++) {
             const { width, height } = main.levels[level];
-            const region = { level, x: Math.floor(width / 3), y: Math.floor(height / 3), width: Math.min(300, width - Math.floor(width / 3)), height: Math.min(200, height - Math.floor(height / 3)) };
+            const region = {
+              level,
+              x: Math.floor(width / 3),
+              y: Math.floor(height / 3),
+              width: Math.min(300, width - Math.floor(width / 3)),
+              height: Math.min(200, height - Math.floor(height / 3)),
+            };
             const a = await main.readRegion(region);
             const b = await inWorker.readRegion(region);
             assert.equal(a.length, region.width * region.height * 3);
-            assert.isTrue(a.every((v, i) => v === b[i]), `level ${level}: worker pixels differ`);
+            assert.isTrue(
+              a.every((v, i) => v === b[i]),
+              `level ${level}: worker pixels differ`,
+            );
             assert.isAbove(new Set(a).size, 20, 'a real region has many distinct values');
           }
         } finally {

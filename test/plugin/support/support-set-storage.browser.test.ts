@@ -18,11 +18,29 @@ const options = { slide, extractorMpp: 0.25 };
 function painted(): SupportSetStore {
   const s = createSupportSet(options);
   const a = s.addPatch(s.originCentredAt(3000, 4000));
-  s.paintStroke(a, { label: 'class', size: 14 }, [[20, 20], [180, 60], [90, 230]]);
-  s.fillPolygon(a, [[[0, 150], [100, 150], [100, 256], [0, 256]]], 'ignore');
+  s.paintStroke(a, { label: 'class', size: 14 }, [
+    [20, 20],
+    [180, 60],
+    [90, 230],
+  ]);
+  s.fillPolygon(
+    a,
+    [
+      [
+        [0, 150],
+        [100, 150],
+        [100, 256],
+        [0, 256],
+      ],
+    ],
+    'ignore',
+  );
   const b = s.addPatch(s.originCentredAt(12000, 9000));
   s.paintStroke(b, { label: 'class', size: 30 }, [[128, 128]]);
-  s.paintStroke(b, { label: 'background', size: 6 }, [[0, 128], [256, 128]]);
+  s.paintStroke(b, { label: 'background', size: 6 }, [
+    [0, 128],
+    [256, 128],
+  ]);
   return s;
 }
 
@@ -42,7 +60,8 @@ function heavy(patches: number): SupportSetStore {
   return s;
 }
 
-const content = (s: SupportSetStore) => s.patches.map((p) => ({ id: p.id, x: p.x, y: p.y, scale: p.scale, mask: Array.from(p.mask) }));
+const content = (s: SupportSetStore) =>
+  s.patches.map((p) => ({ id: p.id, x: p.x, y: p.y, scale: p.scale, mask: Array.from(p.mask) }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls, so that a slow machine only makes the test slower, not wrong. */
 async function waitFor(condition: () => boolean, what: string, ms = 10000): Promise<void> {
@@ -74,17 +93,26 @@ describe('the support set saved in the browser', () => {
   for (const kind of ['indexeddb', 'localstorage'] as const) {
     it(`is saved after a burst of edits and restored by a new store after a reload (${kind})`, async () => {
       const databaseName = `fewshot-test-${kind}-${Math.random()}`;
-      const storage: TextStore = kind === 'indexeddb' ? indexedDbTextStore({ databaseName }) : localStorageTextStore(`${databaseName}/`);
+      const storage: TextStore =
+        kind === 'indexeddb' ? indexedDbTextStore({ databaseName }) : localStorageTextStore(`${databaseName}/`);
       try {
         const saves: number[] = [];
         const errors: unknown[] = [];
         const store = createSupportSet(options);
-        const autosave = autosaveSupportSet(store, { storage, delayMs: 500, onSaved: ({ revision }) => saves.push(revision), onError: (e) => errors.push(e) });
+        const autosave = autosaveSupportSet(store, {
+          storage,
+          delayMs: 500,
+          onSaved: ({ revision }) => saves.push(revision),
+          onError: (e) => errors.push(e),
+        });
         assert.equal(autosave.key, supportSetKey(slide));
         // A burst of edits, each quicker than the delay: one write at its end.
         const id = store.addPatch(store.originCentredAt(3000, 4000));
         for (let i = 0; i < 5; i++) {
-          store.paintStroke(id, { label: 'class', size: 10 }, [[20 + 30 * i, 40], [20 + 30 * i, 200]]);
+          store.paintStroke(id, { label: 'class', size: 10 }, [
+            [20 + 30 * i, 40],
+            [20 + 30 * i, 200],
+          ]);
           await sleep(10);
         }
         assert.isTrue(autosave.dirty);
@@ -97,7 +125,18 @@ describe('the support set saved in the browser', () => {
         await sleep(800);
         assert.lengthOf(saves, 1);
         // The rest of the session, then the page goes away straight after an edit.
-        store.fillPolygon(id, [[[0, 0], [256, 0], [256, 20], [0, 20]]], 'ignore');
+        store.fillPolygon(
+          id,
+          [
+            [
+              [0, 0],
+              [256, 0],
+              [256, 20],
+              [0, 20],
+            ],
+          ],
+          'ignore',
+        );
         const b = store.addPatch(store.originCentredAt(12000, 9000));
         store.paintStroke(b, { label: 'class', size: 30 }, [[128, 128]]);
         await autosave.flush();
@@ -106,13 +145,24 @@ describe('the support set saved in the browser', () => {
         autosave.dispose();
 
         // "Reload": nothing survives but the storage.
-        const { store: restored, restored: count, problem } = await restoreSupportSet({ ...options, storage: kind === 'indexeddb' ? indexedDbTextStore({ databaseName }) : storage });
+        const {
+          store: restored,
+          restored: count,
+          problem,
+        } = await restoreSupportSet({
+          ...options,
+          storage: kind === 'indexeddb' ? indexedDbTextStore({ databaseName }) : storage,
+        });
         assert.isNull(problem);
         assert.equal(count, 2);
         assert.deepEqual(content(restored), content(store));
         assert.isFalse(restored.canUndo, 'a restored set starts a fresh history');
         // The same slide reached by another URL finds it too; another slide does not.
-        const other = await restoreSupportSet({ ...options, slide: { ...slide, name: 'file:///home/me/case-17.svs' }, storage });
+        const other = await restoreSupportSet({
+          ...options,
+          slide: { ...slide, name: 'file:///home/me/case-17.svs' },
+          storage,
+        });
         assert.equal(other.restored, 2);
         const different = await restoreSupportSet({ ...options, slide: { ...slide, width: 20001 }, storage });
         assert.equal(different.restored, 0);

@@ -24,7 +24,10 @@ function pagePoint(x: number, y: number): [number, number] {
 }
 
 /** Level-0 point of a patch pixel's centre. */
-const level0Of = (patch: { x: number; y: number }, px: number, py: number): [number, number] => [patch.x + (px + 0.5) * SCALE, patch.y + (py + 0.5) * SCALE];
+const level0Of = (patch: { x: number; y: number }, px: number, py: number): [number, number] => [
+  patch.x + (px + 0.5) * SCALE,
+  patch.y + (py + 0.5) * SCALE,
+];
 
 async function click(x: number, y: number): Promise<void> {
   await sendMouse({ type: 'click', position: pagePoint(x, y) });
@@ -43,9 +46,15 @@ for (const pose of [
 ]) {
   describe(`support tools with real mouse events (rotation ${pose.rotation}°, flip ${pose.flip})`, () => {
     before(async () => {
-      viewer = await openViewer({ gestureSettingsMouse: { clickToZoom: true, dblClickToZoom: true } as OpenSeadragon.GestureSettings });
+      viewer = await openViewer({
+        gestureSettingsMouse: { clickToZoom: true, dblClickToZoom: true } as OpenSeadragon.GestureSettings,
+      });
       await view(viewer, { x: 1024, y: 768, cssPerPixel: 2, ...pose });
-      store = createSupportSet({ slide: { name: 'synthetic', width: SLIDE.width, height: SLIDE.height }, extractorMpp: 0.25, scale: SCALE });
+      store = createSupportSet({
+        slide: { name: 'synthetic', width: SLIDE.width, height: SLIDE.height },
+        extractorMpp: 0.25,
+        scale: SCALE,
+      });
       tools = createSupportTools(viewer, store);
       createSupportLayer(viewer, store, tools);
     });
@@ -98,18 +107,28 @@ for (const pose of [
     it('fills a polygon clicked vertex by vertex, exactly the pixels whose centres are inside', async () => {
       const patch = store.patches[0];
       tools.setTool('polygon');
-      for (const [px, py] of [[150, 120], [240, 130], [190, 230]] as const) await click(...level0Of(patch, px, py));
+      for (const [px, py] of [
+        [150, 120],
+        [240, 130],
+        [190, 230],
+      ] as const)
+        await click(...level0Of(patch, px, py));
       const draft = tools.draft!;
       expect(draft.points).to.have.length(3);
       const corners = draft.points.map(([x, y]) => [(x - patch.x) / SCALE, (y - patch.y) / SCALE] as [number, number]);
       expect(tools.closePolygon()).to.equal(true);
       const mask = store.patch(patch.id)!.mask;
       // Independent reference: the sign of the three edge functions at each pixel centre.
-      const side = (a: [number, number], b: [number, number], x: number, y: number) => (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]);
+      const side = (a: [number, number], b: [number, number], x: number, y: number) =>
+        (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]);
       let checked = 0;
       for (let y = 110; y < 240; y++) {
         for (let x = 140; x < 250; x++) {
-          const s = [side(corners[0], corners[1], x + 0.5, y + 0.5), side(corners[1], corners[2], x + 0.5, y + 0.5), side(corners[2], corners[0], x + 0.5, y + 0.5)];
+          const s = [
+            side(corners[0], corners[1], x + 0.5, y + 0.5),
+            side(corners[1], corners[2], x + 0.5, y + 0.5),
+            side(corners[2], corners[0], x + 0.5, y + 0.5),
+          ];
           // Pixel centres within a hair of an edge may go either way.
           if (s.some((v) => Math.abs(v) < 1e-6)) continue;
           const inside = s.every((v) => v > 0) || s.every((v) => v < 0);
@@ -125,7 +144,11 @@ for (const pose of [
       tools.setTool('brush');
       const before = viewer.viewport.getCenter(true);
       const revision = store.revision;
-      await drag([[1110, 690], [1130, 690], [1150, 700]]);
+      await drag([
+        [1110, 690],
+        [1130, 690],
+        [1150, 700],
+      ]);
       await new Promise((r) => setTimeout(r, 50));
       const after = viewer.viewport.getCenter(true);
       expect(Math.hypot(after.x - before.x, after.y - before.y)).to.be.greaterThan(0.005);
