@@ -73,7 +73,9 @@ const openjpegGlue = {
   transform(context) {
     if (!context.path.endsWith('/codec-openjpeg/dist/openjpegwasm_decode.js')) return;
     return {
-      body: `const module = { exports: {} }; const exports = module.exports;\n${context.body}\nexport default module.exports;\n`,
+      body:
+        `const module = { exports: {} }; const exports = module.exports;\n` +
+        `${context.body}\nexport default module.exports;\n`,
     };
   },
 };

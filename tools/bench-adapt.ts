@@ -53,7 +53,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 console.log(
-  `${shots}-shot adaptation, ${support.length} × 256×256 patches, extractors ${bundle.classes.map((c) => `${c.name} (${c.weights.layers.length})`).join(', ')}: C' = ${features}; ` +
+  `${shots}-shot adaptation, ${support.length} × 256×256 patches, ` +
+    `extractors ${bundle.classes.map((c) => `${c.name} (${c.weights.layers.length})`).join(', ')}: C' = ${features}; ` +
     `${runs} timed runs after 1 warm-up; medians in seconds`,
 );
 const header = [
@@ -80,7 +81,11 @@ for (const backend of backends) {
     const { report } = await adapt(support, bundle);
     const t = report.timings;
     console.log(
-      `${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`,
+      `${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, ` +
+        `standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s ` +
+        `(${report.logistic.iterations} steps), ` +
+        `BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ` +
+        `${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`,
     );
     if (r > 0) reports.push(report);
   }

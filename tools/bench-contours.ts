@@ -89,7 +89,8 @@ const time = async <T>(f: () => T | Promise<T>): Promise<[T, number]> => {
 };
 
 console.log(
-  `mask ${size}×${size} (${((size * size) / 1e6).toFixed(1)} Mpx), ${source}; tolerance ${tolerance} px; ${runs} timed runs after 1 warm-up; medians`,
+  `mask ${size}×${size} (${((size * size) / 1e6).toFixed(1)} Mpx), ${source}; tolerance ${tolerance} px; ` +
+    `${runs} timed runs after 1 warm-up; medians`,
 );
 const contourMs: number[] = [],
   geojsonMs: number[] = [],
@@ -124,10 +125,12 @@ const tc = median(contourMs),
   tp = median(pngMs);
 console.log(`cells ${cells}, vertices per cell ${(vertices / cells).toFixed(1)}`);
 console.log(
-  `contours (components + outlines + simplification): ${tc.toFixed(0)} ms — ${Math.round(cells / (tc / 1000))} cells/s, ${((size * size) / 1e6 / (tc / 1000)).toFixed(0)} Mpx/s`,
+  `contours (components + outlines + simplification): ${tc.toFixed(0)} ms — ` +
+    `${Math.round(cells / (tc / 1000))} cells/s, ${((size * size) / 1e6 / (tc / 1000)).toFixed(0)} Mpx/s`,
 );
 console.log(
-  `GeoJSON (build + stringify): ${tg.toFixed(0)} ms — ${Math.round(cells / (tg / 1000))} cells/s, ${(jsonBytes / 1e6).toFixed(1)} MB`,
+  `GeoJSON (build + stringify): ${tg.toFixed(0)} ms — ${Math.round(cells / (tg / 1000))} cells/s, ` +
+    `${(jsonBytes / 1e6).toFixed(1)} MB`,
 );
 console.log(`PNG of the mask: ${tp.toFixed(0)} ms, ${(pngBytes / 1e3).toFixed(0)} kB`);
 console.log(`mask → GeoJSON text: ${(tc + tg).toFixed(0)} ms — ${Math.round(cells / ((tc + tg) / 1000))} cells/s`);

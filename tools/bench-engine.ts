@@ -47,7 +47,8 @@ console.log('patch pixels evaluated per output pixel (256² patches, stride 64, 
 for (const size of [256, 512, 1024, 2048]) {
   const plan = planTile({ x: 2048, y: 2048, width: size, height: size }, image);
   console.log(
-    `  ${size}² tiles: ${plan.patches.length} patches, ratio ${((plan.patches.length * PATCH_SIZE ** 2) / size ** 2).toFixed(2)}`,
+    `  ${size}² tiles: ${plan.patches.length} patches, ` +
+      `ratio ${((plan.patches.length * PATCH_SIZE ** 2) / size ** 2).toFixed(2)}`,
   );
 }
 
@@ -81,7 +82,8 @@ for (const [mpp, w0, h0] of [
     () => (plan = planView({ grid, visible: { x: 0, y: 0, width: w0, height: h0 }, budgetMegapixels: 16 })),
   );
   console.log(
-    `  ${w0}×${h0} at ${mpp} µm/px → grid ${grid.width}×${grid.height}: ${plan!.visible.tiles} tiles, ${plan!.now.count} within budget, ${plan!.later.count} deferred — ${ms.toFixed(1)} ms`,
+    `  ${w0}×${h0} at ${mpp} µm/px → grid ${grid.width}×${grid.height}: ${plan!.visible.tiles} tiles, ` +
+      `${plan!.now.count} within budget, ${plan!.later.count} deferred — ${ms.toFixed(1)} ms`,
   );
 }
 
@@ -101,8 +103,10 @@ if (!existsSync(args.slide)) {
   const direct = await timeIt(7, () => slide.readRegion(source));
   const resampled = await timeIt(7, () => scaled.readRegion({ level: 0, ...read }));
   console.log(
-    `a 512² tile's ${read.width}×${read.height} read at 0.25 µm/px from the 0.5 µm/px sample, median of 7: ${resampled.toFixed(1)} ms, ` +
-      `of which reading its ${source.width}×${source.height} level-0 pixels ${direct.toFixed(1)} ms (resampling ×${(resampled / direct).toFixed(2)} the read); its 121 patches take seconds`,
+    `a 512² tile's ${read.width}×${read.height} read at 0.25 µm/px from the 0.5 µm/px sample, median of 7: ` +
+      `${resampled.toFixed(1)} ms, ` +
+      `of which reading its ${source.width}×${source.height} level-0 pixels ${direct.toFixed(1)} ms (resampling ` +
+      `×${(resampled / direct).toFixed(2)} the read); its 121 patches take seconds`,
   );
 }
 
@@ -110,7 +114,8 @@ function thread(data: BenchThreadData, onTile: (ms: number, patches: number) => 
   // Node 20 does not apply the main thread's tsx loader to workers: register it in the thread.
   const entry = new URL('./bench-engine-thread.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const boot =
+    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); ` + `return import(${JSON.stringify(entry)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     worker.on('message', (m: BenchThreadReply) => {
@@ -161,7 +166,8 @@ for (const model of args.models.split(',') as ('simd' | 'tfjs')[])
     const seconds = Math.max(...busy) / 1000;
     const pixels = tiles.length * tileSize * tileSize;
     console.log(
-      `wasm, ${model} model, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ${patches} patches in ${seconds.toFixed(1)} s ` +
+      `wasm, ${model} model, ${n} worker${n > 1 ? 's' : ''}: ${tiles.length} tile(s) of ${tileSize}², ` +
+        `${patches} patches in ${seconds.toFixed(1)} s ` +
         `(${wall.toFixed(1)} s with thread start-up) → ${(pixels / seconds / 1e6).toFixed(4)} MP/s; ` +
         `${(busy.reduce((a, b) => a + b, 0) / patches).toFixed(0)} ms per patch per worker (3 extractors + head); ` +
         `ratio ${((patches * PATCH_SIZE ** 2) / pixels).toFixed(2)} patch pixels per output pixel`,

@@ -65,7 +65,8 @@ const rgb = Uint8Array.from({ length: size * size * 3 }, () =>
   Math.max(0, Math.min(255, Math.round(150 + 50 * gaussian()))),
 );
 console.log(
-  `ms per ${size}×${size} patch (features of every extractor + head + σ), ${runs} interleaved runs after 1 warm-up each, TF.js backend wasm`,
+  `ms per ${size}×${size} patch (features of every extractor + head + σ), ` +
+    `${runs} interleaved runs after 1 warm-up each, TF.js backend wasm`,
 );
 const header = [
   'extractors',
@@ -124,8 +125,10 @@ for (const { label, extractors } of extractorSets()) {
   }
   row.push(dp.toExponential(1));
   rows.push(row);
+  const plain = plainModel ? ` | plain ${times.get('plain')!.map(fmt).join(' ')}` : '';
   console.log(
-    `${label}: TF.js ${times.get('tf')!.map(fmt).join(' ')} | SIMD ${times.get('simd')!.map(fmt).join(' ')}${plainModel ? ` | plain ${times.get('plain')!.map(fmt).join(' ')}` : ''}`,
+    `${label}: TF.js ${times.get('tf')!.map(fmt).join(' ')} | ` +
+      `SIMD ${times.get('simd')!.map(fmt).join(' ')}${plain}`,
   );
   tfModel.dispose();
   simdModel.dispose();

@@ -79,7 +79,8 @@ async function timeSteps(name: string, step: () => Promise<void>): Promise<numbe
   }
   const ms = median(wall);
   console.log(
-    `${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms/step  ${(ms / B).toFixed(1).padStart(7)} ms/crop  (process CPU ${median(cpu).toFixed(0)} ms/step; steps ${wall.map((w) => w.toFixed(0)).join(' ')})`,
+    `${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms/step  ${(ms / B).toFixed(1).padStart(7)} ms/crop  ` +
+      `(process CPU ${median(cpu).toFixed(0)} ms/step; steps ${wall.map((w) => w.toFixed(0)).join(' ')})`,
   );
   return ms;
 }
@@ -303,11 +304,13 @@ function runChild(which: 'naive' | 'custom'): { ms: number; grad: Float64Array }
   return { ms: parsed.ms, grad: Float64Array.from(parsed.grad) };
 }
 
+const load = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 console.log(
-  `MSD training step, depth ${depth}, batch ${B}, crops ${S}², median of ${steps} steps after a warm-up; ${os.cpus().length} cores, load ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
+  `MSD training step, depth ${depth}, batch ${B}, crops ${S}², median of ${steps} steps after a warm-up; ` +
+    `${os.cpus().length} cores, load ${load}`,
 );
 const js1 = await benchJs('plain JS + wasm SIMD loops, 1 thread', localTrainEngine);
 const jsN =
@@ -317,7 +320,9 @@ const jsN =
 const results: Record<string, { ms: number; grad: Float64Array } | string> = {};
 for (const which of ['custom', 'naive'] as const) if (!skip.has(which)) results[which] = runChild(which);
 console.log(
-  "TF.js 4.22's MirrorPad gradient only slices the interior out of dy (it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; the plain-JS gradient matches finite differences (test/core/msd/engine.node.test.ts).",
+  "TF.js 4.22's MirrorPad gradient only slices the interior out of dy " +
+    '(it drops what the mirrored border contributed), so both TF.js gradients are wrong near borders; ' +
+    'the plain-JS gradient matches finite differences (test/core/msd/engine.node.test.ts).',
 );
 console.log(
   `load now ${os
@@ -331,7 +336,9 @@ for (const [name, r] of Object.entries(results)) {
     continue;
   }
   console.log(
-    `${name}: ${r.ms.toFixed(0)} ms/step vs ours ${js1.ms.toFixed(0)} (1 thread) → ${(r.ms / js1.ms).toFixed(1)}× faster, ${jsN.ms.toFixed(0)} (${threads} threads) → ${(r.ms / jsN.ms).toFixed(1)}× faster;` +
+    `${name}: ${r.ms.toFixed(0)} ms/step vs ours ${js1.ms.toFixed(0)} (1 thread) ` +
+      `→ ${(r.ms / js1.ms).toFixed(1)}× faster, ` +
+      `${jsN.ms.toFixed(0)} (${threads} threads) → ${(r.ms / jsN.ms).toFixed(1)}× faster;` +
       ` its gradient differs from ours by ${relativeDifference(r.grad, js1.grad).toExponential(1)} (relative L2)`,
   );
 }

@@ -32,7 +32,8 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
   classes.forEach((c, p) => {
     const g: string[] = [`<g transform="translate(${p * PANEL.width},6)">`];
     g.push(
-      `<text x="${PANEL.left + innerW / 2}" y="${PANEL.top - 8}" text-anchor="middle" font-weight="bold">${escape(c.name)}</text>`,
+      `<text x="${PANEL.left + innerW / 2}" y="${PANEL.top - 8}" text-anchor="middle" ` +
+        `font-weight="bold">${escape(c.name)}</text>`,
     );
     for (let t = 0; t <= 10; t += 2) {
       const y = yAt(t / 10);
@@ -49,7 +50,8 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
     if (c.upperBound.n > 0) {
       const y = f(yAt(c.upperBound.median));
       g.push(
-        `<line x1="${PANEL.left}" x2="${PANEL.left + innerW}" y1="${y}" y2="${y}" stroke="#2ca02c" stroke-dasharray="5 3"/>`,
+        `<line x1="${PANEL.left}" x2="${PANEL.left + innerW}" y1="${y}" y2="${y}" ` +
+          `stroke="#2ca02c" stroke-dasharray="5 3"/>`,
       );
     }
     for (const s of SERIES) {
@@ -58,13 +60,15 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
         .filter((pt) => pt.q && pt.q.n > 0);
       for (const { x, q } of points) {
         g.push(
-          `<line x1="${f(x)}" x2="${f(x)}" y1="${f(yAt(q!.q1))}" y2="${f(yAt(q!.q3))}" stroke="${s.color}" stroke-width="2"/>`,
+          `<line x1="${f(x)}" x2="${f(x)}" y1="${f(yAt(q!.q1))}" y2="${f(yAt(q!.q3))}" ` +
+            `stroke="${s.color}" stroke-width="2"/>`,
         );
         g.push(`<circle cx="${f(x)}" cy="${f(yAt(q!.median))}" r="3" fill="${s.color}"/>`);
       }
       if (points.length > 1)
         g.push(
-          `<polyline fill="none" stroke="${s.color}" points="${points.map(({ x, q }) => `${f(x)},${f(yAt(q!.median))}`).join(' ')}"/>`,
+          `<polyline fill="none" stroke="${s.color}" ` +
+            `points="${points.map(({ x, q }) => `${f(x)},${f(yAt(q!.median))}`).join(' ')}"/>`,
         );
     }
     g.push('</g>');
@@ -78,7 +82,8 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
   legend.forEach((l, i) => {
     const x = 10 + i * 200;
     parts.push(
-      `<line x1="${x}" x2="${x + 20}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/>`,
+      `<line x1="${x}" x2="${x + 20}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${l.color}" ` +
+        `stroke-width="2"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/>`,
     );
     parts.push(`<text x="${x + 25}" y="${legendY}">${escape(l.label)}</text>`);
   });

@@ -64,7 +64,8 @@ function integer(name: string, text: string | undefined, min: number): number {
 const data = path.resolve(args.data);
 if (!fs.existsSync(path.join(data, 'manifest.csv'))) {
   console.error(
-    `${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used when present; \`npm run sample\` makes .cache/sample/patches.`,
+    `${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used ` +
+      `when present; \`npm run sample\` makes .cache/sample/patches.`,
   );
   process.exit(1);
 }
@@ -110,7 +111,9 @@ const test = readLabelledDataset(data, 'test');
 if (test.length === 0)
   throw new Error(`${args.data} has no test images (names test_* or a split column in manifest.csv)`);
 console.log(
-  `${datasetName}: ${train.length} training and ${test.length} test images; targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots × ${draws} draws × ${instances} extractor instances`,
+  `${datasetName}: ${train.length} training and ${test.length} test images; ` +
+    `targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots ` +
+    `× ${draws} draws × ${instances} extractor instances`,
 );
 await initBackend(args.backend as BackendName);
 console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
@@ -145,7 +148,8 @@ const windowsOf = targets.map((t) =>
 );
 targets.forEach((t, i) =>
   console.log(
-    `${t.name}: ${windowsOf[i].length} windows of ${WINDOW}² (stride ${protocol.stride}) hold ≥ ${protocol.minPositive} class pixels`,
+    `${t.name}: ${windowsOf[i].length} windows of ${WINDOW}² (stride ${protocol.stride}) ` +
+      `hold ≥ ${protocol.minPositive} class pixels`,
   ),
 );
 
@@ -199,8 +203,11 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
       seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000;
     const eta = todo.slice(i + 1).reduce((s, job) => s + mean(job.shots), 0);
     console.log(
-      `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
-        `soft support Dice ${(1 - r.logistic.diceLoss).toFixed(3)} → ${(1 - r.bfgs!.diceLoss).toFixed(3)}; ${i + 1}/${todo.length}, ETA ${clock(eta)}`,
+      `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ` +
+        `${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ` +
+        `${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
+        `soft support Dice ${(1 - r.logistic.diceLoss).toFixed(3)} → ${(1 - r.bfgs!.diceLoss).toFixed(3)}; ` +
+        `${i + 1}/${todo.length}, ETA ${clock(eta)}`,
     );
   }
 }
@@ -312,7 +319,9 @@ async function runTests(instance: number, networks: Map<string, MsdNetwork>): Pr
     state.counts[key] = { truth, upper, heads };
     saveState(stateFile, state);
     console.log(
-      `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ` +
+        `${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
 }
@@ -379,10 +388,12 @@ function report(): void {
   const classes = summarise();
   const table = resultTable(classes, shotList);
   console.log(
-    `\nDice (%) on ${test.length} test images, pooled over their pixels; median [quartiles] over draws × instances:\n${table}`,
+    `\nDice (%) on ${test.length} test images, pooled over their pixels; ` +
+      `median [quartiles] over draws × instances:\n${table}`,
   );
   const n = Math.max(...classes.flatMap((c) => Object.values(c.shots).map((r) => r.bfgs.n)));
-  const title = `${datasetName}: Dice vs shots (median and quartiles of ${n} support draws × extractor instances per point)`;
+  const title =
+    `${datasetName}: Dice vs shots ` + `(median and quartiles of ${n} support draws × extractor instances per point)`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(`${out}.svg`, dicePlot(classes, shotList, title));
   fs.writeFileSync(

@@ -91,7 +91,9 @@ export function loadState(file: string, protocol: Protocol): EvaluationState {
     throw new Error(`${file} is version ${state.version}; this tool reads version 1 (move it away to start over)`);
   if (JSON.stringify(state.protocol) !== JSON.stringify(protocol)) {
     throw new Error(
-      `${file} was made with other settings:\n  stored ${JSON.stringify(state.protocol)}\n  now    ${JSON.stringify(protocol)}\npass the same settings to resume, or another --cache to start a new evaluation`,
+      `${file} was made with other settings:\n  stored ${JSON.stringify(state.protocol)}\n` +
+        `  now    ${JSON.stringify(protocol)}\n` +
+        `pass the same settings to resume, or another --cache to start a new evaluation`,
     );
   }
   return state;

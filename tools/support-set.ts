@@ -21,7 +21,8 @@ export function integerZoom(datasetMpp: number, extractorMpp: number): number {
   const rounded = Math.round(zoom);
   if (rounded < 1 || Math.abs(zoom - rounded) > 1e-6) {
     throw new Error(
-      `the data is at ${datasetMpp} µm/px and the extractors at ${extractorMpp}: only whole zoom factors ≥ 1 are supported here, got ${zoom}`,
+      `the data is at ${datasetMpp} µm/px and the extractors at ${extractorMpp}: only whole zoom factors ≥ 1 are ` +
+        `supported here, got ${zoom}`,
     );
   }
   return rounded;
@@ -96,7 +97,8 @@ export function sampleSupportSet(
   }
   if (out.length < shots)
     throw new Error(
-      `only ${out.length} of ${images.length} images have a ${edge}² crop with ≥ ${minPositive} class pixels; ${shots} shots were asked for`,
+      `only ${out.length} of ${images.length} images have a ${edge}² crop with ≥ ${minPositive} class pixels; ` +
+        `${shots} shots were asked for`,
     );
   return out;
 }

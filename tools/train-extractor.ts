@@ -48,8 +48,10 @@ export async function trainExtractor(
     checkpoint: folderCheckpointStore(path.resolve(checkpoints)),
     onEpoch: (p: EpochProgress) => {
       log(
-        `${name} epoch ${String(p.epoch).padStart(3)}  loss ${p.loss.toFixed(4)}  val Dice ${p.valDice.toFixed(4)} (soft ${p.valSoftDice.toFixed(4)})` +
-          `  best ${p.bestValDice.toFixed(4)} @${p.bestEpoch}  ${p.seconds.toFixed(1)} s  elapsed ${clock(p.elapsed)}  ETA ${clock(p.eta)} (at most ${clock(p.etaMax)})`,
+        `${name} epoch ${String(p.epoch).padStart(3)}  loss ${p.loss.toFixed(4)}  val Dice ${p.valDice.toFixed(4)} ` +
+          `(soft ${p.valSoftDice.toFixed(4)})` +
+          `  best ${p.bestValDice.toFixed(4)} @${p.bestEpoch}  ${p.seconds.toFixed(1)} s  elapsed ` +
+          `${clock(p.elapsed)}  ETA ${clock(p.eta)} (at most ${clock(p.etaMax)})`,
       );
       train.onEpoch?.(p);
     },

@@ -29,7 +29,8 @@ class ShardThread {
     // Node 20 does not apply the main thread's tsx loader to workers: register it in the thread.
     const entry = new URL('./train-thread.ts', import.meta.url).href;
     const tsx = import.meta.resolve('tsx/esm/api');
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    const boot =
+      `import(${JSON.stringify(tsx)}).then((m) => { m.register(); ` + `return import(${JSON.stringify(entry)}); });`;
     this.worker = new Worker(boot, { eval: true, workerData: shape });
     this.worker.on('message', (r: ThreadResponse) => {
       const p = this.pending.shift();

@@ -65,7 +65,8 @@ process.once('SIGINT', () => {
 const t0 = performance.now();
 const all = readLabelledDataset(values.data, 'train');
 console.log(
-  `${all.length} training images from ${values.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${threads} thread(s)`,
+  `${all.length} training images from ${values.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+    `${threads} thread(s)`,
 );
 
 const trained: ExtractorClass[] = [];
@@ -77,7 +78,8 @@ for (const selection of classes) {
     images.reduce((s, im) => s + im.mask.reduce((a, b) => a + b, 0), 0) /
     images.reduce((s, im) => s + im.mask.length, 0);
   console.log(
-    `\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; depth ${depth}, crops ${values.crop}², batch ${values.batch}, ${values['crops-per-epoch']} crops per epoch`,
+    `\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; ` +
+      `depth ${depth}, crops ${values.crop}², batch ${values.batch}, ${values['crops-per-epoch']} crops per epoch`,
   );
   const started = performance.now();
   const result = await trainExtractor(all, selection, {
@@ -102,8 +104,11 @@ for (const selection of classes) {
   });
   const h0 = result.history[0];
   console.log(
-    `${selection.name}: ${result.stopReason} after ${result.epochs} epochs; best val Dice ${result.bestValDice.toFixed(4)} at epoch ${result.bestEpoch} (untrained ${h0.valDice.toFixed(4)}); ` +
-      `this run ${clock((performance.now() - started) / 1000)}; validation images ${result.split.validation.join(', ')}`,
+    `${selection.name}: ${result.stopReason} after ${result.epochs} epochs; ` +
+      `best val Dice ${result.bestValDice.toFixed(4)} at epoch ${result.bestEpoch} ` +
+      `(untrained ${h0.valDice.toFixed(4)}); ` +
+      `this run ${clock((performance.now() - started) / 1000)}; ` +
+      `validation images ${result.split.validation.join(', ')}`,
   );
   trained.push({ name: selection.name, weights: result.weights });
   training[selection.name] = {
@@ -127,6 +132,7 @@ for (const selection of classes) {
   fs.writeFileSync(path.join(values.out, manifest.weightsFile), new Uint8Array(weights));
   fs.writeFileSync(path.join(values.out, 'extractors.json'), JSON.stringify(manifest, null, 1) + '\n');
   console.log(
-    `wrote ${path.join(values.out, 'extractors.json')} and ${manifest.weightsFile} (${trained.map((c) => c.name).join(', ')}; ${mpp} µm/px)`,
+    `wrote ${path.join(values.out, 'extractors.json')} and ${manifest.weightsFile} ` +
+      `(${trained.map((c) => c.name).join(', ')}; ${mpp} µm/px)`,
   );
 }

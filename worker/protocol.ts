@@ -135,7 +135,10 @@ export type WorkerResponse =
       readonly mpp: number;
     }
   | { readonly type: 'head-set'; readonly id: number; readonly key: string }
-  /** tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo not counted). */
+  /**
+   * tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo
+   * not counted).
+   */
   | {
       readonly type: 'probabilities';
       readonly id: number;

@@ -211,7 +211,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           const pixels = pixelsOf(request.slideId, request.target);
           if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
             throw new Error(
-              `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', the worker has '${extractors?.key}' and '${head?.key}'`,
+              `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', ` +
+                `the worker has '${extractors?.key}' and '${head?.key}'`,
             );
           }
           const started = performance.now();

@@ -108,7 +108,10 @@ export interface AdaptReport {
     readonly diceLoss: number;
     readonly penalty: number;
     readonly gradientNorm: number;
-    /** 'gradient' = converged (‖∇‖ < gradientTolerance); 'max-iterations' = the cap; 'line-search' = flat to precision. */
+    /**
+     * 'gradient' = converged (‖∇‖ < gradientTolerance); 'max-iterations' = the cap; 'line-search' = flat to
+     * precision.
+     */
     readonly stop: BfgsStop;
     readonly approximateWolfeSteps: number;
   };
@@ -281,7 +284,8 @@ export async function adapt(
         bfgs: bfgsReport,
         timings: { features: t1 - t0, standardise: t2 - t1, logistic: t3 - t2, bfgs: t4 - t3, total: t4 - t0 },
         regulariser:
-          'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); w = weights of the standardised features, bias not penalised',
+          'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); ' +
+          'w = weights of the standardised features, bias not penalised',
       },
     };
   } finally {

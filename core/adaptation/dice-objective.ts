@@ -10,8 +10,8 @@ import type { SupportMatrix } from './support-matrix.js';
  *
  * with the sums over all labelled support pixels pooled (dice.ts). The penalty is the Euclidean
  * norm itself, ‖w‖₂ — not its square — as docs/ARCHITECTURE.md#few-shot-adaptation writes it; it
- * applies to the weights of the standardised features, not to the bias. It is smooth wherever w ≠ 0, which BFGS, starting from
- * the logistic solution, never reaches; at w = 0 the zero subgradient is used.
+ * applies to the weights of the standardised features, not to the bias. It is smooth wherever w ≠ 0,
+ * which BFGS, starting from the logistic solution, never reaches; at w = 0 the zero subgradient is used.
  *
  * Gradient: dL/dp_i = α t_i + β (dice.ts's diceGradient) and dp_i/dθ = s_i a_i with
  * s_i = p_i (1 − p_i), so ∇L = α Aᵀ(s ⊙ t) + β Aᵀs + λ w/‖w‖ — the two products come from one

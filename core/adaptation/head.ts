@@ -138,7 +138,8 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
     ) {
       throw new HeadError(
         'bad-field',
-        `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, got ${JSON.stringify(e)}`,
+        `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, ` +
+          `got ${JSON.stringify(e)}`,
       );
     }
     return { name: e.name, depth: e.depth as number };
@@ -164,7 +165,8 @@ export function checkHeadExtractors(
   if (features !== weights) {
     throw new HeadError(
       'extractor-mismatch',
-      `the head has ${weights} weights (fitted on ${describe(signature)}) but these extractors give ${features} features (${describe(given)})`,
+      `the head has ${weights} weights (fitted on ${describe(signature)}) but these extractors give ${features} ` +
+        `features (${describe(given)})`,
     );
   }
   if (

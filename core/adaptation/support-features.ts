@@ -60,13 +60,15 @@ export function checkSupport(support: readonly SupportPatch[]): SupportCounts {
     if (!(rgb instanceof Uint8Array) || rgb.length !== width * height * 3) {
       throw new AdaptError(
         'bad-patch',
-        `${where} is ${width}×${height}, so its RGB needs ${width * height * 3} bytes, got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`,
+        `${where} is ${width}×${height}, so its RGB needs ${width * height * 3} bytes, ` +
+          `got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`,
       );
     }
     if (!(mask instanceof Uint8Array) || mask.length !== width * height) {
       throw new AdaptError(
         'bad-patch',
-        `${where} is ${width}×${height}, so its mask needs ${width * height} values, got ${mask instanceof Uint8Array ? mask.length : typeof mask}`,
+        `${where} is ${width}×${height}, so its mask needs ${width * height} values, ` +
+          `got ${mask instanceof Uint8Array ? mask.length : typeof mask}`,
       );
     }
     for (let i = 0; i < mask.length; i++) {

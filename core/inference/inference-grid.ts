@@ -119,7 +119,8 @@ export function inferenceGrid(
     mppSource,
     note:
       mppSource === 'assumed'
-        ? `The slide does not say its microns per pixel; it is assumed to be at the extractors' ${targetMpp} µm/px. If it is not, state its scale (slideMpp) or the segmentation will be poor.`
+        ? `The slide does not say its microns per pixel; it is assumed to be at the extractors' ${targetMpp} µm/px. ` +
+          `If it is not, state its scale (slideMpp) or the segmentation will be poor.`
         : undefined,
   };
 }

@@ -51,7 +51,8 @@ function checkRect(r: Rect, image: ImageSize, what: string): void {
     r.y + r.height <= image.height;
   if (!ok)
     throw new RangeError(
-      `${what} ${r.x},${r.y} ${r.width}×${r.height} is not a non-empty rectangle inside the ${image.width}×${image.height} image`,
+      `${what} ${r.x},${r.y} ${r.width}×${r.height} is not a non-empty rectangle inside the ` +
+        `${image.width}×${image.height} image`,
     );
 }
 

@@ -59,7 +59,8 @@ export function createSimdHeadPatchModel(
   // A PatchModel is given RGB: the TF.js model would fail on the first patch; say so now.
   if (extractors.some((e) => e.inputChannels !== 3))
     throw new Error(
-      `patch models read RGB: every extractor must take 3 input channels, got ${extractors.map((e) => e.inputChannels).join(', ')}`,
+      `patch models read RGB: every extractor must take 3 input channels, ` +
+        `got ${extractors.map((e) => e.inputChannels).join(', ')}`,
     );
   const params = extractors.map(packMsdParams);
   const W = Float32Array.from(head.W);

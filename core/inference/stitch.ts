@@ -18,11 +18,15 @@ export class Stitcher {
     this.count = new Uint16Array(rect.width * rect.height);
   }
 
-  /** Adds one patch's probabilities (patch.width × patch.height, row-major); the part outside the rectangle is ignored. */
+  /**
+   * Adds one patch's probabilities (patch.width × patch.height, row-major); the part outside the rectangle is
+   * ignored.
+   */
   add(patch: Rect, probabilities: ArrayLike<number>): void {
     if (probabilities.length !== patch.width * patch.height) {
       throw new RangeError(
-        `a ${patch.width}×${patch.height} patch has ${patch.width * patch.height} probabilities, got ${probabilities.length}`,
+        `a ${patch.width}×${patch.height} patch has ${patch.width * patch.height} probabilities, ` +
+          `got ${probabilities.length}`,
       );
     }
     const r = this.rect;

@@ -332,7 +332,8 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
     if (ref.offset + ref.length > available) {
       throw new BundleError(
         'weights-short',
-        `${label} needs float32 values [${ref.offset}, ${ref.offset + ref.length}) but the weights file has ${buffer.byteLength} bytes (${available} values)`,
+        `${label} needs float32 values [${ref.offset}, ${ref.offset + ref.length}) ` +
+          `but the weights file has ${buffer.byteLength} bytes (${available} values)`,
       );
     }
   }
@@ -350,7 +351,8 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
   if (buffer.byteLength > used) {
     throw new BundleError(
       'weights-long',
-      `the weights file has ${buffer.byteLength} bytes, the manifest uses ${used}: wrong file, or a manifest that does not match it`,
+      `the weights file has ${buffer.byteLength} bytes, the manifest uses ${used}: wrong file, ` +
+        `or a manifest that does not match it`,
     );
   }
 

@@ -51,7 +51,10 @@ export interface RunProgress {
   readonly failedTiles: number;
   /** Tiles with the pool now (after pause, these still finish). */
   readonly runningTiles: number;
-  /** Output megapixels per second computed by this run (cached and earlier tiles not counted); undefined before a tile finished. */
+  /**
+   * Output megapixels per second computed by this run (cached and earlier tiles not counted); undefined before a
+   * tile finished.
+   */
   readonly megapixelsPerSecond?: number;
   /** Seconds left at that rate; undefined while unknown. */
   readonly etaSeconds?: number;

@@ -72,7 +72,8 @@ export function createResultTiles(): ResultTiles {
       if (!rect) return undefined;
       if (rect.width * rect.height > MAX_MOSAIC_PIXELS) {
         throw new RangeError(
-          `a ${rect.width}×${rect.height} map is more than this export puts together at once (${MAX_MOSAIC_PIXELS / 1024 / 1024} M pixels): export a smaller region`,
+          `a ${rect.width}×${rect.height} map is more than this export puts together at once ` +
+            `(${MAX_MOSAIC_PIXELS / 1024 / 1024} M pixels): export a smaller region`,
         );
       }
       const probabilities = new Float32Array(rect.width * rect.height);

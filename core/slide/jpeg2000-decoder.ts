@@ -13,8 +13,10 @@
  * copies it there), unless `registerJpeg2000({ wasmUrl })` names another place.
  */
 import { BaseDecoder } from 'geotiff';
-// @ts-ignore -- the codec package ships no type declarations; OpenJpegFactory below describes it.
-// (ts-ignore rather than ts-expect-error, so that adding declarations later does not break the build.)
+// The codec package ships no type declarations; OpenJpegFactory below describes it. ts-ignore rather
+// than ts-expect-error, so that adding declarations later does not break the build.
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment
+// @ts-ignore
 import openjpegFactoryUntyped from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 
 type BaseDecoderParameters = ConstructorParameters<typeof BaseDecoder>[0];
@@ -255,7 +257,8 @@ function checkSupported(header: CodestreamHeader, expectedComponents: number): v
   for (const component of components) {
     if (component.depth !== 8 || component.signed) {
       throw new Error(
-        `JPEG 2000 ${component.signed ? 'signed ' : ''}${component.depth}-bit samples are not supported (only unsigned 8-bit)`,
+        `JPEG 2000 ${component.signed ? 'signed ' : ''}${component.depth}-bit samples are not supported ` +
+          `(only unsigned 8-bit)`,
       );
     }
   }
@@ -379,7 +382,8 @@ export default class Jpeg2000Decoder extends BaseDecoder {
     const frame = runCodec(await loadCodec(), bytes);
     if (frame.components !== samples || frame.width !== header.width || frame.height !== header.height) {
       throw new Error(
-        `JPEG 2000 decoder returned ${frame.width}x${frame.height}x${frame.components}, the header says ${header.width}x${header.height}x${samples}`,
+        `JPEG 2000 decoder returned ${frame.width}x${frame.height}x${frame.components}, ` +
+          `the header says ${header.width}x${header.height}x${samples}`,
       );
     }
 

@@ -27,6 +27,9 @@ export function mppFromDescription(description: string): Mpp | undefined {
  * UTF-8 ("Âµm"), so micrometres are recognised by their ending.
  */
 function micronsPer(unit: string): number {
+  // Any non-ASCII character before 'm' (µ, or the mis-decoded UTF-8 of µ) means micrometres; the range
+  // names ASCII by its bounds, control characters included.
+  // eslint-disable-next-line no-control-regex
   if (/^(.*[^\x00-\x7f]|u)m$/.test(unit)) return 1;
   const scale: Record<string, number> = { nm: 1e-3, mm: 1e3, cm: 1e4, m: 1e6, Å: 1e-4 };
   return scale[unit] ?? Number.NaN;

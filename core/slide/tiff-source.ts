@@ -131,7 +131,8 @@ async function readHeader(
     throw new SlideError(
       'no-range-support',
       name,
-      'the server ignores HTTP Range requests (it sent the whole file); serve the slide from a server that supports them, or open it as a local file',
+      'the server ignores HTTP Range requests (it sent the whole file); ' +
+        'serve the slide from a server that supports them, or open it as a local file',
     );
   }
   if (response.status !== 206) {
@@ -207,7 +208,8 @@ function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBy
     throw new SlideError(
       'unsupported-compression',
       name,
-      `level ${level} uses TIFF compression ${compression} (${compressionName(compression)}), which this viewer cannot decode`,
+      `level ${level} uses TIFF compression ${compression} (${compressionName(compression)}), ` +
+        `which this viewer cannot decode`,
     );
   }
   const bits = image.getBitsPerSample(0);
@@ -226,7 +228,8 @@ function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBy
         'strip-too-large',
         name,
         `level ${level} is stored in strips (not tiles) of ${(stripBytes / 2 ** 20).toFixed(0)} MiB each, ` +
-          `too large to read (limit ${(maxStripBytes / 2 ** 20).toFixed(0)} MiB); convert it to a tiled pyramid, e.g. ` +
+          `too large to read (limit ${(maxStripBytes / 2 ** 20).toFixed(0)} MiB); ` +
+          `convert it to a tiled pyramid, e.g. ` +
           '`vips tiffsave in.tif out.tif --tile --pyramid --compression jpeg`',
       );
     }
@@ -246,7 +249,8 @@ async function checkNotTruncated(images: GeoTIFFImage[], fileSize: number, name:
       throw new SlideError(
         'truncated',
         name,
-        `the file is truncated: it is ${fileSize} bytes long but level ${level} needs data up to byte ${end} (incomplete download or copy?)`,
+        `the file is truncated: it is ${fileSize} bytes long but level ${level} needs data up to byte ${end} ` +
+          `(incomplete download or copy?)`,
       );
     }
   }

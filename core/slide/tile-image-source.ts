@@ -39,7 +39,8 @@ export async function openTileImages(
     throw new SlideError(
       'unsupported-format',
       name,
-      'image-tile sources (DZI, IIIF, single images) need a browser to decode their tiles (createImageBitmap and OffscreenCanvas are missing here); outside a browser open a TIFF instead',
+      'image-tile sources (DZI, IIIF, single images) need a browser to decode their tiles (createImageBitmap and ' +
+        'OffscreenCanvas are missing here); outside a browser open a TIFF instead',
     );
   }
   checkDescription(description);
@@ -81,7 +82,8 @@ export async function openTileImages(
         throw new SlideError(
           'network',
           name,
-          `the server answered HTTP ${[response.status, response.statusText].filter(Boolean).join(' ')} for tile ${placement.url}`,
+          `the server answered HTTP ${[response.status, response.statusText].filter(Boolean).join(' ')} ` +
+            `for tile ${placement.url}`,
         );
       }
       let blob: Blob;
@@ -100,7 +102,8 @@ export async function openTileImages(
         throw new SlideError(
           'corrupt',
           name,
-          `tile ${placement.url} is not an image the browser can decode (${blob.type || 'no content type'}, ${blob.size} bytes)`,
+          `tile ${placement.url} is not an image the browser can decode ` +
+            `(${blob.type || 'no content type'}, ${blob.size} bytes)`,
           { cause: err },
         );
       }
@@ -110,7 +113,8 @@ export async function openTileImages(
           throw new SlideError(
             'corrupt',
             name,
-            `tile ${placement.url} is ${bitmap.width}×${bitmap.height}, smaller than the ${placement.imageWidth}×${placement.imageHeight} its place in the pyramid needs`,
+            `tile ${placement.url} is ${bitmap.width}×${bitmap.height}, ` +
+              `smaller than the ${placement.imageWidth}×${placement.imageHeight} its place in the pyramid needs`,
           );
         }
         canvas ??= new OffscreenCanvas(bitmap.width, bitmap.height);

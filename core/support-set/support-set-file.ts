@@ -136,7 +136,10 @@ function sameRatio(a: number, b: number, tolerance: number): boolean {
 }
 
 function describeSlide(s: SlideIdentity): string {
-  return `${JSON.stringify(slideBaseName(s.name))} (${s.width}×${s.height}${s.mpp === undefined ? '' : `, ${s.mpp} µm/px`})`;
+  return (
+    `${JSON.stringify(slideBaseName(s.name))} ` +
+    `(${s.width}×${s.height}${s.mpp === undefined ? '' : `, ${s.mpp} µm/px`})`
+  );
 }
 
 /**
@@ -193,7 +196,8 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
   if (expect.extractorMpp !== undefined && !sameRatio(extractorMpp, expect.extractorMpp, 1e-6)) {
     throw new SupportSetFileError(
       'wrong-resolution',
-      `its patches are cut for extractors at ${extractorMpp} µm/px; the extractors in use work at ${expect.extractorMpp} µm/px`,
+      `its patches are cut for extractors at ${extractorMpp} µm/px; the extractors in use work at ` +
+        `${expect.extractorMpp} µm/px`,
     );
   }
   if (expect.patchSize !== undefined && patchSize !== expect.patchSize) {

@@ -232,7 +232,8 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
   const defaultScale = options.scale ?? (slide.mpp ? extractorMpp / slide.mpp : NaN);
   if (!(defaultScale > 0 && Number.isFinite(defaultScale))) {
     throw new RangeError(
-      `no scale: slide ${slide.name} has no microns per pixel, so the level-0 pixels per patch pixel must be given (got ${options.scale})`,
+      `no scale: slide ${slide.name} has no microns per pixel, so the level-0 pixels per patch pixel must be ` +
+        `given (got ${options.scale})`,
     );
   }
 

@@ -394,7 +394,8 @@ function restore(saved: { json: string; binary: Uint8Array }, identity: RunIdent
     if (meta.identity[key] !== identity[key]) {
       const show = (v: unknown) => (key === 'data' ? 'another dataset or class' : JSON.stringify(v));
       throw new Error(
-        `the checkpoint was made with ${key} = ${show(meta.identity[key])}, this run has ${show(identity[key])}; use another checkpoint folder or the same settings`,
+        `the checkpoint was made with ${key} = ${show(meta.identity[key])}, this run has ${show(identity[key])}; ` +
+          `use another checkpoint folder or the same settings`,
       );
     }
   }
@@ -405,7 +406,8 @@ function restore(saved: { json: string; binary: Uint8Array }, identity: RunIdent
     fnv1a(saved.binary) !== meta.binary.fnv1a
   ) {
     throw new Error(
-      "the checkpoint's binary part does not belong to its JSON part (interrupted while saving?); delete the checkpoint folder to start over",
+      "the checkpoint's binary part does not belong to its JSON part (interrupted while saving?); " +
+        'delete the checkpoint folder to start over',
     );
   }
   // Copy into aligned buffers: the caller's bytes may sit at any offset.

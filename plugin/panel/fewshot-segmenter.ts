@@ -282,9 +282,9 @@ export class FewShotSegmenter extends LitElement {
         this.listen(handle);
         const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ');
         const restored = handle.support.patches.length;
-        this.say(
-          `Ready: ${handle.workers.length} worker(s) on ${backends}; ${restored ? `${restored} support patch(es) restored` : 'place support patches to begin'}.${handle.grid.note ? ` ${handle.grid.note}` : ''}`,
-        );
+        const supportNote = restored ? `${restored} support patch(es) restored` : 'place support patches to begin';
+        const gridNote = handle.grid.note ? ` ${handle.grid.note}` : '';
+        this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${supportNote}.${gridNote}`);
         this.emit('ready', handle);
       } catch (err) {
         this.say(`Could not start: ${(err as Error).message}`, true);
@@ -432,7 +432,8 @@ export class FewShotSegmenter extends LitElement {
       const outcome = await handle.adapt({ signal: this.adaptController.signal });
       const r = outcome.report;
       this.say(
-        `Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`,
+        `Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ` +
+          `${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`,
       );
     } catch (err) {
       const e = err as Error;
@@ -453,7 +454,8 @@ export class FewShotSegmenter extends LitElement {
       const run = this.follow(await handle.predictRegion(region));
       const summary = await run.finished;
       this.say(
-        `Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`,
+        `Region run ${summary.state}: ${summary.progress.doneTiles}/${summary.progress.totalTiles} tiles` +
+          `${summary.failures.length ? `, ${summary.failures.length} failed` : ''}.`,
         summary.failures.length > 0,
       );
     } catch (err) {
@@ -493,8 +495,10 @@ export class FewShotSegmenter extends LitElement {
     const key = event.key;
     const ctrl = event.ctrlKey || event.metaKey;
     let used = true;
-    if (ctrl && key.toLowerCase() === 'z') event.shiftKey ? handle.support.redo() : handle.support.undo();
-    else if (ctrl && key.toLowerCase() === 'y') handle.support.redo();
+    if (ctrl && key.toLowerCase() === 'z') {
+      if (event.shiftKey) handle.support.redo();
+      else handle.support.undo();
+    } else if (ctrl && key.toLowerCase() === 'y') handle.support.redo();
     else if (ctrl || event.altKey) used = false;
     else if (key === 'Delete' || key === 'Backspace') {
       if (handle.support.selectedId) handle.support.deletePatch(handle.support.selectedId);
@@ -535,6 +539,10 @@ export class FewShotSegmenter extends LitElement {
     const plan = h.plan;
     const run = this.run;
     const rp = this.runProgress;
+    const rate = rp?.megapixelsPerSecond ? `, ${rp.megapixelsPerSecond.toFixed(3)} MP/s` : '';
+    const left = rp?.etaSeconds ? `, ~${Math.round(rp.etaSeconds)} s left` : '';
+    const lastAdapt = h.lastAdapt;
+    const lastShots = lastAdapt && (lastAdapt.report.support.patches ?? h.support.patches.length);
     return html`
       <h2>Few-shot segmentation</h2>
       <div class="muted">
@@ -545,7 +553,17 @@ export class FewShotSegmenter extends LitElement {
 
       <h3>Support patches</h3>
       <div class="row" role="toolbar" aria-label="support tools">
-        ${TOOLS.map((t) => html`<button data-tool=${t.tool} aria-pressed=${h.tools.tool === t.tool} title="${t.label} (${t.key})" @click=${() => h.tools.setTool(t.tool)}>${t.label}</button>`)}
+        ${TOOLS.map(
+          (t) =>
+            html`<button
+              data-tool=${t.tool}
+              aria-pressed=${h.tools.tool === t.tool}
+              title="${t.label} (${t.key})"
+              @click=${() => h.tools.setTool(t.tool)}
+            >
+              ${t.label}
+            </button>`,
+        )}
       </div>
       <div class="row">
         <label
@@ -597,7 +615,8 @@ export class FewShotSegmenter extends LitElement {
           Delete selected
         </button>
         <button
-          @click=${() => this.download('support-set.json', new Blob([h.exportSupportSet()], { type: 'application/json' }))}
+          @click=${() =>
+            this.download('support-set.json', new Blob([h.exportSupportSet()], { type: 'application/json' }))}
         >
           Export
         </button>
@@ -619,8 +638,16 @@ export class FewShotSegmenter extends LitElement {
         <button class="primary" id="adapt" ?disabled=${h.state === 'adapting'} @click=${() => void this.adapt()}>
           Adapt (A)
         </button>
-        ${h.state === 'adapting' ? html`<button @click=${() => this.adaptController?.abort()}>Cancel</button>` : nothing}
-        ${h.lastAdapt ? html`<span class="muted" id="adapt-time">last: ${seconds(h.lastAdapt.seconds)} s, ${h.lastAdapt.report.support.patches ?? h.support.patches.length} shot(s)</span>` : nothing}
+        ${
+          h.state === 'adapting' ? html`<button @click=${() => this.adaptController?.abort()}>Cancel</button>` : nothing
+        }
+        ${
+          lastAdapt
+            ? html`<span class="muted" id="adapt-time"
+                >last: ${seconds(lastAdapt.seconds)} s, ${lastShots} shot(s)</span
+              >`
+            : nothing
+        }
       </div>
       ${
         h.state === 'adapting'
@@ -650,8 +677,7 @@ export class FewShotSegmenter extends LitElement {
         run && (run.state === 'running' || run.state === 'paused')
           ? html`<progress max=${rp?.totalTiles ?? 1} value=${rp?.doneTiles ?? 0}></progress>
               <div class="row muted">
-                ${rp?.doneTiles ?? 0}/${rp?.totalTiles ?? '?'}
-                tiles${rp?.megapixelsPerSecond ? `, ${rp.megapixelsPerSecond.toFixed(3)} MP/s` : ''}${rp?.etaSeconds ? `, ~${Math.round(rp.etaSeconds)} s left` : ''}
+                ${rp?.doneTiles ?? 0}/${rp?.totalTiles ?? '?'} tiles${rate}${left}
                 <button @click=${() => (run.state === 'paused' ? run.resume() : run.pause())}>
                   ${run.state === 'paused' ? 'Resume' : 'Pause'}
                 </button>
@@ -698,7 +724,8 @@ export class FewShotSegmenter extends LitElement {
           ><input
             type="checkbox"
             .checked=${style.mode === 'probability'}
-            @change=${(e: Event) => h.maskLayer.setStyle({ mode: (e.target as HTMLInputElement).checked ? 'probability' : 'mask' })}
+            @change=${(e: Event) =>
+              h.maskLayer.setStyle({ mode: (e.target as HTMLInputElement).checked ? 'probability' : 'mask' })}
           />
           probability</label
         >
@@ -728,7 +755,11 @@ export class FewShotSegmenter extends LitElement {
       <div class="row">
         <button
           ?disabled=${!h.head}
-          @click=${() => this.download('cells.geojson', new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }))}
+          @click=${() =>
+            this.download(
+              'cells.geojson',
+              new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }),
+            )}
         >
           GeoJSON (QuPath)
         </button>
@@ -744,7 +775,8 @@ export class FewShotSegmenter extends LitElement {
         </button>
         <button
           ?disabled=${!h.head}
-          @click=${() => this.download('head.json', new Blob([JSON.stringify(h.saveHead())], { type: 'application/json' }))}
+          @click=${() =>
+            this.download('head.json', new Blob([JSON.stringify(h.saveHead())], { type: 'application/json' }))}
         >
           Head JSON
         </button>

@@ -55,7 +55,9 @@ function failure(action: string, key: string, err: unknown, bytes?: number): Sup
   if (isQuotaError(err)) {
     return new SupportSetStorageError(
       'quota',
-      `the browser's storage quota is full, so the support set (${bytes === undefined ? '' : `${Math.ceil(bytes / 1024)} KiB, `}key ${key}) was not saved; export it to a file, or free space used by this site`,
+      `the browser's storage quota is full, ` +
+        `so the support set (${bytes === undefined ? '' : `${Math.ceil(bytes / 1024)} KiB, `}key ${key}) ` +
+        `was not saved; export it to a file, or free space used by this site`,
       { cause: err },
     );
   }
@@ -69,7 +71,10 @@ const OBJECT_STORE = 'support-sets';
 
 export interface IndexedDbOptions {
   readonly databaseName?: string;
-  /** Default the origin's `indexedDB`; e.g. a storage bucket's (`navigator.storageBuckets`) to give the records their own quota. */
+  /**
+   * Default the origin's `indexedDB`; e.g. a storage bucket's (`navigator.storageBuckets`) to give the records their
+   * own quota.
+   */
   readonly factory?: IDBFactory;
 }
 

@@ -140,33 +140,36 @@ describe('makeSampleSlide (1024², deflate)', () => {
     assert.equal(fs.statSync(path.join(dir, SLIDE_FILE)).mtimeMs, before);
   });
 
-  it('writes identical bytes for the same seed, on one thread or many, and different bytes for another seed', async () => {
-    const same = await makeSampleSlide({
-      out: path.join(tmp, 'same'),
-      size: SIZE,
-      seed: 1,
-      patches: 3,
-      patchSize: 256,
-      workers: 0,
-      log: quiet,
-    });
-    assert.equal(same.manifest.slide.sha256, result.manifest.slide.sha256);
-    assert.equal(same.manifest.labels.sha256, result.manifest.labels.sha256);
-    for (const name of ['train_1', 'test_1']) {
-      const a = fs.readFileSync(path.join(dir, PATCHES_DIR, 'images', `${name}.png`));
-      const b = fs.readFileSync(path.join(tmp, 'same', PATCHES_DIR, 'images', `${name}.png`));
-      assert.ok(a.equals(b), `${name} differs`);
-    }
-    const other = await makeSampleSlide({
-      out: path.join(tmp, 'other'),
-      size: SIZE,
-      seed: 2,
-      patches: 0,
-      workers: 0,
-      log: quiet,
-    });
-    assert.notEqual(other.manifest.slide.sha256, result.manifest.slide.sha256);
-  });
+  it(
+    'writes identical bytes for the same seed, on one thread or many, ' + 'and different bytes for another seed',
+    async () => {
+      const same = await makeSampleSlide({
+        out: path.join(tmp, 'same'),
+        size: SIZE,
+        seed: 1,
+        patches: 3,
+        patchSize: 256,
+        workers: 0,
+        log: quiet,
+      });
+      assert.equal(same.manifest.slide.sha256, result.manifest.slide.sha256);
+      assert.equal(same.manifest.labels.sha256, result.manifest.labels.sha256);
+      for (const name of ['train_1', 'test_1']) {
+        const a = fs.readFileSync(path.join(dir, PATCHES_DIR, 'images', `${name}.png`));
+        const b = fs.readFileSync(path.join(tmp, 'same', PATCHES_DIR, 'images', `${name}.png`));
+        assert.ok(a.equals(b), `${name} differs`);
+      }
+      const other = await makeSampleSlide({
+        out: path.join(tmp, 'other'),
+        size: SIZE,
+        seed: 2,
+        patches: 0,
+        workers: 0,
+        log: quiet,
+      });
+      assert.notEqual(other.manifest.slide.sha256, result.manifest.slide.sha256);
+    },
+  );
 });
 
 describe('makeSampleSlide (512², jpeg)', () => {

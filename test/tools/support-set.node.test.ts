@@ -22,34 +22,37 @@ function randomImage(name: string, width: number, height: number, seed: number):
   return { name, split: 'train', width, height, rgb, labels };
 }
 
-test('classWindows finds exactly the stride-grid windows (last one flush with the edge) with enough class pixels', () => {
-  const images = [randomImage('a', 100, 70, 1), randomImage('b', 64, 90, 2)];
-  const ids = [1, 3];
-  const edge = 32;
-  const stride = 12;
-  const minPositive = 25;
-  const got = classWindows(images, ids, { edge, stride, minPositive });
-  // Brute force: every start on the grid, plus the flush one, counted pixel by pixel.
-  const expected: string[] = [];
-  images.forEach((im, i) => {
-    const starts = (n: number) => {
-      const s = new Set<number>();
-      for (let v = 0; v + edge <= n; v += stride) s.add(v);
-      s.add(n - edge);
-      return [...s].sort((a, b) => a - b);
-    };
-    for (const y of starts(im.height)) {
-      for (const x of starts(im.width)) {
-        let count = 0;
-        for (let r = y; r < y + edge; r++)
-          for (let c = x; c < x + edge; c++) count += ids.includes(im.labels[r * im.width + c]) ? 1 : 0;
-        if (count >= minPositive) expected.push(`${i}:${x},${y}:${count}`);
+test(
+  'classWindows finds exactly the stride-grid windows ' + '(last one flush with the edge) with enough class pixels',
+  () => {
+    const images = [randomImage('a', 100, 70, 1), randomImage('b', 64, 90, 2)];
+    const ids = [1, 3];
+    const edge = 32;
+    const stride = 12;
+    const minPositive = 25;
+    const got = classWindows(images, ids, { edge, stride, minPositive });
+    // Brute force: every start on the grid, plus the flush one, counted pixel by pixel.
+    const expected: string[] = [];
+    images.forEach((im, i) => {
+      const starts = (n: number) => {
+        const s = new Set<number>();
+        for (let v = 0; v + edge <= n; v += stride) s.add(v);
+        s.add(n - edge);
+        return [...s].sort((a, b) => a - b);
+      };
+      for (const y of starts(im.height)) {
+        for (const x of starts(im.width)) {
+          let count = 0;
+          for (let r = y; r < y + edge; r++)
+            for (let c = x; c < x + edge; c++) count += ids.includes(im.labels[r * im.width + c]) ? 1 : 0;
+          if (count >= minPositive) expected.push(`${i}:${x},${y}:${count}`);
+        }
       }
-    }
-  });
-  assert.ok(expected.length > 5, `the fixture has windows (${expected.length})`);
-  assert.deepEqual(got.map((w) => `${w.image}:${w.x},${w.y}:${w.count}`).sort(), expected.sort());
-});
+    });
+    assert.ok(expected.length > 5, `the fixture has windows (${expected.length})`);
+    assert.deepEqual(got.map((w) => `${w.image}:${w.x},${w.y}:${w.count}`).sort(), expected.sort());
+  },
+);
 
 test('drawSupportSet draws distinct windows, the same for the same seed, and cuts them with their class mask', () => {
   const images = [randomImage('a', 120, 120, 3), randomImage('b', 120, 120, 4)];

@@ -155,7 +155,8 @@ test("the demo opens the sample slide and level-0 tiles show the slide's own pix
   const best = diffs[0];
   const worst = diffs[diffs.length - 1];
   console.log(
-    `# level 0 on screen vs slide: mean |Δ| ${best.d.toFixed(2)} at offset (${best.dx}, ${best.dy}); ${worst.d.toFixed(1)} when misplaced by (${worst.dx}, ${worst.dy})`,
+    `# level 0 on screen vs slide: mean |Δ| ${best.d.toFixed(2)} at offset (${best.dx}, ${best.dy}); ` +
+      `${worst.d.toFixed(1)} when misplaced by (${worst.dx}, ${worst.dy})`,
   );
   // On screen at 1:1 the slide's own pixels show (measured: exactly), and in the right
   // place, give or take one pixel of the view's rounding.

@@ -300,7 +300,8 @@ test(
     });
     assert.ok(adapt.live, 'live prediction turns on after adapting');
     console.log(
-      `adapt: ${adaptSeconds.toFixed(1)} s as seen by the user (${adapt.seconds.toFixed(1)} s in the handle), workers on ${adapt.backend}`,
+      `adapt: ${adaptSeconds.toFixed(1)} s as seen by the user (${adapt.seconds.toFixed(1)} s in the handle), ` +
+        `workers on ${adapt.backend}`,
     );
 
     // Live prediction of a view away from the support patches; time to its first overlay tile.
@@ -318,7 +319,8 @@ test(
     await view(viewCentre[0], viewCentre[1], 2);
     const tiles = await viewFilled();
     console.log(
-      `live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, all after ${((Date.now() - t1) / 1000).toFixed(1)} s`,
+      `live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, ` +
+        `all after ${((Date.now() - t1) / 1000).toFixed(1)} s`,
     );
 
     // Dice of the overlay's mask (the thresholded stitched probabilities) against the generator's labels.
@@ -419,7 +421,8 @@ test(
       };
     });
     console.log(
-      `threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ${thresholds.newJobs} new tile jobs`,
+      `threshold: ${thresholds.atHalf} cells at 0.5, ${thresholds.atHigh} at 0.9, ${thresholds.back} back at 0.5; ` +
+        `${thresholds.newJobs} new tile jobs`,
     );
     assert.notEqual(thresholds.atHigh, thresholds.atHalf);
     assert.equal(thresholds.back, thresholds.atHalf);
@@ -441,7 +444,8 @@ test(
     }));
     const stale = after.arrived.filter((k) => !after.now.includes(k) && !oldKeys.has(k));
     console.log(
-      `pan: ${after.arrived.length} tiles arrived, ${after.now.length} in the final view, ${stale.length} from the passed-over view`,
+      `pan: ${after.arrived.length} tiles arrived, ${after.now.length} in the final view, ` +
+        `${stale.length} from the passed-over view`,
     );
     assert.ok(
       after.now.every((k) => after.arrived.includes(k)),

@@ -29,62 +29,65 @@ function client() {
 }
 
 describe('inference worker protocol', () => {
-  it('runs predict-tile jobs in order, aborts a queued one, refuses a job for another head', async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) this.skip();
-    const { worker, send } = client();
-    try {
-      const backend = await send({ type: 'init-backend', backends: ['wasm'] }).answer;
-      assert.deepInclude(backend, { type: 'backend', backend: 'wasm' });
-      const opened = await send({ type: 'open', slide: { kind: 'url', url: slideUrl } }).answer;
-      assert.equal(opened.type, 'opened');
-      const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
-      const { manifest, weights } = encodeBundle({
-        classes: [{ name: 'a', weights: randomWeights(3, 3, 5) }],
-        mpp: 0.5,
-        metadata: {},
-      });
-      const loaded = await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } })
-        .answer;
-      assert.deepInclude(loaded, { type: 'extractors-loaded', key: 'x', mpp: 0.5 });
-      const wrongHead = await send({ type: 'set-head', key: 'bad', head: { W: [1, 2], b: 0 } }).answer;
-      assert.equal(wrongHead.type, 'error');
-      assert.equal(
-        (await send({ type: 'set-head', key: 'h', head: { W: [1, -1, 0.5], b: 0 } }).answer).type,
-        'head-set',
-      );
-
-      const job = (x: number, headKey = 'h') =>
-        send({
-          type: 'predict-tile',
-          slideId,
-          target: { level: 0 },
-          tile: { x, y: 0, width: 32, height: 32 },
-          extractorsKey: 'x',
-          headKey,
-          grid: { patchSize: 32, stride: 16 },
+  it(
+    'runs predict-tile jobs in order, aborts a queued one, ' + 'refuses a job for another head',
+    async function (this: Mocha.Context) {
+      const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
+      await r.body?.cancel();
+      if (!r.ok) this.skip();
+      const { worker, send } = client();
+      try {
+        const backend = await send({ type: 'init-backend', backends: ['wasm'] }).answer;
+        assert.deepInclude(backend, { type: 'backend', backend: 'wasm' });
+        const opened = await send({ type: 'open', slide: { kind: 'url', url: slideUrl } }).answer;
+        assert.equal(opened.type, 'opened');
+        const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
+        const { manifest, weights } = encodeBundle({
+          classes: [{ name: 'a', weights: randomWeights(3, 3, 5) }],
+          mpp: 0.5,
+          metadata: {},
         });
-      const before = await send({ type: 'memory' }).answer;
-      const jobs = [job(0), job(32), job(64), job(96, 'other')];
-      worker.postMessage({ type: 'abort', id: jobs[1].id } satisfies WorkerRequest);
-      const answers = await Promise.all(jobs.map((j) => j.answer));
-      assert.deepEqual(
-        answers.map((a) => a.type),
-        ['probabilities', 'error', 'probabilities', 'error'],
-      );
-      assert.equal(answers[1].type === 'error' && answers[1].error.name, 'AbortError');
-      assert.match(answers[3].type === 'error' ? answers[3].error.message : '', /head 'other'/);
-      const p = answers[0].type === 'probabilities' ? answers[0] : undefined;
-      assert.equal(p?.probabilities.length, 32 * 32);
-      assert.equal(p?.patches, 4, 'a 32² tile at the corner touches the 32² patches at 0 and 16 along each axis');
-      assert.isTrue(p!.probabilities.every((v) => v > 0 && v < 1));
-      const after = await send({ type: 'memory' }).answer;
-      assert.deepEqual(after, { ...before, id: after.id });
-    } finally {
-      worker.terminate();
-    }
-  });
+        const loaded = await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } })
+          .answer;
+        assert.deepInclude(loaded, { type: 'extractors-loaded', key: 'x', mpp: 0.5 });
+        const wrongHead = await send({ type: 'set-head', key: 'bad', head: { W: [1, 2], b: 0 } }).answer;
+        assert.equal(wrongHead.type, 'error');
+        assert.equal(
+          (await send({ type: 'set-head', key: 'h', head: { W: [1, -1, 0.5], b: 0 } }).answer).type,
+          'head-set',
+        );
+
+        const job = (x: number, headKey = 'h') =>
+          send({
+            type: 'predict-tile',
+            slideId,
+            target: { level: 0 },
+            tile: { x, y: 0, width: 32, height: 32 },
+            extractorsKey: 'x',
+            headKey,
+            grid: { patchSize: 32, stride: 16 },
+          });
+        const before = await send({ type: 'memory' }).answer;
+        const jobs = [job(0), job(32), job(64), job(96, 'other')];
+        worker.postMessage({ type: 'abort', id: jobs[1].id } satisfies WorkerRequest);
+        const answers = await Promise.all(jobs.map((j) => j.answer));
+        assert.deepEqual(
+          answers.map((a) => a.type),
+          ['probabilities', 'error', 'probabilities', 'error'],
+        );
+        assert.equal(answers[1].type === 'error' && answers[1].error.name, 'AbortError');
+        assert.match(answers[3].type === 'error' ? answers[3].error.message : '', /head 'other'/);
+        const p = answers[0].type === 'probabilities' ? answers[0] : undefined;
+        assert.equal(p?.probabilities.length, 32 * 32);
+        assert.equal(p?.patches, 4, 'a 32² tile at the corner touches the 32² patches at 0 and 16 along each axis');
+        assert.isTrue(p!.probabilities.every((v) => v > 0 && v < 1));
+        const after = await send({ type: 'memory' }).answer;
+        assert.deepEqual(after, { ...before, id: after.id });
+      } finally {
+        worker.terminate();
+      }
+    },
+  );
 });
 
 describe('errors from a module worker', () => {

@@ -102,7 +102,8 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
   // The manifest goes last, so an interrupted run never looks complete.
   fs.rmSync(path.join(dir, MANIFEST_FILE), { force: true });
   log(
-    `rendering a ${size}×${size} synthetic H&E slide (seed ${spec.seed}, ${spec.mpp} µm/px, ${compression}) with ${workers} worker(s)`,
+    `rendering a ${size}×${size} synthetic H&E slide (seed ${spec.seed}, ${spec.mpp} µm/px, ${compression}) ` +
+      `with ${workers} worker(s)`,
   );
   let nextReport = 0;
   const levels = await writeSlideFiles({
@@ -139,7 +140,8 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
   };
   fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   log(
-    `done in ${seconds().toFixed(1)} s: ${path.join(dir, SLIDE_FILE)} (${(manifest.slide.bytes / 2 ** 20).toFixed(1)} MiB)`,
+    `done in ${seconds().toFixed(1)} s: ${path.join(dir, SLIDE_FILE)} ` +
+      `(${(manifest.slide.bytes / 2 ** 20).toFixed(1)} MiB)`,
   );
   return { dir, manifest, upToDate: false, seconds: seconds() };
 }

@@ -97,6 +97,10 @@ function readme(o: PatchDatasetOptions, records: PatchRecord[]): string {
   const share = (id: number) => ((100 * records.reduce((s, r) => s + r.pixels[id], 0)) / total).toFixed(2);
   const present = (id: number) => records.filter((r) => r.pixels[id] > 0).length;
   const { spec } = o;
+  const minPixels = Math.ceil((MIN_CLASS_PIXELS_PER_512 * o.size * o.size) / (512 * 512));
+  const epithelialLooks =
+    'large pale oval nuclei (~9×13 µm), vesicular chromatin, nucleoli, in rings around gland lumens';
+  const plasmaLooks = 'round ~6 µm nuclei with clock-face chromatin, eccentric in purple-pink cytoplasm';
   return `# Synthetic H&E patches with per-pixel nucleus classes
 
 **What it is.** ${records.length} RGB patches of ${o.size}×${o.size} px at ${spec.mpp} µm/px, cut from a
@@ -108,7 +112,7 @@ pipeline end to end on a fresh clone, never to report accuracy on real tissue.
 with Beer–Lambert: stroma with wavy collagen fibres, glands (epithelium around a lumen), and nuclei drawn
 from a seeded per-cell layout, with regional and per-nucleus stain jitter, chromatin texture, sensor noise
 and a slight blur. Patch positions sit on a non-overlapping lattice visited in seeded random order; a
-patch is kept when every class has at least ${Math.ceil((MIN_CLASS_PIXELS_PER_512 * o.size * o.size) / (512 * 512))} pixels (patches that miss one fill up only if
+patch is kept when every class has at least ${minPixels} pixels (patches that miss one fill up only if
 too few qualify). Labels mark nucleus pixels only; cytoplasm, stroma, lumens and glass are 0.
 
 ## Layout
@@ -126,10 +130,10 @@ too few qualify). Labels mark nucleus pixels only; cytoplasm, stroma, lumens and
 | id | class | what distinguishes it | pixel % | patches containing it |
 | --- | --- | --- | --- | --- |
 | 0 | background | stroma, cytoplasm, lumens, glass | ${share(0)} | ${present(0)} |
-| 1 | ${NUCLEUS_CLASSES[0].name} | large pale oval nuclei (~9×13 µm), vesicular chromatin, nucleoli, in rings around gland lumens | ${share(1)} | ${present(1)} |
+| 1 | ${NUCLEUS_CLASSES[0].name} | ${epithelialLooks} | ${share(1)} | ${present(1)} |
 | 2 | ${NUCLEUS_CLASSES[1].name} | small round dense nuclei (~6–7 µm), in clusters | ${share(2)} | ${present(2)} |
 | 3 | ${NUCLEUS_CLASSES[2].name} | elongated nuclei (~3×15 µm) along the collagen fibres | ${share(3)} | ${present(3)} |
-| 4 | ${NUCLEUS_CLASSES[3].name} | round ~6 µm nuclei with clock-face chromatin, eccentric in purple-pink cytoplasm | ${share(4)} | ${present(4)} |
+| 4 | ${NUCLEUS_CLASSES[3].name} | ${plasmaLooks} | ${share(4)} | ${present(4)} |
 
 Mean colours of the classes overlap on purpose (stain jitter per region and per nucleus); size, shape,
 texture and context separate them.

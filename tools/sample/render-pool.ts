@@ -32,7 +32,8 @@ export function defaultWorkerCount(): number {
 function startRenderWorker(): Worker {
   const entry = new URL('./render-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const boot =
+    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); ` + `return import(${JSON.stringify(entry)}); });`;
   return new Worker(boot, { eval: true });
 }
 

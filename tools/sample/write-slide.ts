@@ -40,7 +40,9 @@ export async function writeSlideFiles(o: WriteSlideOptions): Promise<LevelSize[]
       compression: 'deflate',
       tileSize: TILE_SIZE,
       mpp: spec.mpp,
-      description: `${slideDescription(spec)}; labels: 0=background ${NUCLEUS_CLASSES.map((c) => `${c.id}=${c.name}`).join(' ')}`,
+      description:
+        `${slideDescription(spec)}; labels: ` +
+        `0=background ${NUCLEUS_CLASSES.map((c) => `${c.id}=${c.name}`).join(' ')}`,
       software: SOFTWARE,
     });
     const level1: Raster | null =

@@ -48,7 +48,8 @@ describe('few-shot adaptation in the browser gives the head Node gives', () => {
       const logistic = relativeDifference(logisticHead.W, node.logisticHead.W);
       const refined = relativeDifference(head.W, node.head.W);
       console.log(
-        `${backend}: ‖W − W_node‖/‖W_node‖ = ${refined.toExponential(2)} (logistic phase ${logistic.toExponential(2)}); ${report.bfgs!.iterations} BFGS steps; ${report.timings.total.toFixed(0)} ms`,
+        `${backend}: ‖W − W_node‖/‖W_node‖ = ${refined.toExponential(2)} (logistic phase ` +
+          `${logistic.toExponential(2)}); ${report.bfgs!.iterations} BFGS steps; ${report.timings.total.toFixed(0)} ms`,
       );
       // cpu vs wasm in Node: 3e-6 (logistic 5e-7). Float32 features differ by ~1e-6 between
       // backends; the optimum moves by that times the problem's conditioning.

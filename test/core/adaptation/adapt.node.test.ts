@@ -157,14 +157,17 @@ test('wasm and cpu give the same head, and the same as the stored fixture the br
   const heads = { wasm: wasm.head, cpu: cpu.head };
   const between = relativeDifference(heads.cpu.W, heads.wasm.W);
   console.log(
-    `‖W_cpu − W_wasm‖/‖W_wasm‖ = ${between.toExponential(2)}; logistic phase: ${relativeDifference(cpu.logisticHead.W, wasm.logisticHead.W).toExponential(2)}`,
+    `‖W_cpu − W_wasm‖/‖W_wasm‖ = ${between.toExponential(2)}; logistic phase: ` +
+      `${relativeDifference(cpu.logisticHead.W, wasm.logisticHead.W).toExponential(2)}`,
   );
   assert.ok(between < 1e-4, `${between}`);
   if (process.env.UPDATE_ADAPT_FIXTURE) {
-    fs.writeFileSync(
-      SMALL_HEAD_FIXTURE,
-      `${JSON.stringify({ note: 'Written by test/core/adaptation/adapt.node.test.ts (wasm) with UPDATE_ADAPT_FIXTURE=1', head: serializeHead(heads.wasm), logisticHead: serializeHead(wasm.logisticHead) }, null, 1)}\n`,
-    );
+    const written = {
+      note: 'Written by test/core/adaptation/adapt.node.test.ts (wasm) with UPDATE_ADAPT_FIXTURE=1',
+      head: serializeHead(heads.wasm),
+      logisticHead: serializeHead(wasm.logisticHead),
+    };
+    fs.writeFileSync(SMALL_HEAD_FIXTURE, `${JSON.stringify(written, null, 1)}\n`);
   }
   assert.ok(
     fs.existsSync(SMALL_HEAD_FIXTURE),
@@ -176,7 +179,8 @@ test('wasm and cpu give the same head, and the same as the stored fixture the br
     const d = relativeDifference(h.W, stored.W);
     assert.ok(
       d < 1e-4,
-      `${name} head differs from the fixture by ${d}: if the change is intended, rewrite it with UPDATE_ADAPT_FIXTURE=1`,
+      `${name} head differs from the fixture by ${d}: if the change is intended, ` +
+        `rewrite it with UPDATE_ADAPT_FIXTURE=1`,
     );
   }
 });
@@ -309,7 +313,8 @@ test('5-shot adaptation to plasma cells (a class no extractor knows) on the samp
     extractor.dispose();
   }
   console.log(
-    `extractors: ${bundle.classes.map((c) => c.name).join(', ')} (C' = ${report.features}); Dice: ${JSON.stringify(dice)}`,
+    `extractors: ${bundle.classes.map((c) => c.name).join(', ')} (C' = ${report.features}); ` +
+      `Dice: ${JSON.stringify(dice)}`,
   );
   console.log(`report: ${JSON.stringify({ logistic: report.logistic, bfgs: report.bfgs, timings: report.timings })}`);
 

@@ -171,20 +171,23 @@ test('the line search meets strong Wolfe where the good step is very long, very 
   }
 });
 
-test('a line search along an ascent direction is refused; one that finds no Wolfe point fails with its cost', async () => {
-  const x = Float64Array.of(-1.2, 1);
-  const v0 = rosenbrock(x);
-  const ascent = v0.g.slice();
-  await assert.rejects(wolfeLineSearch(rosenbrock, x, v0, ascent, 1), /descent direction/);
-  // f decreasing forever along the direction: no curvature condition can be met.
-  const linear = (z: Float64Array): ObjectiveValue => ({ f: -z[0], g: Float64Array.of(-1) });
-  await assert.rejects(
-    wolfeLineSearch(linear, Float64Array.of(0), linear(Float64Array.of(0)), Float64Array.of(1), 1, {
-      maxEvaluations: 12,
-    }),
-    (err: unknown) => err instanceof LineSearchFailure && err.evaluations === 12,
-  );
-});
+test(
+  'a line search along an ascent direction is refused; ' + 'one that finds no Wolfe point fails with its cost',
+  async () => {
+    const x = Float64Array.of(-1.2, 1);
+    const v0 = rosenbrock(x);
+    const ascent = v0.g.slice();
+    await assert.rejects(wolfeLineSearch(rosenbrock, x, v0, ascent, 1), /descent direction/);
+    // f decreasing forever along the direction: no curvature condition can be met.
+    const linear = (z: Float64Array): ObjectiveValue => ({ f: -z[0], g: Float64Array.of(-1) });
+    await assert.rejects(
+      wolfeLineSearch(linear, Float64Array.of(0), linear(Float64Array.of(0)), Float64Array.of(1), 1, {
+        maxEvaluations: 12,
+      }),
+      (err: unknown) => err instanceof LineSearchFailure && err.evaluations === 12,
+    );
+  },
+);
 
 test('with fTolerance, BFGS converges on an objective whose value carries noise its gradient does not', async () => {
   // As the adaptation's float32 passes: f jitters (here by 1e-6; a deterministic, erratic function

@@ -109,7 +109,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.ok(error < 1e-5, `λ = ${lambda}: ‖∇L − FD‖/‖FD‖ = ${error}`);
       }
       console.log(
-        `${backend}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; of L against float64: ${worstValue.toExponential(2)}`,
+        `${backend}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; ` +
+          `of L against float64: ${worstValue.toExponential(2)}`,
       );
     } finally {
       matrix.dispose();

@@ -157,7 +157,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const result = await fitLogisticRegression(matrix, { l2 });
         const error = relative(result.theta, reference.theta);
         console.log(
-          `${backend}, chunks of ${chunkRows} rows (${matrix.chunks.length} chunks): ${result.iterations} Newton steps, ${result.stop}, ‖θ − θ_ref‖/‖θ_ref‖ = ${error.toExponential(2)}, ‖∇F‖ = ${result.gradientNorm.toExponential(2)}`,
+          `${backend}, chunks of ${chunkRows} rows (${matrix.chunks.length} chunks): ` +
+            `${result.iterations} Newton steps, ${result.stop}, ‖θ − θ_ref‖/‖θ_ref‖ = ${error.toExponential(2)}, ` +
+            `‖∇F‖ = ${result.gradientNorm.toExponential(2)}`,
         );
         assert.equal(result.stop, 'converged');
         assert.ok(error < 1e-6, `relative error ${error}`);

@@ -18,7 +18,8 @@ function checkAgainstFlood(
   for (let i = 0; i < mask.length; i++) {
     if (got.labels[i] !== expected.labels[i])
       assert.fail(
-        `${label}: pixel (${i % width}, ${Math.floor(i / width)}) labelled ${got.labels[i]}, flood fill says ${expected.labels[i]}`,
+        `${label}: pixel (${i % width}, ${Math.floor(i / width)}) labelled ${got.labels[i]}, ` +
+          `flood fill says ${expected.labels[i]}`,
       );
   }
   const areas = new Int32Array(expected.count + 1);
@@ -27,24 +28,27 @@ function checkAgainstFlood(
   return got.count;
 }
 
-test('random masks of every density: the same components as a breadth-first flood fill, with 8 and with 4 neighbours', () => {
-  const random = new SeededRandom(21);
-  let components = 0;
-  for (let trial = 0; trial < 300; trial++) {
-    const width = 1 + random.int(48);
-    const height = 1 + random.int(48);
-    const mask = randomMask(random, width, height, [0.1, 0.3, 0.5, 0.6, 0.8][trial % 5], trial % 3);
-    for (const connectivity of [8, 4] as const)
-      components += checkAgainstFlood(
-        mask,
-        width,
-        height,
-        connectivity,
-        `trial ${trial} ${width}×${height} ${connectivity}-conn`,
-      );
-  }
-  assert.ok(components > 10000, `only ${components} components in all; too few to prove anything`);
-});
+test(
+  'random masks of every density: the same components as a breadth-first flood fill, ' + 'with 8 and with 4 neighbours',
+  () => {
+    const random = new SeededRandom(21);
+    let components = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const width = 1 + random.int(48);
+      const height = 1 + random.int(48);
+      const mask = randomMask(random, width, height, [0.1, 0.3, 0.5, 0.6, 0.8][trial % 5], trial % 3);
+      for (const connectivity of [8, 4] as const)
+        components += checkAgainstFlood(
+          mask,
+          width,
+          height,
+          connectivity,
+          `trial ${trial} ${width}×${height} ${connectivity}-conn`,
+        );
+    }
+    assert.ok(components > 10000, `only ${components} components in all; too few to prove anything`);
+  },
+);
 
 test('U, spiral and comb shapes whose provisional labels need many merges', () => {
   const width = 40,

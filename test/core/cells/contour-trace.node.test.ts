@@ -66,59 +66,76 @@ function checkExact(
   return { rings: count, holes };
 }
 
-test('random masks: each component’s rings rasterise back to exactly its pixels; holes as many as enclosed background regions', () => {
-  const random = new SeededRandom(8);
-  let holes = 0,
-    rings = 0;
-  for (let trial = 0; trial < 250; trial++) {
-    const width = 1 + random.int(40);
-    const height = 1 + random.int(40);
-    const mask = randomMask(random, width, height, [0.2, 0.45, 0.55, 0.7, 0.9][trial % 5], trial % 4);
-    for (const connectivity of [8, 4] as const) {
-      const r = checkExact(mask, width, height, connectivity, `trial ${trial} ${width}×${height} ${connectivity}-conn`);
-      holes += r.holes;
-      rings += r.rings;
+test(
+  'random masks: each component’s rings rasterise back to exactly its pixels; ' +
+    'holes as many as enclosed background regions',
+  () => {
+    const random = new SeededRandom(8);
+    let holes = 0,
+      rings = 0;
+    for (let trial = 0; trial < 250; trial++) {
+      const width = 1 + random.int(40);
+      const height = 1 + random.int(40);
+      const mask = randomMask(random, width, height, [0.2, 0.45, 0.55, 0.7, 0.9][trial % 5], trial % 4);
+      for (const connectivity of [8, 4] as const) {
+        const r = checkExact(
+          mask,
+          width,
+          height,
+          connectivity,
+          `trial ${trial} ${width}×${height} ${connectivity}-conn`,
+        );
+        holes += r.holes;
+        rings += r.rings;
+      }
     }
-  }
-  assert.ok(holes > 500 && rings > 10000, `${rings} rings, ${holes} holes: too few to prove much`);
-});
+    assert.ok(holes > 500 && rings > 10000, `${rings} rings, ${holes} holes: too few to prove much`);
+  },
+);
 
-test('all rings of a mask are simple and pairwise disjoint, corner contacts included (brute force over all edge pairs)', () => {
-  const random = new SeededRandom(9);
-  for (let trial = 0; trial < 120; trial++) {
-    const width = 2 + random.int(14);
-    const height = 2 + random.int(14);
-    // Around half density, corner-only contacts (saddles) are everywhere.
-    const mask = randomMask(random, width, height, 0.5);
-    for (const connectivity of [8, 4] as const) {
-      const all = traceRings(labelComponents(mask, width, height, connectivity)).flat();
-      assert.ok(ringsSimpleAndDisjoint(all), `trial ${trial} ${connectivity}-conn: rings touch or cross`);
+test(
+  'all rings of a mask are simple and pairwise disjoint, corner contacts included ' +
+    '(brute force over all edge pairs)',
+  () => {
+    const random = new SeededRandom(9);
+    for (let trial = 0; trial < 120; trial++) {
+      const width = 2 + random.int(14);
+      const height = 2 + random.int(14);
+      // Around half density, corner-only contacts (saddles) are everywhere.
+      const mask = randomMask(random, width, height, 0.5);
+      for (const connectivity of [8, 4] as const) {
+        const all = traceRings(labelComponents(mask, width, height, connectivity)).flat();
+        assert.ok(ringsSimpleAndDisjoint(all), `trial ${trial} ${connectivity}-conn: rings touch or cross`);
+      }
     }
-  }
-});
+  },
+);
 
-test('corner contacts: one outline with 8 neighbours, two with 4; a pixel is a diamond; a ring of pixels has a hole', () => {
-  const diagonal = new Uint8Array([1, 0, 0, 1]);
-  assert.deepEqual(
-    traceRings(labelComponents(diagonal, 2, 2, 8)).map((r) => r.length),
-    [1],
-  );
-  assert.deepEqual(
-    traceRings(labelComponents(diagonal, 2, 2, 4)).map((r) => r.length),
-    [1, 1],
-  );
-  // The 8-connected pair: a parallelogram through the shared corner (a neck √2/2 wide).
-  const [[neck]] = traceRings(labelComponents(diagonal, 2, 2, 8));
-  assert.equal(signedArea(neck), 1.5);
-  const [[diamond]] = traceRings(labelComponents(new Uint8Array([0, 0, 0, 0, 1, 0]), 3, 2));
-  assert.deepEqual(pairs(diamond).map(String).sort(), ['1,1.5', '1.5,1', '1.5,2', '2,1.5']);
-  const donut = new Uint8Array(9).fill(1);
-  donut[4] = 0;
-  const [own] = traceRings(labelComponents(donut, 3, 3));
-  assert.equal(own.length, 2);
-  assert.equal(signedArea(own[0]), 9 - 4 / 8);
-  assert.equal(signedArea(own[1]), -0.5);
-});
+test(
+  'corner contacts: one outline with 8 neighbours, two with 4; a pixel is a diamond; ' + 'a ring of pixels has a hole',
+  () => {
+    const diagonal = new Uint8Array([1, 0, 0, 1]);
+    assert.deepEqual(
+      traceRings(labelComponents(diagonal, 2, 2, 8)).map((r) => r.length),
+      [1],
+    );
+    assert.deepEqual(
+      traceRings(labelComponents(diagonal, 2, 2, 4)).map((r) => r.length),
+      [1, 1],
+    );
+    // The 8-connected pair: a parallelogram through the shared corner (a neck √2/2 wide).
+    const [[neck]] = traceRings(labelComponents(diagonal, 2, 2, 8));
+    assert.equal(signedArea(neck), 1.5);
+    const [[diamond]] = traceRings(labelComponents(new Uint8Array([0, 0, 0, 0, 1, 0]), 3, 2));
+    assert.deepEqual(pairs(diamond).map(String).sort(), ['1,1.5', '1.5,1', '1.5,2', '2,1.5']);
+    const donut = new Uint8Array(9).fill(1);
+    donut[4] = 0;
+    const [own] = traceRings(labelComponents(donut, 3, 3));
+    assert.equal(own.length, 2);
+    assert.equal(signedArea(own[0]), 9 - 4 / 8);
+    assert.equal(signedArea(own[1]), -0.5);
+  },
+);
 
 test('the sample slide’s nuclei, every class: exact outlines', () => {
   for (const image of sampleLabelImages().slice(0, 3)) {

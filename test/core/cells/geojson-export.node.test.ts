@@ -83,49 +83,57 @@ function halve(mask: Uint8Array, width: number, height: number): Uint8Array {
   return out;
 }
 
-test('sample nuclei traced at half resolution and exported at a non-trivial origin: Dice ≥ 0.98 against the mask, and on the level-0 nuclei', () => {
-  const mpp = { x: 0.5, y: 0.5 };
-  let totalCells = 0;
-  for (const image of sampleLabelImages().slice(0, 6)) {
-    const full = image.classes.map((c) => (c ? 1 : 0));
-    const w = image.width / 2,
-      h = image.height / 2;
-    const mask = halve(full, image.width, image.height);
-    const cells = cellContours(mask, w, h);
-    // The mask is level 1 of a 2× pyramid, cut at level-1 pixel (566, 1526).
-    const placement = levelPlacement({ x: 566, y: 1526 }, { width: 4096, height: 4096 }, { width: 8192, height: 8192 });
-    assert.deepEqual(placement, { x: 1132, y: 3052, scaleX: 2, scaleY: 2 });
-    const text = JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp }));
-    const json = parseAndCheck(text, cells.length);
-
-    // Mapped back through the placement onto the mask's own grid: the outlines give back the mask.
-    const back = dice(rasterise(json, 1132, 3052, 2, 2, w, h), mask);
-    assert.ok(back >= 0.98, `${image.name}: Dice of the exported polygons against the mask ${back}`);
-    // Rasterised on the level-0 grid of the window, they land on the full-resolution nuclei
-    // (what is lost is the halving's detail and the simplification, not position).
-    const level0 = rasterise(json, 1132, 3052, 1, 1, image.width, image.height);
-    const dFull = dice(level0, full);
-    assert.ok(dFull >= 0.9, `${image.name}: Dice against the level-0 nuclei ${dFull}`);
-    // Off by a few level-0 pixels, the outlines would miss the nuclei.
-    assert.ok(
-      dice(rasterise(json, 1132 + 4, 3052 - 3, 1, 1, image.width, image.height), full) < dFull - 0.1,
-      `${image.name}: a shifted window matches as well`,
-    );
-
-    for (const [k, f] of json.features.entries()) {
-      const area = f.properties.measurements['Area µm^2'];
-      const perimeter = f.properties.measurements['Perimeter µm'];
-      assert.equal(area, cells[k].area * 4 * 0.25, 'area: mask pixels × 4 level-0 pixels × 0.25 µm²');
-      // The perimeter against the outline as written (rounded to 0.01 px).
-      assert.ok(
-        Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length,
-        `perimeter ${perimeter}`,
+test(
+  'sample nuclei traced at half resolution and exported at a non-trivial origin: Dice ≥ 0.98 against the mask, ' +
+    'and on the level-0 nuclei',
+  () => {
+    const mpp = { x: 0.5, y: 0.5 };
+    let totalCells = 0;
+    for (const image of sampleLabelImages().slice(0, 6)) {
+      const full = image.classes.map((c) => (c ? 1 : 0));
+      const w = image.width / 2,
+        h = image.height / 2;
+      const mask = halve(full, image.width, image.height);
+      const cells = cellContours(mask, w, h);
+      // The mask is level 1 of a 2× pyramid, cut at level-1 pixel (566, 1526).
+      const placement = levelPlacement(
+        { x: 566, y: 1526 },
+        { width: 4096, height: 4096 },
+        { width: 8192, height: 8192 },
       );
+      assert.deepEqual(placement, { x: 1132, y: 3052, scaleX: 2, scaleY: 2 });
+      const text = JSON.stringify(cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE, mpp }));
+      const json = parseAndCheck(text, cells.length);
+
+      // Mapped back through the placement onto the mask's own grid: the outlines give back the mask.
+      const back = dice(rasterise(json, 1132, 3052, 2, 2, w, h), mask);
+      assert.ok(back >= 0.98, `${image.name}: Dice of the exported polygons against the mask ${back}`);
+      // Rasterised on the level-0 grid of the window, they land on the full-resolution nuclei
+      // (what is lost is the halving's detail and the simplification, not position).
+      const level0 = rasterise(json, 1132, 3052, 1, 1, image.width, image.height);
+      const dFull = dice(level0, full);
+      assert.ok(dFull >= 0.9, `${image.name}: Dice against the level-0 nuclei ${dFull}`);
+      // Off by a few level-0 pixels, the outlines would miss the nuclei.
+      assert.ok(
+        dice(rasterise(json, 1132 + 4, 3052 - 3, 1, 1, image.width, image.height), full) < dFull - 0.1,
+        `${image.name}: a shifted window matches as well`,
+      );
+
+      for (const [k, f] of json.features.entries()) {
+        const area = f.properties.measurements['Area µm^2'];
+        const perimeter = f.properties.measurements['Perimeter µm'];
+        assert.equal(area, cells[k].area * 4 * 0.25, 'area: mask pixels × 4 level-0 pixels × 0.25 µm²');
+        // The perimeter against the outline as written (rounded to 0.01 px).
+        assert.ok(
+          Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length,
+          `perimeter ${perimeter}`,
+        );
+      }
+      totalCells += cells.length;
     }
-    totalCells += cells.length;
-  }
-  assert.ok(totalCells > 500, `${totalCells} cells`);
-});
+    assert.ok(totalCells > 500, `${totalCells} cells`);
+  },
+);
 
 test('an anisotropic, non-integer placement maps back to the mask with Dice ≥ 0.98; units follow mpp', () => {
   const [image] = sampleLabelImages();

@@ -53,30 +53,34 @@ function starRing(random: SeededRandom, cx: number, cy: number, radius: number, 
   return ring;
 }
 
-test('random self-intersecting multi-ring polygons match the brute-force point-in-polygon reference, ties included', () => {
-  const random = new SeededRandom(11);
-  let filled = 0;
-  for (let trial = 0; trial < 400; trial++) {
-    const width = 1 + random.int(40);
-    const height = 1 + random.int(40);
-    // Snapped to 0.5 or 1, many crossings land exactly on pixel centres; unsnapped, none do.
-    const snap = [0, 0.5, 1, 0.25][trial % 4];
-    const rings = Array.from({ length: 1 + random.int(3) }, () =>
-      randomRing(random, width, height, snap, 3 + random.int(9)),
-    );
-    const mask = new Uint8Array(width * height);
-    rasterisePolygon(mask, width, height, rings, 1);
-    const expected = bruteForce(width, height, rings);
-    for (let i = 0; i < mask.length; i++) {
-      if (mask[i] !== expected[i])
-        assert.fail(
-          `trial ${trial} (${width}×${height}, snap ${snap}): pixel (${i % width}, ${Math.floor(i / width)}) is ${mask[i]}, reference ${expected[i]}; rings ${JSON.stringify(rings)}`,
-        );
+test(
+  'random self-intersecting multi-ring polygons ' + 'match the brute-force point-in-polygon reference, ties included',
+  () => {
+    const random = new SeededRandom(11);
+    let filled = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const width = 1 + random.int(40);
+      const height = 1 + random.int(40);
+      // Snapped to 0.5 or 1, many crossings land exactly on pixel centres; unsnapped, none do.
+      const snap = [0, 0.5, 1, 0.25][trial % 4];
+      const rings = Array.from({ length: 1 + random.int(3) }, () =>
+        randomRing(random, width, height, snap, 3 + random.int(9)),
+      );
+      const mask = new Uint8Array(width * height);
+      rasterisePolygon(mask, width, height, rings, 1);
+      const expected = bruteForce(width, height, rings);
+      for (let i = 0; i < mask.length; i++) {
+        if (mask[i] !== expected[i])
+          assert.fail(
+            `trial ${trial} (${width}×${height}, snap ${snap}): pixel (${i % width}, ${Math.floor(i / width)}) ` +
+              `is ${mask[i]}, reference ${expected[i]}; rings ${JSON.stringify(rings)}`,
+          );
+      }
+      filled += expected.reduce((s, v) => s + v, 0);
     }
-    filled += expected.reduce((s, v) => s + v, 0);
-  }
-  assert.ok(filled > 10000, `the random polygons covered only ${filled} pixels; the test would prove little`);
-});
+    assert.ok(filled > 10000, `the random polygons covered only ${filled} pixels; the test would prove little`);
+  },
+);
 
 test('star-shaped rings with star-shaped holes match the reference', () => {
   const random = new SeededRandom(5);

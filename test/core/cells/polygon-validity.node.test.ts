@@ -58,46 +58,53 @@ function star(
   return ring;
 }
 
-test('random polygons with holes, many of them invalid in every way: the same verdict as the brute-force reference', () => {
-  const random = new SeededRandom(17);
-  let valid = 0,
-    invalid = 0;
-  for (let trial = 0; trial < 3000; trial++) {
-    const rings = [star(random, 0, 0, 6, 3 + random.int(12), trial % 17 === 0)];
-    const holes = random.int(4);
-    for (let h = 0; h < holes; h++)
-      rings.push(
-        star(
-          random,
-          random.next() * 8 - 4,
-          random.next() * 8 - 4,
-          0.5 + random.next() * 2.5,
-          3 + random.int(6),
-          trial % 13 !== 0,
-        ),
+test(
+  'random polygons with holes, many of them invalid in every way: ' + 'the same verdict as the brute-force reference',
+  () => {
+    const random = new SeededRandom(17);
+    let valid = 0,
+      invalid = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      const rings = [star(random, 0, 0, 6, 3 + random.int(12), trial % 17 === 0)];
+      const holes = random.int(4);
+      for (let h = 0; h < holes; h++)
+        rings.push(
+          star(
+            random,
+            random.next() * 8 - 4,
+            random.next() * 8 - 4,
+            0.5 + random.next() * 2.5,
+            3 + random.int(6),
+            trial % 13 !== 0,
+          ),
+        );
+      if (trial % 7 === 0) {
+        // A random vertex dragged somewhere: self-crossings, touches and spikes.
+        const ring = rings[random.int(rings.length)];
+        const v = random.int(ring.length / 2);
+        ring[2 * v] = Math.round((random.next() * 16 - 8) * 4) / 4;
+        ring[2 * v + 1] = Math.round((random.next() * 16 - 8) * 4) / 4;
+      }
+      if (trial % 11 === 0) {
+        // A vertex moved onto another: a zero-length edge or a ring touching itself.
+        const ring = rings[0];
+        const v = random.int(ring.length / 2),
+          w = random.int(ring.length / 2);
+        ring[2 * v] = ring[2 * w];
+        ring[2 * v + 1] = ring[2 * w + 1];
+      }
+      const expected = reference(rings);
+      assert.equal(
+        isValidPolygon(rings),
+        expected,
+        `trial ${trial}: ${JSON.stringify(rings.map((r) => Array.from(r)))}`,
       );
-    if (trial % 7 === 0) {
-      // A random vertex dragged somewhere: self-crossings, touches and spikes.
-      const ring = rings[random.int(rings.length)];
-      const v = random.int(ring.length / 2);
-      ring[2 * v] = Math.round((random.next() * 16 - 8) * 4) / 4;
-      ring[2 * v + 1] = Math.round((random.next() * 16 - 8) * 4) / 4;
+      if (expected) valid++;
+      else invalid++;
     }
-    if (trial % 11 === 0) {
-      // A vertex moved onto another: a zero-length edge or a ring touching itself.
-      const ring = rings[0];
-      const v = random.int(ring.length / 2),
-        w = random.int(ring.length / 2);
-      ring[2 * v] = ring[2 * w];
-      ring[2 * v + 1] = ring[2 * w + 1];
-    }
-    const expected = reference(rings);
-    assert.equal(isValidPolygon(rings), expected, `trial ${trial}: ${JSON.stringify(rings.map((r) => Array.from(r)))}`);
-    if (expected) valid++;
-    else invalid++;
-  }
-  assert.ok(valid > 300 && invalid > 300, `${valid} valid, ${invalid} invalid: both kinds must be common`);
-});
+    assert.ok(valid > 300 && invalid > 300, `${valid} valid, ${invalid} invalid: both kinds must be common`);
+  },
+);
 
 test('hand-made cases: touching at a vertex, a hole outside, nested holes, a spike', () => {
   const square = new Float64Array([0, 0, 4, 0, 4, 4, 0, 4]);

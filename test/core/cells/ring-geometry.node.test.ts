@@ -16,22 +16,26 @@ function star(random: SeededRandom, n: number, clockwise: boolean): Float64Array
   return ring;
 }
 
-test('signed area of star-shaped rings equals the fan of triangles around their centre, with the sign of the direction', () => {
-  const random = new SeededRandom(40);
-  for (let trial = 0; trial < 200; trial++) {
-    const clockwise = trial % 2 === 1;
-    const ring = star(random, 3 + random.int(30), clockwise);
-    let fan = 0;
-    for (let i = 0; i < ring.length; i += 2) {
-      const j = (i + 2) % ring.length;
-      fan += Math.abs((ring[i] - 16) * (ring[j + 1] - 16) - (ring[j] - 16) * (ring[i + 1] - 16)) / 2;
+test(
+  'signed area of star-shaped rings equals the fan of triangles around their centre, ' +
+    'with the sign of the direction',
+  () => {
+    const random = new SeededRandom(40);
+    for (let trial = 0; trial < 200; trial++) {
+      const clockwise = trial % 2 === 1;
+      const ring = star(random, 3 + random.int(30), clockwise);
+      let fan = 0;
+      for (let i = 0; i < ring.length; i += 2) {
+        const j = (i + 2) % ring.length;
+        fan += Math.abs((ring[i] - 16) * (ring[j + 1] - 16) - (ring[j] - 16) * (ring[i + 1] - 16)) / 2;
+      }
+      const area = signedArea(ring);
+      assert.ok(Math.abs(Math.abs(area) - fan) < 1e-9 * fan, `trial ${trial}: ${area} vs ${fan}`);
+      // Counter-clockwise with y up is the increasing-angle direction here.
+      assert.equal(area > 0, !clockwise);
     }
-    const area = signedArea(ring);
-    assert.ok(Math.abs(Math.abs(area) - fan) < 1e-9 * fan, `trial ${trial}: ${area} vs ${fan}`);
-    // Counter-clockwise with y up is the increasing-angle direction here.
-    assert.equal(area > 0, !clockwise);
-  }
-});
+  },
+);
 
 test('point in ring agrees with the scanline rasteriser at every pixel centre', () => {
   const random = new SeededRandom(41);

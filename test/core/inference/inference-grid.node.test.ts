@@ -64,75 +64,78 @@ test('a 20× Aperio slide (0.499 µm/px, levels /4 /16): level 0, size worked ou
   close(g.mpp.y, (0.499 * 32914) / 65696, 'mpp y');
 });
 
-test('within 2% the level is used as it is; a finer scan uses the level nearest the target, never a coarser one', () => {
-  const forty = inferenceGrid(
-    pyramid(
-      [
-        [80000, 60000],
-        [20000, 15000],
-        [5000, 3750],
-      ],
-      0.2527,
-    ),
-    0.25,
-  );
-  assert.deepEqual([forty.level, forty.width, forty.height, forty.scaleX], [0, 80000, 60000, 1]);
-  close(forty.mpp.x, 0.2527, 'mpp kept');
-  // Without the snap the same scan is resampled to 1.0108×.
-  const exact = inferenceGrid(pyramid([[80000, 60000]], 0.2527), 0.25, { snap: 0 });
-  assert.deepEqual([exact.width, exact.height], [Math.round(80000 * 1.0108), Math.round(60000 * 1.0108)]);
-  // 0.125 µm/px with levels 1, 2, 4: level 1 is exactly 0.25.
-  const eighty = inferenceGrid(
-    pyramid(
-      [
-        [40000, 40000],
-        [20000, 20000],
-        [10000, 10000],
-      ],
-      0.125,
-    ),
-    0.25,
-  );
-  assert.deepEqual([eighty.level, eighty.width, eighty.scaleX], [1, 20000, 2]);
-  // 0.1 µm/px with levels 0.1, 0.2, 0.4: level 1 (0.2, the coarsest not coarser than 0.25), downsampled by 0.8.
-  const fine = inferenceGrid(
-    pyramid(
-      [
-        [50000, 30000],
-        [25000, 15000],
-        [12500, 7500],
-      ],
-      0.1,
-    ),
-    0.25,
-  );
-  assert.deepEqual([fine.level, fine.width, fine.height], [1, 20000, 12000]);
-  close(fine.scaleX, 2.5, 'level-0 pixels per inference pixel');
-  // A slide coarser than the target everywhere: level 0, upsampled.
-  const coarse = inferenceGrid(
-    pyramid(
-      [
-        [3000, 2000],
-        [1500, 1000],
-      ],
-      1,
-    ),
-    0.25,
-  );
-  assert.deepEqual([coarse.level, coarse.width, coarse.height], [0, 12000, 8000]);
-  // Real pyramids round level sizes (46001/11500 = 4.00009): still "exactly" 1 µm/px.
-  const rounded = inferenceGrid(
-    pyramid(
-      [
-        [46001, 32001],
-        [11500, 8000],
-      ],
+test(
+  'within 2% the level is used as it is; ' + 'a finer scan uses the level nearest the target, never a coarser one',
+  () => {
+    const forty = inferenceGrid(
+      pyramid(
+        [
+          [80000, 60000],
+          [20000, 15000],
+          [5000, 3750],
+        ],
+        0.2527,
+      ),
       0.25,
-    ),
-    1,
-  );
-  assert.deepEqual([rounded.level, rounded.width, rounded.height], [1, 11500, 8000]);
-});
+    );
+    assert.deepEqual([forty.level, forty.width, forty.height, forty.scaleX], [0, 80000, 60000, 1]);
+    close(forty.mpp.x, 0.2527, 'mpp kept');
+    // Without the snap the same scan is resampled to 1.0108×.
+    const exact = inferenceGrid(pyramid([[80000, 60000]], 0.2527), 0.25, { snap: 0 });
+    assert.deepEqual([exact.width, exact.height], [Math.round(80000 * 1.0108), Math.round(60000 * 1.0108)]);
+    // 0.125 µm/px with levels 1, 2, 4: level 1 is exactly 0.25.
+    const eighty = inferenceGrid(
+      pyramid(
+        [
+          [40000, 40000],
+          [20000, 20000],
+          [10000, 10000],
+        ],
+        0.125,
+      ),
+      0.25,
+    );
+    assert.deepEqual([eighty.level, eighty.width, eighty.scaleX], [1, 20000, 2]);
+    // 0.1 µm/px with levels 0.1, 0.2, 0.4: level 1 (0.2, the coarsest not coarser than 0.25), downsampled by 0.8.
+    const fine = inferenceGrid(
+      pyramid(
+        [
+          [50000, 30000],
+          [25000, 15000],
+          [12500, 7500],
+        ],
+        0.1,
+      ),
+      0.25,
+    );
+    assert.deepEqual([fine.level, fine.width, fine.height], [1, 20000, 12000]);
+    close(fine.scaleX, 2.5, 'level-0 pixels per inference pixel');
+    // A slide coarser than the target everywhere: level 0, upsampled.
+    const coarse = inferenceGrid(
+      pyramid(
+        [
+          [3000, 2000],
+          [1500, 1000],
+        ],
+        1,
+      ),
+      0.25,
+    );
+    assert.deepEqual([coarse.level, coarse.width, coarse.height], [0, 12000, 8000]);
+    // Real pyramids round level sizes (46001/11500 = 4.00009): still "exactly" 1 µm/px.
+    const rounded = inferenceGrid(
+      pyramid(
+        [
+          [46001, 32001],
+          [11500, 8000],
+        ],
+        0.25,
+      ),
+      1,
+    );
+    assert.deepEqual([rounded.level, rounded.width, rounded.height], [1, 11500, 8000]);
+  },
+);
 
 test('an unknown scale is assumed and said; a stated one wins over the file', () => {
   const unknown = inferenceGrid(
@@ -162,34 +165,37 @@ test('an unknown scale is assumed and said; a stated one wins over the file', ()
   assert.throws(() => inferenceGrid(pyramid([[10, 10]]), 0.25, { slideMpp: -1 }), RangeError);
 });
 
-test('level-0 ↔ grid: tiles map back exactly, and a level-0 rectangle maps to exactly the grid pixels it touches', () => {
-  const random = new SeededRandom(11);
-  for (let trial = 0; trial < 200; trial++) {
-    const w0 = 50 + random.int(3000),
-      h0 = 50 + random.int(3000);
-    const slideMpp = [0.5, 0.499, 0.25, 0.1, 0.33][random.int(5)];
-    const g = inferenceGrid(pyramid([[w0, h0]], slideMpp), 0.25, { snap: 0 });
-    const label = `trial ${trial}: ${w0}×${h0} at ${slideMpp} → ${g.width}×${g.height}`;
-    // Grid → level 0 → grid is the identity for any grid rectangle.
-    const x = random.int(g.width),
-      y = random.int(g.height);
-    const tile = { x, y, width: 1 + random.int(g.width - x), height: 1 + random.int(g.height - y) };
-    assert.deepEqual(level0ToGrid(g, gridToLevel0(g, tile)), tile, label);
-    // Any level-0 rectangle (fractional, partly outside): brute force over the grid's pixels.
-    const r = {
-      x: random.next() * w0 * 1.2 - 0.1 * w0,
-      y: random.next() * h0 * 1.2 - 0.1 * h0,
-      width: random.next() * w0 * 0.3 + 0.01,
-      height: random.next() * h0 * 0.3 + 0.01,
-    };
-    const touched = (n: number, s: number, a: number, b: number) => {
-      const hit: number[] = [];
-      for (let u = 0; u < n; u++) if (u * s < b && (u + 1) * s > a) hit.push(u);
-      return hit;
-    };
-    const xs = touched(g.width, w0 / g.width, r.x, r.x + r.width);
-    const ys = touched(g.height, h0 / g.height, r.y, r.y + r.height);
-    const expected = xs.length && ys.length ? { x: xs[0], y: ys[0], width: xs.length, height: ys.length } : undefined;
-    assert.deepEqual(level0ToGrid(g, r), expected, `${label}, rect ${JSON.stringify(r)}`);
-  }
-});
+test(
+  'level-0 ↔ grid: tiles map back exactly, ' + 'and a level-0 rectangle maps to exactly the grid pixels it touches',
+  () => {
+    const random = new SeededRandom(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const w0 = 50 + random.int(3000),
+        h0 = 50 + random.int(3000);
+      const slideMpp = [0.5, 0.499, 0.25, 0.1, 0.33][random.int(5)];
+      const g = inferenceGrid(pyramid([[w0, h0]], slideMpp), 0.25, { snap: 0 });
+      const label = `trial ${trial}: ${w0}×${h0} at ${slideMpp} → ${g.width}×${g.height}`;
+      // Grid → level 0 → grid is the identity for any grid rectangle.
+      const x = random.int(g.width),
+        y = random.int(g.height);
+      const tile = { x, y, width: 1 + random.int(g.width - x), height: 1 + random.int(g.height - y) };
+      assert.deepEqual(level0ToGrid(g, gridToLevel0(g, tile)), tile, label);
+      // Any level-0 rectangle (fractional, partly outside): brute force over the grid's pixels.
+      const r = {
+        x: random.next() * w0 * 1.2 - 0.1 * w0,
+        y: random.next() * h0 * 1.2 - 0.1 * h0,
+        width: random.next() * w0 * 0.3 + 0.01,
+        height: random.next() * h0 * 0.3 + 0.01,
+      };
+      const touched = (n: number, s: number, a: number, b: number) => {
+        const hit: number[] = [];
+        for (let u = 0; u < n; u++) if (u * s < b && (u + 1) * s > a) hit.push(u);
+        return hit;
+      };
+      const xs = touched(g.width, w0 / g.width, r.x, r.x + r.width);
+      const ys = touched(g.height, h0 / g.height, r.y, r.y + r.height);
+      const expected = xs.length && ys.length ? { x: xs[0], y: ys[0], width: xs.length, height: ys.length } : undefined;
+      assert.deepEqual(level0ToGrid(g, r), expected, `${label}, rect ${JSON.stringify(r)}`);
+    }
+  },
+);

@@ -53,41 +53,45 @@ const cases = [
 ];
 
 for (const { width, height, size, stride, region } of cases) {
-  test(`stitched ${region.width}×${region.height} of a ${width}×${height} image (patch ${size}, stride ${stride}) equals the naive reference; tiles alone equal the region exactly`, async () => {
-    const source = memorySource(width, height, width * 31 + height);
-    const grid = { patchSize: size, stride };
-    const reference = await naive(source.pixels, width, height, size, stride);
-    source.reads = 0;
-    const whole = await predictTile(source, 0, region, positionalModel, grid);
-    assert.equal(source.reads, 1, 'a tile reads its pixels once');
-    let worst = 0;
-    for (let y = 0; y < region.height; y++) {
-      for (let x = 0; x < region.width; x++)
-        worst = Math.max(
-          worst,
-          Math.abs(whole[y * region.width + x] - reference[(region.y + y) * width + region.x + x]),
-        );
-    }
-    assert.ok(worst < 1e-6, `max difference from the naive reference ${worst}`);
+  test(
+    `stitched ${region.width}×${region.height} of a ${width}×${height} image (patch ${size}, stride ${stride}) ` +
+      `equals the naive reference; tiles alone equal the region exactly`,
+    async () => {
+      const source = memorySource(width, height, width * 31 + height);
+      const grid = { patchSize: size, stride };
+      const reference = await naive(source.pixels, width, height, size, stride);
+      source.reads = 0;
+      const whole = await predictTile(source, 0, region, positionalModel, grid);
+      assert.equal(source.reads, 1, 'a tile reads its pixels once');
+      let worst = 0;
+      for (let y = 0; y < region.height; y++) {
+        for (let x = 0; x < region.width; x++)
+          worst = Math.max(
+            worst,
+            Math.abs(whole[y * region.width + x] - reference[(region.y + y) * width + region.x + x]),
+          );
+      }
+      assert.ok(worst < 1e-6, `max difference from the naive reference ${worst}`);
 
-    for (const tileSize of size >= 256 ? [300] : [13, 50]) {
-      for (const tile of outputTiles(region, { width, height }, tileSize)) {
-        const alone = await predictTile(source, 0, tile, positionalModel, grid);
-        const x0 = Math.max(tile.x, region.x),
-          x1 = Math.min(tile.x + tile.width, region.x + region.width);
-        const y0 = Math.max(tile.y, region.y),
-          y1 = Math.min(tile.y + tile.height, region.y + region.height);
-        for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) {
-            const a = alone[(y - tile.y) * tile.width + x - tile.x],
-              b = whole[(y - region.y) * region.width + x - region.x];
-            if (a !== b)
-              assert.fail(`tile ${JSON.stringify(tile)} differs from the whole region at ${x},${y}: ${a} vs ${b}`);
+      for (const tileSize of size >= 256 ? [300] : [13, 50]) {
+        for (const tile of outputTiles(region, { width, height }, tileSize)) {
+          const alone = await predictTile(source, 0, tile, positionalModel, grid);
+          const x0 = Math.max(tile.x, region.x),
+            x1 = Math.min(tile.x + tile.width, region.x + region.width);
+          const y0 = Math.max(tile.y, region.y),
+            y1 = Math.min(tile.y + tile.height, region.y + region.height);
+          for (let y = y0; y < y1; y++) {
+            for (let x = x0; x < x1; x++) {
+              const a = alone[(y - tile.y) * tile.width + x - tile.x],
+                b = whole[(y - region.y) * region.width + x - region.x];
+              if (a !== b)
+                assert.fail(`tile ${JSON.stringify(tile)} differs from the whole region at ${x},${y}: ${a} vs ${b}`);
+            }
           }
         }
       }
-    }
-  });
+    },
+  );
 }
 
 test('random small rectangles agree with the reference', async () => {
@@ -147,7 +151,8 @@ test('a patch memo shared by neighbouring tiles changes no value and saves the s
     });
     assert.deepEqual(withMemo, plain);
   }
-  // The 256/64 grid of a 1200×700 image has 16 × 8 patches (origins 0…896 and 944; 0…384 and 444); each is evaluated once.
+  // The 256/64 grid of a 1200×700 image has 16 × 8 patches (origins 0…896 and 944; 0…384 and 444); each is
+  // evaluated once.
   assert.equal(evaluated, 16 * 8);
   assert.ok(total > evaluated);
   // Another scope sees none of them.

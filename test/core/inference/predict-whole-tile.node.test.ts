@@ -87,9 +87,12 @@ async function checkModel(name: string, model: PatchModel, tolerance: number) {
   assert.ok(shortBy > 10 * tolerance, `${name}: half the margin should not be enough (${shortBy})`);
 }
 
-test('SIMD engine: whole-forward tiles equal one forward of the whole image, alone or together, at any tile size', async () => {
-  await checkModel('simd', createSimdHeadPatchModel(head, extractors).model, 2e-5);
-});
+test(
+  'SIMD engine: whole-forward tiles equal one forward of the whole image, ' + 'alone or together, at any tile size',
+  async () => {
+    await checkModel('simd', createSimdHeadPatchModel(head, extractors).model, 2e-5);
+  },
+);
 
 test('TF.js (wasm): whole-forward tiles equal one forward of the whole image, at any tile size', async () => {
   await initBackend('wasm');

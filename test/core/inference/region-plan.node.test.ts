@@ -58,7 +58,9 @@ test('random regions and tissue masks: exactly the tiles that overlap the region
         for (let i = 0; i < mw; i++) if ((i - cx) ** 2 + (j - cy) ** 2 <= r * r) data[j * mw + i] = 1;
     }
     const mask: TissueMask = { width: mw, height: mh, data, slideWidth: w0, slideHeight: h0 };
-    const label = `trial ${trial}: ${w0}×${h0} → ${grid.width}×${grid.height}, tile ${tileSize}, region ${JSON.stringify(region)}, mask ${mw}×${mh}`;
+    const label =
+      `trial ${trial}: ${w0}×${h0} → ${grid.width}×${grid.height}, tile ${tileSize}, ` +
+      `region ${JSON.stringify(region)}, mask ${mw}×${mh}`;
 
     // Reference in level-0 coordinates, brute force over every tile and every mask pixel.
     const r = region ?? { x: 0, y: 0, width: w0, height: h0 };

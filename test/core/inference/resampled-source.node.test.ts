@@ -95,51 +95,58 @@ const cases = [
 ];
 
 for (const { w, h, outW, outH, what } of cases) {
-  test(`${what}: equals the 2-D reference, and any rectangle read alone equals the same pixels of the whole`, async () => {
-    const level = memorySource(w, h, w * 7 + h);
-    const source = resampledSource(level, 0, outW, outH);
-    const whole = await source.readRegion({ level: 0, x: 0, y: 0, width: outW, height: outH });
-    const expected = reference(level.pixels, w, h, outW, outH);
-    let worst = 0,
-      off = 0;
-    for (let i = 0; i < whole.length; i++) {
-      const d = Math.abs(whole[i] - expected[i]);
-      worst = Math.max(worst, d);
-      if (d) off++;
-    }
-    // Only a sum landing within rounding of .5 may round the other way.
-    assert.ok(worst <= 1 && off <= whole.length / 500, `max |Δ| ${worst}, ${off} of ${whole.length} values differ`);
-    if (outW === w && outH === h) assert.deepEqual(whole, level.pixels, 'the identity passes pixels through');
-    const random = new SeededRandom(outW * outH);
-    for (let trial = 0; trial < 40; trial++) {
-      const x = random.int(outW),
-        y = random.int(outH);
-      const r = { x, y, width: 1 + random.int(outW - x), height: 1 + random.int(outH - y) };
-      const part = await source.readRegion({ level: 0, ...r });
-      assert.deepEqual(part, crop(whole, outW, r.x, r.y, r.width, r.height), `rectangle ${JSON.stringify(r)}`);
-    }
-    assert.equal(source.levels[0].width, outW);
-    await assert.rejects(source.readRegion({ level: 0, x: outW - 1, y: 0, width: 2, height: 1 }), RangeError);
-  });
+  test(
+    `${what}: equals the 2-D reference, ` + `and any rectangle read alone equals the same pixels of the whole`,
+    async () => {
+      const level = memorySource(w, h, w * 7 + h);
+      const source = resampledSource(level, 0, outW, outH);
+      const whole = await source.readRegion({ level: 0, x: 0, y: 0, width: outW, height: outH });
+      const expected = reference(level.pixels, w, h, outW, outH);
+      let worst = 0,
+        off = 0;
+      for (let i = 0; i < whole.length; i++) {
+        const d = Math.abs(whole[i] - expected[i]);
+        worst = Math.max(worst, d);
+        if (d) off++;
+      }
+      // Only a sum landing within rounding of .5 may round the other way.
+      assert.ok(worst <= 1 && off <= whole.length / 500, `max |Δ| ${worst}, ${off} of ${whole.length} values differ`);
+      if (outW === w && outH === h) assert.deepEqual(whole, level.pixels, 'the identity passes pixels through');
+      const random = new SeededRandom(outW * outH);
+      for (let trial = 0; trial < 40; trial++) {
+        const x = random.int(outW),
+          y = random.int(outH);
+        const r = { x, y, width: 1 + random.int(outW - x), height: 1 + random.int(outH - y) };
+        const part = await source.readRegion({ level: 0, ...r });
+        assert.deepEqual(part, crop(whole, outW, r.x, r.y, r.width, r.height), `rectangle ${JSON.stringify(r)}`);
+      }
+      assert.equal(source.levels[0].width, outW);
+      await assert.rejects(source.readRegion({ level: 0, x: outW - 1, y: 0, width: 2, height: 1 }), RangeError);
+    },
+  );
 }
 
-test('predicting on a resampled grid: every tile computed alone equals the same pixels of the whole region, bit for bit', async () => {
-  const level = memorySource(90, 70, 4);
-  const source = resampledSource(level, 0, 180, 140);
-  const grid = { patchSize: 32, stride: 8 };
-  const region = { x: 3, y: 5, width: 170, height: 130 };
-  const whole = await predictTile(source, 0, region, positionalModel, grid);
-  for (const tile of outputTiles(region, { width: 180, height: 140 }, 48)) {
-    const alone = await predictTile(source, 0, tile, positionalModel, grid);
-    for (let y = Math.max(tile.y, region.y); y < Math.min(tile.y + tile.height, region.y + region.height); y++) {
-      for (let x = Math.max(tile.x, region.x); x < Math.min(tile.x + tile.width, region.x + region.width); x++) {
-        const a = alone[(y - tile.y) * tile.width + x - tile.x],
-          b = whole[(y - region.y) * region.width + x - region.x];
-        if (a !== b) assert.fail(`tile ${JSON.stringify(tile)} differs at ${x},${y}: ${a} vs ${b}`);
+test(
+  'predicting on a resampled grid: every tile computed alone equals the same pixels of the ' +
+    'whole region, bit for bit',
+  async () => {
+    const level = memorySource(90, 70, 4);
+    const source = resampledSource(level, 0, 180, 140);
+    const grid = { patchSize: 32, stride: 8 };
+    const region = { x: 3, y: 5, width: 170, height: 130 };
+    const whole = await predictTile(source, 0, region, positionalModel, grid);
+    for (const tile of outputTiles(region, { width: 180, height: 140 }, 48)) {
+      const alone = await predictTile(source, 0, tile, positionalModel, grid);
+      for (let y = Math.max(tile.y, region.y); y < Math.min(tile.y + tile.height, region.y + region.height); y++) {
+        for (let x = Math.max(tile.x, region.x); x < Math.min(tile.x + tile.width, region.x + region.width); x++) {
+          const a = alone[(y - tile.y) * tile.width + x - tile.x],
+            b = whole[(y - region.y) * region.width + x - region.x];
+          if (a !== b) assert.fail(`tile ${JSON.stringify(tile)} differs at ${x},${y}: ${a} vs ${b}`);
+        }
       }
     }
-  }
-});
+  },
+);
 
 test('the scale is carried: microns per pixel of the resampled image', () => {
   const level = { ...memorySource(100, 80, 2), mpp: { x: 0.5, y: 0.5 } };

@@ -152,48 +152,51 @@ describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on we
     });
   }
 
-  it('a tile predicted by the worker on wasm equals the SIMD model run here, bit for bit', async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) {
-      console.log('skipped: the sample slide is not generated (npm run sample)');
-      this.skip();
-    }
-    const tile = { x: 64, y: 32, width: 48, height: 40 };
-    const grid = { patchSize: 32, stride: 16 };
-    const { worker, send } = client();
-    try {
-      await send({ type: 'init-backend', backends: ['wasm'] });
-      const opened = await send({ type: 'open', slide: { kind: 'url', url: slideUrl } });
-      const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
-      await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } });
-      await send({ type: 'set-head', key: 'h', head });
-      const answer = await send({
-        type: 'predict-tile',
-        slideId,
-        target: { level: 0 },
-        tile,
-        extractorsKey: 'x',
-        headKey: 'h',
-        grid,
-      });
-      const fromWorker = answer.type === 'probabilities' ? answer.probabilities : new Float32Array();
+  it(
+    'a tile predicted by the worker on wasm ' + 'equals the SIMD model run here, bit for bit',
+    async function (this: Mocha.Context) {
+      const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
+      await r.body?.cancel();
+      if (!r.ok) {
+        console.log('skipped: the sample slide is not generated (npm run sample)');
+        this.skip();
+      }
+      const tile = { x: 64, y: 32, width: 48, height: 40 };
+      const grid = { patchSize: 32, stride: 16 };
+      const { worker, send } = client();
+      try {
+        await send({ type: 'init-backend', backends: ['wasm'] });
+        const opened = await send({ type: 'open', slide: { kind: 'url', url: slideUrl } });
+        const slideId = opened.type === 'opened' ? opened.info.slideId : -1;
+        await send({ type: 'load-extractors', key: 'x', source: { kind: 'decoded', manifest, weights } });
+        await send({ type: 'set-head', key: 'h', head });
+        const answer = await send({
+          type: 'predict-tile',
+          slideId,
+          target: { level: 0 },
+          tile,
+          extractorsKey: 'x',
+          headKey: 'h',
+          grid,
+        });
+        const fromWorker = answer.type === 'probabilities' ? answer.probabilities : new Float32Array();
 
-      const slide = await openTiff({ kind: 'url', url: slideUrl });
-      const model = createSimdHeadPatchModel(head, extractors);
-      const here = await predictTile(slide, 0, tile, model.model, grid);
-      model.dispose();
-      await initBackend('wasm');
-      const viaTf = createHeadPatchModel(head, extractors);
-      const tfTile = await predictTile(slide, 0, tile, viaTf.model, grid);
-      viaTf.dispose();
-      assert.deepEqual(fromWorker, here);
-      const d = maxAbsDiff(fromWorker, tfTile);
-      console.log(`worker tile (wasm, SIMD model) vs TF.js head model: max |Δp| ${d.toExponential(2)}`);
-      assert.isAtMost(d, TOLERANCE);
-      assert.equal(tf.getBackend(), 'wasm');
-    } finally {
-      worker.terminate();
-    }
-  });
+        const slide = await openTiff({ kind: 'url', url: slideUrl });
+        const model = createSimdHeadPatchModel(head, extractors);
+        const here = await predictTile(slide, 0, tile, model.model, grid);
+        model.dispose();
+        await initBackend('wasm');
+        const viaTf = createHeadPatchModel(head, extractors);
+        const tfTile = await predictTile(slide, 0, tile, viaTf.model, grid);
+        viaTf.dispose();
+        assert.deepEqual(fromWorker, here);
+        const d = maxAbsDiff(fromWorker, tfTile);
+        console.log(`worker tile (wasm, SIMD model) vs TF.js head model: max |Δp| ${d.toExponential(2)}`);
+        assert.isAtMost(d, TOLERANCE);
+        assert.equal(tf.getBackend(), 'wasm');
+      } finally {
+        worker.terminate();
+      }
+    },
+  );
 });

@@ -54,44 +54,49 @@ const SIZES = [
 // pad or weight slice moves probabilities by 1e-2 or more.
 const TOLERANCE = 1e-5;
 
-test('equals the float64 reference and the TF.js head model, with the SIMD and the plain-JS loops, at odd sizes', async () => {
-  await initBackend('wasm');
-  const tfModel = createHeadPatchModel(head, extractors);
-  const worst: Record<string, number> = { simd: 0, plain: 0, tfjs: 0 };
-  try {
-    for (const simd of [true, false]) {
-      const model = createSimdHeadPatchModel(head, extractors, { simd });
-      assert.equal(
-        model.usesSimd,
-        simd,
-        simd ? 'Node 20 has WebAssembly SIMD: the SIMD loops must run' : 'simd: false runs the plain loops',
-      );
-      // One model through every size in turn: its buffers are remade when the size changes.
-      for (const [height, width] of SIZES) {
-        const pixels = randomImage(height, width, 3, 100 * height + width);
-        const expected = referenceHead(head, extractors, pixels, height, width);
-        const got = await model.model(Uint8Array.from(pixels), width, height);
-        assert.equal(got.length, height * width);
-        const d = maxAbsDiff(got, expected);
-        worst[simd ? 'simd' : 'plain'] = Math.max(worst[simd ? 'simd' : 'plain'], d);
-        assert.ok(d <= TOLERANCE, `${simd ? 'SIMD' : 'plain'} ${height}×${width}: max |Δ| ${d}`);
-        if (simd) {
-          const viaTf = await tfModel.model(Uint8Array.from(pixels), width, height);
-          worst.tfjs = Math.max(worst.tfjs, maxAbsDiff(got, viaTf));
-          assert.ok(maxAbsDiff(got, viaTf) <= TOLERANCE, `vs TF.js ${height}×${width}: ${maxAbsDiff(got, viaTf)}`);
+test(
+  'equals the float64 reference and the TF.js head model, ' + 'with the SIMD and the plain-JS loops, at odd sizes',
+  async () => {
+    await initBackend('wasm');
+    const tfModel = createHeadPatchModel(head, extractors);
+    const worst: Record<string, number> = { simd: 0, plain: 0, tfjs: 0 };
+    try {
+      for (const simd of [true, false]) {
+        const model = createSimdHeadPatchModel(head, extractors, { simd });
+        assert.equal(
+          model.usesSimd,
+          simd,
+          simd ? 'Node 20 has WebAssembly SIMD: the SIMD loops must run' : 'simd: false runs the plain loops',
+        );
+        // One model through every size in turn: its buffers are remade when the size changes.
+        for (const [height, width] of SIZES) {
+          const pixels = randomImage(height, width, 3, 100 * height + width);
+          const expected = referenceHead(head, extractors, pixels, height, width);
+          const got = await model.model(Uint8Array.from(pixels), width, height);
+          assert.equal(got.length, height * width);
+          const d = maxAbsDiff(got, expected);
+          worst[simd ? 'simd' : 'plain'] = Math.max(worst[simd ? 'simd' : 'plain'], d);
+          assert.ok(d <= TOLERANCE, `${simd ? 'SIMD' : 'plain'} ${height}×${width}: max |Δ| ${d}`);
+          if (simd) {
+            const viaTf = await tfModel.model(Uint8Array.from(pixels), width, height);
+            worst.tfjs = Math.max(worst.tfjs, maxAbsDiff(got, viaTf));
+            assert.ok(maxAbsDiff(got, viaTf) <= TOLERANCE, `vs TF.js ${height}×${width}: ${maxAbsDiff(got, viaTf)}`);
+          }
         }
+        model.dispose();
       }
-      model.dispose();
+    } finally {
+      tfModel.dispose();
     }
-  } finally {
-    tfModel.dispose();
-  }
-  const pixels = randomImage(40, 33, 3, 100 * 40 + 33);
-  assert.ok(midFraction(referenceHead(head, extractors, pixels, 40, 33)) > 0.3, 'the test head is not saturated');
-  console.log(
-    `max |Δp|: SIMD vs float64 ${worst.simd.toExponential(2)}, plain JS vs float64 ${worst.plain.toExponential(2)}, SIMD vs TF.js wasm ${worst.tfjs.toExponential(2)}`,
-  );
-});
+    const pixels = randomImage(40, 33, 3, 100 * 40 + 33);
+    assert.ok(midFraction(referenceHead(head, extractors, pixels, 40, 33)) > 0.3, 'the test head is not saturated');
+    console.log(
+      `max |Δp|: SIMD vs float64 ${worst.simd.toExponential(2)}, ` +
+        `plain JS vs float64 ${worst.plain.toExponential(2)}, ` +
+        `SIMD vs TF.js wasm ${worst.tfjs.toExponential(2)}`,
+    );
+  },
+);
 
 test('buffers are reused across patches without carrying anything from one patch to the next', async () => {
   const model = createSimdHeadPatchModel(head, extractors);
@@ -146,95 +151,104 @@ test('refuses heads that do not fit the extractors, bad patches, aborted calls a
 const SAMPLE = '.cache/sample/patches';
 const BUNDLE = 'models/default/extractors';
 
-test('default extractors with a head fitted by adapt on a sample patch: equal to TF.js on 256² patches and to a float64 loop', async () => {
-  assert.ok(
-    fs.existsSync(`${SAMPLE}/manifest.csv`),
-    `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`,
-  );
-  await initBackend('wasm');
-  const bundle = decodeBundle(
-    fs.readFileSync(`${BUNDLE}.json`, 'utf8'),
-    new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer,
-  );
-  const weights = bundle.classes.map((c) => c.weights);
-  const zoom = integerZoom(0.5, bundle.mpp);
-  const plasma = [4];
-  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, {
-    size: 256,
-    zoom,
-    shots: 1,
-    seed: 2,
-    minPositive: 200,
-  });
-  // A real head; BFGS capped because what is tested is prediction, not the fit.
-  const { head: fitted } = await adapt(support, bundle, { maxBfgsIterations: 30 });
-  assert.equal(fitted.W.length, 75);
-  const queries = readLabelledDataset(SAMPLE, 'test')
-    .flatMap((image) => tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5))
-    .slice(0, 2);
-  assert.equal(queries.length, 2);
-
-  const tensors = tf.memory().numTensors;
-  const simd = createSimdHeadPatchModel(fitted, weights);
-  assert.equal(tf.memory().numTensors, tensors, 'the SIMD model makes no tensors');
-  const viaTf = createHeadPatchModel(fitted, weights);
-  try {
-    let worstTf = 0;
-    let flips = 0;
-    let mid = 0;
-    const onSupport: Float32Array[] = [];
-    for (const q of [support[0], ...queries]) {
-      const a = await simd.model(q.rgb, q.width, q.height);
-      const b = await viaTf.model(q.rgb, q.width, q.height);
-      onSupport.push(a);
-      worstTf = Math.max(worstTf, maxAbsDiff(a, b));
-      for (let i = 0; i < a.length; i++) {
-        if (a[i] > fitted.threshold !== b[i] > fitted.threshold) flips++;
-        if (a[i] > 0.05 && a[i] < 0.95) mid++;
-      }
-    }
-    // The fitted head is sharp: most pixels saturate. Enough of them lie in between (where an
-    // error would show) and the support patch has pixels on both sides of the threshold.
-    assert.ok(mid >= 100, `${mid} pixels with 0.05 < p < 0.95`);
+test(
+  'default extractors with a head fitted by adapt on a sample patch: ' +
+    'equal to TF.js on 256² patches and to a float64 loop',
+  async () => {
     assert.ok(
-      onSupport[0].filter((v) => v > fitted.threshold).length >= 100,
-      'the head finds the class on its support patch',
+      fs.existsSync(`${SAMPLE}/manifest.csv`),
+      `${SAMPLE} is missing: run \`npx tsx tools/make-sample-slide.ts\` (npm run sample) first`,
     );
+    await initBackend('wasm');
+    const bundle = decodeBundle(
+      fs.readFileSync(`${BUNDLE}.json`, 'utf8'),
+      new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer,
+    );
+    const weights = bundle.classes.map((c) => c.weights);
+    const zoom = integerZoom(0.5, bundle.mpp);
+    const plasma = [4];
+    const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), plasma, {
+      size: 256,
+      zoom,
+      shots: 1,
+      seed: 2,
+      minPositive: 200,
+    });
+    // A real head; BFGS capped because what is tested is prediction, not the fit.
+    const { head: fitted } = await adapt(support, bundle, { maxBfgsIterations: 30 });
+    assert.equal(fitted.W.length, 75);
+    const queries = readLabelledDataset(SAMPLE, 'test')
+      .flatMap((image) => tilePatches(image, plasma, { size: 256, zoom }).filter((_, i) => i === 5))
+      .slice(0, 2);
+    assert.equal(queries.length, 2);
 
-    // float64 on a 96² crop of the support patch (the plain loop is slow), placed where the most
-    // probabilities are in between; the crop is its own patch, with its own mirror padding.
-    const [h, w] = [96, 96];
-    const src = support[0];
-    let best = { x: 0, y: 0, n: -1 };
-    for (let y0 = 0; y0 + h <= src.height; y0 += 16) {
-      for (let x0 = 0; x0 + w <= src.width; x0 += 16) {
-        let n = 0;
-        for (let y = y0; y < y0 + h; y++)
-          for (let x = x0; x < x0 + w; x++)
-            if (onSupport[0][y * src.width + x] > 0.05 && onSupport[0][y * src.width + x] < 0.95) n++;
-        if (n > best.n) best = { x: x0, y: y0, n };
+    const tensors = tf.memory().numTensors;
+    const simd = createSimdHeadPatchModel(fitted, weights);
+    assert.equal(tf.memory().numTensors, tensors, 'the SIMD model makes no tensors');
+    const viaTf = createHeadPatchModel(fitted, weights);
+    try {
+      let worstTf = 0;
+      let flips = 0;
+      let mid = 0;
+      const onSupport: Float32Array[] = [];
+      for (const q of [support[0], ...queries]) {
+        const a = await simd.model(q.rgb, q.width, q.height);
+        const b = await viaTf.model(q.rgb, q.width, q.height);
+        onSupport.push(a);
+        worstTf = Math.max(worstTf, maxAbsDiff(a, b));
+        for (let i = 0; i < a.length; i++) {
+          if (a[i] > fitted.threshold !== b[i] > fitted.threshold) flips++;
+          if (a[i] > 0.05 && a[i] < 0.95) mid++;
+        }
       }
-    }
-    const crop = new Uint8Array(h * w * 3);
-    for (let y = 0; y < h; y++)
-      crop.set(
-        src.rgb.subarray(((y + best.y) * src.width + best.x) * 3, ((y + best.y) * src.width + best.x + w) * 3),
-        y * w * 3,
+      // The fitted head is sharp: most pixels saturate. Enough of them lie in between (where an
+      // error would show) and the support patch has pixels on both sides of the threshold.
+      assert.ok(mid >= 100, `${mid} pixels with 0.05 < p < 0.95`);
+      assert.ok(
+        onSupport[0].filter((v) => v > fitted.threshold).length >= 100,
+        'the head finds the class on its support patch',
       );
-    const expected = referenceHead(fitted, weights, crop, h, w);
-    const got = await simd.model(crop, w, h);
-    const d64 = maxAbsDiff(got, expected);
-    const tf64 = maxAbsDiff(await viaTf.model(crop, w, h), expected);
-    console.log(
-      `default extractors, adapted head (|W|max ${Math.max(...fitted.W.map(Math.abs)).toFixed(2)}, b ${fitted.b.toFixed(2)}): max |Δp| SIMD vs TF.js wasm ${worstTf.toExponential(2)} over 3 patches of 256² (${flips} of ${3 * 65536} pixels change side of the threshold), SIMD vs float64 ${d64.toExponential(2)} (TF.js vs float64 ${tf64.toExponential(2)}) on a 96² crop (${(midFraction(expected) * 100) | 0}% of it in 0.05..0.95); ${mid} pixels in 0.05..0.95 over the 256² patches`,
-    );
-    // This head sums 75 terms of up to ~10² into a logit near 0 (b ≈ −96): float32 rounding alone
-    // (ulp 1e-5 at 10²) moves p by ~1e-5 where it is near ½, in TF.js as much as here.
-    assert.ok(worstTf <= 1e-4, `SIMD vs TF.js ${worstTf}`);
-    assert.ok(d64 <= 1e-4, `SIMD vs float64 ${d64}`);
-  } finally {
-    simd.dispose();
-    viaTf.dispose();
-  }
-  assert.equal(tf.memory().numTensors, tensors);
-});
+
+      // float64 on a 96² crop of the support patch (the plain loop is slow), placed where the most
+      // probabilities are in between; the crop is its own patch, with its own mirror padding.
+      const [h, w] = [96, 96];
+      const src = support[0];
+      let best = { x: 0, y: 0, n: -1 };
+      for (let y0 = 0; y0 + h <= src.height; y0 += 16) {
+        for (let x0 = 0; x0 + w <= src.width; x0 += 16) {
+          let n = 0;
+          for (let y = y0; y < y0 + h; y++)
+            for (let x = x0; x < x0 + w; x++)
+              if (onSupport[0][y * src.width + x] > 0.05 && onSupport[0][y * src.width + x] < 0.95) n++;
+          if (n > best.n) best = { x: x0, y: y0, n };
+        }
+      }
+      const crop = new Uint8Array(h * w * 3);
+      for (let y = 0; y < h; y++)
+        crop.set(
+          src.rgb.subarray(((y + best.y) * src.width + best.x) * 3, ((y + best.y) * src.width + best.x + w) * 3),
+          y * w * 3,
+        );
+      const expected = referenceHead(fitted, weights, crop, h, w);
+      const got = await simd.model(crop, w, h);
+      const d64 = maxAbsDiff(got, expected);
+      const tf64 = maxAbsDiff(await viaTf.model(crop, w, h), expected);
+      console.log(
+        `default extractors, adapted head (|W|max ${Math.max(...fitted.W.map(Math.abs)).toFixed(2)}, ` +
+          `b ${fitted.b.toFixed(2)}): max |Δp| SIMD vs TF.js wasm ${worstTf.toExponential(2)} ` +
+          `over 3 patches of 256² (${flips} of ${3 * 65536} pixels change side of the threshold), ` +
+          `SIMD vs float64 ${d64.toExponential(2)} (TF.js vs float64 ${tf64.toExponential(2)}) ` +
+          `on a 96² crop (${(midFraction(expected) * 100) | 0}% of it in 0.05..0.95); ` +
+          `${mid} pixels in 0.05..0.95 over the 256² patches`,
+      );
+      // This head sums 75 terms of up to ~10² into a logit near 0 (b ≈ −96): float32 rounding alone
+      // (ulp 1e-5 at 10²) moves p by ~1e-5 where it is near ½, in TF.js as much as here.
+      assert.ok(worstTf <= 1e-4, `SIMD vs TF.js ${worstTf}`);
+      assert.ok(d64 <= 1e-4, `SIMD vs float64 ${d64}`);
+    } finally {
+      simd.dispose();
+      viaTf.dispose();
+    }
+    assert.equal(tf.memory().numTensors, tensors);
+  },
+);

@@ -79,7 +79,9 @@ test('random views of random slides: centre first, cut at the budget, the rest d
     const all = reference(grid, visible, Infinity, tileSize, new Set()).now;
     const done = new Set(all.filter(() => random.next() < 0.2));
     done.add('9:1x1/0,0,1,1');
-    const label = `trial ${trial}: grid ${grid.width}×${grid.height}, view ${JSON.stringify(visible)}, budget ${budget}, tile ${tileSize}`;
+    const label =
+      `trial ${trial}: grid ${grid.width}×${grid.height}, view ${JSON.stringify(visible)}, ` +
+      `budget ${budget}, tile ${tileSize}`;
     const expected = reference(grid, visible, budget, tileSize, done);
     const plan = planView({ grid, visible, budgetMegapixels: budget, tileSize, done });
     const now = [...plan.now],
@@ -139,21 +141,27 @@ test('ties go in raster order; a view off the slide plans nothing', () => {
   );
 });
 
-test('the packed sort and the comparator sort give the same order; views too far for packing take the comparator', () => {
-  const random = new SeededRandom(9);
-  for (let trial = 0; trial < 20; trial++) {
-    const n = 1 + random.int(5000);
-    // Plenty of exact ties (integers) and near values.
-    const d = Float64Array.from({ length: n }, () => (random.next() < 0.5 ? random.int(50) : random.next() * 3000));
-    const packed = centreOrder(d),
-      compared = centreOrder(d, false);
-    assert.deepEqual(packed, compared);
-    for (let k = 1; k < n; k++) {
-      const a = d[packed[k - 1]],
-        b = d[packed[k]];
-      assert.ok(a < b || (a === b && packed[k - 1] < packed[k]) || Math.abs(a - b) < 2 ** -12, `order broken at ${k}`);
+test(
+  'the packed sort and the comparator sort give the same order; ' + 'views too far for packing take the comparator',
+  () => {
+    const random = new SeededRandom(9);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 1 + random.int(5000);
+      // Plenty of exact ties (integers) and near values.
+      const d = Float64Array.from({ length: n }, () => (random.next() < 0.5 ? random.int(50) : random.next() * 3000));
+      const packed = centreOrder(d),
+        compared = centreOrder(d, false);
+      assert.deepEqual(packed, compared);
+      for (let k = 1; k < n; k++) {
+        const a = d[packed[k - 1]],
+          b = d[packed[k]];
+        assert.ok(
+          a < b || (a === b && packed[k - 1] < packed[k]) || Math.abs(a - b) < 2 ** -12,
+          `order broken at ${k}`,
+        );
+      }
     }
-  }
-  const far = Float64Array.from([3e6, 1, 5e6, 1, 0]);
-  assert.deepEqual(Array.from(centreOrder(far)), [4, 1, 3, 0, 2]);
-});
+    const far = Float64Array.from([3e6, 1, 5e6, 1, 0]);
+    assert.deepEqual(Array.from(centreOrder(far)), [4, 1, 3, 0, 2]);
+  },
+);

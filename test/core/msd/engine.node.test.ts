@@ -121,14 +121,17 @@ const cases: Case[] = [
 ];
 
 for (const k of cases) {
-  test(`gradient matches central finite differences: C=${k.C} depth=${k.depth} ${k.H}×${k.W} batch ${k.samples}`, () => {
-    const errors = checkGradient(k);
-    const text = Object.entries(errors)
-      .map(([n, e]) => `${n} ${e.toExponential(1)}`)
-      .join(', ');
-    console.log(`  relative error ‖g − fd‖/‖fd‖ (float64, h = 1e-6): ${text}`);
-    for (const [name, e] of Object.entries(errors)) assert.ok(e < 1e-6, `${name}: relative error ${e}`);
-  });
+  test(
+    `gradient matches central finite differences: ` + `C=${k.C} depth=${k.depth} ${k.H}×${k.W} batch ${k.samples}`,
+    () => {
+      const errors = checkGradient(k);
+      const text = Object.entries(errors)
+        .map(([n, e]) => `${n} ${e.toExponential(1)}`)
+        .join(', ');
+      console.log(`  relative error ‖g − fd‖/‖fd‖ (float64, h = 1e-6): ${text}`);
+      for (const [name, e] of Object.entries(errors)) assert.ok(e < 1e-6, `${name}: relative error ${e}`);
+    },
+  );
 }
 
 test('the float32 loops (WebAssembly SIMD and plain JS) give the float64 gradient', () => {
@@ -176,7 +179,8 @@ test('the float32 loops (WebAssembly SIMD and plain JS) give the float64 gradien
       }
       const e = Math.sqrt(diff / norm2);
       console.log(
-        `  float32 ${simd ? 'SIMD' : 'JS'} vs float64, C=${k.C} depth=${k.depth} ${k.H}×${k.W}: relative error ${e.toExponential(1)}`,
+        `  float32 ${simd ? 'SIMD' : 'JS'} vs float64, C=${k.C} depth=${k.depth} ${k.H}×${k.W}: ` +
+          `relative error ${e.toExponential(1)}`,
       );
       assert.ok(e < 1e-4, `relative error ${e}`);
     }
@@ -270,7 +274,8 @@ test('the training forward computes the same function as the inference network (
       let maxOut = 0;
       for (let i = 0; i < out.length; i++) maxOut = Math.max(maxOut, Math.abs(out[i] - theirOut[i]));
       console.log(
-        `  vs createMsd on ${backend}, ${H}×${W} depth ${depth}: max |Δmap| ${maxMap.toExponential(1)}, max |Δprobability| ${maxOut.toExponential(1)}`,
+        `  vs createMsd on ${backend}, ${H}×${W} depth ${depth}: max |Δmap| ${maxMap.toExponential(1)}, ` +
+          `max |Δprobability| ${maxOut.toExponential(1)}`,
       );
       assert.ok(maxMap < 1e-4, `${backend} ${H}×${W} depth ${depth}: feature maps differ by ${maxMap}`);
       assert.ok(maxOut < 1e-5, `${backend} ${H}×${W} depth ${depth}: outputs differ by ${maxOut}`);

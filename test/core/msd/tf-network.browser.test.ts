@@ -71,7 +71,8 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
       after(() => {
         if (results.get(cases[0].key)!.has(backend)) {
           console.log(
-            `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`,
+            `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, ` +
+              `max |probability − reference| = ${worst.probability.toExponential(2)}`,
           );
         }
       });
@@ -99,7 +100,8 @@ describe('MSD forward on every browser backend equals the float64 reference', ()
       // wasm and cpu always run; without at least that pair per case this test proved nothing.
       assert.isAtLeast(ran, cases.length);
       console.log(
-        `backends ${BACKENDS.filter((b) => results.get(cases[0].key)!.has(b)).join(', ')}: max pairwise difference ${worst.toExponential(2)}`,
+        `backends ${BACKENDS.filter((b) => results.get(cases[0].key)!.has(b)).join(', ')}: ` +
+          `max pairwise difference ${worst.toExponential(2)}`,
       );
     });
   });
@@ -145,9 +147,12 @@ describe('initBackend without a preference', () => {
     const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
     const debug = gl?.getExtension('WEBGL_debug_renderer_info');
     const renderer = gl && debug ? String(gl.getParameter(debug.UNMASKED_RENDERER_WEBGL)) : 'unknown';
-    console.log(
-      `WebGPU adapter: ${JSON.stringify({ fallback: adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter, architecture: adapter?.info?.architecture, vendor: adapter?.info?.vendor })}; WebGL renderer: ${renderer}`,
-    );
+    const adapterInfo = {
+      fallback: adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter,
+      architecture: adapter?.info?.architecture,
+      vendor: adapter?.info?.vendor,
+    };
+    console.log(`WebGPU adapter: ${JSON.stringify(adapterInfo)}; WebGL renderer: ${renderer}`);
     const chosen = await initBackend();
     console.log(`automatic choice here: ${chosen}`);
     if (adapter?.info?.isFallbackAdapter ?? adapter?.isFallbackAdapter) assert.notEqual(chosen, 'webgpu');

@@ -110,7 +110,8 @@ for (const backend of BACKENDS) {
     }
     test('max abs difference over all cases', () => {
       console.log(
-        `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, max |probability − reference| = ${worst.probability.toExponential(2)}`,
+        `${backend}: max |features − reference| = ${worst.features.toExponential(2)}, ` +
+          `max |probability − reference| = ${worst.probability.toExponential(2)}`,
       );
     });
   });

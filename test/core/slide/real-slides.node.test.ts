@@ -55,50 +55,56 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
   });
   after(() => server.close());
 
-  test('Aperio SVS with RGB-encoded JPEG tiles: one level, 0.499 µm/px, same pixels as its re-encoded pyramid', async () => {
-    const svs = await fromFile(CMU);
-    assert.deepEqual(svs.levels, [{ width: 2220, height: 2967, downsample: 1, tileWidth: 240, tileHeight: 240 }]);
-    assert.deepEqual(svs.mpp, { x: 0.499, y: 0.499 });
-    const pyramid = await fromFile(PYRAMID);
-    const region = { level: 0, x: 720, y: 960, width: 480, height: 480 };
-    const a = await svs.readRegion(region);
-    const b = await pyramid.readRegion(region);
-    // The pyramid is the SVS's level 0 re-encoded at JPEG quality 90 (its README: mean 0.36).
-    const d = pixelDiff(a, b).mean;
-    assert.ok(d < 1.0, `SVS vs its JPEG-90 copy: mean |Δ| ${d.toFixed(3)}`);
-    // Colours: an RGB-encoded JPEG read as YCbCr would turn pink tissue green.
-    let r = 0;
-    let g = 0;
-    for (let i = 0; i < a.length; i += 3) {
-      r += a[i];
-      g += a[i + 1];
-    }
-    assert.ok(r > g * 1.05, 'H&E is pinker than green');
-  });
+  test(
+    'Aperio SVS with RGB-encoded JPEG tiles: one level, 0.499 µm/px, ' + 'same pixels as its re-encoded pyramid',
+    async () => {
+      const svs = await fromFile(CMU);
+      assert.deepEqual(svs.levels, [{ width: 2220, height: 2967, downsample: 1, tileWidth: 240, tileHeight: 240 }]);
+      assert.deepEqual(svs.mpp, { x: 0.499, y: 0.499 });
+      const pyramid = await fromFile(PYRAMID);
+      const region = { level: 0, x: 720, y: 960, width: 480, height: 480 };
+      const a = await svs.readRegion(region);
+      const b = await pyramid.readRegion(region);
+      // The pyramid is the SVS's level 0 re-encoded at JPEG quality 90 (its README: mean 0.36).
+      const d = pixelDiff(a, b).mean;
+      assert.ok(d < 1.0, `SVS vs its JPEG-90 copy: mean |Δ| ${d.toFixed(3)}`);
+      // Colours: an RGB-encoded JPEG read as YCbCr would turn pink tissue green.
+      let r = 0;
+      let g = 0;
+      for (let i = 0; i < a.length; i += 3) {
+        r += a[i];
+        g += a[i + 1];
+      }
+      assert.ok(r > g * 1.05, 'H&E is pinker than green');
+    },
+  );
 
-  test('JPEG pyramid: five levels, resolution tags give 0.499 µm/px, every level matches the downsampled level 0', async () => {
-    const source = await fromFile(PYRAMID);
-    assert.deepEqual(
-      source.levels.map((l) => [l.width, l.height]),
-      [
-        [2220, 2967],
-        [1110, 1483],
-        [555, 741],
-        [277, 370],
-        [138, 185],
-      ],
-    );
-    assert.ok(
-      Math.abs(source.mpp!.x - 0.499) < 1e-4 && Math.abs(source.mpp!.y - 0.499) < 1e-4,
-      `mpp ${JSON.stringify(source.mpp)}`,
-    );
-    for (let level = 1; level < source.levels.length; level++) {
-      const size = Math.min(128, source.levels[level].width - 4);
-      const d = await levelAgreement(source, level, 2, 2, size);
-      console.log(`# JPEG pyramid level ${level}: mean |Δ| vs box-downsampled level 0 = ${d.toFixed(2)}`);
-      assert.ok(d < 4, `level ${level} vs level 0 downsampled: mean |Δ| ${d.toFixed(2)}`);
-    }
-  });
+  test(
+    'JPEG pyramid: five levels, resolution tags give 0.499 µm/px, ' + 'every level matches the downsampled level 0',
+    async () => {
+      const source = await fromFile(PYRAMID);
+      assert.deepEqual(
+        source.levels.map((l) => [l.width, l.height]),
+        [
+          [2220, 2967],
+          [1110, 1483],
+          [555, 741],
+          [277, 370],
+          [138, 185],
+        ],
+      );
+      assert.ok(
+        Math.abs(source.mpp!.x - 0.499) < 1e-4 && Math.abs(source.mpp!.y - 0.499) < 1e-4,
+        `mpp ${JSON.stringify(source.mpp)}`,
+      );
+      for (let level = 1; level < source.levels.length; level++) {
+        const size = Math.min(128, source.levels[level].width - 4);
+        const d = await levelAgreement(source, level, 2, 2, size);
+        console.log(`# JPEG pyramid level ${level}: mean |Δ| vs box-downsampled level 0 = ${d.toFixed(2)}`);
+        assert.ok(d < 4, `level ${level} vs level 0 downsampled: mean |Δ| ${d.toFixed(2)}`);
+      }
+    },
+  );
 
   test('TCGA SVS in JPEG 2000 (33005): two levels that agree after downsampling, no mpp', async () => {
     const source = await fromFile(TCGA);
@@ -116,7 +122,8 @@ describe('real slides in ../shared/data/wsi', { skip: absent }, () => {
     const d = await levelAgreement(source, 1, 900, 700, 256);
     const shifted = await levelAgreement(source, 1, 900, 700, 256, 2);
     console.log(
-      `# TCGA level 1 vs box-downsampled level 0: mean |Δ| = ${d.toFixed(2)} (shifted by one pixel: ${shifted.toFixed(2)})`,
+      `# TCGA level 1 vs box-downsampled level 0: mean |Δ| = ${d.toFixed(2)} ` +
+        `(shifted by one pixel: ${shifted.toFixed(2)})`,
     );
     assert.ok(d < 9, `mean |Δ| ${d.toFixed(2)}`);
     assert.ok(d < 0.75 * shifted, `aligned ${d.toFixed(2)} vs shifted ${shifted.toFixed(2)}`);

@@ -153,7 +153,8 @@ test('a generated JPEG pyramid reads within JPEG tolerance at every level', asyn
 test('OME-TIFF: a SubIFD pyramid reads pixel-exact, microns per pixel from the OME-XML', async () => {
   const ome =
     '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">' +
-    '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" SizeX="1500" SizeY="1100" SizeC="3" SizeZ="1" SizeT="1" ' +
+    '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" SizeX="1500" SizeY="1100" ' +
+    'SizeC="3" SizeZ="1" SizeT="1" ' +
     'PhysicalSizeX="250" PhysicalSizeXUnit="nm" PhysicalSizeY="0.26" PhysicalSizeYUnit="µm"/></Image></OME>';
   const source = await openTiff(blob(pyramidTiff('deflate', { description: ome, layout: 'subifds' }), 'slide.ome.tif'));
   assert.deepEqual(source.mpp, { x: 0.25, y: 0.26 });

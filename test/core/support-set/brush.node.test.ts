@@ -135,23 +135,27 @@ test('strokes on exact pixel centres and corners, axis-aligned and diagonal, mat
   }
 });
 
-test('a single dab of diameter d at a pixel centre is the digital disc, and a thin brush still paints the pixel under the point', () => {
-  const width = 21;
-  const height = 21;
-  const { mask } = drawStroke(width, height, [[10.5, 10.5]], 5);
-  // Radius 2.5 around a centre: offsets (i, j) with i² + j² ≤ 6.25 — 21 pixels.
-  assert.equal(
-    mask.reduce((s, v) => s + v, 0),
-    21,
-  );
-  assert.equal(mask[10 * width + 12], 1);
-  assert.equal(mask[12 * width + 12], 0);
-  const thin = drawStroke(width, height, [[3, 3]], 0.2).mask;
-  assert.deepEqual(
-    [...thin.keys()].filter((i) => thin[i]),
-    [3 * width + 3],
-  );
-});
+test(
+  'a single dab of diameter d at a pixel centre is the digital disc, and a thin brush still paints ' +
+    'the pixel under the point',
+  () => {
+    const width = 21;
+    const height = 21;
+    const { mask } = drawStroke(width, height, [[10.5, 10.5]], 5);
+    // Radius 2.5 around a centre: offsets (i, j) with i² + j² ≤ 6.25 — 21 pixels.
+    assert.equal(
+      mask.reduce((s, v) => s + v, 0),
+      21,
+    );
+    assert.equal(mask[10 * width + 12], 1);
+    assert.equal(mask[12 * width + 12], 0);
+    const thin = drawStroke(width, height, [[3, 3]], 0.2).mask;
+    assert.deepEqual(
+      [...thin.keys()].filter((i) => thin[i]),
+      [3 * width + 3],
+    );
+  },
+);
 
 test('each row of a capsule is one span, so a large brush costs rows, not pixels', () => {
   let spans = 0;

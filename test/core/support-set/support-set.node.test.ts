@@ -35,34 +35,41 @@ test('labels are the values adapt() reads, so masks go to adaptation unchanged',
   assert.equal(LABEL_IGNORE, MASK_IGNORED);
 });
 
-test('a patch is placed in level-0 pixels at the extractors\u2019 scale and maps patch pixels to the slide both ways', () => {
-  const s = store();
-  assert.equal(s.defaultScale, 0.5, '0.25 µm/px extractors on a 0.5 µm/px slide: half a level-0 pixel per patch pixel');
-  assert.equal(s.patchSize, 256);
-  const origin = s.originCentredAt(1000, 1000);
-  assert.deepEqual(origin, { x: 936, y: 936 });
-  const id = s.addPatch(origin);
-  const p = s.patch(id)!;
-  assert.equal(p.mask.length, 256 * 256);
-  assert.ok(
-    p.mask.every((v) => v === LABEL_BACKGROUND),
-    'unpainted means background',
-  );
-  assert.equal(s.selectedId, id, 'a new patch is selected, ready to paint');
-  assert.deepEqual(patchToLevel0(p, 128, 128), [1000, 1000]);
-  assert.deepEqual(level0ToPatch(p, 1000, 1000), [128, 128]);
-  assert.equal(s.patchAt(1000, 1063.9)?.id, id);
-  assert.equal(s.patchAt(1000, 1064), undefined);
-  // Near the edge the box moves inside the slide.
-  assert.deepEqual(s.originCentredAt(4990, -30), { x: 4872, y: 0 });
-  assert.throws(() => s.addPatch({ x: 4900, y: 0 }), /leaves the 5000×4000 slide/);
-  assert.throws(() => s.addPatch({ x: Number.NaN, y: 0 }), /finite/);
-  assert.throws(() => s.addPatch({ x: 0, y: 0 }, { id }), /already in use/);
-  assert.throws(() => store({ slide: { name: 'x', width: 100, height: 100 } }), /no microns per pixel/);
-  const noMpp = store({ slide: { name: 'x.dzi', width: 100, height: 100 }, scale: 0.25 });
-  assert.throws(() => noMpp.originCentredAt(0, 0, 1), /does not fit/);
-  assert.deepEqual(noMpp.originCentredAt(50, 50), { x: 18, y: 18 });
-});
+test(
+  'a patch is placed in level-0 pixels at the extractors\u2019 scale ' + 'and maps patch pixels to the slide both ways',
+  () => {
+    const s = store();
+    assert.equal(
+      s.defaultScale,
+      0.5,
+      '0.25 µm/px extractors on a 0.5 µm/px slide: half a level-0 pixel per patch pixel',
+    );
+    assert.equal(s.patchSize, 256);
+    const origin = s.originCentredAt(1000, 1000);
+    assert.deepEqual(origin, { x: 936, y: 936 });
+    const id = s.addPatch(origin);
+    const p = s.patch(id)!;
+    assert.equal(p.mask.length, 256 * 256);
+    assert.ok(
+      p.mask.every((v) => v === LABEL_BACKGROUND),
+      'unpainted means background',
+    );
+    assert.equal(s.selectedId, id, 'a new patch is selected, ready to paint');
+    assert.deepEqual(patchToLevel0(p, 128, 128), [1000, 1000]);
+    assert.deepEqual(level0ToPatch(p, 1000, 1000), [128, 128]);
+    assert.equal(s.patchAt(1000, 1063.9)?.id, id);
+    assert.equal(s.patchAt(1000, 1064), undefined);
+    // Near the edge the box moves inside the slide.
+    assert.deepEqual(s.originCentredAt(4990, -30), { x: 4872, y: 0 });
+    assert.throws(() => s.addPatch({ x: 4900, y: 0 }), /leaves the 5000×4000 slide/);
+    assert.throws(() => s.addPatch({ x: Number.NaN, y: 0 }), /finite/);
+    assert.throws(() => s.addPatch({ x: 0, y: 0 }, { id }), /already in use/);
+    assert.throws(() => store({ slide: { name: 'x', width: 100, height: 100 } }), /no microns per pixel/);
+    const noMpp = store({ slide: { name: 'x.dzi', width: 100, height: 100 }, scale: 0.25 });
+    assert.throws(() => noMpp.originCentredAt(0, 0, 1), /does not fit/);
+    assert.deepEqual(noMpp.originCentredAt(50, 50), { x: 18, y: 18 });
+  },
+);
 
 test('brush, erase, ignore, polygon fill and clear edit the mask; a stroke is one undo step', () => {
   const s = store({ patchSize: 32 });
@@ -258,7 +265,7 @@ test('random edits with undo and redo always equal a replay from scratch of the 
         mirror.get(change.id)!.set(live.subarray(first * size, (last + 1) * size), first * size);
       }
     });
-    let done: Op[] = [];
+    const done: Op[] = [];
     let undone: Op[] = [];
     let fresh = 0;
     for (let t = 0; t < 150; t++) {

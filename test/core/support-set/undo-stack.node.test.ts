@@ -52,27 +52,30 @@ test('undo and redo walk the history in order; a new step drops the redo branch'
   assert.equal(stack.canRedo, false);
 });
 
-test('the history forgets its oldest steps beyond the step count and the byte budget, but always keeps the newest', () => {
-  const { state, step, apply } = counter();
-  const byCount = createUndoStack({ maxSteps: 3, maxBytes: Infinity });
-  for (let i = 1; i <= 6; i++) byCount.push(apply(step(i)));
-  assert.equal(byCount.size, 3);
-  let undone = 0;
-  while (byCount.undo()) undone++;
-  assert.equal(undone, 3);
-  assert.equal(state.value, 1 + 2 + 3, 'only 4, 5, 6 could be undone');
+test(
+  'the history forgets its oldest steps beyond the step count and the byte budget, ' + 'but always keeps the newest',
+  () => {
+    const { state, step, apply } = counter();
+    const byCount = createUndoStack({ maxSteps: 3, maxBytes: Infinity });
+    for (let i = 1; i <= 6; i++) byCount.push(apply(step(i)));
+    assert.equal(byCount.size, 3);
+    let undone = 0;
+    while (byCount.undo()) undone++;
+    assert.equal(undone, 3);
+    assert.equal(state.value, 1 + 2 + 3, 'only 4, 5, 6 could be undone');
 
-  const bytes = counter();
-  const byBytes = createUndoStack({ maxSteps: 100, maxBytes: 250 });
-  for (const b of [100, 100, 100, 100]) byBytes.push(bytes.apply(bytes.step(1, b)));
-  assert.equal(byBytes.size, 2);
-  assert.equal(byBytes.bytes, 200);
-  byBytes.push(bytes.apply(bytes.step(1, 1000)));
-  assert.equal(byBytes.size, 1, 'a step over the whole budget is still undoable on its own');
-  assert.equal(byBytes.bytes, 1000);
-  assert.ok(byBytes.undo());
-  assert.equal(byBytes.undo(), undefined);
-});
+    const bytes = counter();
+    const byBytes = createUndoStack({ maxSteps: 100, maxBytes: 250 });
+    for (const b of [100, 100, 100, 100]) byBytes.push(bytes.apply(bytes.step(1, b)));
+    assert.equal(byBytes.size, 2);
+    assert.equal(byBytes.bytes, 200);
+    byBytes.push(bytes.apply(bytes.step(1, 1000)));
+    assert.equal(byBytes.size, 1, 'a step over the whole budget is still undoable on its own');
+    assert.equal(byBytes.bytes, 1000);
+    assert.ok(byBytes.undo());
+    assert.equal(byBytes.undo(), undefined);
+  },
+);
 
 test('impossible limits are refused', () => {
   assert.throws(() => createUndoStack({ maxSteps: 0, maxBytes: 1 }), /maxSteps/);

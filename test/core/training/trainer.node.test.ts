@@ -84,7 +84,8 @@ test('a short training run raises validation Dice well above the untrained netwo
   const start = result.history[0].valDice;
   const line = result.history.map((h) => h.valDice.toFixed(3)).join(' ');
   console.log(
-    `  ${source}: val Dice by epoch ${line}; best ${result.bestValDice.toFixed(3)} @${result.bestEpoch}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `  ${source}: val Dice by epoch ${line}; best ${result.bestValDice.toFixed(3)} @${result.bestEpoch}; ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   assert.ok(result.bestValDice > start + 0.3, `validation Dice went from ${start} to only ${result.bestValDice}`);
   assert.ok(result.bestValDice > 0.5, `best validation Dice ${result.bestValDice}`);

@@ -139,7 +139,8 @@ describe('contour layer alignment', function () {
       const fit = outlineFit(viewer, layer, c.cssPerPixel);
       console.log(
         `contour alignment, ${c.name}: ${fit.marks} marks, centroid offset ${fit.centroidOffset.toFixed(2)} px, ` +
-          `outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge, edge ≤ ${fit.uncoveredEdge.toFixed(2)} px from the outline, ` +
+          `outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge, ` +
+          `edge ≤ ${fit.uncoveredEdge.toFixed(2)} px from the outline, ` +
           `line ${fit.thickness[0].toFixed(2)}–${fit.thickness[1].toFixed(2)} px thick`,
       );
       assert.isAtLeast(fit.marks, c.minMarks ?? 3);
@@ -171,7 +172,8 @@ describe('contour layer alignment', function () {
       const moved = readCanvas(moving.canvas).data.slice();
       let fit = outlineFit(viewer, moving, 1.5);
       console.log(
-        `contour alignment, moved drawing: centroid offset ${fit.centroidOffset.toFixed(2)} px, outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge`,
+        `contour alignment, moved drawing: centroid offset ${fit.centroidOffset.toFixed(2)} px, ` +
+          `outline ≤ ${fit.strayOutline.toFixed(2)} px from the mark's edge`,
       );
       assert.isAtLeast(fit.marks, 2);
       assert.isAtMost(fit.centroidOffset, 1);
@@ -420,8 +422,10 @@ describe('contour layer: cells and area in view', function () {
     for (let k = 0; k < 10; k++) layer.inView();
     const count = (performance.now() - t1) / 10;
     console.log(
-      `contour layer, ${cells.length} cells in view (16-gons, 640×480 viewer): Path2D built in ${build.toFixed(1)} ms, ` +
-        `draw median ${times[5].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[9].toFixed(1)}), inView ${count.toFixed(2)} ms`,
+      `contour layer, ${cells.length} cells in view (16-gons, 640×480 viewer): ` +
+        `Path2D built in ${build.toFixed(1)} ms, ` +
+        `draw median ${times[5].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[9].toFixed(1)}), ` +
+        `inView ${count.toFixed(2)} ms`,
     );
     const drawn = readCanvas(layer.canvas).data;
     let opaque = 0;

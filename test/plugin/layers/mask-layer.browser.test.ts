@@ -19,7 +19,10 @@ import {
   view,
 } from './overlay-fixtures.js';
 
-/** Largest offsets allowed, in device pixels: between the overlay's and the slide's marks, and from where OpenSeadragon puts them. */
+/**
+ * Largest offsets allowed, in device pixels: between the overlay's and the slide's marks, and from where OpenSeadragon
+ * puts them.
+ */
 const TOLERANCE = 1;
 const ANIMATION_TOLERANCE = 3;
 
@@ -33,7 +36,10 @@ interface Alignment {
   osdOffset: number;
   /** Worst Dice of the two pixel sets. */
   dice: number;
-  /** Worst distance between the slide mark's centroid and the mark's centre through OpenSeadragon's conversion: the drawer's own error. */
+  /**
+   * Worst distance between the slide mark's centroid and the mark's centre through OpenSeadragon's conversion: the
+   * drawer's own error.
+   */
   drawerOffset: number;
   /** Smallest share of a mark's expected area found, on the slide and on the overlay. */
   found: number;
@@ -108,8 +114,10 @@ const CASES: {
 
 function describeAlignment(label: string, a: Alignment): void {
   console.log(
-    `mask alignment, ${label}: ${a.marks} marks, slide↔overlay ${a.slideOffset.toFixed(2)} px, OSD↔overlay ${a.osdOffset.toFixed(2)} px, ` +
-      `slide↔OSD ${a.drawerOffset.toFixed(2)} px, Dice ${a.dice.toFixed(3)}, found ≥ ${(a.found * 100).toFixed(0)}% of each mark`,
+    `mask alignment, ${label}: ${a.marks} marks, slide↔overlay ${a.slideOffset.toFixed(2)} px, ` +
+      `OSD↔overlay ${a.osdOffset.toFixed(2)} px, ` +
+      `slide↔OSD ${a.drawerOffset.toFixed(2)} px, Dice ${a.dice.toFixed(3)}, ` +
+      `found ≥ ${(a.found * 100).toFixed(0)}% of each mark`,
   );
 }
 
@@ -227,7 +235,8 @@ describe('mask layer during an animated zoom and rotation', function () {
     const worst = (list: Alignment[], k: 'slideOffset' | 'osdOffset') => Math.max(...list.map((f) => f[k]));
     console.log(
       `mask alignment while animating: ${frames.length} frames (${whole.length} with the slide's marks whole), ` +
-        `slide↔overlay ≤ ${worst(whole, 'slideOffset').toFixed(2)} px, OSD↔overlay ≤ ${worst(frames, 'osdOffset').toFixed(2)} px`,
+        `slide↔overlay ≤ ${worst(whole, 'slideOffset').toFixed(2)} px, ` +
+        `OSD↔overlay ≤ ${worst(frames, 'osdOffset').toFixed(2)} px`,
     );
     assert.isAtLeast(frames.length, 4, 'several frames of animation');
     assert.isAtLeast(whole.length, 3);
@@ -296,7 +305,10 @@ describe('mask layer styles', function () {
   };
   const before_ = Float32Array.from(probabilities);
 
-  /** The overlay's row through the slide's middle: first opaque device column, opaque columns, and the pixel at a level-0 x. */
+  /**
+   * The overlay's row through the slide's middle: first opaque device column, opaque columns, and the pixel at a
+   * level-0 x.
+   */
   const middleRow = () => {
     const pixels = readCanvas(layer.canvas);
     const [, y] = expectedDevicePoint(viewer, SLIDE.width / 2, SLIDE.height / 2);
@@ -330,25 +342,29 @@ describe('mask layer styles', function () {
     closeViewer(viewer);
   });
 
-  it('a threshold change re-colours the stored probabilities: the mask edge moves to where the new threshold is crossed', async () => {
-    let row = middleRow();
-    // p > 0.5 from column 128 on, i.e. from level-0 x = 1024.
-    assert.approximately(row.first, expectedDevicePoint(viewer, 1024, 0)[0], TOLERANCE);
-    assert.deepEqual(row.at(1500), [255, 0, 255, 255]);
-    assert.deepEqual(row.at(500), [0, 0, 0, 0]);
-    const opaqueAtHalf = row.opaque;
+  it(
+    'a threshold change re-colours the stored probabilities: the mask edge moves to where ' +
+      'the new threshold is crossed',
+    async () => {
+      let row = middleRow();
+      // p > 0.5 from column 128 on, i.e. from level-0 x = 1024.
+      assert.approximately(row.first, expectedDevicePoint(viewer, 1024, 0)[0], TOLERANCE);
+      assert.deepEqual(row.at(1500), [255, 0, 255, 255]);
+      assert.deepEqual(row.at(500), [0, 0, 0, 0]);
+      const opaqueAtHalf = row.opaque;
 
-    layer.setStyle({ threshold: 0.25 });
-    await nextFrame();
-    await nextFrame();
-    row = middleRow();
-    // p > 0.25 from column 64 on: level-0 x = 512.
-    assert.approximately(row.first, expectedDevicePoint(viewer, 512, 0)[0], TOLERANCE);
-    assert.isAbove(row.opaque, opaqueAtHalf * 1.4);
-    assert.deepEqual(row.at(600), [255, 0, 255, 255]);
-    assert.equal(layer.tileCount, 1);
-    assert.deepEqual(Array.from(probabilities), Array.from(before_), 'the probabilities are not touched');
-  });
+      layer.setStyle({ threshold: 0.25 });
+      await nextFrame();
+      await nextFrame();
+      row = middleRow();
+      // p > 0.25 from column 64 on: level-0 x = 512.
+      assert.approximately(row.first, expectedDevicePoint(viewer, 512, 0)[0], TOLERANCE);
+      assert.isAbove(row.opaque, opaqueAtHalf * 1.4);
+      assert.deepEqual(row.at(600), [255, 0, 255, 255]);
+      assert.equal(layer.tileCount, 1);
+      assert.deepEqual(Array.from(probabilities), Array.from(before_), 'the probabilities are not touched');
+    },
+  );
 
   it('probability mode colours by the colormap; opacity is the canvas’s and needs no redraw', async () => {
     layer.setStyle({ mode: 'probability', colormap: 'viridis' });

@@ -48,7 +48,10 @@ const encodedFine = encodeBundle({
 });
 const fineSource: ExtractorSource = { kind: 'decoded', manifest: encodedFine.manifest, weights: encodedFine.weights };
 
-/** The same tile on the main thread, with the same code the workers run (TF.js wasm); with `inference`, over the resampled level. */
+/**
+ * The same tile on the main thread, with the same code the workers run (TF.js wasm); with `inference`, over the
+ * resampled level.
+ */
 async function inThread(tile: Rect, grid: GridOptions, inference?: InferenceGrid): Promise<Float32Array> {
   await initBackend('wasm');
   const slide = await openTiff({ kind: 'url', url: slideUrl });
@@ -357,28 +360,32 @@ describe('worker pool', function () {
     }
   });
 
-  it('computes tiles of the inference grid (0.5 µm/px slide, 0.25 µm/px extractors) as the main thread does over the resampled level', async () => {
-    const { pool, slide } = await configured({ workers: 2, grid: SMALL }, fineSource);
-    try {
-      const grid = pool.inferenceGrid(slide);
-      assert.deepInclude(grid, { level: 0, width: 16384, height: 16384, scaleX: 0.5, mppSource: 'file' });
-      const tiles = [
-        { x: 4001, y: 6000, width: 64, height: 48 },
-        { x: 16384 - 40, y: 100, width: 40, height: 30 },
-      ];
-      const results = await Promise.all(tiles.map((tile) => pool.predictTile({ slide, inference: grid, tile })));
-      for (const [i, tile] of tiles.entries()) {
-        assert.isAtMost(maxDiff(results[i].probabilities, await inThread(tile, SMALL, grid)), 1e-5, `tile ${i}`);
+  it(
+    'computes tiles of the inference grid (0.5 µm/px slide, 0.25 µm/px extractors) ' +
+      'as the main thread does over the resampled level',
+    async () => {
+      const { pool, slide } = await configured({ workers: 2, grid: SMALL }, fineSource);
+      try {
+        const grid = pool.inferenceGrid(slide);
+        assert.deepInclude(grid, { level: 0, width: 16384, height: 16384, scaleX: 0.5, mppSource: 'file' });
+        const tiles = [
+          { x: 4001, y: 6000, width: 64, height: 48 },
+          { x: 16384 - 40, y: 100, width: 40, height: 30 },
+        ];
+        const results = await Promise.all(tiles.map((tile) => pool.predictTile({ slide, inference: grid, tile })));
+        for (const [i, tile] of tiles.entries()) {
+          assert.isAtMost(maxDiff(results[i].probabilities, await inThread(tile, SMALL, grid)), 1e-5, `tile ${i}`);
+        }
+        // The same numbers as a tile of level 0 itself are other pixels, another job.
+        const plain = await pool.predictTile({ slide, level: 0, tile: tiles[0] });
+        assert.isFalse(plain.cached);
+        assert.isAbove(maxDiff(plain.probabilities, results[0].probabilities), 1e-3);
+        assert.isTrue((await pool.predictTile({ slide, inference: grid, tile: tiles[0] })).cached);
+      } finally {
+        pool.close();
       }
-      // The same numbers as a tile of level 0 itself are other pixels, another job.
-      const plain = await pool.predictTile({ slide, level: 0, tile: tiles[0] });
-      assert.isFalse(plain.cached);
-      assert.isAbove(maxDiff(plain.probabilities, results[0].probabilities), 1e-3);
-      assert.isTrue((await pool.predictTile({ slide, inference: grid, tile: tiles[0] })).cached);
-    } finally {
-      pool.close();
-    }
-  });
+    },
+  );
 
   it("computes the tissue mask in a worker, equal to the main thread's", async () => {
     const { pool, slide } = await configured({ workers: 1 });

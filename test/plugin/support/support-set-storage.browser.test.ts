@@ -194,45 +194,48 @@ describe('the support set saved in the browser', () => {
     }
   });
 
-  it('a full IndexedDB quota is reported (onError, lastError, flush rejects) and the last good save survives', async function () {
-    const buckets = (navigator as unknown as { storageBuckets?: StorageBucketManager }).storageBuckets;
-    assert.exists(buckets, 'Chromium offers storage buckets');
-    const bucketName = `fewshot-quota-${Math.floor(Math.random() * 1e9)}`;
-    // 1 MiB: a painted set fits, megabytes of label noise do not.
-    const bucket = await buckets!.open(bucketName, { quota: 1024 * 1024 });
-    try {
-      const storage = indexedDbTextStore({ factory: bucket.indexedDB });
-      const good = painted();
-      const first = autosaveSupportSet(good, { storage });
-      await first.flush();
-      first.dispose();
+  it(
+    'a full IndexedDB quota is reported (onError, lastError, flush rejects) ' + 'and the last good save survives',
+    async function () {
+      const buckets = (navigator as unknown as { storageBuckets?: StorageBucketManager }).storageBuckets;
+      assert.exists(buckets, 'Chromium offers storage buckets');
+      const bucketName = `fewshot-quota-${Math.floor(Math.random() * 1e9)}`;
+      // 1 MiB: a painted set fits, megabytes of label noise do not.
+      const bucket = await buckets!.open(bucketName, { quota: 1024 * 1024 });
+      try {
+        const storage = indexedDbTextStore({ factory: bucket.indexedDB });
+        const good = painted();
+        const first = autosaveSupportSet(good, { storage });
+        await first.flush();
+        first.dispose();
 
-      const big = heavy(12);
-      assert.isAbove(supportSetToText(big.state()).length, 1024 * 1024);
-      const errors: SupportSetStorageError[] = [];
-      const autosave = autosaveSupportSet(big, { storage, delayMs: 50, onError: (e) => errors.push(e) });
-      big.deletePatch('n0');
-      await waitFor(() => errors.length > 0, 'the failed save');
-      assert.lengthOf(errors, 1, 'the debounced save reported its failure');
-      assert.instanceOf(errors[0], SupportSetStorageError);
-      assert.equal(errors[0].code, 'quota');
-      assert.match(errors[0].message, /quota is full.*not saved; export it to a file/);
-      assert.equal(autosave.lastError, errors[0]);
-      assert.isTrue(autosave.dirty);
-      let rejected: unknown = null;
-      await autosave.flush().catch((e) => (rejected = e));
-      assert.instanceOf(rejected, SupportSetStorageError);
-      assert.equal((rejected as SupportSetStorageError).code, 'quota');
-      assert.lengthOf(errors, 2);
-      autosave.dispose();
+        const big = heavy(12);
+        assert.isAbove(supportSetToText(big.state()).length, 1024 * 1024);
+        const errors: SupportSetStorageError[] = [];
+        const autosave = autosaveSupportSet(big, { storage, delayMs: 50, onError: (e) => errors.push(e) });
+        big.deletePatch('n0');
+        await waitFor(() => errors.length > 0, 'the failed save');
+        assert.lengthOf(errors, 1, 'the debounced save reported its failure');
+        assert.instanceOf(errors[0], SupportSetStorageError);
+        assert.equal(errors[0].code, 'quota');
+        assert.match(errors[0].message, /quota is full.*not saved; export it to a file/);
+        assert.equal(autosave.lastError, errors[0]);
+        assert.isTrue(autosave.dirty);
+        let rejected: unknown = null;
+        await autosave.flush().catch((e) => (rejected = e));
+        assert.instanceOf(rejected, SupportSetStorageError);
+        assert.equal((rejected as SupportSetStorageError).code, 'quota');
+        assert.lengthOf(errors, 2);
+        autosave.dispose();
 
-      const { store, problem } = await restoreSupportSet({ ...options, storage });
-      assert.isNull(problem);
-      assert.deepEqual(content(store), content(good), 'the failed write left the earlier record whole');
-    } finally {
-      await buckets!.delete(bucketName);
-    }
-  });
+        const { store, problem } = await restoreSupportSet({ ...options, storage });
+        assert.isNull(problem);
+        assert.deepEqual(content(store), content(good), 'the failed write left the earlier record whole');
+      } finally {
+        await buckets!.delete(bucketName);
+      }
+    },
+  );
 
   it('a full localStorage quota is reported', async () => {
     const prefix = `fewshot-test-quota-${Math.random()}/`;
@@ -255,32 +258,35 @@ describe('the support set saved in the browser', () => {
     }
   });
 
-  it('a database another version of the plugin upgraded is reported as unavailable, on save and on restore', async () => {
-    const databaseName = `fewshot-test-version-${Math.random()}`;
-    await new Promise<void>((resolve, reject) => {
-      const req = indexedDB.open(databaseName, 5);
-      req.onsuccess = () => {
-        req.result.close();
-        resolve();
-      };
-      req.onerror = () => reject(req.error);
-    });
-    try {
-      const storage = indexedDbTextStore({ databaseName });
-      const errors: SupportSetStorageError[] = [];
-      const autosave = autosaveSupportSet(painted(), { storage, onError: (e) => errors.push(e) });
-      await autosave.flush().catch(() => undefined);
-      autosave.dispose();
-      assert.lengthOf(errors, 1);
-      assert.equal(errors[0].code, 'unavailable');
-      assert.match(errors[0].message, /did not open/);
-      const { store, problem } = await restoreSupportSet({ ...options, storage });
-      assert.instanceOf(problem, SupportSetStorageError);
-      assert.lengthOf(store.patches, 0, 'the user can still work, on an empty set');
-    } finally {
-      await deleteDatabase(databaseName);
-    }
-  });
+  it(
+    'a database another version of the plugin upgraded ' + 'is reported as unavailable, on save and on restore',
+    async () => {
+      const databaseName = `fewshot-test-version-${Math.random()}`;
+      await new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open(databaseName, 5);
+        req.onsuccess = () => {
+          req.result.close();
+          resolve();
+        };
+        req.onerror = () => reject(req.error);
+      });
+      try {
+        const storage = indexedDbTextStore({ databaseName });
+        const errors: SupportSetStorageError[] = [];
+        const autosave = autosaveSupportSet(painted(), { storage, onError: (e) => errors.push(e) });
+        await autosave.flush().catch(() => undefined);
+        autosave.dispose();
+        assert.lengthOf(errors, 1);
+        assert.equal(errors[0].code, 'unavailable');
+        assert.match(errors[0].message, /did not open/);
+        const { store, problem } = await restoreSupportSet({ ...options, storage });
+        assert.instanceOf(problem, SupportSetStorageError);
+        assert.lengthOf(store.patches, 0, 'the user can still work, on an empty set');
+      } finally {
+        await deleteDatabase(databaseName);
+      }
+    },
+  );
 
   it('a saved record that fails the file checks is reported and not used', async () => {
     const databaseName = `fewshot-test-bad-${Math.random()}`;
