@@ -1,6 +1,5 @@
 import type OpenSeadragon from 'openseadragon';
-import type { Head, HeadJson } from '../core/adaptation/head.js';
-import type { CellFeatureCollection } from '../core/cells/geojson-export.js';
+import type { Head } from '../core/adaptation/head.js';
 import { withEvents } from '../core/events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../core/events/typed-events.js';
 import type { InferenceGrid } from '../core/inference/inference-grid.js';
@@ -102,7 +101,13 @@ export type FewShotEvents = {
   error: FewShotError;
 };
 
-export interface FewShot extends TypedEventTarget<FewShotEvents> {
+/** What the handle passes straight to its session (core/session/session.ts documents each). */
+type SessionMethods = Pick<
+  Session,
+  'setColor' | 'loadHead' | 'saveHead' | 'exportGeoJson' | 'exportMaskPng' | 'exportSupportSet' | 'importSupportSet'
+>;
+
+export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods {
   readonly viewer: OpenSeadragon.Viewer;
   readonly pool: WorkerPool;
   /** The DOM-free session this handle draws and drives. */
@@ -140,17 +145,6 @@ export interface FewShot extends TypedEventTarget<FewShotEvents> {
    * the contours follow this threshold (or a newer one replaced it).
    */
   setThreshold(threshold: number): Promise<void>;
-  setColor(color: string): void;
-  /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
-  loadHead(json: unknown): Promise<Head>;
-  saveHead(): HeadJson;
-  /** Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON. */
-  exportGeoJson(region?: Rect): CellFeatureCollection;
-  /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
-  exportMaskPng(region?: Rect): Promise<Blob>;
-  exportSupportSet(): string;
-  /** Replaces the support set by a file's (one undo step); a malformed file is refused and changes nothing. */
-  importSupportSet(text: string): number;
   /** Cells and their area (µm² when the scale is known, else level-0 px²) in the view now. */
   cellsInView(): { cells: number; area: number; unit: 'µm²' | 'px²' };
   destroy(): void;

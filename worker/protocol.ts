@@ -1,5 +1,6 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
 import type { HeadJson } from '../core/adaptation/head.js';
+import type { GridPatch } from '../core/support-set/support-patches.js';
 import type { GridOptions } from '../core/inference/patch-grid.js';
 import type { Rect } from '../core/math/rect.js';
 import type { TileTarget } from '../core/session/compute.js';
@@ -95,12 +96,8 @@ export type WorkerRequest =
       readonly id: number;
       readonly slideId: number;
       readonly target: TileTarget;
-      readonly patches: readonly {
-        readonly x: number;
-        readonly y: number;
-        readonly size: number;
-        readonly mask: Uint8Array;
-      }[];
+      /** Grid pixels of `target` (core/support-set/support-patches.ts). */
+      readonly patches: readonly GridPatch[];
       readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
       readonly metadata?: Record<string, unknown>;
     }

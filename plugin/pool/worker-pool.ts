@@ -1,5 +1,3 @@
-import type { AdaptOptions, AdaptProgress, AdaptReport } from '../../core/adaptation/adapt.js';
-import type { HeadJson } from '../../core/adaptation/head.js';
 import { ByteLru } from '../../core/cache/byte-lru.js';
 import { Emitter } from '../../core/events/typed-events.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
@@ -7,7 +5,15 @@ import { headKey, tileCacheKey } from '../../core/inference/keys.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
-import { PoolStateError, type PoolSlide, type TileRequest, type TileResult } from '../../core/session/compute.js';
+import {
+  PoolStateError,
+  type AdaptAnswer,
+  type AdaptControl,
+  type AdaptRequest,
+  type PoolSlide,
+  type TileRequest,
+  type TileResult,
+} from '../../core/session/compute.js';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
@@ -250,21 +256,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
    * from the slide itself at the inference grid's scale; x, y are grid pixels. The worker is
    * chosen idle if one is, and its tile jobs wait until the fit is done.
    */
-  async adapt(
-    request: {
-      readonly slide: PoolSlide;
-      readonly grid: InferenceGrid;
-      readonly patches: readonly {
-        readonly x: number;
-        readonly y: number;
-        readonly size: number;
-        readonly mask: Uint8Array;
-      }[];
-      readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
-      readonly metadata?: Record<string, unknown>;
-    },
-    control: { readonly signal?: AbortSignal; readonly onProgress?: (progress: AdaptProgress) => void } = {},
-  ): Promise<{ head: HeadJson; report: AdaptReport }> {
+  async adapt(request: AdaptRequest, control: AdaptControl = {}): Promise<AdaptAnswer> {
     if (this.closed) throw new PoolStateError('the worker pool is closed');
     if (!this.extractors) throw new PoolStateError('set the extractors before adapting');
     const ready = this.supervisor.live().filter((s) => s.ready);

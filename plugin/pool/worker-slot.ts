@@ -4,6 +4,7 @@ import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import type { TileTarget } from '../../core/session/compute.js';
+import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerResponse } from '../../worker/protocol.js';
@@ -29,12 +30,7 @@ export interface TileJobSpec {
 export interface AdaptRequest {
   readonly slideKey: number;
   readonly target: TileTarget;
-  readonly patches: readonly {
-    readonly x: number;
-    readonly y: number;
-    readonly size: number;
-    readonly mask: Uint8Array;
-  }[];
+  readonly patches: readonly GridPatch[];
   readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
   readonly metadata?: Record<string, unknown>;
 }
