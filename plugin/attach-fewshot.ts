@@ -3,6 +3,7 @@ import type { Head } from '../core/adaptation/head.js';
 import { withEvents } from '../core/events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../core/events/typed-events.js';
 import type { InferenceGrid } from '../core/inference/inference-grid.js';
+import type { Tiling } from '../core/inference/tiling.js';
 import type { Rect } from '../core/math/rect.js';
 import type { ViewPlan } from '../core/inference/view-plan.js';
 import type { BackendName } from '../core/msd/tf-backend.js';
@@ -59,6 +60,11 @@ export interface FewShotOptions {
   readonly color?: string;
   /** Output megapixels live mode computes by itself per view; default 4. */
   readonly budgetMegapixels?: number;
+  /**
+   * How output tiles are computed: 'whole' (default; one forward over a tile and the extractors'
+   * receptive-field margin) or 'patches' (the paper's 256², stride-64 patches averaged). setTiling changes it.
+   */
+  readonly tiling?: Tiling;
   /** Where the support set is saved; false: not saved. Default IndexedDB (localStorage as fallback). */
   readonly storage?: TextStore | false;
 }
@@ -128,6 +134,7 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly live: boolean;
   readonly className: string;
   readonly color: string;
+  readonly tiling: Tiling;
   /** What the last live plan computed and left out. */
   readonly plan: ViewPlan | undefined;
   /**
@@ -145,6 +152,11 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
    * the contours follow this threshold (or a newer one replaced it).
    */
   setThreshold(threshold: number): Promise<void>;
+  /**
+   * 'whole' or 'patches': drops the results computed the other way and their overlays, as a new
+   * head does (region runs still going end 'interrupted'), and predicts the view again when live.
+   */
+  setTiling(tiling: Tiling): void;
   /** Cells and their area (µm² when the scale is known, else level-0 px²) in the view now. */
   cellsInView(): { cells: number; area: number; unit: 'µm²' | 'px²' };
   destroy(): void;
@@ -183,6 +195,7 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
       className: options.className,
       color: options.color,
       parseColor,
+      tiling: options.tiling,
     });
     return createFewShot(viewer, pool, session, options, restored.problem);
   } catch (err) {
@@ -247,6 +260,7 @@ function createFewShot(
     viewer,
     pool,
     slide: () => (session.headKey ? { slide, grid } : undefined),
+    tiling: () => session.tiling,
     budgetMegapixels: () => options.budgetMegapixels ?? 4,
     done: () => session.results.keys,
     onTile: (tile, result) => session.addResult({ ...tile, probabilities: result.probabilities }),
@@ -274,6 +288,11 @@ function createFewShot(
   });
   session.addEventListener('head', () => {
     maskLayer.setStyle({ threshold: session.threshold });
+    maskLayer.clear();
+    contourLayer.clear();
+    live.refresh();
+  });
+  session.addEventListener('tiling', () => {
     maskLayer.clear();
     contourLayer.clear();
     live.refresh();
@@ -323,6 +342,9 @@ function createFewShot(
     get color() {
       return session.color;
     },
+    get tiling() {
+      return session.tiling;
+    },
     get plan() {
       return plan;
     },
@@ -345,6 +367,7 @@ function createFewShot(
       return retraced;
     },
     setColor: (color: string) => session.setColor(color),
+    setTiling: (tiling: Tiling) => session.setTiling(tiling),
     loadHead: (json: unknown) => session.loadHead(json),
     saveHead: () => session.saveHead(),
     exportGeoJson: (region?: Rect) => session.exportGeoJson(region),

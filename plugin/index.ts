@@ -84,5 +84,6 @@ export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '.
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
 export { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';
 export { inferenceGrid, type InferenceGrid } from '../core/inference/inference-grid.js';
+export { DEFAULT_TILING, TILINGS, type Tiling } from '../core/inference/tiling.js';
 export { describeTileSource } from './slide/tile-source-description.js';
 export type { TileImagesDescription } from '../core/slide/tile-description.js';

@@ -1,6 +1,7 @@
 import type OpenSeadragon from 'openseadragon';
 import type { InferenceGrid } from '../core/inference/inference-grid.js';
 import type { PlannedTile } from '../core/inference/tile-set.js';
+import type { Tiling } from '../core/inference/tiling.js';
 import { planView, type ViewPlan } from '../core/inference/view-plan.js';
 import { imageToElement, slideItem, viewQuad } from './layers/view-transform.js';
 import type { Compute, PoolSlide, TileResult } from '../core/session/compute.js';
@@ -26,6 +27,8 @@ export interface LivePredictionOptions {
   /** The compute the tiles are asked of (the handle's WorkerPool). */
   readonly pool: Pick<Compute, 'predictTile' | 'newViewport'>;
   readonly slide: () => { readonly slide: PoolSlide; readonly grid: InferenceGrid } | undefined;
+  /** How tiles are computed now (the session's tiling); default the pool's. */
+  readonly tiling?: () => Tiling;
   /** Output megapixels computed by themselves per view. */
   readonly budgetMegapixels: () => number;
   /** Keys of tiles already shown for the current head: planned at no cost. */
@@ -71,15 +74,25 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     options.onPlan?.(plan);
     const cx = visible.x + visible.width / 2;
     const cy = visible.y + visible.height / 2;
+    const tiling = options.tiling?.();
     for (const tile of plan.now) {
       const { level0 } = tile;
       // Distance from the view's centre: the pool runs the most central tiles first.
       const priority = Math.hypot(level0.x + level0.width / 2 - cx, level0.y + level0.height / 2 - cy);
       pool
-        .predictTile({ slide: target.slide, inference: target.grid, tile: tile.tile, priority, version, signal })
+        .predictTile({
+          slide: target.slide,
+          inference: target.grid,
+          tile: tile.tile,
+          tiling,
+          priority,
+          version,
+          signal,
+        })
         .then(
           (result) => {
-            if (!signal.aborted) options.onTile(tile, result);
+            // A tile of a tiling no longer current is not the results' (they were dropped with it).
+            if (!signal.aborted && options.tiling?.() === tiling) options.onTile(tile, result);
           },
           (err) => {
             if (!isAbort(err) && !signal.aborted) options.onError?.(err);

@@ -62,11 +62,13 @@ export type WorkerRequest =
   /** Replaces the worker's head; W must have one weight per feature of the loaded extractors. */
   | { readonly type: 'set-head'; readonly id: number; readonly key: string; readonly head: HeadWeights }
   /**
-   * The averaged probabilities of one output rectangle of a slide level or of an inference grid
-   * (`target`; the worker resamples the grid's level itself). Refused unless the loaded
-   * extractors and head are the ones named (a job never runs with a model it was not queued for).
+   * The probabilities of one output rectangle of a slide level or of an inference grid (`target`;
+   * the worker resamples the grid's level itself), by `tiling` (core/inference/tiling.ts): one
+   * forward over the rectangle and the loaded extractors' receptive-field margin, or the patch
+   * grid's patches averaged. Refused unless the loaded extractors and head are the ones named (a
+   * job never runs with a model it was not queued for).
    */
-  | {
+  | ({
       readonly type: 'predict-tile';
       readonly id: number;
       readonly slideId: number;
@@ -75,9 +77,14 @@ export type WorkerRequest =
       readonly tile: Rect;
       readonly extractorsKey: string;
       readonly headKey: string;
-      /** The patch grid (patch size and stride). */
-      readonly grid?: GridOptions;
-    }
+    } & (
+      | { readonly tiling: 'whole' }
+      | {
+          readonly tiling: 'patches';
+          /** The patch grid (patch size and stride; default 256 and 64). */
+          readonly grid?: GridOptions;
+        }
+    ))
   /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
   | {
       readonly type: 'tissue-mask';
@@ -133,8 +140,8 @@ export type WorkerResponse =
     }
   | { readonly type: 'head-set'; readonly id: number; readonly key: string }
   /**
-   * tile.width × tile.height values, row-major; `patches`: patch evaluations it took (patches reused from the memo
-   * not counted).
+   * tile.width × tile.height values, row-major; `patches`: forwards of the model it took (patches
+   * reused from the memo not counted; 1 for a whole-forward tile).
    */
   | {
       readonly type: 'probabilities';

@@ -10,6 +10,8 @@ import { gridKey, patchMemoScope } from '../core/inference/keys.js';
 import type { TileTarget } from '../core/session/compute.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
 import { predictTile } from '../core/inference/predict-tile.js';
+import { predictWholeTile } from '../core/inference/predict-whole-tile.js';
+import { receptiveMargin } from '../core/inference/receptive-field.js';
 import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } from './protocol.js';
 import { resampledSource } from '../core/inference/resampled-source.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
@@ -50,9 +52,10 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   // Model state. A head only has meaning with the extractors it was fitted on, so loading other
   // extractors drops the head; the client sends the head again.
   let backend: BackendName | undefined;
-  let extractors: { key: string; networks: MsdNetwork[]; names: string[] } | undefined;
+  /** `margin`: their receptive-field margin, what a whole-forward tile reads around itself. */
+  let extractors: { key: string; networks: MsdNetwork[]; names: string[]; margin: number } | undefined;
   let head: { key: string; compiled: HeadPatchModel } | undefined;
-  /** Patch probabilities under the current head, shared by neighbouring tiles. */
+  /** Patch probabilities under the current head, shared by neighbouring tiles ('patches' tiling only). */
   const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
   let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
 
@@ -171,7 +174,12 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           }
           dropHead();
           extractors?.networks.forEach((n) => n.dispose());
-          extractors = { key: request.key, networks, names: bundle.classes.map((c) => c.name) };
+          extractors = {
+            key: request.key,
+            networks,
+            names: bundle.classes.map((c) => c.name),
+            margin: receptiveMargin(networks.map((n) => n.weights)),
+          };
           reply({
             type: 'extractors-loaded',
             id: request.id,
@@ -216,18 +224,33 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             );
           }
           const started = performance.now();
+          const model = head.compiled.model;
+          let probabilities: Float32Array;
           let patches = 0;
-          const { patchSize, stride } = request.grid ?? {};
-          const scope = patchMemoScope({ slideId: request.slideId, target: request.target, patchGrid: request.grid });
-          const probabilities = await predictTile(pixels.source, pixels.level, request.tile, head.compiled.model, {
-            patchSize,
-            stride,
-            signal,
-            memo: { cache: memo, scope },
-            onPatch: (_done, _total, reused) => {
-              if (!reused) patches++;
-            },
-          });
+          if (request.tiling === 'whole') {
+            // One forward over the tile and the margin, with the same head model as patches (SIMD
+            // on wasm/cpu, TF.js on a GPU): nothing is computed twice, so no memo.
+            const { margin } = extractors;
+            probabilities = await predictWholeTile(pixels.source, pixels.level, request.tile, model, {
+              margin,
+              signal,
+            });
+            patches = 1;
+          } else if (request.tiling === 'patches') {
+            const { patchSize, stride } = request.grid ?? {};
+            const scope = patchMemoScope({ slideId: request.slideId, target: request.target, patchGrid: request.grid });
+            probabilities = await predictTile(pixels.source, pixels.level, request.tile, model, {
+              patchSize,
+              stride,
+              signal,
+              memo: { cache: memo, scope },
+              onPatch: (_done, _total, reused) => {
+                if (!reused) patches++;
+              },
+            });
+          } else {
+            throw new Error(`unknown tiling '${(request as { tiling?: unknown }).tiling}': 'whole' or 'patches'`);
+          }
           reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [
             probabilities.buffer as ArrayBuffer,
           ]);

@@ -1,6 +1,7 @@
 import type { InferenceGrid } from './inference-grid.js';
 import type { GridOptions } from './patch-grid.js';
 import type { Rect } from '../math/rect.js';
+import type { Tiling } from './tiling.js';
 
 /**
  * Every key that names grids, tiles and cached results, built in one place so that two parts
@@ -51,7 +52,9 @@ export function pixelsKey(target: PixelsOf): string {
 /**
  * The pool's key for a finished tile: everything its probabilities depend on. JSON of the fields
  * rather than a joined string, because the extractors' key is free text (a URL may hold any
- * separator): two different requests can never make one key.
+ * separator): two different requests can never make one key. The tiling is in it (a whole-forward
+ * tile and the patch average of the same pixels are different numbers); the patch grid only
+ * with 'patches', the one tiling it shapes.
  */
 export function tileCacheKey(k: {
   readonly slide: number;
@@ -59,9 +62,11 @@ export function tileCacheKey(k: {
   readonly tile: Rect;
   readonly extractors: string;
   readonly head: string;
+  readonly tiling: Tiling;
   readonly patchGrid?: GridOptions;
 }): string {
-  const { tile, patchGrid } = k;
+  const { tile, tiling } = k;
+  const patchGrid = tiling === 'patches' ? k.patchGrid : undefined;
   return JSON.stringify([
     k.slide,
     pixelsKey(k.target),
@@ -71,6 +76,7 @@ export function tileCacheKey(k: {
     tile.height,
     k.extractors,
     k.head,
+    tiling,
     patchGrid?.patchSize ?? null,
     patchGrid?.stride ?? null,
   ]);

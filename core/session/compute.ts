@@ -1,6 +1,7 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import type { HeadJson } from '../adaptation/head.js';
 import type { InferenceGrid } from '../inference/inference-grid.js';
+import type { Tiling } from '../inference/tiling.js';
 import type { Rect } from '../math/rect.js';
 import type { SlideInfo } from '../slide/pixel-source.js';
 import type { TissueMask } from '../slide/tissue-mask.js';
@@ -26,6 +27,11 @@ export type TileRequest = TileTarget & {
   readonly slide: PoolSlide;
   /** In the level's pixels, or in the inference grid's. */
   readonly tile: Rect;
+  /**
+   * How the tile is computed (core/inference/tiling.ts): one forward over it and its receptive-field
+   * margin, or the paper's averaged patches. Default: the compute's own (the pool's `tiling` option).
+   */
+  readonly tiling?: Tiling;
   /** Lower runs sooner. Default 0. A job shared by several callers runs at the most urgent. */
   readonly priority?: number;
   /**
@@ -40,7 +46,7 @@ export type TileRequest = TileTarget & {
 export interface TileResult {
   /** tile.width × tile.height probabilities, row-major. Shared with the cache: do not modify. */
   readonly probabilities: Float32Array;
-  /** Patch evaluations it took (0 when it came from the cache). */
+  /** Forwards of the model it took: patches evaluated, 1 for a whole tile, 0 when it came from the cache. */
   readonly patches: number;
   readonly cached: boolean;
   /** Index of the worker that computed it. */

@@ -2,6 +2,7 @@ import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { withEvents } from '../events/event-handle.js';
 import type { InferenceGrid } from '../inference/inference-grid.js';
 import type { PlannedTile, TileSet } from '../inference/tile-set.js';
+import type { Tiling } from '../inference/tiling.js';
 import { PoolStateError, type Compute, type PoolSlide } from './compute.js';
 
 /**
@@ -23,6 +24,8 @@ export interface RegionRunOptions {
   readonly slide: PoolSlide;
   readonly grid: InferenceGrid;
   readonly tiles: TileSet;
+  /** How its tiles are computed (core/inference/tiling.ts); default the pool's. */
+  readonly tiling?: Tiling;
   /** Keys of tiles an earlier run finished (its `completed()`): counted as done, not computed again. */
   readonly completed?: Iterable<string>;
   /** Tiles with the pool at once; default two per worker, so no worker waits between tiles. */
@@ -115,7 +118,7 @@ const SLICE_MS = 8;
 const isAbort = (e: unknown) => (e as { name?: string } | undefined)?.name === 'AbortError';
 
 export function createRegionRun(pool: TilePredictor, options: RegionRunOptions): RegionRun {
-  const { slide, grid, tiles } = options;
+  const { slide, grid, tiles, tiling } = options;
   const concurrency = options.concurrency ?? Math.max(1, 2 * pool.size);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
@@ -193,7 +196,16 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
   function submit(t: PlannedTile): void {
     inFlight++;
     trackActivity();
-    pool.predictTile({ slide, inference: grid, tile: t.tile, priority, version: null, signal: controller.signal }).then(
+    const request = {
+      slide,
+      inference: grid,
+      tile: t.tile,
+      tiling,
+      priority,
+      version: null,
+      signal: controller.signal,
+    };
+    pool.predictTile(request).then(
       (r) => {
         inFlight--;
         if (ended()) return;

@@ -9,6 +9,7 @@ import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../inference/inference-grid.js';
 import type { Rect } from '../math/rect.js';
 import { planRegion } from '../inference/region-plan.js';
+import { checkTiling, DEFAULT_TILING, type Tiling } from '../inference/tiling.js';
 import { importSupportSet, supportSetToText } from '../support-set/support-set-file.js';
 import { gridPatches, supportProblem } from '../support-set/support-patches.js';
 import type { SupportSetStore } from '../support-set/support-set.js';
@@ -50,6 +51,8 @@ export interface SessionOptions {
   readonly color?: string;
   /** Colour → RGBA bytes, throwing on what is not a colour; default hex colours only (parseHexColor). */
   readonly parseColor?: (color: string) => Rgba;
+  /** How tiles are computed (core/inference/tiling.ts); default 'whole'. */
+  readonly tiling?: Tiling;
 }
 
 /**
@@ -95,6 +98,8 @@ export type SessionEvents = {
   threshold: number;
   /** The colour changed. */
   color: string;
+  /** The tiling changed: earlier results are dropped (other numbers for the same tiles), region runs stop. */
+  tiling: Tiling;
   /** Anything a view of the session shows changed (state, head, results, settings). */
   change: Readonly<Record<string, never>>;
   /** A tile of a region run failed (the run goes on). */
@@ -118,6 +123,8 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   readonly lastAdapt: AdaptOutcome | undefined;
   readonly state: SessionState;
   readonly threshold: number;
+  /** How its tiles are computed: what live prediction and region runs ask the compute for. */
+  readonly tiling: Tiling;
   readonly results: SessionResults;
   /**
    * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
@@ -134,6 +141,11 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   /** Strictly between 0 and 1. */
   setThreshold(threshold: number): void;
   setColor(color: string): void;
+  /**
+   * 'whole' or 'patches' (core/inference/tiling.ts). As a head change does, it drops the results
+   * (computed the other way), and region runs still computing them end 'interrupted'.
+   */
+  setTiling(tiling: Tiling): void;
   /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
   loadHead(json: unknown): Promise<Head>;
   /** The head with the current threshold, as the JSON a user saves. */
@@ -158,6 +170,9 @@ export function createSession(options: SessionOptions): Session {
   let lastAdapt: AdaptOutcome | undefined;
   let state: SessionState = 'idle';
   let threshold = 0.5;
+  let tiling = checkTiling(options.tiling ?? DEFAULT_TILING);
+  // Aborted when the tiling changes: the region runs computing the old one stop.
+  let tilingRuns = new AbortController();
   const results = createResultTiles();
   const events = new Emitter<SessionEvents>();
   const changed = () => events.emit('change', {});
@@ -216,6 +231,9 @@ export function createSession(options: SessionOptions): Session {
     get threshold() {
       return threshold;
     },
+    get tiling() {
+      return tiling;
+    },
     results,
 
     async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
@@ -259,8 +277,28 @@ export function createSession(options: SessionOptions): Session {
         ...(typeof region === 'object' ? { region } : {}),
         ...(tissue ? { tissue } : {}),
       });
-      const run = createRegionRun(compute, { slide, grid, tiles, completed: results.keys, signal: runOptions.signal });
+      const runTiling = tiling;
+      const stale = tilingRuns.signal;
+      // The run's tiles are dropped once the tiling changes, as the pool drops a replaced head's:
+      // the run ends 'interrupted' and keeps no worker busy with numbers nobody shows.
+      const predictor = {
+        get size() {
+          return compute.size;
+        },
+        predictTile: (r: Parameters<Compute['predictTile']>[0]) =>
+          compute.predictTile({ ...r, signal: r.signal ? AbortSignal.any([r.signal, stale]) : stale }),
+      };
+      const run = createRegionRun(predictor, {
+        slide,
+        grid,
+        tiles,
+        tiling: runTiling,
+        completed: results.keys,
+        signal: runOptions.signal,
+      });
       run.addEventListener('tile', ({ detail: t }) => {
+        // Delivered after the tiling changed (settled just before): not this session's results now.
+        if (runTiling !== tiling) return;
         // A tile from the cache that live prediction already delivered is not shown twice.
         if (t.cached && results.keys.has(t.key)) return;
         addResult({
@@ -290,6 +328,17 @@ export function createSession(options: SessionOptions): Session {
       parseColor(next);
       color = next;
       events.emit('color', next);
+      changed();
+    },
+
+    setTiling(next: Tiling) {
+      checkTiling(next);
+      if (next === tiling) return;
+      tiling = next;
+      tilingRuns.abort(new DOMException('the tiling changed', 'AbortError'));
+      tilingRuns = new AbortController();
+      results.clear();
+      events.emit('tiling', next);
       changed();
     },
 

@@ -3,6 +3,7 @@ import { Emitter } from '../../core/events/typed-events.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
 import { headKey, tileCacheKey } from '../../core/inference/keys.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
+import { checkTiling, DEFAULT_TILING, type Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import {
@@ -54,7 +55,12 @@ export interface WorkerPoolOptions {
   readonly backends?: readonly BackendName[];
   readonly wasmPaths?: string;
   readonly allowSoftwareGpu?: boolean;
-  /** Patch size and stride (default: 256 and 64). */
+  /**
+   * How tiles are computed when a request does not say (core/inference/tiling.ts): 'whole' (default:
+   * one forward over the tile and its receptive-field margin) or 'patches' (the paper's).
+   */
+  readonly tiling?: Tiling;
+  /** Patch size and stride of the 'patches' tiling (default: 256 and 64). */
   readonly grid?: GridOptions;
   /** Bytes of finished tiles kept; default 256 MiB. */
   readonly cacheBytes?: number;
@@ -117,6 +123,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   static async create(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
     const n = options.workers ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, got ${n}`);
+    if (options.tiling !== undefined) checkTiling(options.tiling);
     const pool = new WorkerPool(options);
     try {
       await pool.supervisor.startAll(n);
@@ -213,9 +220,14 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     return key;
   }
 
+  /** How tiles are computed when a request does not say. */
+  get tiling(): Tiling {
+    return this.options.tiling ?? DEFAULT_TILING;
+  }
+
   /**
-   * The averaged probabilities of one output tile: from the cache, from the job already computing
-   * it, or from the next free worker.
+   * The probabilities of one output tile, by the request's tiling (default the pool's): from the
+   * cache, from the job already computing it, or from the next free worker.
    */
   predictTile(request: TileRequest): Promise<TileResult> {
     if (this.closed) return Promise.reject(new PoolStateError('the worker pool is closed'));
@@ -230,6 +242,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     if (request.signal?.aborted) return Promise.reject(abortError('the tile was aborted'));
     if (version !== null && version < this.queue.viewportVersion)
       return Promise.reject(abortError('the view moved on'));
+    let tiling: Tiling;
+    try {
+      tiling = checkTiling(request.tiling ?? this.tiling);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const { tile } = request;
     const target = request.inference ? { inference: request.inference } : { level: request.level };
     const key = tileCacheKey({
@@ -238,6 +256,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       tile,
       extractors: extractors.key,
       head,
+      tiling,
       patchGrid: this.options.grid,
     });
     const hit = this.cache.get(key);
@@ -245,7 +264,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       this.counts.cacheHits++;
       return Promise.resolve({ probabilities: hit, patches: 0, cached: true });
     }
-    const spec = () => ({ slideKey, target, tile, extractorsKey: extractors.key, headKey: head });
+    const spec = () => ({ slideKey, target, tile, extractorsKey: extractors.key, headKey: head, tiling });
     const result = this.queue.join(key, spec, { priority: request.priority, version, signal: request.signal });
     this.pump();
     return result;

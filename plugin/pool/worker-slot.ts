@@ -1,6 +1,7 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../../core/adaptation/adapt.js';
 import type { HeadJson } from '../../core/adaptation/head.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
+import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import type { TileTarget } from '../../core/session/compute.js';
@@ -25,6 +26,7 @@ export interface TileJobSpec {
   readonly tile: Rect;
   readonly extractorsKey: string;
   readonly headKey: string;
+  readonly tiling: Tiling;
 }
 
 export interface AdaptRequest {
@@ -109,21 +111,24 @@ export class WorkerSlot {
     expect(await this.call({ type: 'set-head', key, head }), 'head-set', 'set-head');
   }
 
+  /** `grid`: the patch grid of a 'patches' job. */
   async predictTile(
     job: TileJobSpec,
     grid: GridOptions | undefined,
     signal: AbortSignal,
   ): Promise<{ probabilities: Float32Array; patches: number }> {
     const { target, tile, extractorsKey, headKey } = job;
-    const body = {
+    const base = {
       type: 'predict-tile',
       slideId: this.slideId(job.slideKey),
       target,
       tile,
       extractorsKey,
       headKey,
-      grid,
     } as const;
+    // The patch grid means something only to patches.
+    const body =
+      job.tiling === 'patches' ? { ...base, tiling: 'patches' as const, grid } : { ...base, tiling: 'whole' as const };
     const r = expect(await this.call(body, signal), 'probabilities', 'predict-tile');
     return { probabilities: r.probabilities, patches: r.patches };
   }

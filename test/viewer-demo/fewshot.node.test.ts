@@ -429,6 +429,35 @@ test(
     assert.equal(thresholds.style, 0.5);
     assert.equal(thresholds.newJobs, 0);
 
+    // The panel's tiling control: 'patches' drops the whole tiles' results (as a new head does);
+    // back to 'whole', the view fills in again from the pool's cache, without running the networks
+    // (but for the patch jobs a worker had begun before the switch back aborted them).
+    await page.evaluate(() => ((window as any).__tiles = []));
+    const tiling = await page.evaluate(async () => {
+      const panel = (window as any).demoPanel;
+      const h = panel.handle;
+      const select = panel.shadowRoot.querySelector('#tiling') as HTMLSelectElement;
+      const shown = [select.value, h.tiling];
+      const { jobs, cacheHits } = h.pool.stats;
+      select.value = 'patches';
+      select.dispatchEvent(new Event('change'));
+      const patches = { tiling: h.tiling, results: h.session.results.size };
+      select.value = 'whole';
+      select.dispatchEvent(new Event('change'));
+      await panel.updateComplete;
+      return { shown, patches, whole: [select.value, h.tiling], jobs, cacheHits };
+    });
+    assert.deepEqual(tiling.shown, ['whole', 'whole'], 'whole tiles by default, and the select says so');
+    assert.deepEqual(tiling.patches, { tiling: 'patches', results: 0 });
+    assert.deepEqual(tiling.whole, ['whole', 'whole']);
+    const refilled = await viewFilled();
+    const stats = await page.evaluate(() => (window as any).demoPanel.handle.pool.stats);
+    const workers = await page.evaluate(() => (window as any).demoPanel.handle.workers.length);
+    const hits = stats.cacheHits - tiling.cacheHits;
+    console.log(`tiling: patches then whole again; ${refilled} view tiles back, ${hits} from the cache`);
+    assert.equal(hits, refilled, 'every view tile came from the cache');
+    assert.ok(stats.jobs - tiling.jobs <= workers, `${stats.jobs - tiling.jobs} new tile jobs`);
+
     // Pan far: the old view's queued work is dropped, only the new view's tiles arrive, and it fills in.
     const oldKeys = new Set(
       await page.evaluate(() => [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key)),

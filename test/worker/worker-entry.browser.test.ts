@@ -65,6 +65,7 @@ describe('inference worker protocol', () => {
             tile: { x, y: 0, width: 32, height: 32 },
             extractorsKey: 'x',
             headKey,
+            tiling: 'patches',
             grid: { patchSize: 32, stride: 16 },
           });
         const before = await send({ type: 'memory' }).answer;
@@ -81,6 +82,21 @@ describe('inference worker protocol', () => {
         assert.equal(p?.probabilities.length, 32 * 32);
         assert.equal(p?.patches, 4, 'a 32² tile at the corner touches the 32² patches at 0 and 16 along each axis');
         assert.isTrue(p!.probabilities.every((v) => v > 0 && v < 1));
+        // A whole-forward tile is one forward of the model; a tiling the worker does not know is refused.
+        const tile = { x: 0, y: 0, width: 32, height: 32 };
+        const wholeJob = {
+          type: 'predict-tile',
+          slideId,
+          target: { level: 0 },
+          tile,
+          extractorsKey: 'x',
+          headKey: 'h',
+        } as const;
+        const whole = await send({ ...wholeJob, tiling: 'whole' } as const).answer;
+        assert.equal(whole.type === 'probabilities' && whole.patches, 1);
+        assert.notDeepEqual(whole.type === 'probabilities' && whole.probabilities, p!.probabilities, 'other numbers');
+        const unknown = await send({ ...wholeJob, tiling: 'tiles' } as unknown as Body).answer;
+        assert.match(unknown.type === 'error' ? unknown.error.message : '', /unknown tiling 'tiles'/);
         const after = await send({ type: 'memory' }).answer;
         assert.deepEqual(after, { ...before, id: after.id });
       } finally {

@@ -12,6 +12,7 @@ import {
   tileOfKey,
 } from '../../../core/inference/keys.js';
 import type { Rect } from '../../../core/math/rect.js';
+import type { Tiling } from '../../../core/inference/tiling.js';
 
 const grids = [
   { level: 0, width: 1000, height: 800 },
@@ -68,9 +69,17 @@ test('pixels keys tell a level from a grid of that level', () => {
 });
 
 test('tile cache keys differ in every field, free-text extractor keys included', () => {
-  const base = { slide: 1, target: { level: 0 } as const, tile: rects[0], extractors: 'url:a', head: '5:0123abcd' };
+  const base = {
+    slide: 1,
+    target: { level: 0 } as const,
+    tile: rects[0],
+    extractors: 'url:a',
+    head: '5:0123abcd',
+    tiling: 'patches' as Tiling,
+  };
   const inputs = [
     base,
+    { ...base, tiling: 'whole' as Tiling },
     { ...base, slide: 2 },
     { ...base, target: { inference: grids[0] } },
     { ...base, target: { inference: grids[1] } },
@@ -88,6 +97,9 @@ test('tile cache keys differ in every field, free-text extractor keys included',
   assertDistinctAndStable(inputs, tileCacheKey);
   // Unset patch grid fields are the defaults whatever way they are unset.
   assert.equal(tileCacheKey({ ...base, patchGrid: {} }), tileCacheKey(base));
+  // A whole-forward tile has no patch grid: the pool's grid option does not split its key.
+  const whole = { ...base, tiling: 'whole' as Tiling };
+  assert.equal(tileCacheKey({ ...whole, patchGrid: { patchSize: 64, stride: 16 } }), tileCacheKey(whole));
 });
 
 test('patch memo scopes and patch keys name one patch of one slide’s pixels under one patch grid', () => {

@@ -177,6 +177,7 @@ describe('the inference worker picks the SIMD model on wasm and cpu, TF.js on we
           tile,
           extractorsKey: 'x',
           headKey: 'h',
+          tiling: 'patches',
           grid,
         });
         const fromWorker = answer.type === 'probabilities' ? answer.probabilities : new Float32Array();

@@ -33,7 +33,7 @@ const PATCHES: GridOptions = { patchSize: 32, stride: 16 };
 const TILE = 32;
 
 async function setUp(workers = 2): Promise<{ pool: WorkerPool; slide: PoolSlide; grid: InferenceGrid }> {
-  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], workers, grid: PATCHES });
+  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], workers, tiling: 'patches', grid: PATCHES });
   const slide = await pool.openSlide({ kind: 'url', url: slideUrl });
   await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
   await pool.setHead(head);

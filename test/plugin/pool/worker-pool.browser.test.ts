@@ -12,6 +12,8 @@ import type { GridOptions } from '../../../core/inference/patch-grid.js';
 import type { Rect } from '../../../core/math/rect.js';
 import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
 import { predictTile } from '../../../core/inference/predict-tile.js';
+import { predictWholeTile } from '../../../core/inference/predict-whole-tile.js';
+import { receptiveMargin } from '../../../core/inference/receptive-field.js';
 import type { ExtractorSource } from '../../../worker/protocol.js';
 import { resampledSource } from '../../../core/inference/resampled-source.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
@@ -75,11 +77,25 @@ async function inThread(tile: Rect, grid: GridOptions, inference?: InferenceGrid
   }
 }
 
+/** The same tile computed whole (one forward over it and the margin) on the main thread, TF.js wasm. */
+async function inThreadWhole(tile: Rect): Promise<Float32Array> {
+  await initBackend('wasm');
+  const slide = await openTiff({ kind: 'url', url: slideUrl });
+  const weights = decodeBundle(encoded.manifest, encoded.weights).classes.map((c) => c.weights);
+  const model = createHeadPatchModel(head, weights);
+  try {
+    return await predictWholeTile(slide, 0, tile, model.model, { margin: receptiveMargin(weights) });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A pool with the extractors and head; tiles are the paper's patches unless `options` says otherwise. */
 async function configured(
   options: WorkerPoolOptions,
   extractors = source,
 ): Promise<{ pool: WorkerPool; slide: PoolSlide }> {
-  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], ...options });
+  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], tiling: 'patches', ...options });
   const slide = await pool.openSlide({ kind: 'url', url: slideUrl });
   await pool.setExtractors(extractors);
   await pool.setHead(head);
@@ -412,6 +428,47 @@ describe('worker pool', function () {
         assert.isAtMost(maxDiff(r.probabilities, await inThread(tile, grid)), 1e-5);
         const memory = await pool.memory(0);
         assert.equal(memory.backend, backend);
+      } finally {
+        pool.close();
+      }
+    });
+  }
+
+  // Whole-forward tiles: an inner tile (its margin all slide pixels) and one at the slide's right
+  // edge (mirror padding there); the margin of depths 2 and 3 is the deeper one's, 1 + 2 + 3 = 6 px.
+  const wholeTiles = [
+    { x: 5000, y: 3000, width: 64, height: 48 },
+    { x: 8192 - 40, y: 0, width: 40, height: 30 },
+  ];
+
+  it('computes whole-forward tiles on wasm (the SIMD engine) as TF.js wasm does on the main thread', async () => {
+    const { pool, slide } = await configured({ workers: 2, tiling: 'whole' });
+    try {
+      const results = await Promise.all(wholeTiles.map((tile) => pool.predictTile({ slide, level: 0, tile })));
+      for (const [i, tile] of wholeTiles.entries()) {
+        assert.equal(results[i].patches, 1, 'one forward');
+        assert.isAtMost(maxDiff(results[i].probabilities, await inThreadWhole(tile)), 1e-5, `tile ${i}`);
+      }
+      // Whole and patches are other numbers for one tile: computed and cached apart.
+      const patches = await pool.predictTile({ slide, level: 0, tile: wholeTiles[0], tiling: 'patches' });
+      assert.isFalse(patches.cached);
+      assert.isAbove(maxDiff(patches.probabilities, results[0].probabilities), 1e-4);
+    } finally {
+      pool.close();
+    }
+  });
+
+  for (const backend of ['webgl', 'webgpu'] as const) {
+    it(`computes whole-forward tiles on ${backend} (SwiftShader here) that agree with wasm`, async () => {
+      const { pool, slide } = await configured({ workers: 1, backends: [backend], tiling: 'whole' });
+      try {
+        assert.equal(pool.workers[0].backend, backend);
+        for (const tile of wholeTiles) {
+          const r = await pool.predictTile({ slide, level: 0, tile });
+          const d = maxDiff(r.probabilities, await inThreadWhole(tile));
+          console.log(`whole ${tile.width}×${tile.height} tile on ${backend} vs wasm: max |Δp| ${d.toExponential(2)}`);
+          assert.isAtMost(d, 1e-5);
+        }
       } finally {
         pool.close();
       }

@@ -12,7 +12,8 @@ import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
 import { randomWeights } from '../../core/msd/msd-test-cases.js';
 
 // The real pool over real workers served in this thread (worker/in-thread-worker.ts) on TF.js cpu,
-// where a worker predicts with the SIMD engine: the same numbers as that engine here.
+// where a worker predicts with the SIMD engine: the same numbers as that engine here. The paper's
+// patches (predictTile); whole-forward tiles are worker-pool-tiling.node.test.ts's.
 const weights = [randomWeights(3, 2, 31), randomWeights(3, 3, 32)];
 const head = { W: [0.8, -0.5, 0.3, 0.6, -0.9], b: -0.1 };
 // Declared for 0.25 µm/px: on a slide stated as 0.5 µm/px the inference grid is level 0 upsampled 2×.
@@ -39,7 +40,13 @@ let pool: WorkerPool;
 let slide: PoolSlide;
 
 before(async () => {
-  pool = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'], grid });
+  pool = await WorkerPool.create({
+    workers: 2,
+    createWorker: () => createInThreadWorker(),
+    backends: ['cpu'],
+    tiling: 'patches',
+    grid,
+  });
   slide = await pool.openSlide(description());
   await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
   await pool.setHead(head);
