@@ -355,10 +355,7 @@ function createFewShot(
     },
     predictView() {
       if (!session.headKey) throw new Error('adapt (or load a head) before predicting');
-      const wasLive = live.enabled;
-      live.setEnabled(true);
-      live.refresh();
-      if (!wasLive) live.setEnabled(false);
+      live.predictOnce();
     },
     predictRegion: (region: Rect | 'slide' | 'tissue', runOptions?: { readonly signal?: AbortSignal }) =>
       session.predictRegion(region, runOptions),

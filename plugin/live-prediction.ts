@@ -15,8 +15,13 @@ import type { Compute, PoolSlide, TileResult } from '../core/session/compute.js'
 export interface LivePrediction {
   readonly enabled: boolean;
   setEnabled(on: boolean): void;
-  /** Plans and requests the view now (e.g. after the head changed). */
+  /** Plans and requests the view now (e.g. after the head changed), when enabled. */
   refresh(): void;
+  /**
+   * Plans and requests the view now once, enabled or not: with live off nothing follows later
+   * moves, and turning live off does not cancel it (the panel's Predict view).
+   */
+  predictOnce(): void;
   /** The last plan: what is visible, done, and left out by the budget. */
   readonly plan: ViewPlan | undefined;
   destroy(): void;
@@ -48,6 +53,8 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
   let plan: ViewPlan | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let controller: AbortController | undefined;
+  /** Whether the jobs under `controller` were asked once (predictOnce): turning live off leaves them. */
+  let once = false;
 
   const visibleRect = () => {
     const item = slideItem(viewer);
@@ -61,13 +68,14 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
   };
 
-  const run = () => {
+  const run = (asked = false) => {
     timer = undefined;
     const target = options.slide();
     const visible = visibleRect();
-    if (!enabled || !target || !visible) return;
+    if ((!enabled && !asked) || !target || !visible) return;
     controller?.abort();
     controller = new AbortController();
+    once = asked;
     const { signal } = controller;
     const version = pool.newViewport();
     plan = planView({ grid: target.grid, visible, budgetMegapixels: options.budgetMegapixels(), done: options.done() });
@@ -104,7 +112,7 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
   const schedule = () => {
     if (!enabled) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(run, options.settleMs ?? 120);
+    timer = setTimeout(() => run(), options.settleMs ?? 120);
   };
   // A pan or zoom invalidates the old view's queue at once; planning waits for the view to settle.
   const onMove = () => {
@@ -128,13 +136,16 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
       enabled = on;
       if (on) schedule();
       else {
-        controller?.abort();
+        if (!once) controller?.abort();
         if (timer) clearTimeout(timer);
         timer = undefined;
       }
     },
     refresh() {
       if (enabled) run();
+    },
+    predictOnce() {
+      run(true);
     },
     get plan() {
       return plan;

@@ -64,6 +64,10 @@ const TILINGS: readonly { tiling: Tiling; label: string }[] = [
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 
+/** What live mode does now, read from the handle each render (never a message left from earlier). */
+const liveState = (h: FewShot) =>
+  !h.head ? '' : h.live ? 'Live: the view is predicted as it moves' : 'Live off: Predict view computes this view once';
+
 export class FewShotSegmenter extends LitElement {
   static override properties = {
     viewer: { attribute: false },
@@ -442,7 +446,7 @@ export class FewShotSegmenter extends LitElement {
       const r = outcome.report;
       this.say(
         `Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ` +
-          `${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps). Live prediction is on.`,
+          `${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps).`,
       );
     } catch (err) {
       const e = err as Error;
@@ -671,6 +675,7 @@ export class FewShotSegmenter extends LitElement {
           Live (L)
         </button>
         <button ?disabled=${!h.head} @click=${() => h.predictView()}>Predict view</button>
+        <span class="muted" id="live-state">${liveState(h)}</span>
         <button ?disabled=${!h.head} @click=${() => void this.runRegion('tissue')}>Whole tissue</button>
         <button ?disabled=${!h.head} @click=${() => void this.runRegion('slide')}>Whole slide</button>
       </div>

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import OpenSeadragon from 'openseadragon';
+import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../core/adaptation/head.js';
+import { attachFewShot, type FewShot } from '../../plugin/attach-fewshot.js';
+import { pixelTileSource } from '../../plugin/slide/pixel-tile-source.js';
+import { openInWorker, type WorkerPixelSource } from '../../plugin/slide/worker-pixel-source.js';
+
+// The handle on a real viewer over the sample slide, with the real worker (wasm) and the shipped
+// extractors: what a host app gets from attachFewShot.
+const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
+const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
+
+/** A head for the handle's extractors: any weights do; these mark dark pixels, roughly. */
+function headFor(handle: FewShot): HeadJson {
+  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
+  return {
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    W: Array.from({ length: features }, (_, i) => (i % 5) * 0.02 - 0.04),
+    b: -0.5,
+    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
+    threshold: 0.5,
+    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
+  };
+}
+
+describe('attachFewShot', () => {
+  let element: HTMLDivElement;
+  let viewer: OpenSeadragon.Viewer;
+  let display: WorkerPixelSource;
+  let handle: FewShot | undefined;
+
+  before(async function (this: Mocha.Context) {
+    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
+    await r.body?.cancel();
+    if (!r.ok) {
+      console.log('skipped: the sample slide is not generated (npm run sample)');
+      this.skip();
+    }
+    element = document.createElement('div');
+    element.style.width = '640px';
+    element.style.height = '480px';
+    document.body.append(element);
+    viewer = OpenSeadragon({ element, showNavigationControl: false, animationTime: 0 });
+    display = await openInWorker({ kind: 'url', url: slideUrl }, { workerUrl });
+    const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()));
+    viewer.open({ tileSource: pixelTileSource(display) });
+    await opened;
+  });
+
+  after(() => {
+    handle?.destroy();
+    viewer?.destroy();
+    display?.close();
+    element?.remove();
+  });
+
+  it('Predict view with live off computes the view once, and turning live off does not cancel it', async () => {
+    handle = await attachFewShot(viewer, {
+      slide: { kind: 'url', url: slideUrl },
+      workerUrl,
+      workers: 1,
+      backends: ['wasm'],
+      storage: false,
+    });
+    // A small view (about two output tiles at the extractors' scale), so one tile arrives soon.
+    const level0 = display.levels[0];
+    const vp = viewer.viewport;
+    vp.zoomTo(level0.width / 400, undefined, true);
+    vp.panTo(vp.imageToViewportCoordinates(level0.width / 2, level0.height / 2), true);
+    await handle.loadHead(headFor(handle));
+    expect(handle.live).to.equal(false);
+
+    const tile = new Promise<{ width: number; height: number; probabilities: Float32Array }>((resolve) =>
+      handle!.addEventListener('prediction-tile', (e) => resolve(e.detail), { once: true }),
+    );
+    handle.predictView();
+    // What the old code did right after queueing: it must not drop the jobs it just asked for.
+    handle.setLive(false);
+    const first = await tile;
+    expect(first.probabilities.length).to.equal(first.width * first.height);
+    expect(first.width * first.height).to.be.greaterThan(0);
+    expect(handle.live).to.equal(false);
+    expect(handle.session.results.size).to.be.greaterThan(0);
+  });
+});
