@@ -13,16 +13,33 @@ const root = dirname(fileURLToPath(import.meta.url));
 const sharedData = resolve(root, '..', 'shared', 'data');
 const commonjs = fromRollup(rollupCommonjs);
 
+/** What was asked for under each /counted/<tag>/ prefix: one entry per request, the range it answered. */
+const counted = new Map();
+
+/**
+ * /request-counts/<tag>: the requests served under /counted/<tag>/ so far, as JSON
+ * `{requests: [{start, end, status}]}` (end exclusive; a 200 counts as the whole file). Tests that
+ * count what a page reads use a tag of their own, so nothing else they fetch is counted.
+ */
+async function requestCounts(ctx, next) {
+  const match = /^\/request-counts\/([\w-]+)$/.exec(ctx.path);
+  if (!match) return next();
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { requests: counted.get(match[1]) ?? [] };
+}
+
 /**
  * /files/<path> serves a file of the repository with Range support; /no-range/<path> the same
  * file from a server that ignores Range (to test that case); /shared-data/<path> reads
- * ../shared/data. A header X-File-Exists tells tests whether optional data is there.
+ * ../shared/data; /counted/<tag>/<path> is /files/<path>, each request recorded under the tag
+ * (requestCounts). A header X-File-Exists tells tests whether optional data is there.
  */
 async function slideFiles(ctx, next) {
-  const match = /^\/(files|no-range|shared-data)\/(.+)$/.exec(ctx.path);
+  const match = /^\/(files|no-range|shared-data|counted\/([\w-]+))\/(.+)$/.exec(ctx.path);
   if (!match) return next();
   const base = match[1] === 'shared-data' ? sharedData : root;
-  const file = resolve(base, decodeURIComponent(match[2]));
+  const file = resolve(base, decodeURIComponent(match[3]));
+  const tag = match[2];
   if (relative(base, file).startsWith('..') || !existsSync(file) || !statSync(file).isFile()) {
     ctx.status = 404;
     return;
@@ -43,11 +60,18 @@ async function slideFiles(ctx, next) {
     ctx.set('Content-Range', `bytes ${start}-${end}/${size}`);
     ctx.length = end - start + 1;
     ctx.body = createReadStream(file, { start, end });
+    if (tag) record(tag, { start, end: end + 1, status: 206 });
   } else {
+    if (tag) record(tag, { start: 0, end: size, status: 200 });
     ctx.status = 200;
     ctx.length = size;
     ctx.body = createReadStream(file);
   }
+}
+
+function record(tag, request) {
+  if (!counted.has(tag)) counted.set(tag, []);
+  counted.get(tag).push(request);
 }
 
 // geotiff imports Node's fs/http for fromFile/fromUrl-in-Node; browsers get an empty module
@@ -134,7 +158,7 @@ export default {
   testsStartTimeout: 120000,
   testsFinishTimeout: 600000,
   testFramework: { config: { timeout: 120000 } },
-  middleware: [slideFiles, openjpegWasm, tfjsWasm],
+  middleware: [requestCounts, slideFiles, openjpegWasm, tfjsWasm],
   plugins: [
     emptyNodeBuiltins,
     tfjsFlatBundles,

@@ -5,6 +5,7 @@ import type { GridOptions } from '../core/inference/patch-grid.js';
 import type { Rect } from '../core/math/rect.js';
 import type { TileTarget } from '../core/session/compute.js';
 import type { SlideDescription, SlideInfo } from '../core/slide/pixel-source.js';
+import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
@@ -32,7 +33,8 @@ export interface HeadWeights {
  * settle its promise, and an 'abort' for that id makes the answer an 'aborted' error.
  */
 export type WorkerRequest =
-  | { readonly type: 'open'; readonly id: number; readonly slide: SlideDescription }
+  /** A URL slide comes as the bytes of the page's one reader of it, through a transferred port (port-bytes.ts). */
+  | { readonly type: 'open'; readonly id: number; readonly slide: SlideDescription | PortSlideDescription }
   | {
       readonly type: 'read';
       readonly id: number;

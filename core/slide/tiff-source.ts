@@ -1,6 +1,7 @@
 import { fromCustomClient, GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { blobSource } from './blob-source.js';
 import { SlideHttpClient } from './http-client.js';
+import { portByteSource, type PortSlideDescription } from './port-bytes.js';
 import type { FileSlideDescription, PixelLevel, PixelSource, RegionRequest, SlideDescription } from './pixel-source.js';
 import { slideName } from './pixel-source.js';
 import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
@@ -24,8 +25,11 @@ const DEFAULT_MAX_STRIP_BYTES = 64 * 1024 * 1024;
  * worker and Node. Everything that can be checked without decoding pixels is checked here,
  * so that a bad file fails at open with a message instead of half-way through a prediction.
  */
-export async function openTiff(slide: SlideDescription, options: OpenTiffOptions = {}): Promise<PixelSource> {
-  const name = slideName(slide);
+export async function openTiff(
+  slide: SlideDescription | PortSlideDescription,
+  options: OpenTiffOptions = {},
+): Promise<PixelSource> {
+  const name = slide.kind === 'bytes' ? slide.name : slideName(slide);
   if (slide.kind === 'tiles')
     throw new SlideError(
       'not-tiff',
@@ -36,7 +40,14 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
   registerJpeg2000();
   throwIfAborted(signal, name);
 
-  const { header, fileSize } = await readHeader(slide, name, signal);
+  // Bytes through a port: another thread reads the file for this one (port-bytes.ts).
+  const local =
+    slide.kind === 'blob'
+      ? blobSource(slide.blob)
+      : slide.kind === 'bytes'
+        ? portByteSource(slide.port, slide.size, name)
+        : undefined;
+  const { header, fileSize } = await readHeader(slide, name, signal, local);
   checkMagic(header, name);
 
   let tiff: GeoTIFF;
@@ -45,7 +56,7 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
     tiff =
       slide.kind === 'url'
         ? await fromCustomClient(new SlideHttpClient(slide.url, name), { allowFullFile: false }, signal)
-        : await GeoTIFF.fromSource(blobSource(slide.blob), undefined, signal);
+        : await GeoTIFF.fromSource(local!, undefined, signal);
     images = await pyramidImages(tiff);
   } catch (err) {
     throw explain(err, name, signal, 'reading the TIFF directories');
@@ -111,12 +122,17 @@ export async function openTiff(slide: SlideDescription, options: OpenTiffOptions
 }
 
 async function readHeader(
-  slide: FileSlideDescription,
+  slide: FileSlideDescription | PortSlideDescription,
   name: string,
   signal: AbortSignal | undefined,
+  local: Parameters<typeof GeoTIFF.fromSource>[0] | undefined,
 ): Promise<{ header: Uint8Array; fileSize: number }> {
   if (slide.kind === 'blob') {
     return { header: new Uint8Array(await slide.blob.slice(0, 16).arrayBuffer()), fileSize: slide.blob.size };
+  }
+  if (slide.kind === 'bytes') {
+    const [header] = await local!.fetch([{ offset: 0, length: 16 }], signal);
+    return { header: new Uint8Array(header), fileSize: slide.size };
   }
   let response: Response;
   try {

@@ -49,7 +49,13 @@ export class WorkerChannel {
     return this.closedBy !== undefined;
   }
 
-  call(body: RequestBody, signal?: AbortSignal, onProgress?: (progress: unknown) => void): Promise<WorkerResponse> {
+  /** `transfer`: what the request moves rather than copies (a slide's byte port). */
+  call(
+    body: RequestBody,
+    signal?: AbortSignal,
+    onProgress?: (progress: unknown) => void,
+    transfer: Transferable[] = [],
+  ): Promise<WorkerResponse> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     return new Promise<WorkerResponse>((resolve, reject) => {
@@ -67,7 +73,7 @@ export class WorkerChannel {
           reject(e);
         },
       });
-      this.worker.postMessage({ ...body, id } as WorkerRequest);
+      this.worker.postMessage({ ...body, id } as WorkerRequest, transfer);
     });
   }
 

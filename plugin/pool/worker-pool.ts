@@ -19,6 +19,7 @@ import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { DEFAULT_WORKER_URL } from '../assets.js';
+import { shareSlide } from '../slide/shared-slide.js';
 import { JobQueue, type TileJob } from './job-queue.js';
 import { WorkerDied } from './worker-channel.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -186,9 +187,20 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     return this.queue.newViewport();
   }
 
+  /** Opens the slide in every worker; a URL slide's bytes are read once for all of them (shared-slide.ts). */
   async openSlide(slide: SlideDescription): Promise<PoolSlide> {
     const key = this.nextSlideKey++;
-    return { key, info: await this.supervisor.openSlide(key, slide) };
+    const shared = await shareSlide(slide);
+    if (this.closed) {
+      shared.release();
+      throw new PoolStateError('the worker pool is closed');
+    }
+    try {
+      return { key, info: await this.supervisor.openSlide(key, shared) };
+    } catch (err) {
+      shared.release();
+      throw err;
+    }
   }
 
   /**

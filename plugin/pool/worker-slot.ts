@@ -6,9 +6,9 @@ import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/tf-backend.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
-import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerResponse } from '../../worker/protocol.js';
+import type { SharedSlide, SlideLink } from '../slide/shared-slide.js';
 import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
 
 /** What a worker's backend is started with (the pool's options). */
@@ -56,6 +56,8 @@ export class WorkerSlot {
   private readonly channel: WorkerChannel;
   /** The worker's id of each pool slide open in it, by the pool's slide key. */
   private readonly slideIds = new Map<number, number>();
+  /** The links its slides were opened over, closed when it dies (a dead worker's port would keep serving nothing). */
+  private readonly links = new Set<SlideLink>();
   /** Configured as the pool's other workers: it may take tile jobs. */
   ready = false;
   backend?: BackendName;
@@ -79,9 +81,11 @@ export class WorkerSlot {
     return this.channel.closed;
   }
 
-  /** Terminates the worker; its pending and later calls reject with WorkerDied. */
+  /** Terminates the worker; its pending and later calls reject with WorkerDied, and its slides' links close. */
   kill(why: string): void {
     this.channel.close(new WorkerDied(why));
+    for (const link of this.links) link.close();
+    this.links.clear();
   }
 
   hasSlide(slideKey: number): boolean {
@@ -94,10 +98,20 @@ export class WorkerSlot {
     this.failures = r.failures;
   }
 
-  async openSlide(slideKey: number, slide: SlideDescription): Promise<SlideInfo> {
-    const r = expect(await this.call({ type: 'open', slide }), 'opened', 'open');
-    this.slideIds.set(slideKey, r.info.slideId);
-    return r.info;
+  /** Opens the slide over a link of its own (a URL slide's byte port), which ends when this worker does. */
+  async openSlide(slideKey: number, shared: SharedSlide): Promise<SlideInfo> {
+    const link = shared.link();
+    this.links.add(link);
+    try {
+      const opened = await this.channel.call({ type: 'open', slide: link.slide }, undefined, undefined, link.transfer);
+      const r = expect(opened, 'opened', 'open');
+      this.slideIds.set(slideKey, r.info.slideId);
+      return r.info;
+    } catch (err) {
+      link.close();
+      this.links.delete(link);
+      throw err;
+    }
   }
 
   async loadExtractors(

@@ -1,5 +1,5 @@
 import type { BackendName } from '../../core/msd/tf-backend.js';
-import type { SlideDescription } from '../../core/slide/pixel-source.js';
+import type { SharedSlide } from '../slide/shared-slide.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
 import { WorkerSlot, type BackendOptions } from './worker-slot.js';
 
@@ -32,8 +32,8 @@ export interface SupervisorHost {
 export class WorkerSupervisor {
   private readonly slots: WorkerSlot[] = [];
   private readonly restarts: number[] = [];
-  /** What every worker has been told, by the pool's slide key. */
-  readonly slides = new Map<number, SlideDescription>();
+  /** What every worker has been told, by the pool's slide key; each worker links to a slide itself. */
+  readonly slides = new Map<number, SharedSlide>();
   private extractors?: { readonly key: string; readonly source: ExtractorSource };
   private head?: { readonly key: string; readonly head: HeadWeights };
   private closed = false;
@@ -72,7 +72,7 @@ export class WorkerSupervisor {
   }
 
   /** Opens a slide in every worker; resolves with the first one's description of it. */
-  async openSlide(key: number, slide: SlideDescription): Promise<SlideInfo> {
+  async openSlide(key: number, slide: SharedSlide): Promise<SlideInfo> {
     this.slides.set(key, slide);
     try {
       const infos = await Promise.all(this.slots.map((s) => s.openSlide(key, slide)));
@@ -108,9 +108,12 @@ export class WorkerSupervisor {
     this.onDeath(this.slots[index], `worker ${index} was terminated`);
   }
 
+  /** Ends the workers and lets go of the slides. */
   close(why: string): void {
     this.closed = true;
     for (const s of this.slots) s.kill(why);
+    for (const slide of this.slides.values()) slide.release();
+    this.slides.clear();
   }
 
   private async start(index: number): Promise<void> {

@@ -3,6 +3,7 @@ import type { SlideInfo } from '../../worker/protocol.js';
 import { SlideError } from '../../core/slide/slide-error.js';
 import { WorkerChannel } from '../pool/worker-channel.js';
 import { DEFAULT_WORKER_URL } from '../assets.js';
+import { shareSlide } from './shared-slide.js';
 
 export interface WorkerPixelSource extends PixelSource {
   /** Ends the worker; pending reads reject. */
@@ -11,27 +12,37 @@ export interface WorkerPixelSource extends PixelSource {
 
 /**
  * Opens a slide inside a module worker and returns a PixelSource whose reads run there. The
- * main thread only sends rectangles and receives transferred RGB buffers.
+ * main thread only sends rectangles and receives transferred RGB buffers. A URL slide's bytes
+ * come from the page's one reader of that URL (shared-slide.ts), which the pool's workers read
+ * through too: the display and the workers fetch each byte once between them.
  */
 export async function openInWorker(
   slide: SlideDescription,
   options: { workerUrl?: URL | string; signal?: AbortSignal } = {},
 ): Promise<WorkerPixelSource> {
+  const shared = await shareSlide(slide, options.signal);
+  const link = shared.link();
   const worker = new Worker(options.workerUrl ?? DEFAULT_WORKER_URL, { type: 'module', name: 'openseadragon-fewshot' });
   const channel = new WorkerChannel(worker);
+  // Closing the source or losing its worker ends its link and its hold on the bytes.
+  const close = (why: Error) => {
+    channel.close(why);
+    link.close();
+    shared.release();
+  };
   worker.onerror = (event) => {
     event.preventDefault();
-    channel.close(new Error(`the slide worker failed: ${event.message || 'it could not be loaded'}`));
+    close(new Error(`the slide worker failed: ${event.message || 'it could not be loaded'}`));
   };
   const call = channel.call.bind(channel);
 
   let info: SlideInfo;
   try {
-    const opened = await call({ type: 'open', slide }, options.signal);
+    const opened = await call({ type: 'open', slide: link.slide }, options.signal, undefined, link.transfer);
     if (opened.type !== 'opened') throw new Error(`unexpected answer '${opened.type}' to open`);
     info = opened.info;
   } catch (err) {
-    channel.close(err instanceof Error ? err : new Error(String(err)));
+    close(err instanceof Error ? err : new Error(String(err)));
     throw err;
   }
 
@@ -46,7 +57,7 @@ export async function openInWorker(
       return r.pixels;
     },
     close() {
-      channel.close(new Error('the slide was closed'));
+      close(new Error('the slide was closed'));
     },
   };
 }
