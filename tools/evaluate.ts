@@ -2,13 +2,19 @@
 //   npm run evaluate -- [--data ../shared/data/consep] [--target inflammatory=2 --target epithelial=3,4 …]
 //     [--shots 1,5,10] [--draws 10] [--instances 5] [--depth 25] [--min-positive 200]
 //     [--out evaluation/consep] [--cache .cache/evaluate/consep] [--backend wasm] [--threads N]
+//     [--tiling whole|patches]
 // For each target class: extractors trained on the *other* targets (one instance per seed,
 // trained here with the training command's machinery and cached), support sets of K windows
 // (256×256, stride 64) drawn from training images holding the class, a head fitted by logistic
 // regression and refined by BFGS, Dice of both on the test images (pooled over all test pixels),
 // and the target's own extractor as the upper bound. Prints the table, writes <out>.json and
-// <out>.svg. Interrupt with Ctrl-C and rerun the same command to resume; raising --draws or
-// --instances later only does the new work.
+// <out>.svg (<out>-patches.* with --tiling patches). Interrupt with Ctrl-C and rerun the same
+// command to resume; raising --draws or --instances later only does the new work.
+// --tiling is the product's (docs/ARCHITECTURE.md#prediction): 'whole' (default) predicts each
+// test image with one forward over all of it; 'patches', the paper's protocol, averages the
+// probabilities of the 256×256, stride-64 patches covering each pixel, each patch a forward of
+// its own (mirror padding at its borders). Both tilings share the extractors and heads of one
+// cache; a second tiling only scores.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,11 +25,16 @@ import { encodeBundle, type ExtractorClass } from '../core/msd/bundle.js';
 import { serializeHead, type HeadJson } from '../core/adaptation/head.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
-import { parseClassSelection, readLabelledDataset, type ClassSelection } from './dataset.js';
+import { patchesCovering } from '../core/inference/patch-grid.js';
+import { cropRgb } from '../core/inference/predict-tile.js';
+import { checkTiling } from '../core/inference/tiling.js';
+import { parseClassSelection, readLabelledDataset, type ClassSelection, type LabelledImage } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
 import {
   adaptationKey,
+  countsKey,
   loadState,
+  lockState,
   saveState,
   type Adaptation,
   type EvaluationState,
@@ -31,6 +42,7 @@ import {
   type Protocol,
 } from './evaluation-state.js';
 import { dice, quartiles, resultTable, type ClassResult } from './evaluation-summary.js';
+import { PatchAverageCounter } from './patch-counts.js';
 import { classWindows, drawSupportSet } from './support-set.js';
 import { clock, trainExtractor } from './train-extractor.js';
 
@@ -52,6 +64,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: String(os.availableParallelism()) },
     // The dataset's scale, recorded in the extractor bundles written beside the state.
     mpp: { type: 'string', default: '0.25' },
+    tiling: { type: 'string', default: 'whole' },
   },
 });
 
@@ -81,7 +94,9 @@ const draws = integer('draws', args.draws, 1);
 const instances = integer('instances', args.instances, 1);
 const threads = integer('threads', args.threads, 1);
 const maxEpochs = args['max-epochs'] === undefined ? undefined : integer('max-epochs', args['max-epochs'], 1);
-const out = args.out ?? path.join('evaluation', datasetName);
+const tiling = checkTiling(args.tiling);
+// Whole keeps the plain name (its results are the ones the README has always shown).
+const out = (args.out ?? path.join('evaluation', datasetName)) + (tiling === 'whole' ? '' : `-${tiling}`);
 const cache = args.cache ?? path.join('.cache/evaluate', `${datasetName}-d${args.depth}`);
 const WINDOW = 256;
 const THRESHOLD = 0.5;
@@ -96,6 +111,7 @@ const protocol: Protocol = {
   lambda: 1e-4,
 };
 const stateFile = path.join(cache, 'state.json');
+lockState(stateFile);
 const state: EvaluationState = loadState(stateFile, protocol);
 
 const controller = new AbortController();
@@ -113,7 +129,7 @@ if (test.length === 0)
 console.log(
   `${datasetName}: ${train.length} training and ${test.length} test images; ` +
     `targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots ` +
-    `× ${draws} draws × ${instances} extractor instances`,
+    `× ${draws} draws × ${instances} extractor instances; test images scored with tiling '${tiling}'`,
 );
 await initBackend(args.backend as BackendName);
 console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
@@ -256,67 +272,197 @@ async function headCounts(
   return sums;
 }
 
-/** Every adaptation of this instance, and the upper bound, on every test image not counted yet. */
+/** What one test image gives for one tiling: each target's upper bound and each missing adaptation's counts. */
+interface ImageScores {
+  readonly upper: Record<string, readonly [number, number]>;
+  readonly heads: Record<string, HeadCounts>;
+}
+
+/** 'whole': one forward of each extractor over the whole image; every head and bound read from it. */
+async function wholeImageScores(
+  image: LabelledImage,
+  networks: Map<string, MsdNetwork>,
+  masks: readonly Uint8Array[],
+  missing: readonly Adaptation[][],
+): Promise<ImageScores> {
+  const pixels = image.width * image.height;
+  const x = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'int32');
+  const features = new Map<string, tf.Tensor2D>();
+  const upper: Record<string, readonly [number, number]> = {};
+  const heads: Record<string, HeadCounts> = {};
+  try {
+    for (const [ti, t] of targets.entries()) {
+      const { features: f, probability } = networks.get(t.name)!.forward(x);
+      features.set(t.name, tf.reshape(f, [pixels, -1]));
+      f.dispose();
+      const counts = tf.tidy(() => {
+        const predicted = tf.cast(tf.greater(tf.reshape(probability, [pixels]), THRESHOLD), 'float32');
+        return tf.stack([tf.sum(tf.mul(predicted, tf.tensor1d(Float32Array.from(masks[ti])))), tf.sum(predicted)]);
+      });
+      probability.dispose();
+      const [o, q] = await counts.data();
+      counts.dispose();
+      upper[t.name] = [o, q];
+    }
+    for (const [ti, t] of targets.entries()) {
+      if (missing[ti].length === 0) continue;
+      const joined = tf.concat(
+        targets.filter((o) => o !== t).map((o) => features.get(o.name)!),
+        1,
+      ) as tf.Tensor2D;
+      const labels = tf.tensor2d(Float32Array.from(masks[ti]), [1, pixels]);
+      try {
+        const both = await headCounts(
+          joined,
+          labels,
+          missing[ti].flatMap((a) => [a.logistic, a.bfgs]),
+        );
+        missing[ti].forEach((a, j) => (heads[adaptationKey(a)] = { logistic: both[2 * j], bfgs: both[2 * j + 1] }));
+      } finally {
+        joined.dispose();
+        labels.dispose();
+      }
+    }
+  } finally {
+    x.dispose();
+    features.forEach((f) => f.dispose());
+  }
+  return { upper, heads };
+}
+
+/**
+ * 'patches', the paper's protocol and the product's `tiling: 'patches'`: each head's (and each
+ * target's own extractor's) probabilities averaged over the 256², stride-64 patches of
+ * core/inference/patch-grid.ts that cover the pixel, each patch a forward of its own, so mirror
+ * padding happens at every patch border. A patch's features are computed once per extractor
+ * and serve every head of every target, as the whole image's do in 'whole'; the averages are
+ * counted row band by row band (patch-counts.ts) rather than kept per head for the whole image.
+ */
+async function patchImageScores(
+  image: LabelledImage,
+  networks: Map<string, MsdNetwork>,
+  masks: readonly Uint8Array[],
+  missing: readonly Adaptation[][],
+): Promise<ImageScores> {
+  const patches = patchesCovering({ x: 0, y: 0, width: image.width, height: image.height }, image);
+  const tensors: tf.Tensor[] = [];
+  try {
+    const jobs = targets.map((t, ti) => {
+      const heads = missing[ti].flatMap((a) => [a.logistic, a.bfgs]);
+      const others = targets.filter((o) => o !== t);
+      // W split per extractor ([depth, heads] each, in the heads' feature order): the logits are
+      // a sum of one product per extractor, so the features are never concatenated (a row loop on wasm).
+      let offset = 0;
+      const slices = others.map((o) => {
+        const depth = networks.get(o.name)!.depth;
+        const from = offset;
+        offset += depth;
+        const slice = tf.tensor2d(
+          heads.flatMap((h) => [...h.W].slice(from, from + depth)),
+          [heads.length, depth],
+        );
+        const transposed = tf.transpose(slice);
+        slice.dispose();
+        tensors.push(transposed);
+        return transposed;
+      });
+      const b = tf.tensor1d(heads.map((h) => h.b));
+      tensors.push(b);
+      const patchHeight = Math.max(...patches.map((p) => p.height));
+      return {
+        target: t,
+        others,
+        heads,
+        slices,
+        b,
+        headCounter: new PatchAverageCounter(
+          image,
+          masks[ti],
+          heads.map((h) => h.threshold),
+          patchHeight,
+        ),
+        upperCounter: new PatchAverageCounter(image, masks[ti], [THRESHOLD], patchHeight),
+      };
+    });
+    let row = -1;
+    for (const patch of patches) {
+      controller.signal.throwIfAborted();
+      if (patch.y !== row) {
+        // Raster order: no later patch reaches above this row, so the rows above are final.
+        for (const j of jobs) {
+          j.headCounter.finishRowsBefore(patch.y);
+          j.upperCounter.finishRowsBefore(patch.y);
+        }
+        row = patch.y;
+      }
+      const n = patch.width * patch.height;
+      const outputs = tf.tidy(() => {
+        const rgb = cropRgb(image.rgb, image.width, patch.x, patch.y, patch.width, patch.height);
+        const x = tf.tensor4d(rgb, [1, patch.height, patch.width, 3], 'int32');
+        const features = new Map<string, tf.Tensor2D>();
+        const own = new Map<string, tf.Tensor>();
+        for (const t of targets) {
+          const result = networks.get(t.name)!.forward(x);
+          features.set(t.name, tf.reshape(result.features, [n, -1]));
+          own.set(t.name, tf.reshape(result.probability, [n]));
+        }
+        return jobs.map((j) => ({
+          upper: own.get(j.target.name)!,
+          heads:
+            j.heads.length === 0
+              ? undefined
+              : tf.sigmoid(
+                  j.others.reduce<tf.Tensor>(
+                    (logit, o, k) => tf.add(logit, tf.matMul(features.get(o.name)!, j.slices[k])),
+                    j.b,
+                  ),
+                ),
+        }));
+      });
+      try {
+        for (const [k, j] of jobs.entries()) {
+          const { upper, heads } = outputs[k];
+          j.upperCounter.add(patch, await upper.data());
+          if (heads) j.headCounter.add(patch, await heads.data());
+        }
+      } finally {
+        outputs.forEach((o) => tf.dispose([o.upper, ...(o.heads ? [o.heads] : [])]));
+      }
+    }
+    const upper: Record<string, readonly [number, number]> = {};
+    const heads: Record<string, HeadCounts> = {};
+    for (const [ti, j] of jobs.entries()) {
+      upper[j.target.name] = j.upperCounter.counts()[0];
+      const both = j.headCounter.counts();
+      missing[ti].forEach((a, k) => (heads[adaptationKey(a)] = { logistic: both[2 * k], bfgs: both[2 * k + 1] }));
+    }
+    return { upper, heads };
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+/** Every adaptation of this instance, and the upper bound, on every test image not counted yet with this tiling. */
 async function runTests(instance: number, networks: Map<string, MsdNetwork>): Promise<void> {
   const keysOf = (t: ClassSelection) =>
     Object.values(state.adaptations).filter((a) => a.target === t.name && a.instance === instance);
+  const score = tiling === 'whole' ? wholeImageScores : patchImageScores;
   for (const [i, image] of test.entries()) {
     controller.signal.throwIfAborted();
-    const key = `${instance}/${image.name}`;
+    const key = countsKey(tiling, instance, image.name);
     const prior = state.counts[key];
     const missing = targets.map((t) => keysOf(t).filter((a) => !prior?.heads[adaptationKey(a)]));
     if (prior && missing.every((m) => m.length === 0)) continue;
     const t0 = performance.now();
-    const pixels = image.width * image.height;
-    const x = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'int32');
-    const features = new Map<string, tf.Tensor2D>();
+    const masks = targets.map((t) => {
+      const isClass = new Uint8Array(256);
+      for (const id of t.ids) isClass[id] = 1;
+      return Uint8Array.from(image.labels, (l) => isClass[l]);
+    });
     const truth: Record<string, number> = {};
-    const upper: Record<string, readonly [number, number]> = {};
-    const heads: Record<string, HeadCounts> = { ...prior?.heads };
-    try {
-      for (const t of targets) {
-        const { features: f, probability } = networks.get(t.name)!.forward(x);
-        features.set(t.name, tf.reshape(f, [pixels, -1]));
-        f.dispose();
-        const isClass = new Float32Array(pixels);
-        for (let p = 0; p < pixels; p++) isClass[p] = t.ids.includes(image.labels[p]) ? 1 : 0;
-        truth[t.name] = isClass.reduce((a, b) => a + b, 0);
-        const counts = tf.tidy(() => {
-          const predicted = tf.cast(tf.greater(tf.reshape(probability, [pixels]), THRESHOLD), 'float32');
-          return tf.stack([tf.sum(tf.mul(predicted, tf.tensor1d(isClass))), tf.sum(predicted)]);
-        });
-        probability.dispose();
-        const [o, q] = await counts.data();
-        counts.dispose();
-        upper[t.name] = [o, q];
-      }
-      for (const [ti, t] of targets.entries()) {
-        if (missing[ti].length === 0) continue;
-        const joined = tf.concat(
-          targets.filter((o) => o !== t).map((o) => features.get(o.name)!),
-          1,
-        ) as tf.Tensor2D;
-        const labels = tf.tensor2d(
-          Float32Array.from(image.labels, (l) => (t.ids.includes(l) ? 1 : 0)),
-          [1, pixels],
-        );
-        try {
-          const both = await headCounts(
-            joined,
-            labels,
-            missing[ti].flatMap((a) => [a.logistic, a.bfgs]),
-          );
-          missing[ti].forEach((a, j) => (heads[adaptationKey(a)] = { logistic: both[2 * j], bfgs: both[2 * j + 1] }));
-        } finally {
-          joined.dispose();
-          labels.dispose();
-        }
-      }
-    } finally {
-      x.dispose();
-      features.forEach((f) => f.dispose());
-    }
-    state.counts[key] = { truth, upper, heads };
+    targets.forEach((t, ti) => (truth[t.name] = masks[ti].reduce((a, b) => a + b, 0)));
+    const { upper, heads } = await score(image, networks, masks, missing);
+    state.counts[key] = { truth, upper, heads: { ...prior?.heads, ...heads } };
     saveState(stateFile, state);
     console.log(
       `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ` +
@@ -334,7 +480,7 @@ function summarise(): ClassResult[] {
       for (let instance = 1; instance <= instances; instance++) {
         for (let draw = 0; draw < draws; draw++) {
           const key = adaptationKey({ target: t.name, instance, shots: k, draw });
-          const per = test.map((im) => state.counts[`${instance}/${im.name}`]);
+          const per = test.map((im) => state.counts[countsKey(tiling, instance, im.name)]);
           if (!state.adaptations[key] || per.some((c) => !c?.heads[key])) continue;
           const truth = per.reduce((s, c) => s + c!.truth[t.name], 0);
           for (const kind of ['logistic', 'bfgs'] as const) {
@@ -352,7 +498,7 @@ function summarise(): ClassResult[] {
     }
     const upper: number[] = [];
     for (let instance = 1; instance <= instances; instance++) {
-      const per = test.map((im) => state.counts[`${instance}/${im.name}`]);
+      const per = test.map((im) => state.counts[countsKey(tiling, instance, im.name)]);
       if (per.some((c) => !c)) continue;
       upper.push(
         dice({
@@ -388,12 +534,13 @@ function report(): void {
   const classes = summarise();
   const table = resultTable(classes, shotList);
   console.log(
-    `\nDice (%) on ${test.length} test images, pooled over their pixels; ` +
+    `\nDice (%) on ${test.length} test images (tiling '${tiling}'), pooled over their pixels; ` +
       `median [quartiles] over draws × instances:\n${table}`,
   );
   const n = Math.max(...classes.flatMap((c) => Object.values(c.shots).map((r) => r.bfgs.n)));
   const title =
-    `${datasetName}: Dice vs shots ` + `(median and quartiles of ${n} support draws × extractor instances per point)`;
+    `${datasetName}${tiling === 'whole' ? '' : ` (${tiling})`}: Dice vs shots ` +
+    `(median and quartiles of ${n} support draws × extractor instances per point)`;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(`${out}.svg`, dicePlot(classes, shotList, title));
   fs.writeFileSync(
@@ -405,6 +552,12 @@ function report(): void {
           shots: shotList,
           draws,
           instances,
+          tiling,
+          prediction:
+            tiling === 'whole'
+              ? 'one forward over each whole test image'
+              : `each pixel the mean probability of the ${WINDOW}² patches (stride ${protocol.stride}) covering it, ` +
+                'each patch a forward of its own',
           dice: 'pooled over all pixels of the test images',
           backend: tf.getBackend(),
         },
