@@ -420,7 +420,7 @@ function covers(patch: Pick<SupportSetPatch, 'x' | 'y' | 'scale'>, side: number,
  * Where a pixel is inside both, the class wins: a QuPath project often has cells of the class
  * inside a larger region of another class, and the cell is the more specific statement.
  * Unclassified objects are left out. With `placePatches`, patches are first added centred on the
- * class's objects that no patch covers.
+ * class's polygons that no patch covers.
  *
  * Everything is checked before the store changes: a malformed file, an unknown class or options
  * that cannot apply throw a QuPathImportError and leave the store as it was.
