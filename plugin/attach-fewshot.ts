@@ -19,6 +19,7 @@ import {
   type TileCell,
 } from '../core/session/session.js';
 import type { SlideDescription } from '../core/slide/pixel-source.js';
+import type { QuPathImportOptions } from '../core/support-set/qupath-import.js';
 import { createSupportSet, type SupportSetStore } from '../core/support-set/support-set.js';
 import type { ExtractorSource } from '../worker/protocol.js';
 import { DEFAULT_EXTRACTORS_URL } from './assets.js';
@@ -110,7 +111,15 @@ export type FewShotEvents = {
 /** What the handle passes straight to its session (core/session/session.ts documents each). */
 type SessionMethods = Pick<
   Session,
-  'setColor' | 'loadHead' | 'saveHead' | 'exportGeoJson' | 'exportMaskPng' | 'exportSupportSet' | 'importSupportSet'
+  | 'setColor'
+  | 'loadHead'
+  | 'saveHead'
+  | 'exportGeoJson'
+  | 'exportGeoJsonGz'
+  | 'exportMaskPng'
+  | 'exportSupportSet'
+  | 'importSupportSet'
+  | 'importQuPathAnnotations'
 >;
 
 export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods {
@@ -368,9 +377,12 @@ function createFewShot(
     loadHead: (json: unknown) => session.loadHead(json),
     saveHead: () => session.saveHead(),
     exportGeoJson: (region?: Rect) => session.exportGeoJson(region),
+    exportGeoJsonGz: (region?: Rect) => session.exportGeoJsonGz(region),
     exportMaskPng: (region?: Rect) => session.exportMaskPng(region),
     exportSupportSet: () => session.exportSupportSet(),
     importSupportSet: (text: string) => session.importSupportSet(text),
+    importQuPathAnnotations: (input: unknown, importOptions: QuPathImportOptions) =>
+      session.importQuPathAnnotations(input, importOptions),
     cellsInView() {
       const { cells, area } = contourLayer.inView();
       const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;

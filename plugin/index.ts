@@ -83,6 +83,15 @@ export { parseSupportSet, serializeSupportSet, SupportSetFileError } from '../co
 export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
 export { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';
+export { gzip, gunzip, textOfFile } from '../core/cells/gzip.js';
+export {
+  importQuPathAnnotations,
+  parseQuPathGeoJson,
+  QuPathImportError,
+  type QuPathAnnotations,
+  type QuPathImportOptions,
+  type QuPathImportReport,
+} from '../core/support-set/qupath-import.js';
 export { inferenceGrid, type InferenceGrid } from '../core/inference/inference-grid.js';
 export { DEFAULT_TILING, TILINGS, type Tiling } from '../core/inference/tiling.js';
 export { describeTileSource } from './slide/tile-source-description.js';

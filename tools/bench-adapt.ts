@@ -9,38 +9,58 @@
  *   npx tsx tools/bench-adapt.ts --backends wasm --runs 5 --shots 10 --class 1
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { adapt, type AdaptReport } from '../core/adaptation/adapt.js';
 import { decodeBundle } from '../core/msd/bundle.js';
-import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
+import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
+import {
+  choiceOption,
+  existingFile,
+  existingFolder,
+  integerOption,
+  listOption,
+  numberOption,
+  startCli,
+} from './cli.js';
 import { readLabelledDataset } from './dataset.js';
 import { integerZoom, sampleSupportSet } from './support-set.js';
 
-const { values: args } = parseArgs({
+const args = startCli({
+  name: 'bench:adapt',
+  command: 'npm run bench:adapt',
+  synopsis: '[options]',
+  description: `
+Times a few-shot adaptation with the extractor bundle, split by phase (features, standardise,
+logistic regression, BFGS): medians over timed runs after one warm-up, per TF.js backend.`,
   options: {
-    backends: { type: 'string', default: 'wasm,cpu' },
-    runs: { type: 'string', default: '3' },
-    shots: { type: 'string', default: '5' },
-    class: { type: 'string', default: '4' },
-    data: { type: 'string', default: '.cache/sample/patches' },
-    'data-mpp': { type: 'string', default: '0.5' },
-    bundle: { type: 'string', default: 'models/default/extractors' },
+    backends: { type: 'string', value: 'LIST', default: 'wasm,cpu', description: `of ${BACKEND_ORDER.join(', ')}` },
+    runs: { type: 'string', value: 'N', default: '3', description: 'timed runs per backend' },
+    shots: { type: 'string', value: 'N', default: '5', description: 'support patches' },
+    class: { type: 'string', value: 'ID', default: '4', description: 'label id of the class adapted to' },
+    data: { type: 'string', value: 'DIR', default: '.cache/sample/patches', description: 'labelled dataset folder' },
+    'data-mpp': { type: 'string', value: 'X', default: '0.5', description: 'microns per pixel of the dataset' },
+    bundle: {
+      type: 'string',
+      value: 'PATH',
+      default: 'models/default/extractors',
+      description: 'extractor bundle, without .json/.bin',
+    },
   },
+  examples: ['npm run bench:adapt -- --backends wasm --runs 5 --shots 10 --class 1'],
 });
-const runs = Number(args.runs);
-const shots = Number(args.shots);
-const backends = args.backends.split(',') as BackendName[];
-
-if (!fs.existsSync(`${args.data}/manifest.csv`)) {
-  console.error(`${args.data} has no dataset: make the sample with \`npm run sample\` (or pass --data)`);
-  process.exit(1);
-}
+const runs = integerOption('runs', args.runs, 1);
+const shots = integerOption('shots', args.shots, 1);
+const classId = integerOption('class', args.class, 0, 255);
+const dataMpp = numberOption('data-mpp', args['data-mpp'], 0, true);
+const backends = listOption('backends', args.backends, (b) => choiceOption('backends', b, BACKEND_ORDER));
+existingFolder('data', args.data, 'a labelled dataset folder; `npm run sample` makes the default', ['manifest.csv']);
+existingFile('bundle', `${args.bundle}.json`, 'an extractor bundle manifest');
+existingFile('bundle', `${args.bundle}.bin`, 'its weights');
 const bundle = decodeBundle(
   fs.readFileSync(`${args.bundle}.json`, 'utf8'),
   new Uint8Array(fs.readFileSync(`${args.bundle}.bin`)).buffer,
 );
-const zoom = integerZoom(Number(args['data-mpp']), bundle.mpp);
-const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [Number(args.class)], {
+const zoom = integerZoom(dataMpp, bundle.mpp);
+const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [classId], {
   size: 256,
   zoom,
   shots,

@@ -10,25 +10,37 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { cellContours } from '../core/cells/cell-contours.js';
 import { cellsToGeoJson } from '../core/cells/geojson-export.js';
 import { maskPlacement } from '../core/cells/mask-placement.js';
 import { encodePng } from '../core/cells/png-encode.js';
 import { SeededRandom } from '../core/math/seeded-random.js';
+import { integerOption, numberOption, startCli } from './cli.js';
 
-const { values: args } = parseArgs({
+const args = startCli({
+  name: 'bench:contours',
+  command: 'npm run bench:contours',
+  synopsis: '[options]',
+  description: `
+Throughput of mask → cells → export on a large mask: connected components, outlines,
+simplification, the QuPath GeoJSON and the mask's PNG. Medians over timed runs after a warm-up.`,
   options: {
-    size: { type: 'string', default: '6144' },
-    runs: { type: 'string', default: '3' },
-    tolerance: { type: 'string', default: '0.5' },
-    labels: { type: 'string', default: '.cache/sample/patches/labels' },
+    size: { type: 'string', value: 'N', default: '6144', description: 'mask width and height' },
+    runs: { type: 'string', value: 'N', default: '3', description: 'timed runs' },
+    tolerance: { type: 'string', value: 'PX', default: '0.5', description: 'outline simplification tolerance' },
+    labels: {
+      type: 'string',
+      value: 'DIR',
+      default: '.cache/sample/patches/labels',
+      description: 'label PNGs tiled into the mask (seeded random ellipses when missing)',
+    },
   },
+  examples: ['npm run bench:contours -- --size 8192 --runs 5 --tolerance 1'],
 });
-const size = Number(args.size);
-const runs = Number(args.runs);
-const tolerance = Number(args.tolerance);
+const size = integerOption('size', args.size, 16, 32768);
+const runs = integerOption('runs', args.runs, 1);
+const tolerance = numberOption('tolerance', args.tolerance, 0);
 
 function mosaicOfSampleLabels(dir: string): Uint8Array | undefined {
   if (!fs.existsSync(dir)) return undefined;

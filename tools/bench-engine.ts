@@ -15,9 +15,8 @@
  *   npx tsx tools/bench-engine.ts --tile 256 --tiles-per-worker 2 --workers 1,2
  *   npx tsx tools/bench-engine.ts --workers none        # only the planning and resampling figures
  */
-import { existsSync, openAsBlob } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { inferenceGrid } from '../core/inference/inference-grid.js';
 import { outputTiles, planTile, PATCH_SIZE } from '../core/inference/patch-grid.js';
@@ -26,20 +25,47 @@ import { resampledSource } from '../core/inference/resampled-source.js';
 import { openTiff } from '../core/slide/tiff-source.js';
 import { planView } from '../core/inference/view-plan.js';
 import type { BenchThreadData, BenchThreadReply } from './bench-engine-thread.js';
+import { choiceOption, existingFile, integerOption, listOption, startCli } from './cli.js';
 
-const { values: args } = parseArgs({
+const args = startCli({
+  name: 'bench:engine',
+  command: 'npm run bench:engine',
+  synopsis: '[options]',
+  description: `
+Inference throughput (output megapixels per second) of the extractor bundle plus a head on
+wasm, with 1 and 2 worker threads reading the sample slide themselves; before that, the cost
+of planning a zoomed-out view and of reading a tile through the resampled inference grid.`,
   options: {
-    workers: { type: 'string', default: '1,2' },
+    workers: { type: 'string', value: 'LIST|none', default: '1,2', description: 'worker counts to time' },
     // The per-patch models to compare: 'simd' (what a wasm/cpu worker uses) and 'tfjs'.
-    models: { type: 'string', default: 'simd,tfjs' },
-    tile: { type: 'string', default: '512' },
-    'tiles-per-worker': { type: 'string', default: '1' },
-    slide: { type: 'string', default: fileURLToPath(new URL('../.cache/sample/sample-slide.tif', import.meta.url)) },
-    bundle: { type: 'string', default: fileURLToPath(new URL('../models/default/extractors.json', import.meta.url)) },
+    models: { type: 'string', value: 'LIST', default: 'simd,tfjs', description: 'per-patch models: simd, tfjs' },
+    tile: { type: 'string', value: 'N', default: '512', description: 'output tile side' },
+    'tiles-per-worker': { type: 'string', value: 'N', default: '1', description: 'tiles each worker computes' },
+    slide: {
+      type: 'string',
+      value: 'FILE',
+      default: fileURLToPath(new URL('../.cache/sample/sample-slide.tif', import.meta.url)),
+      description: 'the slide read',
+    },
+    bundle: {
+      type: 'string',
+      value: 'FILE',
+      default: fileURLToPath(new URL('../models/default/extractors.json', import.meta.url)),
+      description: 'extractor bundle manifest (.json; its .bin beside it)',
+    },
   },
+  examples: [
+    'npm run bench:engine -- --tile 256 --tiles-per-worker 2 --workers 1,2',
+    'npm run bench:engine -- --workers none',
+  ],
 });
-const tileSize = Number(args.tile);
-const perWorker = Number(args['tiles-per-worker']);
+const tileSize = integerOption('tile', args.tile, 64, 4096);
+const perWorker = integerOption('tiles-per-worker', args['tiles-per-worker'], 1);
+const workerCounts =
+  args.workers === 'none' ? [] : listOption('workers', args.workers, (n) => integerOption('workers', n, 1, 64));
+const models = listOption('models', args.models, (m) => choiceOption('models', m, ['simd', 'tfjs'] as const));
+existingFile('slide', args.slide, 'run `npm run sample` first, or pass --slide');
+existingFile('bundle', args.bundle, 'an extractor bundle manifest');
 const image = { width: 8192, height: 8192 };
 
 // The overlap cost, exactly, from the grid itself (no computing).
@@ -87,11 +113,6 @@ for (const [mpp, w0, h0] of [
   );
 }
 
-if (!existsSync(args.slide)) {
-  console.error(`no slide at ${args.slide}: run npm run sample first`);
-  process.exit(1);
-}
-
 // One 512² tile's read (tile + 192-pixel patch margins) at the extractors' scale through the
 // resampled grid (level 0 upsampled 2×), against reading the level-0 pixels it is made from.
 {
@@ -135,8 +156,8 @@ const all = outputTiles({ x: 2048, y: 2048, width: 4096, height: 4096 }, image, 
 const manifest = args.bundle;
 const weights = manifest.replace(/\.json$/, '.bin');
 
-for (const model of args.models.split(',') as ('simd' | 'tfjs')[])
-  for (const n of args.workers === 'none' ? [] : args.workers.split(',').map(Number)) {
+for (const model of models)
+  for (const n of workerCounts) {
     const tiles: Rect[] = all.slice(0, n * perWorker);
     if (tiles.length < n * perWorker) throw new Error('not enough tiles for that many workers');
     let patches = 0;

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { decodeBundle } from '../core/msd/bundle.js';
 import { createHeadPatchModel } from '../core/inference/head-patch-model.js';
@@ -18,22 +17,42 @@ import { initMsdWeights, seededGaussian, type MsdWeights } from '../core/msd/wei
 import type { PatchModel } from '../core/inference/patch-model.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
 import { initBackend } from '../core/msd/tf-backend.js';
+import { existingFile, integerOption, listOption, startCli } from './cli.js';
 
-const { values: args } = parseArgs({
+const args = startCli({
+  name: 'bench:patch',
+  command: 'npm run bench:patch',
+  synopsis: '[options]',
+  description: `
+Per-patch inference speed of the head patch model: TF.js wasm against the WebAssembly SIMD
+model (and the plain-JS loops), for the extractor bundle and a random head; medians over
+interleaved runs after a warm-up each.`,
   options: {
-    runs: { type: 'string', default: '7' },
-    size: { type: 'string', default: '256' },
-    depths: { type: 'string' },
-    plain: { type: 'boolean', default: true },
-    bundle: { type: 'string', default: fileURLToPath(new URL('../models/default/extractors.json', import.meta.url)) },
+    runs: { type: 'string', value: 'N', default: '7', description: 'timed runs per model' },
+    size: { type: 'string', value: 'N', default: '256', description: 'patch width and height' },
+    depths: { type: 'string', value: 'LIST', description: 'random extractors of these depths instead of the bundle' },
+    plain: { type: 'boolean', default: true, description: 'time the plain-JS loops too (--no-plain: not)' },
+    bundle: {
+      type: 'string',
+      value: 'FILE',
+      default: fileURLToPath(new URL('../models/default/extractors.json', import.meta.url)),
+      description: 'extractor bundle manifest (.json; its .bin beside it)',
+    },
   },
   allowNegative: true,
+  examples: ['npm run bench:patch -- --runs 11 --depths 25,50,100', 'npm run bench:patch -- --no-plain'],
 });
-const runs = Number(args.runs);
-const size = Number(args.size);
+const runs = integerOption('runs', args.runs, 1);
+const size = integerOption('size', args.size, 8, 4096);
+const depths =
+  args.depths === undefined ? undefined : listOption('depths', args.depths, (d) => integerOption('depths', d, 1));
+if (!depths) {
+  existingFile('bundle', args.bundle, 'an extractor bundle manifest');
+  existingFile('bundle', args.bundle.replace(/\.json$/, '.bin'), 'its weights, beside the manifest');
+}
 
 function extractorSets(): { label: string; extractors: MsdWeights[] }[] {
-  if (!args.depths) {
+  if (!depths) {
     const bundle = decodeBundle(
       readFileSync(args.bundle, 'utf8'),
       new Uint8Array(readFileSync(args.bundle.replace(/\.json$/, '.bin'))).buffer,
@@ -45,15 +64,12 @@ function extractorSets(): { label: string; extractors: MsdWeights[] }[] {
       },
     ];
   }
-  return args.depths
-    .split(',')
-    .map(Number)
-    .map((depth) => ({
-      label: `3 × random depth ${depth}`,
-      extractors: [1, 2, 3].map((k) =>
-        initMsdWeights(3, depth, seededGaussian(100 * depth + k), { mean: [180, 130, 170], std: [40, 50, 35] }),
-      ),
-    }));
+  return depths.map((depth) => ({
+    label: `3 × random depth ${depth}`,
+    extractors: [1, 2, 3].map((k) =>
+      initMsdWeights(3, depth, seededGaussian(100 * depth + k), { mean: [180, 130, 170], std: [40, 50, 35] }),
+    ),
+  }));
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -10,7 +10,6 @@
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../core/msd/tf-backend.js';
 import { mirrorPad } from '../core/msd/mirror-pad.js';
@@ -21,24 +20,38 @@ import { initMsdWeights, type MsdWeights } from '../core/msd/weights.js';
 import { SeededRandom } from '../core/math/seeded-random.js';
 import type { Crop } from '../core/training/crop-sampler.js';
 import { threadedTrainEngine } from './train-threads.js';
+import { choiceOption, integerOption, listOption, startCli } from './cli.js';
 
-const { values } = parseArgs({
+const values = startCli({
+  name: 'bench:train',
+  command: 'npm run bench:train',
+  synopsis: '[options]',
+  description: `
+Times one MSD training step (forward, backward, Adam) of the plain-JS + wasm SIMD engine the
+trainer uses, in this thread and over worker threads, against two TF.js formulations on wasm
+(each in a child process: the wasm backend aborts the whole process when its heap runs out).`,
   options: {
-    batch: { type: 'string', default: '8' },
-    crop: { type: 'string', default: '128' },
-    depth: { type: 'string', default: '25' },
-    steps: { type: 'string', default: '5' },
-    threads: { type: 'string', default: String(os.availableParallelism()) },
-    skip: { type: 'string', default: '' },
-    only: { type: 'string' },
+    batch: { type: 'string', value: 'N', default: '8', description: 'crops per step' },
+    crop: { type: 'string', value: 'N', default: '128', description: 'crop side' },
+    depth: { type: 'string', value: 'N', default: '25', description: 'MSD layers' },
+    steps: { type: 'string', value: 'N', default: '5', description: 'timed steps after a warm-up' },
+    threads: { type: 'string', value: 'N', default: String(os.availableParallelism()), description: 'worker threads' },
+    skip: { type: 'string', value: 'LIST', default: '', description: 'TF.js formulations to leave out: naive, custom' },
+    // The child process's mode: one TF.js formulation, its result as one JSON line.
+    only: { type: 'string', value: 'naive|custom', description: 'time only this TF.js formulation (used internally)' },
   },
+  examples: ['npm run bench:train -- --batch 4 --crop 64 --threads 2 --skip naive'],
 });
-const B = Number(values.batch);
-const S = Number(values.crop);
-const depth = Number(values.depth);
-const steps = Number(values.steps);
-const threads = Number(values.threads);
-const skip = new Set(values.skip.split(',').filter(Boolean));
+const B = integerOption('batch', values.batch, 1);
+const S = integerOption('crop', values.crop, 8, 2048);
+const depth = integerOption('depth', values.depth, 1, 1000);
+const steps = integerOption('steps', values.steps, 1);
+const threads = integerOption('threads', values.threads, 1);
+const formulations = ['naive', 'custom'] as const;
+const skip = new Set(
+  values.skip === '' ? [] : listOption('skip', values.skip, (f) => choiceOption('skip', f, formulations)),
+);
+if (values.only !== undefined) choiceOption('only', values.only, formulations);
 const C = 3;
 
 const rng = new SeededRandom(7);

@@ -15,13 +15,28 @@ import { readLabelledDataset } from './dataset.js';
 import { findChromium } from './setup.mjs';
 import { serveDemo } from './serve.js';
 import { sampleSupportSet } from './support-set.js';
+import { startCli, usageError } from './cli.js';
+
+startCli({
+  name: 'screenshot',
+  command: 'npm run screenshot',
+  synopsis: '',
+  description: `
+Writes docs/demo.png, the README's screenshot: the built demo in Chromium with a live overlay
+of a head fitted here on 5 support patches — on ../shared/data/wsi/CMU-1-Small-Region.svs with
+CoNSeP inflammatory cells when ../shared/data is present, else on the generated sample slide.
+Needs \`npm run build\` (and \`npm run sample\` for the fallback) first.`,
+  options: {},
+});
 
 const WSI = '../shared/data/wsi';
 const CONSEP = '../shared/data/consep';
 const real =
   fs.existsSync(path.join(WSI, 'CMU-1-Small-Region.svs')) && fs.existsSync(path.join(CONSEP, 'manifest.csv'));
 const out = 'docs/demo.png';
-if (!fs.existsSync('dist/demo/index.html')) throw new Error('the demo is not built: run `npm run build` first');
+if (!fs.existsSync('dist/demo/index.html')) usageError('the demo is not built: run `npm run build` first');
+if (!real && !fs.existsSync('.cache/sample/patches/manifest.csv'))
+  usageError('neither ../shared/data nor the sample slide is there: run `npm run sample` first');
 
 // The head, fitted here in Node with the same adapt() the workers run.
 await initBackend('wasm');

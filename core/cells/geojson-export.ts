@@ -2,11 +2,18 @@ import type { CellContour } from './cell-contours.js';
 import { toLevel0, type MaskPlacement } from './mask-placement.js';
 import { ringLength } from './ring-geometry.js';
 
-/** A QuPath classification: the class name and its display colour. */
+/**
+ * A QuPath classification: the class name and its display colour. The colour may be left out
+ * here, but never in the file: QuPath (v0.4–0.7) throws on a classification that has a name and
+ * no colour, so the export writes DEFAULT_CLASS_COLOR then.
+ */
 export interface CellClass {
   readonly name: string;
-  readonly color: readonly [number, number, number];
+  readonly color?: readonly [number, number, number];
 }
+
+/** The colour of a classification given none: the session's default overlay colour, #00e676. */
+export const DEFAULT_CLASS_COLOR: readonly [number, number, number] = [0, 230, 118];
 
 export interface GeoJsonExportOptions {
   /** Where the mask the cells were traced in lies on the slide. */
@@ -56,7 +63,11 @@ export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonEx
   const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid } = options;
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12)
     throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
-  const color = classification.color.map((c) => {
+  if (typeof classification?.name !== 'string' || classification.name === '')
+    throw new RangeError('the classification needs a non-empty name');
+  const given = classification.color ?? DEFAULT_CLASS_COLOR;
+  if (!Array.isArray(given) || given.length !== 3) throw new RangeError('a colour is three components [r, g, b]');
+  const color = given.map((c) => {
     if (!Number.isInteger(c) || c < 0 || c > 255) throw new RangeError(`colour component ${c} is not an integer 0…255`);
     return c;
   }) as [number, number, number];

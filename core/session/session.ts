@@ -3,6 +3,7 @@ import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson
 import { cellContours } from '../cells/cell-contours.js';
 import { cellsToGeoJson, type CellFeatureCollection } from '../cells/geojson-export.js';
 import { maskPlacement } from '../cells/mask-placement.js';
+import { gzip } from '../cells/gzip.js';
 import { encodePng } from '../cells/png-encode.js';
 import { withEvents } from '../events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
@@ -12,6 +13,11 @@ import { planRegion } from '../inference/region-plan.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../inference/tiling.js';
 import { importSupportSet, supportSetToText } from '../support-set/support-set-file.js';
 import { gridPatches, supportProblem } from '../support-set/support-patches.js';
+import {
+  importQuPathAnnotations,
+  type QuPathImportOptions,
+  type QuPathImportReport,
+} from '../support-set/qupath-import.js';
 import type { SupportSetStore } from '../support-set/support-set.js';
 import type { Compute, PoolSlide } from './compute.js';
 import { parseHexColor, type Rgba } from './hex-color.js';
@@ -152,11 +158,20 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   saveHead(): HeadJson;
   /** Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON. */
   exportGeoJson(region?: Rect): CellFeatureCollection;
+  /** The same as gzip (a `.geojson.gz`, which QuPath opens as it opens `.geojson`). */
+  exportGeoJsonGz(region?: Rect): Promise<Blob>;
   /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
   exportMaskPng(region?: Rect): Promise<Blob>;
   exportSupportSet(): string;
   /** Replaces the support set by a file's (one undo step); a malformed file is refused and changes nothing. */
   importSupportSet(text: string): number;
+  /**
+   * Paints the support patches from a QuPath GeoJSON file's objects (its text, its parsed JSON, or
+   * parseQuPathGeoJson's result), as one undo step: inside `className`'s polygons class, inside
+   * the other classes' background (core/support-set/qupath-import.ts). A malformed file or an
+   * unknown class is refused with a QuPathImportError and changes nothing.
+   */
+  importQuPathAnnotations(input: unknown, options: QuPathImportOptions): QuPathImportReport;
 }
 
 export function createSession(options: SessionOptions): Session {
@@ -368,6 +383,11 @@ export function createSession(options: SessionOptions): Session {
       });
     },
 
+    async exportGeoJsonGz(region?: Rect) {
+      const bytes = await gzip(JSON.stringify(this.exportGeoJson(region)));
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' });
+    },
+
     async exportMaskPng(region?: Rect) {
       const mosaic = mosaicOf(region);
       if (!mosaic) throw new Error('nothing has been predicted yet');
@@ -383,6 +403,10 @@ export function createSession(options: SessionOptions): Session {
 
     importSupportSet(text: string) {
       return importSupportSet(support, text);
+    },
+
+    importQuPathAnnotations(input: unknown, importOptions: QuPathImportOptions) {
+      return importQuPathAnnotations(support, input, importOptions);
     },
   });
 }

@@ -128,9 +128,9 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   clearPatch(id: string): boolean;
   /**
    * Replaces all patches by these (copied), as one undo step: how an imported file comes in.
-   * Each must fit this set's slide and patch size.
+   * Each must fit this set's slide and patch size. `label` names the undo step (default 'import').
    */
-  replacePatches(patches: readonly SupportSetPatch[]): void;
+  replacePatches(patches: readonly SupportSetPatch[], options?: { readonly label?: string }): void;
 
   undo(): boolean;
   redo(): boolean;
@@ -500,7 +500,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       return commitMaskEdit(patch, diff, 'clear patch');
     },
 
-    replacePatches(list) {
+    replacePatches(list, replaceOptions = {}) {
       finishStroke();
       const incoming = copyAll(list);
       const outgoing = patches;
@@ -511,7 +511,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       apply(incoming)();
       const held = (n: readonly PatchRecord[]) => n.length * (maskBytes + 64);
       history.push({
-        label: 'import',
+        label: replaceOptions.label ?? 'import',
         bytes: held(incoming) + held(outgoing),
         focus: null,
         undo: apply(outgoing),

@@ -3,6 +3,8 @@ import type OpenSeadragon from 'openseadragon';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { RegionRun, RunProgress } from '../../core/session/region-run.js';
 import type { Tiling } from '../../core/inference/tiling.js';
+import { textOfFile } from '../../core/cells/gzip.js';
+import { parseQuPathGeoJson, type QuPathAnnotations } from '../../core/support-set/qupath-import.js';
 import type { SupportSetChange, SupportSetPatch } from '../../core/support-set/support-set.js';
 import {
   attachFewShot,
@@ -90,6 +92,8 @@ export class FewShotSegmenter extends LitElement {
   private runProgress?: RunProgress;
   private thumbnails = new Map<string, string>();
   private unsubscribe: (() => void)[] = [];
+  /** A QuPath file read and waiting for the user to pick its new class (and whether to place patches). */
+  private qupath?: { name: string; file: QuPathAnnotations; className: string; place: boolean };
 
   constructor() {
     super();
@@ -500,6 +504,48 @@ export class FewShotSegmenter extends LitElement {
     }
   }
 
+  /** Reads a QuPath GeoJSON (.geojson, .json or .geojson.gz) and asks which of its classes is the new class. */
+  private async readQuPath(file: File | undefined): Promise<void> {
+    if (!file) return;
+    try {
+      const parsed = parseQuPathGeoJson(await textOfFile(new Uint8Array(await file.arrayBuffer())));
+      if (parsed.classes.length === 0) throw new Error('it has no classified annotation with an area');
+      // The session's class name first, when QuPath calls its class the same.
+      const preferred = parsed.classes.find((c) => c.name === this.handle?.className) ?? parsed.classes[0];
+      this.qupath = { name: file.name, file: parsed, className: preferred.name, place: false };
+      this.say(`${file.name}: ${parsed.objects.length} object(s) with an area; choose the new class and paint.`);
+    } catch (err) {
+      this.qupath = undefined;
+      this.say(`${file.name} was not read: ${(err as Error).message}`, true);
+    }
+  }
+
+  private paintFromQuPath(): void {
+    const handle = this.handle;
+    const pending = this.qupath;
+    if (!handle || !pending) return;
+    try {
+      const r = handle.importQuPathAnnotations(pending.file, {
+        className: pending.className,
+        placePatches: pending.place,
+      });
+      this.qupath = undefined;
+      const left = r.classPolygonsWithoutPatch
+        ? ` ${r.classPolygonsWithoutPatch} ${pending.className} polygon(s) lie outside every patch` +
+          (pending.place ? ' (patch limit reached).' : ': tick "place patches" to add patches on them.')
+        : '';
+      this.say(
+        r.changedPixels === 0 && r.patchesPlaced === 0
+          ? `Nothing to paint: no ${pending.className} or other classified annotation covers a patch.${left}`
+          : `Painted ${r.patchesChanged} patch(es) from ${pending.name}` +
+              (r.patchesPlaced ? `, ${r.patchesPlaced} placed` : '') +
+              ` (${r.classPixels} class, ${r.otherPixels} background pixels; one undo step).${left}`,
+      );
+    } catch (err) {
+      this.say(`${pending.name} was not imported: ${(err as Error).message}`, true);
+    }
+  }
+
   private readonly onKey = (event: KeyboardEvent) => {
     const handle = this.handle;
     if (!handle) return;
@@ -644,7 +690,24 @@ export class FewShotSegmenter extends LitElement {
             accept=".json,application/json"
             @change=${(e: Event) => void this.importFile('support', (e.target as HTMLInputElement).files?.[0])}
         /></label>
+        <label
+          ><button
+            id="qupath-import"
+            title="Paint the patches from QuPath annotations (GeoJSON, .geojson.gz)"
+            @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}
+          >
+            QuPath annotations…</button
+          ><input
+            hidden
+            type="file"
+            accept=".geojson,.json,.gz,application/geo+json,application/json,application/gzip"
+            @change=${(e: Event) => {
+              const input = e.target as HTMLInputElement;
+              void this.readQuPath(input.files?.[0]).finally(() => (input.value = ''));
+            }}
+        /></label>
       </div>
+      ${this.renderQuPathChoice()}
 
       <h3>Adapt</h3>
       <div class="row">
@@ -793,6 +856,17 @@ export class FewShotSegmenter extends LitElement {
         </button>
         <button
           ?disabled=${!h.head}
+          id="export-geojson-gz"
+          @click=${() =>
+            void h.exportGeoJsonGz().then(
+              (b) => this.download('cells.geojson.gz', b),
+              (e: Error) => this.say(e.message, true),
+            )}
+        >
+          GeoJSON (.geojson.gz)
+        </button>
+        <button
+          ?disabled=${!h.head}
           @click=${() =>
             void h.exportMaskPng().then(
               (b) => this.download('mask.png', b),
@@ -830,6 +904,51 @@ export class FewShotSegmenter extends LitElement {
         )}
       </dl>
     `;
+  }
+
+  /** The class choice for a QuPath file just read: which class is the new class, whether to place patches. */
+  private renderQuPathChoice() {
+    const pending = this.qupath;
+    if (!pending) return nothing;
+    const change = (next: Partial<typeof pending>) => {
+      this.qupath = { ...pending, ...next };
+      this.requestUpdate();
+    };
+    return html`<div class="row" id="qupath-choice">
+        <label
+          >New class
+          <select
+            id="qupath-class"
+            @change=${(e: Event) => change({ className: (e.target as HTMLSelectElement).value })}
+          >
+            ${pending.file.classes.map(
+              (c) =>
+                html`<option value=${c.name} ?selected=${c.name === pending.className}>${c.name} (${c.count})</option>`,
+            )}
+          </select></label
+        >
+        <label
+          ><input
+            id="qupath-place"
+            type="checkbox"
+            .checked=${pending.place}
+            @change=${(e: Event) => change({ place: (e.target as HTMLInputElement).checked })}
+          />
+          place patches on annotations without one</label
+        >
+        <button class="primary" id="qupath-paint" @click=${() => this.paintFromQuPath()}>Paint patches</button>
+        <button
+          @click=${() => {
+            this.qupath = undefined;
+            this.say('QuPath import cancelled.');
+          }}
+        >
+          Cancel
+        </button>
+      </div>
+      <div class="muted">
+        Inside the new class's annotations: class; inside other classes': background; unclassified ones are left alone.
+      </div>`;
   }
 
   private async runRegionLater(): Promise<void> {

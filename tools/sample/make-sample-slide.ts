@@ -26,6 +26,8 @@ export interface MakeSampleSlideOptions {
   /** Worker threads; 0 renders on the calling thread. Default: one per core. */
   workers?: number;
   log?: (line: string) => void;
+  /** Rows of the slide rendered so far; when given, the rows are not logged (a progress bar shows them). */
+  onRows?: (rowsDone: number, totalRows: number) => void;
 }
 
 export interface FileRecord {
@@ -113,7 +115,8 @@ export async function makeSampleSlide(options: MakeSampleSlideOptions = {}): Pro
     compression,
     workers,
     onProgress: (rows) => {
-      if (rows >= nextReport || rows === size) {
+      if (options.onRows) options.onRows(rows, size);
+      else if (rows >= nextReport || rows === size) {
         log(`  ${rows}/${size} rows  ${seconds().toFixed(1)} s`);
         nextReport += Math.max(TILE_SIZE, Math.ceil(size / 8 / TILE_SIZE) * TILE_SIZE);
       }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cellContours, type CellContour } from '../../../core/cells/cell-contours.js';
-import { cellsToGeoJson, type CellFeatureCollection, type Position } from '../../../core/cells/geojson-export.js';
+import {
+  cellsToGeoJson,
+  DEFAULT_CLASS_COLOR,
+  type CellFeatureCollection,
+  type Position,
+} from '../../../core/cells/geojson-export.js';
 import { levelPlacement, maskPlacement } from '../../../core/cells/mask-placement.js';
 import { rasterisePolygon } from '../../../core/cells/polygon-raster.js';
 import { dice, sampleLabelImages } from './mask-fixtures.js';
@@ -215,4 +220,31 @@ test('holes survive the export; ids, decimals and object type can be chosen; bad
   assert.throws(() => cellsToGeoJson(cells, { ...options, mpp: { x: 0, y: 1 } }), /microns/);
   assert.throws(() => cellsToGeoJson(cells, { ...options, decimals: 1.5 }), /decimals/);
   assert.throws(() => maskPlacement(0, 0, -1), /scale/);
+});
+
+test('every feature carries classification.color (QuPath throws without one): the default when none is given', () => {
+  const [image] = sampleLabelImages();
+  const cells = cellContours(
+    image.classes.map((c) => (c ? 1 : 0)),
+    image.width,
+    image.height,
+  );
+  assert.ok(cells.length > 50, `${cells.length} cells`);
+  const placement = maskPlacement(0, 0, 1);
+  for (const [classification, color] of [
+    [LYMPHOCYTE, LYMPHOCYTE.color],
+    [{ name: 'No colour given' }, DEFAULT_CLASS_COLOR],
+  ] as const) {
+    // Checked on the text, as QuPath reads it: a name and three integer components 0…255.
+    const json = JSON.parse(JSON.stringify(cellsToGeoJson(cells, { placement, classification })));
+    assert.equal(json.features.length, cells.length);
+    for (const f of json.features) {
+      const c = f.properties.classification;
+      assert.deepEqual(Object.keys(c).sort(), ['color', 'name']);
+      assert.equal(c.name, classification.name);
+      assert.deepEqual(c.color, [...color]);
+      assert.ok(c.color.every((v: number) => Number.isInteger(v) && v >= 0 && v <= 255));
+    }
+  }
+  assert.throws(() => cellsToGeoJson(cells, { placement, classification: { name: '' } }), /non-empty name/);
 });

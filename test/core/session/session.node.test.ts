@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
 import type { PixelSource } from '../../../core/slide/pixel-source.js';
@@ -317,4 +318,49 @@ test('the support set exports and imports back (a bad file changes nothing); the
   assert.throws(() => session.setColor('not a colour'), /not a hex colour/);
   assert.deepEqual([colours, session.color], [['#f00'], '#f00']);
   assert.deepEqual(session.exportGeoJson().features[0].properties.classification.color, [255, 0, 0]);
+});
+
+/** Even-odd point-in-polygon over all rings (crossings of a ray to +x): the test's own raster. */
+function insidePolygon(rings: number[][][], x: number, y: number): boolean {
+  let odd = false;
+  for (const ring of rings)
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y && x < xi + ((y - yi) * (xj - xi)) / (yj - yi)) odd = !odd;
+    }
+  return odd;
+}
+
+test('QuPath round trip: exported cells (also .geojson.gz) paint patches as they rasterise', async () => {
+  const geojson = session.exportGeoJson();
+  assert.ok(geojson.features.length > 5, `${geojson.features.length} cells`);
+  const strip = (c: typeof geojson) => c.features.map((f) => ({ ...f, id: '' }));
+  const gz = await session.exportGeoJsonGz();
+  assert.equal(gz.type, 'application/gzip');
+  const unzipped = JSON.parse(gunzipSync(new Uint8Array(await gz.arrayBuffer())).toString('utf8'));
+  assert.deepEqual(strip(unzipped), strip(geojson), 'the .gz holds the same cells (ids are new per export)');
+  for (const f of unzipped.features)
+    assert.deepEqual(f.properties.classification, { name: 'Lymphocyte', color: [255, 0, 0] });
+
+  // A patch over the predicted tile, beside the support patch already there.
+  const [tile] = session.results.values();
+  support.addPatch({ x: tile.level0.x + 40, y: tile.level0.y + 20 });
+  const before = support.patches.map((p) => ({ ...p, mask: p.mask.slice() }));
+  const report = session.importQuPathAnnotations(JSON.stringify(geojson), { className: 'Lymphocyte' });
+  assert.equal(report.classObjects, geojson.features.length);
+  assert.ok(report.classPixels > 500, `${report.classPixels} class pixels painted`);
+  const polygons = geojson.features.map((f) => f.geometry.coordinates);
+  support.patches.forEach((p, k) => {
+    const expected = before[k].mask.slice();
+    for (let j = 0; j < PATCH; j++)
+      for (let i = 0; i < PATCH; i++) {
+        const x = p.x + (i + 0.5) * p.scale;
+        const y = p.y + (j + 0.5) * p.scale;
+        if (polygons.some((rings) => insidePolygon(rings, x, y))) expected[j * PATCH + i] = LABEL_CLASS;
+      }
+    assert.deepEqual(p.mask, expected, `patch ${p.id}`);
+  });
+  assert.ok(support.undo(), 'one undo step');
+  support.patches.forEach((p, k) => assert.deepEqual(p.mask, before[k].mask));
 });

@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import OpenSeadragon from 'openseadragon';
+import { HEAD_FORMAT, HEAD_VERSION } from '../../../core/adaptation/head.js';
+import { gunzip, gzip } from '../../../core/cells/gzip.js';
+import { importQuPathAnnotations } from '../../../core/support-set/qupath-import.js';
+import { createSupportSet } from '../../../core/support-set/support-set.js';
+import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import '../../../plugin/panel/fewshot-segmenter.js';
+import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
+import { pixelTileSource } from '../../../plugin/slide/pixel-tile-source.js';
+import { openInWorker, type WorkerPixelSource } from '../../../plugin/slide/worker-pixel-source.js';
+
+// The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
+// .geojson.gz (gzipped here by the browser's own CompressionStream) given to the file input,
+// the class chosen, Paint; on a real viewer, worker and extractors over the sample slide.
+const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
+const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
+const fixtureUrl = new URL('/files/test/fixtures/qupath/tumor-stroma.geojson', location.origin).href;
+
+const until = async (what: string, ok: () => boolean, ms = 10_000) => {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
+  let element: HTMLDivElement;
+  let viewer: OpenSeadragon.Viewer;
+  let display: WorkerPixelSource;
+  let handle: FewShot | undefined;
+  let panel: FewShotSegmenter | undefined;
+
+  before(async function (this: Mocha.Context) {
+    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
+    await r.body?.cancel();
+    if (!r.ok) {
+      console.log('skipped: the sample slide is not generated (npm run sample)');
+      this.skip();
+    }
+    element = document.createElement('div');
+    element.style.width = '480px';
+    element.style.height = '360px';
+    document.body.append(element);
+    viewer = OpenSeadragon({ element, showNavigationControl: false, animationTime: 0 });
+    display = await openInWorker({ kind: 'url', url: slideUrl }, { workerUrl });
+    const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()));
+    viewer.open({ tileSource: pixelTileSource(display) });
+    await opened;
+    handle = await attachFewShot(viewer, {
+      slide: { kind: 'url', url: slideUrl },
+      workerUrl,
+      workers: 1,
+      backends: ['wasm'],
+      storage: false,
+      className: 'Tumor',
+    });
+    panel = document.createElement('fewshot-segmenter');
+    panel.handle = handle;
+    document.body.append(panel);
+    await panel.updateComplete;
+  });
+
+  after(() => {
+    panel?.remove();
+    handle?.destroy();
+    viewer?.destroy();
+    display?.close();
+    element?.remove();
+  });
+
+  it('reads a .geojson.gz, offers its classes, paints the patches as one undo step', async () => {
+    const h = handle!;
+    const text = await (await fetch(fixtureUrl)).text();
+    h.support.addPatch({ x: 1000, y: 1000 });
+    h.support.addPatch({ x: 2000, y: 1500 }, { scale: 1.5 });
+    // What the import must give: the same file through the core importer on a copy of the set.
+    const copy = createSupportSet({
+      slide: h.support.slide,
+      extractorMpp: h.support.extractorMpp,
+      patches: h.support.patches,
+    });
+    const report = importQuPathAnnotations(copy, text, { className: 'Tumor', placePatches: true });
+
+    const root = panel!.shadowRoot!;
+    const input = root.querySelector<HTMLInputElement>('#qupath-import + input[type=file]')!;
+    const transfer = new DataTransfer();
+    const gz = await gzip(text);
+    transfer.items.add(new File([gz as Uint8Array<ArrayBuffer>], 'annotations.geojson.gz'));
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change'));
+    await until('the class choice', () => root.querySelector('#qupath-choice') !== null);
+    const select = root.querySelector<HTMLSelectElement>('#qupath-class')!;
+    expect([...select.options].map((o) => o.textContent)).to.deep.equal(['Tumor (3)', 'Stroma (1)', 'Lymphocyte (1)']);
+    expect(select.value).to.equal('Tumor', "the session's class name is chosen first");
+    const place = root.querySelector<HTMLInputElement>('#qupath-place')!;
+    place.click();
+    await panel!.updateComplete;
+    const undoBefore = h.support.undoLabel;
+    root.querySelector<HTMLButtonElement>('#qupath-paint')!.click();
+    await panel!.updateComplete;
+
+    expect(root.querySelector('#qupath-choice')).to.equal(null);
+    expect(report.patchesPlaced).to.equal(1);
+    expect(root.textContent).to.include(
+      `Painted ${report.patchesChanged} patch(es) from annotations.geojson.gz, 1 placed ` +
+        `(${report.classPixels} class, ${report.otherPixels} background pixels; one undo step).`,
+    );
+    expect(h.support.patches.length).to.equal(3);
+    h.support.patches.forEach((p, k) => {
+      expect([p.x, p.y, p.scale]).to.deep.equal([copy.patches[k].x, copy.patches[k].y, copy.patches[k].scale]);
+      expect(p.mask).to.deep.equal(copy.patches[k].mask);
+    });
+    expect(h.support.undoLabel).to.equal('import QuPath annotations');
+    h.support.undo();
+    expect(h.support.patches.length).to.equal(2);
+    expect(h.support.undoLabel).to.equal(undoBefore);
+  });
+
+  it('refuses a malformed file with its message, changing nothing', async () => {
+    const h = handle!;
+    const revision = h.support.revision;
+    const root = panel!.shadowRoot!;
+    const input = root.querySelector<HTMLInputElement>('#qupath-import + input[type=file]')!;
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['{"type": "Topology"}'], 'bad.geojson'));
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change'));
+    await until('the error', () => /bad\.geojson was not read/.test(root.textContent ?? ''));
+    expect(root.textContent).to.match(/expected a FeatureCollection, a Feature or an array of Features/);
+    expect(root.querySelector('#qupath-choice')).to.equal(null);
+    expect(h.support.revision).to.equal(revision);
+  });
+
+  it('exports GeoJSON as .geojson.gz that inflates to the same cells, every one with a colour', async () => {
+    const h = handle!;
+    // A head for these extractors (any weights do: these mark dark pixels, roughly) and one view's tiles.
+    const features = h.extractors.reduce((n, e) => n + e.depth, 0);
+    await h.loadHead({
+      format: HEAD_FORMAT,
+      version: HEAD_VERSION,
+      W: Array.from({ length: features }, (_, i) => (i % 5) * 0.02 - 0.04),
+      b: -0.5,
+      featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
+      threshold: 0.5,
+      metadata: { extractors: h.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
+    });
+    const vp = viewer.viewport;
+    const level0 = display.levels[0];
+    vp.zoomTo(level0.width / 300, undefined, true);
+    vp.panTo(vp.imageToViewportCoordinates(level0.width / 2, level0.height / 2), true);
+    const tile = new Promise((resolve) => h.addEventListener('prediction-tile', resolve, { once: true }));
+    h.predictView();
+    await tile;
+    await panel!.updateComplete;
+
+    const blob = await h.exportGeoJsonGz();
+    expect(blob.type).to.equal('application/gzip');
+    const json = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await blob.arrayBuffer()))));
+    const strip = (c: { features: { id: string }[] }) => c.features.map((f) => ({ ...f, id: '' }));
+    const direct = h.exportGeoJson();
+    expect(strip(json)).to.deep.equal(strip(direct), 'the same cells (ids are new per export)');
+    expect(json.features.length).to.be.greaterThan(0);
+    for (const f of json.features)
+      expect(f.properties.classification).to.deep.equal({ name: 'Tumor', color: [0, 230, 118] });
+    const button = panel!.shadowRoot!.querySelector<HTMLButtonElement>('#export-geojson-gz')!;
+    expect(button.textContent?.trim()).to.equal('GeoJSON (.geojson.gz)');
+    expect(button.disabled).to.equal(false);
+  });
+});

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { progressLine, type ProgressStream } from '../../tools/cli.js';
+
+// The command lines as a user runs them: the real tools in a child process
+// (`node --import tsx tools/<tool>.ts …`), their exit codes and what they print.
+const TOOLS = [
+  ['train', 'npm run train'],
+  ['make-sample-slide', 'npm run sample'],
+  ['bench-adapt', 'npm run bench:adapt'],
+  ['bench-contours', 'npm run bench:contours'],
+  ['bench-engine', 'npm run bench:engine'],
+  ['bench-msd', 'npm run bench:msd'],
+  ['bench-patch-model', 'npm run bench:patch'],
+  ['bench-train', 'npm run bench:train'],
+  ['screenshot', 'npm run screenshot'],
+] as const;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(tool: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `tools/${tool}.ts`, ...args], {
+      env: { ...process.env, DEBUG: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs the jobs two at a time: the machine's cores are shared. */
+async function inPairs<T, R>(items: readonly T[], job: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const k = next++;
+      out[k] = await job(items[k]);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return out;
+}
+
+/** A usage error as the rules say: exit 2, one line naming the problem, the usage, no stack. */
+function assertUsageError(r: Run, tool: string, command: string, problem: RegExp): void {
+  assert.equal(r.code, 2, `${tool}: exit code ${r.code}; stderr ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.match(lines[0], problem, `${tool}: the first line names the problem`);
+  assert.ok(lines[0].startsWith(`${command.replace('npm run ', '')}: `) || lines[0].startsWith(`${tool}: `));
+  assert.match(lines[1], new RegExp(`^Usage: ${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), tool);
+  assert.ok(!r.stderr.includes('    at '), `${tool}: a stack trace:\n${r.stderr}`);
+  assert.ok(lines.length <= 3, `${tool}: ${lines.length} lines of error output`);
+}
+
+test('every command answers --help (and -h) with its usage and options, exit 0', { timeout: 180_000 }, async () => {
+  const runs = await inPairs(TOOLS, ([tool]) => run(tool, ['--help']));
+  TOOLS.forEach(([tool, command], k) => {
+    const r = runs[k];
+    assert.equal(r.code, 0, `${tool}: exit ${r.code}, stderr ${r.stderr}`);
+    assert.ok(r.stdout.startsWith(`Usage: ${command}`), `${tool}: ${r.stdout.slice(0, 200)}`);
+    assert.match(r.stdout, /\nOptions:\n/);
+    assert.match(r.stdout, /-h, --help/);
+    assert.equal(r.stderr, '', `${tool} wrote to stderr: ${r.stderr}`);
+  });
+  // Help wins over a bad option next to it, and -h is the same.
+  const [bad, short] = await Promise.all([run('train', ['--bogus', '--help']), run('train', ['-h'])]);
+  assert.equal(bad.code, 0);
+  assert.equal(short.stdout, runs[0].stdout);
+  assert.match(runs[0].stdout, /--data DIR\s+labelled dataset folder/);
+  assert.match(runs[0].stdout, /--depth N\s+MSD layers \(default 25\)/);
+});
+
+test(
+  'an unknown option exits 2 with one line naming it and the usage, no stack trace',
+  { timeout: 180_000 },
+  async () => {
+    const runs = await inPairs(TOOLS, ([tool]) => run(tool, ['--bogus-option', '1']));
+    TOOLS.forEach(([tool, command], k) => assertUsageError(runs[k], tool, command, /unknown option '--bogus-option'/));
+  },
+);
+
+test('bad inputs are refused up front with exit 2, naming the problem', { timeout: 180_000 }, async () => {
+  const cases: [string, string, string[], RegExp][] = [
+    [
+      'train',
+      'npm run train',
+      ['--data', '/nonexistent', '--class', 'a=1'],
+      /^train: --data \/nonexistent: no such folder/,
+    ],
+    ['train', 'npm run train', ['--data', '.'], /--data \. has no manifest\.csv, images, labels/],
+    ['train', 'npm run train', ['--data'], /option '--data <value>' argument missing/],
+    ['bench-adapt', 'npm run bench:adapt', ['--data', '/nonexistent'], /--data \/nonexistent: no such folder/],
+    ['bench-adapt', 'npm run bench:adapt', ['--runs', 'three'], /--runs must be an integer ≥ 1, got "three"/],
+    ['make-sample-slide', 'npm run sample', ['--compression', 'png'], /--compression must be one of deflate, jpeg/],
+    [
+      'bench-engine',
+      'npm run bench:engine',
+      ['--slide', '/nonexistent.tif'],
+      /--slide \/nonexistent\.tif: no such file/,
+    ],
+    ['bench-train', 'npm run bench:train', ['--skip', 'fast'], /--skip must be one of naive, custom, got "fast"/],
+  ];
+  if (fs.existsSync('.cache/sample/patches/manifest.csv'))
+    cases.push([
+      'train',
+      'npm run train',
+      ['--data', '.cache/sample/patches', '--class', 'lymphocyte=two'],
+      /--class: a class is name=id/,
+    ]);
+  const runs = await inPairs(cases, ([tool, , args]) => run(tool, args));
+  cases.forEach(([tool, command, , problem], k) => assertUsageError(runs[k], tool, command, problem));
+});
+
+test('an unexpected failure is one line and exit 1; DEBUG=1 adds the stack', { timeout: 120_000 }, async () => {
+  // A dataset folder that looks right up front but whose manifest names an image that is not there.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-test-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'images'));
+    fs.mkdirSync(path.join(dir, 'labels'));
+    fs.writeFileSync(path.join(dir, 'manifest.csv'), 'name\ntrain_1\n');
+    const args = ['--data', dir, '--class', 'a=1', '--out', path.join(dir, 'out')];
+    const [plain, debug] = await Promise.all([run('train', args), run('train', args, { DEBUG: '1' })]);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.equal(plain.stderr.trimEnd().split('\n').length, 1, plain.stderr);
+    assert.match(
+      plain.stderr,
+      /^train: ENOENT: no such file or directory, open '.*train_1\.png' \(DEBUG=1 shows where\)/,
+    );
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, /^train: Error: ENOENT/);
+    assert.ok(debug.stderr.includes('    at '), 'DEBUG=1 shows the stack');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A stream that keeps what is written: a terminal (isTTY, columns) or a pipe. */
+function sink(tty: boolean): ProgressStream & { text: string } {
+  return {
+    text: '',
+    isTTY: tty,
+    columns: 100,
+    write(t: string) {
+      this.text += t;
+      return true;
+    },
+  };
+}
+
+test('progress: one line redrawn in place on a terminal, log lines above it; plain lines elsewhere', async () => {
+  const tty = sink(true);
+  const bar = progressLine({ label: 'rows', total: 200, stream: tty });
+  bar.update(50);
+  bar.log('a line that stays');
+  await new Promise((r) => setTimeout(r, 120));
+  bar.update(100, { eta: 65 });
+  bar.finish();
+  const frames = tty.text.split('\r\x1b[2K').filter((f) => f !== '');
+  assert.match(frames[0], /^rows \[█{6}░{18}\] {2}25% 50\/200 ETA /);
+  assert.equal(frames[1], 'a line that stays\n', 'the log line replaces the bar, which comes back under it');
+  assert.match(frames[2], /^rows \[█{6}░{18}\] {2}25% 50\/200/);
+  assert.match(frames[3], /^rows \[█{12}░{12}\] {2}50% 100\/200 ETA 1:0[45]$/, 'the ETA given, as m:ss');
+  assert.match(frames[4], /^rows \[█{24}\] 100% 200\/200 done in 0:00\n$/);
+  assert.ok(
+    frames.every((f) => f.replace('\n', '').length <= 99),
+    'within the terminal width',
+  );
+
+  // Not a terminal: no escape codes, no bar, at most one line per interval (a log line counts).
+  const pipe = sink(false);
+  const plain = progressLine({ label: 'rows', total: 4, stream: pipe, intervalMs: 60_000 });
+  plain.update(1);
+  plain.update(2);
+  plain.log('epoch 2 done');
+  plain.update(3);
+  plain.finish();
+  const lines = pipe.text.split('\n');
+  assert.equal(lines.length, 4, `three lines: ${JSON.stringify(pipe.text)}`);
+  const [first, logged, last] = lines;
+  assert.equal(logged, 'epoch 2 done');
+  assert.match(first, /^rows 25% 1\/4 ETA \d+:\d\d$/);
+  assert.match(last, /^rows 100% 4\/4 done in 0:00$/);
+  assert.ok(!pipe.text.includes('\x1b') && !pipe.text.includes('\r'));
+});
