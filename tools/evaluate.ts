@@ -1,8 +1,5 @@
-// The paper's evaluation protocol on a labelled dataset folder (docs/ARCHITECTURE.md#published-figures). Usage:
-//   npm run evaluate -- [--data ../shared/data/consep] [--target inflammatory=2 --target epithelial=3,4 …]
-//     [--shots 1,5,10] [--draws 10] [--instances 5] [--depth 25] [--min-positive 200]
-//     [--out evaluation/consep] [--cache .cache/evaluate/consep] [--backend wasm] [--threads N]
-//     [--tiling whole|patches]
+// The paper's evaluation protocol on a labelled dataset folder (docs/ARCHITECTURE.md#published-figures);
+// `npm run evaluate -- --help` lists the options.
 // For each target class: extractors trained on the *other* targets (one instance per seed,
 // trained here with the training command's machinery and cached), support sets of K windows
 // (256×256, stride 64) drawn from training images holding the class, a head fitted by logistic
@@ -18,16 +15,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
 import { encodeBundle, type ExtractorClass } from '../core/msd/bundle.js';
 import { serializeHead, type HeadJson } from '../core/adaptation/head.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
-import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
+import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
 import { patchesCovering } from '../core/inference/patch-grid.js';
 import { cropRgb } from '../core/inference/predict-tile.js';
-import { checkTiling } from '../core/inference/tiling.js';
+import { TILINGS } from '../core/inference/tiling.js';
+import {
+  choiceOption,
+  existingFolder,
+  integerOption,
+  listOption,
+  numberOption,
+  progressLine,
+  startCli,
+  usageError,
+  type Progress,
+  type ProgressOptions,
+} from './cli.js';
 import { parseClassSelection, readLabelledDataset, type ClassSelection, type LabelledImage } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
 import {
@@ -48,53 +56,94 @@ import { clock, trainExtractor } from './train-extractor.js';
 
 const CONSEP_TARGETS = ['inflammatory=2', 'epithelial=3,4', 'spindle=5,6,7'];
 
-const { values: args } = parseArgs({
+const args = startCli({
+  name: 'evaluate',
+  command: 'npm run evaluate',
+  synopsis: '[--data DIR] [--target NAME=ID[,ID…] --target …] [options]',
+  description: `
+The paper's evaluation protocol on a labelled dataset folder: per target class, extractors of the
+other targets (one instance per seed, trained and cached), support sets of K windows (256×256,
+stride 64) drawn from training images holding the class, a head by logistic regression refined by
+BFGS, Dice on the test images, the target's own extractor as the upper bound. Prints the table,
+writes <out>.json and <out>.svg (<out>-patches.* with --tiling patches). Ctrl-C and rerun the
+same command to resume; raising --draws or --instances later only does the new work.`,
   options: {
-    data: { type: 'string', default: '../shared/data/consep' },
-    target: { type: 'string', multiple: true },
-    shots: { type: 'string', default: '1,5,10' },
-    draws: { type: 'string', default: '10' },
-    instances: { type: 'string', default: '5' },
-    depth: { type: 'string', default: '25' },
-    'min-positive': { type: 'string', default: '200' },
-    'max-epochs': { type: 'string' },
-    out: { type: 'string' },
-    cache: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    threads: { type: 'string', default: String(os.availableParallelism()) },
+    data: { type: 'string', value: 'DIR', default: '../shared/data/consep', description: 'labelled dataset folder' },
+    target: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME=ID[,ID…]',
+      description: "a target class, ids merged; two or more (on consep, default CoNSeP's three)",
+    },
+    shots: { type: 'string', value: 'LIST', default: '1,5,10', description: 'support-set sizes' },
+    draws: { type: 'string', value: 'N', default: '10', description: 'support sets drawn per size' },
+    instances: { type: 'string', value: 'N', default: '5', description: 'extractor instances (seeds)' },
+    depth: { type: 'string', value: 'N', default: '25', description: 'extractor depth (MSD layers)' },
+    'min-positive': { type: 'string', value: 'N', default: '200', description: 'class pixels a window needs' },
+    'max-epochs': { type: 'string', value: 'N', description: 'cap on extractor training epochs' },
+    out: { type: 'string', value: 'PATH', description: 'results, without .json/.svg (default evaluation/<dataset>)' },
+    cache: {
+      type: 'string',
+      value: 'DIR',
+      description: 'state and extractors (default .cache/evaluate/<dataset>-d<depth>)',
+    },
+    backend: {
+      type: 'string',
+      value: 'NAME',
+      default: 'wasm',
+      description: `TF.js backend: ${BACKEND_ORDER.join(', ')}`,
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      default: String(os.availableParallelism()),
+      description: 'training threads',
+    },
     // The dataset's scale, recorded in the extractor bundles written beside the state.
-    mpp: { type: 'string', default: '0.25' },
-    tiling: { type: 'string', default: 'whole' },
+    mpp: { type: 'string', value: 'X', default: '0.25', description: 'microns per pixel of the dataset' },
+    tiling: {
+      type: 'string',
+      value: TILINGS.join('|'),
+      default: 'whole',
+      description: "test images predicted whole, or in the paper's 256² stride-64 patches",
+    },
   },
+  examples: [
+    'npm run evaluate -- --data ../shared/data/consep --draws 10 --instances 5',
+    'npm run evaluate -- --data ../shared/data/consep --tiling patches',
+    'npm run evaluate -- --data .cache/sample/patches --target epithelial=1 --target lymphocyte=2 --target plasma=4',
+  ],
 });
 
-function integer(name: string, text: string | undefined, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${text}`);
-  return n;
-}
-
-const data = path.resolve(args.data);
-if (!fs.existsSync(path.join(data, 'manifest.csv'))) {
-  console.error(
-    `${args.data} is not a labelled dataset folder (images/, labels/, manifest.csv). ../shared/data/consep is used ` +
-      `when present; \`npm run sample\` makes .cache/sample/patches.`,
-  );
-  process.exit(1);
-}
+// Every input checked before any work, so a typo costs a line, not a run.
+const shotList = listOption('shots', args.shots, (s) => integerOption('shots', s, 1));
+const draws = integerOption('draws', args.draws, 1);
+const instances = integerOption('instances', args.instances, 1);
+const threads = integerOption('threads', args.threads, 1);
+const maxEpochs = args['max-epochs'] === undefined ? undefined : integerOption('max-epochs', args['max-epochs'], 1);
+const depth = integerOption('depth', args.depth, 1);
+const minPositive = integerOption('min-positive', args['min-positive'], 1);
+const backend = choiceOption('backend', args.backend, BACKEND_ORDER);
+const mpp = numberOption('mpp', args.mpp, 0, true);
+const tiling = choiceOption('tiling', args.tiling, TILINGS);
+const data = path.resolve(
+  existingFolder('data', args.data, 'a labelled dataset folder; `npm run sample` makes .cache/sample/patches', [
+    'manifest.csv',
+    'images',
+    'labels',
+  ]),
+);
 const datasetName = path.basename(data);
 const targetTexts = args.target ?? (datasetName === 'consep' ? CONSEP_TARGETS : undefined);
 if (!targetTexts || targetTexts.length < 2)
-  throw new Error(
-    'give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)',
-  );
-const targets: ClassSelection[] = targetTexts.map(parseClassSelection);
-const shotList = args.shots.split(',').map((s) => integer('shots', s, 1));
-const draws = integer('draws', args.draws, 1);
-const instances = integer('instances', args.instances, 1);
-const threads = integer('threads', args.threads, 1);
-const maxEpochs = args['max-epochs'] === undefined ? undefined : integer('max-epochs', args['max-epochs'], 1);
-const tiling = checkTiling(args.tiling);
+  usageError('give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)');
+const targets: ClassSelection[] = targetTexts.map((text) => {
+  try {
+    return parseClassSelection(text);
+  } catch (err) {
+    return usageError(`--target: ${(err as Error).message}`);
+  }
+});
 // Whole keeps the plain name (its results are the ones the README has always shown).
 const out = (args.out ?? path.join('evaluation', datasetName)) + (tiling === 'whole' ? '' : `-${tiling}`);
 const cache = args.cache ?? path.join('.cache/evaluate', `${datasetName}-d${args.depth}`);
@@ -103,10 +152,10 @@ const THRESHOLD = 0.5;
 const protocol: Protocol = {
   dataset: datasetName,
   targets: targets.map((t) => ({ name: t.name, ids: [...t.ids] })),
-  depth: integer('depth', args.depth, 1),
+  depth,
   window: WINDOW,
   stride: 64,
-  minPositive: integer('min-positive', args['min-positive'], 1),
+  minPositive,
   threshold: THRESHOLD,
   lambda: 1e-4,
 };
@@ -125,13 +174,13 @@ const elapsed = () => clock((performance.now() - started) / 1000);
 const train = readLabelledDataset(data, 'train');
 const test = readLabelledDataset(data, 'test');
 if (test.length === 0)
-  throw new Error(`${args.data} has no test images (names test_* or a split column in manifest.csv)`);
+  usageError(`--data ${args.data} has no test images (names test_* or a split column in manifest.csv)`);
 console.log(
   `${datasetName}: ${train.length} training and ${test.length} test images; ` +
     `targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots ` +
     `× ${draws} draws × ${instances} extractor instances; test images scored with tiling '${tiling}'`,
 );
-await initBackend(args.backend as BackendName);
+await initBackend(backend);
 console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
 
 /** Instance i of a class's extractor: seed i, its own checkpoint folder (trained once, then read back). */
@@ -169,6 +218,37 @@ targets.forEach((t, i) =>
   ),
 );
 
+/**
+ * A progress line on stdout for one loop, the loop's lines logged above it. Should the loop stop
+ * early (Ctrl-C, a failure), the bar is left where it stopped, on a line of its own, and drawn no
+ * more, so what is printed next does not land on it.
+ */
+async function withProgress(
+  options: Omit<ProgressOptions, 'stream'>,
+  loop: (progress: Progress) => Promise<void>,
+): Promise<void> {
+  const stdout = process.stdout;
+  let open = true;
+  const progress = progressLine({
+    ...options,
+    stream: {
+      write: (text: string) => open && stdout.write(text),
+      isTTY: stdout.isTTY,
+      get columns() {
+        return stdout.columns;
+      },
+    },
+  });
+  try {
+    await loop(progress);
+  } catch (err) {
+    if (stdout.isTTY) stdout.write('\n');
+    open = false;
+    throw err;
+  }
+  progress.finish();
+}
+
 async function runAdaptations(instance: number, extractors: Map<string, ExtractorClass>): Promise<void> {
   const todo: { t: number; shots: number; draw: number }[] = [];
   for (let draw = 0; draw < draws; draw++) {
@@ -179,53 +259,57 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
       }
     }
   }
+  if (todo.length === 0) return;
   const seconds: Record<number, number[]> = {};
-  for (const [i, { t, shots, draw }] of todo.entries()) {
-    const target = targets[t];
-    const others = targets.filter((_, j) => j !== t).map((o) => extractors.get(o.name)!);
-    const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, {
-      shots,
-      seed: drawSeed(t, shots, draw, instance),
-      edge: WINDOW,
-      zoom: 1,
-    });
-    const result = await adapt(
-      patches,
-      others,
-      { lambda: protocol.lambda, threshold: THRESHOLD, metadata: { className: target.name, shots } },
-      { signal: controller.signal },
-    );
-    const r = result.report;
-    const record: Adaptation = {
-      target: target.name,
-      instance,
-      shots,
-      draw,
-      windows: windows.map((w) => ({ image: train[w.image].name, x: w.x, y: w.y, count: w.count })),
-      logistic: serializeHead(result.logisticHead),
-      bfgs: serializeHead(result.head),
-      report: {
-        timings: r.timings,
-        newtonSteps: r.logistic.iterations,
-        bfgsSteps: r.bfgs!.iterations,
-        bfgsStop: r.bfgs!.stop,
-        supportDice: { logistic: 1 - r.logistic.diceLoss, bfgs: 1 - r.bfgs!.diceLoss },
-      },
-    };
-    state.adaptations[adaptationKey(record)] = record;
-    saveState(stateFile, state);
-    (seconds[shots] ??= []).push(r.timings.total / 1000);
-    const mean = (k: number) =>
-      seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000;
-    const eta = todo.slice(i + 1).reduce((s, job) => s + mean(job.shots), 0);
-    console.log(
-      `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ` +
-        `${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ` +
-        `${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
-        `soft support Dice ${(1 - r.logistic.diceLoss).toFixed(3)} → ${(1 - r.bfgs!.diceLoss).toFixed(3)}; ` +
-        `${i + 1}/${todo.length}, ETA ${clock(eta)}`,
-    );
-  }
+  await withProgress({ label: `instance ${instance} adaptations`, total: todo.length }, async (progress) => {
+    for (const [i, { t, shots, draw }] of todo.entries()) {
+      const target = targets[t];
+      const others = targets.filter((_, j) => j !== t).map((o) => extractors.get(o.name)!);
+      const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, {
+        shots,
+        seed: drawSeed(t, shots, draw, instance),
+        edge: WINDOW,
+        zoom: 1,
+      });
+      const result = await adapt(
+        patches,
+        others,
+        { lambda: protocol.lambda, threshold: THRESHOLD, metadata: { className: target.name, shots } },
+        { signal: controller.signal },
+      );
+      const r = result.report;
+      const record: Adaptation = {
+        target: target.name,
+        instance,
+        shots,
+        draw,
+        windows: windows.map((w) => ({ image: train[w.image].name, x: w.x, y: w.y, count: w.count })),
+        logistic: serializeHead(result.logisticHead),
+        bfgs: serializeHead(result.head),
+        report: {
+          timings: r.timings,
+          newtonSteps: r.logistic.iterations,
+          bfgsSteps: r.bfgs!.iterations,
+          bfgsStop: r.bfgs!.stop,
+          supportDice: { logistic: 1 - r.logistic.diceLoss, bfgs: 1 - r.bfgs!.diceLoss },
+        },
+      };
+      state.adaptations[adaptationKey(record)] = record;
+      saveState(stateFile, state);
+      (seconds[shots] ??= []).push(r.timings.total / 1000);
+      const mean = (k: number) =>
+        seconds[k] ? seconds[k].reduce((a, b) => a + b, 0) / seconds[k].length : r.timings.total / 1000;
+      const eta = todo.slice(i + 1).reduce((s, job) => s + mean(job.shots), 0);
+      progress.log(
+        `[${elapsed()}] instance ${instance} ${target.name} ${shots}-shot draw ${draw}: ` +
+          `${(r.timings.total / 1000).toFixed(1)} s (${r.logistic.iterations} Newton, ` +
+          `${r.bfgs!.iterations} BFGS ${r.bfgs!.stop}); ` +
+          `soft support Dice ${(1 - r.logistic.diceLoss).toFixed(3)} → ${(1 - r.bfgs!.diceLoss).toFixed(3)}; ` +
+          `${i + 1}/${todo.length}, ETA ${clock(eta)}`,
+      );
+      progress.update(i + 1, { eta });
+    }
+  });
 }
 
 /** Rows per matrix product: bounds temporary memory to ~rows × heads × 4 bytes × a few. */
@@ -447,29 +531,38 @@ async function runTests(instance: number, networks: Map<string, MsdNetwork>): Pr
   const keysOf = (t: ClassSelection) =>
     Object.values(state.adaptations).filter((a) => a.target === t.name && a.instance === instance);
   const score = tiling === 'whole' ? wholeImageScores : patchImageScores;
-  for (const [i, image] of test.entries()) {
-    controller.signal.throwIfAborted();
+  const todo = test.flatMap((image, i) => {
     const key = countsKey(tiling, instance, image.name);
     const prior = state.counts[key];
     const missing = targets.map((t) => keysOf(t).filter((a) => !prior?.heads[adaptationKey(a)]));
-    if (prior && missing.every((m) => m.length === 0)) continue;
-    const t0 = performance.now();
-    const masks = targets.map((t) => {
-      const isClass = new Uint8Array(256);
-      for (const id of t.ids) isClass[id] = 1;
-      return Uint8Array.from(image.labels, (l) => isClass[l]);
-    });
-    const truth: Record<string, number> = {};
-    targets.forEach((t, ti) => (truth[t.name] = masks[ti].reduce((a, b) => a + b, 0)));
-    const { upper, heads } = await score(image, networks, masks, missing);
-    state.counts[key] = { truth, upper, heads: { ...prior?.heads, ...heads } };
-    saveState(stateFile, state);
-    console.log(
-      `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ` +
-        `${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ` +
-        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-  }
+    return prior && missing.every((m) => m.length === 0) ? [] : [{ i, image, key, prior, missing }];
+  });
+  if (todo.length === 0) return;
+  await withProgress(
+    { label: `instance ${instance} test images (${tiling})`, total: todo.length },
+    async (progress) => {
+      for (const [done, { i, image, key, prior, missing }] of todo.entries()) {
+        controller.signal.throwIfAborted();
+        const t0 = performance.now();
+        const masks = targets.map((t) => {
+          const isClass = new Uint8Array(256);
+          for (const id of t.ids) isClass[id] = 1;
+          return Uint8Array.from(image.labels, (l) => isClass[l]);
+        });
+        const truth: Record<string, number> = {};
+        targets.forEach((t, ti) => (truth[t.name] = masks[ti].reduce((a, b) => a + b, 0)));
+        const { upper, heads } = await score(image, networks, masks, missing);
+        state.counts[key] = { truth, upper, heads: { ...prior?.heads, ...heads } };
+        saveState(stateFile, state);
+        progress.log(
+          `[${elapsed()}] instance ${instance} test image ${image.name} (${i + 1}/${test.length}): ` +
+            `${missing.reduce((s, m) => s + m.length, 0)} adaptations scored in ` +
+            `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
+        progress.update(done + 1);
+      }
+    },
+  );
 }
 
 function summarise(): ClassResult[] {
@@ -584,7 +677,7 @@ try {
     const { manifest, weights } = encodeBundle(
       {
         classes: [...classes.values()],
-        mpp: Number(args.mpp),
+        mpp,
         metadata: { evaluation: protocol, instance, extractors: state.extractors },
       },
       { weightsFile: `instance-${instance}.bin` },

@@ -10,6 +10,7 @@ import { progressLine, type ProgressStream } from '../../tools/cli.js';
 // (`node --import tsx tools/<tool>.ts …`), their exit codes and what they print.
 const TOOLS = [
   ['train', 'npm run train'],
+  ['evaluate', 'npm run evaluate'],
   ['make-sample-slide', 'npm run sample'],
   ['bench-adapt', 'npm run bench:adapt'],
   ['bench-contours', 'npm run bench:contours'],
@@ -103,6 +104,13 @@ test('bad inputs are refused up front with exit 2, naming the problem', { timeou
     ],
     ['train', 'npm run train', ['--data', '.'], /--data \. has no manifest\.csv, images, labels/],
     ['train', 'npm run train', ['--data'], /option '--data <value>' argument missing/],
+    ['evaluate', 'npm run evaluate', ['--data', '/nonexistent'], /^evaluate: --data \/nonexistent: no such folder/],
+    [
+      'evaluate',
+      'npm run evaluate',
+      ['--tiling', 'tiles'],
+      /^evaluate: --tiling must be one of whole, patches, got "tiles"/,
+    ],
     ['bench-adapt', 'npm run bench:adapt', ['--data', '/nonexistent'], /--data \/nonexistent: no such folder/],
     ['bench-adapt', 'npm run bench:adapt', ['--runs', 'three'], /--runs must be an integer ≥ 1, got "three"/],
     ['make-sample-slide', 'npm run sample', ['--compression', 'png'], /--compression must be one of deflate, jpeg/],

@@ -148,8 +148,10 @@ test(
       const rerun = await run(tsx, [...cli, ...drawsThree, '--tiling', tiling], { maxBuffer: 1 << 24 });
       assert.doesNotMatch(rerun.stdout, /draw \d+:|test image \S+ \(|epoch /, tiling);
     }
-    await assert.rejects(run(tsx, [...cli, ...drawsThree, '--tiling', 'tiles']), (err: { stderr: string }) =>
-      /tiling must be 'whole' or 'patches'/.test(err.stderr),
+    await assert.rejects(
+      run(tsx, [...cli, ...drawsThree, '--tiling', 'tiles']),
+      (err: { code: number; stderr: string }) =>
+        err.code === 2 && /--tiling must be one of whole, patches, got "tiles"/.test(err.stderr),
     );
 
     // The stored counts of one head equal an independent per-image prediction with predictWithHead.
