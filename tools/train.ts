@@ -38,6 +38,19 @@ const { values } = parseArgs({
   },
 });
 
+/**
+ * What the bundle records as the dataset: the folder's path relative to the working directory
+ * when it lies within its parent (`../shared/data/consep`, `.cache/sample/patches`), else its
+ * name. Never an absolute path: the bundle ships, and a path of the training machine means
+ * nothing elsewhere (and tells what it should not).
+ */
+function datasetName(folder: string): string {
+  const relative = path.relative(process.cwd(), path.resolve(folder)).split(path.sep).join('/');
+  return relative && !relative.startsWith('../..') && !path.isAbsolute(relative)
+    ? relative
+    : path.basename(path.resolve(folder));
+}
+
 function number(name: string, text: string | undefined, min: number, integer = true): number {
   const n = Number(text);
   if (text === undefined || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
@@ -113,7 +126,7 @@ for (const selection of classes) {
   trained.push({ name: selection.name, weights: result.weights });
   training[selection.name] = {
     labels: selection.ids,
-    dataset: path.resolve(values.data),
+    dataset: datasetName(values.data),
     depth,
     crop: Number(values.crop),
     batch: Number(values.batch),
