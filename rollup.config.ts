@@ -54,6 +54,9 @@ function copyFolder(from: string, to: string): Plugin {
 }
 
 // The library leaves its dependencies to the embedding app's bundler; OpenSeadragon is a peer.
+// So `dependencies` are exactly what dist/index.js imports (lit, geotiff, and the OpenJPEG codec
+// that its JPEG 2000 chunk loads for slides opened on the main thread); TF.js is a
+// devDependency, bundled into dist/worker.js.
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)];
 const isExternal = (id: string) => external.some((name) => id === name || id.startsWith(`${name}/`));
 
@@ -73,7 +76,9 @@ const config: RollupOptions[] = [
       ...TFJS_WASM.map((name) => copy(join(TFJS_WASM_DIR, name), name)),
     ],
     output: [
-      { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
+      // The package's copy has no source map: the worker's is 19 MB (all of TF.js), two thirds of
+      // the unpacked package. The demo's copy keeps one for debugging; dist/demo is not shipped.
+      { dir: 'dist', format: 'es', sourcemap: false, chunkFileNames: 'worker-[name]-[hash].js' },
       { dir: 'dist/demo', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
     ],
   },
@@ -85,6 +90,10 @@ const config: RollupOptions[] = [
       // DEFAULT_EXTRACTORS_URL is '../models/default/…' from the bundle; the demo is served from
       // the site root, where '../models' resolves to '/models'.
       copyFolder('models/default', 'dist/demo/models/default'),
+      // The embedded slide (CMU-1-Small-Region.svs, CC0) and the example support set made on it:
+      // dist/demo is a static site that works as it is.
+      copyFolder('viewer-demo/slides', 'dist/demo/slides'),
+      copyFolder('viewer-demo/examples', 'dist/demo/examples'),
     ],
     output: { dir: 'dist/demo', format: 'es', sourcemap: true },
   },

@@ -1,5 +1,6 @@
-// Serves the built demo and the generated sample slide on localhost. sirv answers HTTP Range
-// requests, which the slide reader needs.
+// Serves the built demo and a folder of slides on localhost. sirv answers HTTP Range requests,
+// which the slide reader needs. /slides/<name> is looked up in `slidesDir` first (e.g. the
+// generated .cache/sample/), then in the demo's own slides/ (the embedded CMU-1 slide).
 import { createServer } from 'node:http';
 import sirv from 'sirv';
 
@@ -18,9 +19,13 @@ export async function serveDemo({ demoDir, slidesDir, port = 8080, host = '127.0
       res.statusCode = 404;
       res.end('not found');
     };
-    if (req.url?.startsWith('/slides/')) {
-      req.url = req.url.slice('/slides'.length);
-      slides(req, res, next);
+    const url = req.url;
+    if (url?.startsWith('/slides/')) {
+      req.url = url.slice('/slides'.length);
+      slides(req, res, () => {
+        req.url = url;
+        demo(req, res, next);
+      });
     } else demo(req, res, next);
   });
   for (let p = port; ; p++) {

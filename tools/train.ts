@@ -12,6 +12,19 @@ import { clock, trainExtractor } from './train-extractor.js';
 import { TRAIN_DEFAULTS } from '../core/training/trainer.js';
 import { existingFolder, integerOption, numberOption, progressLine, runCli, usageError } from './cli.js';
 
+/**
+ * What the bundle records as the dataset: the folder's path relative to the working directory
+ * when it lies within its parent (`../shared/data/consep`, `.cache/sample/patches`), else its
+ * name. Never an absolute path: the bundle ships, and a path of the training machine means
+ * nothing elsewhere (and tells what it should not).
+ */
+function datasetName(folder: string): string {
+  const relative = path.relative(process.cwd(), path.resolve(folder)).split(path.sep).join('/');
+  return relative && !relative.startsWith('../..') && !path.isAbsolute(relative)
+    ? relative
+    : path.basename(path.resolve(folder));
+}
+
 const d = (v: number) => String(v);
 
 await runCli(
@@ -165,7 +178,7 @@ command to resume every class from its last finished epoch.`,
       trained.push({ name: selection.name, weights: result.weights });
       training[selection.name] = {
         labels: selection.ids,
-        dataset: path.resolve(data),
+        dataset: datasetName(data),
         depth,
         crop: settings.crop,
         batch: settings.batch,

@@ -3,13 +3,24 @@ import {
   loadDefaultExtractors,
   openInWorker,
   pixelTileSource,
+  type FewShot,
   type FewShotSegmenter,
   type SlideDescription,
   type WorkerPixelSource,
 } from '../plugin/index.js';
 
-// The sample slide is made by `npm start` (tools/make-sample-slide.ts) and served next to the demo.
-const SAMPLE_URL = new URL('./slides/sample-slide.tif', location.href).href;
+// The embedded slide, CMU-1-Small-Region.svs (OpenSlide test data, CC0: viewer-demo/slides/README.md),
+// which the build copies next to the demo: the page needs nothing generated. `?slide=<url>` opens
+// another slide instead, e.g. `?slide=slides/sample-slide.tif`, the synthetic slide of
+// `npm run sample` (tools/serve.ts serves .cache/sample/ under slides/ too), as the tests do.
+const EMBEDDED: SlideDescription = {
+  kind: 'url',
+  url: new URL('./slides/CMU-1-Small-Region.svs', location.href).href,
+  name: 'CMU-1-Small-Region.svs',
+};
+// Five patches with the slide's dark nuclei painted, made by tools/make-example-support.ts from
+// the slide's own pixels (haematoxylin density by colour deconvolution, threshold, size).
+const EXAMPLE_URL = new URL('./examples/cmu-example.support.json', location.href).href;
 
 const status = document.querySelector<HTMLElement>('#status')!;
 const panel = document.querySelector<FewShotSegmenter>('#panel')!;
@@ -39,6 +50,10 @@ type DemoEvents = {
   'slide-open': string;
   'slide-failed': string;
   'extractors-shown': string;
+  /** *Try an example*: its support set is in (the patch count); adapting follows. */
+  'example-loaded': number;
+  /** *Try an example* failed: the message shown. */
+  'example-failed': string;
 };
 
 function announce<K extends keyof DemoEvents>(type: K, detail: DemoEvents[K]): void {
@@ -78,9 +93,79 @@ async function open(slide: SlideDescription): Promise<void> {
   }
 }
 
-document
-  .querySelector('#open-sample')!
-  .addEventListener('click', () => open({ kind: 'url', url: SAMPLE_URL, name: 'sample-slide.tif' }));
+/** The panel's handle once it is attached to `slide` (at once when it already is). */
+function handleFor(slide: SlideDescription): Promise<FewShot> {
+  if (panel.slide === slide && panel.handle && panel.handle.slide.info.name === slide.name)
+    return Promise.resolve(panel.handle);
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      panel.removeEventListener('ready', onReady);
+      panel.removeEventListener('error', onError);
+      document.removeEventListener('slide-failed', onFailed);
+    };
+    const onReady = (e: CustomEvent<FewShot>) => {
+      if (panel.slide !== slide) return;
+      done();
+      resolve(e.detail);
+    };
+    const onError = (e: CustomEvent<{ error: unknown; task: string }>) => {
+      if (e.detail.task !== 'attach') return;
+      done();
+      reject(e.detail.error);
+    };
+    const onFailed = (e: Event) => {
+      done();
+      reject(new Error((e as CustomEvent<string>).detail));
+    };
+    panel.addEventListener('ready', onReady);
+    panel.addEventListener('error', onError);
+    document.addEventListener('slide-failed', onFailed);
+  });
+}
+
+const tryButton = document.querySelector<HTMLButtonElement>('#try-example')!;
+
+/**
+ * *Try an example*: the embedded slide, the committed example support set in place of the
+ * current one (Ctrl+Z in the viewer brings that back), the view on its richest patch, Adapt, and
+ * live prediction of the view.
+ */
+async function tryExample(): Promise<void> {
+  tryButton.disabled = true;
+  try {
+    const text = fetch(EXAMPLE_URL).then((r) => {
+      if (!r.ok) throw new Error(`the example support set did not load (${r.status} ${r.statusText})`);
+      return r.text();
+    });
+    const ready = handleFor(EMBEDDED);
+    if (panel.slide !== EMBEDDED) void open(EMBEDDED);
+    const handle = await ready;
+    const count = handle.importSupportSet(await text);
+    announce('example-loaded', count);
+    const first = handle.support.patches[0];
+    const side = handle.support.patchSize * first.scale;
+    const vp = viewer.viewport;
+    // One screen pixel per level-0 pixel: the nuclei are ~15 px across, and the view is a dozen
+    // output tiles, which live prediction fills in ~10 s on two wasm workers.
+    vp.zoomTo(vp.imageToViewportZoom(1), undefined, true);
+    vp.panTo(vp.imageToViewportCoordinates(first.x + side / 2, first.y + side / 2), true);
+    say(`Example: ${count} support patches with the slide's dark nuclei painted; adapting…`);
+    const outcome = await handle.adapt();
+    handle.setLive(true);
+    say(
+      `Example adapted in ${outcome.seconds.toFixed(1)} s on ${outcome.report.support.positive} painted pixels; ` +
+        'live prediction follows the view. Ctrl+Z (in the viewer) restores your own patches.',
+    );
+  } catch (err) {
+    say(`Try an example: ${err instanceof Error ? err.message : String(err)}`, true);
+    announce('example-failed', status.textContent ?? '');
+  } finally {
+    tryButton.disabled = false;
+  }
+}
+
+tryButton.addEventListener('click', () => void tryExample());
+document.querySelector('#open-embedded')!.addEventListener('click', () => open(EMBEDDED));
 document.querySelector<HTMLInputElement>('#file')!.addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (file) open({ kind: 'blob', blob: file, name: file.name });
@@ -102,7 +187,11 @@ viewerElement.addEventListener('drop', (e) => {
   if (file) open({ kind: 'blob', blob: file, name: file.name });
 });
 
-open({ kind: 'url', url: SAMPLE_URL, name: 'sample-slide.tif' });
+const requested = new URLSearchParams(location.search).get('slide');
+if (requested) {
+  const url = new URL(requested, location.href);
+  open({ kind: 'url', url: url.href, name: decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1)) });
+} else open(EMBEDDED);
 
 const extractorsLabel = document.querySelector<HTMLElement>('#extractors')!;
 loadDefaultExtractors().then(

@@ -31,7 +31,8 @@ before(async () => {
   assert.ok(existsSync('.cache/sample/sample-slide-labels.tif'), 'the sample slide is missing: run `npm run sample`');
   const served = await serveDemo({ demoDir: 'dist/demo', slidesDir: '.cache/sample', port: 0 });
   stop = () => served.server.close();
-  url = served.url;
+  // The demo opens its embedded slide unless told another: these tests paint from the sample's labels.
+  url = `${served.url}?slide=slides/sample-slide.tif`;
   labels = await openTiff({
     kind: 'blob',
     blob: new Blob([await readFile('.cache/sample/sample-slide-labels.tif')]),
