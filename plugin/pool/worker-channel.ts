@@ -49,7 +49,13 @@ export class WorkerChannel {
     return this.closedBy !== undefined;
   }
 
-  call(body: RequestBody, signal?: AbortSignal, onProgress?: (progress: unknown) => void): Promise<WorkerResponse> {
+  /** `transfer`: buffers of the body moved to the worker, not copied (docs/ARCHITECTURE.md#worker-protocol). */
+  call(
+    body: RequestBody,
+    signal?: AbortSignal,
+    onProgress?: (progress: unknown) => void,
+    transfer: Transferable[] = [],
+  ): Promise<WorkerResponse> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     return new Promise<WorkerResponse>((resolve, reject) => {
@@ -67,7 +73,7 @@ export class WorkerChannel {
           reject(e);
         },
       });
-      this.worker.postMessage({ ...body, id } as WorkerRequest);
+      this.worker.postMessage({ ...body, id } as WorkerRequest, transfer);
     });
   }
 
