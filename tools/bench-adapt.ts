@@ -1,15 +1,22 @@
 /**
- * Time of a 5-shot adaptation with the default extractors, split by phase: feature extraction,
- * standardisation (statistics and the design matrix), logistic regression (Newton), BFGS on
- * soft Dice. Medians over timed runs after one warm-up, on every TF.js backend Node offers.
+ * Time of a 5-shot adaptation, the new implementation ('kernels': MSD-engine features into float32
+ * rows, WebAssembly SIMD passes) against the old one ('tfjs': every step on the TF.js backend), in
+ * one run, split by phase: feature extraction, standardisation (statistics and the design
+ * matrix), logistic regression (Newton), BFGS on soft Dice. For each extractor setting (the first
+ * 2 extractors of the bundle, as the evaluation gives each target 2 of 3; and all 3), the engines
+ * run interleaved (old, new, old, new, … after one warm-up each), so a change of load on this
+ * shared machine hits both; medians (wall clock per phase, and the process's CPU time per run:
+ * on a loaded machine the CPU time is the steadier figure), the ratio of the total times, and how far the heads differ
+ * (‖W_new − W_old‖/‖W_old‖ on the same support set).
  * Support: 5 patches of 256×256 of the sample data's plasma cells (zoomed to the extractors'
  * 0.25 µm/px), as in test/core/adaptation/adapt.node.test.ts.
  *
- *   npx tsx tools/bench-adapt.ts                       # wasm and cpu, 3 timed runs each
- *   npx tsx tools/bench-adapt.ts --backends wasm --runs 5 --shots 10 --class 1
+ *   npm run bench:adapt                                     # wasm, 2 and 3 extractors, 3 timed runs
+ *   npx tsx tools/bench-adapt.ts --backend cpu --runs 5 --shots 10 --class 1 --extractors 3
+ *   npx tsx tools/bench-adapt.ts --engines kernels           # the new implementation only
  */
 import fs from 'node:fs';
-import { adapt, type AdaptReport } from '../core/adaptation/adapt.js';
+import { adapt, type AdaptEngine, type AdaptReport, type AdaptResult } from '../core/adaptation/adapt.js';
 import { decodeBundle } from '../core/msd/bundle.js';
 import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
 import {
@@ -32,10 +39,17 @@ const args = startCli({
 Times a few-shot adaptation with the extractor bundle, split by phase (features, standardise,
 logistic regression, BFGS): medians over timed runs after one warm-up, per TF.js backend.`,
   options: {
-    backends: { type: 'string', value: 'LIST', default: 'wasm,cpu', description: `of ${BACKEND_ORDER.join(', ')}` },
-    runs: { type: 'string', value: 'N', default: '3', description: 'timed runs per backend' },
+    backend: { type: 'string', value: 'NAME', default: 'wasm', description: `of ${BACKEND_ORDER.join(', ')}` },
+    runs: { type: 'string', value: 'N', default: '3', description: 'timed runs per engine and setting' },
     shots: { type: 'string', value: 'N', default: '5', description: 'support patches' },
     class: { type: 'string', value: 'ID', default: '4', description: 'label id of the class adapted to' },
+    extractors: {
+      type: 'string',
+      value: 'LIST',
+      default: '2,3',
+      description: "how many of the bundle's extractors, per setting",
+    },
+    engines: { type: 'string', value: 'LIST', default: 'tfjs,kernels', description: 'tfjs (old), kernels (new)' },
     data: { type: 'string', value: 'DIR', default: '.cache/sample/patches', description: 'labelled dataset folder' },
     'data-mpp': { type: 'string', value: 'X', default: '0.5', description: 'microns per pixel of the dataset' },
     bundle: {
@@ -45,13 +59,15 @@ logistic regression, BFGS): medians over timed runs after one warm-up, per TF.js
       description: 'extractor bundle, without .json/.bin',
     },
   },
-  examples: ['npm run bench:adapt -- --backends wasm --runs 5 --shots 10 --class 1'],
+  examples: ['npm run bench:adapt -- --runs 5 --shots 10 --class 1', 'npm run bench:adapt -- --engines kernels'],
 });
 const runs = integerOption('runs', args.runs, 1);
 const shots = integerOption('shots', args.shots, 1);
 const classId = integerOption('class', args.class, 0, 255);
 const dataMpp = numberOption('data-mpp', args['data-mpp'], 0, true);
-const backends = listOption('backends', args.backends, (b) => choiceOption('backends', b, BACKEND_ORDER));
+const backendName = choiceOption('backend', args.backend, BACKEND_ORDER);
+const engines = listOption('engines', args.engines, (e) => choiceOption('engines', e, ['tfjs', 'kernels'] as const));
+const settings = listOption('extractors', args.extractors, (n) => integerOption('extractors', n, 1));
 existingFolder('data', args.data, 'a labelled dataset folder; `npm run sample` makes the default', ['manifest.csv']);
 existingFile('bundle', `${args.bundle}.json`, 'an extractor bundle manifest');
 existingFile('bundle', `${args.bundle}.bin`, 'its weights');
@@ -67,18 +83,20 @@ const support = sampleSupportSet(readLabelledDataset(args.data, 'train'), [class
   seed: 1,
   minPositive: 200,
 });
-const features = bundle.classes.reduce((s, c) => s + c.weights.layers.length, 0);
+const backend = await initBackend(backendName);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const relativeDifference = (a: readonly number[], b: readonly number[]) =>
+  Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / b.reduce((s, v) => s + v * v, 0));
 
 console.log(
-  `${shots}-shot adaptation, ${support.length} × 256×256 patches, ` +
-    `extractors ${bundle.classes.map((c) => `${c.name} (${c.weights.layers.length})`).join(', ')}: C' = ${features}; ` +
-    `${runs} timed runs after 1 warm-up; medians in seconds`,
+  `${shots}-shot adaptation, ${support.length} × 256×256 patches (class ${args.class}), backend ${backend}; ` +
+    `${runs} timed runs per engine after 1 warm-up, interleaved; medians in seconds`,
 );
 const header = [
-  'backend',
+  'extractors',
+  'engine',
   'features',
   'standardise',
   'logistic',
@@ -87,43 +105,76 @@ const header = [
   'BFGS steps',
   'BFGS stop',
   'total',
+  'CPU',
+  'old/new',
 ];
 const rows: string[][] = [];
-for (const backend of backends) {
-  try {
-    await initBackend(backend);
-  } catch (err) {
-    console.log(`${backend}: ${(err as Error).message}`);
-    continue;
-  }
-  const reports: AdaptReport[] = [];
+const agreement: string[] = [];
+for (const count of settings) {
+  const classes = bundle.classes.slice(0, count);
+  const label = `${classes.map((c) => `${c.name} ${c.weights.layers.length}`).join(' + ')}`;
+  const reports = new Map<AdaptEngine, AdaptReport[]>(engines.map((e) => [e, []]));
+  const cpu = new Map<AdaptEngine, number[]>(engines.map((e) => [e, []]));
+  const heads = new Map<AdaptEngine, AdaptResult>();
   for (let r = 0; r <= runs; r++) {
-    const { report } = await adapt(support, bundle);
-    const t = report.timings;
-    console.log(
-      `${backend} run ${r}${r === 0 ? ' (warm-up)' : ''}: features ${seconds(t.features)} s, ` +
-        `standardise ${seconds(t.standardise)} s, logistic ${seconds(t.logistic)} s ` +
-        `(${report.logistic.iterations} steps), ` +
-        `BFGS ${seconds(t.bfgs)} s (${report.bfgs!.iterations} steps, ${report.bfgs!.passes} passes, ` +
-        `${report.bfgs!.stop}, ‖∇‖ ${report.bfgs!.gradientNorm.toExponential(1)})`,
-    );
-    if (r > 0) reports.push(report);
+    for (const engine of engines) {
+      const usage = process.cpuUsage();
+      const result = await adapt(support, classes, { engine });
+      const used = process.cpuUsage(usage);
+      const { report } = result;
+      const t = report.timings;
+      const b = report.bfgs!;
+      console.log(
+        `${label}, ${engine} run ${r}${r === 0 ? ' (warm-up)' : ''}: ` +
+          `features ${seconds(t.features)} s (${report.engine.features}), standardise ${seconds(t.standardise)} s, ` +
+          `logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), ` +
+          `BFGS ${seconds(t.bfgs)} s (${b.iterations} steps, ${b.passes} passes, ${b.stop}, ` +
+          `‖∇‖ ${b.gradientNorm.toExponential(1)}); passes on ${report.engine.kernels}; ` +
+          `total ${seconds(t.total)} s, CPU ${seconds((used.user + used.system) / 1000)} s`,
+      );
+      if (r > 0) {
+        reports.get(engine)!.push(report);
+        cpu.get(engine)!.push((used.user + used.system) / 1000);
+      }
+      heads.set(engine, result);
+    }
   }
-  const m = (pick: (r: AdaptReport) => number) => median(reports.map(pick));
-  const stops = [...new Set(reports.map((r) => r.bfgs!.stop))].join('/');
-  rows.push([
-    backend,
-    seconds(m((r) => r.timings.features)),
-    seconds(m((r) => r.timings.standardise)),
-    seconds(m((r) => r.timings.logistic)),
-    String(m((r) => r.logistic.iterations)),
-    seconds(m((r) => r.timings.bfgs)),
-    String(m((r) => r.bfgs!.iterations)),
-    stops,
-    seconds(m((r) => r.timings.total)),
-  ]);
+  const totals = new Map(engines.map((e) => [e, median(reports.get(e)!.map((r) => r.timings.total))]));
+  for (const engine of engines) {
+    const list = reports.get(engine)!;
+    const m = (pick: (r: AdaptReport) => number) => median(list.map(pick));
+    const ratio =
+      engine === 'kernels' && totals.has('tfjs') ? `${(totals.get('tfjs')! / totals.get('kernels')!).toFixed(1)}×` : '';
+    rows.push([
+      `${count} (C' ${list[0].features})`,
+      engine,
+      seconds(m((r) => r.timings.features)),
+      seconds(m((r) => r.timings.standardise)),
+      seconds(m((r) => r.timings.logistic)),
+      String(m((r) => r.logistic.iterations)),
+      seconds(m((r) => r.timings.bfgs)),
+      String(m((r) => r.bfgs!.iterations)),
+      [...new Set(list.map((r) => r.bfgs!.stop))].join('/'),
+      seconds(totals.get(engine)!),
+      seconds(median(cpu.get(engine)!)),
+      ratio,
+    ]);
+  }
+  const old = heads.get('tfjs');
+  const fresh = heads.get('kernels');
+  if (old && fresh) {
+    agreement.push(
+      `${label}: ‖W_new − W_old‖/‖W_old‖ = ${relativeDifference(fresh.head.W, old.head.W).toExponential(2)} ` +
+        `(logistic head ${relativeDifference(fresh.logisticHead.W, old.logisticHead.W).toExponential(2)}); ` +
+        `b ${fresh.head.b.toFixed(5)} vs ${old.head.b.toFixed(5)}`,
+    );
+  }
 }
 
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padStart(widths[i])).join(' | ')} |`;
-console.log(['', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
+console.log(
+  ['', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '', ...agreement].join(
+    '\n',
+  ),
+);

@@ -1,4 +1,5 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
+import type { PatchFeatures, SupportFeatureChoice } from '../core/adaptation/support-row-features.js';
 import type { HeadJson } from '../core/adaptation/head.js';
 import type { GridPatch } from '../core/support-set/support-patches.js';
 import type { GridOptions } from '../core/inference/patch-grid.js';
@@ -109,6 +110,30 @@ export type WorkerRequest =
       readonly patches: readonly GridPatch[];
       readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
       readonly metadata?: Record<string, unknown>;
+      /**
+       * Features of some patches computed already by other workers ('support-features'), by
+       * patch index (null: compute it here). Transferred.
+       */
+      readonly features?: readonly (PatchFeatures | null)[];
+    }
+  /**
+   * The support features of some patches (support-row-features.ts's supportPatchFeatures), for an
+   * 'adapt' in another worker: how a pool spreads the feature extraction over its workers. Refused
+   * unless the loaded extractors are the ones named.
+   */
+  | {
+      readonly type: 'support-features';
+      readonly id: number;
+      readonly slideId: number;
+      readonly target: TileTarget;
+      readonly patches: readonly {
+        readonly x: number;
+        readonly y: number;
+        readonly size: number;
+        readonly mask: Uint8Array;
+      }[];
+      readonly extractorsKey: string;
+      readonly features?: SupportFeatureChoice;
     }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }
@@ -163,6 +188,8 @@ export type WorkerResponse =
   /** Not an answer: a step of a running 'adapt' (any number of them before its answer). */
   | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress }
   | { readonly type: 'adapted'; readonly id: number; readonly head: HeadJson; readonly report: AdaptReport }
+  /** One per requested patch, in order; their arrays are transferred. */
+  | { readonly type: 'support-features'; readonly id: number; readonly features: readonly PatchFeatures[] }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };
 
 /** What a worker talks through: its own global scope, or one end of a MessageChannel. */

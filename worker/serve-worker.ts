@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
+import { supportPatchFeatures } from '../core/adaptation/support-row-features.js';
 import { decodeBundle, loadBundle, type ExtractorBundle } from '../core/msd/bundle.js';
 import { checkHeadWeights, serializeHead } from '../core/adaptation/head.js';
 import { readGridPatches } from '../core/support-set/support-patches.js';
@@ -279,9 +280,27 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             {
               signal,
               onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+              features: request.features,
             },
           );
           reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
+        });
+      case 'support-features':
+        return serial(signal, async () => {
+          const pixels = pixelsOf(request.slideId, request.target);
+          if (extractors?.key !== request.extractorsKey)
+            throw new Error(
+              `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,
+            );
+          const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
+          const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          const features = await supportPatchFeatures(support, classes, { features: request.features }, { signal });
+          // Each array owns its buffer (supportPatchFeatures slices them): transfer, never copy.
+          const transfer = features.flatMap((f) => [
+            f.positive.buffer as ArrayBuffer,
+            f.negative.buffer as ArrayBuffer,
+          ]);
+          reply({ type: 'support-features', id: request.id, features }, transfer);
         });
       case 'memory':
         return serial(signal, async () => {

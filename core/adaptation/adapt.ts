@@ -3,10 +3,10 @@ import { AdaptError, cooperativeCheckpoint, throwIfAborted } from './adapt-error
 import { bfgs, type BfgsStop } from './bfgs.js';
 import { spdInverse } from '../math/dense-linear-algebra.js';
 import { dicePass, type DiceValue } from './dice-objective.js';
-import { openFeatureExtractor, type ExtractorSet } from '../msd/feature-extractor.js';
+import { extractorSignature, openFeatureExtractor, type ExtractorSet } from '../msd/feature-extractor.js';
 import { foldStandardisation, supportFeatureStats } from './feature-stats.js';
 import type { Head } from './head.js';
-import { fitLogisticRegression, type LogisticStop } from './logistic-regression.js';
+import { fitLogisticRegression, type LogisticProblem, type LogisticStop } from './logistic-regression.js';
 import { GROUP } from './pixel-reductions.js';
 import {
   checkSupport,
@@ -16,24 +16,61 @@ import {
   type SupportPatch,
 } from './support-features.js';
 import { DEFAULT_CHUNK_ROWS, SupportMatrix } from './support-matrix.js';
+import {
+  checkPatchFeatures,
+  copyPatchFeatures,
+  labelledPixels,
+  supportFeatureWriter,
+  type PatchFeatures,
+  type SupportFeatureChoice,
+  type SupportFeatureKind,
+  type SupportFeatureWriter,
+} from './support-row-features.js';
+import { SupportRows } from './support-rows.js';
+import type { FeatureStats } from './feature-stats.js';
+import type { SupportKernels } from './support-kernels.js';
 
 /**
  * Few-shot adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): from K annotated support patches, fit
  * the perceptron ŷ = σ(b + g(x)·W) on the concatenated feature maps of the extractors.
  *
- * 1. Features of every support patch through TF.js (whatever backend is active).
- * 2. Standardise them over the labelled pixels (feature-stats.ts).
+ * 1. Features of every support patch: by the MSD engine (WebAssembly SIMD) on the wasm and cpu
+ *    backends, by TF.js on the GPU ones, written into one float32 row per labelled pixel
+ *    (support-row-features.ts, support-rows.ts).
+ * 2. Standardise them over the labelled pixels (support-rows.ts; feature-stats.ts's rules).
  * 3. L2-regularised logistic regression by Newton's method to convergence (logistic-regression.ts).
  * 4. BFGS on soft Dice + λ‖w‖₂ from the logistic solution (dice-objective.ts, bfgs.ts), until
  *    ‖∇‖₂ < gradientTolerance or the iteration cap.
  * 5. Fold the standardisation into W and b (prediction needs no extra pass).
  *
- * Every pass over the pixels runs on the backend in chunks; the optimisers run in float64 here.
+ * Every pass over the pixels is a tight float32 loop with float64 sums (support-kernels.ts:
+ * WebAssembly SIMD where the platform has it); the optimisers run in float64.
+ *
+ * `engine: 'tfjs'` runs the previous implementation instead, every step on the TF.js backend
+ * (support-features.ts, feature-stats.ts, support-matrix.ts, chunked passes with grouped sums):
+ * the same mathematics, kept to compare with (tools/bench-adapt.ts prints both). Measured on
+ * this project's 2-core EPYC (shared, so noisy), 5 shots of the sample data, wasm, medians of 3:
+ * 2 depth-25 extractors 1.41 s (features 0.28, standardise 0.01, logistic 0.40, BFGS 0.72 for
+ * 141 steps) against 18.4 s, 13×; 3 extractors 2.9 s against 25.2 s, 8.5×. The heads differ by
+ * ‖ΔW‖/‖W‖ = 4.7e-5 and 2.8e-4 (float32 rounding of features and logits times the problem's
+ * conditioning; the same BFGS step counts).
  */
 
 export type { SupportPatch } from './support-features.js';
 
+/**
+ * 'kernels': float32 support rows and WebAssembly SIMD passes (support-rows.ts); 'tfjs': the
+ * earlier implementation, every pass on the TF.js backend (support-matrix.ts).
+ */
+export type AdaptEngine = 'kernels' | 'tfjs';
+
 export interface AdaptOptions {
+  readonly engine: AdaptEngine;
+  /**
+   * Who computes the support features on the 'kernels' engine: 'auto' is the MSD engine on the
+   * wasm and cpu backends (~5× TF.js wasm per patch) and TF.js on webgpu and webgl.
+   */
+  readonly features: SupportFeatureChoice;
   /** α of the logistic phase's (α/2)‖w‖² (on the mean cross-entropy, standardised w). */
   readonly l2: number;
   /** λ of the Dice phase's λ‖w‖₂ (Euclidean norm, not squared; standardised w; bias free). */
@@ -48,7 +85,10 @@ export interface AdaptOptions {
   readonly refine: boolean;
   /** The head's probability threshold. */
   readonly threshold: number;
-  /** Rows (pixels) per chunk of the passes: bounds their temporary memory (~ rows · (C'+1) · 8 bytes). */
+  /**
+   * Rows (pixels) per chunk of the passes, with an abort check between chunks; on the 'tfjs'
+   * engine it also bounds their temporary memory (~ rows · (C'+1) · 8 bytes).
+   */
   readonly chunkRows: number;
   /** Extra head metadata, e.g. { className: 'plasma' }. */
   readonly metadata: Record<string, unknown>;
@@ -61,6 +101,8 @@ export interface AdaptOptions {
  * 1e-4, 36–59 at 1e-3. α = 1e-4 was not tuned: the logistic fit is only BFGS's starting point.
  */
 export const ADAPT_DEFAULTS: AdaptOptions = {
+  engine: 'kernels',
+  features: 'auto',
   l2: 1e-4,
   lambda: 1e-4,
   gradientTolerance: 1e-5,
@@ -82,10 +124,21 @@ export interface AdaptControl {
   /** Aborting rejects adapt() with an AbortError (AdaptError 'aborted') within about one pass. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: AdaptProgress) => void;
+  /**
+   * Features of some patches computed already (supportPatchFeatures, e.g. by other workers), by
+   * patch index; the others are computed here. Only for the 'kernels' engine.
+   */
+  readonly features?: readonly (PatchFeatures | null | undefined)[];
 }
 
 export interface AdaptReport {
   readonly backend: string;
+  /** What ran: the engine, who computed the features, and the passes' kernels ('tfjs' on that engine). */
+  readonly engine: {
+    readonly fit: AdaptEngine;
+    readonly features: SupportFeatureKind;
+    readonly kernels: SupportKernels['kind'] | 'tfjs';
+  };
   readonly support: SupportCounts;
   /** C'. */
   readonly features: number;
@@ -114,6 +167,16 @@ export interface AdaptReport {
      */
     readonly stop: BfgsStop;
     readonly approximateWolfeSteps: number;
+  };
+  /**
+   * Set by a worker pool that had the features computed by several workers at once: how many,
+   * and how long that took (included in timings.features and timings.total).
+   */
+  readonly distributed?: {
+    readonly workers: number;
+    readonly features: number;
+    /** Patches whose worker died before answering: computed by the fitting worker instead. */
+    readonly lost: number;
   };
   /** Milliseconds per phase. */
   readonly timings: {
@@ -157,6 +220,119 @@ function checkOptions(o: AdaptOptions): void {
   if (!(o.threshold > 0 && o.threshold < 1)) throw bad('threshold', o.threshold, 'strictly between 0 and 1');
   if (!(Number.isInteger(o.chunkRows) && o.chunkRows >= GROUP && o.chunkRows % GROUP === 0))
     throw bad('chunkRows', o.chunkRows, `a positive multiple of ${GROUP}`);
+  if (o.engine !== 'kernels' && o.engine !== 'tfjs') throw bad('engine', o.engine, "'kernels' or 'tfjs'");
+  if (!['auto', 'msd', 'tfjs'].includes(o.features)) throw bad('features', o.features, "'auto', 'msd' or 'tfjs'");
+}
+
+/** The support, standardised, as both phases see it. */
+interface Prepared {
+  readonly stats: FeatureStats;
+  readonly logistic: LogisticProblem | SupportMatrix;
+  readonly dice: (theta: ArrayLike<number>) => Promise<DiceValue>;
+  readonly features: SupportFeatureKind;
+  readonly kernels: SupportKernels['kind'] | 'tfjs';
+  /** performance.now() when the features were done. */
+  readonly featuresDone: number;
+  dispose(): void;
+}
+
+type Checkpoint = () => Promise<void>;
+type FeatureProgress = (done: number) => Promise<void>;
+
+/** The earlier implementation: TF.js features, statistics and chunked passes. */
+async function prepareTfjs(
+  support: readonly SupportPatch[],
+  extractors: ExtractorSet,
+  o: AdaptOptions,
+  checkpoint: Checkpoint,
+  onFeatures: FeatureProgress,
+): Promise<Prepared> {
+  const extractor = openFeatureExtractor(extractors);
+  let blocks: PixelBlock[] = [];
+  let matrix: SupportMatrix | undefined;
+  try {
+    blocks = await extractSupportFeatures(support, extractor, onFeatures);
+    extractor.dispose();
+    const featuresDone = performance.now();
+    const stats = await supportFeatureStats(blocks);
+    await checkpoint();
+    matrix = await SupportMatrix.build(blocks, stats, { chunkRows: o.chunkRows, checkpoint, consume: true });
+    blocks = [];
+    const m = matrix;
+    return {
+      stats,
+      logistic: m,
+      dice: (theta) => dicePass(m, theta, { lambda: o.lambda }, checkpoint),
+      features: 'tfjs',
+      kernels: 'tfjs',
+      featuresDone,
+      dispose: () => m.dispose(),
+    };
+  } catch (err) {
+    matrix?.dispose();
+    throw err;
+  } finally {
+    extractor.dispose();
+    tf.dispose(blocks.map((b) => b.features));
+  }
+}
+
+/** Features into float32 rows (positives first), standardised in place; passes by support-kernels.ts. */
+async function prepareRows(
+  support: readonly SupportPatch[],
+  extractors: ExtractorSet,
+  counts: SupportCounts,
+  o: AdaptOptions,
+  checkpoint: Checkpoint,
+  onFeatures: FeatureProgress,
+  precomputed: AdaptControl['features'],
+): Promise<Prepared> {
+  const channels = extractorSignature(extractors).reduce((sum, e) => sum + e.depth, 0);
+  if (channels === 0) throw new AdaptError('no-extractors', 'no feature extractors were given');
+  // Made only if some patch has no features given.
+  let writer: SupportFeatureWriter | undefined;
+  let kind: SupportFeatureKind | undefined;
+  try {
+    const rows = new SupportRows(channels, counts.positive, counts.negative);
+    let positive = 0;
+    let negative = counts.positive;
+    for (let k = 0; k < support.length; k++) {
+      const pixels = labelledPixels(support[k].mask);
+      const target = { out: rows.matrix, stride: rows.width, positive, negative };
+      const given = precomputed?.[k];
+      if (given) {
+        checkPatchFeatures(given, pixels, channels, k);
+        copyPatchFeatures(given, target);
+        kind ??= given.kind;
+      } else {
+        writer ??= supportFeatureWriter(extractors, o.features);
+        await writer.write(support[k], pixels, target);
+        kind = writer.kind;
+      }
+      positive += pixels.positive.length;
+      negative += pixels.negative.length;
+      await onFeatures(k + 1);
+    }
+    const featuresDone = performance.now();
+    const stats = rows.standardise();
+    const passOptions = { chunkRows: o.chunkRows, checkpoint };
+    return {
+      stats,
+      logistic: {
+        columns: rows.columns,
+        labelled: rows.labelled,
+        positives: rows.positives,
+        logisticPass: (theta, l2, withHessian) => rows.logisticPass(theta, l2, withHessian, passOptions),
+      },
+      dice: (theta) => rows.dicePass(theta, { lambda: o.lambda, ...passOptions }),
+      features: kind!,
+      kernels: rows.kernels.kind,
+      featuresDone,
+      dispose: () => undefined,
+    };
+  } finally {
+    writer?.dispose();
+  }
 }
 
 /** Fits a head to the support patches. Leaves no tensors behind, whatever happens. */
@@ -170,28 +346,34 @@ export async function adapt(
   checkOptions(o);
   const { signal, onProgress } = control;
   throwIfAborted(signal);
+  if (control.features && o.engine !== 'kernels')
+    throw new AdaptError('bad-options', 'precomputed features need the kernels engine');
+  if (control.features && control.features.length !== support.length)
+    throw new AdaptError(
+      'bad-options',
+      `features are given for ${control.features.length} patches, the support set has ${support.length}`,
+    );
   const counts = checkSupport(support);
   const checkpoint = cooperativeCheckpoint(signal);
   const t0 = performance.now();
 
-  const extractor = openFeatureExtractor(extractors);
-  let blocks: PixelBlock[] = [];
-  let matrix: SupportMatrix | undefined;
-  try {
-    blocks = await extractSupportFeatures(support, extractor, async (done) => {
-      onProgress?.({ phase: 'features', done, total: support.length });
-      await checkpoint();
-    });
-    extractor.dispose();
-    const t1 = performance.now();
-
-    const stats = await supportFeatureStats(blocks);
+  const signature = extractorSignature(extractors);
+  const onFeatures = async (done: number) => {
+    onProgress?.({ phase: 'features', done, total: support.length });
     await checkpoint();
-    matrix = await SupportMatrix.build(blocks, stats, { chunkRows: o.chunkRows, checkpoint, consume: true });
-    blocks = [];
+  };
+  const prepared =
+    o.engine === 'tfjs'
+      ? await prepareTfjs(support, extractors, o, checkpoint, onFeatures)
+      : await prepareRows(support, extractors, counts, o, checkpoint, onFeatures, control.features);
+  try {
+    const t1 = prepared.featuresDone;
+    const stats = prepared.stats;
+    const columns = stats.mean.length + 1;
+    await checkpoint();
     const t2 = performance.now();
 
-    const logistic = await fitLogisticRegression(matrix, {
+    const logistic = await fitLogisticRegression(prepared.logistic, {
       l2: o.l2,
       maxIterations: o.maxNewtonIterations,
       tolerance: o.newtonTolerance,
@@ -199,11 +381,10 @@ export async function adapt(
       onIteration: ({ iteration, loss, gradientNorm }) =>
         onProgress?.({ phase: 'logistic', iteration, loss, gradientNorm }),
     });
-    const m = matrix;
     let passes = 0;
     const evaluateDice = async (theta: ArrayLike<number>): Promise<DiceValue> => {
       passes++;
-      const value = await dicePass(m, theta, { lambda: o.lambda }, checkpoint);
+      const value = await prepared.dice(theta);
       if (!Number.isFinite(value.f)) throw new AdaptError('not-finite', `the Dice objective is ${value.f}`);
       return value;
     };
@@ -221,7 +402,7 @@ export async function adapt(
         gradientTolerance: o.gradientTolerance,
         maxIterations: o.maxBfgsIterations,
         initialValue: atLogistic,
-        initialInverseHessian: spdInverse(logistic.hessian, m.columns),
+        initialInverseHessian: spdInverse(logistic.hessian, columns),
         lineSearch: { fTolerance: DICE_F_RELATIVE_TOLERANCE * Math.abs(atLogistic.f) },
         onIteration: ({ iteration, f, gradientNorm }) =>
           onProgress?.({ phase: 'bfgs', iteration, loss: f, gradientNorm }),
@@ -241,7 +422,6 @@ export async function adapt(
     }
     const t4 = performance.now();
 
-    const signature = extractor.signature;
     const fitted = (theta: Float64Array, phase: string): Head => {
       const d = theta.length;
       const { W, b } = foldStandardisation(theta.subarray(0, d - 1), theta[d - 1], stats);
@@ -271,8 +451,9 @@ export async function adapt(
       logisticHead,
       report: {
         backend: tf.getBackend(),
+        engine: { fit: o.engine, features: prepared.features, kernels: prepared.kernels },
         support: counts,
-        features: extractor.channels,
+        features: columns - 1,
         logistic: {
           iterations: logistic.iterations,
           passes: logistic.evaluations,
@@ -289,8 +470,6 @@ export async function adapt(
       },
     };
   } finally {
-    extractor.dispose();
-    tf.dispose(blocks.map((b) => b.features));
-    matrix?.dispose();
+    prepared.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { choleskySolve, dot, norm2 } from '../math/dense-linear-algebra.js';
 import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
-import type { SupportMatrix } from './support-matrix.js';
+import { SupportMatrix } from './support-matrix.js';
 
 /**
  * Phase 1 of the adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): L2-regularised logistic regression,
@@ -10,8 +10,9 @@ import type { SupportMatrix } from './support-matrix.js';
  *
  * over the N labelled support pixels (the bias is not penalised), solved to convergence by
  * Newton's method with backtracking (IRLS). The gradient (1/N) Aᵀ(p − t) + α w and the Hessian
- * (1/N) Aᵀ diag(p(1 − p)) A + α I_w are passes over the pixels on the TF.js backend; the
- * (C'+1)-square Newton system is solved in float64 by Cholesky.
+ * (1/N) Aᵀ diag(p(1 − p)) A + α I_w are passes over the pixels (support-rows.ts's kernels, or
+ * logisticPass below on the TF.js backend); the (C'+1)-square Newton system is solved in float64
+ * by Cholesky.
  */
 
 export interface LogisticValue {
@@ -76,6 +77,24 @@ export async function logisticPass(
   return { f: lossSum[0] / n + 0.5 * l2 * penalty, g, h };
 }
 
+/**
+ * What Newton's method needs of the support: its size and one pass (F, ∇F, optionally ∇²F) at θ.
+ * A SupportMatrix (TF.js, logisticPass above) or SupportRows (support-rows.ts: float32 rows and
+ * WebAssembly SIMD kernels) — the same mathematics.
+ */
+export interface LogisticProblem {
+  /** D = C' + 1. */
+  readonly columns: number;
+  readonly labelled: number;
+  readonly positives: number;
+  logisticPass(
+    theta: ArrayLike<number>,
+    l2: number,
+    withHessian: boolean,
+    options?: { checkpoint?: () => Promise<void> },
+  ): Promise<LogisticValue>;
+}
+
 export interface LogisticOptions {
   /** α, the weight of (α/2)‖w‖² against the mean cross-entropy. */
   readonly l2: number;
@@ -132,18 +151,29 @@ function newtonStep(h: Float64Array, g: Float64Array, d: number): Float64Array {
 }
 
 export async function fitLogisticRegression(
-  matrix: SupportMatrix,
+  support: SupportMatrix | LogisticProblem,
   options: Partial<LogisticOptions> = {},
 ): Promise<LogisticResult> {
   const { l2, maxIterations, tolerance, onIteration, checkpoint } = { ...LOGISTIC_DEFAULTS, ...options };
   if (!(l2 >= 0)) throw new Error(`l2 must be ≥ 0, got ${l2}`);
+  const matrix: LogisticProblem =
+    support instanceof SupportMatrix
+      ? {
+          columns: support.columns,
+          labelled: support.labelled,
+          positives: support.positives,
+          logisticPass: (theta, alpha, withHessian) => logisticPass(support, theta, alpha, withHessian, checkpoint),
+        }
+      : support;
+  const pass = (theta: ArrayLike<number>, withHessian: boolean) =>
+    matrix.logisticPass(theta, l2, withHessian, { checkpoint });
   const d = matrix.columns;
   // Start from the best constant model, w = 0 and b = logit of the class fraction: from θ = 0
   // (p = ½ everywhere) the first steps would only be spent learning how rare the class is.
   let theta = new Float64Array(d);
   const fraction = matrix.positives / matrix.labelled;
   if (fraction > 0 && fraction < 1) theta[d - 1] = Math.log(fraction / (1 - fraction));
-  let value = await logisticPass(matrix, theta, l2, true, checkpoint);
+  let value = await pass(theta, true);
   let evaluations = 1;
   let iterations = 0;
   let stop: LogisticStop;
@@ -169,7 +199,7 @@ export async function fitLogisticRegression(
     for (;;) {
       const candidate = theta.map((v, j) => v + t * step[j]);
       // The last step needs no Hessian after it: skip the most expensive part of the pass.
-      const trial = await logisticPass(matrix, candidate, l2, !last || t < 1, checkpoint);
+      const trial = await pass(candidate, !last || t < 1);
       evaluations++;
       if (trial.f <= value.f - 1e-4 * t * decrement || (trusted && t === 1)) {
         next = trial;

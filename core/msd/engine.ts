@@ -361,6 +361,32 @@ export class MsdWorkspace {
     }
   }
 
+  /**
+   * Copies the first `maps` feature maps of sample `s`'s last forward pass at some pixels into a
+   * pixel-major matrix: out[start + k · stride + m] = map_m(pixels[k]), `pixels` holding
+   * row-major indices y · W + x. What the adaptation's support matrix wants (one row per
+   * labelled pixel), without copying whole planes out first.
+   */
+  gatherMaps(s: number, maps: number, pixels: Int32Array, out: Float32Array, start: number, stride: number): void {
+    const { inputChannels: C, width: W, paddedWidth: Wp, plane, pad } = this;
+    if (!Number.isInteger(maps) || maps < 1 || maps > this.depth)
+      throw new Error(`this workspace holds 1 to ${this.depth} maps, not ${maps}`);
+    const n = pixels.length;
+    if (n > 0 && start + (n - 1) * stride + maps > out.length)
+      throw new Error(`${n} rows of stride ${stride} from ${start} do not fit in ${out.length} values`);
+    const offsets = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = pixels[k];
+      const y = Math.floor(p / W);
+      offsets[k] = (y + pad) * Wp + pad + (p - y * W);
+    }
+    const f = this.features[s];
+    for (let m = 0; m < maps; m++) {
+      const base = (C + m) * plane;
+      for (let k = 0, o = start + m; k < n; k++, o += stride) out[o] = f[base + offsets[k]];
+    }
+  }
+
   /** Sets every pixel of the head's logit plane to `bias`: the start of a head's sum. */
   resetLogit(bias: number): void {
     this.logits.fill(bias);

@@ -39,6 +39,7 @@ export function sleb(n: number): number[] {
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 const simd = (op: number, ...rest: number[]): number[] => [0xfd, ...uleb(op), ...rest];
@@ -62,11 +63,54 @@ export const op = {
   /** Loads one f32 and splats it to all four lanes. */
   load32Splat: (offset = 0) => simd(0x09, ...memarg(2, offset)),
   v128Zero: simd(0x0c, ...new Array(16).fill(0)),
+  /** A v128 constant of four i32 lanes. */
+  i32x4Const: (lanes: readonly number[]) =>
+    simd(0x0c, ...lanes.flatMap((v) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff])),
+  i32x4Splat: simd(0x11),
   f32x4Splat: simd(0x13),
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
   /** Pseudo-max: b < a ? a : b, what a ReLU wants (no NaN games). */
   f32x4Pmax: simd(0xeb),
+  // The ops below serve the adaptation's kernels (core/adaptation/support-kernels.ts).
+  i32Load: (offset = 0) => [0x28, ...memarg(2, offset)],
+  f64Load: (offset = 0) => [0x2b, ...memarg(3, offset)],
+  f64Store: (offset = 0) => [0x39, ...memarg(3, offset)],
+  f32: (v: number) => {
+    const bytes = new DataView(new ArrayBuffer(4));
+    bytes.setFloat32(0, v, true);
+    return [0x43, ...Array.from(new Uint8Array(bytes.buffer))];
+  },
+  ltU: [0x49],
+  eq: [0x46],
+  and: [0x71],
+  shrU: [0x76],
+  gtS: [0x4a],
+  select: [0x1b],
+  drop: [0x1a],
+  f32Add: [0x92],
+  f64Add: [0xa0],
+  f64PromoteF32: [0xbb],
+  /** i8x16.shuffle of the two v128 on the stack by 16 lane indices (0–15 the first, 16–31 the second). */
+  i8x16Shuffle: (lanes: readonly number[]) => simd(0x0d, ...lanes),
+  f32x4ExtractLane: (lane: number) => simd(0x1f, lane),
+  f64x2Promote: simd(0x5f),
+  f32x4Nearest: simd(0x6a),
+  i32x4GtS: simd(0x3b),
+  f32x4Ge: simd(0x46),
+  /** v128.bitselect(a, b, c): the bits of a where c is 1, of b elsewhere. */
+  v128Bitselect: simd(0x52),
+  f32x4Abs: simd(0xe0),
+  f32x4ConvertI32x4S: simd(0xfa),
+  v128And: simd(0x4e),
+  i32x4Shl: simd(0xab),
+  i32x4Add: simd(0xae),
+  f32x4Neg: simd(0xe1),
+  f32x4Sub: simd(0xe5),
+  f32x4Div: simd(0xe7),
+  f32x4Pmin: simd(0xea),
+  f64x2Add: simd(0xf0),
+  i32x4TruncSatF32x4S: simd(0xf8),
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
 };
@@ -96,6 +140,11 @@ export function forLoop(i: number, from: Code, to: Code, step: Code, body: Code)
     0x0b,
     0x0b,
   ];
+}
+
+/** `if (cond) body`: `cond` pushes one i32. */
+export function ifThen(cond: Code, body: Code): Code {
+  return [cond, 0x04, 0x40, body, 0x0b];
 }
 
 export interface WasmFunction {

@@ -49,7 +49,7 @@ export class WorkerChannel {
     return this.closedBy !== undefined;
   }
 
-  /** `transfer`: what the request moves rather than copies (a slide's byte port). */
+  /** `transfer`: buffers of the body moved to the worker, not copied (docs/ARCHITECTURE.md#worker-protocol). */
   call(
     body: RequestBody,
     signal?: AbortSignal,

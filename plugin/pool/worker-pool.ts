@@ -1,3 +1,5 @@
+import type { AdaptReport } from '../../core/adaptation/adapt.js';
+import type { PatchFeatures } from '../../core/adaptation/support-row-features.js';
 import { ByteLru } from '../../core/cache/byte-lru.js';
 import { Emitter } from '../../core/events/typed-events.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
@@ -92,6 +94,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly queue = new JobQueue();
   /** The job each busy worker runs. */
   private readonly running = new Map<WorkerSlot, TileJob>();
+  /** Workers working for an adaptation: they get no tile jobs until done. */
+  private readonly reserved = new Set<WorkerSlot>();
   private readonly cache: ByteLru<string, Float32Array>;
   private counts = { jobs: 0, cacheHits: 0 };
   private extractors?: { readonly key: string; mpp?: number };
@@ -285,19 +289,90 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   /**
    * Fits a head to support patches (adapt.ts) in one of the workers, which reads their pixels
    * from the slide itself at the inference grid's scale; x, y are grid pixels. The worker is
-   * chosen idle if one is, and its tile jobs wait until the fit is done.
+   * chosen idle if one is. The support features, the part that scales with the patches, are
+   * spread over the idle workers ('support-features', each reading its share of the patches),
+   * the fitter taking a share too; then the fitter gets them all (transferred) and fits. While
+   * they work for the fit they get no tile jobs, and each helper is free again as soon as its
+   * share is done: tiles keep going to the others. A helper that dies leaves its share to the
+   * fitter.
    */
   async adapt(request: AdaptRequest, control: AdaptControl = {}): Promise<AdaptAnswer> {
     if (this.closed) throw new PoolStateError('the worker pool is closed');
     if (!this.extractors) throw new PoolStateError('set the extractors before adapting');
+    const extractorsKey = this.extractors.key;
     const ready = this.supervisor.live().filter((s) => s.ready);
-    const slot = ready.find((s) => !this.running.has(s)) ?? ready[0];
+    const idle = ready.filter((s) => !this.running.has(s) && !this.reserved.has(s));
+    const slot = idle[0] ?? ready[0];
     if (!slot) throw new PoolStateError('no worker is running');
     if (!slot.hasSlide(request.slide.key))
       throw new PoolStateError(`slide ${request.slide.key} is not open in this pool`);
     const { slide, grid, patches, options, metadata } = request;
-    const fit = { slideKey: slide.key, target: { inference: grid }, patches, options, metadata };
-    return slot.adapt(fit, control.signal, control.onProgress);
+    const target = { inference: grid };
+    const { signal, onProgress } = control;
+    // Features by several workers only on the kernels engine (the TF.js one computes its own).
+    const helpers =
+      options?.engine === 'tfjs'
+        ? [slot]
+        : [slot, ...idle.filter((s) => s !== slot && s.hasSlide(slide.key))].slice(0, patches.length);
+    this.reserved.add(slot);
+    helpers.forEach((h) => this.reserved.add(h));
+    try {
+      let features: (PatchFeatures | null)[] | undefined;
+      let spread: { workers: number; features: number; lost: number } | undefined;
+      if (helpers.length > 1) {
+        const started = performance.now();
+        features = patches.map(() => null);
+        let done = 0;
+        // Patch k to helper k mod n: shares differ by at most one patch.
+        const shares = helpers.map((_, i) => patches.flatMap((_, k) => (k % helpers.length === i ? [k] : [])));
+        const outcomes = await Promise.allSettled(
+          helpers.map(async (helper, i) => {
+            try {
+              const share = shares[i];
+              const computed = await helper.supportFeatures(
+                { slideKey: slide.key, target, patches: share.map((k) => patches[k]), extractorsKey },
+                signal,
+              );
+              share.forEach((k, j) => (features![k] = computed[j]));
+              done += share.length;
+              onProgress?.({ phase: 'features', done, total: patches.length });
+            } finally {
+              if (helper !== slot) {
+                this.reserved.delete(helper);
+                this.pump();
+              }
+            }
+          }),
+        );
+        signal?.throwIfAborted();
+        for (const o of outcomes) {
+          // A dead helper's share is computed by the fitter (its patches keep null); any other
+          // failure (a bad patch, the wrong extractors) is the adaptation's.
+          if (o.status === 'rejected' && !(o.reason instanceof WorkerDied)) throw o.reason;
+        }
+        const lost = features.filter((f) => f === null).length;
+        spread = { workers: helpers.length, features: performance.now() - started, lost };
+      }
+      const fit = { slideKey: slide.key, target, patches, options, metadata, features };
+      const answer = await slot.adapt(
+        fit,
+        signal,
+        // The fitter reports features only for what it computes itself; counted above otherwise.
+        spread ? (p) => p.phase !== 'features' && onProgress?.(p) : onProgress,
+      );
+      if (!spread) return answer;
+      const t = answer.report.timings;
+      const report: AdaptReport = {
+        ...answer.report,
+        distributed: spread,
+        timings: { ...t, features: t.features + spread.features, total: t.total + spread.features },
+      };
+      return { head: answer.head, report };
+    } finally {
+      helpers.forEach((h) => this.reserved.delete(h));
+      this.reserved.delete(slot);
+      this.pump();
+    }
   }
 
   /** RGB bytes of a rectangle of a slide level, read by a worker (thumbnails, exports). */
@@ -339,7 +414,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   /** Gives each idle worker the most urgent job it can run. */
   private pump(): void {
     for (const slot of this.supervisor.live()) {
-      if (!slot.ready || this.running.has(slot)) continue;
+      if (!slot.ready || this.running.has(slot) || this.reserved.has(slot)) continue;
       const job = this.queue.take();
       if (!job) return;
       void this.run(slot, job);

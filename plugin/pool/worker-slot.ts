@@ -1,4 +1,5 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../../core/adaptation/adapt.js';
+import type { PatchFeatures } from '../../core/adaptation/support-row-features.js';
 import type { HeadJson } from '../../core/adaptation/head.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Tiling } from '../../core/inference/tiling.js';
@@ -35,6 +36,23 @@ export interface AdaptRequest {
   readonly patches: readonly GridPatch[];
   readonly options?: Partial<Omit<AdaptOptions, 'metadata'>>;
   readonly metadata?: Record<string, unknown>;
+  /** Features of some patches computed by other workers (null: this worker computes them); transferred. */
+  readonly features?: readonly (PatchFeatures | null)[];
+}
+
+/** Some support patches whose features a worker computes for an adaptation elsewhere. */
+export interface SupportFeaturesRequest {
+  readonly slideKey: number;
+  readonly target: TileTarget;
+  readonly patches: AdaptRequest['patches'];
+  readonly extractorsKey: string;
+}
+
+/** The buffers of precomputed features, to transfer rather than copy. */
+function featureBuffers(features: readonly (PatchFeatures | null)[] | undefined): ArrayBuffer[] {
+  return (features ?? []).flatMap((f) =>
+    f ? [f.positive.buffer as ArrayBuffer, f.negative.buffer as ArrayBuffer] : [],
+  );
 }
 
 /** The answer of type T, or an error naming the request: a worker answering otherwise is a bug. */
@@ -155,11 +173,18 @@ export class WorkerSlot {
     const { slideKey, ...rest } = request;
     const body = { type: 'adapt', slideId: this.slideId(slideKey), ...rest } as const;
     const r = expect(
-      await this.call(body, signal, onProgress as ((p: unknown) => void) | undefined),
+      await this.call(body, signal, onProgress as ((p: unknown) => void) | undefined, featureBuffers(request.features)),
       'adapted',
       'adapt',
     );
     return { head: r.head, report: r.report };
+  }
+
+  /** The support features of some patches, computed in this worker for an adaptation in another. */
+  async supportFeatures(request: SupportFeaturesRequest, signal?: AbortSignal): Promise<readonly PatchFeatures[]> {
+    const { slideKey, ...rest } = request;
+    const body = { type: 'support-features', slideId: this.slideId(slideKey), ...rest } as const;
+    return expect(await this.call(body, signal), 'support-features', 'support-features').features;
   }
 
   async readRegion(slideKey: number, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array> {
@@ -197,7 +222,8 @@ export class WorkerSlot {
     body: RequestBody,
     signal?: AbortSignal,
     onProgress?: (progress: unknown) => void,
+    transfer?: Transferable[],
   ): Promise<WorkerResponse> {
-    return this.channel.call(body, signal, onProgress);
+    return this.channel.call(body, signal, onProgress, transfer);
   }
 }

@@ -7,6 +7,9 @@ import { paddedLayout } from '../../../core/adaptation/pixel-reductions.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { MASK_IGNORED, type PixelBlock } from '../../../core/adaptation/support-features.js';
 import { SupportMatrix } from '../../../core/adaptation/support-matrix.js';
+import { SupportRows } from '../../../core/adaptation/support-rows.js';
+import type { DiceValue } from '../../../core/adaptation/dice-objective.js';
+import type { FeatureStats } from '../../../core/adaptation/feature-stats.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
 
 /**
@@ -69,6 +72,43 @@ function reference(
   };
 }
 
+const CASES = [
+  [0, [0.5, -1.2, 0.8, 0.1, -0.3, -1]],
+  [0.01, [2.5, -4, 3, 0.7, -1.1, -3]],
+  [0.05, [-0.2, 0.3, 0.1, -0.05, 0.4, 0.2]],
+] as const;
+
+/** The objective's value against the float64 reference, and its gradient against central differences of it. */
+async function checkAgainstReference(
+  label: string,
+  rows: ReturnType<typeof data>,
+  stats: FeatureStats,
+  pass: (theta: readonly number[], lambda: number) => Promise<DiceValue>,
+) {
+  let worst = 0;
+  let worstValue = 0;
+  for (const [lambda, theta] of CASES) {
+    const f64 = reference(rows, stats.mean, stats.std, lambda);
+    const value = await pass(theta, lambda);
+    const exact = f64([...theta]);
+    worstValue = Math.max(worstValue, Math.abs(value.f - exact) / exact);
+    assert.ok(Math.abs(value.f - exact) < 1e-6 * exact, `L = ${value.f}, float64 reference ${exact}`);
+    assert.ok(Math.abs(value.dice + value.penalty - value.f) < 1e-15);
+    const h = 1e-5;
+    const fd = theta.map(
+      (_, j) =>
+        (f64(theta.map((v, k) => (k === j ? v + h : v))) - f64(theta.map((v, k) => (k === j ? v - h : v)))) / (2 * h),
+    );
+    const error = Math.hypot(...fd.map((v, j) => v - value.g[j])) / Math.hypot(...fd);
+    worst = Math.max(worst, error);
+    assert.ok(error < 1e-5, `λ = ${lambda}: ‖∇L − FD‖/‖FD‖ = ${error}`);
+  }
+  console.log(
+    `${label}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; ` +
+      `of L against float64: ${worstValue.toExponential(2)}`,
+  );
+}
+
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`${backend}: the soft-Dice + λ‖w‖₂ gradient matches central finite differences`, async () => {
     await initBackend(backend);
@@ -85,35 +125,32 @@ for (const backend of ['wasm', 'cpu'] as const) {
     const matrix = await SupportMatrix.build(blocks, stats);
     tf.dispose(blocks.map((b) => b.features));
     try {
-      let worst = 0;
-      let worstValue = 0;
-      for (const [lambda, theta] of [
-        [0, [0.5, -1.2, 0.8, 0.1, -0.3, -1]],
-        [0.01, [2.5, -4, 3, 0.7, -1.1, -3]],
-        [0.05, [-0.2, 0.3, 0.1, -0.05, 0.4, 0.2]],
-      ] as const) {
-        const f64 = reference(rows, stats.mean, stats.std, lambda);
-        const value = await dicePass(matrix, theta, { lambda });
-        const exact = f64([...theta]);
-        worstValue = Math.max(worstValue, Math.abs(value.f - exact) / exact);
-        assert.ok(Math.abs(value.f - exact) < 1e-6 * exact, `L = ${value.f}, float64 reference ${exact}`);
-        assert.ok(Math.abs(value.dice + value.penalty - value.f) < 1e-15);
-        const h = 1e-5;
-        const fd = theta.map(
-          (_, j) =>
-            (f64(theta.map((v, k) => (k === j ? v + h : v))) - f64(theta.map((v, k) => (k === j ? v - h : v)))) /
-            (2 * h),
-        );
-        const error = Math.hypot(...fd.map((v, j) => v - value.g[j])) / Math.hypot(...fd);
-        worst = Math.max(worst, error);
-        assert.ok(error < 1e-5, `λ = ${lambda}: ‖∇L − FD‖/‖FD‖ = ${error}`);
-      }
-      console.log(
-        `${backend}: worst relative error of ∇L against central differences (h = 1e-5): ${worst.toExponential(2)}; ` +
-          `of L against float64: ${worstValue.toExponential(2)}`,
-      );
+      await checkAgainstReference(backend, rows, stats, (theta, lambda) => dicePass(matrix, theta, { lambda }));
     } finally {
       matrix.dispose();
     }
+  });
+}
+
+for (const simd of [true, false]) {
+  const kind = simd ? 'WebAssembly SIMD' : 'plain JS';
+  test(`support rows (${kind}): the soft-Dice + λ‖w‖₂ gradient matches central finite differences`, async () => {
+    const rows = data(4);
+    const masks = rows.flatMap(({ mask }) => Array.from(mask));
+    const positives = masks.filter((m) => m === 1).length;
+    const support = new SupportRows(channels, positives, masks.filter((m) => m === 0).length, { simd });
+    let p = 0;
+    let n = positives;
+    for (const { x, mask } of rows) {
+      mask.forEach((m, i) => {
+        if (m !== MASK_IGNORED)
+          support.matrix.set(x.subarray(i * channels, (i + 1) * channels), (m === 1 ? p++ : n++) * support.width);
+      });
+    }
+    const stats = support.standardise();
+    // Chunks of 512 rows: the class's rows end inside a chunk, so both sums cross chunk borders.
+    await checkAgainstReference(`rows (${support.kernels.kind})`, rows, stats, (theta, lambda) =>
+      support.dicePass(theta, { lambda, chunkRows: 512 }),
+    );
   });
 }

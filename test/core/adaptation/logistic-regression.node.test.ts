@@ -7,6 +7,7 @@ import { paddedLayout } from '../../../core/adaptation/pixel-reductions.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { MASK_IGNORED, type PixelBlock } from '../../../core/adaptation/support-features.js';
 import { SupportMatrix } from '../../../core/adaptation/support-matrix.js';
+import { SupportRows } from '../../../core/adaptation/support-rows.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
 
 /**
@@ -50,6 +51,23 @@ function blocksOf({ channels, raw }: ReturnType<typeof problem>): PixelBlock[] {
     paddedMask.set(mask);
     return { features: tf.tensor2d(padded, [layout.rows, channels]), mask: paddedMask, group: layout.group };
   });
+}
+
+/** The same problem as float32 support rows (support-rows.ts): labelled pixels only, the class's first. */
+function rowsOf({ channels, raw }: ReturnType<typeof problem>, simd: boolean): SupportRows {
+  const masks = raw.flatMap(({ mask }) => Array.from(mask));
+  const positives = masks.filter((m) => m === 1).length;
+  const negatives = masks.filter((m) => m === 0).length;
+  const rows = new SupportRows(channels, positives, negatives, { simd });
+  let p = 0;
+  let n = positives;
+  for (const { x, mask } of raw) {
+    mask.forEach((m, i) => {
+      if (m === MASK_IGNORED) return;
+      rows.matrix.set(x.subarray(i * channels, (i + 1) * channels), (m === 1 ? p++ : n++) * rows.width);
+    });
+  }
+  return rows;
 }
 
 /**
@@ -181,6 +199,93 @@ for (const backend of ['wasm', 'cpu'] as const) {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   });
 }
+
+for (const simd of [true, false]) {
+  const kind = simd ? 'WebAssembly SIMD' : 'plain JS';
+  test(`support rows (${kind} kernels): Newton matches the independent float64 Newton solution to 1e-6`, async () => {
+    const p = problem(3);
+    const l2 = 1e-3;
+    const reference = referenceFit(p, l2);
+    const rows = rowsOf(p, simd);
+    assert.equal(rows.kernels.kind, simd ? 'wasm-simd' : 'js');
+    const stats = rows.standardise();
+    assert.ok(relative(stats.mean, reference.mean) < 1e-7, `mean off by ${relative(stats.mean, reference.mean)}`);
+    assert.ok(relative(stats.std, reference.std) < 1e-6, `std off by ${relative(stats.std, reference.std)}`);
+    assert.equal(stats.std[5], 1, 'a constant feature is left unscaled');
+    assert.equal(rows.labelled, reference.n);
+    // Chunks of 1024 rows (several per pass, each its own kernel call) and one chunk for all.
+    for (const chunkRows of [1024, 65536]) {
+      const result = await fitLogisticRegression(
+        {
+          columns: rows.columns,
+          labelled: rows.labelled,
+          positives: rows.positives,
+          logisticPass: (theta, alpha, withHessian) => rows.logisticPass(theta, alpha, withHessian, { chunkRows }),
+        },
+        { l2 },
+      );
+      const error = relative(result.theta, reference.theta);
+      console.log(
+        `rows (${rows.kernels.kind}), chunks of ${chunkRows}: ${result.iterations} Newton steps, ${result.stop}, ` +
+          `‖θ − θ_ref‖/‖θ_ref‖ = ${error.toExponential(2)}, ‖∇F‖ = ${result.gradientNorm.toExponential(2)}`,
+      );
+      assert.equal(result.stop, 'converged');
+      assert.ok(error < 1e-6, `relative error ${error}`);
+      assert.ok(Math.abs(result.loss - reference.f) / reference.f < 1e-6, `loss ${result.loss} vs ${reference.f}`);
+      assert.ok(result.gradientNorm < 1e-6, `‖∇F‖ = ${result.gradientNorm}`);
+      assert.ok(result.iterations <= 12, `${result.iterations} iterations`);
+    }
+  });
+}
+
+test('support rows and the TF.js matrix give the same logistic pass (F, ∇F, ∇²F) at the same θ', async () => {
+  await initBackend('wasm');
+  const p = problem(8);
+  const blocks = blocksOf(p);
+  const matrix = await SupportMatrix.build(blocks, await supportFeatureStats(blocks));
+  const rows = rowsOf(p, true);
+  rows.standardise();
+  try {
+    const theta = [0.3, -0.2, 0.5, 0.1, -0.4, 0, 0.2];
+    const a = await logisticPass(matrix, theta, 1e-2, true);
+    const b = await rows.logisticPass(theta, 1e-2, true);
+    assert.ok(Math.abs(a.f - b.f) / a.f < 1e-6, `F ${b.f} vs ${a.f}`);
+    assert.ok(relative(b.g, a.g) < 1e-5, `∇F off by ${relative(b.g, a.g)}`);
+    assert.ok(relative(b.h!, a.h!) < 1e-5, `∇²F off by ${relative(b.h!, a.h!)}`);
+    const h = b.h!;
+    const d = theta.length;
+    for (let j = 0; j < d; j++) for (let k = 0; k < j; k++) assert.equal(h[j * d + k], h[k * d + j]);
+  } finally {
+    matrix.dispose();
+    tf.dispose(blocks.map((b) => b.features));
+  }
+});
+
+test("the support rows' logistic gradient and Hessian agree with finite differences of their own loss", async () => {
+  const rows = rowsOf(problem(8), true);
+  rows.standardise();
+  const theta = [0.3, -0.2, 0.5, 0.1, -0.4, 0, 0.2];
+  const value = await rows.logisticPass(theta, 1e-2, true);
+  const h = 1e-3;
+  for (let j = 0; j < theta.length; j++) {
+    const plus = await rows.logisticPass(
+      theta.map((v, k) => (k === j ? v + h : v)),
+      1e-2,
+      true,
+    );
+    const minus = await rows.logisticPass(
+      theta.map((v, k) => (k === j ? v - h : v)),
+      1e-2,
+      true,
+    );
+    const fd = (plus.f - minus.f) / (2 * h);
+    assert.ok(Math.abs(fd - value.g[j]) < 1e-5, `∂F/∂θ${j}: ${value.g[j]} vs finite difference ${fd}`);
+    for (let k = 0; k < theta.length; k++) {
+      const fdh = (plus.g[k] - minus.g[k]) / (2 * h);
+      assert.ok(Math.abs(fdh - value.h![k * theta.length + j]) < 1e-4, `∂²F/∂θ${k}∂θ${j}`);
+    }
+  }
+});
 
 test('the logistic pass gradient and Hessian agree with finite differences of its own loss', async () => {
   await initBackend('cpu');

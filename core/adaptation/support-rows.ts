@@ -1,0 +1,238 @@
+import { DICE_EPSILON, diceGradient, diceLoss, type DiceSums } from '../math/dice.js';
+import type { DiceObjectiveOptions, DiceValue } from './dice-objective.js';
+import { isConstantFeature, type FeatureStats } from './feature-stats.js';
+import type { LogisticValue } from './logistic-regression.js';
+import { BLOCK_ROWS, createSupportKernels, type SupportKernels } from './support-kernels.js';
+
+/**
+ * The support matrix of the perceptron fit without TF.js (docs/ARCHITECTURE.md#few-shot-adaptation):
+ * one float32 row per *labelled* support pixel — the class's pixels first, then the background's —
+ * holding that pixel's C' features, then (once standardised) z = (x − mean)/std and a 1 for the
+ * bias, padded with zeros to whole 4-float vectors. The rows live in the memory of the kernels
+ * (support-kernels.ts) that make the passes over them, so nothing is copied per pass.
+ *
+ * The same mathematics as the TF.js path (support-matrix.ts, logistic-regression.ts,
+ * dice-objective.ts): the same float32 standardised features and float32 logits, sums over
+ * pixels in float64 (after float32 blocks of BLOCK_ROWS rows). Unlabelled pixels are simply not
+ * stored, where the TF.js path weighs them by 0; ordering the rows by class turns Σ t·(…) into a
+ * sum over the first `positives` rows, so the Dice pass needs one weighted row sum, not two.
+ */
+export interface SupportRowsOptions {
+  /** false: the plain-JS kernels even where WebAssembly SIMD exists (for comparing the two). */
+  readonly simd?: boolean;
+}
+
+/** Rows read past the end of a range by the 4-row kernels: kept as zero rows after the matrix. */
+const SLACK_ROWS = 3;
+
+export class SupportRows {
+  readonly kernels: SupportKernels;
+  /** Labelled pixels (the N of every mean). */
+  readonly rows: number;
+  /** Labelled pixels of the class: rows 0 … positives − 1. */
+  readonly positives: number;
+  /** C'. */
+  readonly features: number;
+  /** D = C' + 1: the unknowns θ = [w; b]. */
+  readonly columns: number;
+  /** Floats per row: D rounded up to a multiple of 4. */
+  readonly width: number;
+  /** rows × width floats; row i starts at i · width. Fill rows with raw features, then standardise(). */
+  readonly matrix: Float32Array;
+  private readonly f32: Float32Array;
+  private readonly f64: Float64Array;
+  private readonly at: {
+    matrix: number;
+    theta: number;
+    scratch: number;
+    weight: number;
+    out: number;
+    hessian: number;
+  };
+  private standardised = false;
+
+  constructor(features: number, positives: number, negatives: number, options: SupportRowsOptions = {}) {
+    if (!(Number.isInteger(features) && features >= 1)) throw new Error(`features must be ≥ 1, got ${features}`);
+    if (!(Number.isInteger(positives) && Number.isInteger(negatives) && positives >= 0 && negatives >= 0))
+      throw new Error(`row counts must be integers ≥ 0, got ${positives} and ${negatives}`);
+    this.features = features;
+    this.columns = features + 1;
+    this.width = Math.ceil(this.columns / 4) * 4;
+    this.positives = positives;
+    this.rows = positives + negatives;
+    const width = this.width;
+    let bytes = 64;
+    const take = (floats: number, size = 4) => {
+      const start = bytes;
+      bytes = Math.ceil((bytes + size * floats) / 16) * 16 + 16;
+      return start;
+    };
+    const at = {
+      matrix: take((this.rows + SLACK_ROWS) * width),
+      theta: take(width),
+      scratch: take(Math.max(BLOCK_ROWS, 1) * width),
+      weight: take(this.rows + 4),
+      out: take(1 + width, 8),
+      hessian: take(width * width, 8),
+    };
+    this.kernels = createSupportKernels(width / 4, bytes, options);
+    this.at = at;
+    this.f32 = new Float32Array(this.kernels.buffer);
+    this.f64 = new Float64Array(this.kernels.buffer);
+    this.matrix = this.f32.subarray(at.matrix / 4, at.matrix / 4 + this.rows * width);
+  }
+
+  /**
+   * Mean and std of every feature over the rows (sums in float32 blocks, then float64; the
+   * variance from centred values, as feature-stats.ts), then the rows standardised in place to
+   * [z | 1 | 0…], z in float32. A constant feature keeps std 1 (feature-stats.ts's
+   * isConstantFeature). Three kernel sweeps: ~20 ms for 5 shots × C' = 50, where float64
+   * JavaScript loops took ~170 ms.
+   */
+  standardise(): FeatureStats {
+    if (this.standardised) throw new Error('the support rows are standardised already');
+    if (this.rows === 0) throw new Error('feature statistics need at least one labelled pixel');
+    const { rows, features: c, width, kernels, f32, f64, at } = this;
+    const a = this.rowAddress(0);
+    const o = at.out / 8;
+    // Σ x as a weighted sum with weights 1.
+    f32.fill(1, at.weight / 4, at.weight / 4 + rows);
+    f64.fill(0, o, o + width);
+    kernels.weightedSum(a, rows, at.weight, at.out);
+    const mean = Array.from(f64.subarray(o, o + c), (s) => s / rows);
+    // Centre in place, as the TF.js path in float32 with μ as float32, summing the squares on the
+    // way (a second pass on centred values: E[x²] − E[x]² would cancel). The bias column, still
+    // 0, becomes 0 − (−1) = 1; the padding stays 0.
+    const shift = at.theta / 4;
+    for (let j = 0; j < width; j++) f32[shift + j] = j < c ? mean[j] : j === c ? -1 : 0;
+    f64.fill(0, o, o + width);
+    kernels.centre(a, rows, at.theta, at.out);
+    const std = mean.map((mu, j) => {
+      const s = Math.sqrt(f64[o + j] / rows);
+      return isConstantFeature(mu, s) ? 1 : s;
+    });
+    for (let j = 0; j < width; j++) f32[shift + j] = j < c ? std[j] : 1;
+    kernels.scale(a, rows, at.theta);
+    this.standardised = true;
+    return { mean, std };
+  }
+
+  private checkReady(theta: ArrayLike<number>): void {
+    if (!this.standardised) throw new Error('standardise() the support rows before a pass');
+    if (theta.length !== this.columns)
+      throw new Error(`θ has ${theta.length} entries, the rows ${this.columns} columns`);
+    const t = this.at.theta / 4;
+    for (let j = 0; j < this.width; j++) this.f32[t + j] = j < this.columns ? theta[j] : 0;
+  }
+
+  /** Runs `work(first, count)` over the rows from `from` to `to` in runs of `chunk`, a checkpoint before each. */
+  private async ranges(
+    from: number,
+    to: number,
+    chunk: number,
+    checkpoint: (() => Promise<void>) | undefined,
+    work: (first: number, count: number) => void,
+  ): Promise<void> {
+    for (let first = from; first < to; first += chunk) {
+      await checkpoint?.();
+      work(first, Math.min(chunk, to - first));
+    }
+  }
+
+  /** The N of every mean (as SupportMatrix names it). */
+  get labelled(): number {
+    return this.rows;
+  }
+
+  private rowAddress(i: number): number {
+    return this.at.matrix + 4 * i * this.width;
+  }
+
+  /**
+   * F = (1/N) Σ [softplus(z) − t z] + (α/2)‖w‖², its gradient and optionally its Hessian
+   * (logistic-regression.ts's logisticPass, the same formulas): one kernel pass per class for
+   * F and ∇F (it leaves σ(z)σ(−z) per row), the Gram kernel for the Hessian. Measured on 5 shots ×
+   * C' = 50 (CPU time, this 2-core EPYC): the per-pixel terms in float64 JavaScript cost ~10 ms
+   * a pass against ~2.5 ms for the logits; vectorised in the kernel they cost nearly nothing.
+   */
+  async logisticPass(
+    theta: ArrayLike<number>,
+    l2: number,
+    withHessian: boolean,
+    options: { chunkRows?: number; checkpoint?: () => Promise<void> } = {},
+  ): Promise<LogisticValue> {
+    this.checkReady(theta);
+    const { rows, positives, width, columns: d, kernels, f64, at } = this;
+    const chunk = options.chunkRows ?? 65536;
+    const o = at.out / 8;
+    f64.fill(0, o, o + 1 + width);
+    if (withHessian) f64.fill(0, at.hessian / 8, at.hessian / 8 + width * width);
+    const pass = (from: number, to: number, target: number) =>
+      this.ranges(from, to, chunk, options.checkpoint, (first, count) => {
+        kernels.logistic(this.rowAddress(first), count, at.theta, target, at.weight + 4 * first, at.scratch, at.out);
+        if (withHessian) kernels.gram(this.rowAddress(first), count, at.weight + 4 * first, at.scratch, at.hessian);
+      });
+    // The class's rows first: a range that ends mid-group zeroes the next 3 weights, which the
+    // background's pass then writes.
+    await pass(0, positives, 1);
+    await pass(positives, rows, 0);
+    const lossSum = f64[o];
+    const n = rows;
+    const g = new Float64Array(d);
+    let penalty = 0;
+    for (let j = 0; j < d; j++) g[j] = f64[o + 1 + j] / n;
+    for (let j = 0; j < d - 1; j++) {
+      g[j] += l2 * theta[j];
+      penalty += theta[j] * theta[j];
+    }
+    let h: Float64Array | undefined;
+    if (withHessian) {
+      h = new Float64Array(d * d);
+      const o = at.hessian / 8;
+      // The kernels write the upper triangle (k ≥ j); mirror it.
+      for (let j = 0; j < d; j++) {
+        for (let k = j; k < d; k++) {
+          const v = f64[o + j * width + k] / n;
+          h[j * d + k] = v;
+          h[k * d + j] = v;
+        }
+      }
+      for (let j = 0; j < d - 1; j++) h[j * d + j] += l2;
+    }
+    return { f: lossSum / n + 0.5 * l2 * penalty, g, h };
+  }
+
+  /**
+   * L = 1 − (2 Σ p t + ε)/(Σ p + Σ t + ε) + λ‖w‖₂ and its gradient (dice-objective.ts's
+   * dicePass, the same formulas): Σ p·t and Aᵀ(s ⊙ t) are the sums over the class's rows.
+   */
+  async dicePass(
+    theta: ArrayLike<number>,
+    options: DiceObjectiveOptions & { chunkRows?: number; checkpoint?: () => Promise<void> },
+  ): Promise<DiceValue> {
+    this.checkReady(theta);
+    const { lambda, epsilon = DICE_EPSILON } = options;
+    const { rows, positives, width, columns: d, kernels, f64, at } = this;
+    const chunk = options.chunkRows ?? 65536;
+    const o = at.out / 8;
+    const pass = async (from: number, to: number): Promise<Float64Array> => {
+      f64.fill(0, o, o + 1 + width);
+      await this.ranges(from, to, chunk, options.checkpoint, (first, count) =>
+        kernels.dice(this.rowAddress(first), count, at.theta, at.scratch, at.out),
+      );
+      return f64.slice(o, o + 1 + d);
+    };
+    const pos = await pass(0, positives);
+    const neg = await pass(positives, rows);
+    const sums: DiceSums = { intersection: pos[0], predicted: pos[0] + neg[0], target: positives };
+    const { a, b } = diceGradient(sums, epsilon);
+    const g = new Float64Array(d);
+    for (let j = 0; j < d; j++) g[j] = a * pos[1 + j] + b * (pos[1 + j] + neg[1 + j]);
+    let norm = 0;
+    for (let j = 0; j < d - 1; j++) norm += theta[j] * theta[j];
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let j = 0; j < d - 1; j++) g[j] += (lambda * theta[j]) / norm;
+    const dice = diceLoss(sums, epsilon);
+    return { f: dice + lambda * norm, g, dice, penalty: lambda * norm, sums };
+  }
+}
