@@ -17,13 +17,17 @@ const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
 const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
 const fixtureUrl = new URL('/files/test/fixtures/qupath/tumor-stroma.geojson', location.origin).href;
 
-const until = async (what: string, ok: () => boolean, ms = 10_000) => {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+/** Resolves once `ok()` holds, checked on every change of the panel's shadow DOM: an event, no polling. */
+const when = (root: Node, ok: () => boolean) =>
+  new Promise<void>((resolve) => {
+    if (ok()) return resolve();
+    const observer = new MutationObserver(() => {
+      if (!ok()) return;
+      observer.disconnect();
+      resolve();
+    });
+    observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
 
 describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
   let element: HTMLDivElement;
@@ -90,7 +94,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     transfer.items.add(new File([gz as Uint8Array<ArrayBuffer>], 'annotations.geojson.gz'));
     input.files = transfer.files;
     input.dispatchEvent(new Event('change'));
-    await until('the class choice', () => root.querySelector('#qupath-choice') !== null);
+    await when(root, () => root.querySelector('#qupath-choice') !== null);
     const select = root.querySelector<HTMLSelectElement>('#qupath-class')!;
     expect([...select.options].map((o) => o.textContent)).to.deep.equal(['Tumor (3)', 'Stroma (1)', 'Lymphocyte (1)']);
     expect(select.value).to.equal('Tumor', "the session's class name is chosen first");
@@ -127,7 +131,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     transfer.items.add(new File(['{"type": "Topology"}'], 'bad.geojson'));
     input.files = transfer.files;
     input.dispatchEvent(new Event('change'));
-    await until('the error', () => /bad\.geojson was not read/.test(root.textContent ?? ''));
+    await when(root, () => /bad\.geojson was not read/.test(root.textContent ?? ''));
     expect(root.textContent).to.match(/expected a FeatureCollection, a Feature or an array of Features/);
     expect(root.querySelector('#qupath-choice')).to.equal(null);
     expect(h.support.revision).to.equal(revision);

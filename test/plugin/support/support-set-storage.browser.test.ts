@@ -63,13 +63,11 @@ function heavy(patches: number): SupportSetStore {
 const content = (s: SupportSetStore) =>
   s.patches.map((p) => ({ id: p.id, x: p.x, y: p.y, scale: p.scale, mask: Array.from(p.mask) }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls, so that a slow machine only makes the test slower, not wrong. */
-async function waitFor(condition: () => boolean, what: string, ms = 10000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** A promise and the callback that settles it: tests wait on the autosave's own callbacks, never poll. */
+function signal<T>(): { promise: Promise<T>; fire: (value: T) => void } {
+  let fire!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (fire = resolve));
+  return { promise, fire };
 }
 
 async function deleteDatabase(name: string, factory: IDBFactory = indexedDB): Promise<void> {
@@ -98,11 +96,15 @@ describe('the support set saved in the browser', () => {
       try {
         const saves: number[] = [];
         const errors: unknown[] = [];
+        const saved = signal<void>();
         const store = createSupportSet(options);
         const autosave = autosaveSupportSet(store, {
           storage,
           delayMs: 500,
-          onSaved: ({ revision }) => saves.push(revision),
+          onSaved: ({ revision }) => {
+            saves.push(revision);
+            saved.fire();
+          },
           onError: (e) => errors.push(e),
         });
         assert.equal(autosave.key, supportSetKey(slide));
@@ -117,7 +119,7 @@ describe('the support set saved in the browser', () => {
         }
         assert.isTrue(autosave.dirty);
         assert.deepEqual(saves, [], 'nothing written during the burst');
-        await waitFor(() => saves.length > 0, 'the save');
+        await saved.promise;
         assert.deepEqual(saves, [store.revision], 'one save, of the latest revision');
         assert.isFalse(autosave.dirty);
         // Selecting is not an edit: nothing to save.
@@ -212,9 +214,17 @@ describe('the support set saved in the browser', () => {
         const big = heavy(12);
         assert.isAbove(supportSetToText(big.state()).length, 1024 * 1024);
         const errors: SupportSetStorageError[] = [];
-        const autosave = autosaveSupportSet(big, { storage, delayMs: 50, onError: (e) => errors.push(e) });
+        const failed = signal<void>();
+        const autosave = autosaveSupportSet(big, {
+          storage,
+          delayMs: 50,
+          onError: (e) => {
+            errors.push(e);
+            failed.fire();
+          },
+        });
         big.deletePatch('n0');
-        await waitFor(() => errors.length > 0, 'the failed save');
+        await failed.promise;
         assert.lengthOf(errors, 1, 'the debounced save reported its failure');
         assert.instanceOf(errors[0], SupportSetStorageError);
         assert.equal(errors[0].code, 'quota');
