@@ -83,7 +83,8 @@ function tilesOf(source: PixelSource, level: number, size: number) {
 async function fullPass(tag: string) {
   const url = new URL(`/counted/${tag}/${SLIDE_PATH}`, location.origin).href;
   const display = await openInWorker({ kind: 'url', url }, { workerUrl });
-  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], workers: 2, grid: GRID });
+  // The reference below is the stride-32 patch grid computed here, so the pool computes patches too.
+  const pool = await WorkerPool.create({ workerUrl, backends: ['wasm'], workers: 2, grid: GRID, tiling: 'patches' });
   try {
     const slide = await pool.openSlide({ kind: 'url', url });
     await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
