@@ -23,7 +23,7 @@ export default tseslint.config(
   {
     // Code that Playwright runs inside the page (page.evaluate) sees the page's globals, which
     // this project's types do not describe.
-    files: ['test/viewer-demo/**/*.ts', 'tools/screenshot.ts'],
+    files: ['test/viewer-demo/**/*.ts', 'tools/screenshot.ts', 'tools/bench-view.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

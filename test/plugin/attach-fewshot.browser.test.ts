@@ -1,14 +1,10 @@
 import { expect } from 'chai';
-import OpenSeadragon from 'openseadragon';
 import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../core/adaptation/head.js';
 import { attachFewShot, type FewShot } from '../../plugin/attach-fewshot.js';
-import { pixelTileSource } from '../../plugin/slide/pixel-tile-source.js';
-import { openInWorker, type WorkerPixelSource } from '../../plugin/slide/worker-pixel-source.js';
+import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from './sample-viewer.js';
 
 // The handle on a real viewer over the sample slide, with the real worker (wasm) and the shipped
 // extractors: what a host app gets from attachFewShot.
-const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
-const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
 
 /** A head for the handle's extractors: any weights do; these mark dark pixels, roughly. */
 function headFor(handle: FewShot): HeadJson {
@@ -25,37 +21,21 @@ function headFor(handle: FewShot): HeadJson {
 }
 
 describe('attachFewShot', () => {
-  let element: HTMLDivElement;
-  let viewer: OpenSeadragon.Viewer;
-  let display: WorkerPixelSource;
+  let sample: SampleViewer | undefined;
   let handle: FewShot | undefined;
 
   before(async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) {
-      console.log('skipped: the sample slide is not generated (npm run sample)');
-      this.skip();
-    }
-    element = document.createElement('div');
-    element.style.width = '640px';
-    element.style.height = '480px';
-    document.body.append(element);
-    viewer = OpenSeadragon({ element, showNavigationControl: false, animationTime: 0 });
-    display = await openInWorker({ kind: 'url', url: slideUrl }, { workerUrl });
-    const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()));
-    viewer.open({ tileSource: pixelTileSource(display) });
-    await opened;
+    if (!(await sampleSlideExists())) this.skip();
+    sample = await openSampleViewer(640, 480);
   });
 
   after(() => {
     handle?.destroy();
-    viewer?.destroy();
-    display?.close();
-    element?.remove();
+    sample?.close();
   });
 
   it('Predict view with live off computes the view once, and turning live off does not cancel it', async () => {
+    const { viewer, display } = sample!;
     handle = await attachFewShot(viewer, {
       slide: { kind: 'url', url: slideUrl },
       workerUrl,

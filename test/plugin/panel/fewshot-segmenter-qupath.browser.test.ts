@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import OpenSeadragon from 'openseadragon';
 import { HEAD_FORMAT, HEAD_VERSION } from '../../../core/adaptation/head.js';
 import { gunzip, gzip } from '../../../core/cells/gzip.js';
 import { importQuPathAnnotations } from '../../../core/support-set/qupath-import.js';
@@ -7,14 +6,11 @@ import { createSupportSet } from '../../../core/support-set/support-set.js';
 import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
 import '../../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
-import { pixelTileSource } from '../../../plugin/slide/pixel-tile-source.js';
-import { openInWorker, type WorkerPixelSource } from '../../../plugin/slide/worker-pixel-source.js';
+import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
 
 // The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
 // .geojson.gz (gzipped here by the browser's own CompressionStream) given to the file input,
 // the class chosen, Paint; on a real viewer, worker and extractors over the sample slide.
-const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
-const slideUrl = new URL('/files/.cache/sample/sample-slide.tif', location.origin).href;
 const fixtureUrl = new URL('/files/test/fixtures/qupath/tumor-stroma.geojson', location.origin).href;
 
 /** Resolves once `ok()` holds, checked on every change of the panel's shadow DOM: an event, no polling. */
@@ -30,28 +26,14 @@ const when = (root: Node, ok: () => boolean) =>
   });
 
 describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
-  let element: HTMLDivElement;
-  let viewer: OpenSeadragon.Viewer;
-  let display: WorkerPixelSource;
+  let sample: SampleViewer | undefined;
   let handle: FewShot | undefined;
   let panel: FewShotSegmenter | undefined;
 
   before(async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) {
-      console.log('skipped: the sample slide is not generated (npm run sample)');
-      this.skip();
-    }
-    element = document.createElement('div');
-    element.style.width = '480px';
-    element.style.height = '360px';
-    document.body.append(element);
-    viewer = OpenSeadragon({ element, showNavigationControl: false, animationTime: 0 });
-    display = await openInWorker({ kind: 'url', url: slideUrl }, { workerUrl });
-    const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()));
-    viewer.open({ tileSource: pixelTileSource(display) });
-    await opened;
+    if (!(await sampleSlideExists())) this.skip();
+    sample = await openSampleViewer(480, 360);
+    const { viewer } = sample;
     handle = await attachFewShot(viewer, {
       slide: { kind: 'url', url: slideUrl },
       workerUrl,
@@ -69,9 +51,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
   after(() => {
     panel?.remove();
     handle?.destroy();
-    viewer?.destroy();
-    display?.close();
-    element?.remove();
+    sample?.close();
   });
 
   it('reads a .geojson.gz, offers its classes, paints the patches as one undo step', async () => {
@@ -150,6 +130,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
       threshold: 0.5,
       metadata: { extractors: h.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
     });
+    const { viewer, display } = sample!;
     const vp = viewer.viewport;
     const level0 = display.levels[0];
     vp.zoomTo(level0.width / 300, undefined, true);
