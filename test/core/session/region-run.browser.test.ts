@@ -15,6 +15,7 @@ import { openTiff } from '../../../core/slide/tiff-source.js';
 import { plannedTile, tileSetOf } from '../../../core/inference/tile-set.js';
 import { planView } from '../../../core/inference/view-plan.js';
 import { randomWeights } from '../msd/msd-test-cases.js';
+import { sampleSlideExists } from '../../plugin/sample-viewer.js';
 
 // Tiny random extractors declared for 0.25 µm/px on the 0.5 µm/px sample slide: tiles live in
 // the 2× upsampled inference grid. Small patches and tiles keep a run of a dozen tiles quick.
@@ -91,12 +92,7 @@ const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('region run', function () {
   before(async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) {
-      console.log('skipped: the sample slide is not generated (npm run sample)');
-      this.skip();
-    }
+    if (!(await sampleSlideExists())) this.skip();
   });
 
   it('runs every tile of a region once, streaming, with pause and resume, and the tiles are right', async () => {

@@ -20,6 +20,7 @@ import { initBackend } from '../../../core/msd/tf-backend.js';
 import { openTiff } from '../../../core/slide/tiff-source.js';
 import { readTissueMask } from '../../../core/slide/tissue-mask.js';
 import { randomWeights } from '../../core/msd/msd-test-cases.js';
+import { sampleSlideExists } from '../sample-viewer.js';
 
 // Tiny random extractors (depth 2 and 3) on wasm keep this fast; what is tested is the engine.
 const workerUrl = new URL('/worker/worker-entry.ts', location.origin);
@@ -125,12 +126,7 @@ const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math
 
 describe('worker pool', function () {
   before(async function (this: Mocha.Context) {
-    const r = await fetch(slideUrl, { headers: { Range: 'bytes=0-0' } });
-    await r.body?.cancel();
-    if (!r.ok) {
-      console.log('skipped: the sample slide is not generated (npm run sample)');
-      this.skip();
-    }
+    if (!(await sampleSlideExists())) this.skip();
   });
 
   it('computes the same tiles as the main thread, at the default grid, and caches them', async () => {
