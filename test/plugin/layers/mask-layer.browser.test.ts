@@ -229,9 +229,12 @@ describe('mask layer during an animated zoom and rotation', function () {
     viewer.viewport.setRotation(40);
     await finished;
     viewer.removeHandler('update-viewport', measure);
-    // Mid-animation the drawer may show part of a mark missing (its tiles still loading): the
-    // slide is compared on the frames where it drew every mark whole.
-    const whole = frames.filter((f) => f.found >= 0.75);
+    // Mid-animation the drawer may show part of a mark missing: with immediateRender it draws no
+    // coarser level under a tile still loading (on a loaded machine 4 of 22 frames showed half a
+    // mark, all at the one level). A mark missing a share f moves its centroid by up to f·L/2 (L ≤
+    // 76 device px here): 5.6 px at 85 % (a CI run). The slide is compared on the frames where it
+    // drew at least 95 % of every mark (≤ 1.9 px from a missing share).
+    const whole = frames.filter((f) => f.found >= 0.95);
     const worst = (list: Alignment[], k: 'slideOffset' | 'osdOffset') => Math.max(...list.map((f) => f[k]));
     console.log(
       `mask alignment while animating: ${frames.length} frames (${whole.length} with the slide's marks whole), ` +
@@ -243,8 +246,7 @@ describe('mask layer during an animated zoom and rotation', function () {
     assert.isAtLeast(Math.min(...frames.map((f) => f.marks)), 3);
     assert.isAtMost(worst(frames, 'osdOffset'), TOLERANCE);
     // Each frame's transform is checked exactly above (OSD↔overlay). Against the drawn slide the
-    // check is looser mid-animation: on a loaded machine the drawer may still show a coarser
-    // level's tiles, whose blurred marks move their centroids (2.4 px measured under load).
+    // check is looser mid-animation, for the up to 5 % of a mark the drawer may not have drawn yet.
     assert.isAtMost(worst(whole, 'slideOffset'), ANIMATION_TOLERANCE);
     assert.closeTo(viewer.viewport.getRotation(true), 40, 1e-9);
   });
