@@ -6,7 +6,7 @@ import type { InferenceGrid } from '../core/inference/inference-grid.js';
 import type { Tiling } from '../core/inference/tiling.js';
 import type { Rect } from '../core/math/rect.js';
 import type { ViewPlan } from '../core/inference/view-plan.js';
-import type { BackendName } from '../core/msd/tf-backend.js';
+import type { BackendName } from '../core/msd/backend-name.js';
 import type { RegionRun } from '../core/session/region-run.js';
 import type { ResultTile } from '../core/session/result-tiles.js';
 import {

@@ -1,6 +1,6 @@
 import type { LabelledImage } from './dataset.js';
 import { SeededRandom } from '../core/math/seeded-random.js';
-import type { SupportPatch } from '../core/adaptation/support-features.js';
+import type { SupportPatch } from '../core/adaptation/support-patch.js';
 
 /**
  * Support sets and query patches cut from a labelled dataset, for tests, benchmarks and

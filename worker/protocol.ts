@@ -10,7 +10,7 @@ import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
-import type { BackendName } from '../core/msd/tf-backend.js';
+import type { BackendName } from '../core/msd/backend-name.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 
 /**

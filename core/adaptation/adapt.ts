@@ -3,18 +3,16 @@ import { AdaptError, cooperativeCheckpoint, throwIfAborted } from './adapt-error
 import { bfgs, type BfgsStop } from './bfgs.js';
 import { spdInverse } from '../math/dense-linear-algebra.js';
 import { dicePass, type DiceValue } from './dice-objective.js';
-import { extractorSignature, openFeatureExtractor, type ExtractorSet } from '../msd/feature-extractor.js';
-import { foldStandardisation, supportFeatureStats } from './feature-stats.js';
+import { extractorSignature, type ExtractorSet } from '../msd/extractor-signature.js';
+import { openFeatureExtractor } from '../msd/feature-extractor.js';
+import { foldStandardisation, type FeatureStats } from './feature-standardisation.js';
+import { supportFeatureStats } from './feature-stats.js';
 import type { Head } from './head.js';
-import { fitLogisticRegression, type LogisticProblem, type LogisticStop } from './logistic-regression.js';
+import { fitLogisticRegression, type LogisticProblem } from './logistic-regression.js';
+import type { LogisticStop } from './logistic-stop.js';
 import { GROUP } from './pixel-reductions.js';
-import {
-  checkSupport,
-  extractSupportFeatures,
-  type PixelBlock,
-  type SupportCounts,
-  type SupportPatch,
-} from './support-features.js';
+import { extractSupportFeatures, type PixelBlock } from './support-features.js';
+import { checkSupport, type SupportCounts, type SupportPatch } from './support-patch.js';
 import { DEFAULT_CHUNK_ROWS, SupportMatrix } from './support-matrix.js';
 import {
   checkPatchFeatures,
@@ -27,7 +25,6 @@ import {
   type SupportFeatureWriter,
 } from './support-row-features.js';
 import { SupportRows } from './support-rows.js';
-import type { FeatureStats } from './feature-stats.js';
 import type { SupportKernels } from './support-kernels.js';
 
 /**
@@ -56,7 +53,7 @@ import type { SupportKernels } from './support-kernels.js';
  * conditioning; the same BFGS step counts).
  */
 
-export type { SupportPatch } from './support-features.js';
+export type { SupportPatch } from './support-patch.js';
 
 /**
  * 'kernels': float32 support rows and WebAssembly SIMD passes (support-rows.ts); 'tfjs': the

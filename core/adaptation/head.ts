@@ -1,4 +1,4 @@
-import type { FeatureStats } from './feature-stats.js';
+import type { FeatureStats } from './feature-standardisation.js';
 import { extractorSignature, type ExtractorSet, type ExtractorSignature } from '../msd/extractor-signature.js';
 
 /**

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { choleskySolve, dot, norm2 } from '../math/dense-linear-algebra.js';
 import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
 import { SupportMatrix } from './support-matrix.js';
+import type { LogisticStop } from './logistic-stop.js';
 
 /**
  * Phase 1 of the adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): L2-regularised logistic regression,
@@ -115,8 +116,6 @@ export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'onIteration' | 'checkpoin
   maxIterations: 50,
   tolerance: 1e-10,
 };
-
-export type LogisticStop = 'converged' | 'max-iterations' | 'no-progress';
 
 export interface LogisticResult {
   /** θ = [w; b] in standardised feature space. */

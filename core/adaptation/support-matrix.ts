@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { FeatureStats } from './feature-stats.js';
+import type { FeatureStats } from './feature-standardisation.js';
 import { labelledWeights } from './feature-stats.js';
 import { GROUP, readAll } from './pixel-reductions.js';
-import { MASK_CLASS, MASK_IGNORED, type PixelBlock } from './support-features.js';
+import type { PixelBlock } from './support-features.js';
+import { MASK_CLASS, MASK_IGNORED } from './support-patch.js';
 
 /**
  * The design matrix of the perceptron fit, A = [z | 1] (standardised features, then a column of

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { MsdWorkspace, packMsdParams } from '../msd/engine.js';
-import { extractorClasses, openFeatureExtractor, type ExtractorSet } from '../msd/feature-extractor.js';
+import { extractorClasses, type ExtractorSet } from '../msd/extractor-signature.js';
+import { openFeatureExtractor } from '../msd/feature-extractor.js';
 import { checkMsdWeights } from '../msd/weights.js';
 import { AdaptError, cooperativeCheckpoint } from './adapt-error.js';
-import { checkSupport, MASK_BACKGROUND, MASK_CLASS, type SupportPatch } from './support-features.js';
+import { checkSupport, MASK_BACKGROUND, MASK_CLASS, type SupportPatch } from './support-patch.js';
 
 /**
  * The features of support patches written straight into pixel-major float32 rows, one per

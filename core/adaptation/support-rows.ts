@@ -1,6 +1,6 @@
 import { DICE_EPSILON, diceGradient, diceLoss, type DiceSums } from '../math/dice.js';
 import type { DiceObjectiveOptions, DiceValue } from './dice-objective.js';
-import { isConstantFeature, type FeatureStats } from './feature-stats.js';
+import { isConstantFeature, type FeatureStats } from './feature-standardisation.js';
 import type { LogisticValue } from './logistic-regression.js';
 import { BLOCK_ROWS, createSupportKernels, type SupportKernels } from './support-kernels.js';
 

@@ -5,7 +5,7 @@
  * browsers, workers and Node ≥ 19), so the handle, the panel, region runs, the pool and the
  * support set all speak it; only the types are added here:
  *
- *   run.addEventListener('progress', (e) => console.log(e.detail.done));   // e.detail is typed
+ *   run.addEventListener('progress', (e) => console.log(e.detail.doneTiles));   // e.detail is typed
  */
 
 /** Event names → the type of each event's `detail`. */

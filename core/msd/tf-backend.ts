@@ -4,10 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+import { BACKEND_ORDER, type BackendName } from './backend-name.js';
 
-/** Fastest first, on a machine with a real GPU. */
-export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+export { BACKEND_ORDER, type BackendName };
 
 export interface BackendOptions {
   /**

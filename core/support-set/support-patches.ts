@@ -1,4 +1,4 @@
-import type { SupportPatch } from '../adaptation/support-features.js';
+import type { SupportPatch } from '../adaptation/support-patch.js';
 import type { PixelSource } from '../slide/pixel-source.js';
 import { LABEL_CLASS, type SupportSetState } from './support-set.js';
 

@@ -7,7 +7,7 @@ import { headKey, tileCacheKey } from '../../core/inference/keys.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
-import type { BackendName } from '../../core/msd/tf-backend.js';
+import type { BackendName } from '../../core/msd/backend-name.js';
 import {
   PoolStateError,
   type AdaptAnswer,

@@ -4,7 +4,7 @@ import type { HeadJson } from '../../core/adaptation/head.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
-import type { BackendName } from '../../core/msd/tf-backend.js';
+import type { BackendName } from '../../core/msd/backend-name.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';

@@ -1,4 +1,4 @@
-import type { BackendName } from '../../core/msd/tf-backend.js';
+import type { BackendName } from '../../core/msd/backend-name.js';
 import type { SharedSlide } from '../slide/shared-slide.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
 import { WorkerSlot, type BackendOptions } from './worker-slot.js';

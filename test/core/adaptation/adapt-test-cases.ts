@@ -6,7 +6,7 @@
  */
 import type { ExtractorClass } from '../../../core/msd/bundle.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
-import type { SupportPatch } from '../../../core/adaptation/support-features.js';
+import type { SupportPatch } from '../../../core/adaptation/support-patch.js';
 import { randomWeights } from '../msd/msd-test-cases.js';
 
 export function smallExtractors(): ExtractorClass[] {

@@ -10,7 +10,7 @@ import { decodeBundle } from '../../../core/msd/bundle.js';
 import { openFeatureExtractor } from '../../../core/msd/feature-extractor.js';
 import { parseHead, serializeHead, type Head } from '../../../core/adaptation/head.js';
 import { predictWithHead } from '../../../core/adaptation/predict-with-head.js';
-import type { SupportPatch } from '../../../core/adaptation/support-features.js';
+import type { SupportPatch } from '../../../core/adaptation/support-patch.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
 import {
   relativeDifference,

@@ -5,11 +5,12 @@ import { dicePass } from '../../../core/adaptation/dice-objective.js';
 import { supportFeatureStats } from '../../../core/adaptation/feature-stats.js';
 import { paddedLayout } from '../../../core/adaptation/pixel-reductions.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
-import { MASK_IGNORED, type PixelBlock } from '../../../core/adaptation/support-features.js';
+import type { PixelBlock } from '../../../core/adaptation/support-features.js';
+import { MASK_IGNORED } from '../../../core/adaptation/support-patch.js';
 import { SupportMatrix } from '../../../core/adaptation/support-matrix.js';
 import { SupportRows } from '../../../core/adaptation/support-rows.js';
 import type { DiceValue } from '../../../core/adaptation/dice-objective.js';
-import type { FeatureStats } from '../../../core/adaptation/feature-stats.js';
+import type { FeatureStats } from '../../../core/adaptation/feature-standardisation.js';
 import { initBackend } from '../../../core/msd/tf-backend.js';
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSupport } from '../../../core/adaptation/support-features.js';
+import { checkSupport } from '../../../core/adaptation/support-patch.js';
 import { inferenceGrid } from '../../../core/inference/inference-grid.js';
 import { resampledSource } from '../../../core/inference/resampled-source.js';
 import { boxResize } from '../../../core/slide/read-scaled.js';

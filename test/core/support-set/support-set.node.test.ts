@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MASK_BACKGROUND, MASK_CLASS, MASK_IGNORED } from '../../../core/adaptation/support-features.js';
+import { MASK_BACKGROUND, MASK_CLASS, MASK_IGNORED } from '../../../core/adaptation/support-patch.js';
 import {
   createSupportSet,
   LABEL_BACKGROUND,
