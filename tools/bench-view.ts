@@ -17,7 +17,6 @@ import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import type { HeadJson } from '../core/adaptation/head.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
@@ -25,71 +24,72 @@ import { openTiff } from '../core/slide/tiff-source.js';
 import { supportSetToText } from '../core/support-set/support-set-file.js';
 import type { SlideIdentity } from '../core/support-set/support-set.js';
 import { makeSampleSlide } from './sample/index.js';
+import { choiceOption, integerOption, listOption, startCli } from './cli.js';
 import { serveDemo } from './serve.js';
 import { findChromium } from './setup.mjs';
 
-const USAGE = `usage: npm run bench:view -- [options]
-  --slides LIST              sample,cmu (default both; cmu needs ../shared/data/wsi/CMU-1-Small-Region.svs)
-  --runs N                   view fills (and adaptations) per tiling, medians printed (default 3)
-  --pans N                   pans for the memory figures, printed after 0, 100 and N (default 1000; 0: none)
-  --workers N                pool workers (default: the pool's, hardware threads − 1)
-  --region-limit S           stop the whole-tiling region run after S seconds (default 0: run to the end)
-  --patches-region-limit S   stop the patches region run after S seconds (default 120)
-  --drawer canvas|webgl      OpenSeadragon's drawer (default canvas; webgl: the demo's own, software GL
-                             when headless — measured to stall the page 0.3–1.5 s per pan)
-  --quick                    --runs 1 --pans 200 --region-limit 60 --patches-region-limit 30 (unless given)
-  --help                     this text`;
-
-function usageError(message: string): never {
-  console.error(`bench:view: ${message}`);
-  console.error(USAGE);
-  process.exit(2);
-}
-
-let parsed: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
-    options: {
-      slides: { type: 'string' },
-      runs: { type: 'string' },
-      pans: { type: 'string' },
-      workers: { type: 'string' },
-      'region-limit': { type: 'string' },
-      'patches-region-limit': { type: 'string' },
-      drawer: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+const args = startCli({
+  name: 'bench:view',
+  command: 'npm run bench:view',
+  synopsis: '[options]',
+  description: `
+Interactive speed of the built demo in headless Chromium, per slide and tiling (whole, patches):
+time from a pan to the first overlay tile and to a full-HD view, output MP/s, slide bytes and
+requests, a region run of the whole slide (CMU only), adapt seconds and phases, and the memory of
+the page and its workers over many pans with live prediction on. Figures only, no pass/fail.`,
+  options: {
+    slides: {
+      type: 'string',
+      value: 'LIST',
+      default: 'sample,cmu',
+      description: 'sample and/or cmu (cmu: ../shared/data/wsi/CMU-1-Small-Region.svs)',
     },
-    strict: true,
-    allowPositionals: false,
-  }).values;
-}
-try {
-  parsed = parse();
-} catch (err) {
-  usageError((err as Error).message);
-}
-if (parsed.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const quick = parsed.quick;
-const integer = (name: string, value: string | undefined, fallback: number, min: number): number => {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    usageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  return n;
-};
-const runs = integer('runs', parsed.runs, quick ? 1 : 3, 1);
-const pans = integer('pans', parsed.pans, quick ? 200 : 1000, 0);
-const workers = parsed.workers === undefined ? undefined : integer('workers', parsed.workers, 1, 1);
-const regionLimit = integer('region-limit', parsed['region-limit'], quick ? 60 : 0, 0);
-const patchesRegionLimit = integer('patches-region-limit', parsed['patches-region-limit'], quick ? 30 : 120, 0);
-const slideIds = (parsed.slides ?? 'sample,cmu').split(',').map((s) => s.trim());
-for (const id of slideIds) if (id !== 'sample' && id !== 'cmu') usageError(`unknown slide '${id}': sample or cmu`);
-const drawer = parsed.drawer ?? 'canvas';
-if (drawer !== 'canvas' && drawer !== 'webgl') usageError(`--drawer is canvas or webgl, got ${JSON.stringify(drawer)}`);
+    runs: {
+      type: 'string',
+      value: 'N',
+      description: 'view fills (and adaptations) per tiling, medians printed (default 3)',
+    },
+    pans: {
+      type: 'string',
+      value: 'N',
+      description: 'pans for the memory figures, printed after 0, 100 and N (default 1000; 0: none)',
+    },
+    workers: { type: 'string', value: 'N', description: "pool workers (default: the pool's, hardware threads − 1)" },
+    'region-limit': {
+      type: 'string',
+      value: 'S',
+      description: 'stop the whole-tiling region run after S seconds (default 0: run to the end)',
+    },
+    'patches-region-limit': {
+      type: 'string',
+      value: 'S',
+      description: 'stop the patches region run after S seconds (default 120)',
+    },
+    drawer: {
+      type: 'string',
+      value: 'canvas|webgl',
+      default: 'canvas',
+      description: "OpenSeadragon's drawer (webgl, the demo's own, is software GL headless: 0.3–1.5 s stalls per pan)",
+    },
+    quick: {
+      type: 'boolean',
+      default: false,
+      description: '--runs 1 --pans 200 --region-limit 60 --patches-region-limit 30 (unless given)',
+    },
+  },
+  examples: ['npm run bench:view -- --quick', 'npm run bench:view -- --slides cmu --runs 5 --workers 2 --pans 1000'],
+});
+const quick = args.quick;
+/** An integer option ≥ min, or its default (which --quick changes) when not given. */
+const integer = (name: string, value: string | undefined, fallback: number, min: number): number =>
+  value === undefined ? fallback : integerOption(name, value, min);
+const runs = integer('runs', args.runs, quick ? 1 : 3, 1);
+const pans = integer('pans', args.pans, quick ? 200 : 1000, 0);
+const workers = args.workers === undefined ? undefined : integerOption('workers', args.workers, 1);
+const regionLimit = integer('region-limit', args['region-limit'], quick ? 60 : 0, 0);
+const patchesRegionLimit = integer('patches-region-limit', args['patches-region-limit'], quick ? 30 : 120, 0);
+const slideIds = listOption('slides', args.slides, (id) => choiceOption('slides', id, ['sample', 'cmu'] as const));
+const drawer = choiceOption('drawer', args.drawer, ['canvas', 'webgl'] as const);
 
 type Tiling = 'whole' | 'patches';
 const TILINGS: readonly Tiling[] = ['whole', 'patches'];

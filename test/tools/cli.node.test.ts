@@ -18,6 +18,7 @@ const TOOLS = [
   ['bench-msd', 'npm run bench:msd'],
   ['bench-patch-model', 'npm run bench:patch'],
   ['bench-train', 'npm run bench:train'],
+  ['bench-view', 'npm run bench:view'],
   ['screenshot', 'npm run screenshot'],
 ] as const;
 
@@ -121,6 +122,19 @@ test('bad inputs are refused up front with exit 2, naming the problem', { timeou
       /--slide \/nonexistent\.tif: no such file/,
     ],
     ['bench-train', 'npm run bench:train', ['--skip', 'fast'], /--skip must be one of naive, custom, got "fast"/],
+    [
+      'bench-view',
+      'npm run bench:view',
+      ['--drawer', 'gl'],
+      /^bench:view: --drawer must be one of canvas, webgl, got "gl"/,
+    ],
+    [
+      'bench-view',
+      'npm run bench:view',
+      ['--slides', 'sample,cmu2'],
+      /^bench:view: --slides must be one of sample, cmu, got "cmu2"/,
+    ],
+    ['bench-view', 'npm run bench:view', ['--pans', 'many'], /^bench:view: --pans must be an integer ≥ 0, got "many"/],
   ];
   if (fs.existsSync('.cache/sample/patches/manifest.csv'))
     cases.push([
