@@ -79,7 +79,8 @@ export {
   type SupportSetChange,
   type SupportSetEvents,
 } from '../core/support-set/support-set.js';
-export { parseSupportSet, serializeSupportSet, SupportSetFileError } from '../core/support-set/support-set-file.js';
+export { parseSupportSet, serializeSupportSet } from '../core/support-set/support-set-file.js';
+export { SupportSetFileError, type SupportSetFileErrorCode } from '../core/support-set/support-set-file-error.js';
 export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
 export { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';

@@ -1,7 +1,9 @@
 import { AdaptError, type AdaptErrorCode } from '../adaptation/adapt-error.js';
 import { HeadError, type HeadErrorCode } from '../adaptation/head.js';
 import { BundleError, type BundleErrorCode } from '../msd/bundle-error.js';
+import { PoolStateError } from '../session/compute.js';
 import { SlideError, type SlideErrorCode } from '../slide/slide-error.js';
+import { SupportSetFileError, type SupportSetFileErrorCode } from '../support-set/support-set-file-error.js';
 
 /**
  * Errors across postMessage. Structured cloning keeps no class (and a worker's SlideError is not
@@ -27,6 +29,8 @@ export type TransferableError =
   | (FlatFields & { readonly errorClass: 'BundleError'; readonly code: BundleErrorCode })
   | (FlatFields & { readonly errorClass: 'AdaptError'; readonly code: AdaptErrorCode })
   | (FlatFields & { readonly errorClass: 'HeadError'; readonly code: HeadErrorCode })
+  | (FlatFields & { readonly errorClass: 'SupportSetFileError'; readonly code: SupportSetFileErrorCode })
+  | (FlatFields & { readonly errorClass: 'PoolStateError'; readonly code?: undefined })
   | (FlatFields & { readonly errorClass?: undefined; readonly code?: undefined });
 
 /** The classes that keep their identity across the boundary. */
@@ -38,6 +42,8 @@ interface Instances {
   BundleError: BundleError;
   AdaptError: AdaptError;
   HeadError: HeadError;
+  SupportSetFileError: SupportSetFileError;
+  PoolStateError: PoolStateError;
 }
 
 type Flat<K extends TransferableErrorClass> = Extract<TransferableError, { errorClass: K }>;
@@ -53,10 +59,13 @@ interface Entry<K extends TransferableErrorClass> {
   readonly make: (flat: Flat<K>) => Instances[K];
 }
 
-// The typed errors a worker throws: slides, bundles, adaptation, heads. SupportSetFileError and
-// PoolStateError are left out on purpose: only the main thread throws them, and registering them
-// would put the support-set code into every worker for nothing. An error of a subclass arrives as
-// its registered base class.
+// Every typed error of core/ that a caller switches on. Slides, bundles, adaptation and heads are
+// thrown in workers today; a support set file (parsed wherever a session runs) and the pool's state
+// (region-run.ts ends a run as 'interrupted' on a PoolStateError, where another error is one failed
+// tile) are registered too, so that a session driven from a worker, or a compute behind a port,
+// keeps that meaning. Each class has its own small module (support-set-file-error.ts; compute.ts is
+// types but for PoolStateError), so the registry pulls no parser or pool into the worker's bundle.
+// An error of a subclass arrives as its registered base class.
 const REGISTRY: { readonly [K in TransferableErrorClass]: Entry<K> } = {
   SlideError: {
     type: SlideError,
@@ -66,6 +75,12 @@ const REGISTRY: { readonly [K in TransferableErrorClass]: Entry<K> } = {
   BundleError: { type: BundleError, fields: (e) => ({ code: e.code }), make: (f) => new BundleError(f.code, '') },
   AdaptError: { type: AdaptError, fields: (e) => ({ code: e.code }), make: (f) => new AdaptError(f.code, '') },
   HeadError: { type: HeadError, fields: (e) => ({ code: e.code }), make: (f) => new HeadError(f.code, '') },
+  SupportSetFileError: {
+    type: SupportSetFileError,
+    fields: (e) => ({ code: e.code }),
+    make: (f) => new SupportSetFileError(f.code, ''),
+  },
+  PoolStateError: { type: PoolStateError, fields: () => ({}), make: () => new PoolStateError('') },
 };
 
 /** The registered classes, for tests that go through each. */

@@ -9,6 +9,7 @@ import {
   type SupportSetState,
   type SupportSetStore,
 } from './support-set.js';
+import { SupportSetFileError } from './support-set-file-error.js';
 
 /**
  * The support set as a versioned JSON file, for export/import and for the browser's automatic
@@ -41,28 +42,6 @@ export interface SupportSetJson {
   readonly extractorMpp: number;
   readonly patchSize: number;
   readonly patches: readonly SupportSetPatchJson[];
-}
-
-export type SupportSetFileErrorCode =
-  | 'not-json'
-  | 'wrong-format'
-  | 'unsupported-version'
-  | 'bad-field'
-  | 'bad-mask'
-  | 'too-large'
-  | 'outside-slide'
-  | 'duplicate-id'
-  | 'wrong-slide'
-  | 'wrong-resolution';
-
-export class SupportSetFileError extends Error {
-  readonly code: SupportSetFileErrorCode;
-
-  constructor(code: SupportSetFileErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`Support set file: ${message}`, options);
-    this.name = 'SupportSetFileError';
-    this.code = code;
-  }
 }
 
 /** What the file must fit to be used here; each part is checked when given. */

@@ -1,9 +1,5 @@
-import {
-  parseSupportSet,
-  slideBaseName,
-  SupportSetFileError,
-  supportSetToText,
-} from '../../core/support-set/support-set-file.js';
+import { parseSupportSet, slideBaseName, supportSetToText } from '../../core/support-set/support-set-file.js';
+import { SupportSetFileError } from '../../core/support-set/support-set-file-error.js';
 import {
   createSupportSet,
   DEFAULT_PATCH_SIZE,

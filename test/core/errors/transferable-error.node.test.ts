@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { AdaptError } from '../../../core/adaptation/adapt-error.js';
 import { HeadError } from '../../../core/adaptation/head.js';
 import { BundleError } from '../../../core/msd/bundle-error.js';
+import { PoolStateError } from '../../../core/session/compute.js';
 import { SlideError, isAbortError } from '../../../core/slide/slide-error.js';
+import { SupportSetFileError } from '../../../core/support-set/support-set-file-error.js';
+import { parseSupportSet } from '../../../core/support-set/support-set-file.js';
 import {
   TRANSFERABLE_ERROR_CLASSES,
   flattenError,
@@ -41,6 +44,17 @@ const cases: {
   HeadError: {
     type: HeadError,
     made: [new HeadError('extractor-mismatch', 'the head has 2 weights'), new HeadError('not-finite', 'W[1] is NaN')],
+  },
+  SupportSetFileError: {
+    type: SupportSetFileError,
+    made: [
+      new SupportSetFileError('wrong-slide', 'the file is for slide a.svs, this is b.svs'),
+      new SupportSetFileError('not-json', 'not JSON', { cause: new SyntaxError('Unexpected token') }),
+    ],
+  },
+  PoolStateError: {
+    type: PoolStateError,
+    made: [new PoolStateError('the worker pool is closed'), new PoolStateError('slide s1 is not open in this pool')],
   },
 };
 
@@ -86,4 +100,27 @@ test('a class this side does not know arrives as a plain Error with its name and
   const back = rebuildError(flat as unknown as TransferableError);
   assert.equal(Object.getPrototypeOf(back), Error.prototype);
   assert.deepEqual([back.name, back.message], ['FutureError', 'from a newer worker']);
+});
+
+test("the support set parser's own error crosses with its code and the message it wrote", () => {
+  let thrown: unknown;
+  try {
+    parseSupportSet('{"format": "openseadragon-fewshot/support-set", "version": 99}');
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown instanceof SupportSetFileError, 'the parser refuses the file');
+  const back = across(thrown);
+  assert.ok(back instanceof SupportSetFileError);
+  assert.equal(back.code, 'unsupported-version');
+  assert.equal(back.message, thrown.message);
+  assert.match(back.message, /^Support set file: /, 'the prefix is not doubled or lost');
+});
+
+test('a PoolStateError crosses as one: region-run.ts tells it from a failed tile by its class', () => {
+  const back = across(new PoolStateError('the worker pool is closed'));
+  assert.ok(back instanceof PoolStateError);
+  assert.equal(back.name, 'PoolStateError');
+  assert.equal(back.message, 'the worker pool is closed');
+  assert.ok(!isAbortError(back));
 });

@@ -6,9 +6,9 @@ import {
   serializeSupportSet,
   slideBaseName,
   SUPPORT_SET_FORMAT,
-  SupportSetFileError,
   supportSetToText,
 } from '../../../core/support-set/support-set-file.js';
+import { SupportSetFileError } from '../../../core/support-set/support-set-file-error.js';
 import { encodeRunLength } from '../../../core/support-set/mask-run-length.js';
 import { createSupportSet, type SupportSetStore } from '../../../core/support-set/support-set.js';
 

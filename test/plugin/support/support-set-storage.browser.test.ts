@@ -8,7 +8,8 @@ import {
   supportSetKey,
   type TextStore,
 } from '../../../plugin/support/support-set-storage.js';
-import { SupportSetFileError, supportSetToText } from '../../../core/support-set/support-set-file.js';
+import { supportSetToText } from '../../../core/support-set/support-set-file.js';
+import { SupportSetFileError } from '../../../core/support-set/support-set-file-error.js';
 import { createSupportSet, type SupportSetStore } from '../../../core/support-set/support-set.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 
