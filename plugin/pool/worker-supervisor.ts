@@ -97,7 +97,9 @@ export class WorkerSupervisor {
     let targets = this.live().filter((s) => s.ready);
     if (targets.length === 0) {
       // Every worker is being replaced: ask the first that comes up (it loads these itself first).
-      await Promise.any(this.live().map((s) => this.configured.get(s)));
+      await Promise.any(this.live().map((s) => this.configured.get(s))).catch(() => {
+        throw new Error('no worker is running to load the extractors');
+      });
       targets = this.live().filter((s) => s.ready);
     }
     const answers = await Promise.all(targets.map((s) => s.loadExtractors(key, source)));
