@@ -1,4 +1,5 @@
 export { pixelTileSource, type PixelTileSourceOptions } from './slide/pixel-tile-source.js';
+export { adoptOpenSeadragonStyles } from './openseadragon-styles.js';
 export { openInWorker, type WorkerPixelSource } from './slide/worker-pixel-source.js';
 export { openTiff, type OpenTiffOptions } from '../core/slide/tiff-source.js';
 export type { PixelLevel, PixelSource, RegionRequest, SlideDescription } from '../core/slide/pixel-source.js';
@@ -35,6 +36,7 @@ export {
 } from '../core/session/session.js';
 export type { Compute } from '../core/session/compute.js';
 export type { TypedEventTarget, TypedListener } from '../core/events/typed-events.js';
+export { WorkerDied } from './pool/worker-channel.js';
 export {
   WorkerPool,
   PoolStateError,

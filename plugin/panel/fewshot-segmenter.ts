@@ -90,7 +90,11 @@ export class FewShotSegmenter extends LitElement {
   private adaptController?: AbortController;
   private run?: RegionRun;
   private runProgress?: RunProgress;
-  private thumbnails = new Map<string, string>();
+  /**
+   * Each patch's thumbnail, shown as the canvas itself: a data: URL in an <img> would need
+   * `img-src data:`, which a strict Content-Security-Policy does not allow.
+   */
+  private thumbnails = new Map<string, HTMLCanvasElement>();
   private unsubscribe: (() => void)[] = [];
   /** A QuPath file read and waiting for the user to pick its new class (and whether to place patches). */
   private qupath?: { name: string; file: QuPathAnnotations; className: string; place: boolean };
@@ -220,7 +224,7 @@ export class FewShotSegmenter extends LitElement {
     .patch[aria-selected='true'] {
       border-color: #fff;
     }
-    .patch img {
+    .patch canvas {
       width: 100%;
       height: 100%;
       display: block;
@@ -420,7 +424,7 @@ export class FewShotSegmenter extends LitElement {
     pixels.getContext('2d')!.putImageData(image, 0, 0);
     ctx.drawImage(pixels, 0, 0, size, size);
     ctx.drawImage(this.maskCanvas(patch), 0, 0, size, size);
-    this.thumbnails.set(id, canvas.toDataURL());
+    this.thumbnails.set(id, canvas);
     this.requestUpdate();
   }
 
@@ -659,9 +663,7 @@ export class FewShotSegmenter extends LitElement {
                   );
               }}
             >
-              ${this.thumbnails.get(p.id) ? html`<img alt="" src=${this.thumbnails.get(p.id)!} />` : nothing}<span
-                >${i + 1}</span
-              >
+              ${this.thumbnails.get(p.id) ?? nothing}<span>${i + 1}</span>
             </button>`,
         )}
       </div>

@@ -69,7 +69,7 @@ export interface WorkerPoolOptions {
   readonly cacheBytes?: number;
   /** Bytes of patch probabilities each worker keeps for neighbouring tiles (default 64 MiB; 0 turns it off). */
   readonly patchMemoBytes?: number;
-  /** A job whose worker died this many times is given up. Default 3. */
+  /** A tile job or an adaptation whose worker died this many times is given up. Default 3. */
   readonly maxAttempts?: number;
 }
 
@@ -103,6 +103,10 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private nextSlideKey = 1;
   private nextExtractorsKey = 1;
   private closed = false;
+  /** Adaptations waiting for a worker to be ready (their fitter died and a replacement is starting). */
+  private readonly readyWaiters = new Set<() => void>();
+  /** Why no worker could be started again, once that happened. */
+  private noWorkers?: string;
 
   private constructor(options: WorkerPoolOptions) {
     super();
@@ -117,9 +121,16 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       { backends, wasmPaths, allowSoftwareGpu, patchMemoBytes },
       {
         changed: () => this.emit('workers', this.supervisor.statuses),
-        ready: () => this.pump(),
+        ready: () => {
+          this.pump();
+          this.wakeReadyWaiters();
+        },
         died: (slot, why) => this.lost(slot, why),
-        noneLeft: (why) => this.queue.dropWhere(() => true, why),
+        noneLeft: (why) => {
+          this.noWorkers = why;
+          this.queue.dropWhere(() => true, why);
+          this.wakeReadyWaiters();
+        },
       },
     );
   }
@@ -295,6 +306,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
    * they work for the fit they get no tile jobs, and each helper is free again as soon as its
    * share is done: tiles keep going to the others. A helper that dies leaves its share to the
    * fitter.
+   *
+   * A fitter that dies (crash, out of memory, terminateWorker) does not lose the adaptation: it
+   * runs again on another ready worker, or on the dead one's replacement once that is configured,
+   * computing all features itself (those sent to the dead worker went with it), up to
+   * `maxAttempts` deaths; then it rejects with a WorkerDied that says so. The request (patches,
+   * masks) is only read, never transferred, so the caller's support set is untouched either way.
    */
   async adapt(request: AdaptRequest, control: AdaptControl = {}): Promise<AdaptAnswer> {
     if (this.closed) throw new PoolStateError('the worker pool is closed');
@@ -316,6 +333,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         : [slot, ...idle.filter((s) => s !== slot && s.hasSlide(slide.key))].slice(0, patches.length);
     this.reserved.add(slot);
     helpers.forEach((h) => this.reserved.add(h));
+    /** The worker fitting: `slot`, or the one it went to after the earlier fitter died. */
+    let fitter = slot;
     try {
       let features: (PatchFeatures | null)[] | undefined;
       let spread: { workers: number; features: number; lost: number } | undefined;
@@ -353,13 +372,30 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         const lost = features.filter((f) => f === null).length;
         spread = { workers: helpers.length, features: performance.now() - started, lost };
       }
-      const fit = { slideKey: slide.key, target, patches, options, metadata, features };
-      const answer = await slot.adapt(
-        fit,
-        signal,
-        // The fitter reports features only for what it computes itself; counted above otherwise.
-        spread ? (p) => p.phase !== 'features' && onProgress?.(p) : onProgress,
-      );
+      const maxAttempts = this.options.maxAttempts ?? 3;
+      let answer: AdaptAnswer;
+      for (let attempt = 1; ; attempt++) {
+        const fit = { slideKey: slide.key, target, patches, options, metadata, features };
+        try {
+          answer = await fitter.adapt(
+            fit,
+            signal,
+            // The fitter reports features only for what it computes itself; counted above otherwise.
+            spread ? (p) => p.phase !== 'features' && onProgress?.(p) : onProgress,
+          );
+          break;
+        } catch (err) {
+          if (!(err instanceof WorkerDied) || signal?.aborted) throw err;
+          if (attempt >= maxAttempts)
+            throw new WorkerDied(`the adaptation was given up: its worker died ${attempt} times (${err.message})`);
+          // The features were transferred to the worker that died: the next fitter computes them all.
+          features = undefined;
+          spread = undefined;
+          this.reserved.delete(fitter);
+          fitter = await this.readyWorker(slide.key, signal);
+          this.reserved.add(fitter);
+        }
+      }
       if (!spread) return answer;
       const t = answer.report.timings;
       const report: AdaptReport = {
@@ -371,8 +407,37 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     } finally {
       helpers.forEach((h) => this.reserved.delete(h));
       this.reserved.delete(slot);
+      this.reserved.delete(fitter);
       this.pump();
     }
+  }
+
+  /**
+   * A configured live worker with the slide for an adaptation whose fitter died: an idle one if
+   * any, else any ready one (its adapt queues behind its tile), else the first to become ready.
+   */
+  private async readyWorker(slideKey: number, signal: AbortSignal | undefined): Promise<WorkerSlot> {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (this.closed) throw new PoolStateError('the worker pool is closed');
+      if (this.noWorkers !== undefined) throw new PoolStateError(this.noWorkers);
+      const ready = this.supervisor.live().filter((s) => s.ready && s.hasSlide(slideKey));
+      const found = ready.find((s) => !this.running.has(s) && !this.reserved.has(s)) ?? ready[0];
+      if (found) return found;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.readyWaiters.delete(wake);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.readyWaiters.add(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+  }
+
+  private wakeReadyWaiters(): void {
+    for (const wake of [...this.readyWaiters]) wake();
   }
 
   /** RGB bytes of a rectangle of a slide level, read by a worker (thumbnails, exports). */
@@ -400,6 +465,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     this.closed = true;
     this.queue.dropWhere(() => true, 'the worker pool was closed');
     this.supervisor.close('the worker pool was closed');
+    this.wakeReadyWaiters();
   }
 
   /** A worker died: its job goes back in the queue, or is given up after maxAttempts deaths. */

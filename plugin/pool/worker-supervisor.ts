@@ -36,6 +36,8 @@ export class WorkerSupervisor {
   readonly slides = new Map<number, SharedSlide>();
   private extractors?: { readonly key: string; readonly source: ExtractorSource };
   private head?: { readonly key: string; readonly head: HeadWeights };
+  /** The configuration of each worker still starting, settled once it is ready or failed. */
+  private readonly configured = new Map<WorkerSlot, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -90,14 +92,29 @@ export class WorkerSupervisor {
   ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
     this.extractors = { key, source };
     this.head = undefined;
-    const answers = await Promise.all(this.live().map((s) => s.loadExtractors(key, source)));
+    // Only configured workers are told here: one still starting takes the newest configuration
+    // itself, in order (start), as a set-head sent before its extractors would be refused.
+    let targets = this.live().filter((s) => s.ready);
+    if (targets.length === 0) {
+      // Every worker is being replaced: ask the first that comes up (it loads these itself first).
+      await Promise.any(this.live().map((s) => this.configured.get(s))).catch(() => {
+        throw new Error('no worker is running to load the extractors');
+      });
+      targets = this.live().filter((s) => s.ready);
+    }
+    const answers = await Promise.all(targets.map((s) => s.loadExtractors(key, source)));
     if (answers.length === 0) throw new Error('no worker loaded the extractors');
     return { extractors: answers[0].extractors, mpp: answers[0].mpp };
   }
 
+  /** Sets the head in every configured worker (one still starting sets the newest head itself). */
   async setHead(key: string, head: HeadWeights): Promise<void> {
     this.head = { key, head };
-    await Promise.all(this.live().map((s) => s.setHead(key, head)));
+    await Promise.all(
+      this.live()
+        .filter((s) => s.ready)
+        .map((s) => s.setHead(key, head)),
+    );
   }
 
   /**
@@ -116,16 +133,39 @@ export class WorkerSupervisor {
     this.slides.clear();
   }
 
-  private async start(index: number): Promise<void> {
+  private start(index: number): Promise<void> {
     const slot = new WorkerSlot(index, this.createWorker(index), (s, why) => this.onDeath(s, why));
     this.slots[index] = slot;
     this.restarts[index] ??= 0;
+    const configured = this.configure(slot);
+    this.configured.set(slot, configured);
+    configured.then(
+      () => this.configured.delete(slot),
+      () => this.configured.delete(slot),
+    );
+    return configured;
+  }
+
+  private async configure(slot: WorkerSlot): Promise<void> {
     await slot.startBackend(this.backendOptions);
     this.host.changed();
     // Configuration messages are handled in order by the worker, so they can all be sent now.
     await Promise.all([...this.slides].map(([key, slide]) => slot.openSlide(key, slide)));
-    if (this.extractors) await slot.loadExtractors(this.extractors.key, this.extractors.source);
-    if (this.head) await slot.setHead(this.head.key, this.head.head);
+    // Extractors or a head set while this worker was being configured are not sent to it
+    // (loadExtractors, setHead): it takes the newest of each before it counts as ready.
+    let extractors: typeof this.extractors;
+    let head: typeof this.head;
+    do {
+      if (this.extractors !== extractors) {
+        extractors = this.extractors;
+        if (extractors) await slot.loadExtractors(extractors.key, extractors.source);
+        head = undefined;
+      }
+      if (this.head !== head) {
+        head = this.head;
+        if (head) await slot.setHead(head.key, head.head);
+      }
+    } while (this.extractors !== extractors || this.head !== head);
     slot.ready = true;
     this.host.ready();
   }

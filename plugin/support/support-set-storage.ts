@@ -136,6 +136,10 @@ export function indexedDbTextStore(options: IndexedDbOptions = {}): TextStore {
     return new Promise((resolve, reject) => {
       const tx = db.transaction(OBJECT_STORE, mode);
       const req = work(tx.objectStore(OBJECT_STORE));
+      // Ask for the commit now rather than when this page next runs a task: a tab closed right
+      // after a save still commits it (the database has the whole request and the commit). The
+      // record is one put in one transaction, so what is stored is the old text or the new one.
+      if (mode === 'readwrite') tx.commit?.();
       // A write is saved only when its transaction commits: quota errors surface as an abort.
       tx.oncomplete = () => resolve(req ? req.result : undefined);
       tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
@@ -263,28 +267,45 @@ export function autosaveSupportSet(store: SupportSetStore, options: AutosaveOpti
   let writing: Promise<void> = Promise.resolve();
   let disposed = false;
 
+  const write = async (): Promise<void> => {
+    const revision = store.revision;
+    if (revision <= savedRevision) return;
+    const text = supportSetToText(store.state());
+    try {
+      await storage.write(key, text);
+    } catch (err) {
+      const error = err instanceof SupportSetStorageError ? err : failure('save', key, err, text.length);
+      lastError = error;
+      options.onError?.(error);
+      throw error;
+    }
+    savedRevision = Math.max(savedRevision, revision);
+    lastError = null;
+    options.onSaved?.({ revision, bytes: text.length });
+  };
+
   const save = (): Promise<void> => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     // Chained, so writes land in revision order and never overlap.
-    const next = writing.then(async () => {
-      const revision = store.revision;
-      if (revision === savedRevision) return;
-      const text = supportSetToText(store.state());
-      try {
-        await storage.write(key, text);
-      } catch (err) {
-        const error = err instanceof SupportSetStorageError ? err : failure('save', key, err, text.length);
-        lastError = error;
-        options.onError?.(error);
-        throw error;
-      }
-      savedRevision = revision;
-      lastError = null;
-      options.onSaved?.({ revision, bytes: text.length });
-    });
+    const next = writing.then(write);
     writing = next.catch(() => undefined);
     return next;
+  };
+
+  /**
+   * The page is going away: write the newest state now, not behind a write still in flight
+   * (its transaction may be the last thing this page finishes). IndexedDB runs readwrite
+   * transactions on one store in the order they were created, and localStorage writes at once,
+   * so the newer text still lands last.
+   */
+  const saveNow = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    if (store.revision === savedRevision) return;
+    const now = write();
+    writing = Promise.all([writing, now.catch(() => undefined)]).then(() => undefined);
+    now.catch(() => undefined);
   };
 
   const schedule = () => {
@@ -303,11 +324,9 @@ export function autosaveSupportSet(store: SupportSetStore, options: AutosaveOpti
   };
   store.addEventListener('change', onChange);
   const onHide = () => {
-    if (document.visibilityState === 'hidden' && store.revision !== savedRevision) save().catch(() => undefined);
+    if (document.visibilityState === 'hidden') saveNow();
   };
-  const onPageHide = () => {
-    if (store.revision !== savedRevision) save().catch(() => undefined);
-  };
+  const onPageHide = () => saveNow();
   const hasDocument = typeof document !== 'undefined' && typeof window !== 'undefined';
   if (hasDocument) {
     document.addEventListener('visibilitychange', onHide);
