@@ -54,9 +54,11 @@ function copyFolder(from: string, to: string): Plugin {
 }
 
 // The library leaves its dependencies to the embedding app's bundler; OpenSeadragon is a peer.
-// So `dependencies` are exactly what dist/index.js imports (lit, geotiff, and the OpenJPEG codec
-// that its JPEG 2000 chunk loads for slides opened on the main thread); TF.js is a
-// devDependency, bundled into dist/worker.js.
+// So `dependencies` are exactly what dist/index.js imports (lit, geotiff); TF.js is a
+// devDependency, bundled into dist/worker.js. OpenJPEG's Emscripten glue is bundled into the
+// JPEG 2000 chunk too (56 kB, loaded only for such slides): it requires 'fs' and 'path' for its
+// Node path, which webpack 5 refuses to resolve for a browser unless the host app configures
+// fallbacks; bundled here, they are empty modules and a host needs no option.
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)];
 const isExternal = (id: string) => external.some((name) => id === name || id.startsWith(`${name}/`));
 

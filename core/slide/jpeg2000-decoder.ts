@@ -90,7 +90,7 @@ function isNode(): boolean {
  * try to resolve nor warn about them; this branch only ever runs under Node.
  */
 async function importNodeBuiltin<T>(name: string): Promise<T> {
-  return (await import(/* @vite-ignore */ name)) as T;
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as T;
 }
 
 /**

@@ -69,7 +69,10 @@ const TILINGS: readonly { tiling: Tiling; label: string }[] = [
  * or '': cpu is several times slower, and a missing binary must not pass for a slow machine.
  */
 const slowBackendNote = (h: FewShot): string => {
-  const why = h.workers.find((w) => w.backend === 'cpu')?.failures.find((f) => f.startsWith('wasm:'));
+  // 'wasm: …' from the automatic order, "The TF.js backend 'wasm' could not start: …" when named.
+  const why = h.workers
+    .find((w) => w.backend === 'cpu')
+    ?.failures.find((f) => f.startsWith('wasm:') || f.includes("backend 'wasm'"));
   return why ? ` — ${why}` : '';
 };
 

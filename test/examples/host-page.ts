@@ -1,6 +1,34 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
+
+/**
+ * `npm pack`s the built package and unpacks the tarball into `exampleDir`/node_modules as `npm
+ * install <tarball>` would put it; its dependencies (and the bundlers) resolve from the
+ * repository's node_modules, as `npm ci` left them: no network.
+ */
+export function installPackedPackage(exampleDir: string): void {
+  assert.ok(
+    existsSync('dist/index.js') && existsSync('dist/worker.js'),
+    'the package is not built: run `npm run build`',
+  );
+  const packDir = mkdtempSync(join(tmpdir(), 'fewshot-pack-'));
+  try {
+    const [{ filename }] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { encoding: 'utf8' }),
+    ) as { filename: string }[];
+    const installed = join(exampleDir, 'node_modules', 'openseadragon-fewshot');
+    rmSync(installed, { recursive: true, force: true });
+    mkdirSync(installed, { recursive: true });
+    execFileSync('tar', ['-xzf', join(packDir, filename), '-C', installed, '--strip-components=1']);
+  } finally {
+    rmSync(packDir, { recursive: true, force: true });
+  }
+}
 
 /** What the page reports back to the test. */
 interface PageOutcome {

@@ -1,42 +1,25 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { build, createServer, preview } from 'vite';
 import { findChromium } from '../../tools/setup.mjs';
-import { checkHostPage } from './host-page.js';
+import { checkHostPage, installPackedPackage } from './host-page.js';
 
 // The package as a host app gets it: `npm pack`, the tarball unpacked into examples/vite's
 // node_modules (its dependencies, vite and openseadragon resolve from the repository's
 // node_modules, as `npm ci` left them: no network), then Vite builds and serves the app; the page
 // must work with nothing copied and no option. Then the same under Vite's dev server.
 const EXAMPLE = resolve('examples/vite');
-const INSTALLED = join(EXAMPLE, 'node_modules', 'openseadragon-fewshot');
 const SUPPORT = readFileSync('viewer-demo/examples/cmu-example.support.json', 'utf8');
 
 let browser: Browser;
-let packDir: string;
-
-before(() => {
-  assert.ok(
-    existsSync('dist/index.js') && existsSync('dist/worker.js'),
-    'the package is not built: run `npm run build`',
-  );
-  packDir = mkdtempSync(join(tmpdir(), 'fewshot-pack-'));
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { encoding: 'utf8' }),
-  ) as { filename: string }[];
-  rmSync(INSTALLED, { recursive: true, force: true });
-  mkdirSync(INSTALLED, { recursive: true });
-  execFileSync('tar', ['-xzf', join(packDir, filename), '-C', INSTALLED, '--strip-components=1']);
-  // Vite's cache of pre-bundled dependencies would otherwise keep an earlier tarball's code.
-  rmSync(join(EXAMPLE, 'node_modules', '.vite'), { recursive: true, force: true });
-});
 
 before(async () => {
+  installPackedPackage(EXAMPLE);
+  // Vite's cache of pre-bundled dependencies would otherwise keep an earlier tarball's code.
+  rmSync(join(EXAMPLE, 'node_modules', '.vite'), { recursive: true, force: true });
   browser = await chromium.launch({
     executablePath: findChromium(),
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -45,7 +28,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (packDir) rmSync(packDir, { recursive: true, force: true });
 });
 
 test('vite build + preview: the slide shows, the panel is ready on wasm, an example adapts and predicts', async () => {
