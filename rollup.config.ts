@@ -12,9 +12,9 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
 };
 
 const require = createRequire(import.meta.url);
-// The JPEG 2000 decoder fetches OpenJPEG's WebAssembly from beside the script that holds it.
+// OpenJPEG's WebAssembly, beside dist/index.js, whose literal names it (plugin/assets.ts).
 const OPENJPEG_WASM = require.resolve('@cornerstonejs/codec-openjpeg/decodewasm');
-// TF.js' wasm backend fetches its binaries from beside the worker script.
+// TF.js' wasm binaries, beside dist/index.js, whose literals name them (plugin/assets.ts).
 const TFJS_WASM_DIR = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 const TFJS_WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
@@ -54,15 +54,20 @@ function copyFolder(from: string, to: string): Plugin {
 }
 
 // The library leaves its dependencies to the embedding app's bundler; OpenSeadragon is a peer.
-// So `dependencies` are exactly what dist/index.js imports (lit, geotiff, and the OpenJPEG codec
-// that its JPEG 2000 chunk loads for slides opened on the main thread); TF.js is a
-// devDependency, bundled into dist/worker.js.
+// So `dependencies` are exactly what dist/index.js imports (lit, geotiff); TF.js is a
+// devDependency, bundled into dist/worker.js. OpenJPEG's Emscripten glue is bundled into the
+// JPEG 2000 chunk too (56 kB, loaded only for such slides): it requires 'fs' and 'path' for its
+// Node path, which webpack 5 refuses to resolve for a browser unless the host app configures
+// fallbacks; bundled here, they are empty modules and a host needs no option.
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)];
 const isExternal = (id: string) => external.some((name) => id === name || id.startsWith(`${name}/`));
 
 const config: RollupOptions[] = [
   {
     input: { index: 'plugin/index.ts' },
+    // The JPEG 2000 decoder's lazy chunk may import what it shares from dist/index.js itself,
+    // rather than the whole library moving into a hashed chunk behind a two-line index.js.
+    preserveEntrySignatures: 'allow-extension',
     external: isExternal,
     plugins: compile(),
     output: { dir: 'dist', format: 'es', sourcemap: true },
@@ -78,8 +83,10 @@ const config: RollupOptions[] = [
     output: [
       // The package's copy has no source map: the worker's is 19 MB (all of TF.js), two thirds of
       // the unpacked package. The demo's copy keeps one for debugging; dist/demo is not shipped.
-      { dir: 'dist', format: 'es', sourcemap: false, chunkFileNames: 'worker-[name]-[hash].js' },
-      { dir: 'dist/demo', format: 'es', sourcemap: true, chunkFileNames: 'worker-[name]-[hash].js' },
+      // One file, no chunks: a host's bundler copies dist/worker.js as the asset its
+      // `new URL('./worker.js', import.meta.url)` names and would not know the chunks it imports.
+      { dir: 'dist', format: 'es', sourcemap: false, inlineDynamicImports: true },
+      { dir: 'dist/demo', format: 'es', sourcemap: true, inlineDynamicImports: true },
     ],
   },
   {

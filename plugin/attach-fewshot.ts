@@ -22,7 +22,7 @@ import type { SlideDescription } from '../core/slide/pixel-source.js';
 import type { QuPathImportOptions } from '../core/support-set/qupath-import.js';
 import { createSupportSet, type SupportSetStore } from '../core/support-set/support-set.js';
 import type { ExtractorSource } from '../worker/protocol.js';
-import { DEFAULT_EXTRACTORS_URL } from './assets.js';
+import { defaultExtractorsSource, resolveAssets } from './assets.js';
 import { createContourLayer, type ContourLayer } from './layers/contour-layer.js';
 import { parseColor } from './layers/css-color.js';
 import { createMaskLayer, type MaskLayer } from './layers/mask-layer.js';
@@ -49,7 +49,14 @@ export interface FewShotOptions {
   readonly slide: SlideDescription;
   /** Extractor bundle: a manifest URL or the user's files; default the shipped one. */
   readonly extractors?: ExtractorSource;
+  /** The worker script; default the package's, which the host's bundler emitted (plugin/assets.ts). */
   readonly workerUrl?: URL | string;
+  /**
+   * Where the package's files are served instead, for a CDN or self-hosting: a folder laid out as
+   * the package (`dist/worker.js`, `dist/*.wasm`, `models/default/…`), e.g.
+   * `https://cdn.jsdelivr.net/npm/openseadragon-fewshot@0.1.0/`. Every asset is resolved against it.
+   */
+  readonly assetsBaseUrl?: URL | string;
   readonly workers?: number;
   readonly backends?: readonly BackendName[];
   readonly allowSoftwareGpu?: boolean;
@@ -175,12 +182,13 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
   const pool = await WorkerPool.create({
     workers: options.workers,
     workerUrl: options.workerUrl,
+    assetsBaseUrl: options.assetsBaseUrl,
     backends: options.backends,
     allowSoftwareGpu: options.allowSoftwareGpu,
     wasmPaths: options.wasmPaths,
   });
   try {
-    const loaded = await pool.setExtractors(options.extractors ?? { kind: 'url', url: DEFAULT_EXTRACTORS_URL.href });
+    const loaded = await pool.setExtractors(options.extractors ?? defaultExtractorsSource(resolveAssets(options)));
     const slide = await pool.openSlide(options.slide);
     const grid = pool.inferenceGrid(slide, options.slideMpp ? { slideMpp: options.slideMpp } : {});
     const level0 = slide.info.levels[0];

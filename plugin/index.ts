@@ -1,10 +1,20 @@
+import { resolveAssets } from './assets.js';
+import { registerJpeg2000 } from '../core/slide/jpeg2000.js';
+
 export { pixelTileSource, type PixelTileSourceOptions } from './slide/pixel-tile-source.js';
 export { adoptOpenSeadragonStyles } from './openseadragon-styles.js';
 export { openInWorker, type WorkerPixelSource } from './slide/worker-pixel-source.js';
 export { openTiff, type OpenTiffOptions } from '../core/slide/tiff-source.js';
 export type { PixelLevel, PixelSource, RegionRequest, SlideDescription } from '../core/slide/pixel-source.js';
 export { SlideError, isAbortError, type SlideErrorCode } from '../core/slide/slide-error.js';
-export { DEFAULT_EXTRACTORS_URL, DEFAULT_WORKER_URL, loadDefaultExtractors } from './assets.js';
+export {
+  DEFAULT_EXTRACTORS_URL,
+  DEFAULT_WORKER_URL,
+  loadDefaultExtractors,
+  resolveAssets,
+  type AssetOptions,
+  type PluginAssets,
+} from './assets.js';
 export {
   loadBundle,
   decodeBundle,
@@ -99,3 +109,8 @@ export { inferenceGrid, type InferenceGrid } from '../core/inference/inference-g
 export { DEFAULT_TILING, TILINGS, type Tiling } from '../core/inference/tiling.js';
 export { describeTileSource } from './slide/tile-source-description.js';
 export type { TileImagesDescription } from '../core/slide/tile-description.js';
+
+// JPEG 2000 slides opened on the main thread (openTiff) decode with the OpenJPEG wasm the host's
+// bundler emitted from this package's literal (plugin/assets.ts), not one looked for beside
+// whatever file the bundler put this code in. registerJpeg2000({ wasmUrl }) still overrides it.
+registerJpeg2000({ wasmUrl: resolveAssets().openjpegWasm });

@@ -11,6 +11,7 @@ import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/backend-name.js';
+import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 
 /**
@@ -18,9 +19,18 @@ import type { TissueMask } from '../core/slide/tissue-mask.js';
  * itself), the user's two files, or a manifest already parsed with its weights buffer.
  */
 export type ExtractorSource =
-  | { readonly kind: 'url'; readonly url: string }
+  /** `weightsUrl`: where the weights file is when not beside the manifest (a bundler renamed the two). */
+  | { readonly kind: 'url'; readonly url: string; readonly weightsUrl?: string }
   | { readonly kind: 'files'; readonly manifest: Blob; readonly weights: Blob }
   | { readonly kind: 'decoded'; readonly manifest: unknown; readonly weights: ArrayBuffer };
+
+/** The files a worker fetches by URL (set-assets). */
+export interface WorkerAssets {
+  /** TF.js' wasm binaries: a folder URL ending in '/', or each file's URL by its name. */
+  readonly tfjsWasm?: WasmPaths;
+  /** OpenJPEG's decoder (openjpegwasm_decode.wasm), for JPEG 2000 slides. */
+  readonly openjpegWasm?: string;
+}
 
 /** The perceptron over the concatenated features of the loaded extractors. */
 export interface HeadWeights {
@@ -48,6 +58,12 @@ export type WorkerRequest =
     }
   | { readonly type: 'close'; readonly id: number; readonly slideId: number }
   /**
+   * Where the worker fetches its WebAssembly: absolute URLs the page resolved (plugin/assets.ts:
+   * literals its bundler emitted, or under assetsBaseUrl). The first request a plugin worker gets;
+   * the worker never works out asset URLs from its own location, which a bundler moves.
+   */
+  | { readonly type: 'set-assets'; readonly id: number; readonly assets: WorkerAssets }
+  /**
    * Start a TF.js backend: each of `backends` in turn (named, so software GPUs are allowed),
    * or, without it, the automatic order webgpu → webgl → wasm → cpu that skips software GPUs.
    */
@@ -55,7 +71,7 @@ export type WorkerRequest =
       readonly type: 'init-backend';
       readonly id: number;
       readonly backends?: readonly BackendName[];
-      readonly wasmPaths?: string;
+      readonly wasmPaths?: WasmPaths;
       readonly allowSoftwareGpu?: boolean;
       /** Bytes of patch probabilities kept for neighbouring tiles to reuse (default 64 MiB; 0: none). */
       readonly patchMemoBytes?: number;
@@ -151,6 +167,7 @@ export type WorkerResponse =
   | { readonly type: 'opened'; readonly id: number; readonly info: SlideInfo }
   | { readonly type: 'pixels'; readonly id: number; readonly pixels: Uint8Array }
   | { readonly type: 'closed'; readonly id: number }
+  | { readonly type: 'assets-set'; readonly id: number }
   /** `failures`: why each backend tried before it did not start. */
   | {
       readonly type: 'backend';

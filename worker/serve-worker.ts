@@ -17,7 +17,8 @@ import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } f
 import { resampledSource } from '../core/inference/resampled-source.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
 import { flattenError } from '../core/errors/transferable-error.js';
-import { initBackend, type BackendName } from '../core/msd/tf-backend.js';
+import { startBackend, type BackendName, type WasmPaths } from '../core/msd/tf-backend.js';
+import { registerJpeg2000 } from '../core/slide/jpeg2000.js';
 import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
@@ -64,8 +65,11 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     endpoint.postMessage(message, transfer);
   }
 
+  /** From set-assets: where TF.js' wasm binaries are (init-backend's own `wasmPaths` wins). */
+  let wasmPaths: WasmPaths | undefined;
+
   async function ensureBackend(): Promise<void> {
-    backend ??= await initBackend();
+    backend ??= (await startBackend(undefined, { wasmPaths })).backend;
   }
 
   function dropHead(): void {
@@ -77,7 +81,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   async function readExtractors(source: ExtractorSource, signal: AbortSignal): Promise<ExtractorBundle> {
     switch (source.kind) {
       case 'url':
-        return loadBundle(source.url, { signal });
+        return loadBundle(source.url, { signal, weightsUrl: source.weightsUrl });
       case 'files':
         return loadBundle({ manifest: source.manifest, weights: source.weights }, { signal });
       case 'decoded':
@@ -130,6 +134,11 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         reply({ type: 'pixels', id: request.id, pixels }, [pixels.buffer as ArrayBuffer]);
         return;
       }
+      case 'set-assets':
+        if (request.assets.tfjsWasm !== undefined) wasmPaths = request.assets.tfjsWasm;
+        if (request.assets.openjpegWasm !== undefined) registerJpeg2000({ wasmUrl: request.assets.openjpegWasm });
+        reply({ type: 'assets-set', id: request.id });
+        return;
       case 'close':
         slides.delete(request.slideId);
         resampled.delete(request.slideId);
@@ -137,13 +146,17 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         return;
       case 'init-backend':
         return serial(signal, async () => {
-          const options = { wasmPaths: request.wasmPaths, allowSoftwareGpu: request.allowSoftwareGpu };
+          const options = { wasmPaths: request.wasmPaths ?? wasmPaths, allowSoftwareGpu: request.allowSoftwareGpu };
           const failures: string[] = [];
           let started: BackendName | undefined;
-          if (!request.backends) started = await initBackend(undefined, options);
+          if (!request.backends) {
+            const automatic = await startBackend(undefined, options);
+            started = automatic.backend;
+            failures.push(...automatic.failures);
+          }
           for (const name of request.backends ?? []) {
             try {
-              started = await initBackend(name, options);
+              started = (await startBackend(name, options)).backend;
               break;
             } catch (err) {
               failures.push(err instanceof Error ? err.message : String(err));

@@ -17,6 +17,8 @@ export type BundleErrorCode =
   | 'overlapping-tensors'
   | 'not-finite'
   | 'network'
+  /** The URL answered, but with something else (an HTML page where the file is missing). */
+  | 'wrong-file'
   | 'aborted';
 
 /** A typed error naming the problem; the message says where in the bundle it is. */

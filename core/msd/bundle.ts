@@ -4,6 +4,7 @@
  * a bundle claims is checked when it is read, so a bad file fails here with a BundleError that
  * names the problem instead of producing wrong features later.
  */
+import { answerOf, wrongAsset, type AssetKind } from '../assets/asset-response.js';
 import { BundleError } from './bundle-error.js';
 import { dilationOf, type MsdLayer, type MsdWeights } from './weights.js';
 
@@ -394,34 +395,53 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BundleError('aborted', 'loading was aborted', { cause: signal.reason });
 }
 
-async function fetchBody<T>(url: URL, signal: AbortSignal | undefined, body: (r: Response) => Promise<T>): Promise<T> {
+/** The bytes at `url`, or a BundleError naming the URL and what came back instead (asset-response.ts). */
+async function fetchFile(
+  url: URL,
+  expected: AssetKind,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<ArrayBuffer> {
+  let response: Response;
+  let body: ArrayBuffer;
   try {
-    const response = await fetch(url, { signal });
-    if (!response.ok) throw new BundleError('network', `${url.href} answered HTTP ${response.status}`);
-    return await body(response);
+    response = await fetch(url, { signal });
+    body = await response.arrayBuffer();
   } catch (err) {
-    if (err instanceof BundleError) throw err;
     throwIfAborted(signal);
     throw new BundleError('network', `could not read ${url.href}: ${(err as Error).message}`, { cause: err });
+  }
+  const problem = wrongAsset(url.href, answerOf(response, body), expected, what);
+  if (problem) throw new BundleError(response.ok ? 'wrong-file' : 'network', problem);
+  return body;
+}
+
+function toUrl(from: URL | string, what: string): URL {
+  try {
+    return new URL(from, globalThis.location?.href);
+  } catch (err) {
+    throw new BundleError('network', `${JSON.stringify(String(from))} is not a URL (${what})`, { cause: err });
   }
 }
 
 /**
- * Loads a bundle from the URL of its manifest (the weights file is fetched from beside it) or
- * from the two files a user picked. A relative URL resolves against the page or worker location.
+ * Loads a bundle from the URL of its manifest (the weights file is fetched from beside it, or from
+ * `weightsUrl`: a bundler that renames files emits the two apart) or from the two files a user
+ * picked. A relative URL resolves against the page or worker location.
  */
-export async function loadBundle(from: BundleSource, options: { signal?: AbortSignal } = {}): Promise<ExtractorBundle> {
+export async function loadBundle(
+  from: BundleSource,
+  options: { signal?: AbortSignal; weightsUrl?: URL | string } = {},
+): Promise<ExtractorBundle> {
   const { signal } = options;
   throwIfAborted(signal);
   if (typeof from === 'string' || from instanceof URL) {
-    let url: URL;
-    try {
-      url = new URL(from, globalThis.location?.href);
-    } catch (err) {
-      throw new BundleError('network', `${JSON.stringify(String(from))} is not a URL`, { cause: err });
-    }
-    const parsed = parseManifest(await fetchBody(url, signal, (r) => r.text()));
-    const weights = await fetchBody(new URL(parsed.weightsFile, url), signal, (r) => r.arrayBuffer());
+    const url = toUrl(from, 'the manifest');
+    const manifestText = new TextDecoder().decode(await fetchFile(url, 'json', 'its JSON manifest', signal));
+    const parsed = parseManifest(manifestText);
+    const weightsUrl =
+      options.weightsUrl !== undefined ? toUrl(options.weightsUrl, 'the weights') : new URL(parsed.weightsFile, url);
+    const weights = await fetchFile(weightsUrl, 'binary', 'its float32 weights file', signal);
     throwIfAborted(signal);
     return readWeights(parsed, weights);
   }

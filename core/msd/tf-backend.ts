@@ -4,17 +4,19 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
+import { probeAsset } from '../assets/asset-response.js';
 import { BACKEND_ORDER, type BackendName } from './backend-name.js';
+import { TFJS_WASM_FILES, type TfjsWasmFile, type WasmPaths } from './wasm-paths.js';
 
-export { BACKEND_ORDER, type BackendName };
+export { BACKEND_ORDER, TFJS_WASM_FILES, type BackendName, type TfjsWasmFile, type WasmPaths };
 
 export interface BackendOptions {
   /**
-   * Folder (URL ending in '/') holding tfjs-backend-wasm*.wasm. Default: in a browser, the folder
-   * of the script that holds this module (the built worker has the binaries beside it); in Node,
-   * the package's own dist folder.
+   * The wasm binaries (a folder URL ending in '/', or a URL per file); ignored in Node, where TF.js
+   * reads its own package's. Default: TF.js looks beside its own script, which only holds when
+   * nothing moved the files (the plugin always passes them: plugin/assets.ts).
    */
-  readonly wasmPaths?: string;
+  readonly wasmPaths?: WasmPaths;
   /**
    * Let the automatic choice take a GPU backend that runs on a software rasteriser (SwiftShader,
    * llvmpipe): measured 20–90× slower than wasm, so by default it is passed over. A backend named
@@ -26,14 +28,39 @@ export interface BackendOptions {
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 let wasmPathsSet = false;
+let configuredPaths: WasmPaths | undefined;
 
 function configureWasm(options: BackendOptions): void {
   if (wasmPathsSet) return;
   // Node's wasm build finds its binaries beside its own file (Emscripten's __dirname), which is
-  // the package's dist folder; a URL prefix would only break that.
-  const prefix = options.wasmPaths ?? (isNode ? undefined : new URL('./', import.meta.url).href);
-  if (prefix !== undefined) setWasmPaths(prefix);
+  // the package's dist folder; a URL would only break that.
+  // Without paths, TF.js looks beside its own script: right unbundled (and in Node, where its build
+  // finds them beside its file), wrong once a bundler moved things, so the plugin always passes them.
+  const paths = options.wasmPaths;
+  if (paths !== undefined && !isNode) setWasmPaths(typeof paths === 'string' ? paths : { ...paths });
+  configuredPaths = isNode ? undefined : paths;
   wasmPathsSet = true;
+}
+
+/**
+ * TF.js only logs that the wasm backend failed to initialise; the usual cause is a binary that is
+ * not where it was looked for. Fetch the one TF.js picked (its own feature flags) and say what came
+ * back instead, naming the URL.
+ */
+async function explainWasmFailure(): Promise<string> {
+  const generic = 'it failed to initialise';
+  if (configuredPaths === undefined) return generic;
+  let file: TfjsWasmFile = 'tfjs-backend-wasm.wasm';
+  try {
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    if (simd) file = threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : 'tfjs-backend-wasm-simd.wasm';
+  } catch {
+    // Flags unknown: the plain binary is the one every platform can use.
+  }
+  const url = typeof configuredPaths === 'string' ? new URL(file, configuredPaths).href : configuredPaths[file];
+  const problem = await probeAsset(url, 'wasm');
+  return problem ?? `${generic} (its binary ${url} looks right)`;
 }
 
 /**
@@ -106,7 +133,7 @@ async function tryBackend(name: BackendName, options: BackendOptions, automatic:
   if (name === 'wasm') configureWasm(options);
   let problem: string | undefined;
   try {
-    if (!(await tf.setBackend(name))) return 'it failed to initialise';
+    if (!(await tf.setBackend(name))) return name === 'wasm' ? await explainWasmFailure() : 'it failed to initialise';
     await tf.ready();
     problem = await smokeTest();
   } catch (err) {
@@ -125,11 +152,23 @@ async function tryBackend(name: BackendName, options: BackendOptions, automatic:
  * passed over unless `allowSoftwareGpu`). Returns the name of the backend in use.
  */
 export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendName> {
+  return (await startBackend(preferred, options)).backend;
+}
+
+/**
+ * initBackend, also saying why each backend tried before the one started did not (`failures`,
+ * "wasm: https://…/tfjs-backend-wasm-simd.wasm answered HTML…"): a page that ends up on cpu can
+ * then say why instead of being silently slow.
+ */
+export async function startBackend(
+  preferred?: BackendName,
+  options: BackendOptions = {},
+): Promise<{ backend: BackendName; failures: string[] }> {
   const failures: string[] = [];
   for (const name of preferred ? [preferred] : BACKEND_ORDER) {
-    if (tf.getBackend() === name && tf.findBackend(name)) return name;
+    if (tf.getBackend() === name && tf.findBackend(name)) return { backend: name, failures };
     const problem = await tryBackend(name, options, preferred === undefined);
-    if (problem === undefined) return name;
+    if (problem === undefined) return { backend: name, failures };
     if (preferred) throw new Error(`The TF.js backend '${name}' could not start: ${problem}`);
     failures.push(`${name}: ${problem}`);
   }

@@ -9,10 +9,12 @@
  * ourselves through `wasmBinary`. That keeps Emscripten's own file lookup (`require('fs')`
  * plus `__dirname` in Node, `scriptDirectory` guessing in browsers and workers, which a bundle
  * breaks) out of the picture: Node reads the file from the installed package; a page or worker
- * fetches `openjpegwasm_decode.wasm` from beside the script that holds this code (the build
- * copies it there), unless `registerJpeg2000({ wasmUrl })` names another place.
+ * fetches `openjpegwasm_decode.wasm` from the URL it is given (`setJpeg2000WasmUrl`: the plugin
+ * passes the one its package entry names, which the host's bundler emitted, to the main thread and
+ * to every worker), else from beside the script that holds this code.
  */
 import { BaseDecoder } from 'geotiff';
+import { fetchAsset } from '../assets/asset-response.js';
 // The codec package ships no type declarations; OpenJpegFactory below describes it. ts-ignore rather
 // than ts-expect-error, so that adding declarations later does not break the build.
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment
@@ -88,7 +90,7 @@ function isNode(): boolean {
  * try to resolve nor warn about them; this branch only ever runs under Node.
  */
 async function importNodeBuiltin<T>(name: string): Promise<T> {
-  return (await import(/* @vite-ignore */ name)) as T;
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as T;
 }
 
 /**
@@ -124,10 +126,9 @@ async function loadWasmBytes(): Promise<ArrayBuffer | Uint8Array> {
   return fetchWasm(url);
 }
 
-async function fetchWasm(url: URL): Promise<ArrayBuffer> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url.href}`);
-  return response.arrayBuffer();
+/** Checked (asset-response.ts): a missing file answered by an index.html is named as such. */
+function fetchWasm(url: URL): Promise<ArrayBuffer> {
+  return fetchAsset(url, 'wasm', undefined);
 }
 
 function collectMessage(line: string): void {

@@ -64,6 +64,18 @@ const TILINGS: readonly { tiling: Tiling; label: string }[] = [
   { tiling: 'patches', label: 'Patches 256², stride 64 (paper)' },
 ];
 
+/**
+ * Why the workers run on cpu when wasm was to be had (" — wasm: https://…simd.wasm answered HTML…"),
+ * or '': cpu is several times slower, and a missing binary must not pass for a slow machine.
+ */
+const slowBackendNote = (h: FewShot): string => {
+  // 'wasm: …' from the automatic order, "The TF.js backend 'wasm' could not start: …" when named.
+  const why = h.workers
+    .find((w) => w.backend === 'cpu')
+    ?.failures.find((f) => f.startsWith('wasm:') || f.includes("backend 'wasm'"));
+  return why ? ` — ${why}` : '';
+};
+
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 
 /** What live mode does now, read from the handle each render (never a message left from earlier). */
@@ -75,12 +87,15 @@ export class FewShotSegmenter extends LitElement {
     viewer: { attribute: false },
     slide: { attribute: false },
     options: { attribute: false },
+    assetsBaseUrl: { attribute: 'assets-base-url' },
     handle: { attribute: false },
   };
 
   declare viewer: OpenSeadragon.Viewer | undefined;
   declare slide: SlideDescription | undefined;
   declare options: Omit<FewShotOptions, 'slide'>;
+  /** `assets-base-url`: where the package's files are served (a CDN, self-hosting); wins over options.assetsBaseUrl. */
+  declare assetsBaseUrl: string | undefined;
   declare handle: FewShot | undefined;
 
   private attaching?: Promise<void>;
@@ -293,7 +308,12 @@ export class FewShotSegmenter extends LitElement {
       this.detach();
       this.say('Starting workers and loading the extractors…');
       try {
-        const handle = await attachFewShot(viewer, { ...this.options, slide });
+        const assetsBaseUrl = this.assetsBaseUrl ?? this.options.assetsBaseUrl;
+        const handle = await attachFewShot(viewer, {
+          ...this.options,
+          ...(assetsBaseUrl ? { assetsBaseUrl } : {}),
+          slide,
+        });
         if (this.slide !== slide || this.viewer !== viewer || !this.isConnected) {
           handle.destroy();
           return;
@@ -301,11 +321,13 @@ export class FewShotSegmenter extends LitElement {
         this.ownsHandle = true;
         this.handle = handle;
         this.listen(handle);
-        const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ');
+        const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ') + slowBackendNote(handle);
         const restored = handle.support.patches.length;
         const supportNote = restored ? `${restored} support patch(es) restored` : 'place support patches to begin';
         const gridNote = handle.grid.note ? ` ${handle.grid.note}` : '';
-        this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${supportNote}.${gridNote}`);
+        // A worker on cpu because wasm failed shows as a problem, with the reason.
+        const slow = slowBackendNote(handle) !== '';
+        this.say(`Ready: ${handle.workers.length} worker(s) on ${backends}; ${supportNote}.${gridNote}`, slow);
         this.emit('ready', handle);
       } catch (err) {
         this.say(`Could not start: ${(err as Error).message}`, true);
@@ -609,7 +631,7 @@ export class FewShotSegmenter extends LitElement {
     return html`
       <h2>Few-shot segmentation</h2>
       <div class="muted">
-        ${h.workers.length} worker(s) · <span id="backend">${backends}</span> · extractors
+        ${h.workers.length} worker(s) · <span id="backend">${backends}${slowBackendNote(h)}</span> · extractors
         ${h.extractors.map((e) => e.name).join(', ')}
       </div>
       ${msg}

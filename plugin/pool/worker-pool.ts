@@ -20,7 +20,7 @@ import {
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
-import { DEFAULT_WORKER_URL } from '../assets.js';
+import { resolveAssets, startModuleWorker, workerAssets } from '../assets.js';
 import { shareSlide } from '../slide/shared-slide.js';
 import { JobQueue, type TileJob } from './job-queue.js';
 import { WorkerDied } from './worker-channel.js';
@@ -51,8 +51,17 @@ export type { WorkerStatus } from './worker-supervisor.js';
 export interface WorkerPoolOptions {
   /** Default: navigator.hardwareConcurrency − 1 (one core left for the page), at least 1. */
   readonly workers?: number;
+  /** The worker script; default the package's (plugin/assets.ts), under assetsBaseUrl if given. */
   readonly workerUrl?: URL | string;
-  /** Makes worker `index` (default: a module Web Worker from workerUrl); e.g. in-thread workers in Node. */
+  /**
+   * Where the package's files are served when not where the host's bundler put them (a CDN, a copy
+   * under the host's static files): a folder laid out as the package (`dist/…`, `models/…`).
+   */
+  readonly assetsBaseUrl?: URL | string;
+  /**
+   * Makes worker `index` (default: a module Web Worker from workerUrl, told where its WebAssembly
+   * is); e.g. in-thread workers in Node, which are told nothing unless assetsBaseUrl or wasmPaths is given.
+   */
   readonly createWorker?: (index: number) => WorkerLike;
   /** Backends to try in order (named ones may be software GPUs); default: the automatic choice. */
   readonly backends?: readonly BackendName[];
@@ -112,13 +121,16 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     super();
     this.options = options;
     this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (p) => p.byteLength);
-    const url = options.workerUrl ?? DEFAULT_WORKER_URL;
+    const assets = resolveAssets(options);
     const createWorker =
-      options.createWorker ?? ((i: number) => new Worker(url, { type: 'module', name: `openseadragon-fewshot ${i}` }));
-    const { backends, wasmPaths, allowSoftwareGpu, patchMemoBytes } = options;
+      options.createWorker ?? ((i: number) => startModuleWorker(assets.worker, `openseadragon-fewshot ${i}`));
+    // Workers of the pool's own making are told the asset URLs the page resolved; in-thread ones
+    // (Node) find their files themselves, unless told a place.
+    const told = !options.createWorker || options.assetsBaseUrl !== undefined || options.wasmPaths !== undefined;
+    const { backends, allowSoftwareGpu, patchMemoBytes } = options;
     this.supervisor = new WorkerSupervisor(
       createWorker,
-      { backends, wasmPaths, allowSoftwareGpu, patchMemoBytes },
+      { ...(told ? { assets: workerAssets(assets) } : {}), backends, allowSoftwareGpu, patchMemoBytes },
       {
         changed: () => this.emit('workers', this.supervisor.statuses),
         ready: () => {

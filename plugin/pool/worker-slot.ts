@@ -5,17 +5,27 @@ import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/backend-name.js';
+import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
-import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike, WorkerResponse } from '../../worker/protocol.js';
+import type {
+  ExtractorSource,
+  HeadWeights,
+  SlideInfo,
+  WorkerAssets,
+  WorkerLike,
+  WorkerResponse,
+} from '../../worker/protocol.js';
 import type { SharedSlide, SlideLink } from '../slide/shared-slide.js';
 import { WorkerChannel, WorkerDied, type RequestBody } from './worker-channel.js';
 
 /** What a worker's backend is started with (the pool's options). */
 export interface BackendOptions {
+  /** Told to the worker first (set-assets): where its WebAssembly is. */
+  readonly assets?: WorkerAssets;
   readonly backends?: readonly BackendName[];
-  readonly wasmPaths?: string;
+  readonly wasmPaths?: WasmPaths;
   readonly allowSoftwareGpu?: boolean;
   readonly patchMemoBytes?: number;
 }
@@ -110,7 +120,8 @@ export class WorkerSlot {
     return this.slideIds.has(slideKey);
   }
 
-  async startBackend(options: BackendOptions): Promise<void> {
+  async startBackend({ assets, ...options }: BackendOptions): Promise<void> {
+    if (assets) expect(await this.call({ type: 'set-assets', assets }), 'assets-set', 'set-assets');
     const r = expect(await this.call({ type: 'init-backend', ...options }), 'backend', 'init-backend');
     this.backend = r.backend;
     this.failures = r.failures;

@@ -2,7 +2,7 @@ import type { PixelSource, RegionRequest, SlideDescription } from '../../core/sl
 import type { SlideInfo } from '../../worker/protocol.js';
 import { SlideError } from '../../core/slide/slide-error.js';
 import { WorkerChannel } from '../pool/worker-channel.js';
-import { DEFAULT_WORKER_URL } from '../assets.js';
+import { resolveAssets, startModuleWorker, workerAssets, type AssetOptions } from '../assets.js';
 import { shareSlide } from './shared-slide.js';
 
 export interface WorkerPixelSource extends PixelSource {
@@ -18,11 +18,12 @@ export interface WorkerPixelSource extends PixelSource {
  */
 export async function openInWorker(
   slide: SlideDescription,
-  options: { workerUrl?: URL | string; signal?: AbortSignal } = {},
+  options: Pick<AssetOptions, 'workerUrl' | 'assetsBaseUrl'> & { signal?: AbortSignal } = {},
 ): Promise<WorkerPixelSource> {
   const shared = await shareSlide(slide, options.signal);
   const link = shared.link();
-  const worker = new Worker(options.workerUrl ?? DEFAULT_WORKER_URL, { type: 'module', name: 'openseadragon-fewshot' });
+  const assets = resolveAssets(options);
+  const worker = startModuleWorker(assets.worker, 'openseadragon-fewshot');
   const channel = new WorkerChannel(worker);
   // Closing the source or losing its worker ends its link and its hold on the bytes.
   const close = (why: Error) => {
@@ -38,6 +39,8 @@ export async function openInWorker(
 
   let info: SlideInfo;
   try {
+    // Its JPEG 2000 decoder's wasm, from where the page's bundler put it (never worked out in the worker).
+    await call({ type: 'set-assets', assets: workerAssets(assets) }, options.signal);
     const opened = await call({ type: 'open', slide: link.slide }, options.signal, undefined, link.transfer);
     if (opened.type !== 'opened') throw new Error(`unexpected answer '${opened.type}' to open`);
     info = opened.info;

@@ -148,7 +148,7 @@ test('an abort arrives as an AbortError, a plain Error with its name and message
     const missing = first.status === 'rejected' ? (first.reason as Error) : undefined;
     assert.ok(missing instanceof BundleError, String(missing));
     assert.equal(missing.code, 'network');
-    assert.match(missing.message, /answered HTTP 404$/);
+    assert.match(missing.message, /answered HTTP 404 Not Found instead of its JSON manifest$/);
     assert.equal(second.status, 'rejected');
     const aborted = (second as PromiseRejectedResult).reason as Error;
     assert.ok(aborted instanceof DOMException, `${aborted.name}: ${aborted.message}`);

@@ -125,6 +125,9 @@ describe('loadBundle', () => {
     await writeFile(join(dir, 'extractors.json'), JSON.stringify(manifest));
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(weights));
     await writeFile(join(dir, 'not-a-manifest.json'), '<html>Not found</html>');
+    // What a single-page-app server answers for a file it does not have: its index.html, 200.
+    await writeFile(join(dir, 'index.html'), '<!doctype html>\n<html><body>the app</body></html>\n');
+    await writeFile(join(dir, 'not-json.json'), 'weights: none');
     await writeFile(join(dir, 'orphan.json'), JSON.stringify({ ...manifest, weightsFile: 'missing.bin' }));
     server = await serveFiles({ ranges: true });
   });
@@ -137,6 +140,17 @@ describe('loadBundle', () => {
     const url = server.url(join(dir, 'extractors.json'));
     assertSameBundle(await loadBundle(url), sampleBundle());
     assertSameBundle(await loadBundle(new URL(url)), sampleBundle());
+  });
+
+  test('weights named apart from the manifest (a bundler renamed both); HTML where the weights should be', async () => {
+    const manifest = server.url(join(dir, 'extractors.json'));
+    assertSameBundle(await loadBundle(manifest, { weightsUrl: server.url(join(dir, 'weights.bin')) }), sampleBundle());
+    // The case that used to say "needs float32 values […] but the weights file has 52 bytes".
+    await rejects(
+      loadBundle(manifest, { weightsUrl: server.url(join(dir, 'index.html')) }),
+      'wrong-file',
+      /index\.html answered HTML( \(text\/html\))? instead of its float32 weights file: the file is not there/,
+    );
   });
 
   test('from two user files (Blobs)', async () => {
@@ -157,7 +171,12 @@ describe('loadBundle', () => {
   test('a missing manifest, a missing weights file, HTML instead of JSON, an abort', async () => {
     await rejects(loadBundle(server.url(join(dir, 'nope.json'))), 'network', /nope\.json answered HTTP 404/);
     await rejects(loadBundle(server.url(join(dir, 'orphan.json'))), 'network', /missing\.bin answered HTTP 404/);
-    await rejects(loadBundle(server.url(join(dir, 'not-a-manifest.json'))), 'not-json', /the manifest is not JSON/);
+    await rejects(
+      loadBundle(server.url(join(dir, 'not-a-manifest.json'))),
+      'wrong-file',
+      /not-a-manifest\.json answered HTML instead of its JSON manifest: the file is not there/,
+    );
+    await rejects(loadBundle(server.url(join(dir, 'not-json.json'))), 'not-json', /the manifest is not JSON/);
     await rejects(loadBundle('extractors.json'), 'network', /"extractors\.json" is not a URL/);
     const controller = new AbortController();
     controller.abort();
