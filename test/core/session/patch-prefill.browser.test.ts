@@ -1,0 +1,132 @@
+import { expect } from 'chai';
+import type { PrefillOutcome } from '../../../core/session/patch-prefill.js';
+import { LABEL_BACKGROUND, LABEL_CLASS } from '../../../core/support-set/support-set.js';
+import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import { openInWorker } from '../../../plugin/slide/worker-pixel-source.js';
+import {
+  openSampleViewer,
+  sampleSlideExists,
+  slideUrl,
+  workerUrl,
+  type SampleViewer,
+} from '../../plugin/sample-viewer.js';
+
+// Pre-filled patches through the real handle: attachFewShot on the sample slide with the shipped
+// extractors and real Web Workers (wasm), a head adapted on one patch painted from the sample's
+// labels, then a new patch filled from the prediction and checked against the handle's own
+// prediction of that region (a region run's output tiles: other tiles, other forwards).
+const labelsUrl = new URL('/files/.cache/sample/sample-slide-labels.tif', location.origin).href;
+const LYMPHOCYTE = 2;
+const PATCH = 256;
+// The sample is 0.5 µm/px, the extractors 0.25: a patch is 128 level-0 pixels on a side.
+const SIDE = PATCH / 2;
+
+describe('pre-filled patches (attachFewShot)', function () {
+  this.timeout(600_000);
+  let sample: SampleViewer | undefined;
+  let handle: FewShot | undefined;
+
+  before(async function (this: Mocha.Context) {
+    if (!(await sampleSlideExists())) this.skip();
+    sample = await openSampleViewer(640, 480);
+  });
+
+  after(() => {
+    handle?.destroy();
+    sample?.close();
+  });
+
+  it('a patch placed after Adapt is the thresholded prediction, filled in one undo step; edits count', async () => {
+    handle = await attachFewShot(sample!.viewer, {
+      slide: { kind: 'url', url: slideUrl },
+      workerUrl,
+      workers: 2,
+      backends: ['wasm'],
+      storage: false,
+    });
+    const h = handle;
+    expect(h.prefill).to.equal(true);
+
+    // One support patch on the most lymphocyte-rich spot of a coarse scan, painted from the labels.
+    const labels = await openInWorker({ kind: 'url', url: labelsUrl }, { workerUrl });
+    let best = { x: 0, y: 0, n: -1, ids: new Uint8Array(0) };
+    try {
+      for (let y = 1024; y < 7168; y += 1024) {
+        for (let x = 1024; x < 7168; x += 1024) {
+          const rgb = await labels.readRegion({ level: 0, x, y, width: SIDE, height: SIDE });
+          const ids = Uint8Array.from({ length: SIDE * SIDE }, (_, i) => rgb[3 * i]);
+          const n = ids.reduce((s, id) => s + (id === LYMPHOCYTE ? 1 : 0), 0);
+          if (n > best.n) best = { x, y, n, ids };
+        }
+      }
+    } finally {
+      labels.close();
+    }
+    const mask = Uint8Array.from({ length: PATCH * PATCH }, (_, i) =>
+      best.ids[((i / PATCH) >> 1) * SIDE + ((i % PATCH) >> 1)] === LYMPHOCYTE ? LABEL_CLASS : LABEL_BACKGROUND,
+    );
+    h.support.replacePatches([{ id: 'shot', x: best.x, y: best.y, scale: h.grid.scaleX, mask }]);
+    await h.adapt();
+
+    const filled = new Promise<PrefillOutcome>((resolve) =>
+      h.addEventListener('prefill', (e) => resolve(e.detail), { once: true }),
+    );
+    // Beside the shot and across a seam of the 512² output tiles.
+    const at = { x: best.x + 200, y: best.y + 40 };
+    const id = h.support.addPatch(at);
+    expect(h.session.prefillPending).to.equal(id);
+    const outcome = await filled;
+    expect(outcome.outcome, JSON.stringify(outcome)).to.equal('filled');
+    expect(outcome.id).to.equal(id);
+    const patch = h.support.patch(id)!;
+    const fill = patch.mask.slice();
+
+    // The handle's own prediction of that region, thresholded here.
+    const run = await h.predictRegion({ x: at.x, y: at.y, width: SIDE, height: SIDE });
+    expect((await run.finished).state).to.equal('finished');
+    const rect = {
+      x: Math.round(at.x / h.grid.scaleX),
+      y: Math.round(at.y / h.grid.scaleY),
+      width: PATCH,
+      height: PATCH,
+    };
+    const mosaic = h.session.results.mosaic(rect)!;
+    const t = h.session.threshold;
+    let differ = 0;
+    let classPixels = 0;
+    for (let i = 0; i < fill.length; i++) {
+      const p = mosaic.probabilities[i];
+      const expected = p > t ? LABEL_CLASS : LABEL_BACKGROUND;
+      classPixels += expected;
+      // Another forward rounds differently: only pixels within 1e-4 of the threshold may flip.
+      if (fill[i] !== expected) {
+        differ++;
+        expect(Math.abs(p - t), `pixel ${i}: p ${p}, filled ${fill[i]}`).to.be.lessThan(1e-4);
+      }
+    }
+    expect(differ).to.be.at.most(2);
+    expect(classPixels).to.be.within(500, PATCH * PATCH - 500);
+    expect(h.support.changes(id)).to.deep.equal({ pixels: 0, fraction: 0 });
+    console.log(`pre-fill: ${outcome.outcome === 'filled' && outcome.seconds.toFixed(2)} s, ${classPixels} class px`);
+
+    // Undo removes the fill in one step and leaves the placed, empty patch; redo brings it back.
+    expect(h.support.undoLabel).to.equal('prefill');
+    h.support.undo();
+    expect(h.support.patch(id)).to.equal(patch);
+    expect(patch.mask.every((v) => v === LABEL_BACKGROUND)).to.equal(true);
+    expect(h.support.changes(id)).to.equal(undefined);
+    expect(h.support.undoLabel).to.equal('add patch');
+    h.support.redo();
+    expect([...patch.mask]).to.deep.equal([...fill]);
+
+    // A correction: the count is the pixels that differ from the fill.
+    h.support.paintStroke(id, { label: 'class', size: 20 }, [
+      [30, 200],
+      [220, 200],
+    ]);
+    let changed = 0;
+    for (let i = 0; i < fill.length; i++) if (patch.mask[i] !== fill[i]) changed++;
+    expect(changed).to.be.greaterThan(0);
+    expect(h.support.changes(id)).to.deep.equal({ pixels: changed, fraction: changed / (PATCH * PATCH) });
+  });
+});
