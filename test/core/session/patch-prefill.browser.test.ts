@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { PrefillOutcome } from '../../../core/session/patch-prefill.js';
 import { LABEL_BACKGROUND, LABEL_CLASS } from '../../../core/support-set/support-set.js';
 import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import '../../../plugin/panel/fewshot-segmenter.js';
+import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
 import { openInWorker } from '../../../plugin/slide/worker-pixel-source.js';
 import {
   openSampleViewer,
@@ -25,6 +27,7 @@ describe('pre-filled patches (attachFewShot)', function () {
   this.timeout(600_000);
   let sample: SampleViewer | undefined;
   let handle: FewShot | undefined;
+  let panel: FewShotSegmenter | undefined;
 
   before(async function (this: Mocha.Context) {
     if (!(await sampleSlideExists())) this.skip();
@@ -32,6 +35,7 @@ describe('pre-filled patches (attachFewShot)', function () {
   });
 
   after(() => {
+    panel?.remove();
     handle?.destroy();
     sample?.close();
   });
@@ -128,5 +132,36 @@ describe('pre-filled patches (attachFewShot)', function () {
     for (let i = 0; i < fill.length; i++) if (patch.mask[i] !== fill[i]) changed++;
     expect(changed).to.be.greaterThan(0);
     expect(h.support.changes(id)).to.deep.equal({ pixels: changed, fraction: changed / (PATCH * PATCH) });
+  });
+
+  it("the panel shows a pre-filled patch's changed share; its checkbox turns pre-filling off", async () => {
+    const h = handle!;
+    panel = document.createElement('fewshot-segmenter');
+    panel.handle = h;
+    document.body.append(panel);
+    await panel.updateComplete;
+    const root = panel.shadowRoot!;
+    const items = [...root.querySelectorAll<HTMLButtonElement>('.patch')];
+    expect(items.length).to.equal(h.support.patches.length);
+    h.support.patches.forEach((p, i) => {
+      const c = h.support.changes(p.id);
+      const label = items[i].querySelector('span')!.textContent!.trim();
+      // The shot was painted, not pre-filled: no share; the filled patch shows its corrections.
+      expect(label).to.equal(c ? `${i + 1} · ${Math.round(c.fraction * 100)} %` : `${i + 1}`);
+      if (c) expect(items[i].title).to.contain(`${c.pixels} px`);
+    });
+    expect(h.support.patches.some((p) => h.support.changes(p.id) && h.support.changes(p.id)!.pixels > 0)).to.equal(
+      true,
+    );
+
+    const box = root.querySelector<HTMLInputElement>('#prefill')!;
+    expect(box.checked).to.equal(true);
+    box.click();
+    expect(h.prefill).to.equal(false);
+    const id = h.support.addPatch({ x: 3000, y: 3000 });
+    expect(h.session.prefillPending, 'off: nothing is computed').to.equal(null);
+    expect(h.support.patch(id)!.mask.every((v) => v === LABEL_BACKGROUND)).to.equal(true);
+    box.click();
+    expect(h.prefill).to.equal(true);
   });
 });
