@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { sendMouse } from '@web/test-runner-commands';
 import type { PrefillOutcome } from '../../../core/session/patch-prefill.js';
 import { LABEL_BACKGROUND, LABEL_CLASS } from '../../../core/support-set/support-set.js';
 import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
 import '../../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
+import { apply, imageToElement } from '../../../plugin/layers/view-transform.js';
 import { openInWorker } from '../../../plugin/slide/worker-pixel-source.js';
 import {
   openSampleViewer,
@@ -16,12 +18,20 @@ import {
 // Pre-filled patches through the real handle: attachFewShot on the sample slide with the shipped
 // extractors and real Web Workers (wasm), a head adapted on one patch painted from the sample's
 // labels, then a new patch filled from the prediction and checked against the handle's own
-// prediction of that region (a region run's output tiles: other tiles, other forwards).
+// prediction of that region (a region run's output tiles: other tiles, other forwards). The patch
+// is placed and corrected through real mouse events on the viewer (the place tool, the brush).
 const labelsUrl = new URL('/files/.cache/sample/sample-slide-labels.tif', location.origin).href;
 const LYMPHOCYTE = 2;
 const PATCH = 256;
 // The sample is 0.5 µm/px, the extractors 0.25: a patch is 128 level-0 pixels on a side.
 const SIDE = PATCH / 2;
+
+/** Page coordinates (CSS px) of level-0 (x, y), through the overlays' own transform. */
+function pagePoint(viewer: SampleViewer['viewer'], x: number, y: number): [number, number] {
+  const [ex, ey] = apply(imageToElement(viewer, viewer.world.getItemAt(0)), x, y);
+  const box = viewer.element.getBoundingClientRect();
+  return [Math.round(box.left + ex), Math.round(box.top + ey)];
+}
 
 describe('pre-filled patches (attachFewShot)', function () {
   this.timeout(600_000);
@@ -75,9 +85,19 @@ describe('pre-filled patches (attachFewShot)', function () {
     const filled = new Promise<PrefillOutcome>((resolve) =>
       h.addEventListener('prefill', (e) => resolve(e.detail), { once: true }),
     );
-    // Beside the shot and across a seam of the 512² output tiles.
-    const at = { x: best.x + 200, y: best.y + 40 };
-    const id = h.support.addPatch(at);
+    // Placed with the place tool by a click beside the shot, across a seam of the 512² output tiles.
+    const { viewer } = sample!;
+    const vp = viewer.viewport;
+    const centre = { x: best.x + 200 + SIDE / 2, y: best.y + 40 + SIDE / 2 };
+    vp.zoomTo(h.support.slide.width / 400, undefined, true);
+    vp.panTo(vp.imageToViewportCoordinates(centre.x, centre.y), true);
+    h.tools.setTool('place');
+    const before = h.support.patches.length;
+    await sendMouse({ type: 'click', position: pagePoint(viewer, centre.x, centre.y) });
+    expect(h.support.patches.length, 'the click placed a patch').to.equal(before + 1);
+    const { id, x, y } = h.support.patches.at(-1)!;
+    const at = { x, y };
+    expect(Math.abs(x - (centre.x - SIDE / 2))).to.be.at.most(1);
     expect(h.session.prefillPending).to.equal(id);
     const outcome = await filled;
     expect(outcome.outcome, JSON.stringify(outcome)).to.equal('filled');
@@ -123,11 +143,15 @@ describe('pre-filled patches (attachFewShot)', function () {
     h.support.redo();
     expect([...patch.mask]).to.deep.equal([...fill]);
 
-    // A correction: the count is the pixels that differ from the fill.
-    h.support.paintStroke(id, { label: 'class', size: 20 }, [
-      [30, 200],
-      [220, 200],
-    ]);
+    // A correction with the brush, dragged across the patch: the count is the pixels that differ from the fill.
+    h.tools.setTool('brush');
+    h.tools.setBrushSize(20);
+    await sendMouse({ type: 'move', position: pagePoint(viewer, at.x + 15, at.y + 100) });
+    await sendMouse({ type: 'down' });
+    await sendMouse({ type: 'move', position: pagePoint(viewer, at.x + 60, at.y + 100) });
+    await sendMouse({ type: 'move', position: pagePoint(viewer, at.x + 110, at.y + 100) });
+    await sendMouse({ type: 'up' });
+    expect(h.support.undoLabel).to.equal('paint');
     let changed = 0;
     for (let i = 0; i < fill.length; i++) if (patch.mask[i] !== fill[i]) changed++;
     expect(changed).to.be.greaterThan(0);
