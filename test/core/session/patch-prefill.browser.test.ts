@@ -131,7 +131,10 @@ describe('pre-filled patches (attachFewShot)', function () {
     expect(differ).to.be.at.most(2);
     expect(classPixels).to.be.within(500, PATCH * PATCH - 500);
     expect(h.support.changes(id)).to.deep.equal({ pixels: 0, fraction: 0 });
-    console.log(`pre-fill: ${outcome.outcome === 'filled' && outcome.seconds.toFixed(2)} s, ${classPixels} class px`);
+    console.log(
+      `pre-fill: ${outcome.outcome === 'filled' && outcome.seconds.toFixed(2)} s, ` +
+        `${classPixels} class px, ${differ} differ from the region's tiles`,
+    );
 
     // Undo removes the fill in one step and leaves the placed, empty patch; redo brings it back.
     expect(h.support.undoLabel).to.equal('prefill');
