@@ -9,6 +9,7 @@ import type { ViewPlan } from '../core/inference/view-plan.js';
 import type { BackendName } from '../core/msd/backend-name.js';
 import type { RegionRun } from '../core/session/region-run.js';
 import type { ResultTile } from '../core/session/result-tiles.js';
+import type { PrefillOutcome } from '../core/session/patch-prefill.js';
 import {
   createSession,
   type AdaptOutcome,
@@ -75,6 +76,11 @@ export interface FewShotOptions {
   readonly tiling?: Tiling;
   /** Where the support set is saved; false: not saved. Default IndexedDB (localStorage as fallback). */
   readonly storage?: TextStore | false;
+  /**
+   * Whether a patch placed once a head exists is painted from its prediction at the threshold
+   * (one undo step; core/session/patch-prefill.ts). Default true; setPrefill changes it.
+   */
+  readonly prefill?: boolean;
 }
 
 export type FewShotState = SessionState;
@@ -113,6 +119,8 @@ export type FewShotEvents = {
   /** Anything a panel shows changed (state, counts, settings). */
   change: Readonly<Record<string, never>>;
   error: FewShotError;
+  /** A newly placed patch's pre-fill ended: filled from the prediction, dropped (why), or failed. */
+  prefill: PrefillOutcome;
 };
 
 /** What the handle passes straight to its session (core/session/session.ts documents each). */
@@ -127,6 +135,7 @@ type SessionMethods = Pick<
   | 'exportSupportSet'
   | 'importSupportSet'
   | 'importQuPathAnnotations'
+  | 'setPrefill'
 >;
 
 export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods {
@@ -153,6 +162,8 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly tiling: Tiling;
   /** What the last live plan computed and left out. */
   readonly plan: ViewPlan | undefined;
+  /** Whether newly placed patches are pre-filled from the prediction (once a head exists). */
+  readonly prefill: boolean;
   /**
    * Fits a head to the support set (in a worker); rejects with a clear message when it cannot.
    * Resolves (and emits 'adapted') once the head is in every worker.
@@ -213,6 +224,7 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
       color: options.color,
       parseColor,
       tiling: options.tiling,
+      prefill: options.prefill,
     });
     return createFewShot(viewer, pool, session, options, restored.problem);
   } catch (err) {
@@ -324,6 +336,7 @@ function createFewShot(
   });
   session.addEventListener('progress', (e) => events.emit('progress', e.detail));
   session.addEventListener('adapted', (e) => events.emit('adapted', e.detail));
+  session.addEventListener('prefill', (e) => events.emit('prefill', e.detail));
   session.addEventListener('change', changed);
   session.addEventListener('error', (e) => fail(e.detail.error, e.detail.task));
 
@@ -365,6 +378,10 @@ function createFewShot(
     get plan() {
       return plan;
     },
+    get prefill() {
+      return session.prefill;
+    },
+    setPrefill: (on: boolean) => session.setPrefill(on),
     adapt: (adaptOptions?: { readonly signal?: AbortSignal }) => session.adapt(adaptOptions),
     setLive(on: boolean) {
       live.setEnabled(on);

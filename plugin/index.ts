@@ -45,6 +45,8 @@ export {
   type SessionTile,
 } from '../core/session/session.js';
 export type { Compute } from '../core/session/compute.js';
+export type { PrefillDropReason, PrefillOutcome } from '../core/session/patch-prefill.js';
+export type { PatchChanges } from '../core/support-set/prefill.js';
 export type { TypedEventTarget, TypedListener } from '../core/events/typed-events.js';
 export { WorkerDied } from './pool/worker-channel.js';
 export {

@@ -20,6 +20,7 @@ import {
 } from '../support-set/qupath-import.js';
 import type { SupportSetStore } from '../support-set/support-set.js';
 import type { Compute, PoolSlide } from './compute.js';
+import { createPatchPrefill, type PrefillOutcome } from './patch-prefill.js';
 import { parseHexColor, type Rgba } from './hex-color.js';
 import { createRegionRun, type RegionRun, type RunProgress } from './region-run.js';
 import { createResultTiles, type ResultTile, type ResultTiles } from './result-tiles.js';
@@ -59,6 +60,8 @@ export interface SessionOptions {
   readonly parseColor?: (color: string) => Rgba;
   /** How tiles are computed (core/inference/tiling.ts); default 'whole'. */
   readonly tiling?: Tiling;
+  /** Whether a newly placed patch is pre-filled from the head's prediction (patch-prefill.ts); default true. */
+  readonly prefill?: boolean;
 }
 
 /**
@@ -110,6 +113,8 @@ export type SessionEvents = {
   change: Readonly<Record<string, never>>;
   /** A tile of a region run failed (the run goes on). */
   error: { readonly error: unknown; readonly task: 'region' };
+  /** A newly placed patch's pre-fill ended: painted from the prediction, dropped (and why), or failed. */
+  prefill: PrefillOutcome;
 };
 
 /** The finished tiles of the current head, to read. */
@@ -132,6 +137,15 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   /** How its tiles are computed: what live prediction and region runs ask the compute for. */
   readonly tiling: Tiling;
   readonly results: SessionResults;
+  /**
+   * Whether a patch placed while a head is installed is painted from the head's prediction at
+   * the threshold, as one undo step (core/session/patch-prefill.ts); 'prefill' says how it ended.
+   */
+  readonly prefill: boolean;
+  /** The patch whose pre-fill is being computed, or null. */
+  readonly prefillPending: string | null;
+  /** Off drops a pending fill. */
+  setPrefill(on: boolean): void;
   /**
    * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
    * sets `lastAdapt`, `state` and emits 'adapted', only then. Rejects with a clear message when
@@ -191,6 +205,18 @@ export function createSession(options: SessionOptions): Session {
   const results = createResultTiles();
   const events = new Emitter<SessionEvents>();
   const changed = () => events.emit('change', {});
+  const prefill = createPatchPrefill({
+    compute,
+    slide,
+    grid,
+    support,
+    headKey: () => headKey,
+    threshold: () => threshold,
+    tiling: () => tiling,
+    enabled: options.prefill,
+    onOutcome: (outcome) => events.emit('prefill', outcome),
+    onPending: changed,
+  });
 
   const cells = (tile: ResultTile): TileCell[] =>
     cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }).map((c) => ({
@@ -207,6 +233,7 @@ export function createSession(options: SessionOptions): Session {
   /** Resolves once every worker has the head: only then is it the session's. */
   const install = async (next: Head) => {
     const key = await compute.setHead({ W: next.W, b: next.b });
+    prefill.drop('model');
     head = next;
     headKey = key;
     threshold = next.threshold;
@@ -250,6 +277,17 @@ export function createSession(options: SessionOptions): Session {
       return tiling;
     },
     results,
+    get prefill() {
+      return prefill.enabled;
+    },
+    get prefillPending() {
+      return prefill.pending;
+    },
+    setPrefill(on: boolean) {
+      if (on === prefill.enabled) return;
+      prefill.setEnabled(on);
+      changed();
+    },
 
     async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
       if (state === 'adapting') throw new Error('an adaptation is already running');
@@ -350,6 +388,7 @@ export function createSession(options: SessionOptions): Session {
       checkTiling(next);
       if (next === tiling) return;
       tiling = next;
+      prefill.drop('model');
       tilingRuns.abort(new DOMException('the tiling changed', 'AbortError'));
       tilingRuns = new AbortController();
       results.clear();

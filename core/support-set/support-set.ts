@@ -3,6 +3,7 @@ import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { strokeSegmentSpans } from './brush.js';
 import { applyRowDiff, diffRowRange, recordRows, type MaskRowDiff, type RowRecorder } from './mask-row-diff.js';
 import { rasterisePolygon } from '../cells/polygon-raster.js';
+import { patchChanges, type PatchChanges } from './prefill.js';
 import { createUndoStack, DEFAULT_UNDO_LIMITS, type UndoLimits, type UndoStep } from './undo-stack.js';
 
 /**
@@ -51,6 +52,12 @@ export interface SupportSetPatch {
   /** Level-0 pixels per patch pixel (extractor mpp / slide mpp). */
   readonly scale: number;
   readonly mask: Uint8Array;
+  /**
+   * The labels the patch was pre-filled with (prefillPatch: the head's prediction), the baseline
+   * `changes` counts the user's corrections against; undefined when it was not pre-filled (or the
+   * fill was undone). The store's own array. Not saved in the support-set file.
+   */
+  readonly prefill?: Uint8Array;
 }
 
 export interface SupportSetState {
@@ -62,7 +69,8 @@ export interface SupportSetState {
 }
 
 export type SupportSetChange =
-  | { readonly type: 'add'; readonly id: string }
+  /** `restored`: put back by undo or redo (not a new placement, so nothing pre-fills it). */
+  | { readonly type: 'add'; readonly id: string; readonly restored?: boolean }
   | { readonly type: 'remove'; readonly id: string }
   /** Rows first…last (inclusive) of the patch's mask changed. */
   | { readonly type: 'mask'; readonly id: string; readonly rows: readonly [number, number] }
@@ -126,6 +134,16 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   fillPolygon(id: string, rings: Rings, label: SupportLabel): boolean;
   /** Sets every pixel of the patch to background. */
   clearPatch(id: string): boolean;
+  /**
+   * Paints the whole patch with `labels` (patchSize² label values; copied), the head's prediction
+   * of it, as one undo step ('prefill'), and keeps them as the patch's `prefill` baseline. Undoing
+   * it puts back the labels from before (the empty patch, as placed) and forgets the baseline; the
+   * placement is the step before. Refused (false, nothing changes) while a stroke is being painted
+   * on this patch: the caller drops a fill the user has started to paint over.
+   */
+  prefillPatch(id: string, labels: Uint8Array): boolean;
+  /** How many of the patch's pixels differ from its pre-fill; undefined when it has none. */
+  changes(id: string): PatchChanges | undefined;
   /**
    * Replaces all patches by these (copied), as one undo step: how an imported file comes in.
    * Each must fit this set's slide and patch size. `label` names the undo step (default 'import').
@@ -208,6 +226,7 @@ interface PatchRecord {
   readonly y: number;
   readonly scale: number;
   readonly mask: Uint8Array;
+  prefill?: Uint8Array;
 }
 
 interface Stroke {
@@ -376,16 +395,22 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
         throw new RangeError(`patch id ${JSON.stringify(id)} is empty or already in use`);
       const patch: PatchRecord = { id, x: origin.x, y: origin.y, scale, mask: new Uint8Array(maskBytes) };
       const index = patches.length;
-      const insert = () => {
+      const insert = (restored: boolean) => {
         patches = [...patches.slice(0, index), patch, ...patches.slice(index)];
-        emit({ type: 'add', id });
+        emit(restored ? { type: 'add', id, restored } : { type: 'add', id });
       };
       const remove = () => {
         patches = patches.filter((p) => p !== patch);
         emit({ type: 'remove', id });
       };
-      insert();
-      history.push({ label: 'add patch', bytes: maskBytes + 64, focus: id, undo: remove, redo: insert });
+      insert(false);
+      history.push({
+        label: 'add patch',
+        bytes: maskBytes + 64,
+        focus: id,
+        undo: remove,
+        redo: () => insert(true),
+      });
       if (addOptions.select ?? true) setSelected(id);
       return id;
     },
@@ -424,7 +449,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       };
       const insert = () => {
         patches = [...patches.slice(0, index), patch, ...patches.slice(index)];
-        emit({ type: 'add', id });
+        emit({ type: 'add', id, restored: true });
       };
       remove();
       history.push({ label: 'delete patch', bytes: maskBytes + 64, focus: null, undo: insert, redo: remove });
@@ -498,6 +523,48 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       const diff = recorder.finish();
       if (diff) emit({ type: 'mask', id, rows: diffRowRange(diff) });
       return commitMaskEdit(patch, diff, 'clear patch');
+    },
+
+    prefillPatch(id, labels) {
+      const patch = need(id);
+      if (!(labels instanceof Uint8Array) || labels.length !== maskBytes)
+        throw new RangeError(`a pre-fill of patch ${id} must be ${patchSize}×${patchSize} labels`);
+      for (const v of labels) {
+        if (v !== LABEL_BACKGROUND && v !== LABEL_CLASS && v !== LABEL_IGNORE)
+          throw new RangeError(`pre-fill value ${v} is not a label`);
+      }
+      // A stroke going on elsewhere goes on (ending it would cut the user's gesture); one on this
+      // patch means the user is painting it already.
+      if (stroke?.patch === patch) return false;
+      const fill = labels.slice();
+      const before = patch.prefill;
+      const recorder = recordRows(patch.mask, patchSize, patchSize);
+      recorder.touchAll();
+      patch.mask.set(fill);
+      const diff = recorder.finish();
+      patch.prefill = fill;
+      const all: [number, number] = [0, patchSize - 1];
+      // Always a step, even when the prediction equals the patch (all background): the baseline
+      // it sets is undone with it.
+      const apply = (side: 'before' | 'after') => {
+        if (diff) applyRowDiff(patch.mask, patchSize, diff, side);
+        patch.prefill = side === 'after' ? fill : before;
+        emit({ type: 'mask', id, rows: diff ? diffRowRange(diff) : all });
+      };
+      emit({ type: 'mask', id, rows: diff ? diffRowRange(diff) : all });
+      history.push({
+        label: 'prefill',
+        bytes: (diff?.bytes ?? 0) + maskBytes,
+        focus: id,
+        undo: () => apply('before'),
+        redo: () => apply('after'),
+      });
+      return true;
+    },
+
+    changes(id) {
+      const patch = need(id);
+      return patch.prefill ? patchChanges(patch.prefill, patch.mask) : undefined;
     },
 
     replacePatches(list, replaceOptions = {}) {

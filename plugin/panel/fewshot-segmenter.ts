@@ -365,6 +365,9 @@ export class FewShotSegmenter extends LitElement {
     });
     forward('prediction-tile');
     forward('budget');
+    forward('prefill', (o) => {
+      if (o.outcome === 'failed') this.say(`pre-fill: ${(o.error as Error)?.message ?? o.error}`, true);
+    });
     forward('change');
     forward('error', (e) => this.say(`${e.task}: ${(e.error as Error)?.message ?? e.error}`, true));
     const onSupportChange = ({ detail: change }: CustomEvent<SupportSetChange>) => {
@@ -397,6 +400,17 @@ export class FewShotSegmenter extends LitElement {
   private say(text: string, error = false): void {
     this.message = { text, error };
     this.requestUpdate();
+  }
+
+  /** " · 12 %": how much of a pre-filled patch the user changed since its fill (nothing when not pre-filled). */
+  private changedLabel(id: string): string {
+    const c = this.handle?.support.changes(id);
+    return c ? ` · ${Math.round(c.fraction * 100)} %` : '';
+  }
+
+  private changedNote(id: string): string {
+    const c = this.handle?.support.changes(id);
+    return c ? ` (pre-filled; ${c.pixels} px, ${(c.fraction * 100).toFixed(1)} % changed since)` : '';
   }
 
   /** The patch's slide pixels with its painted labels, as a small image (debounced per patch). */
@@ -674,7 +688,7 @@ export class FewShotSegmenter extends LitElement {
               class="patch"
               role="option"
               aria-selected=${p.id === h.support.selectedId}
-              title="patch ${i + 1}: click to select"
+              title="patch ${i + 1}${this.changedNote(p.id)}: click to select"
               @click=${() => {
                 h.support.select(p.id);
                 const side = h.support.patchSize * p.scale;
@@ -685,9 +699,20 @@ export class FewShotSegmenter extends LitElement {
                   );
               }}
             >
-              ${this.thumbnails.get(p.id) ?? nothing}<span>${i + 1}</span>
+              ${this.thumbnails.get(p.id) ?? nothing}<span>${i + 1}${this.changedLabel(p.id)}</span>
             </button>`,
         )}
+      </div>
+      <div class="row">
+        <label title="Paint each new patch from the current prediction (once adapted), to correct rather than paint"
+          ><input
+            type="checkbox"
+            id="prefill"
+            .checked=${h.prefill}
+            @change=${(e: Event) => h.setPrefill((e.target as HTMLInputElement).checked)}
+          />
+          Pre-fill new patches${h.session.prefillPending ? ' (filling…)' : ''}</label
+        >
       </div>
       <div class="row">
         <span class="muted">${h.support.patches.length} patch(es)</span>

@@ -52,5 +52,18 @@ export function hostApp(handle: FewShot, panel: FewShotSegmenter, run: RegionRun
   session.addEventListener('head', (e) => seen.push(e.detail.threshold));
   // @ts-expect-error the threshold event's detail is the number itself
   session.addEventListener('threshold', (e) => seen.push(e.detail.threshold));
+
+  handle.addEventListener('prefill', (e) => {
+    const o = e.detail;
+    if (o.outcome === 'filled') seen.push(o.classPixels, o.seconds);
+    else if (o.outcome === 'dropped') seen.push(o.reason === 'edited' ? 1 : 0);
+  });
+  panel.addEventListener('prefill', (e) => seen.push(e.detail.id.length));
+  session.addEventListener('prefill', (e) => seen.push(e.detail.outcome === 'failed' ? 1 : 0));
+  // @ts-expect-error only a filled patch counts its class pixels
+  handle.addEventListener('prefill', (e) => seen.push(e.detail.classPixels));
+  // @ts-expect-error a fill is never dropped for being 'slow'
+  handle.addEventListener('prefill', (e) => e.detail.outcome === 'dropped' && e.detail.reason === 'slow');
+  seen.push(handle.support.changes('p1')?.fraction ?? 0, handle.prefill ? 1 : 0);
   return seen;
 }
