@@ -42,7 +42,7 @@ async function refused(promise: Promise<unknown>, code: BundleErrorCode, message
 }
 
 describe('bundle integrity: checksum and probe', () => {
-  test('writeBundle stores the weights' SHA-256 (as node:crypto has it) and a probe; no warnings on load', async () => {
+  test('writeBundle stores the weights’ SHA-256 (as node:crypto has it) and a probe; no warnings on load', async () => {
     const { manifest, weights } = await writeBundle(sampleBundle());
     assert.equal(manifest.weightsSha256, createHash('sha256').update(new Uint8Array(weights)).digest('hex'));
     assert.equal(manifest.probe?.size, PROBE_SIZE);
