@@ -1,5 +1,5 @@
 import type { FeatureStats } from './feature-stats.js';
-import { briefMessage, briefValue } from '../json/brief-value.js';
+import { briefMessage, briefText, briefValue } from '../json/brief-value.js';
 import { readBoundedJson } from '../json/bounded-json.js';
 import { FLOAT32_MAX, fitsFloat32 } from '../math/float32.js';
 import { extractorSignature, type ExtractorSet, type ExtractorSignature } from '../msd/extractor-signature.js';
@@ -94,7 +94,7 @@ function finite(value: unknown, path: string): number {
 }
 
 const describe = (s: readonly ExtractorSignature[]) =>
-  briefMessage(s.map((e) => `${briefValue(e.name)} (depth ${e.depth})`).join(', '), 120);
+  briefMessage(s.map((e) => `${briefText(e.name)} (depth ${e.depth})`).join(', '), 120);
 
 /**
  * Reads a head from its JSON (text or parsed), checking all of it; with `extractors`, also that

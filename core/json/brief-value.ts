@@ -10,35 +10,45 @@ export const BRIEF_VALUE_LENGTH = 40;
 /** Longest message a reader of user files throws (its prefix included): a status line. */
 export const MAX_ERROR_MESSAGE = 400;
 
-/** `missing`, a number as JS prints it, a string quoted and cut, or an array/object by its size and start. */
+/**
+ * `missing`, a number or string as JSON writes it (a long string cut, with its length), an array
+ * or object as compact JSON when it is short (`[1,"a"]`), else its size and start. Never walks
+ * more than a few levels or characters of the value, whatever its size or depth.
+ */
 export function briefValue(value: unknown, max = BRIEF_VALUE_LENGTH): string {
   if (value === undefined) return 'missing';
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  if (typeof value === 'string') {
-    const quoted = JSON.stringify(value.length > max ? value.slice(0, max) : value);
-    return value.length > max ? `${quoted.slice(0, -1)}…" (${value.length} characters)` : quoted;
-  }
-  if (Array.isArray(value))
-    return `an array of ${value.length}${value.length > 0 ? ` (${briefStart(value, max)})` : ''}`;
-  if (typeof value === 'object') {
-    const keys = Object.keys(value);
-    return keys.length === 0 ? '{}' : `an object (${briefStart(value, max)})`;
-  }
-  return typeof value;
+  if (typeof value === 'string' && value.length > max)
+    return `${JSON.stringify(value.slice(0, max)).slice(0, -1)}…" (${value.length} characters)`;
+  if (value === null || typeof value !== 'object') return render(value, max);
+  const text = render(value, max + 1);
+  if (text.length <= max) return text;
+  const size = Array.isArray(value) ? `an array of ${value.length}` : `an object of ${Object.keys(value).length} keys`;
+  return `${size} (${text.slice(0, max)}…)`;
 }
 
-/** The start of a value's JSON, shallowly: never walks more than `max` characters' worth. */
-function briefStart(value: object, max: number): string {
-  let text = '';
-  const entries = Array.isArray(value) ? value.map((v) => [undefined, v] as const) : Object.entries(value);
-  for (const [key, v] of entries) {
-    const part =
-      (key === undefined ? '' : `${JSON.stringify(key.slice(0, max))}: `) +
-      (v !== null && typeof v === 'object' ? (Array.isArray(v) ? '[…]' : '{…}') : briefValue(v, max));
-    text += (text ? ', ' : '') + part;
-    if (text.length > max) return `${text.slice(0, max)}…`;
+/** Compact JSON of the value, cut once it passes `budget` characters; 3 levels, deeper ones as […] / {…}. */
+function render(value: unknown, budget: number, depth = 0): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > budget ? value.slice(0, budget) : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value !== 'object') return typeof value;
+  const array = Array.isArray(value);
+  if (depth >= 3) return array ? '[…]' : '{…}';
+  let text = array ? '[' : '{';
+  const keys = array ? undefined : Object.keys(value);
+  const n = array ? (value as unknown[]).length : keys!.length;
+  for (let i = 0; i < n; i++) {
+    if (text.length > budget) return text;
+    const part = array
+      ? render((value as unknown[])[i], budget - text.length, depth + 1)
+      : `${JSON.stringify(keys![i].slice(0, budget))}:${render((value as Record<string, unknown>)[keys![i]], budget - text.length, depth + 1)}`;
+    text += (i > 0 ? ',' : '') + part;
   }
-  return text;
+  return text + (array ? ']' : '}');
+}
+
+/** Text from a file (a name) in a message: as it is when short, else cut, with its length. */
+export function briefText(text: string, max = BRIEF_VALUE_LENGTH): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 
 /** A message cut to `max` characters, ending in … when cut: the last guard for text from a file. */
