@@ -38,9 +38,10 @@ function render(value: unknown, budget: number, depth = 0): string {
   const n = array ? (value as unknown[]).length : keys!.length;
   for (let i = 0; i < n; i++) {
     if (text.length > budget) return text;
+    const left = budget - text.length;
     const part = array
-      ? render((value as unknown[])[i], budget - text.length, depth + 1)
-      : `${JSON.stringify(keys![i].slice(0, budget))}:${render((value as Record<string, unknown>)[keys![i]], budget - text.length, depth + 1)}`;
+      ? render((value as unknown[])[i], left, depth + 1)
+      : `${JSON.stringify(keys![i].slice(0, budget))}:${render((value as Record<string, unknown>)[keys![i]], left, depth + 1)}`;
     text += (i > 0 ? ',' : '') + part;
   }
   return text + (array ? ']' : '}');
