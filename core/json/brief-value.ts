@@ -39,9 +39,9 @@ function render(value: unknown, budget: number, depth = 0): string {
   for (let i = 0; i < n; i++) {
     if (text.length > budget) return text;
     const left = budget - text.length;
-    const part = array
-      ? render((value as unknown[])[i], left, depth + 1)
-      : `${JSON.stringify(keys![i].slice(0, budget))}:${render((value as Record<string, unknown>)[keys![i]], left, depth + 1)}`;
+    const child = array ? (value as unknown[])[i] : (value as Record<string, unknown>)[keys![i]];
+    const key = array ? '' : `${JSON.stringify(keys![i].slice(0, budget))}:`;
+    const part = key + render(child, left, depth + 1);
     text += (i > 0 ? ',' : '') + part;
   }
   return text + (array ? ']' : '}');
