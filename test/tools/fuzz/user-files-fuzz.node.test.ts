@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bundleKind } from '../../../tools/fuzz/bundle-kind.js';
+import { bundleKind, corruptWeights, packBundle, unpackBundle } from '../../../tools/fuzz/bundle-kind.js';
+import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { fuzzInProcess } from '../../../tools/fuzz/fuzz-in-process.js';
 import type { FuzzKind } from '../../../tools/fuzz/fuzz-kind.js';
 import { headKind } from '../../../tools/fuzz/head-kind.js';
@@ -25,3 +26,21 @@ for (const kind of kinds) {
     assert.ok(tally.counts.accepted > 0 && tally.counts.refused > 0, JSON.stringify(tally.counts));
   });
 }
+
+test('every finite corruption of a bundle’s weights that keeps its length is refused by the checksum', async () => {
+  // Issue 12: 75 of 75 such corruptions (random bytes, exponent flips, zeros) were accepted.
+  const kind = bundleKind();
+  const seeds = await kind.seeds();
+  const random = new SeededRandom(7);
+  let tried = 0;
+  while (tried < 100) {
+    const { manifest, weights } = unpackBundle(seeds[tried % seeds.length]);
+    const bad = corruptWeights(weights, () => random.next());
+    if (bad.length !== weights.length || bad.every((b, i) => b === weights[i])) continue;
+    tried++;
+    await assert.rejects(kind.check(packBundle(manifest, bad), new AbortController().signal), {
+      name: 'BundleError',
+      code: 'checksum-mismatch',
+    });
+  }
+});
