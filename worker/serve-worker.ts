@@ -187,6 +187,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             key: request.key,
             extractors: bundle.classes.map((c) => ({ name: c.name, depth: c.weights.layers.length })),
             mpp: bundle.mpp,
+            ...(bundle.warnings ? { warnings: bundle.warnings } : {}),
           });
         });
       case 'set-head':

@@ -87,12 +87,17 @@ export class WorkerSupervisor {
   async loadExtractors(
     key: string,
     source: ExtractorSource,
-  ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
+  ): Promise<{
+    extractors: readonly { name: string; depth: number }[];
+    mpp: number;
+    warnings?: readonly string[];
+  }> {
     this.extractors = { key, source };
     this.head = undefined;
     const answers = await Promise.all(this.live().map((s) => s.loadExtractors(key, source)));
     if (answers.length === 0) throw new Error('no worker loaded the extractors');
-    return { extractors: answers[0].extractors, mpp: answers[0].mpp };
+    const { extractors, mpp, warnings } = answers[0];
+    return { extractors, mpp, ...(warnings ? { warnings } : {}) };
   }
 
   async setHead(key: string, head: HeadWeights): Promise<void> {
