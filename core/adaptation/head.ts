@@ -164,7 +164,9 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
     );
   }
   if (extractors) checkHeadExtractors(signature, extractorSignature(extractors));
-  return { W, b, featureStats: { mean, std }, threshold, metadata: { ...json.metadata, extractors: signature } };
+  // Copies: a parsed object passed in stays the caller's.
+  const copy = { W: [...W], featureStats: { mean: [...mean], std: [...std] } };
+  return { ...copy, b, threshold, metadata: { ...json.metadata, extractors: signature } };
 }
 
 /** Throws unless `given` are the extractors a head with `signature` was fitted on, in order. */

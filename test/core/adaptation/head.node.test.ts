@@ -133,6 +133,10 @@ test('a value beyond float32 is refused: finite in the file, Infinity on every b
 test('deep nesting and long values are refused with the head’s own error and a short message', () => {
   const deep = JSON.stringify(serializeHead(head())).replace('"plasma"', '['.repeat(20_000) + ']'.repeat(20_000));
   rejects(() => deep, 'too-deep', /nests deeper than 64 levels/);
+  // A parsed value too (the session's loadHead takes either): checked without recursion.
+  let nested: unknown = 0;
+  for (let i = 0; i < 20_000; i++) nested = [nested];
+  rejects((j) => void (j.metadata.className = nested), 'too-deep', /nests deeper than 64 levels/);
   rejects((j) => void (j.W[1] = 'x'.repeat(3_000_000)), 'bad-field', /W\[1\] is "x+…" \(3000000 characters\)/);
   rejects((j) => void (j.metadata.extractors[0].name = 'n'.repeat(100_000)), 'extractor-mismatch', /100000/, true);
   for (const long of ['x'.repeat(3_000_000), Array(1_000_000).fill(1e308)]) {
