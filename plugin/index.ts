@@ -6,8 +6,10 @@ export { SlideError, isAbortError, type SlideErrorCode } from '../core/slide/sli
 export { DEFAULT_EXTRACTORS_URL, DEFAULT_WORKER_URL, loadDefaultExtractors } from './assets.js';
 export {
   loadBundle,
+  readBundle,
   decodeBundle,
   encodeBundle,
+  writeBundle,
   type ExtractorBundle,
   type ExtractorClass,
 } from '../core/msd/bundle.js';
@@ -82,7 +84,12 @@ export {
 export { parseSupportSet, serializeSupportSet, SupportSetFileError } from '../core/support-set/support-set-file.js';
 export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
-export { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';
+export {
+  cellsToGeoJson,
+  cellsToGeoJsonReport,
+  type CellFeatureCollection,
+  type GeoJsonExportReport,
+} from '../core/cells/geojson-export.js';
 export { gzip, gunzip, textOfFile } from '../core/cells/gzip.js';
 export {
   importQuPathAnnotations,
