@@ -2,7 +2,7 @@ import { MsdWorkspace, packMsdParams } from './engine.js';
 import type { MsdWeights } from './weights.js';
 
 /**
- * A bundle's probe (models/FORMAT.md#probe): what each extractor computes on one fixed small
+ * A bundle's probe (models/FORMAT.md#integrity): what each extractor computes on one fixed small
  * image, stored when the bundle is written and recomputed when it is read. The weights' SHA-256
  * says the weights file is the one written; the probe says the manifest still reads those weights
  * as the writer meant (offsets, normalisation, class order) and that the network gives finite

@@ -419,6 +419,12 @@ function parseProbe(value: unknown, classes: readonly ParsedClass[]): ManifestPr
 
 /** Checks the layout against the weights file and reads every tensor. */
 function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBundle {
+  checkLayout(parsed, buffer);
+  return readTensors(parsed, buffer);
+}
+
+/** The tensors against the weights file's size: inside it, disjoint, covering it. */
+function checkLayout(parsed: ParsedManifest, buffer: ArrayBuffer): void {
   const tensors = parsed.classes.flatMap((c) => [
     ...c.layers.flatMap((l) => [l.kernel, l.bias]),
     c.output.weights,
@@ -452,7 +458,10 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
         `or a manifest that does not match it`,
     );
   }
+}
 
+/** Every tensor read (each value finite), then every extractor run on the probe image. */
+function readTensors(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBundle {
   const view = new DataView(buffer);
   const read = ({ ref, label }: PlannedTensor): Float32Array => {
     const values = new Float32Array(ref.length);
@@ -531,8 +540,11 @@ async function checkSha256(parsed: ParsedManifest, weights: ArrayBuffer): Promis
 }
 
 async function readVerified(parsed: ParsedManifest, weights: ArrayBuffer): Promise<ExtractorBundle> {
+  // Layout first (a cut file is weights-short, not a checksum mismatch), then the bytes, then
+  // what they compute (a damaged weight is a checksum mismatch, not a non-finite probe).
+  checkLayout(parsed, weights);
   const early = await checkSha256(parsed, weights);
-  const bundle = readWeights(parsed, weights);
+  const bundle = readTensors(parsed, weights);
   const warnings = [...early, ...(bundle.warnings ?? [])];
   return { ...bundle, ...(warnings.length ? { warnings } : {}) };
 }

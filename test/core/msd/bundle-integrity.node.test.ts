@@ -119,6 +119,20 @@ describe('bundle integrity: checksum and probe', () => {
     }
   });
 
+  test('layout is checked before the checksum, the checksum before the values', async () => {
+    const { manifest, weights } = await writeBundle(sampleBundle());
+    await refused(readBundle(manifest, weights.slice(0, weights.byteLength - 4)), 'weights-short');
+    const grown = new Uint8Array(weights.byteLength + 4);
+    grown.set(new Uint8Array(weights));
+    await refused(readBundle(manifest, grown.buffer), 'weights-long');
+    const nan = weights.slice(0);
+    new DataView(nan).setFloat32(4, NaN, true);
+    await refused(readBundle(manifest, nan), 'checksum-mismatch');
+    // Without a checksum, the value checks still see it.
+    const { weightsSha256: _sha, ...unsealed } = manifest;
+    await refused(readBundle(unsealed, nan), 'not-finite');
+  });
+
   test('a manifest that reads the same weights differently is refused by the probe', async () => {
     const { manifest, weights } = await writeBundle(sampleBundle());
     const moved = copy(manifest);
