@@ -1,5 +1,5 @@
 import { BundleError } from '../../core/msd/bundle-error.js';
-import { loadBundle, writeBundle } from '../../core/msd/bundle.js';
+import { encodeBundle, loadBundle, writeBundle } from '../../core/msd/bundle.js';
 import { MsdWorkspace, packMsdParams } from '../../core/msd/engine.js';
 import type { FuzzKind } from './fuzz-kind.js';
 import { fuzzExtractors, fuzzTile, fuzzWeights, nonFinite } from './fuzz-extractors.js';
@@ -67,8 +67,10 @@ export function corruptWeights(weights: Uint8Array, random: () => number): Uint8
   }
 }
 
-export async function writeSeed(classes: ReturnType<typeof fuzzExtractors>): Promise<Uint8Array> {
-  const { manifest, weights } = await writeBundle({ classes, mpp: 0.25, metadata: { data: 'fuzz' } });
+/** A sealed bundle (checksum and probe), or one written before bundles had them (`sealed` false). */
+export async function writeSeed(classes: ReturnType<typeof fuzzExtractors>, sealed = true): Promise<Uint8Array> {
+  const bundle = { classes, mpp: 0.25, metadata: { data: 'fuzz' } };
+  const { manifest, weights } = sealed ? await writeBundle(bundle) : encodeBundle(bundle);
   return packBundle(new TextEncoder().encode(JSON.stringify(manifest)), new Uint8Array(weights));
 }
 
@@ -77,7 +79,13 @@ export function bundleKind(): FuzzKind {
   return {
     name: 'bundle',
     async seeds() {
-      return [await writeSeed(fuzzExtractors()), await writeSeed([{ name: 'spindle', weights: fuzzWeights(12, 13) }])];
+      return [
+        await writeSeed(fuzzExtractors()),
+        await writeSeed([{ name: 'spindle', weights: fuzzWeights(12, 13) }]),
+        // An old bundle: what the checksum would catch is left to the other checks, and an
+        // accepted mutant must still compute finite features.
+        await writeSeed(fuzzExtractors(), false),
+      ];
     },
     mutate(seed, random) {
       const { manifest, weights } = unpackBundle(seed);
