@@ -17,8 +17,10 @@ export {
 } from './assets.js';
 export {
   loadBundle,
+  readBundle,
   decodeBundle,
   encodeBundle,
+  writeBundle,
   type ExtractorBundle,
   type ExtractorClass,
 } from '../core/msd/bundle.js';
@@ -97,7 +99,12 @@ export { parseSupportSet, serializeSupportSet } from '../core/support-set/suppor
 export { SupportSetFileError, type SupportSetFileErrorCode } from '../core/support-set/support-set-file-error.js';
 export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
-export { cellsToGeoJson, type CellFeatureCollection } from '../core/cells/geojson-export.js';
+export {
+  cellsToGeoJson,
+  cellsToGeoJsonReport,
+  type CellFeatureCollection,
+  type GeoJsonExportReport,
+} from '../core/cells/geojson-export.js';
 export { gzip, gunzip, textOfFile } from '../core/cells/gzip.js';
 export {
   importQuPathAnnotations,

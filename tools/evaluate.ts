@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
-import { encodeBundle, type ExtractorClass } from '../core/msd/bundle.js';
+import { writeBundle, type ExtractorClass } from '../core/msd/bundle.js';
 import { serializeHead, type HeadJson } from '../core/adaptation/head.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
@@ -674,7 +674,7 @@ try {
     for (const t of targets) classes.set(t.name, await extractor(t, instance));
     saveState(stateFile, state);
     // The instance's extractors as a bundle: reusable in the viewer, and a reference for tests.
-    const { manifest, weights } = encodeBundle(
+    const { manifest, weights } = await writeBundle(
       {
         classes: [...classes.values()],
         mpp,

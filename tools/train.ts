@@ -7,7 +7,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { maskClass, parseClassSelection, readLabelledDataset } from './dataset.js';
 import fs from 'node:fs';
-import { encodeBundle, type ExtractorClass } from '../core/msd/bundle.js';
+import { writeBundle, type ExtractorClass } from '../core/msd/bundle.js';
 import { clock, trainExtractor } from './train-extractor.js';
 import { TRAIN_DEFAULTS } from '../core/training/trainer.js';
 import { existingFolder, integerOption, numberOption, progressLine, runCli, usageError } from './cli.js';
@@ -192,7 +192,7 @@ command to resume every class from its last finished epoch.`,
         split: result.split,
         valDiceByEpoch: result.history.map((r) => Number(r.valDice.toFixed(4))),
       };
-      const { manifest, weights } = encodeBundle({ classes: trained, mpp, metadata: { classes: training } });
+      const { manifest, weights } = await writeBundle({ classes: trained, mpp, metadata: { classes: training } });
       fs.mkdirSync(values.out, { recursive: true });
       fs.writeFileSync(path.join(values.out, manifest.weightsFile), new Uint8Array(weights));
       fs.writeFileSync(path.join(values.out, 'extractors.json'), JSON.stringify(manifest, null, 1) + '\n');

@@ -181,6 +181,8 @@ export type WorkerResponse =
       readonly key: string;
       readonly extractors: readonly { readonly name: string; readonly depth: number }[];
       readonly mpp: number;
+      /** What loading could not check (an old bundle without checksum or probe): core/msd/bundle.ts. */
+      readonly warnings?: readonly string[];
     }
   | { readonly type: 'head-set'; readonly id: number; readonly key: string }
   /**

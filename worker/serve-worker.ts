@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
 import { supportPatchFeatures } from '../core/adaptation/support-row-features.js';
-import { decodeBundle, loadBundle, type ExtractorBundle } from '../core/msd/bundle.js';
+import { loadBundle, readBundle, type ExtractorBundle } from '../core/msd/bundle.js';
 import { checkHeadWeights, serializeHead } from '../core/adaptation/head.js';
 import { readGridPatches } from '../core/support-set/support-patches.js';
 import { createHeadPatchModel, type HeadPatchModel } from '../core/inference/head-patch-model.js';
@@ -85,7 +85,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       case 'files':
         return loadBundle({ manifest: source.manifest, weights: source.weights }, { signal });
       case 'decoded':
-        return decodeBundle(source.manifest, source.weights);
+        return readBundle(source.manifest, source.weights);
     }
   }
 
@@ -200,6 +200,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             key: request.key,
             extractors: bundle.classes.map((c) => ({ name: c.name, depth: c.weights.layers.length })),
             mpp: bundle.mpp,
+            ...(bundle.warnings ? { warnings: bundle.warnings } : {}),
           });
         });
       case 'set-head':

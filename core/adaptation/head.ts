@@ -1,4 +1,7 @@
 import type { FeatureStats } from './feature-standardisation.js';
+import { briefMessage, briefText, briefValue } from '../json/brief-value.js';
+import { readBoundedJson } from '../json/bounded-json.js';
+import { FLOAT32_MAX, fitsFloat32 } from '../math/float32.js';
 import { extractorSignature, type ExtractorSet, type ExtractorSignature } from '../msd/extractor-signature.js';
 
 /**
@@ -32,13 +35,13 @@ export interface HeadJson extends Head {
 }
 
 export type HeadErrorCode =
-  'not-json' | 'wrong-format' | 'unsupported-version' | 'bad-field' | 'not-finite' | 'extractor-mismatch';
+  'not-json' | 'too-deep' | 'wrong-format' | 'unsupported-version' | 'bad-field' | 'not-finite' | 'extractor-mismatch';
 
 export class HeadError extends Error {
   readonly code: HeadErrorCode;
 
   constructor(code: HeadErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`Head: ${message}`, options);
+    super(briefMessage(`Head: ${message}`), options);
     this.name = 'HeadError';
     this.code = code;
   }
@@ -59,11 +62,21 @@ export function serializeHead(head: Head): HeadJson {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Finite, and finite as the float32 every backend computes with (core/math/float32.ts). */
+function checkFinite(v: number, path: string): void {
+  if (!Number.isFinite(v)) throw new HeadError('not-finite', `${path} is ${v}`);
+  if (!fitsFloat32(v))
+    throw new HeadError(
+      'not-finite',
+      `${path} is ${v}, beyond float32's ±${FLOAT32_MAX.toPrecision(3)}: infinite when used`,
+    );
+}
+
 function numbers(value: unknown, path: string, length?: number): number[] {
   if (!Array.isArray(value)) throw new HeadError('bad-field', `${path} must be an array of numbers`);
   value.forEach((v, i) => {
-    if (typeof v !== 'number') throw new HeadError('bad-field', `${path}[${i}] is ${JSON.stringify(v)}, not a number`);
-    if (!Number.isFinite(v)) throw new HeadError('not-finite', `${path}[${i}] is ${v}`);
+    if (typeof v !== 'number') throw new HeadError('bad-field', `${path}[${i}] is ${briefValue(v)}, not a number`);
+    checkFinite(v, `${path}[${i}]`);
   });
   if (length !== undefined && value.length !== length) {
     throw new HeadError(
@@ -75,33 +88,32 @@ function numbers(value: unknown, path: string, length?: number): number[] {
 }
 
 function finite(value: unknown, path: string): number {
-  if (typeof value !== 'number')
-    throw new HeadError('bad-field', `${path} must be a number, got ${JSON.stringify(value)}`);
-  if (!Number.isFinite(value)) throw new HeadError('not-finite', `${path} is ${value}`);
+  if (typeof value !== 'number') throw new HeadError('bad-field', `${path} must be a number, got ${briefValue(value)}`);
+  checkFinite(value, path);
   return value;
 }
 
-const describe = (s: readonly ExtractorSignature[]) => s.map((e) => `${e.name} (depth ${e.depth})`).join(', ');
+const describe = (s: readonly ExtractorSignature[]) =>
+  briefMessage(s.map((e) => `${briefText(e.name)} (depth ${e.depth})`).join(', '), 120);
 
 /**
  * Reads a head from its JSON (text or parsed), checking all of it; with `extractors`, also that
  * it was fitted on exactly these extractors' features. Throws a HeadError naming the problem.
  */
 export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
-  if (typeof json === 'string') {
-    try {
-      json = JSON.parse(json);
-    } catch (err) {
-      throw new HeadError('not-json', `not JSON (${(err as Error).message})`, { cause: err });
-    }
+  const read = readBoundedJson(json);
+  if (read.problem) {
+    const code = read.problem.kind === 'too-deep' ? 'too-deep' : 'not-json';
+    throw new HeadError(code, code === 'too-deep' ? read.problem.message : `not JSON (${read.problem.message})`);
   }
+  json = read.value;
   if (!isRecord(json)) throw new HeadError('bad-field', 'a head must be a JSON object');
   if (json.format !== HEAD_FORMAT)
-    throw new HeadError('wrong-format', `format is ${JSON.stringify(json.format)}, expected "${HEAD_FORMAT}"`);
+    throw new HeadError('wrong-format', `format is ${briefValue(json.format)}, expected "${HEAD_FORMAT}"`);
   if (json.version !== HEAD_VERSION) {
     throw new HeadError(
       'unsupported-version',
-      `version ${JSON.stringify(json.version)} is not supported (this reader knows version ${HEAD_VERSION})`,
+      `version ${briefValue(json.version)} is not supported (this reader knows version ${HEAD_VERSION})`,
     );
   }
   const W = numbers(json.W, 'W');
@@ -139,7 +151,7 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
       throw new HeadError(
         'bad-field',
         `metadata.extractors[${i}] must be { name: non-empty string, depth: positive integer }, ` +
-          `got ${JSON.stringify(e)}`,
+          `got ${briefValue(e)}`,
       );
     }
     return { name: e.name, depth: e.depth as number };
@@ -152,7 +164,9 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
     );
   }
   if (extractors) checkHeadExtractors(signature, extractorSignature(extractors));
-  return { W, b, featureStats: { mean, std }, threshold, metadata: { ...json.metadata, extractors: signature } };
+  // Copies: a parsed object passed in stays the caller's.
+  const copy = { W: [...W], featureStats: { mean: [...mean], std: [...std] } };
+  return { ...copy, b, threshold, metadata: { ...json.metadata, extractors: signature } };
 }
 
 /** Throws unless `given` are the extractors a head with `signature` was fitted on, in order. */

@@ -1,6 +1,7 @@
 import type { CellContour } from './cell-contours.js';
 import { toLevel0, type MaskPlacement } from './mask-placement.js';
-import { ringLength } from './ring-geometry.js';
+import { ringLength, signedArea } from './ring-geometry.js';
+import { roundedPolygon } from './rounded-polygon.js';
 
 /**
  * A QuPath classification: the class name and its display colour. The colour may be left out
@@ -38,7 +39,11 @@ export interface CellFeature {
   readonly properties: {
     readonly objectType: 'detection' | 'annotation';
     readonly classification: { readonly name: string; readonly color: [number, number, number] };
-    /** "Area µm^2" and "Perimeter µm" with mpp, else "Area px^2" and "Perimeter px" (level 0). */
+    /**
+     * With mpp "Area µm^2" (of the polygon as written, holes subtracted), "Perimeter µm" (of its
+     * outer ring as written) and "Mask area µm^2" (the cell's mask pixels: exact for the mask);
+     * without, the same in level-0 pixels: "Area px^2", "Perimeter px", "Mask area px^2".
+     */
     readonly measurements: Readonly<Record<string, number>>;
   };
 }
@@ -46,6 +51,15 @@ export interface CellFeature {
 export interface CellFeatureCollection {
   readonly type: 'FeatureCollection';
   readonly features: CellFeature[];
+}
+
+/** What rounding to `decimals` left out (core/cells/rounded-polygon.ts): cells and holes. */
+export interface GeoJsonExportReport {
+  readonly collection: CellFeatureCollection;
+  /** Cells whose outer ring collapsed or crossed itself once rounded: not written. */
+  readonly droppedCells: number;
+  /** Holes left out for the same reason (their cell is written without them). */
+  readonly droppedHoles: number;
 }
 
 /**
@@ -56,10 +70,21 @@ export interface CellFeatureCollection {
  * Rings are closed (last position = first) as GeoJSON and JTS require; the outer ring has
  * positive signed area in these coordinates, i.e. counter-clockwise by RFC 7946's right-hand
  * rule read with y up, and holes the opposite way (QuPath itself accepts either orientation).
- * Area is the cell's pixel count times the level-0 area of a mask pixel — exact for the mask,
- * unchanged by simplification; perimeter is the length of the simplified outer outline.
+ * Every polygon is valid as written (OGC, as JTS checks it), after rounding to `decimals`: rings
+ * that rounding collapsed or made cross are repaired or dropped by the rule of
+ * core/cells/rounded-polygon.ts, and cellsToGeoJsonReport counts what was dropped. Area and
+ * perimeter are those of the polygon as written; "Mask area" is the cell's pixel count times the
+ * level-0 area of a mask pixel, exact for the mask (the simplified outline differs by a few %).
  */
 export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonExportOptions): CellFeatureCollection {
+  return cellsToGeoJsonReport(cells, options).collection;
+}
+
+/** cellsToGeoJson, with how many cells and holes rounding made invalid and the export left out. */
+export function cellsToGeoJsonReport(
+  cells: readonly CellContour[],
+  options: GeoJsonExportOptions,
+): GeoJsonExportReport {
   const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid } = options;
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12)
     throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
@@ -76,20 +101,33 @@ export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonEx
   const unitX = mpp ? mpp.x : 1;
   const unitY = mpp ? mpp.y : 1;
   const areaName = mpp ? 'Area µm^2' : 'Area px^2';
+  const maskAreaName = mpp ? 'Mask area µm^2' : 'Mask area px^2';
   const perimeterName = mpp ? 'Perimeter µm' : 'Perimeter px';
   const factor = 10 ** decimals;
   const round = (v: number): number => Math.round(v * factor) / factor;
   const pixelArea = placement.scaleX * placement.scaleY * unitX * unitY;
 
-  const features = cells.map((cell, index): CellFeature => {
-    const coordinates = cell.rings.map((ring) => {
-      const level0 = toLevel0(placement, ring);
+  let droppedCells = 0;
+  let droppedHoles = 0;
+  const features: CellFeature[] = [];
+  cells.forEach((cell, index) => {
+    const { rings, holesDropped } = roundedPolygon(
+      cell.rings.map((ring) => toLevel0(placement, ring)),
+      round,
+    );
+    droppedHoles += holesDropped;
+    if (!rings) {
+      droppedCells++;
+      return;
+    }
+    const coordinates = rings.map((ring) => {
       const positions: Position[] = [];
-      for (let i = 0; i < level0.length; i += 2) positions.push([round(level0[i]), round(level0[i + 1])]);
-      positions.push([positions[0][0], positions[0][1]]);
+      for (let i = 0; i < ring.length; i += 2) positions.push([ring[i], ring[i + 1]]);
+      positions.push([ring[0], ring[1]]);
       return positions;
     });
-    return {
+    const area = rings.reduce((sum, ring) => sum + signedArea(ring), 0) * unitX * unitY;
+    features.push({
       type: 'Feature',
       id: id(cell, index),
       geometry: { type: 'Polygon', coordinates },
@@ -97,13 +135,14 @@ export function cellsToGeoJson(cells: readonly CellContour[], options: GeoJsonEx
         objectType,
         classification: { name: classification.name, color: [...color] },
         measurements: {
-          [areaName]: cell.area * pixelArea,
-          [perimeterName]: ringLength(cell.rings[0], placement.scaleX * unitX, placement.scaleY * unitY),
+          [areaName]: area,
+          [perimeterName]: ringLength(rings[0], unitX, unitY),
+          [maskAreaName]: cell.area * pixelArea,
         },
       },
-    };
+    });
   });
-  return { type: 'FeatureCollection', features };
+  return { collection: { type: 'FeatureCollection', features }, droppedCells, droppedHoles };
 }
 
 /**

@@ -1,6 +1,9 @@
+import { briefMessage } from '../json/brief-value.js';
+
 /** Why an extractor bundle could not be loaded. Stable strings: callers and the UI switch on them. */
 export type BundleErrorCode =
   | 'not-json'
+  | 'too-deep'
   | 'missing-field'
   | 'bad-field'
   | 'wrong-format'
@@ -16,6 +19,8 @@ export type BundleErrorCode =
   | 'weights-long'
   | 'overlapping-tensors'
   | 'not-finite'
+  | 'checksum-mismatch'
+  | 'probe-mismatch'
   | 'network'
   /** The URL answered, but with something else (an HTML page where the file is missing). */
   | 'wrong-file'
@@ -26,7 +31,7 @@ export class BundleError extends Error {
   readonly code: BundleErrorCode;
 
   constructor(code: BundleErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`Extractor bundle: ${message}`, options);
+    super(briefMessage(`Extractor bundle: ${message}`), options);
     this.name = code === 'aborted' ? 'AbortError' : 'BundleError';
     this.code = code;
   }

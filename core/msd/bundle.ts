@@ -5,7 +5,12 @@
  * names the problem instead of producing wrong features later.
  */
 import { answerOf, wrongAsset, type AssetKind } from '../assets/asset-response.js';
+import { briefValue } from '../json/brief-value.js';
+import { readBoundedJson } from '../json/bounded-json.js';
+import { FLOAT32_MAX, fitsFloat32 } from '../math/float32.js';
 import { BundleError } from './bundle-error.js';
+import { SHA256_HEX, sha256Hex } from './bundle-checksum.js';
+import { PROBE_SIZE, probeExtractor, probeMismatch } from './bundle-probe.js';
 import { dilationOf, type MsdLayer, type MsdWeights } from './weights.js';
 
 export const BUNDLE_FORMAT = 'openseadragon-fewshot/extractors';
@@ -22,6 +27,11 @@ export interface ExtractorBundle {
   readonly mpp: number;
   /** Free-form training metadata (data, epochs, validation scores…); the manifest's `training`. */
   readonly metadata: Record<string, unknown>;
+  /**
+   * What reading could not check and the bundle was loaded anyway: an old bundle without a
+   * checksum or probe, a page without WebCrypto. Absent when everything was checked.
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** A run of float32 values in the weights file, counted in values (byte offset = 4 · offset). */
@@ -49,10 +59,20 @@ export interface ManifestClass {
   };
 }
 
+/** Features of the fixed probe image (bundle-probe.ts), per class name: depth map means, then the output's. */
+export interface ManifestProbe {
+  size: number;
+  means: Record<string, number[]>;
+}
+
 export interface ExtractorManifest {
   format: typeof BUNDLE_FORMAT;
   version: typeof BUNDLE_VERSION;
   weightsFile: string;
+  /** Lower-case hex SHA-256 of the weights file; optional for bundles written before it existed. */
+  weightsSha256?: string;
+  /** Optional likewise; written with the checksum by writeBundle. */
+  probe?: ManifestProbe;
   mppExpected: number;
   normalisation: ManifestNormalisation;
   training: Record<string, unknown>;
@@ -122,6 +142,35 @@ export function encodeBundle(
   return { manifest, weights: buffer };
 }
 
+/**
+ * A bundle as files to save: encodeBundle's layout plus its integrity, the weights' SHA-256 and
+ * the probe (models/FORMAT.md#integrity), which readers check. What tools/train.ts writes.
+ */
+export async function writeBundle(
+  bundle: ExtractorBundle,
+  options: EncodeOptions = {},
+): Promise<{ manifest: ExtractorManifest; weights: ArrayBuffer }> {
+  const { manifest, weights } = encodeBundle(bundle, options);
+  return { manifest: await withIntegrity(manifest, weights), weights };
+}
+
+/**
+ * The manifest with the checksum and probe of these weights, computed from the bundle they
+ * decode to (the manifest is checked first). For writers, and for adding integrity to a bundle
+ * written without it, without touching its weights file.
+ */
+export async function withIntegrity(manifest: ExtractorManifest, weights: ArrayBuffer): Promise<ExtractorManifest> {
+  const sha = await sha256Hex(weights);
+  if (sha === undefined) throw new Error('writing a bundle needs WebCrypto (crypto.subtle) for its checksum');
+  const { weightsSha256: _sha, probe: _probe, ...rest } = manifest;
+  const bundle = decodeBundle(rest, weights);
+  const means: Record<string, number[]> = {};
+  for (const c of bundle.classes) means[c.name] = probeExtractor(c.weights, PROBE_SIZE);
+  // Key order: the integrity right after the file it is about.
+  const { format, version, weightsFile, ...others } = rest;
+  return { format, version, weightsFile, weightsSha256: sha, probe: { size: PROBE_SIZE, means }, ...others };
+}
+
 type Json = Record<string, unknown>;
 
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -147,7 +196,7 @@ function array(object: Json, key: string, path: string): unknown[] {
 function integer(object: Json, key: string, path: string, min: number): number {
   const value = get(object, key, path);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new BundleError('bad-field', `${path}.${key} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+    throw new BundleError('bad-field', `${path}.${key} must be an integer ≥ ${min}, got ${briefValue(value)}`);
   }
   return value;
 }
@@ -167,10 +216,14 @@ function tensorRef(object: Json, key: string, path: string): TensorRef {
 function normalisation(value: unknown, path: string, channels: number | undefined): ManifestNormalisation {
   if (!isRecord(value)) throw new BundleError('bad-normalisation', `${path} must be an object with mean and std`);
   const { mean, std } = value;
+  // float32-finite: the engines normalise in float32, where 1e308 is Infinity.
   const finite = (v: unknown): v is number[] =>
-    Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+    Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && fitsFloat32(x));
   if (!finite(mean) || !finite(std))
-    throw new BundleError('bad-normalisation', `${path}.mean and .std must be arrays of finite numbers`);
+    throw new BundleError(
+      'bad-normalisation',
+      `${path}.mean and .std must be arrays of finite numbers within float32's ±${FLOAT32_MAX.toPrecision(3)}`,
+    );
   if (mean.length !== std.length)
     throw new BundleError(
       'bad-normalisation',
@@ -202,6 +255,8 @@ interface ParsedClass {
 
 interface ParsedManifest {
   readonly weightsFile: string;
+  readonly sha256?: string;
+  readonly probe?: ManifestProbe;
   readonly mpp: number;
   readonly metadata: Json;
   readonly classes: ParsedClass[];
@@ -209,21 +264,20 @@ interface ParsedManifest {
 
 /** Everything that can be checked without the weights file. */
 function parseManifest(manifest: unknown): ParsedManifest {
-  if (typeof manifest === 'string') {
-    try {
-      manifest = JSON.parse(manifest);
-    } catch (err) {
-      throw new BundleError('not-json', `the manifest is not JSON (${(err as Error).message})`, { cause: err });
-    }
+  const read = readBoundedJson(manifest);
+  if (read.problem) {
+    if (read.problem.kind === 'too-deep') throw new BundleError('too-deep', `the manifest: ${read.problem.message}`);
+    throw new BundleError('not-json', `the manifest is not JSON (${read.problem.message})`);
   }
+  manifest = read.value;
   if (!isRecord(manifest)) throw new BundleError('bad-field', 'the manifest must be a JSON object');
   if (manifest.format !== BUNDLE_FORMAT) {
-    throw new BundleError('wrong-format', `format is ${JSON.stringify(manifest.format)}, expected "${BUNDLE_FORMAT}"`);
+    throw new BundleError('wrong-format', `format is ${briefValue(manifest.format)}, expected "${BUNDLE_FORMAT}"`);
   }
   if (manifest.version !== BUNDLE_VERSION) {
     throw new BundleError(
       'unsupported-version',
-      `version ${JSON.stringify(manifest.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`,
+      `version ${briefValue(manifest.version)} is not supported (this reader knows version ${BUNDLE_VERSION})`,
     );
   }
   const weightsFile = text(manifest, 'weightsFile', 'manifest');
@@ -231,16 +285,22 @@ function parseManifest(manifest: unknown): ParsedManifest {
   if (/[/\\?#:]/.test(weightsFile) || weightsFile === '.' || weightsFile === '..') {
     throw new BundleError(
       'bad-field',
-      `manifest.weightsFile must be a plain file name, got ${JSON.stringify(weightsFile)}`,
+      `manifest.weightsFile must be a plain file name, got ${briefValue(weightsFile)}`,
     );
   }
   const mpp = get(manifest, 'mppExpected', 'manifest');
-  if (typeof mpp !== 'number' || !Number.isFinite(mpp) || mpp <= 0) {
+  if (typeof mpp !== 'number' || !(mpp > 0 && mpp <= MAX_MPP)) {
     throw new BundleError(
       'bad-mpp',
-      `mppExpected must be a positive number of microns per pixel, got ${JSON.stringify(mpp)}`,
+      `mppExpected must be a positive number of microns per pixel, got ${briefValue(mpp)} (at most ${MAX_MPP})`,
     );
   }
+  const sha256 = manifest.weightsSha256;
+  if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)))
+    throw new BundleError(
+      'bad-field',
+      `manifest.weightsSha256 must be 64 lower-case hex digits, got ${briefValue(sha256)}`,
+    );
   const shared = normalisation(get(manifest, 'normalisation', 'manifest'), 'manifest.normalisation', undefined);
   const training = manifest.training ?? {};
   if (!isRecord(training)) throw new BundleError('bad-field', 'manifest.training must be an object');
@@ -252,9 +312,9 @@ function parseManifest(manifest: unknown): ParsedManifest {
     if (!isRecord(entry)) throw new BundleError('bad-field', `classes[${index}] must be an object`);
     const path = `classes[${index}]`;
     const name = text(entry, 'name', path);
-    if (names.has(name)) throw new BundleError('duplicate-class', `two extractors are named "${name}"`);
+    if (names.has(name)) throw new BundleError('duplicate-class', `two extractors are named ${briefValue(name)}`);
     names.add(name);
-    const where = `class "${name}"`;
+    const where = `class ${briefValue(name)}`;
     const depth = integer(entry, 'depth', path, 1);
     const inputChannels = integer(entry, 'inputChannels', path, 1);
     const dilations = array(entry, 'dilations', path);
@@ -264,7 +324,7 @@ function parseManifest(manifest: unknown): ParsedManifest {
       if (d !== dilationOf(i))
         throw new BundleError(
           'dilation-mismatch',
-          `${where} layer ${i} has dilation ${JSON.stringify(d)}, an MSD network has ${dilationOf(i)} there`,
+          `${where} layer ${i} has dilation ${briefValue(d)}, an MSD network has ${dilationOf(i)} there`,
         );
     });
     const norm =
@@ -318,11 +378,54 @@ function parseManifest(manifest: unknown): ParsedManifest {
       },
     };
   });
-  return { weightsFile, mpp, metadata: training, classes };
+  const probe = manifest.probe === undefined ? undefined : parseProbe(manifest.probe, classes);
+  return {
+    weightsFile,
+    ...(sha256 === undefined ? {} : { sha256: sha256 as string }),
+    ...(probe ? { probe } : {}),
+    mpp,
+    metadata: training,
+    classes,
+  };
+}
+
+/** Microns per pixel above this are no slide's: 1 mm per pixel. */
+const MAX_MPP = 1000;
+
+function parseProbe(value: unknown, classes: readonly ParsedClass[]): ManifestProbe {
+  if (!isRecord(value) || value.size !== PROBE_SIZE || !isRecord(value.means))
+    throw new BundleError(
+      'bad-field',
+      `manifest.probe must be { size: ${PROBE_SIZE}, means: { class name: numbers } }, got ${briefValue(value)}`,
+    );
+  const stored = value.means;
+  const means: Record<string, number[]> = {};
+  for (const c of classes) {
+    const list = stored[c.name];
+    const expected = c.dilations.length + 1;
+    if (!Array.isArray(list) || list.length !== expected || !list.every((v) => typeof v === 'number'))
+      throw new BundleError(
+        'bad-field',
+        `manifest.probe.means[${briefValue(c.name)}] must be ${expected} numbers, got ${briefValue(list)}`,
+      );
+    means[c.name] = list as number[];
+  }
+  if (Object.keys(stored).length !== classes.length)
+    throw new BundleError(
+      'bad-field',
+      `manifest.probe.means names ${Object.keys(stored).length} classes, the bundle has ${classes.length}`,
+    );
+  return { size: PROBE_SIZE, means };
 }
 
 /** Checks the layout against the weights file and reads every tensor. */
 function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBundle {
+  checkLayout(parsed, buffer);
+  return readTensors(parsed, buffer);
+}
+
+/** The tensors against the weights file's size: inside it, disjoint, covering it. */
+function checkLayout(parsed: ParsedManifest, buffer: ArrayBuffer): void {
   const tensors = parsed.classes.flatMap((c) => [
     ...c.layers.flatMap((l) => [l.kernel, l.bias]),
     c.output.weights,
@@ -356,7 +459,10 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
         `or a manifest that does not match it`,
     );
   }
+}
 
+/** Every tensor read (each value finite), then every extractor run on the probe image. */
+function readTensors(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBundle {
   const view = new DataView(buffer);
   const read = ({ ref, label }: PlannedTensor): Float32Array => {
     const values = new Float32Array(ref.length);
@@ -383,12 +489,73 @@ function readWeights(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
       },
     };
   });
-  return { classes, mpp: parsed.mpp, metadata: parsed.metadata };
+  // Every extractor runs once on the probe image: finite features are required of any bundle,
+  // the stored probe's values of one that has them.
+  const warnings: string[] = [];
+  for (const c of classes) {
+    const computed = probeExtractor(c.weights, PROBE_SIZE);
+    const bad = computed.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new BundleError(
+        'not-finite',
+        `class ${briefValue(c.name)} gives a non-finite ` +
+          `${bad < computed.length - 1 ? `feature map ${bad}` : 'output'} on the probe image`,
+      );
+    const stored = parsed.probe?.means[c.name];
+    const differs = stored ? probeMismatch(stored, computed) : -1;
+    if (stored && differs >= 0)
+      throw new BundleError(
+        'probe-mismatch',
+        `class ${briefValue(c.name)} gives ${computed[differs]} as probe value ${differs}, the manifest says ` +
+          `${stored[differs]}: the manifest does not read these weights as they were written`,
+      );
+  }
+  if (!parsed.probe) warnings.push('the manifest has no probe (written before bundles carried one): not compared');
+  return { classes, mpp: parsed.mpp, metadata: parsed.metadata, ...(warnings.length ? { warnings } : {}) };
 }
 
-/** Reads a bundle from its manifest (parsed JSON or JSON text) and weights file, checking all of it. */
+/**
+ * Reads a bundle from its manifest (parsed JSON or JSON text) and weights file, checking all of
+ * it but the weights' checksum, which needs the asynchronous WebCrypto digest: readBundle checks
+ * that too, and is what files from outside go through. For bundles made in this process
+ * (encodeBundle's output, tests, tools).
+ */
 export function decodeBundle(manifest: unknown, weights: ArrayBuffer): ExtractorBundle {
   return readWeights(parseManifest(manifest), weights);
+}
+
+/** Checks the weights' SHA-256 against the manifest's; warnings for what could not be checked. */
+async function checkSha256(parsed: ParsedManifest, weights: ArrayBuffer): Promise<string[]> {
+  if (parsed.sha256 === undefined)
+    return ['the manifest has no weightsSha256 (written before bundles carried one): the weights are not verified'];
+  const actual = await sha256Hex(weights);
+  if (actual === undefined)
+    return ['this page has no WebCrypto (crypto.subtle needs https or localhost): the weights are not verified'];
+  if (actual !== parsed.sha256)
+    throw new BundleError(
+      'checksum-mismatch',
+      `the weights file's SHA-256 is ${actual}, the manifest says ${parsed.sha256}: ` +
+        `the file is damaged or not this bundle's`,
+    );
+  return [];
+}
+
+async function readVerified(parsed: ParsedManifest, weights: ArrayBuffer): Promise<ExtractorBundle> {
+  // Layout first (a cut file is weights-short, not a checksum mismatch), then the bytes, then
+  // what they compute (a damaged weight is a checksum mismatch, not a non-finite probe).
+  checkLayout(parsed, weights);
+  const early = await checkSha256(parsed, weights);
+  const bundle = readTensors(parsed, weights);
+  const warnings = [...early, ...(bundle.warnings ?? [])];
+  return { ...bundle, ...(warnings.length ? { warnings } : {}) };
+}
+
+/**
+ * Reads a bundle from its manifest and weights file, checking all of it: decodeBundle's checks
+ * and the weights' SHA-256. A bundle without checksum or probe loads, with `warnings` saying so.
+ */
+export async function readBundle(manifest: unknown, weights: ArrayBuffer): Promise<ExtractorBundle> {
+  return readVerified(parseManifest(manifest), weights);
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -420,7 +587,7 @@ function toUrl(from: URL | string, what: string): URL {
   try {
     return new URL(from, globalThis.location?.href);
   } catch (err) {
-    throw new BundleError('network', `${JSON.stringify(String(from))} is not a URL (${what})`, { cause: err });
+    throw new BundleError('network', `${briefValue(String(from))} is not a URL (${what})`, { cause: err });
   }
 }
 
@@ -443,11 +610,11 @@ export async function loadBundle(
       options.weightsUrl !== undefined ? toUrl(options.weightsUrl, 'the weights') : new URL(parsed.weightsFile, url);
     const weights = await fetchFile(weightsUrl, 'binary', 'its float32 weights file', signal);
     throwIfAborted(signal);
-    return readWeights(parsed, weights);
+    return readVerified(parsed, weights);
   }
   const parsed = parseManifest(await from.manifest.text());
   throwIfAborted(signal);
   const weights = await from.weights.arrayBuffer();
   throwIfAborted(signal);
-  return readWeights(parsed, weights);
+  return readVerified(parsed, weights);
 }

@@ -397,7 +397,7 @@ export function createSession(options: SessionOptions): Session {
     },
 
     async loadHead(json: unknown) {
-      const next = parseHead(typeof json === 'string' ? json : JSON.stringify(json));
+      const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
       await install(next);
       changed();

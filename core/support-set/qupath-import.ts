@@ -1,4 +1,6 @@
 import { rasterisePolygon, type PolygonRing } from '../cells/polygon-raster.js';
+import { briefValue } from '../json/brief-value.js';
+import { readBoundedJson } from '../json/bounded-json.js';
 import type { Rect } from '../math/rect.js';
 import {
   LABEL_BACKGROUND,
@@ -27,6 +29,7 @@ import {
 
 export type QuPathImportErrorCode =
   | 'not-json'
+  | 'too-deep'
   | 'not-geojson'
   | 'bad-feature'
   | 'bad-geometry'
@@ -98,16 +101,14 @@ export interface QuPathAnnotations {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A value as a message shows it: short, whatever it is. */
-function show(v: unknown): string {
-  if (v === undefined) return 'missing';
-  let text: string;
-  try {
-    text = JSON.stringify(v) ?? String(v);
-  } catch {
-    text = String(v);
-  }
-  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
-}
+const show = (v: unknown): string => briefValue(v);
+
+/**
+ * Deepest JSON nesting read: each level of QuPath's object hierarchy takes three (childObjects'
+ * array, the Feature, its properties), and this reader walks it without recursion, so the bound
+ * is far above the shared one: ~300 levels of annotations inside annotations.
+ */
+export const MAX_GEOJSON_DEPTH = 1000;
 
 const LEGACY_TYPES: Readonly<Record<string, string>> = {
   PathAnnotationObject: 'annotation',
@@ -256,14 +257,17 @@ function boundsOf(polygons: readonly QuPathPolygon[]): Rect {
  * is used: a malformed file is refused whole, with a QuPathImportError naming its first defect.
  */
 export function parseQuPathGeoJson(input: unknown): QuPathAnnotations {
-  let json = input;
-  if (typeof json === 'string') {
-    try {
-      json = JSON.parse(json);
-    } catch (err) {
-      throw new QuPathImportError('not-json', `not JSON (${(err as Error).message})`, { cause: err });
-    }
+  // Parsed input is not walked for its depth: this reader never recurses but into geometries (16
+  // levels at most), and a whole slide's cells are tens of millions of arrays.
+  const read = typeof input === 'string' ? readBoundedJson(input, MAX_GEOJSON_DEPTH) : { value: input };
+  if (read.problem) {
+    const code = read.problem.kind === 'too-deep' ? 'too-deep' : 'not-json';
+    throw new QuPathImportError(
+      code,
+      code === 'too-deep' ? read.problem.message : `not JSON (${read.problem.message})`,
+    );
   }
+  const json = read.value;
   let features: unknown[];
   if (Array.isArray(json)) features = json;
   else if (isRecord(json) && json.type === 'FeatureCollection') {
@@ -438,7 +442,7 @@ export function importQuPathAnnotations(
   if (!Number.isInteger(maxNewPatches) || maxNewPatches < 0)
     throw new QuPathImportError('bad-option', `maxNewPatches is ${show(maxNewPatches)}; it is an integer ≥ 0`);
   if (typeof className !== 'string' || !parsed.classes.some((c) => c.name === className)) {
-    const known = parsed.classes.map((c) => JSON.stringify(c.name)).join(', ');
+    const known = parsed.classes.map((c) => briefValue(c.name)).join(', ');
     throw new QuPathImportError(
       'unknown-class',
       `no object is classified ${show(className)}; ` +

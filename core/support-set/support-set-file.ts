@@ -1,3 +1,5 @@
+import { briefValue } from '../json/brief-value.js';
+import { readBoundedJson } from '../json/bounded-json.js';
 import { decodeRunLength, encodeRunLength } from './mask-run-length.js';
 import {
   LABEL_BACKGROUND,
@@ -76,7 +78,7 @@ export function supportSetToText(state: SupportSetState): string {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v));
+const show = (v: unknown) => briefValue(v);
 
 function positive(value: unknown, path: string): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
@@ -116,8 +118,7 @@ function sameRatio(a: number, b: number, tolerance: number): boolean {
 
 function describeSlide(s: SlideIdentity): string {
   return (
-    `${JSON.stringify(slideBaseName(s.name))} ` +
-    `(${s.width}×${s.height}${s.mpp === undefined ? '' : `, ${s.mpp} µm/px`})`
+    `${briefValue(slideBaseName(s.name))} ` + `(${s.width}×${s.height}${s.mpp === undefined ? '' : `, ${s.mpp} µm/px`})`
   );
 }
 
@@ -126,14 +127,15 @@ function describeSlide(s: SlideIdentity): string {
  * belongs to this slide and these extractors. Throws a SupportSetFileError naming the problem.
  */
 export function parseSupportSet(input: unknown, expect: SupportSetExpectation = {}): SupportSetState {
-  let json = input;
-  if (typeof json === 'string') {
-    try {
-      json = JSON.parse(json);
-    } catch (err) {
-      throw new SupportSetFileError('not-json', `not JSON (${(err as Error).message})`, { cause: err });
-    }
+  const read = readBoundedJson(input);
+  if (read.problem) {
+    const code = read.problem.kind === 'too-deep' ? 'too-deep' : 'not-json';
+    throw new SupportSetFileError(
+      code,
+      code === 'too-deep' ? read.problem.message : `not JSON (${read.problem.message})`,
+    );
   }
+  const json = read.value;
   if (!isRecord(json)) throw new SupportSetFileError('bad-field', 'a support set file must be a JSON object');
   if (json.format !== SUPPORT_SET_FORMAT)
     throw new SupportSetFileError('wrong-format', `format is ${show(json.format)}, expected "${SUPPORT_SET_FORMAT}"`);
@@ -203,7 +205,7 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
     if (ids.has(entry.id))
       throw new SupportSetFileError(
         'duplicate-id',
-        `${where}.id ${JSON.stringify(entry.id)} is used by an earlier patch too`,
+        `${where}.id ${briefValue(entry.id)} is used by an earlier patch too`,
       );
     ids.add(entry.id);
     const x = finite(entry.x, `${where}.x`);

@@ -233,12 +233,13 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   /**
    * Loads extractors into every worker. `key` names the set for the tile cache (default: the
    * URL, or a new name per call). Queued jobs of other extractors are dropped (they would need
-   * a head fitted on those).
+   * a head fitted on those). `warnings`: what loading could not check (a bundle without checksum
+   * or probe, models/FORMAT.md#integrity).
    */
   async setExtractors(
     source: ExtractorSource,
     key?: string,
-  ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
+  ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number; warnings?: readonly string[] }> {
     const k = key ?? (source.kind === 'url' ? `url:${source.url}` : `set-${this.nextExtractorsKey++}`);
     this.extractors = { key: k };
     this.head = undefined;

@@ -89,7 +89,11 @@ export class WorkerSupervisor {
   async loadExtractors(
     key: string,
     source: ExtractorSource,
-  ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number }> {
+  ): Promise<{
+    extractors: readonly { name: string; depth: number }[];
+    mpp: number;
+    warnings?: readonly string[];
+  }> {
     this.extractors = { key, source };
     this.head = undefined;
     // Only configured workers are told here: one still starting takes the newest configuration
@@ -104,7 +108,8 @@ export class WorkerSupervisor {
     }
     const answers = await Promise.all(targets.map((s) => s.loadExtractors(key, source)));
     if (answers.length === 0) throw new Error('no worker loaded the extractors');
-    return { extractors: answers[0].extractors, mpp: answers[0].mpp };
+    const { extractors, mpp, warnings } = answers[0];
+    return { extractors, mpp, ...(warnings ? { warnings } : {}) };
   }
 
   /** Sets the head in every configured worker (one still starting sets the newest head itself). */

@@ -73,7 +73,7 @@ test('bad heads are refused with a message that names the problem', () => {
     'wrong-format',
     /format is "openseadragon-fewshot\/extractors", expected "openseadragon-fewshot\/head"/,
   );
-  rejects((j) => void delete j.format, 'wrong-format', /format is undefined/);
+  rejects((j) => void delete j.format, 'wrong-format', /format is missing/);
   rejects((j) => void (j.version = 2), 'unsupported-version', /version 2 is not supported/);
   rejects((j) => void (j.W[3] = 'x'), 'bad-field', /W\[3\] is "x", not a number/);
   // JSON has no NaN: JSON.stringify writes null, which is caught; a parsed object can hold NaN.
@@ -119,4 +119,30 @@ test('a head is refused for extractors other than those it was fitted on', () =>
     [extractors[0], { ...extractors[1], name: 'gamma' }],
     /these extractors are alpha \(depth 4\), gamma \(depth 3\)/,
   );
+});
+
+test('a value beyond float32 is refused: finite in the file, Infinity on every backend', () => {
+  // Issue 12: W[0] = 1e308 was accepted and 2,334 of 4,096 pixels came out NaN.
+  rejects((j) => void (j.W[0] = 1e308), 'not-finite', /W\[0\] is 1e\+308, beyond float32/);
+  rejects((j) => void (j.b = -3.5e38), 'not-finite', /b is -3\.5e\+38, beyond float32/);
+  rejects((j) => void (j.featureStats.std[1] = 1e39), 'not-finite', /featureStats\.std\[1\]/);
+  // The largest float32 itself is a float32.
+  assert.equal(parseHead({ ...serializeHead(head()), b: 3.4028234663852886e38 }).b, 3.4028234663852886e38);
+});
+
+test('deep nesting and long values are refused with the head’s own error and a short message', () => {
+  const deep = JSON.stringify(serializeHead(head())).replace('"plasma"', '['.repeat(20_000) + ']'.repeat(20_000));
+  rejects(() => deep, 'too-deep', /nests deeper than 64 levels/);
+  // A parsed value too (the session's loadHead takes either): checked without recursion.
+  let nested: unknown = 0;
+  for (let i = 0; i < 20_000; i++) nested = [nested];
+  rejects((j) => void (j.metadata.className = nested), 'too-deep', /nests deeper than 64 levels/);
+  rejects((j) => void (j.W[1] = 'x'.repeat(3_000_000)), 'bad-field', /W\[1\] is "x+…" \(3000000 characters\)/);
+  rejects((j) => void (j.metadata.extractors[0].name = 'n'.repeat(100_000)), 'extractor-mismatch', /100000/, true);
+  for (const long of ['x'.repeat(3_000_000), Array(1_000_000).fill(1e308)]) {
+    assert.throws(
+      () => parseHead({ ...serializeHead(head()), threshold: long }),
+      (err: unknown) => err instanceof HeadError && err.message.length <= 400,
+    );
+  }
 });

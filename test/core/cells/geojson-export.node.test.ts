@@ -3,13 +3,15 @@ import { test } from 'node:test';
 import { cellContours, type CellContour } from '../../../core/cells/cell-contours.js';
 import {
   cellsToGeoJson,
+  cellsToGeoJsonReport,
   DEFAULT_CLASS_COLOR,
   type CellFeatureCollection,
   type Position,
 } from '../../../core/cells/geojson-export.js';
 import { levelPlacement, maskPlacement } from '../../../core/cells/mask-placement.js';
 import { rasterisePolygon } from '../../../core/cells/polygon-raster.js';
-import { dice, sampleLabelImages } from './mask-fixtures.js';
+import { dice, pairs as pairsOf, sampleLabelImages } from './mask-fixtures.js';
+import { ringsSimpleAndDisjoint } from './segment-reference.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const LYMPHOCYTE = { name: 'Lymphocyte', color: [60, 180, 75] as [number, number, number] };
@@ -125,9 +127,11 @@ test(
       );
 
       for (const [k, f] of json.features.entries()) {
-        const area = f.properties.measurements['Area µm^2'];
+        const area = f.properties.measurements['Mask area µm^2'];
         const perimeter = f.properties.measurements['Perimeter µm'];
-        assert.equal(area, cells[k].area * 4 * 0.25, 'area: mask pixels × 4 level-0 pixels × 0.25 µm²');
+        assert.equal(area, cells[k].area * 4 * 0.25, 'mask area: mask pixels × 4 level-0 pixels × 0.25 µm²');
+        const polygon = f.geometry.coordinates.reduce((sum, ring) => sum + shoelace(ring), 0) * 0.25;
+        assert.ok(Math.abs(f.properties.measurements['Area µm^2'] - polygon) <= 1e-9 * polygon, 'area: the polygon’s');
         // The perimeter against the outline as written (rounded to 0.01 px).
         assert.ok(
           Math.abs(perimeter - length(f.geometry.coordinates[0], 0.5, 0.5)) < 0.01 * f.geometry.coordinates[0].length,
@@ -177,10 +181,10 @@ test('an anisotropic, non-integer placement maps back to the mask with Dice ≥ 
   const withoutMpp = cellsToGeoJson(cells, { placement, classification: LYMPHOCYTE });
   for (const [k, f] of withoutMpp.features.entries()) {
     const m = f.properties.measurements;
-    assert.deepEqual(Object.keys(m), ['Area px^2', 'Perimeter px']);
+    assert.deepEqual(Object.keys(m), ['Area px^2', 'Perimeter px', 'Mask area px^2']);
     const um = withMpp.features[k].properties.measurements;
     assert.ok(Math.abs(m['Area px^2'] * mpp.x * mpp.y - um['Area µm^2']) < 1e-9 * um['Area µm^2']);
-    assert.ok(Math.abs(m['Area px^2'] - cells[k].area * 4.0005 * 3.999) < 1e-6);
+    assert.ok(Math.abs(m['Mask area px^2'] - cells[k].area * 4.0005 * 3.999) < 1e-6);
     // With per-axis units, the µm perimeter is not the pixel one times a constant: recompute it.
     assert.ok(
       Math.abs(um['Perimeter µm'] - length(f.geometry.coordinates[0], mpp.x, mpp.y)) <
@@ -247,4 +251,103 @@ test('every feature carries classification.color (QuPath throws without one): th
     }
   }
   assert.throws(() => cellsToGeoJson(cells, { placement, classification: { name: '' } }), /non-empty name/);
+});
+
+/** Flat rings of a feature, without the closing repeat, for the brute-force reference. */
+const flatRings = (f: CellFeatureCollection['features'][number]) =>
+  f.geometry.coordinates.map((ring) => ring.slice(0, -1).flat());
+
+test('rounded to 0 decimals, every polygon is still valid (checked by brute force) and its area is its own', () => {
+  // Issue 12: with decimals 0 the sample gave 1,316 rings of < 3 distinct points and 56 self-intersections.
+  const images = sampleLabelImages();
+  let written = 0;
+  let dropped = 0;
+  for (const image of images) {
+    const mask = image.classes.map((c) => (c ? 1 : 0));
+    const cells = cellContours(mask, image.width, image.height);
+    for (const [placement, decimals] of [
+      [maskPlacement(777.25, 4096.5, 4.0005, 3.999), 0],
+      [maskPlacement(10, 20, 1), 0],
+      [maskPlacement(10, 20, 0.5), 0],
+    ] as const) {
+      const report = cellsToGeoJsonReport(cells, {
+        placement,
+        classification: LYMPHOCYTE,
+        decimals,
+        mpp: { x: 0.5, y: 0.25 },
+      });
+      const json = parseAndCheck(JSON.stringify(report.collection), cells.length - report.droppedCells);
+      for (const f of json.features) {
+        const rings = flatRings(f);
+        for (const ring of rings) {
+          const distinct = new Set(pairsOf(ring).map(([x, y]) => `${x},${y}`));
+          assert.ok(distinct.size >= 3 && distinct.size === ring.length / 2, 'repeated or too few points');
+          for (const v of ring) assert.equal(Math.round(v * 10 ** decimals) / 10 ** decimals, v);
+        }
+        assert.ok(ringsSimpleAndDisjoint(rings), `feature ${f.id} crosses itself`);
+        const area = f.geometry.coordinates.reduce((s, ring) => s + shoelace(ring), 0) * 0.5 * 0.25;
+        assert.ok(Math.abs(f.properties.measurements['Area µm^2'] - area) <= 1e-9 * Math.max(1, area));
+      }
+      written += json.features.length;
+      dropped += report.droppedCells;
+    }
+  }
+  // Dropping is for what rounding collapsed (cells a few level-0 pixels across), not the rule.
+  assert.ok(written > 1000 && dropped < 0.1 * written, `${written} written, ${dropped} dropped`);
+  assert.ok(dropped > 0, 'at scale 0.5 and 0 decimals some cells collapse: the test would not see the rule work');
+});
+
+test('rounding repairs what it can: repeats merged, spikes cut, collapsed rings and holes dropped and counted', () => {
+  const cell = (rings: number[][]): CellContour =>
+    ({
+      label: 1,
+      area: 1,
+      box: { x: 0, y: 0, width: 1, height: 1 },
+      rings: rings.map((r) => Float64Array.from(r)),
+    }) as unknown as CellContour;
+  const placement = maskPlacement(0, 0, 1);
+  const square = [0, 0, 10, 0, 10, 10, 0, 10];
+  const cases = [
+    // A vertex 0.2 away from its neighbour merges with it at 0 decimals.
+    cell([[0, 0, 10, 0, 10.2, 0.1, 10, 10, 0, 10]]),
+    // A spike out and back to the same rounded point is cut.
+    cell([[0, 0, 10, 0, 10, 5, 14, 5.2, 10, 5.1, 10, 10, 0, 10]]),
+    // A sliver of zero area once rounded is dropped.
+    cell([[0, 0, 10, 0.2, 20, 0.1]]),
+    // A hole too small for the precision is dropped, the cell kept.
+    cell([square, [5, 5, 5.1, 5.3, 5.2, 5.1]]),
+  ];
+  const report = cellsToGeoJsonReport(cases, { placement, classification: LYMPHOCYTE, decimals: 0 });
+  assert.equal(report.droppedCells, 1);
+  assert.equal(report.droppedHoles, 1);
+  const rings = report.collection.features.map((f) => f.geometry.coordinates);
+  assert.deepEqual(rings[0], [
+    [
+      [0, 0],
+      [10, 0],
+      [10, 10],
+      [0, 10],
+      [0, 0],
+    ],
+  ]);
+  assert.deepEqual(rings[1], [
+    [
+      [0, 0],
+      [10, 0],
+      [10, 5],
+      [10, 10],
+      [0, 10],
+      [0, 0],
+    ],
+  ]);
+  assert.deepEqual(rings[2], [
+    [
+      [0, 0],
+      [10, 0],
+      [10, 10],
+      [0, 10],
+      [0, 0],
+    ],
+  ]);
+  assert.equal(report.collection.features[2].properties.measurements['Area px^2'], 100);
 });

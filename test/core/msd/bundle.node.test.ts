@@ -206,7 +206,7 @@ describe('malformed bundles are refused, each with its own reason', () => {
       'no version',
       (m) => void delete (m as Partial<ExtractorManifest>).version,
       'unsupported-version',
-      /version undefined is not supported/,
+      /version missing is not supported/,
     ],
     [
       'a class without a name',

@@ -229,11 +229,11 @@ test(
         );
       }
     }
-    const areas = geojson.features.reduce((s, f) => s + f.properties.measurements['Area µm^2'], 0);
+    const areas = geojson.features.reduce((s, f) => s + f.properties.measurements['Mask area µm^2'], 0);
     const cellArea = cells.reduce((s, c) => s + c.area, 0) * 0.5 * 0.5;
     assert.ok(
       Math.abs(areas - cellArea) < 1e-6 * cellArea,
-      `GeoJSON areas ${areas} µm² = the tile's cells ${cellArea}`,
+      `GeoJSON mask areas ${areas} µm² = the tile's cells ${cellArea}`,
     );
     assert.deepEqual(
       session.exportGeoJson({ x: 0, y: 0, width: 100, height: 100 }).features,

@@ -206,3 +206,15 @@ test('importing replaces the store\u2019s patches as one undo step; a refused im
   s.undo();
   assert.deepEqual(content(s.patches), before);
 });
+
+test('deep nesting and long values are refused with the file’s own error and a short message', () => {
+  const text = supportSetToText(painted().state());
+  const deep = text.replace('"https://example.org/slides/case-17.svs"', '['.repeat(20_000) + '0' + ']'.repeat(20_000));
+  refuses(() => deep, 'too-deep', /nests deeper than 64 levels/);
+  refuses((j) => void (j.extractorMpp = 'x'.repeat(3_000_000)), 'bad-field', /\(3000000 characters\)/);
+  refuses((j) => void (j.patches[0].scale = Array(1_000_000).fill(1)), 'bad-field', /an array of 1000000/);
+  assert.throws(
+    () => parseSupportSet({ ...JSON.parse(text), format: 'f'.repeat(1_000_000) }),
+    (err: unknown) => err instanceof SupportSetFileError && err.message.length <= 400,
+  );
+});
