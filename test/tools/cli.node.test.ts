@@ -19,6 +19,7 @@ const TOOLS = [
   ['bench-patch-model', 'npm run bench:patch'],
   ['bench-train', 'npm run bench:train'],
   ['screenshot', 'npm run screenshot'],
+  ['fuzz', 'npm run fuzz'],
 ] as const;
 
 interface Run {
