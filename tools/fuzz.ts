@@ -28,6 +28,12 @@ and --n always give the same mutants. Exits 1 when any mutant was not opened or 
         value: 'N',
         description: `child processes side by side (default ${Math.max(1, os.availableParallelism() - 1)})`,
       },
+      limit: {
+        type: 'string',
+        value: 'MS',
+        default: '10000',
+        description: "a check's signal fires after MS unless it fired earlier; a child silent MS after that has hung",
+      },
       show: { type: 'string', value: 'N', default: '5', description: 'examples printed per failing outcome' },
       save: { type: 'string', value: 'DIR', description: 'write every failing mutant to DIR as <index>.<kind>' },
     },
@@ -43,8 +49,17 @@ and --n always give the same mutants. Exits 1 when any mutant was not opened or 
         ? Math.max(1, os.availableParallelism() - 1)
         : integerOption('workers', values.workers, 1);
     const show = integerOption('show', values.show, 0);
+    const limitMs = integerOption('limit', values.limit, 100);
     const progress = progressLine({ label: `fuzzing ${values.kind}`, total: n });
-    const report = await runFuzz({ kind: values.kind, n, seed, workers, onResult: (_, done) => progress.update(done) });
+    const report = await runFuzz({
+      kind: values.kind,
+      n,
+      seed,
+      workers,
+      limitMs,
+      hangMs: limitMs,
+      onResult: (_, done) => progress.update(done),
+    });
     progress.finish();
     console.log(formatReport(report, show));
     if (values.save && report.failures.length) {
