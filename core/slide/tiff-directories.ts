@@ -49,7 +49,24 @@ export const MAX_ENTRIES = 4096;
 
 /** Bytes per value of each TIFF field type; 0 where the number is not a type. */
 const TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8];
-const TYPE_NAMES = ['', 'BYTE', 'ASCII', 'SHORT', 'LONG', 'RATIONAL', 'SBYTE', 'UNDEFINED', 'SSHORT', 'SLONG'];
+const TYPE_NAMES: Record<number, string> = {
+  1: 'BYTE',
+  2: 'ASCII',
+  3: 'SHORT',
+  4: 'LONG',
+  5: 'RATIONAL',
+  6: 'SBYTE',
+  7: 'UNDEFINED',
+  8: 'SSHORT',
+  9: 'SLONG',
+  10: 'SRATIONAL',
+  11: 'FLOAT',
+  12: 'DOUBLE',
+  13: 'IFD',
+  16: 'LONG8',
+  17: 'SLONG8',
+  18: 'IFD8',
+};
 const INTEGER_TYPES = new Set([1, 3, 4, 13, 16, 18]);
 
 /**
@@ -62,8 +79,7 @@ const READ_TAGS = new Set([
   347, 33550, 33922, 34264, 34735, 34736, 34737, 42113, 50674,
 ]);
 
-export const typeName = (type: number) =>
-  TYPE_NAMES[type] ?? ({ 16: 'LONG8', 13: 'IFD', 18: 'IFD8' }[type] || `${type}`);
+const typeName = (type: number) => TYPE_NAMES[type] ?? `type ${type}`;
 
 class Reader {
   constructor(

@@ -45,4 +45,6 @@ process.on('message', (job: ChildJob) => {
     },
   );
 });
+// A runner that is gone (killed, ^C) takes its children with it, unless one is stuck in a loop.
+process.on('disconnect', () => process.exit(0));
 send({ ready: true });
