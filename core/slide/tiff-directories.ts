@@ -72,11 +72,13 @@ const INTEGER_TYPES = new Set([1, 3, 4, 13, 16, 18]);
 /**
  * Tags whose values are read: by this viewer, or by geotiff as it parses an IFD (its "eager"
  * tags). Their ranges must lie in the file. Any other tag (a scanner's private metadata) may
- * point anywhere without making the slide unreadable: it is never read.
+ * point anywhere without making the slide unreadable: it is never read. ImageDescription and the
+ * resolution tags are read from the first level only, so they are checked there, when read
+ * (`TiffEntry.unreadable`, tiff-source.ts).
  */
 const READ_TAGS = new Set([
-  254, 255, 256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 282, 283, 284, 296, 322, 323, 324, 325, 330, 338, 339,
-  347, 33550, 33922, 34264, 34735, 34736, 34737, 42113, 50674,
+  254, 255, 256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 322, 323, 324, 325, 330, 338, 339, 347, 33550, 33922,
+  34264, 34735, 34736, 34737, 42113, 50674,
 ]);
 
 const typeName = (type: number) => TYPE_NAMES[type] ?? `type ${type}`;

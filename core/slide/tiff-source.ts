@@ -72,10 +72,12 @@ export async function openTiff(
   const maxStripBytes = options.maxStripBytes ?? DEFAULT_MAX_STRIP_BYTES;
 
   let images: GeoTIFFImage[];
+  let firstDirectory: TiffDirectory;
   try {
     // Our own walk first: geotiff's would loop forever on a cyclic chain (tiff-directories.ts).
     const structure = await readTiffStructure(read, fileSize, name, signal);
     const chosen = pyramidDirectories(structure, read, fileSize, name);
+    firstDirectory = chosen[0];
     images = [];
     for (const [level, directory] of chosen.entries()) {
       const values = directoryValues(structure, directory, read, fileSize, name, signal);
@@ -104,7 +106,16 @@ export async function openTiff(
     tileHeight: image.getTileHeight(),
   }));
   let description: string;
+  // Tags whose values lie outside the file are kept unread at open (tiff-directories.ts): these
+  // two are read here, from the first level only.
+  const readable = (...tags: number[]) => {
+    for (const tag of tags) {
+      const unreadable = firstDirectory.entries.get(tag)?.unreadable;
+      if (unreadable) throw unreadable;
+    }
+  };
   try {
+    readable(270);
     const value = await untilAborted(first.fileDirectory.loadValue('ImageDescription'), signal, name);
     if (value !== undefined && typeof value !== 'string')
       throw new SlideError('corrupt', name, 'the ImageDescription of the first image is not text');
@@ -114,7 +125,11 @@ export async function openTiff(
   }
   let mpp: PixelSource['mpp'];
   try {
-    mpp = mppFromDescription(description) ?? (await untilAborted(mppFromResolutionTags(first), signal, name));
+    mpp = mppFromDescription(description);
+    if (!mpp) {
+      readable(282, 283, 296);
+      mpp = await untilAborted(mppFromResolutionTags(first), signal, name);
+    }
   } catch (err) {
     throw explain(err, name, signal, 'reading the resolution tags (XResolution, YResolution, ResolutionUnit)');
   }
