@@ -1,6 +1,7 @@
 import type { GeoTIFF } from 'geotiff';
 import { flattenError, rebuildError, type TransferableError } from '../errors/transferable-error.js';
 import type { ByteReader, ByteSlice } from './http-blocks.js';
+import { checkSlice } from './blob-source.js';
 import { SlideError } from './slide-error.js';
 
 /**
@@ -116,6 +117,11 @@ export function portByteSource(port: MessagePort, size: number, name: string): S
     fetch(slices: { offset: number; length: number }[], signal?: AbortSignal): Promise<ArrayBuffer[]> {
       if (closedBy) return Promise.reject(closedBy);
       if (signal?.aborted) return Promise.reject(new SlideError('aborted', name, 'the read was aborted'));
+      try {
+        for (const slice of slices) checkSlice(slice, name);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const id = nextId++;
       return new Promise<ArrayBuffer[]>((resolve, reject) => {
         const onAbort = () => {

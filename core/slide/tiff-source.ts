@@ -8,6 +8,14 @@ import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
 import { registerJpeg2000 } from './jpeg2000.js';
 import { compressionName, isSupportedCompression } from './tiff-compression.js';
 import { mppFromDescription, mppFromResolutionTags } from './tiff-mpp.js';
+import {
+  directoryValues,
+  readTiffStructure,
+  type ByteReader,
+  type DirectoryValues,
+  type TiffDirectory,
+  type TiffStructure,
+} from './tiff-directories.js';
 
 export interface OpenTiffOptions {
   readonly signal?: AbortSignal;
@@ -43,7 +51,7 @@ export async function openTiff(
   // Bytes through a port: another thread reads the file for this one (port-bytes.ts).
   const local =
     slide.kind === 'blob'
-      ? blobSource(slide.blob)
+      ? blobSource(slide.blob, name)
       : slide.kind === 'bytes'
         ? portByteSource(slide.port, slide.size, name)
         : undefined;
@@ -51,24 +59,42 @@ export async function openTiff(
   checkMagic(header, name);
 
   let tiff: GeoTIFF;
-  let images: GeoTIFFImage[];
   try {
     tiff =
       slide.kind === 'url'
         ? await fromCustomClient(new SlideHttpClient(slide.url, name), { allowFullFile: false }, signal)
         : await GeoTIFF.fromSource(local!, undefined, signal);
-    images = await pyramidImages(tiff);
+  } catch (err) {
+    throw explain(err, name, signal, 'reading the TIFF header');
+  }
+  const read: ByteReader = async (offset, length, readSignal) =>
+    (await tiff.source.fetch([{ offset, length }], readSignal))[0];
+  const maxStripBytes = options.maxStripBytes ?? DEFAULT_MAX_STRIP_BYTES;
+
+  let images: GeoTIFFImage[];
+  let firstDirectory: TiffDirectory;
+  try {
+    // Our own walk first: geotiff's would loop forever on a cyclic chain (tiff-directories.ts).
+    const structure = await readTiffStructure(read, fileSize, name, signal);
+    const chosen = pyramidDirectories(structure, read, fileSize, name);
+    firstDirectory = chosen[0];
+    images = [];
+    for (const [level, directory] of chosen.entries()) {
+      const values = directoryValues(structure, directory, read, fileSize, name, signal);
+      const tables = await checkLevel(values, directory, level, name, maxStripBytes, fileSize);
+      throwIfAborted(signal, name);
+      const parsed = await untilAborted(tiff.parser.parseFileDirectoryAt(directory.offset), signal, name);
+      // geotiff reads the tile tables lazily, with the offsets as they are in the file (and, for
+      // big-endian files, in the wrong byte order); it gets the checked ones instead.
+      for (const [tag, table] of [tables.offsets, tables.byteCounts]) {
+        parsed.deferredArrays.delete(tag);
+        parsed.deferredFields.delete(tag);
+        parsed.actualizedFields.set(tag, table);
+      }
+      images.push(new GeoTIFFImage(parsed, tiff.littleEndian, tiff.cache, tiff.source));
+    }
   } catch (err) {
     throw explain(err, name, signal, 'reading the TIFF directories');
-  }
-  if (images.length === 0) throw new SlideError('unsupported-format', name, 'the TIFF holds no image');
-
-  const maxStripBytes = options.maxStripBytes ?? DEFAULT_MAX_STRIP_BYTES;
-  for (const [index, image] of images.entries()) checkImage(image, index, name, maxStripBytes);
-  try {
-    await checkNotTruncated(images, fileSize, name);
-  } catch (err) {
-    throw explain(err, name, signal, 'reading the tile tables');
   }
 
   const first = images[0];
@@ -79,8 +105,35 @@ export async function openTiff(
     tileWidth: image.getTileWidth(),
     tileHeight: image.getTileHeight(),
   }));
-  const description = String((await first.fileDirectory.loadValue('ImageDescription')) ?? '');
-  const mpp = mppFromDescription(description) ?? (await mppFromResolutionTags(first));
+  let description: string;
+  // Tags whose values lie outside the file are kept unread at open (tiff-directories.ts): these
+  // two are read here, from the first level only.
+  const readable = (...tags: number[]) => {
+    for (const tag of tags) {
+      const unreadable = firstDirectory.entries.get(tag)?.unreadable;
+      if (unreadable) throw unreadable;
+    }
+  };
+  try {
+    readable(270);
+    const value = await untilAborted(first.fileDirectory.loadValue('ImageDescription'), signal, name);
+    if (value !== undefined && typeof value !== 'string')
+      throw new SlideError('corrupt', name, 'the ImageDescription of the first image is not text');
+    description = value ?? '';
+  } catch (err) {
+    throw explain(err, name, signal, 'reading the ImageDescription');
+  }
+  let mpp: PixelSource['mpp'];
+  try {
+    mpp = mppFromDescription(description);
+    if (!mpp) {
+      readable(282, 283, 296);
+      mpp = await untilAborted(mppFromResolutionTags(first), signal, name);
+    }
+  } catch (err) {
+    throw explain(err, name, signal, 'reading the resolution tags (XResolution, YResolution, ResolutionUnit)');
+  }
+  throwIfAborted(signal, name);
 
   return {
     name,
@@ -164,6 +217,16 @@ function checkMagic(header: Uint8Array, name: string): void {
   const b = header;
   const le = b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43) && b[3] === 0;
   const be = b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 42 || b[3] === 43);
+  if ((le || be) && (b[2] === 43 || b[3] === 43)) {
+    // geotiff would stop at "Unsupported offset byte-size" with no hint that the header is bad.
+    const offsetSize = le ? b[4] | (b[5] << 8) : (b[4] << 8) | b[5];
+    if (b.length >= 8 && (offsetSize !== 8 || b[6] !== 0 || b[7] !== 0))
+      throw new SlideError(
+        'corrupt',
+        name,
+        `the BigTIFF header gives an offset size of ${offsetSize} bytes (it must be 8)`,
+      );
+  }
   if (le || be) return;
   if (b.length < 8)
     throw new SlideError('truncated', name, `the file is only ${b.length} bytes long, too short for a TIFF`);
@@ -182,44 +245,76 @@ function sniff(b: Uint8Array): string {
 }
 
 /**
- * The images that form the resolution pyramid, largest first. Aperio SVS stores a strip-based
- * thumbnail, a label and a macro image among the levels; OME-TIFF and `vips --subifd` store
- * the reduced levels as SubIFDs of the first image.
+ * The directories that form the resolution pyramid, largest first. Aperio SVS stores a
+ * strip-based thumbnail, a label and a macro image among the levels; OME-TIFF and
+ * `vips --subifd` store the reduced levels as SubIFDs of the first image.
  */
-async function pyramidImages(tiff: GeoTIFF): Promise<GeoTIFFImage[]> {
-  const first = await tiff.getImage(0);
-  const subIfdOffsets = first.fileDirectory.hasTag('SubIFDs')
-    ? ((await first.fileDirectory.loadValue('SubIFDs')) as ArrayLike<number | bigint>)
-    : undefined;
-  if (subIfdOffsets && subIfdOffsets.length > 0) {
-    const reduced = await Promise.all(
-      Array.from(subIfdOffsets, async (offset) => {
-        const directory = await tiff.parser.parseFileDirectoryAt(Number(offset));
-        return new GeoTIFFImage(directory, tiff.littleEndian, tiff.cache, tiff.source);
-      }),
-    );
-    return [first, ...reduced].sort((a, b) => b.getWidth() - a.getWidth());
-  }
-  const count = await tiff.getImageCount();
-  const all = [first];
-  for (let i = 1; i < count; i++) all.push(await tiff.getImage(i));
-  const tiled = (image: GeoTIFFImage) => image.fileDirectory.hasTag('TileOffsets');
-  const aspect = first.getWidth() / first.getHeight();
-  const levels = all.filter(
+function pyramidDirectories(
+  structure: TiffStructure,
+  read: ByteReader,
+  fileSize: number,
+  name: string,
+): TiffDirectory[] {
+  const all = structure.subIfds.length > 0 ? [structure.chain[0], ...structure.subIfds] : structure.chain;
+  const sized = all.map((directory) => {
+    const values = directoryValues(structure, directory, read, fileSize, name);
+    return {
+      directory,
+      width: positiveSize(values.scalar(256, 'ImageWidth'), 'ImageWidth', directory, name),
+      height: positiveSize(values.scalar(257, 'ImageLength'), 'ImageLength', directory, name),
+      tiled: directory.entries.has(324),
+    };
+  });
+  const [first] = sized;
+  if (structure.subIfds.length > 0) return sized.sort((a, b) => b.width - a.width).map((s) => s.directory);
+  const aspect = first.width / first.height;
+  const levels = sized.filter(
     (image, i) =>
       i === 0 ||
-      (tiled(image) === tiled(first) &&
-        Math.abs(image.getWidth() / image.getHeight() / aspect - 1) < 0.02 &&
-        image.getWidth() < first.getWidth()),
+      (image.tiled === first.tiled &&
+        Math.abs(image.width / image.height / aspect - 1) < 0.02 &&
+        image.width < first.width),
   );
-  levels.sort((a, b) => b.getWidth() - a.getWidth());
+  levels.sort((a, b) => b.width - a.width);
   // Several IFDs of one size (OME planes, z-stacks) are not levels: keep the first of each width.
-  return levels.filter((image, i) => i === 0 || image.getWidth() < levels[i - 1].getWidth());
+  return levels.filter((image, i) => i === 0 || image.width < levels[i - 1].width).map((s) => s.directory);
 }
 
-function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBytes: number): void {
-  const dir = image.fileDirectory;
-  const compression = Number(dir.getValue('Compression') ?? 1);
+/** Beyond this an edge is not a slide but a corrupt size (the largest scanners give ~200,000 px). */
+const MAX_EDGE = 1 << 24;
+
+function positiveSize(value: number, tagName: string, directory: TiffDirectory, name: string): number {
+  if (!(value > 0) || value > MAX_EDGE)
+    throw new SlideError(
+      'corrupt',
+      name,
+      `${tagName} of ${directory.label} is ${value}; it must be a positive size up to ${MAX_EDGE}`,
+    );
+  return value;
+}
+
+interface LevelTables {
+  readonly offsets: readonly [number, number[]];
+  readonly byteCounts: readonly [number, number[]];
+}
+
+/**
+ * Everything about one level that can be checked without decoding a pixel: sizes, samples,
+ * compression, the tile or strip geometry, and that the tile tables have an entry for every
+ * tile the geometry needs, each inside the file.
+ */
+async function checkLevel(
+  values: DirectoryValues,
+  directory: TiffDirectory,
+  level: number,
+  name: string,
+  maxStripBytes: number,
+  fileSize: number,
+): Promise<LevelTables> {
+  const width = positiveSize(values.scalar(256, 'ImageWidth'), 'ImageWidth', directory, name);
+  const height = positiveSize(values.scalar(257, 'ImageLength'), 'ImageLength', directory, name);
+  const where = `of level ${level} (${directory.label})`;
+  const compression = values.scalar(259, 'Compression', 1);
   if (!isSupportedCompression(compression)) {
     throw new SlideError(
       'unsupported-compression',
@@ -228,17 +323,67 @@ function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBy
         `which this viewer cannot decode`,
     );
   }
-  const bits = image.getBitsPerSample(0);
-  if (bits !== 8) {
+  const samples = values.scalar(277, 'SamplesPerPixel', 1);
+  if (samples < 1 || samples > 4)
     throw new SlideError(
       'unsupported-format',
       name,
-      `level ${level} has ${bits}-bit samples; only 8-bit brightfield (RGB or grey) images are supported`,
+      `SamplesPerPixel ${where} is ${samples}; brightfield images have 1, 3 or 4`,
+    );
+  const planar = values.scalar(284, 'PlanarConfiguration', 1);
+  if (planar !== 1 && planar !== 2)
+    throw new SlideError('corrupt', name, `PlanarConfiguration ${where} is ${planar}; TIFF defines 1 and 2`);
+  const bits = directory.entries.has(258) ? await values.integers(258, 'BitsPerSample', samples) : [1];
+  if (bits.some((b) => b !== 8)) {
+    throw new SlideError(
+      'unsupported-format',
+      name,
+      `level ${level} has ${bits.find((b) => b !== 8)}-bit samples; ` +
+        'only 8-bit brightfield (RGB or grey) images are supported',
     );
   }
-  if (!dir.hasTag('TileOffsets')) {
-    const rows = Math.min(Number(dir.getValue('RowsPerStrip') ?? image.getHeight()), image.getHeight());
-    const stripBytes = rows * image.getWidth() * image.getSamplesPerPixel();
+
+  const tiled = directory.entries.has(324);
+  if (tiled === directory.entries.has(273))
+    throw new SlideError(
+      'corrupt',
+      name,
+      tiled ? `${directory.label} has both tiles and strips` : `${directory.label} has neither tiles nor strips`,
+    );
+  let blockWidth: number;
+  let blockHeight: number;
+  if (tiled) {
+    blockWidth = values.scalar(322, 'TileWidth');
+    blockHeight = values.scalar(323, 'TileLength');
+    for (const [tagName, edge, size] of [
+      ['TileWidth', blockWidth, width],
+      ['TileLength', blockHeight, height],
+    ] as const) {
+      // The TIFF spec: tile edges are multiples of 16. Beyond 4× the level (or 1024 px for a
+      // small level) a tile is not a layout but a corrupt number that would allocate gigabytes.
+      if (!(edge > 0) || edge % 16 !== 0 || edge > Math.max(4 * size, 1024))
+        throw new SlideError(
+          'corrupt',
+          name,
+          `${tagName} ${where} is ${edge}; tile edges are positive multiples of 16, ` +
+            `at most 4× the level's ${size} px`,
+        );
+    }
+    const tileBytes = blockWidth * blockHeight * samples;
+    if (tileBytes > maxStripBytes)
+      throw new SlideError(
+        'unsupported-format',
+        name,
+        `level ${level} has tiles of ${(tileBytes / 2 ** 20).toFixed(0)} MiB each when decoded, too large to read ` +
+          `(limit ${(maxStripBytes / 2 ** 20).toFixed(0)} MiB)`,
+      );
+  } else {
+    const rowsPerStrip = values.scalar(278, 'RowsPerStrip', height);
+    if (!(rowsPerStrip > 0))
+      throw new SlideError('corrupt', name, `RowsPerStrip ${where} is ${rowsPerStrip}; it must be positive`);
+    blockWidth = width;
+    blockHeight = Math.min(rowsPerStrip, height);
+    const stripBytes = blockHeight * width * samples;
     if (stripBytes > maxStripBytes) {
       throw new SlideError(
         'strip-too-large',
@@ -250,26 +395,67 @@ function checkImage(image: GeoTIFFImage, level: number, name: string, maxStripBy
       );
     }
   }
-}
-
-async function checkNotTruncated(images: GeoTIFFImage[], fileSize: number, name: string): Promise<void> {
-  if (!Number.isFinite(fileSize)) return;
-  for (const [level, image] of images.entries()) {
-    const dir = image.fileDirectory;
-    const tiled = dir.hasTag('TileOffsets');
-    const offsets = (await dir.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number | bigint>;
-    const counts = (await dir.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number | bigint>;
-    let end = 0;
-    for (let i = 0; i < offsets.length; i++) end = Math.max(end, Number(offsets[i]) + Number(counts[i]));
-    if (end > fileSize) {
+  const across = Math.ceil(width / blockWidth);
+  const down = Math.ceil(height / blockHeight);
+  const needed = across * down * (planar === 2 ? samples : 1);
+  const [offsetTag, countTag] = tiled ? [324, 325] : [273, 279];
+  const [offsetName, countName] = tiled ? ['TileOffsets', 'TileByteCounts'] : ['StripOffsets', 'StripByteCounts'];
+  if (!directory.entries.has(countTag)) throw new SlideError('corrupt', name, `${directory.label} has no ${countName}`);
+  for (const [tag, tagName] of [
+    [offsetTag, offsetName],
+    [countTag, countName],
+  ] as const) {
+    const count = directory.entries.get(tag)!.count;
+    if (count < needed)
       throw new SlideError(
-        'truncated',
+        'corrupt',
         name,
-        `the file is truncated: it is ${fileSize} bytes long but level ${level} needs data up to byte ${end} ` +
-          `(incomplete download or copy?)`,
+        `${tagName} ${where} has ${count} entries, but ${width}×${height} px in ${blockWidth}×${blockHeight} ` +
+          `blocks${planar === 2 ? ` of ${samples} separate planes` : ''} needs ${needed}`,
       );
+  }
+  const offsets = await values.integers(offsetTag, offsetName, needed);
+  const byteCounts = await values.integers(countTag, countName, needed);
+  if (Number.isFinite(fileSize)) {
+    for (let i = 0; i < needed; i++) {
+      const end = offsets[i] + byteCounts[i];
+      if (byteCounts[i] > fileSize)
+        throw new SlideError(
+          'corrupt',
+          name,
+          `${countName} ${where} gives block ${i} ${byteCounts[i]} bytes, more than the whole file (${fileSize})`,
+        );
+      if (end > fileSize) {
+        throw new SlideError(
+          'truncated',
+          name,
+          `the file is truncated: it is ${fileSize} bytes long but level ${level} needs data up to byte ${end} ` +
+            `(incomplete download or copy?)`,
+        );
+      }
     }
   }
+  return { offsets: [offsetTag, offsets], byteCounts: [countTag, byteCounts] };
+}
+
+/** The promise's value, or the 'aborted' SlideError as soon as the signal fires (for reads that take none). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, name: string): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal, name);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new SlideError('aborted', name, 'the read was aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** Turns whatever geotiff or fetch threw into a SlideError that says what went wrong. */
@@ -290,8 +476,13 @@ function explain(err: unknown, name: string, signal: AbortSignal | undefined, du
   if (/full file/i.test(message)) {
     return new SlideError('no-range-support', name, 'the server ignores HTTP Range requests', { cause: err });
   }
-  if (err instanceof RangeError || /outside the bounds|out of range|offset/i.test(message)) {
-    return new SlideError('truncated', name, `the file ends too early (${during}: ${message})`, { cause: err });
+  // Every range is checked against the file size before it is read (tiff-directories.ts,
+  // checkLevel), so a DataView or typed array overrun from geotiff means inconsistent tables,
+  // not a short file: a file that ends early is a 'truncated' SlideError before this point.
+  if (/allocation failed|Invalid typed array length|Invalid array length/i.test(message)) {
+    return new SlideError('unsupported-format', name, `the image is too large to decode (${during}: ${message})`, {
+      cause: err,
+    });
   }
   if (err instanceof TypeError && /fetch|network/i.test(message)) {
     return new SlideError('network', name, `network error while ${during}: ${message}`, { cause: err });

@@ -20,6 +20,7 @@ const TOOLS = [
   ['bench-train', 'npm run bench:train'],
   ['bench-view', 'npm run bench:view'],
   ['screenshot', 'npm run screenshot'],
+  ['fuzz', 'npm run fuzz'],
 ] as const;
 
 interface Run {

@@ -14,6 +14,13 @@ import {
 import type { PixelSource, SlideDescription } from '../../../core/slide/pixel-source.js';
 import { SlideError, type SlideErrorCode } from '../../../core/slide/slide-error.js';
 import { openTiff } from '../../../core/slide/tiff-source.js';
+import {
+  parseLayout,
+  TiffBytes,
+  transcodeTiff,
+  type LayoutEntry,
+  type TiffLayout,
+} from '../../../tools/fuzz/tiff-layout.js';
 import { serveFiles, type FileServer } from '../../http-file-server.js';
 import { pixelDiff } from '../../pixel-diff.js';
 
@@ -263,5 +270,131 @@ describe('bad input gets a typed error that names the problem and the file', () 
       /outside the slide/,
     );
     await rejectsWith(source.readRegion({ level: 9, x: 0, y: 0, width: 1, height: 1 }), 'bad-region', /levels/);
+  });
+});
+
+/** A copy of a TIFF with `change` applied to its bytes, located through the fuzzer's layout parser. */
+function edited(
+  tiff: Uint8Array,
+  change: (b: TiffBytes, layout: TiffLayout, entry: (tag: number, ifd?: number) => LayoutEntry) => void,
+) {
+  const bytes = tiff.slice();
+  const layout = parseLayout(bytes);
+  const b = new TiffBytes(bytes, layout.littleEndian, layout.bigTiff);
+  change(b, layout, (tag, ifd = 0) => layout.ifds[ifd].entries.find((e) => e.tag === tag)!);
+  return bytes;
+}
+
+describe('a damaged structure is refused at open, each with its own message (issue 12)', () => {
+  let tiff: Uint8Array;
+  before(() => {
+    tiff = pyramidTiff('deflate');
+  });
+  const open = (bytes: Uint8Array, options?: Parameters<typeof openTiff>[1]) =>
+    openTiff(blob(bytes, 'bad.tif'), options);
+
+  test('a next-IFD chain that loops back to the same or an earlier IFD (geotiff hangs on it)', async () => {
+    for (const [from, to] of [
+      [0, 0],
+      [2, 1],
+      [3, 0],
+    ]) {
+      const looped = edited(tiff, (b, layout) => b.setWord(layout.ifds[from].nextAt, layout.ifds[to].offset));
+      await rejectsWith(
+        open(looped),
+        'corrupt',
+        new RegExp(`loop: the next-IFD offset of IFD ${from} points back to IFD ${to}`),
+      );
+    }
+  });
+
+  test('tile tables shorter than the geometry needs (these reached Blob.slice(NaN) and aborted Node)', async () => {
+    const wider = edited(tiff, (b, _, entry) => b.setValue(entry(256), 0, 65535));
+    await rejectsWith(
+      open(wider),
+      'corrupt',
+      /TileOffsets of level 0 \(IFD 0\) has 30 entries, but 65535×1100 px in 256×256 blocks needs 1280/,
+    );
+    const planar = edited(tiff, (b, _, entry) => b.setValue(entry(284), 0, 2));
+    await rejectsWith(open(planar), 'corrupt', /has 30 entries, .* blocks of 3 separate planes needs 90/);
+    const shorter = edited(tiff, (b, _, entry) => b.setWord(entry(325).countAt, 29));
+    await rejectsWith(open(shorter), 'corrupt', /TileByteCounts of level 0 \(IFD 0\) has 29 entries/);
+  });
+
+  test('tile sizes that are not positive multiples of 16 up to 4× the level', async () => {
+    for (const [value, text] of [
+      [0, /TileLength of level 0 \(IFD 0\) is 0; tile edges are positive multiples of 16/],
+      [8, /TileLength .* is 8/],
+      [6, /TileLength .* is 6/],
+      [65520, /TileLength .* is 65520; .* at most 4× the level's 1100 px/],
+    ] as const) {
+      await rejectsWith(open(edited(tiff, (b, _, entry) => b.setValue(entry(323), 0, value))), 'corrupt', text);
+    }
+    const array = edited(tiff, (b, _, entry) => b.setWord(entry(322).countAt, 2));
+    await rejectsWith(open(array), 'corrupt', /TileWidth of IFD 0 holds 2 values; it must hold one/);
+    const compression = edited(tiff, (b, _, entry) => b.setWord(entry(259).countAt, 2));
+    await rejectsWith(open(compression), 'corrupt', /Compression of IFD 0 holds 2 values/);
+  });
+
+  test("what geotiff reported as 'truncated' in a complete file is 'corrupt'", async () => {
+    // An undefined field type (geotiff: "Invalid field type: 0", reported as the file ending early).
+    const type0 = edited(tiff, (b, _, entry) => b.setU16(entry(262).typeAt, 0));
+    await rejectsWith(open(type0), 'corrupt', /tag 262 of IFD 0 has field type 0, which TIFF does not define/);
+    // An ImageDescription of 16,777,216 characters in a file of 2 MB (geotiff: a RangeError, untyped).
+    const described = pyramidTiff('deflate', { description: 'Aperio Image Library |MPP = 0.5' });
+    const long = edited(described, (b, _, entry) => b.setWord(entry(270).countAt, 16_777_216));
+    await rejectsWith(
+      open(long),
+      'corrupt',
+      /values of tag 270 of IFD 0 would take 16777216 bytes, more than the whole file/,
+    );
+    // A BigTIFF header with 4-byte offsets (geotiff: "Unsupported offset byte-size").
+    const big = transcodeTiff(tiff, { littleEndian: true, bigTiff: true });
+    big[4] = 4;
+    await rejectsWith(open(big), 'corrupt', /BigTIFF header gives an offset size of 4 bytes/);
+    // A LONG8 tile offset beyond 2^53 (geotiff: "exceeds MAX_SAFE_INTEGER … Please report").
+    const huge = edited(big.fill(8, 4, 5), (b, _, entry) => {
+      const e = entry(324);
+      b.view.setBigUint64(e.valuesAt + 8, 2n ** 60n, true);
+    });
+    await rejectsWith(open(huge), 'corrupt', /TileOffsets of IFD 0 is 1152921504606846976, beyond any file size/);
+  });
+
+  test("a tag nobody reads (a scanner's metadata) may point anywhere: the slide still opens", async () => {
+    const level = levels[0];
+    const options = { width: level.width, height: level.height, samplesPerPixel: 3 as const };
+    const withSoftware = encodeTiff([{ options: { ...options, software: 'a scanner 1.2.3' }, pixels: level.data }]);
+    const stray = edited(withSoftware, (b, _, entry) => b.setWord(entry(305).valueAt, 0xfffffff0));
+    const source = await open(stray);
+    const region = await source.readRegion({ level: 0, x: 0, y: 0, width: 300, height: 20 });
+    assert.equal(region.length, 300 * 20 * 3);
+  });
+
+  test('a tile past the end of a cut file is still truncated', async () => {
+    const cut = tiff.slice();
+    const layout = parseLayout(cut);
+    const b = new TiffBytes(cut, true, false);
+    const offsets = layout.ifds[0].entries.find((e) => e.tag === 324)!;
+    b.setValue(offsets, 3, tiff.length + 100);
+    await rejectsWith(open(cut), 'truncated', /level 0 needs data up to byte/);
+  });
+
+  test('opening aborts in the middle of reading the directories', async () => {
+    const controller = new AbortController();
+    let reads = 0;
+    // A Blob that fires the signal on its third read: the header, IFD 0's entry count, then this.
+    class AbortingBlob extends Blob {
+      override slice(...args: Parameters<Blob['slice']>): Blob {
+        if (++reads === 3) controller.abort();
+        return super.slice(...args);
+      }
+    }
+    const bytes = new AbortingBlob([tiff as Uint8Array<ArrayBuffer>]);
+    await rejectsWith(
+      openTiff({ kind: 'blob', blob: bytes, name: 'a.tif' }, { signal: controller.signal }),
+      'aborted',
+      /aborted/,
+    );
+    assert.equal(reads, 3, 'no read after the abort');
   });
 });
