@@ -21,6 +21,7 @@ import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { DEFAULT_WORKER_URL } from '../assets.js';
+import { displayReads } from '../slide/display-reads.js';
 import { shareSlide } from '../slide/shared-slide.js';
 import { JobQueue, type TileJob } from './job-queue.js';
 import { WorkerDied } from './worker-channel.js';
@@ -45,7 +46,11 @@ export type { WorkerStatus } from './worker-supervisor.js';
  * still there.
  *
  * Events (core/events/typed-events.ts): `workers`, detail the WorkerStatus of every worker,
- * whenever one starts its backend, dies or is replaced.
+ * whenever one starts its backend, dies or is replaced; `job`, a JobEvent whenever a worker starts
+ * a tile job and when that job ends (finished, aborted or failed).
+ *
+ * The display first: while the page's display waits for slide reads (display-reads.ts), no tile
+ * job is started; the jobs running finish and the pool goes on once the display has caught up.
  */
 
 export interface WorkerPoolOptions {
@@ -71,6 +76,21 @@ export interface WorkerPoolOptions {
   readonly patchMemoBytes?: number;
   /** A job whose worker died this many times is given up. Default 3. */
   readonly maxAttempts?: number;
+  /**
+   * Whether tile jobs wait while the display waits for slide reads (display-reads.ts). Default
+   * true; false for a pool that serves no viewer (a batch run).
+   */
+  readonly displayFirst?: boolean;
+}
+
+/** A tile job on a worker: `started` when handed to it, then one of the others when it ends. */
+export interface JobEvent {
+  readonly type: 'started' | 'finished' | 'aborted' | 'failed';
+  /** The tile cache key (core/inference/keys.ts): the same for every caller of the tile. */
+  readonly key: string;
+  /** In the target's pixels (an inference grid's, or a level's). */
+  readonly tile: Rect;
+  readonly worker: number;
 }
 
 /** What the pool did, for benchmarks, tests and a status line. */
@@ -84,6 +104,7 @@ export interface PoolStats {
 
 export type WorkerPoolEvents = {
   readonly workers: readonly WorkerStatus[];
+  readonly job: JobEvent;
 };
 
 const abortError = (why: string) => new DOMException(why, 'AbortError');
@@ -103,6 +124,9 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private nextSlideKey = 1;
   private nextExtractorsKey = 1;
   private closed = false;
+  /** Set while newViewport's rejoin runs: nothing starts before the old view's callers left. */
+  private rejoining = false;
+  private readonly onDisplayIdle = () => this.pump();
 
   private constructor(options: WorkerPoolOptions) {
     super();
@@ -122,6 +146,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         noneLeft: (why) => this.queue.dropWhere(() => true, why),
       },
     );
+    if (options.displayFirst ?? true) displayReads.addEventListener('idle', this.onDisplayIdle);
   }
 
   /** Starts the workers and their backends; resolves once every one reported its backend. */
@@ -185,10 +210,19 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   /**
    * Starts a new viewport: callers of older versions are dropped; a job left without callers is
-   * taken out of the queue, or aborted if running. Returns the new version.
+   * taken out of the queue, or aborted if running. Returns the new version. What `rejoin` asks
+   * for (with the new version) joins the jobs the old view had queued or running before they are
+   * dropped: a tile still in view goes on where it was (job-queue.ts).
    */
-  newViewport(): number {
-    return this.queue.newViewport();
+  newViewport(rejoin?: (version: number) => void): number {
+    if (!rejoin) return this.queue.newViewport();
+    this.rejoining = true;
+    try {
+      return this.queue.newViewport(rejoin);
+    } finally {
+      this.rejoining = false;
+      this.pump();
+    }
   }
 
   /** Opens the slide in every worker; a URL slide's bytes are read once for all of them (shared-slide.ts). */
@@ -398,6 +432,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   close(): void {
     this.closed = true;
+    displayReads.removeEventListener('idle', this.onDisplayIdle);
     this.queue.dropWhere(() => true, 'the worker pool was closed');
     this.supervisor.close('the worker pool was closed');
   }
@@ -413,6 +448,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   /** Gives each idle worker the most urgent job it can run. */
   private pump(): void {
+    if (this.rejoining || this.closed) return;
+    if ((this.options.displayFirst ?? true) && displayReads.pending > 0) return;
     for (const slot of this.supervisor.live()) {
       if (!slot.ready || this.running.has(slot) || this.reserved.has(slot)) continue;
       const job = this.queue.take();
@@ -425,8 +462,13 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     this.running.set(slot, job);
     const { signal } = job.controller!;
     this.counts.jobs++;
+    const event = (type: JobEvent['type']) =>
+      this.emit('job', { type, key: job.key, tile: job.spec.tile, worker: slot.index });
+    event('started');
+    let ended: JobEvent['type'] = 'failed';
     try {
       const r = await slot.predictTile(job.spec, this.options.grid, signal);
+      ended = signal.aborted ? 'aborted' : 'finished';
       this.cache.set(job.key, r.probabilities);
       // Work whose callers all left may still finish first: it is cached but never delivered.
       if (!signal.aborted)
@@ -437,10 +479,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
           worker: slot.index,
         });
     } catch (err) {
+      if (signal.aborted) ended = 'aborted';
       // A dead worker's job was re-queued by `lost`; an abort was already answered to its callers.
       if (!(err instanceof WorkerDied) && !signal.aborted) this.queue.reject(job, err);
     } finally {
       if (this.running.get(slot) === job) this.running.delete(slot);
+      event(ended);
       this.pump();
     }
   }
