@@ -12,6 +12,7 @@
  *   npm run bench:view                          # sample slide, and CMU-1-Small-Region.svs when ../shared has it
  *   npm run bench:view -- --quick               # 1 run, 200 pans, region runs capped
  *   npm run bench:view -- --slides cmu --runs 5 --workers 2 --pans 1000
+ *   npm run bench:view -- --workers 1,2 --tilings whole   # worker counts side by side, one run
  */
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,7 +33,8 @@ const USAGE = `usage: npm run bench:view -- [options]
   --slides LIST              sample,cmu (default both; cmu needs ../shared/data/wsi/CMU-1-Small-Region.svs)
   --runs N                   view fills (and adaptations) per tiling, medians printed (default 3)
   --pans N                   pans for the memory figures, printed after 0, 100 and N (default 1000; 0: none)
-  --workers N                pool workers (default: the pool's, hardware threads − 1)
+  --workers N[,M…]           pool workers (default: the pool's choice); a list benches each, side by side
+  --tilings LIST             whole,patches (default both)
   --region-limit S           stop the whole-tiling region run after S seconds (default 0: run to the end)
   --patches-region-limit S   stop the patches region run after S seconds (default 120)
   --drawer canvas|webgl      OpenSeadragon's drawer (default canvas; webgl: the demo's own, software GL
@@ -54,6 +56,7 @@ function parse() {
       runs: { type: 'string' },
       pans: { type: 'string' },
       workers: { type: 'string' },
+      tilings: { type: 'string' },
       'region-limit': { type: 'string' },
       'patches-region-limit': { type: 'string' },
       drawer: { type: 'string' },
@@ -83,7 +86,10 @@ const integer = (name: string, value: string | undefined, fallback: number, min:
 };
 const runs = integer('runs', parsed.runs, quick ? 1 : 3, 1);
 const pans = integer('pans', parsed.pans, quick ? 200 : 1000, 0);
-const workers = parsed.workers === undefined ? undefined : integer('workers', parsed.workers, 1, 1);
+const workerCounts: readonly (number | undefined)[] =
+  parsed.workers === undefined ? [undefined] : parsed.workers.split(',').map((w) => integer('workers', w.trim(), 1, 1));
+/** The worker count of the page being benched (one of workerCounts). */
+let workers = workerCounts[0];
 const regionLimit = integer('region-limit', parsed['region-limit'], quick ? 60 : 0, 0);
 const patchesRegionLimit = integer('patches-region-limit', parsed['patches-region-limit'], quick ? 30 : 120, 0);
 const slideIds = (parsed.slides ?? 'sample,cmu').split(',').map((s) => s.trim());
@@ -92,7 +98,11 @@ const drawer = parsed.drawer ?? 'canvas';
 if (drawer !== 'canvas' && drawer !== 'webgl') usageError(`--drawer is canvas or webgl, got ${JSON.stringify(drawer)}`);
 
 type Tiling = 'whole' | 'patches';
-const TILINGS: readonly Tiling[] = ['whole', 'patches'];
+const TILINGS: readonly Tiling[] = (parsed.tilings ?? 'whole,patches').split(',').map((t) => {
+  const tiling = t.trim();
+  if (tiling !== 'whole' && tiling !== 'patches') usageError(`unknown tiling '${tiling}': whole or patches`);
+  return tiling;
+});
 /** The view: full HD at one screen pixel per output (inference-grid) pixel. */
 const VIEW = { width: 1920, height: 1080 };
 const TILE = 512;
@@ -1098,7 +1108,9 @@ function printSlide(r: SlideResult): void {
 ensureBuilt();
 await makeSampleSlide({ out: SAMPLE_DIR });
 console.log(
-  `bench:view: ${runs} run(s) per tiling, ${pans} pans, workers ${workers ?? 'default'}, ${drawer} drawer, ` +
+  `bench:view: ${runs} run(s) per tiling, ${pans} pans, ` +
+    `workers ${workerCounts.map((w) => w ?? 'default').join(', ')}, ` +
+    `tilings ${TILINGS.join(', ')}, ${drawer} drawer, ` +
     `region limits ${regionLimit || 'none'} / ${patchesRegionLimit || 'none'} s (whole / patches); ` +
     `${os.cpus().length} CPUs, load ${load()}`,
 );
@@ -1115,9 +1127,58 @@ for (const id of order) {
     console.log('\n(fitting the head on the sample slide first: --slides cmu needs one)');
     head = await fitHeadOnSample();
   }
-  const { result, head: used } = await benchSlide(id, head);
-  head = used;
-  printSlide(result);
+  const byWorkers: { workers: number; result: SlideResult }[] = [];
+  for (const w of workerCounts) {
+    workers = w;
+    const { result, head: used } = await benchSlide(id, head);
+    head = used;
+    printSlide(result);
+    const any = Object.values(result.pages)[0];
+    byWorkers.push({ workers: any?.geometry.backends.length ?? 0, result });
+  }
+  if (byWorkers.length > 1) printWorkerComparison(id, byWorkers);
+}
+
+/** The same slide benched with each worker count: key figures side by side, as ratios to the first count. */
+function printWorkerComparison(id: string, results: readonly { workers: number; result: SlideResult }[]): void {
+  for (const tiling of TILINGS) {
+    const pages = results.map((r) => r.result.pages[tiling]);
+    if (pages.some((p) => !p)) continue;
+    const header = ['metric', ...results.map((r) => `${r.workers} worker(s)`), 'ratio to the first'];
+    const rows: string[][] = [header];
+    const add = (label: string, f: (x: PageResult) => number, digits: number) => {
+      const v = pages.map((p) => f(p!));
+      rows.push([
+        label,
+        ...v.map((x) => fixed(x, digits)),
+        v
+          .slice(1)
+          .map((x) => (v[0] > 0 && Number.isFinite(x) ? `${(x / v[0]).toFixed(2)}×` : '—'))
+          .join(', '),
+      ]);
+    };
+    const med = (f: (x: Fill) => number) => (x: PageResult) => median(x.fills.map(f));
+    add(
+      'first tile after the pan settles, s (median)',
+      med((f) => f.first),
+      2,
+    );
+    add(
+      'view filled, s (median)',
+      med((f) => f.last),
+      2,
+    );
+    add(
+      'output MP/s, plan → last tile (median)',
+      med((f) => f.megapixels / (f.last - f.plan)),
+      3,
+    );
+    add('region run output MP/s', (x) => (x.region ? x.region.doneMegapixels / x.region.wall : NaN), 3);
+    add('ms per pan (pan → live plan)', (x) => (x.pans ? (1000 * x.pans.seconds) / pans : NaN), 0);
+    console.log(`
+${id}, ${tiling}: worker counts side by side (same build, same run; load ${load()})`);
+    console.log(table(rows));
+  }
 }
 
 /** A head from one adaptation on the sample page, for a CMU-only run. */

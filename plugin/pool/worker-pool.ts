@@ -54,7 +54,7 @@ export type { WorkerStatus } from './worker-supervisor.js';
  */
 
 export interface WorkerPoolOptions {
-  /** Default: navigator.hardwareConcurrency − 1 (one core left for the page), at least 1. */
+  /** Default: defaultWorkerCount(navigator.hardwareConcurrency): 2 on 2 cores, n − 1 on n > 2. */
   readonly workers?: number;
   readonly workerUrl?: URL | string;
   /** Makes worker `index` (default: a module Web Worker from workerUrl); e.g. in-thread workers in Node. */
@@ -109,6 +109,19 @@ export type WorkerPoolEvents = {
 
 const abortError = (why: string) => new DOMException(why, 'AbortError');
 
+/**
+ * The pool's size when none is given, from navigator.hardwareConcurrency (hardware threads; 2
+ * when the browser does not say): every core on up to 2, one left for the page beyond. On 2
+ * cores one worker left a core idle while tiles waited: the page's own work (overlay drawing,
+ * serving slide bytes) is a small share of a core, and the display's reads come first anyway
+ * (display-reads.ts), so the second worker costs the display nothing it needs; bench:view
+ * `--workers 2,1` measures the two side by side (README, Interactive speed).
+ */
+export function defaultWorkerCount(hardwareConcurrency: number | undefined): number {
+  const n = Number.isInteger(hardwareConcurrency) && hardwareConcurrency! > 0 ? hardwareConcurrency! : 2;
+  return n <= 2 ? n : n - 1;
+}
+
 export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly options: WorkerPoolOptions;
   private readonly supervisor: WorkerSupervisor;
@@ -151,7 +164,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   /** Starts the workers and their backends; resolves once every one reported its backend. */
   static async create(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
-    const n = options.workers ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    const n = options.workers ?? defaultWorkerCount(globalThis.navigator?.hardwareConcurrency);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, got ${n}`);
     if (options.tiling !== undefined) checkTiling(options.tiling);
     const pool = new WorkerPool(options);

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { encodeBundle } from '../../../core/msd/bundle.js';
 import type { Rect } from '../../../core/math/rect.js';
 import type { SlideDescription } from '../../../core/slide/pixel-source.js';
-import { WorkerPool, type JobEvent, type PoolSlide } from '../../../plugin/pool/worker-pool.js';
+import { defaultWorkerCount, WorkerPool, type JobEvent, type PoolSlide } from '../../../plugin/pool/worker-pool.js';
 import { displayReads } from '../../../plugin/slide/display-reads.js';
 import { encodeTiff } from '../../../tools/sample/tiff.js';
 import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
@@ -156,4 +156,9 @@ test('a pool made with displayFirst: false does not wait for the display', async
   } finally {
     batch.close();
   }
+});
+
+test('the default worker count: every core on 1 or 2, one left for the page beyond; 2 when unknown', () => {
+  assert.deepEqual([1, 2, 3, 4, 8, 16].map(defaultWorkerCount), [1, 2, 2, 3, 7, 15]);
+  assert.deepEqual([undefined, 0, -1, 2.5].map(defaultWorkerCount), [2, 2, 2, 2]);
 });
