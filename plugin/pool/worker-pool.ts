@@ -49,8 +49,9 @@ export type { WorkerStatus } from './worker-supervisor.js';
  * whenever one starts its backend, dies or is replaced; `job`, a JobEvent whenever a worker starts
  * a tile job and when that job ends (finished, aborted or failed).
  *
- * The display first: while the page's display waits for slide reads (display-reads.ts), no tile
- * job is started; the jobs running finish and the pool goes on once the display has caught up.
+ * The display first: while the page's display waits for slide reads (display-reads.ts), a tile
+ * job starts only while fewer than size − 1 workers are busy (none in a pool of one): the
+ * display's worker has a core of its own, as if the pool were one smaller, until it caught up.
  */
 
 export interface WorkerPoolOptions {
@@ -77,8 +78,8 @@ export interface WorkerPoolOptions {
   /** A job whose worker died this many times is given up. Default 3. */
   readonly maxAttempts?: number;
   /**
-   * Whether tile jobs wait while the display waits for slide reads (display-reads.ts). Default
-   * true; false for a pool that serves no viewer (a batch run).
+   * Whether one worker's tile jobs wait while the display waits for slide reads (display-reads.ts).
+   * Default true; false for a pool that serves no viewer (a batch run).
    */
   readonly displayFirst?: boolean;
 }
@@ -462,9 +463,15 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   /** Gives each idle worker the most urgent job it can run. */
   private pump(): void {
     if (this.rejoining || this.closed) return;
-    if ((this.options.displayFirst ?? true) && displayReads.pending > 0) return;
-    for (const slot of this.supervisor.live()) {
+    const live = this.supervisor.live();
+    // While the display waits for reads, one worker's core is the display's: the others go on.
+    const displayWaits = (this.options.displayFirst ?? true) && displayReads.pending > 0;
+    const limit = displayWaits ? live.length - 1 : Infinity;
+    let busy = live.filter((s) => this.running.has(s) || this.reserved.has(s)).length;
+    for (const slot of live) {
+      if (busy >= limit) return;
       if (!slot.ready || this.running.has(slot) || this.reserved.has(slot)) continue;
+      busy++;
       const job = this.queue.take();
       if (!job) return;
       void this.run(slot, job);

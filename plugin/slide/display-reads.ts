@@ -6,8 +6,11 @@ import { Emitter, type TypedEventTarget } from '../../core/events/typed-events.j
  * worker shares the cores with every pool worker: under load OpenSeadragon gave up on display tiles
  * after its 30 s timeout ("Image load exceeded timeout", 35–41 times in one session) while the pool
  * kept both cores on tile jobs. So the display says when it waits (openInWorker's reads) and the
- * pool starts no tile job meanwhile (worker-pool.ts): the jobs already running finish, then the
- * display's decoding has the cores until it has caught up.
+ * pool keeps one worker's core free meanwhile (worker-pool.ts: it starts a tile job only while
+ * fewer than size − 1 workers are busy; none in a pool of one; jobs running go on). Stopping
+ * every worker instead held the first output tile after a jump until the display had loaded
+ * (bench:view, 2 workers: first tile 8.1 s of a 37 s fill, under a load of 20 on 2 cores); one
+ * core is what one display worker can use.
  *
  * Page-wide like the slide readers (shared-slide.ts): a host makes the display and the pool apart,
  * and neither needs to know of the other.

@@ -132,6 +132,33 @@ test('no tile job starts while the display waits for reads; the queue goes on wh
   assert.equal(count(from, 'finished'), 2);
 });
 
+test('in a pool of two, one worker computes while the display waits; both once it has caught up', async () => {
+  const two = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
+  try {
+    const s = await two.openSlide(description());
+    await two.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
+    await two.setHead(head);
+    const seen: JobEvent[] = [];
+    two.addEventListener('job', (e) => seen.push(e.detail));
+    const end = displayReads.begin();
+    const asked = [A, B, C].map((tile, i) => two.predictTile({ slide: s, level: 0, tile, priority: i }));
+    assert.deepEqual(
+      seen.map((e) => e.tile),
+      [A],
+      'one job, the most urgent, started; the other worker waits',
+    );
+    end();
+    assert.deepEqual(
+      seen.filter((e) => e.type === 'started').map((e) => e.tile),
+      [A, B],
+      'the second worker started at once',
+    );
+    assert.deepEqual(await Promise.all(asked.map(settled)), ['resolved', 'resolved', 'resolved']);
+  } finally {
+    two.close();
+  }
+});
+
 test('a pool made with displayFirst: false does not wait for the display', async () => {
   const batch = await WorkerPool.create({
     workers: 1,

@@ -6,9 +6,10 @@ import { displayReads } from '../../../plugin/slide/display-reads.js';
 import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
 
 // The display never starves (issue 18, item 6): with both pool workers busy on a region run of the
-// whole slide, every display tile the viewer asks for arrives and none fails, and no tile job is
-// started while the display waits for a read. The real viewer over the sample slide (a display
-// worker, openInWorker), the real pool (2 wasm workers), the shipped extractors.
+// whole slide, every display tile the viewer asks for arrives and none fails, and while the
+// display waits for a read no job starts that would keep both workers busy (one core is the
+// display's). The real viewer over the sample slide (a display worker, openInWorker), the real
+// pool (2 wasm workers), the shipped extractors.
 
 function headFor(handle: FewShot): HeadJson {
   const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
@@ -37,7 +38,7 @@ describe('display reads', () => {
     sample?.close();
   });
 
-  it('arrive, every one, while both workers compute; no tile job starts while one is pending', async () => {
+  it('arrive, every one, while both workers compute; one worker waits while one is pending', async () => {
     const { viewer, display } = sample!;
     handle = await attachFewShot(viewer, {
       slide: { kind: 'url', url: slideUrl },
@@ -58,7 +59,7 @@ describe('display reads', () => {
       pool.addEventListener('job', (e: CustomEvent<JobEvent>) => {
         if (e.detail.type === 'started') {
           running++;
-          if (displayReads.pending > 0) startedWhileDisplayWaits.push(e.detail.key);
+          if (displayReads.pending > 0 && running > 1) startedWhileDisplayWaits.push(e.detail.key);
         } else running--;
         if (running === 2) resolve();
       });
