@@ -94,7 +94,7 @@ test('a viewport rejoining the running tile and a queued one keeps both jobs; on
   assert.equal(count(from, 'finished'), 2);
 });
 
-test('a new viewport without a rejoin aborts the running tile: asked again, it starts over', async () => {
+test('a viewport without a rejoin aborts the running tile: asked again, it starts over (or is cached)', async () => {
   await freshHead();
   const from = events.length;
   const v1 = pool.newViewport();
@@ -105,8 +105,10 @@ test('a new viewport without a rejoin aborts the running tile: asked again, it s
   const v2 = pool.newViewport();
   assert.equal(await settled(old), 'AbortError');
   await aborted;
-  assert.equal(await settled(ask(A, v2)), 'resolved');
-  assert.equal(count(from, 'started', A), 2);
+  const again = await ask(A, v2);
+  // A worker that finished before the abort reached it leaves its result in the cache (its callers
+  // had left): then the second ask is a cache hit; otherwise it is a second job.
+  assert.equal(count(from, 'started', A), again.cached ? 1 : 2);
   assert.equal(count(from, 'aborted', A), 1);
 });
 
