@@ -8,8 +8,13 @@ import type { Compute, PoolSlide, TileResult } from '../core/session/compute.js'
 
 /**
  * Live mode: whenever the view settles, the output tiles it shows are asked of the pool, centre
- * first, up to a megapixel budget; a new view makes the pool drop or abort what the old one
- * still had queued (viewport versions), so stale work never runs long and is never drawn.
+ * first, up to a megapixel budget. A tile that leaves the view while it moves is let go at once
+ * (its job dropped from the queue, or aborted in its worker, when no one else wants it); a tile
+ * still in view keeps its job, queued or running: the new view's plan joins it before the old
+ * view's callers leave (the pool's newViewport with a rejoin), so a small pan restarts nothing.
+ * Before, every job of the old view was aborted at the first move: a pan of a few pixels threw
+ * away the running tiles' work (up to a tile's 1.2–1.4 s per worker, measured on one wasm
+ * thread) and began it again.
  */
 
 export interface LivePrediction {
@@ -52,9 +57,14 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
   let enabled = false;
   let plan: ViewPlan | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let controller: AbortController | undefined;
-  /** Whether the jobs under `controller` were asked once (predictOnce): turning live off leaves them. */
+  /** The tiles asked for and not answered yet, by key, each with its own abort. */
+  let asked = new Map<string, { readonly tile: PlannedTile; readonly controller: AbortController }>();
+  /** Whether the tiles in `asked` were asked once (predictOnce): turning live off leaves them. */
   let once = false;
+  const abortAll = () => {
+    for (const a of asked.values()) a.controller.abort();
+    asked = new Map();
+  };
 
   const visibleRect = () => {
     const item = slideItem(viewer);
@@ -68,22 +78,24 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
   };
 
-  const run = (asked = false) => {
+  const run = (askedOnce = false) => {
     timer = undefined;
     const target = options.slide();
     const visible = visibleRect();
-    if ((!enabled && !asked) || !target || !visible) return;
-    controller?.abort();
-    controller = new AbortController();
-    once = asked;
-    const { signal } = controller;
-    const version = pool.newViewport();
+    if ((!enabled && !askedOnce) || !target || !visible) return;
+    once = askedOnce;
     plan = planView({ grid: target.grid, visible, budgetMegapixels: options.budgetMegapixels(), done: options.done() });
     options.onPlan?.(plan);
     const cx = visible.x + visible.width / 2;
     const cy = visible.y + visible.height / 2;
     const tiling = options.tiling?.();
-    for (const tile of plan.now) {
+    const previous = asked;
+    asked = new Map();
+    const ask = (tile: PlannedTile, version: number) => {
+      const controller = new AbortController();
+      const { signal } = controller;
+      const entry = { tile, controller };
+      asked.set(tile.key, entry);
       const { level0 } = tile;
       // Distance from the view's centre: the pool runs the most central tiles first.
       const priority = Math.hypot(level0.x + level0.width / 2 - cx, level0.y + level0.height / 2 - cy);
@@ -105,7 +117,30 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
           (err) => {
             if (!isAbort(err) && !signal.aborted) options.onError?.(err);
           },
-        );
+        )
+        .finally(() => {
+          if (asked.get(tile.key) === entry) asked.delete(tile.key);
+        });
+    };
+    // The new plan joins the jobs it shares with the old one before the old callers leave.
+    pool.newViewport((version) => {
+      for (const tile of plan!.now) ask(tile, version);
+    });
+    // The old view's own aborts (its callers have left with the version already).
+    for (const a of previous.values()) a.controller.abort();
+  };
+
+  /** Lets go of the tiles asked for that the view no longer shows. */
+  const dropHidden = () => {
+    if (asked.size === 0) return;
+    const v = visibleRect();
+    if (!v) return abortAll();
+    for (const [key, a] of asked) {
+      const r = a.tile.level0;
+      const shown = r.x < v.x + v.width && r.x + r.width > v.x && r.y < v.y + v.height && r.y + r.height > v.y;
+      if (shown) continue;
+      a.controller.abort();
+      asked.delete(key);
     }
   };
 
@@ -114,11 +149,11 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => run(), options.settleMs ?? 120);
   };
-  // A pan or zoom invalidates the old view's queue at once; planning waits for the view to settle.
+  // A pan or zoom lets go at once of the tiles that left the view; planning waits for the view to
+  // settle, and the tiles still in view go on meanwhile.
   const onMove = () => {
     if (!enabled) return;
-    controller?.abort();
-    pool.newViewport();
+    dropHidden();
     schedule();
   };
   viewer.addHandler('animation-finish', schedule);
@@ -136,7 +171,7 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
       enabled = on;
       if (on) schedule();
       else {
-        if (!once) controller?.abort();
+        if (!once) abortAll();
         if (timer) clearTimeout(timer);
         timer = undefined;
       }
@@ -152,7 +187,7 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     },
     destroy() {
       enabled = false;
-      controller?.abort();
+      abortAll();
       if (timer) clearTimeout(timer);
       viewer.removeHandler('animation-finish', schedule);
       viewer.removeHandler('resize', schedule);

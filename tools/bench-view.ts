@@ -12,6 +12,7 @@
  *   npm run bench:view                          # sample slide, and CMU-1-Small-Region.svs when ../shared has it
  *   npm run bench:view -- --quick               # 1 run, 200 pans, region runs capped
  *   npm run bench:view -- --slides cmu --runs 5 --workers 2 --pans 1000
+ *   npm run bench:view -- --workers 1,2 --tilings whole   # worker counts side by side, one run
  */
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,7 +55,12 @@ the page and its workers over many pans with live prediction on. Figures only, n
       value: 'N',
       description: 'pans for the memory figures, printed after 0, 100 and N (default 1000; 0: none)',
     },
-    workers: { type: 'string', value: 'N', description: "pool workers (default: the pool's, hardware threads − 1)" },
+    workers: {
+      type: 'string',
+      value: 'N[,M…]',
+      description: "pool workers (default: the pool's choice); a list benches each, side by side",
+    },
+    tilings: { type: 'string', value: 'LIST', default: 'whole,patches', description: 'whole and/or patches' },
     'region-limit': {
       type: 'string',
       value: 'S',
@@ -77,7 +83,10 @@ the page and its workers over many pans with live prediction on. Figures only, n
       description: '--runs 1 --pans 200 --region-limit 60 --patches-region-limit 30 (unless given)',
     },
   },
-  examples: ['npm run bench:view -- --quick', 'npm run bench:view -- --slides cmu --runs 5 --workers 2 --pans 1000'],
+  examples: [
+    'npm run bench:view -- --quick',
+    'npm run bench:view -- --slides cmu --runs 5 --workers 2,1 --tilings whole --pans 1000',
+  ],
 });
 const quick = args.quick;
 /** An integer option ≥ min, or its default (which --quick changes) when not given. */
@@ -85,14 +94,19 @@ const integer = (name: string, value: string | undefined, fallback: number, min:
   value === undefined ? fallback : integerOption(name, value, min);
 const runs = integer('runs', args.runs, quick ? 1 : 3, 1);
 const pans = integer('pans', args.pans, quick ? 200 : 1000, 0);
-const workers = args.workers === undefined ? undefined : integerOption('workers', args.workers, 1);
+const workerCounts: readonly (number | undefined)[] =
+  args.workers === undefined ? [undefined] : listOption('workers', args.workers, (w) => integerOption('workers', w, 1));
+/** The worker count of the page being benched (one of workerCounts). */
+let workers = workerCounts[0];
 const regionLimit = integer('region-limit', args['region-limit'], quick ? 60 : 0, 0);
 const patchesRegionLimit = integer('patches-region-limit', args['patches-region-limit'], quick ? 30 : 120, 0);
 const slideIds = listOption('slides', args.slides, (id) => choiceOption('slides', id, ['sample', 'cmu'] as const));
 const drawer = choiceOption('drawer', args.drawer, ['canvas', 'webgl'] as const);
 
 type Tiling = 'whole' | 'patches';
-const TILINGS: readonly Tiling[] = ['whole', 'patches'];
+const TILINGS: readonly Tiling[] = listOption('tilings', args.tilings, (t) =>
+  choiceOption('tilings', t, ['whole', 'patches'] as const),
+);
 /** The view: full HD at one screen pixel per output (inference-grid) pixel. */
 const VIEW = { width: 1920, height: 1080 };
 const TILE = 512;
@@ -355,6 +369,11 @@ function initPage(options: { workers?: number }) {
   w.__name = (f: unknown) => f;
   w.__handles = [];
   w.__opened = [];
+  // Main-thread tasks over 50 ms (the Long Tasks API): the target is none.
+  w.__longTasks = [] as number[];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) w.__longTasks.push(e.duration);
+  }).observe({ type: 'longtask', buffered: true });
   document.addEventListener('ready', (e) => w.__handles.push((e as CustomEvent).detail));
   document.addEventListener('slide-open', (e) => w.__opened.push((e as CustomEvent).detail));
   document.addEventListener('error', (e) => {
@@ -460,6 +479,8 @@ interface PageResult {
   errors: string[];
   /** Everything the page read of the slide, from opening it to the end. */
   session: Reads;
+  /** Main-thread tasks over 50 ms after the page opened the slide (ms each). */
+  longTasks: number[];
 }
 
 interface SlideResult {
@@ -478,13 +499,8 @@ async function openSlidePage(
   const page = await browser.newPage({ viewport: { width: 2400, height: 1300 }, deviceScaleFactor: 1 });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   await page.addInitScript(initPage, { workers });
-  await page.goto(url);
-  // The demo opens its sample at /slides/sample-slide.tif; the CMU page's server has no such
-  // file, so that fails and no pool starts for it before the CMU slide is opened by its URL.
-  if (slide.file !== SLIDES.sample.file) {
-    await page.fill('#url', `${url}slides/${slide.file}`);
-    await page.click('#url-form button');
-  }
+  // `?slide=`: the demo opens this slide (served from the bench's folder) instead of its embedded one.
+  await page.goto(`${url}?slide=${encodeURIComponent(`slides/${slide.file}`)}`);
   await within(
     300_000,
     `the panel and viewer on ${slide.file}`,
@@ -784,6 +800,8 @@ function serveSlide(slide: (typeof SLIDES)[keyof typeof SLIDES]) {
     onRequest: (req, res) => {
       if (!req.url?.startsWith('/slides/')) return;
       const file = decodeURIComponent(req.url.slice('/slides/'.length).split('?')[0]);
+      // Only this slide's folder is counted (the demo's embedded slide is served from elsewhere).
+      if (!fs.existsSync(path.join(slide.dir, file))) return;
       const range = req.headers.range;
       res.on('finish', () => {
         const r = reads.get(file) ?? { requests: 0, ranged: 0, bytes: 0 };
@@ -818,6 +836,8 @@ async function benchPage(
   const browser = await launch();
   try {
     const page = await openSlidePage(browser, url, slide, errors);
+    // Tasks from here on: loading the page and starting the workers are not the live view's.
+    const longTasksAtOpen = await page.evaluate(() => (window as any).__longTasks.length as number);
     const heaps = await WorkerHeaps.attach(page);
     const browserCdp = await browser.newBrowserCDPSession();
     await page.evaluate(() => {
@@ -899,7 +919,14 @@ async function benchPage(
     }
     errors.push(...(await page.evaluate(() => (window as any).__errors as string[])));
     const session = readsSince(slide.file, opened);
-    return { result: { geometry: geo, visible, fills, region, pans: panned, adapts, errors, session }, head: baseHead };
+    const longTasks = await page.evaluate(
+      (from) => ((window as any).__longTasks as number[]).slice(from),
+      longTasksAtOpen,
+    );
+    return {
+      result: { geometry: geo, visible, fills, region, pans: panned, adapts, errors, session, longTasks },
+      head: baseHead,
+    };
   } finally {
     await browser.close();
   }
@@ -1018,6 +1045,8 @@ function printSlide(r: SlideResult): void {
   const size = fs.statSync(path.join(SLIDES[g.name === SLIDES.cmu.file ? 'cmu' : 'sample'].dir, g.name)).size / MB;
   add(`slide MB read by the page session (file: ${size.toFixed(1)} MB)`, (x) => x.session.bytes / MB, 2);
   add('slide requests in the page session', (x) => x.session.requests, 0);
+  add('main-thread tasks > 50 ms in the page session', (x) => x.longTasks.length, 0, '0');
+  add('longest main-thread task, ms', (x) => Math.max(0, ...x.longTasks), 0, '≤ 50');
   const rw = w?.region;
   const rp = p?.region;
   if (rw || rp) {
@@ -1098,7 +1127,9 @@ function printSlide(r: SlideResult): void {
 ensureBuilt();
 await makeSampleSlide({ out: SAMPLE_DIR });
 console.log(
-  `bench:view: ${runs} run(s) per tiling, ${pans} pans, workers ${workers ?? 'default'}, ${drawer} drawer, ` +
+  `bench:view: ${runs} run(s) per tiling, ${pans} pans, ` +
+    `workers ${workerCounts.map((w) => w ?? 'default').join(', ')}, ` +
+    `tilings ${TILINGS.join(', ')}, ${drawer} drawer, ` +
     `region limits ${regionLimit || 'none'} / ${patchesRegionLimit || 'none'} s (whole / patches); ` +
     `${os.cpus().length} CPUs, load ${load()}`,
 );
@@ -1115,9 +1146,59 @@ for (const id of order) {
     console.log('\n(fitting the head on the sample slide first: --slides cmu needs one)');
     head = await fitHeadOnSample();
   }
-  const { result, head: used } = await benchSlide(id, head);
-  head = used;
-  printSlide(result);
+  const byWorkers: { workers: number; result: SlideResult }[] = [];
+  for (const w of workerCounts) {
+    workers = w;
+    const { result, head: used } = await benchSlide(id, head);
+    head = used;
+    printSlide(result);
+    const any = Object.values(result.pages)[0];
+    byWorkers.push({ workers: any?.geometry.backends.length ?? 0, result });
+  }
+  if (byWorkers.length > 1) printWorkerComparison(id, byWorkers);
+}
+
+/** The same slide benched with each worker count: key figures side by side, as ratios to the first count. */
+function printWorkerComparison(id: string, results: readonly { workers: number; result: SlideResult }[]): void {
+  for (const tiling of TILINGS) {
+    const pages = results.map((r) => r.result.pages[tiling]);
+    if (pages.some((p) => !p)) continue;
+    const header = ['metric', ...results.map((r) => `${r.workers} worker(s)`), 'ratio to the first'];
+    const rows: string[][] = [header];
+    const add = (label: string, f: (x: PageResult) => number, digits: number) => {
+      const v = pages.map((p) => f(p!));
+      rows.push([
+        label,
+        ...v.map((x) => fixed(x, digits)),
+        v
+          .slice(1)
+          .map((x) => (v[0] > 0 && Number.isFinite(x) ? `${(x / v[0]).toFixed(2)}×` : '—'))
+          .join(', '),
+      ]);
+    };
+    const med = (f: (x: Fill) => number) => (x: PageResult) => median(x.fills.map(f));
+    add(
+      'first tile after the pan settles, s (median)',
+      med((f) => f.first),
+      2,
+    );
+    add(
+      'view filled, s (median)',
+      med((f) => f.last),
+      2,
+    );
+    add(
+      'output MP/s, plan → last tile (median)',
+      med((f) => f.megapixels / (f.last - f.plan)),
+      3,
+    );
+    add('region run output MP/s', (x) => (x.region ? x.region.doneMegapixels / x.region.wall : NaN), 3);
+    add('ms per pan (pan → live plan)', (x) => (x.pans ? (1000 * x.pans.seconds) / pans : NaN), 0);
+    add('main-thread tasks > 50 ms', (x) => x.longTasks.length, 0);
+    add('longest main-thread task, ms', (x) => Math.max(0, ...x.longTasks), 0);
+    console.log(`\n${id}, ${tiling}: worker counts side by side (same build, same run; load ${load()})`);
+    console.log(table(rows));
+  }
 }
 
 /** A head from one adaptation on the sample page, for a CMU-only run. */

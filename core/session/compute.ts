@@ -99,8 +99,12 @@ export interface Compute {
   /** Workers: how many tiles are worth having with it at once. */
   readonly size: number;
   predictTile(request: TileRequest): Promise<TileResult>;
-  /** Starts a new viewport version: queued work of older viewports is dropped. */
-  newViewport(): number;
+  /**
+   * Starts a new viewport version: queued work of older viewports is dropped. `rejoin` asks for
+   * the new view's tiles (with the new version) before that, so work the new view still wants
+   * goes on.
+   */
+  newViewport(rejoin?: (version: number) => void): number;
   /** Fits a head to the patches in one worker. */
   adapt(request: AdaptRequest, control?: AdaptControl): Promise<AdaptAnswer>;
   /** Installs the head in every worker; resolves with its cache key once all have it. */

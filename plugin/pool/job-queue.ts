@@ -63,10 +63,14 @@ export class JobQueue {
 
   /**
    * Starts a new viewport: callers of older versions are dropped; a job left without callers is
-   * taken out of the queue, or aborted if running. Returns the new version.
+   * taken out of the queue, or aborted if running. Returns the new version. `rejoin` is called
+   * with the new version before the old callers leave: what it asks for joins the jobs still
+   * queued or running for the old view, so a tile that stays in view keeps its place or its
+   * worker (with the new caller's priority) instead of being aborted and started again.
    */
-  newViewport(): number {
+  newViewport(rejoin?: (version: number) => void): number {
     this.version++;
+    rejoin?.(this.version);
     for (const job of [...this.jobs.values()]) {
       for (const w of [...job.waiters]) {
         if (w.version !== null && w.version < this.version) this.leave(job, w, abortError('the view moved on'));

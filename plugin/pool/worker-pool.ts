@@ -21,6 +21,7 @@ import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { resolveAssets, startModuleWorker, workerAssets } from '../assets.js';
+import { displayReads } from '../slide/display-reads.js';
 import { shareSlide } from '../slide/shared-slide.js';
 import { JobQueue, type TileJob } from './job-queue.js';
 import { WorkerDied } from './worker-channel.js';
@@ -45,11 +46,16 @@ export type { WorkerStatus } from './worker-supervisor.js';
  * still there.
  *
  * Events (core/events/typed-events.ts): `workers`, detail the WorkerStatus of every worker,
- * whenever one starts its backend, dies or is replaced.
+ * whenever one starts its backend, dies or is replaced; `job`, a JobEvent whenever a worker starts
+ * a tile job and when that job ends (finished, aborted or failed).
+ *
+ * The display first: while the page's display waits for slide reads (display-reads.ts), a tile
+ * job starts only while fewer than size − 1 workers are busy (none in a pool of one): the
+ * display's worker has a core of its own, as if the pool were one smaller, until it caught up.
  */
 
 export interface WorkerPoolOptions {
-  /** Default: navigator.hardwareConcurrency − 1 (one core left for the page), at least 1. */
+  /** Default: defaultWorkerCount(navigator.hardwareConcurrency): 2 on 2 cores, n − 1 on n > 2. */
   readonly workers?: number;
   /** The worker script; default the package's (plugin/assets.ts), under assetsBaseUrl if given. */
   readonly workerUrl?: URL | string;
@@ -80,6 +86,21 @@ export interface WorkerPoolOptions {
   readonly patchMemoBytes?: number;
   /** A tile job or an adaptation whose worker died this many times is given up. Default 3. */
   readonly maxAttempts?: number;
+  /**
+   * Whether one worker's tile jobs wait while the display waits for slide reads (display-reads.ts).
+   * Default true; false for a pool that serves no viewer (a batch run).
+   */
+  readonly displayFirst?: boolean;
+}
+
+/** A tile job on a worker: `started` when handed to it, then one of the others when it ends. */
+export interface JobEvent {
+  readonly type: 'started' | 'finished' | 'aborted' | 'failed';
+  /** The tile cache key (core/inference/keys.ts): the same for every caller of the tile. */
+  readonly key: string;
+  /** In the target's pixels (an inference grid's, or a level's). */
+  readonly tile: Rect;
+  readonly worker: number;
 }
 
 /** What the pool did, for benchmarks, tests and a status line. */
@@ -93,9 +114,23 @@ export interface PoolStats {
 
 export type WorkerPoolEvents = {
   readonly workers: readonly WorkerStatus[];
+  readonly job: JobEvent;
 };
 
 const abortError = (why: string) => new DOMException(why, 'AbortError');
+
+/**
+ * The pool's size when none is given, from navigator.hardwareConcurrency (hardware threads; 2
+ * when the browser does not say): every core on up to 2, one left for the page beyond. On 2
+ * cores one worker left a core idle while tiles waited: the page's own work (overlay drawing,
+ * serving slide bytes) is a small share of a core, and the display's reads come first anyway
+ * (display-reads.ts), so the second worker costs the display nothing it needs; bench:view
+ * `--workers 2,1` measures the two side by side (README, Interactive speed).
+ */
+export function defaultWorkerCount(hardwareConcurrency: number | undefined): number {
+  const n = Number.isInteger(hardwareConcurrency) && hardwareConcurrency! > 0 ? hardwareConcurrency! : 2;
+  return n <= 2 ? n : n - 1;
+}
 
 export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly options: WorkerPoolOptions;
@@ -116,6 +151,9 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly readyWaiters = new Set<() => void>();
   /** Why no worker could be started again, once that happened. */
   private noWorkers?: string;
+  /** Set while newViewport's rejoin runs: nothing starts before the old view's callers left. */
+  private rejoining = false;
+  private readonly onDisplayIdle = () => this.pump();
 
   private constructor(options: WorkerPoolOptions) {
     super();
@@ -145,11 +183,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         },
       },
     );
+    if (options.displayFirst ?? true) displayReads.addEventListener('idle', this.onDisplayIdle);
   }
 
   /** Starts the workers and their backends; resolves once every one reported its backend. */
   static async create(options: WorkerPoolOptions = {}): Promise<WorkerPool> {
-    const n = options.workers ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    const n = options.workers ?? defaultWorkerCount(globalThis.navigator?.hardwareConcurrency);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, got ${n}`);
     if (options.tiling !== undefined) checkTiling(options.tiling);
     const pool = new WorkerPool(options);
@@ -208,10 +247,19 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   /**
    * Starts a new viewport: callers of older versions are dropped; a job left without callers is
-   * taken out of the queue, or aborted if running. Returns the new version.
+   * taken out of the queue, or aborted if running. Returns the new version. What `rejoin` asks
+   * for (with the new version) joins the jobs the old view had queued or running before they are
+   * dropped: a tile still in view goes on where it was (job-queue.ts).
    */
-  newViewport(): number {
-    return this.queue.newViewport();
+  newViewport(rejoin?: (version: number) => void): number {
+    if (!rejoin) return this.queue.newViewport();
+    this.rejoining = true;
+    try {
+      return this.queue.newViewport(rejoin);
+    } finally {
+      this.rejoining = false;
+      this.pump();
+    }
   }
 
   /** Opens the slide in every worker; a URL slide's bytes are read once for all of them (shared-slide.ts). */
@@ -476,6 +524,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   close(): void {
     this.closed = true;
+    displayReads.removeEventListener('idle', this.onDisplayIdle);
     this.queue.dropWhere(() => true, 'the worker pool was closed');
     this.supervisor.close('the worker pool was closed');
     this.wakeReadyWaiters();
@@ -492,8 +541,16 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   /** Gives each idle worker the most urgent job it can run. */
   private pump(): void {
-    for (const slot of this.supervisor.live()) {
+    if (this.rejoining || this.closed) return;
+    const live = this.supervisor.live();
+    // While the display waits for reads, one worker's core is the display's: the others go on.
+    const displayWaits = (this.options.displayFirst ?? true) && displayReads.pending > 0;
+    const limit = displayWaits ? live.length - 1 : Infinity;
+    let busy = live.filter((s) => this.running.has(s) || this.reserved.has(s)).length;
+    for (const slot of live) {
+      if (busy >= limit) return;
       if (!slot.ready || this.running.has(slot) || this.reserved.has(slot)) continue;
+      busy++;
       const job = this.queue.take();
       if (!job) return;
       void this.run(slot, job);
@@ -504,8 +561,13 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     this.running.set(slot, job);
     const { signal } = job.controller!;
     this.counts.jobs++;
+    const event = (type: JobEvent['type']) =>
+      this.emit('job', { type, key: job.key, tile: job.spec.tile, worker: slot.index });
+    event('started');
+    let ended: JobEvent['type'] = 'failed';
     try {
       const r = await slot.predictTile(job.spec, this.options.grid, signal);
+      ended = signal.aborted ? 'aborted' : 'finished';
       this.cache.set(job.key, r.probabilities);
       // Work whose callers all left may still finish first: it is cached but never delivered.
       if (!signal.aborted)
@@ -516,10 +578,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
           worker: slot.index,
         });
     } catch (err) {
+      if (signal.aborted) ended = 'aborted';
       // A dead worker's job was re-queued by `lost`; an abort was already answered to its callers.
       if (!(err instanceof WorkerDied) && !signal.aborted) this.queue.reject(job, err);
     } finally {
       if (this.running.get(slot) === job) this.running.delete(slot);
+      event(ended);
       this.pump();
     }
   }

@@ -3,6 +3,7 @@ import type { SlideInfo } from '../../worker/protocol.js';
 import { SlideError } from '../../core/slide/slide-error.js';
 import { WorkerChannel } from '../pool/worker-channel.js';
 import { resolveAssets, startModuleWorker, workerAssets, type AssetOptions } from '../assets.js';
+import { displayReads } from './display-reads.js';
 import { shareSlide } from './shared-slide.js';
 
 export interface WorkerPixelSource extends PixelSource {
@@ -18,8 +19,16 @@ export interface WorkerPixelSource extends PixelSource {
  */
 export async function openInWorker(
   slide: SlideDescription,
-  options: Pick<AssetOptions, 'workerUrl' | 'assetsBaseUrl'> & { signal?: AbortSignal } = {},
+  options: Pick<AssetOptions, 'workerUrl' | 'assetsBaseUrl'> & {
+    signal?: AbortSignal;
+    /**
+     * Whether its reads are the display's, served ahead of the pool's tile jobs (display-reads.ts).
+     * Default true: a source opened in a worker is what the viewer shows (pixelTileSource).
+     */
+    display?: boolean;
+  } = {},
 ): Promise<WorkerPixelSource> {
+  const display = options.display ?? true;
   const shared = await shareSlide(slide, options.signal);
   const link = shared.link();
   const assets = resolveAssets(options);
@@ -55,9 +64,15 @@ export async function openInWorker(
     mpp: info.mpp,
     async readRegion({ level, x, y, width, height, signal }: RegionRequest): Promise<Uint8Array> {
       if (signal?.aborted) throw new SlideError('aborted', info.name, 'the read was aborted');
-      const r = await call({ type: 'read', slideId: info.slideId, level, x, y, width, height }, signal);
-      if (r.type !== 'pixels') throw new Error(`unexpected answer '${r.type}' to read`);
-      return r.pixels;
+      // While the display waits, the pool starts no tile job (display-reads.ts).
+      const end = display ? displayReads.begin() : undefined;
+      try {
+        const r = await call({ type: 'read', slideId: info.slideId, level, x, y, width, height }, signal);
+        if (r.type !== 'pixels') throw new Error(`unexpected answer '${r.type}' to read`);
+        return r.pixels;
+      } finally {
+        end?.();
+      }
     },
     close() {
       close(new Error('the slide was closed'));

@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../../core/adaptation/head.js';
+import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import type { JobEvent } from '../../../plugin/pool/worker-pool.js';
+import { displayReads } from '../../../plugin/slide/display-reads.js';
+import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
+
+// The display never starves (issue 18, item 6): with both pool workers busy on a region run of the
+// whole slide, every display tile the viewer asks for arrives and none fails, and while the
+// display waits for a read no job starts that would keep both workers busy (one core is the
+// display's). The real viewer over the sample slide (a display worker, openInWorker), the real
+// pool (2 wasm workers), the shipped extractors.
+
+function headFor(handle: FewShot): HeadJson {
+  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
+  return {
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    W: Array.from({ length: features }, (_, i) => (i % 7) * 0.01 - 0.03),
+    b: -0.2,
+    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
+    threshold: 0.5,
+    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
+  };
+}
+
+describe('display reads', () => {
+  let sample: SampleViewer | undefined;
+  let handle: FewShot | undefined;
+
+  before(async function (this: Mocha.Context) {
+    if (!(await sampleSlideExists())) this.skip();
+    sample = await openSampleViewer(800, 600);
+  });
+
+  after(() => {
+    handle?.destroy();
+    sample?.close();
+  });
+
+  it('arrive, every one, while both workers compute; one worker waits while one is pending', async () => {
+    const { viewer, display } = sample!;
+    handle = await attachFewShot(viewer, {
+      slide: { kind: 'url', url: slideUrl },
+      workerUrl,
+      workers: 2,
+      backends: ['wasm'],
+      storage: false,
+    });
+    await handle.loadHead(headFor(handle));
+    const pool = handle.pool;
+    const failed: string[] = [];
+    viewer.addHandler('tile-load-failed', (e) => failed.push(`${e.message} (${e.tile?.cacheKey ?? e.tile})`));
+    let loaded = 0;
+    viewer.addHandler('tile-loaded', () => loaded++);
+    const startedWhileDisplayWaits: string[] = [];
+    let running = 0;
+    const busy = new Promise<void>((resolve) => {
+      pool.addEventListener('job', (e: CustomEvent<JobEvent>) => {
+        if (e.detail.type === 'started') {
+          running++;
+          if (displayReads.pending > 0 && running > 1) startedWhileDisplayWaits.push(e.detail.key);
+        } else running--;
+        if (running === 2) resolve();
+      });
+    });
+    // The whole slide as a region run: far more tiles than the test lasts, on both workers.
+    const run = await handle.predictRegion('slide');
+    await busy;
+    expect(pool.size).to.equal(2);
+
+    // Jumps far apart, zoomed in and out, each waiting for the viewer to have every tile of it.
+    const level0 = display.levels[0];
+    const views = [
+      { zoom: level0.width / 700, x: 0.2, y: 0.25 },
+      { zoom: level0.width / 1400, x: 0.75, y: 0.7 },
+      { zoom: level0.width / 900, x: 0.3, y: 0.8 },
+      { zoom: 1, x: 0.5, y: 0.5 },
+      { zoom: level0.width / 600, x: 0.85, y: 0.15 },
+    ];
+    const item = viewer.world.getItemAt(0);
+    for (const v of views) {
+      const shown = new Promise<void>((resolve) => {
+        viewer.addOnceHandler('update-viewport', () => {
+          if (item.getFullyLoaded()) return resolve();
+          const on = (e: { fullyLoaded: boolean }) => {
+            if (!e.fullyLoaded) return;
+            item.removeHandler('fully-loaded-change', on);
+            resolve();
+          };
+          item.addHandler('fully-loaded-change', on);
+        });
+      });
+      const vp = viewer.viewport;
+      vp.zoomTo(v.zoom, undefined, true);
+      vp.panTo(vp.imageToViewportCoordinates(level0.width * v.x, level0.height * v.y), true);
+      viewer.forceRedraw();
+      await shown;
+    }
+    expect(run.state).to.equal('running', 'the region run was still computing at the end');
+    run.cancel();
+    expect(failed).to.deep.equal([]);
+    expect(loaded).to.be.greaterThan(views.length);
+    expect(startedWhileDisplayWaits).to.deep.equal([]);
+  });
+});
