@@ -7,13 +7,16 @@ import type { Tiling } from '../core/inference/tiling.js';
 import type { Rect } from '../core/math/rect.js';
 import type { ViewPlan } from '../core/inference/view-plan.js';
 import type { BackendName } from '../core/msd/backend-name.js';
+import { bundleWarningNote } from '../core/msd/bundle-warnings.js';
 import type { RegionRun } from '../core/session/region-run.js';
 import type { ResultTile } from '../core/session/result-tiles.js';
 import type { PrefillOutcome } from '../core/session/patch-prefill.js';
 import {
   createSession,
   type AdaptOutcome,
+  type ExportWarning,
   type ExtractorInfo,
+  type GeoJsonOptions,
   type Session,
   type SessionProgress,
   type SessionState,
@@ -107,6 +110,20 @@ export interface FewShotError {
   readonly task: FewShotTask;
 }
 
+/**
+ * What loading the extractor bundle could not check (an old bundle without checksum or probe, a
+ * page without WebCrypto: models/FORMAT.md#integrity): it loaded and is used. `message` is the
+ * line a user is shown; `details` what the loader said.
+ */
+export interface ExtractorsWarning {
+  readonly kind: 'extractors';
+  readonly message: string;
+  readonly details: readonly string[];
+}
+
+/** Something done, but not all of it checked or written: the `detail` of a 'warning' event. */
+export type FewShotWarning = ExtractorsWarning | ExportWarning;
+
 /** `handle.addEventListener('adapted', (e) => e.detail.head)`: the `detail` of each event. */
 export type FewShotEvents = {
   /** While adapting (`task: 'adapt'`: phase, step, loss); while a region runs (`task: 'region'`: tiles, MP/s, ETA). */
@@ -121,6 +138,11 @@ export type FewShotEvents = {
   error: FewShotError;
   /** A newly placed patch's pre-fill ended: filled from the prediction, dropped (why), or failed. */
   prefill: PrefillOutcome;
+  /**
+   * The extractor bundle loaded unchecked (emitted in the task after attachFewShot resolves; also in
+   * `warnings`), or a GeoJSON export left cells out (emitted before the export returns).
+   */
+  warning: FewShotWarning;
 };
 
 /** What the handle passes straight to its session (core/session/session.ts documents each). */
@@ -164,6 +186,8 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly plan: ViewPlan | undefined;
   /** Whether newly placed patches are pre-filled from the prediction (once a head exists). */
   readonly prefill: boolean;
+  /** Every 'warning' event so far, oldest first: the extractors' (from attaching) are there at once. */
+  readonly warnings: readonly FewShotWarning[];
   /**
    * Fits a head to the support set (in a worker); rejects with a clear message when it cannot.
    * Resolves (and emits 'adapted') once the head is in every worker.
@@ -226,7 +250,11 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
       tiling: options.tiling,
       prefill: options.prefill,
     });
-    return createFewShot(viewer, pool, session, options, restored.problem);
+    const note = bundleWarningNote(loaded.warnings);
+    const extractorsWarning: ExtractorsWarning | undefined = note
+      ? { kind: 'extractors', message: note, details: loaded.warnings ?? [] }
+      : undefined;
+    return createFewShot(viewer, pool, session, options, restored.problem, extractorsWarning);
   } catch (err) {
     pool.close();
     throw err;
@@ -239,11 +267,17 @@ function createFewShot(
   session: Session,
   options: FewShotOptions,
   restoreProblem: unknown,
+  extractorsWarning: ExtractorsWarning | undefined,
 ): FewShot {
   const { slide, grid, support } = session;
   const events = new Emitter<FewShotEvents>();
   const changed = () => events.emit('change', {});
   const fail = (error: unknown, task: FewShotTask) => events.emit('error', { error, task });
+  const warnings: FewShotWarning[] = [];
+  const warn = (warning: FewShotWarning, emit = true) => {
+    warnings.push(warning);
+    if (emit) events.emit('warning', warning);
+  };
   let plan: ViewPlan | undefined;
 
   const tools = createSupportTools(viewer, support);
@@ -258,6 +292,12 @@ function createFewShot(
           onError: (e) => fail(e, 'autosave'),
         });
   if (restoreProblem) queueMicrotask(() => fail(restoreProblem, 'restore'));
+  // In `warnings` at once; the event in a later task, so that a host that adds its listener
+  // right after `await attachFewShot(…)` hears it (a microtask would run before that await returns).
+  if (extractorsWarning) {
+    warn(extractorsWarning, false);
+    setTimeout(() => events.emit('warning', extractorsWarning), 0);
+  }
 
   const drawContours = (tile: ResultTile, cells: readonly TileCell[] = session.cells(tile)) =>
     contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells });
@@ -337,6 +377,7 @@ function createFewShot(
   session.addEventListener('progress', (e) => events.emit('progress', e.detail));
   session.addEventListener('adapted', (e) => events.emit('adapted', e.detail));
   session.addEventListener('prefill', (e) => events.emit('prefill', e.detail));
+  session.addEventListener('warning', (e) => warn(e.detail));
   session.addEventListener('change', changed);
   session.addEventListener('error', (e) => fail(e.detail.error, e.detail.task));
 
@@ -381,6 +422,9 @@ function createFewShot(
     get prefill() {
       return session.prefill;
     },
+    get warnings() {
+      return [...warnings];
+    },
     setPrefill: (on: boolean) => session.setPrefill(on),
     adapt: (adaptOptions?: { readonly signal?: AbortSignal }) => session.adapt(adaptOptions),
     setLive(on: boolean) {
@@ -401,8 +445,8 @@ function createFewShot(
     setTiling: (tiling: Tiling) => session.setTiling(tiling),
     loadHead: (json: unknown) => session.loadHead(json),
     saveHead: () => session.saveHead(),
-    exportGeoJson: (region?: Rect) => session.exportGeoJson(region),
-    exportGeoJsonGz: (region?: Rect) => session.exportGeoJsonGz(region),
+    exportGeoJson: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJson(region, exportOptions),
+    exportGeoJsonGz: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJsonGz(region, exportOptions),
     exportMaskPng: (region?: Rect) => session.exportMaskPng(region),
     exportSupportSet: () => session.exportSupportSet(),
     importSupportSet: (text: string) => session.importSupportSet(text),

@@ -25,6 +25,7 @@ export {
   type ExtractorClass,
 } from '../core/msd/bundle.js';
 export { BundleError, type BundleErrorCode } from '../core/msd/bundle-error.js';
+export { bundleWarningNote } from '../core/msd/bundle-warnings.js';
 export {
   attachFewShot,
   type FewShot,
@@ -34,6 +35,8 @@ export {
   type FewShotEvents,
   type FewShotError,
   type FewShotTask,
+  type FewShotWarning,
+  type ExtractorsWarning,
   type PredictionTile,
 } from './attach-fewshot.js';
 export { FewShotSegmenter, type FewShotSegmenterEvents } from './panel/fewshot-segmenter.js';
@@ -45,6 +48,9 @@ export {
   type SessionProgress,
   type SessionState,
   type SessionTile,
+  type SessionWarning,
+  type ExportWarning,
+  type GeoJsonOptions,
 } from '../core/session/session.js';
 export type { Compute } from '../core/session/compute.js';
 export type { PrefillDropReason, PrefillOutcome } from '../core/session/patch-prefill.js';

@@ -11,6 +11,7 @@ import { FLOAT32_MAX, fitsFloat32 } from '../math/float32.js';
 import { BundleError } from './bundle-error.js';
 import { SHA256_HEX, sha256Hex } from './bundle-checksum.js';
 import { PROBE_SIZE, probeExtractor, probeMismatch } from './bundle-probe.js';
+import { NO_CHECKSUM_WARNING, NO_PROBE_WARNING, NO_WEBCRYPTO_WARNING } from './bundle-warnings.js';
 import { dilationOf, type MsdLayer, type MsdWeights } from './weights.js';
 
 export const BUNDLE_FORMAT = 'openseadragon-fewshot/extractors';
@@ -510,7 +511,7 @@ function readTensors(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
           `${stored[differs]}: the manifest does not read these weights as they were written`,
       );
   }
-  if (!parsed.probe) warnings.push('the manifest has no probe (written before bundles carried one): not compared');
+  if (!parsed.probe) warnings.push(NO_PROBE_WARNING);
   return { classes, mpp: parsed.mpp, metadata: parsed.metadata, ...(warnings.length ? { warnings } : {}) };
 }
 
@@ -526,11 +527,9 @@ export function decodeBundle(manifest: unknown, weights: ArrayBuffer): Extractor
 
 /** Checks the weights' SHA-256 against the manifest's; warnings for what could not be checked. */
 async function checkSha256(parsed: ParsedManifest, weights: ArrayBuffer): Promise<string[]> {
-  if (parsed.sha256 === undefined)
-    return ['the manifest has no weightsSha256 (written before bundles carried one): the weights are not verified'];
+  if (parsed.sha256 === undefined) return [NO_CHECKSUM_WARNING];
   const actual = await sha256Hex(weights);
-  if (actual === undefined)
-    return ['this page has no WebCrypto (crypto.subtle needs https or localhost): the weights are not verified'];
+  if (actual === undefined) return [NO_WEBCRYPTO_WARNING];
   if (actual !== parsed.sha256)
     throw new BundleError(
       'checksum-mismatch',

@@ -1,7 +1,7 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
 import { cellContours } from '../cells/cell-contours.js';
-import { cellsToGeoJson, type CellFeatureCollection } from '../cells/geojson-export.js';
+import { cellsToGeoJsonReport, type CellFeatureCollection } from '../cells/geojson-export.js';
 import { maskPlacement } from '../cells/mask-placement.js';
 import { gzip } from '../cells/gzip.js';
 import { encodePng } from '../cells/png-encode.js';
@@ -115,7 +115,41 @@ export type SessionEvents = {
   error: { readonly error: unknown; readonly task: 'region' };
   /** A newly placed patch's pre-fill ended: painted from the prediction, dropped (and why), or failed. */
   prefill: PrefillOutcome;
+  /** Something was done, but not all of it: a GeoJSON export left out cells or holes (emitted before it returns). */
+  warning: SessionWarning;
 };
+
+/**
+ * A GeoJSON export that left out cells (or holes) which became invalid when rounded to its
+ * `decimals` (core/cells/rounded-polygon.ts): too small to draw at that precision. `message`
+ * says it for a user.
+ */
+export interface ExportWarning {
+  readonly kind: 'export';
+  readonly droppedCells: number;
+  readonly droppedHoles: number;
+  readonly decimals: number;
+  readonly message: string;
+}
+
+export type SessionWarning = ExportWarning;
+
+/** Options of a GeoJSON export. */
+export interface GeoJsonOptions {
+  /** Decimal places of the coordinates (level-0 pixels); default 2, as QuPath writes them. */
+  readonly decimals?: number;
+}
+
+/** "3 cells too small to export at this precision (2 decimals) were left out", holes likewise. */
+function exportWarningMessage(droppedCells: number, droppedHoles: number, decimals: number): string {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const what = [
+    ...(droppedCells ? [count(droppedCells, 'cell')] : []),
+    ...(droppedHoles ? [count(droppedHoles, 'hole')] : []),
+  ].join(' and ');
+  const precision = `at this precision (${count(decimals, 'decimal')})`;
+  return `${what} too small to export ${precision} ${droppedCells + droppedHoles === 1 ? 'was' : 'were'} left out`;
+}
 
 /** The finished tiles of the current head, to read. */
 export type SessionResults = Pick<ResultTiles, 'size' | 'keys' | 'get' | 'values' | 'bounds' | 'mosaic'>;
@@ -170,10 +204,14 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   loadHead(json: unknown): Promise<Head>;
   /** The head with the current threshold, as the JSON a user saves. */
   saveHead(): HeadJson;
-  /** Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON. */
-  exportGeoJson(region?: Rect): CellFeatureCollection;
+  /**
+   * Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON.
+   * Cells or holes that rounding to `decimals` made invalid are left out, and a 'warning' event
+   * (ExportWarning) counts them before this returns.
+   */
+  exportGeoJson(region?: Rect, options?: GeoJsonOptions): CellFeatureCollection;
   /** The same as gzip (a `.geojson.gz`, which QuPath opens as it opens `.geojson`). */
-  exportGeoJsonGz(region?: Rect): Promise<Blob>;
+  exportGeoJsonGz(region?: Rect, options?: GeoJsonOptions): Promise<Blob>;
   /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
   exportMaskPng(region?: Rect): Promise<Blob>;
   exportSupportSet(): string;
@@ -409,21 +447,28 @@ export function createSession(options: SessionOptions): Session {
       return serializeHead({ ...head, threshold });
     },
 
-    exportGeoJson(region?: Rect) {
+    exportGeoJson(region?: Rect, exportOptions: GeoJsonOptions = {}) {
       const mosaic = mosaicOf(region);
       const rgb = parseColor(color);
       if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
       const found = cellContours(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold });
       const origin = gridToLevel0(grid, mosaic.rect);
-      return cellsToGeoJson(found, {
+      const decimals = exportOptions.decimals ?? 2;
+      const { collection, droppedCells, droppedHoles } = cellsToGeoJsonReport(found, {
         placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
         classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
         ...(grid.mppSource !== 'assumed' ? { mpp: grid.slideMpp } : {}),
+        decimals,
       });
+      if (droppedCells || droppedHoles) {
+        const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
+        events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
+      }
+      return collection;
     },
 
-    async exportGeoJsonGz(region?: Rect) {
-      const bytes = await gzip(JSON.stringify(this.exportGeoJson(region)));
+    async exportGeoJsonGz(region?: Rect, exportOptions?: GeoJsonOptions) {
+      const bytes = await gzip(JSON.stringify(this.exportGeoJson(region, exportOptions)));
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' });
     },
 

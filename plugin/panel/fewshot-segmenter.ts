@@ -369,6 +369,10 @@ export class FewShotSegmenter extends LitElement {
       if (o.outcome === 'failed') this.say(`pre-fill: ${(o.error as Error)?.message ?? o.error}`, true);
     });
     forward('change');
+    // An export that left cells out says so (the extractors' warning is a line of its own, rendered from `warnings`).
+    forward('warning', (w) => {
+      if (w.kind === 'export') this.say(w.message, true);
+    });
     forward('error', (e) => this.say(`${e.task}: ${(e.error as Error)?.message ?? e.error}`, true));
     const onSupportChange = ({ detail: change }: CustomEvent<SupportSetChange>) => {
       if (change.type === 'mask' || change.type === 'add') this.thumbnail(change.id);
@@ -648,6 +652,9 @@ export class FewShotSegmenter extends LitElement {
         ${h.workers.length} worker(s) · <span id="backend">${backends}${slowBackendNote(h)}</span> · extractors
         ${h.extractors.map((e) => e.name).join(', ')}
       </div>
+      ${h.warnings
+        .filter((w) => w.kind === 'extractors')
+        .map((w) => html`<div class="error" id="extractors-warning" role="note">${w.message}</div>`)}
       ${msg}
 
       <h3>Support patches</h3>

@@ -64,6 +64,18 @@ export function hostApp(handle: FewShot, panel: FewShotSegmenter, run: RegionRun
   handle.addEventListener('prefill', (e) => seen.push(e.detail.classPixels));
   // @ts-expect-error a fill is never dropped for being 'slow'
   handle.addEventListener('prefill', (e) => e.detail.outcome === 'dropped' && e.detail.reason === 'slow');
+  handle.addEventListener('warning', (e) => {
+    const w = e.detail;
+    if (w.kind === 'export') seen.push(w.droppedCells, w.droppedHoles, w.decimals);
+    else seen.push(w.details.length, w.message.length);
+  });
+  panel.addEventListener('warning', (e) => seen.push(e.detail.message.length));
+  session.addEventListener('warning', (e) => seen.push(e.detail.droppedCells));
+  seen.push(handle.warnings.length);
+  // @ts-expect-error only an export warning counts dropped cells
+  handle.addEventListener('warning', (e) => seen.push(e.detail.droppedCells));
+  // @ts-expect-error a session warns only of exports
+  session.addEventListener('warning', (e) => e.detail.kind === 'extractors');
   seen.push(handle.support.changes('p1')?.fraction ?? 0, handle.prefill ? 1 : 0);
   return seen;
 }
