@@ -291,9 +291,10 @@ function createFewShot(
           ...(options.storage ? { storage: options.storage } : {}),
           onError: (e) => fail(e, 'autosave'),
         });
-  if (restoreProblem) queueMicrotask(() => fail(restoreProblem, 'restore'));
-  // In `warnings` at once; the event in a later task, so that a host that adds its listener
-  // right after `await attachFewShot(…)` hears it (a microtask would run before that await returns).
+  // Events about the start in a later task, so that a host that adds its listener right after
+  // `await attachFewShot(…)` hears them (a microtask would run before that await returns).
+  if (restoreProblem) setTimeout(() => fail(restoreProblem, 'restore'), 0);
+  // In `warnings` at once, too.
   if (extractorsWarning) {
     warn(extractorsWarning, false);
     setTimeout(() => events.emit('warning', extractorsWarning), 0);

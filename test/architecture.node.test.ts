@@ -341,3 +341,24 @@ test('core/ and worker/ touch neither the DOM, Lit nor OpenSeadragon', () => {
   }
   assertNone(found, 'core/ and worker/ must run without a DOM (in workers and Node):');
 });
+
+test("the page's entry (plugin/index.ts) reaches no TF.js: TF.js runs in the workers only", () => {
+  // A value import chain from the package entry to @tensorflow/* puts TF.js (3 MB) into
+  // dist/index.js and breaks host bundlers on its Node branches (esbuild: 'Could not resolve "util"').
+  const trail = new Map<string, string>([['plugin/index.ts', '']]);
+  const queue = ['plugin/index.ts'];
+  const found: string[] = [];
+  while (queue.length) {
+    const file = queue.shift()!;
+    for (const i of imports.get(file) ?? []) {
+      if (i.typeOnly) continue;
+      const via = `${trail.get(file)}${file}:${i.line} → `;
+      if (/^@tensorflow\//.test(i.specifier)) found.push(`${via}'${i.specifier}'`);
+      else if (i.target && texts.has(i.target) && !trail.has(i.target)) {
+        trail.set(i.target, via);
+        queue.push(i.target);
+      }
+    }
+  }
+  assertNone(found, 'value imports from plugin/index.ts that reach TF.js:');
+});

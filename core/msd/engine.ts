@@ -1,5 +1,5 @@
 import { dilationOf, layerInChannels, type MsdWeights } from './weights.js';
-import { reflectIndex } from './mirror-pad.js';
+import { reflectIndex } from './reflect-index.js';
 import { simdKernels, type SimdKernels } from './simd-kernels.js';
 
 /**

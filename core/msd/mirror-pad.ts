@@ -42,11 +42,3 @@ export function mirrorPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
     return y;
   });
 }
-
-/** The index that periodic reflection maps `i` to on an axis of length n (the loop reference's rule). */
-export function reflectIndex(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * (n - 1);
-  const m = ((i % period) + period) % period;
-  return m < n ? m : period - m;
-}

@@ -92,6 +92,30 @@ describe('warnings on the handle and in the panel', () => {
     expect(root.querySelector('#extractors-warning')?.textContent).to.equal(UNSEALED_NOTE);
   });
 
+  it("a stored support set that cannot be read is reported to a listener added after attachFewShot's await", async () => {
+    // A record of this slide that is not a support-set file: restoring it is refused (nothing is
+    // lost: the record stays), and the host hears why through 'error', task 'restore'.
+    const storage = {
+      kind: 'test',
+      read: async () => '{"format": "not a support set"}',
+      write: async () => {},
+      remove: async () => {},
+    };
+    handle = await attachFewShot(sample!.viewer, {
+      slide: { kind: 'url', url: slideUrl },
+      workerUrl,
+      workers: 1,
+      backends: ['wasm'],
+      storage,
+    });
+    const failure = await new Promise<{ error: unknown; task: string }>((resolve) =>
+      handle!.addEventListener('error', (e) => resolve(e.detail), { once: true }),
+    );
+    expect(failure.task).to.equal('restore');
+    expect(failure.error).to.be.instanceOf(Error);
+    expect(handle.support.patches).to.have.length(0);
+  });
+
   it('the shipped, sealed bundle gives none; an export that leaves cells out says so in the panel', async () => {
     handle = await attach();
     expect(handle.warnings).to.deep.equal([]);

@@ -3,7 +3,7 @@
  * (Pelt & Sethian 2018; docs/ARCHITECTURE.md#feature-extractors) and sharing nothing with the TF.js code but the
  * weight layout and the reflection rule. Slow on purpose: every tap is one explicit index.
  */
-import { reflectIndex } from '../../../core/msd/mirror-pad.js';
+import { reflectIndex } from '../../../core/msd/reflect-index.js';
 import type { MsdWeights } from '../../../core/msd/weights.js';
 
 export interface ReferenceImage {

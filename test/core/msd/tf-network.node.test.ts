@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { reflectIndex } from '../../../core/msd/mirror-pad.js';
+import { reflectIndex } from '../../../core/msd/reflect-index.js';
 import { createMsd, msdFeatures, msdPredict } from '../../../core/msd/tf-network.js';
 import type { MsdWeights } from '../../../core/msd/weights.js';
 import { initBackend, type BackendName } from '../../../core/msd/tf-backend.js';
