@@ -21,6 +21,8 @@ const TOOLS = [
   ['bench-view', 'npm run bench:view'],
   ['screenshot', 'npm run screenshot'],
   ['fuzz', 'npm run fuzz'],
+  ['seal-bundle', 'npm run seal-bundle'],
+  ['compare-tilings', 'npm run compare-tilings'],
 ] as const;
 
 interface Run {
