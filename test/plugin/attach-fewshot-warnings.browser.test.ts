@@ -92,7 +92,7 @@ describe('warnings on the handle and in the panel', () => {
     expect(root.querySelector('#extractors-warning')?.textContent).to.equal(UNSEALED_NOTE);
   });
 
-  it("a stored support set that cannot be read is reported to a listener added after attachFewShot's await", async () => {
+  it('a stored support set that cannot be read is reported to a listener added after the await', async () => {
     // A record of this slide that is not a support-set file: restoring it is refused (nothing is
     // lost: the record stays), and the host hears why through 'error', task 'restore'.
     const storage = {
