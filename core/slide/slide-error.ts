@@ -35,3 +35,26 @@ export function isAbortError(err: unknown): boolean {
 export function throwIfAborted(signal: AbortSignal | undefined, file: string): void {
   if (signal?.aborted) throw new SlideError('aborted', file, 'the read was aborted', { cause: signal.reason });
 }
+
+/**
+ * Waits for the promise unless the signal fires first; then rejects with the 'aborted' SlideError (for reads that
+ * take no signal of their own).
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, file: string): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal, file);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new SlideError('aborted', file, 'the read was aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -4,7 +4,7 @@ import { SlideHttpClient } from './http-client.js';
 import { portByteSource, type PortSlideDescription } from './port-bytes.js';
 import type { FileSlideDescription, PixelLevel, PixelSource, RegionRequest, SlideDescription } from './pixel-source.js';
 import { slideName } from './pixel-source.js';
-import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
+import { abortable, isAbortError, SlideError, throwIfAborted } from './slide-error.js';
 import { registerJpeg2000 } from './jpeg2000.js';
 import { compressionName, isSupportedCompression } from './tiff-compression.js';
 import { mppFromDescription, mppFromResolutionTags } from './tiff-mpp.js';
@@ -83,7 +83,7 @@ export async function openTiff(
       const values = directoryValues(structure, directory, read, fileSize, name, signal);
       const tables = await checkLevel(values, directory, level, name, maxStripBytes, fileSize);
       throwIfAborted(signal, name);
-      const parsed = await untilAborted(tiff.parser.parseFileDirectoryAt(directory.offset), signal, name);
+      const parsed = await abortable(tiff.parser.parseFileDirectoryAt(directory.offset), signal, name);
       // geotiff reads the tile tables lazily, with the offsets as they are in the file (and, for
       // big-endian files, in the wrong byte order); it gets the checked ones instead.
       for (const [tag, table] of [tables.offsets, tables.byteCounts]) {
@@ -116,7 +116,7 @@ export async function openTiff(
   };
   try {
     readable(270);
-    const value = await untilAborted(first.fileDirectory.loadValue('ImageDescription'), signal, name);
+    const value = await abortable(first.fileDirectory.loadValue('ImageDescription'), signal, name);
     if (value !== undefined && typeof value !== 'string')
       throw new SlideError('corrupt', name, 'the ImageDescription of the first image is not text');
     description = value ?? '';
@@ -128,7 +128,7 @@ export async function openTiff(
     mpp = mppFromDescription(description);
     if (!mpp) {
       readable(282, 283, 296);
-      mpp = await untilAborted(mppFromResolutionTags(first), signal, name);
+      mpp = await abortable(mppFromResolutionTags(first), signal, name);
     }
   } catch (err) {
     throw explain(err, name, signal, 'reading the resolution tags (XResolution, YResolution, ResolutionUnit)');
@@ -436,26 +436,6 @@ async function checkLevel(
     }
   }
   return { offsets: [offsetTag, offsets], byteCounts: [countTag, byteCounts] };
-}
-
-/** The promise's value, or the 'aborted' SlideError as soon as the signal fires (for reads that take none). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, name: string): Promise<T> {
-  if (!signal) return promise;
-  throwIfAborted(signal, name);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SlideError('aborted', name, 'the read was aborted', { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** Turns whatever geotiff or fetch threw into a SlideError that says what went wrong. */

@@ -1,6 +1,6 @@
 import { ByteLru } from '../cache/byte-lru.js';
 import type { PixelLevel, PixelSource, RegionRequest } from './pixel-source.js';
-import { isAbortError, SlideError, throwIfAborted } from './slide-error.js';
+import { abortable, isAbortError, SlideError, throwIfAborted } from './slide-error.js';
 import { tilePlacement, type TileImagesDescription, type TilePlacement } from './tile-description.js';
 
 export interface OpenTileImagesOptions {
@@ -266,26 +266,6 @@ function checkDescription(d: TileImagesDescription): void {
   }
   if (d.scheme.kind === 'dzi' && !(Number.isInteger(d.scheme.overlap) && d.scheme.overlap >= 0))
     fail(`overlap ${d.scheme.overlap}`);
-}
-
-/** Waits for the promise unless the signal fires first; then rejects with the 'aborted' SlideError. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, name: string): Promise<T> {
-  if (!signal) return promise;
-  throwIfAborted(signal, name);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SlideError('aborted', name, 'the read was aborted', { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** A counting semaphore; a waiter whose signal fires leaves the queue. */

@@ -3,6 +3,7 @@ import { attachFewShot, type FewShot, type FewShotWarning } from '../../plugin/a
 import '../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../plugin/panel/fewshot-segmenter.js';
 import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from './sample-viewer.js';
+import { whenDom as when } from './panel/dom-change.js';
 
 // What a user is told when something loaded or exported unchecked, in Chromium on the sample
 // slide with the real worker: the shipped bundle made "old" here (its manifest without
@@ -12,18 +13,6 @@ import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleVi
 const bundleUrl = (file: string) => new URL(`/files/models/default/${file}`, location.origin).href;
 const UNSEALED_NOTE =
   'Extractor bundle: no checksum, no probe — saved by an older version; re-save it with `npm run seal-bundle`';
-
-/** Resolves once `ok()` holds, checked on every change of the panel's shadow DOM: an event, no polling. */
-const when = (root: Node, ok: () => boolean) =>
-  new Promise<void>((resolve) => {
-    if (ok()) return resolve();
-    const observer = new MutationObserver(() => {
-      if (!ok()) return;
-      observer.disconnect();
-      resolve();
-    });
-    observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
 
 async function unsealedBundle() {
   const manifest = (await (await fetch(bundleUrl('extractors.json'))).json()) as Record<string, unknown>;

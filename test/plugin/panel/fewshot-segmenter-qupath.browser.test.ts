@@ -7,23 +7,12 @@ import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
 import '../../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
 import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
+import { whenDom as when } from './dom-change.js';
 
 // The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
 // .geojson.gz (gzipped here by the browser's own CompressionStream) given to the file input,
 // the class chosen, Paint; on a real viewer, worker and extractors over the sample slide.
 const fixtureUrl = new URL('/files/test/fixtures/qupath/tumor-stroma.geojson', location.origin).href;
-
-/** Resolves once `ok()` holds, checked on every change of the panel's shadow DOM: an event, no polling. */
-const when = (root: Node, ok: () => boolean) =>
-  new Promise<void>((resolve) => {
-    if (ok()) return resolve();
-    const observer = new MutationObserver(() => {
-      if (!ok()) return;
-      observer.disconnect();
-      resolve();
-    });
-    observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
-  });
 
 describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
   let sample: SampleViewer | undefined;
