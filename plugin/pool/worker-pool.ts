@@ -13,12 +13,14 @@ import {
   type AdaptAnswer,
   type AdaptControl,
   type AdaptRequest,
+  type ContourRequest,
   type PoolSlide,
   type TileRequest,
   type TileResult,
 } from '../../core/session/compute.js';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
+import type { TracedContours } from '../../core/cells/traced-contours.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { resolveAssets, startModuleWorker, workerAssets } from '../assets.js';
 import { displayReads } from '../slide/display-reads.js';
@@ -140,6 +142,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly running = new Map<WorkerSlot, TileJob>();
   /** Workers working for an adaptation: they get no tile jobs until done. */
   private readonly reserved = new Set<WorkerSlot>();
+  /** Contour traces sent to each worker and not yet answered. */
+  private readonly tracing = new Map<WorkerSlot, number>();
   private readonly cache: ByteLru<string, Float32Array>;
   private counts = { jobs: 0, cacheHits: 0 };
   private extractors?: { readonly key: string; mpp?: number };
@@ -352,7 +356,16 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       this.counts.cacheHits++;
       return Promise.resolve({ probabilities: hit, patches: 0, cached: true });
     }
-    const spec = () => ({ slideKey, target, tile, extractorsKey: extractors.key, headKey: head, tiling });
+    const contourThreshold = request.contours?.threshold;
+    const spec = () => ({
+      slideKey,
+      target,
+      tile,
+      extractorsKey: extractors.key,
+      headKey: head,
+      tiling,
+      ...(contourThreshold !== undefined ? { contourThreshold } : {}),
+    });
     const result = this.queue.join(key, spec, { priority: request.priority, version, signal: request.signal });
     this.pump();
     return result;
@@ -509,6 +522,29 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     return slot.readRegion(slide.key, level, rect, signal);
   }
 
+  /**
+   * The cells of a probability map at a threshold, traced in a worker: an idle one if any, else
+   * the one with the fewest traces waiting (it answers once its current tile is done).
+   */
+  async traceContours(request: ContourRequest): Promise<TracedContours> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    const { signal, ...map } = request;
+    signal?.throwIfAborted();
+    const ready = this.supervisor.live().filter((s) => s.ready);
+    if (ready.length === 0) throw new PoolStateError('no worker is running');
+    const load = (s: WorkerSlot) =>
+      (this.running.has(s) || this.reserved.has(s) ? ready.length : 0) + (this.tracing.get(s) ?? 0);
+    const slot = ready.reduce((best, s) => (load(s) < load(best) ? s : best));
+    this.tracing.set(slot, (this.tracing.get(slot) ?? 0) + 1);
+    try {
+      return await slot.traceContours(map, signal);
+    } finally {
+      const left = this.tracing.get(slot)! - 1;
+      if (left > 0) this.tracing.set(slot, left);
+      else this.tracing.delete(slot);
+    }
+  }
+
   /** TF.js memory of one worker (after the work queued there before it). */
   memory(index: number): Promise<{ numTensors: number; numBytes: number; backend: string }> {
     return this.supervisor.slot(index).memory();
@@ -576,6 +612,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
           patches: r.patches,
           cached: false,
           worker: slot.index,
+          ...(r.contours ? { contours: r.contours } : {}),
         });
     } catch (err) {
       if (signal.aborted) ended = 'aborted';
