@@ -44,7 +44,8 @@ export type TileRequest = TileTarget & {
   readonly signal?: AbortSignal;
   /**
    * The worker also traces the tile's cells at this threshold (TileResult's `contours`). Of a job
-   * shared by several callers, the first caller's; a tile from the cache comes without them.
+   * shared by several callers, the first caller's; a tile from the cache comes with the cells its
+   * job traced, if any (check their threshold).
    */
   readonly contours?: { readonly threshold: number };
 };

@@ -144,7 +144,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly reserved = new Set<WorkerSlot>();
   /** Contour traces sent to each worker and not yet answered. */
   private readonly tracing = new Map<WorkerSlot, number>();
-  private readonly cache: ByteLru<string, Float32Array>;
+  /** Finished tiles, with the cells their worker traced (a view that comes back to a tile needs them too). */
+  private readonly cache: ByteLru<string, { probabilities: Float32Array; contours?: TracedContours }>;
   private counts = { jobs: 0, cacheHits: 0 };
   private extractors?: { readonly key: string; mpp?: number };
   private head?: string;
@@ -162,7 +163,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private constructor(options: WorkerPoolOptions) {
     super();
     this.options = options;
-    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (p) => p.byteLength);
+    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (t) => t.probabilities.byteLength + contourBytes(t));
     const assets = resolveAssets(options);
     const createWorker =
       options.createWorker ?? ((i: number) => startModuleWorker(assets.worker, `openseadragon-fewshot ${i}`));
@@ -354,7 +355,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     const hit = this.cache.get(key);
     if (hit) {
       this.counts.cacheHits++;
-      return Promise.resolve({ probabilities: hit, patches: 0, cached: true });
+      return Promise.resolve({
+        probabilities: hit.probabilities,
+        patches: 0,
+        cached: true,
+        ...(hit.contours ? { contours: hit.contours } : {}),
+      });
     }
     const contourThreshold = request.contours?.threshold;
     const spec = () => ({
@@ -604,7 +610,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     try {
       const r = await slot.predictTile(job.spec, this.options.grid, signal);
       ended = signal.aborted ? 'aborted' : 'finished';
-      this.cache.set(job.key, r.probabilities);
+      this.cache.set(job.key, { probabilities: r.probabilities, ...(r.contours ? { contours: r.contours } : {}) });
       // Work whose callers all left may still finish first: it is cached but never delivered.
       if (!signal.aborted)
         this.queue.resolve(job, {
@@ -624,4 +630,11 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       this.pump();
     }
   }
+}
+
+/** Bytes of a cached tile's traced rings. */
+function contourBytes(tile: { contours?: TracedContours }): number {
+  let bytes = 0;
+  for (const cell of tile.contours?.cells ?? []) for (const ring of cell.rings) bytes += ring.byteLength;
+  return bytes;
 }

@@ -411,13 +411,12 @@ test(
       const atHalf = h.contourLayer.cellCount;
       // The contours shown were traced in the workers (with each tile, then on a threshold change):
       // the reference is the same tracing on the page's thread, over the same stored probabilities.
-      const onPage = () =>
-        [...h.session.results.values()].reduce((n: number, t: unknown) => n + h.session.cells(t).length, 0);
-      const atHalfOnPage = onPage();
+      const tiles = [...h.session.results.values()];
+      const atHalfOnPage = tiles.reduce((n: number, t: unknown) => n + h.session.cells(t).length, 0);
       // setThreshold resolves once the contours are re-traced at it.
       await h.setThreshold(0.9);
       const atHigh = h.contourLayer.cellCount;
-      const atHighOnPage = onPage();
+      const atHighOnPage = tiles.reduce((n: number, t: unknown) => n + h.session.cells(t).length, 0);
       await h.setThreshold(0.5);
       return {
         atHalf,

@@ -55,7 +55,7 @@ test('a tile asked with contours comes with the cells cellContours finds in its 
   const plain = await pool.predictTile({ slide, level: 0, tile, tiling: 'whole' });
   assert.equal(plain.contours, undefined, 'not asked, not traced');
   const threshold = median(plain.probabilities);
-  // Another tile of the same slide (the first is in the cache now, and a cached tile has no contours).
+  // Another tile of the same slide (the first is in the cache now, without contours).
   const other = { x: 64, y: 40, width: 128, height: 96 };
   const r = await pool.predictTile({ slide, level: 0, tile: other, tiling: 'whole', contours: { threshold } });
   assert.equal(r.cached, false);
@@ -71,7 +71,14 @@ test('a tile asked with contours comes with the cells cellContours finds in its 
     'the cells cover exactly the pixels above the threshold',
   );
   const again = await pool.predictTile({ slide, level: 0, tile: other, tiling: 'whole', contours: { threshold } });
-  assert.deepEqual([again.cached, again.contours], [true, undefined], 'from the cache: the caller traces');
+  assert.equal(again.cached, true);
+  assert.deepEqual(again.contours, r.contours, 'from the cache, with the cells its worker traced');
+  const cachedPlain = await pool.predictTile({ slide, level: 0, tile, tiling: 'whole', contours: { threshold } });
+  assert.deepEqual(
+    [cachedPlain.cached, cachedPlain.contours],
+    [true, undefined],
+    'a cached tile computed without contours has none: the caller traces',
+  );
 });
 
 test('traceContours traces a map in a worker at any threshold, leaving the caller its map', async () => {
