@@ -303,28 +303,36 @@ function createFewShot(
   const drawContours = (tile: ResultTile, cells: readonly TileCell[] = session.cells(tile)) =>
     contourLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, cells });
 
-  // Contours follow the threshold from the stored probabilities (no network runs again), a few
-  // tiles per task so that dragging the threshold slider never blocks the page; a newer
-  // threshold abandons an older pass.
-  let retracePass = 0;
+  // Contours follow the threshold from the stored probabilities (no network runs again), traced
+  // in the workers (session.traceCells: tens of ms per tile, which on the page would block it),
+  // a few tiles at a time so no worker's queue fills with a pass a newer threshold abandons.
+  let retracePass = new AbortController();
   let retraced: Promise<void> = Promise.resolve();
-  const retraceContours = () =>
-    new Promise<void>((resolve) => {
-      const pass = ++retracePass;
-      const pending = [...session.results.values()];
-      const step = () => {
-        if (pass !== retracePass) return resolve();
-        const until = performance.now() + 8;
-        while (pending.length > 0 && performance.now() < until) {
-          const tile = pending.shift()!;
-          if (session.results.get(tile.key) === tile) drawContours(tile);
+  const retraceContours = async () => {
+    retracePass.abort();
+    const pass = (retracePass = new AbortController());
+    const { signal } = pass;
+    const threshold = session.threshold;
+    const pending = [...session.results.values()];
+    const lane = async () => {
+      for (let tile = pending.shift(); tile && !signal.aborted; tile = pending.shift()) {
+        let cells: TileCell[];
+        try {
+          cells = await session.traceCells(tile, { threshold, signal });
+        } catch (err) {
+          if (signal.aborted) return;
+          throw err;
         }
-        if (pending.length > 0) return void setTimeout(step, 0);
-        changed();
-        resolve();
-      };
-      step();
-    });
+        if (!signal.aborted && session.results.get(tile.key) === tile) drawContours(tile, cells);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, pool.size) }, lane));
+    } catch (err) {
+      fail(err, 'predict');
+    }
+    if (!signal.aborted) changed();
+  };
 
   const live: LivePrediction = createLivePrediction({
     viewer,
@@ -333,7 +341,8 @@ function createFewShot(
     tiling: () => session.tiling,
     budgetMegapixels: () => options.budgetMegapixels ?? 4,
     done: () => session.results.keys,
-    onTile: (tile, result) => session.addResult({ ...tile, probabilities: result.probabilities }),
+    contours: () => ({ threshold: session.threshold }),
+    onTile: (tile, result) => session.addResult({ ...tile, probabilities: result.probabilities }, result.contours),
     onPlan: (p) => {
       plan = p;
       events.emit('budget', p);

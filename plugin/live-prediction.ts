@@ -39,6 +39,8 @@ export interface LivePredictionOptions {
   readonly slide: () => { readonly slide: PoolSlide; readonly grid: InferenceGrid } | undefined;
   /** How tiles are computed now (the session's tiling); default the pool's. */
   readonly tiling?: () => Tiling;
+  /** Asked with each tile: the worker also traces its cells (TileRequest's `contours`), so the page need not. */
+  readonly contours?: () => { readonly threshold: number } | undefined;
   /** Output megapixels computed by themselves per view. */
   readonly budgetMegapixels: () => number;
   /** Keys of tiles already shown for the current head: planned at no cost. */
@@ -89,6 +91,7 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     const cx = visible.x + visible.width / 2;
     const cy = visible.y + visible.height / 2;
     const tiling = options.tiling?.();
+    const contours = options.contours?.();
     const previous = asked;
     asked = new Map();
     const ask = (tile: PlannedTile, version: number) => {
@@ -108,6 +111,7 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
           priority,
           version,
           signal,
+          ...(contours ? { contours } : {}),
         })
         .then(
           (result) => {

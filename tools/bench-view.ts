@@ -481,7 +481,18 @@ interface PageResult {
   session: Reads;
   /** Main-thread tasks over 50 ms after the page opened the slide (ms each). */
   longTasks: number[];
+  /** The same by phase: where they come from. */
+  longTasksIn: Record<Phase, number[]>;
 }
+
+const PHASES = ['adapt', 'fill', 'pans', 'region'] as const;
+type Phase = (typeof PHASES)[number];
+const PHASE_LABEL: Record<Phase, string> = {
+  adapt: 'adapting',
+  fill: 'filling the view',
+  pans: 'panning',
+  region: 'the region run',
+};
 
 interface SlideResult {
   pages: Partial<Record<Tiling, PageResult>>;
@@ -838,6 +849,10 @@ async function benchPage(
     const page = await openSlidePage(browser, url, slide, errors);
     // Tasks from here on: loading the page and starting the workers are not the live view's.
     const longTasksAtOpen = await page.evaluate(() => (window as any).__longTasks.length as number);
+    /** Where each phase's long tasks end in the page's list. */
+    const phaseEnds: Partial<Record<Phase, number>> = {};
+    const phaseEnded = async (phase: Phase) =>
+      (phaseEnds[phase] = await page.evaluate(() => (window as any).__longTasks.length as number));
     const heaps = await WorkerHeaps.attach(page);
     const browserCdp = await browser.newBrowserCDPSession();
     await page.evaluate(() => {
@@ -870,6 +885,7 @@ async function benchPage(
       }
       head = await page.evaluate(() => (window as any).demoPanel.handle.saveHead() as HeadJson);
     }
+    await phaseEnded('adapt');
     const baseHead = head!;
     let k = 1;
     await page.evaluate((t) => (window as any).demoPanel.handle.setTiling(t), tiling);
@@ -899,6 +915,7 @@ async function benchPage(
           `${(f.reads.bytes / MB).toFixed(1)} MB; load ${load()}`,
       );
     }
+    await phaseEnded('fill');
     let panned: Pans | undefined;
     if (pans > 0) {
       panned = await panPhase(page, heaps, browserCdp, geo.target);
@@ -907,6 +924,7 @@ async function benchPage(
           `${panned.tiles} tiles drawn meanwhile; load ${load()}`,
       );
     }
+    await phaseEnded('pans');
     let region: Region | undefined;
     if (id === 'cmu') {
       const limit = tiling === 'whole' ? regionLimit : patchesRegionLimit;
@@ -919,12 +937,21 @@ async function benchPage(
     }
     errors.push(...(await page.evaluate(() => (window as any).__errors as string[])));
     const session = readsSince(slide.file, opened);
+    await phaseEnded('region');
     const longTasks = await page.evaluate(
       (from) => ((window as any).__longTasks as number[]).slice(from),
       longTasksAtOpen,
     );
+    // Between tiling changes and setting heads, tasks fall in the phase that follows.
+    const longTasksIn = {} as Record<Phase, number[]>;
+    let from = 0;
+    for (const phase of PHASES) {
+      const to = phaseEnds[phase]! - longTasksAtOpen;
+      longTasksIn[phase] = longTasks.slice(from, to);
+      from = to;
+    }
     return {
-      result: { geometry: geo, visible, fills, region, pans: panned, adapts, errors, session, longTasks },
+      result: { geometry: geo, visible, fills, region, pans: panned, adapts, errors, session, longTasks, longTasksIn },
       head: baseHead,
     };
   } finally {
@@ -1047,6 +1074,11 @@ function printSlide(r: SlideResult): void {
   add('slide requests in the page session', (x) => x.session.requests, 0);
   add('main-thread tasks > 50 ms in the page session', (x) => x.longTasks.length, 0, '0');
   add('longest main-thread task, ms', (x) => Math.max(0, ...x.longTasks), 0, '≤ 50');
+  for (const phase of PHASES) {
+    if (!(w ?? p)!.longTasksIn[phase].length && !(p ?? w)!.longTasksIn[phase].length) continue;
+    add(`  of them while ${PHASE_LABEL[phase]}`, (x) => x.longTasksIn[phase].length, 0);
+    add(`  longest while ${PHASE_LABEL[phase]}, ms`, (x) => Math.max(0, ...x.longTasksIn[phase]), 0);
+  }
   const rw = w?.region;
   const rp = p?.region;
   if (rw || rp) {

@@ -13,6 +13,7 @@ import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/backend-name.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
+import type { TracedContours } from '../core/cells/traced-contours.js';
 
 /**
  * Where a worker gets its extractors: a bundle URL (it fetches the manifest and weights
@@ -96,6 +97,8 @@ export type WorkerRequest =
       readonly tile: Rect;
       readonly extractorsKey: string;
       readonly headKey: string;
+      /** Also trace the tile's cells at this threshold (core/cells/traced-contours.ts): the page then need not. */
+      readonly contours?: { readonly threshold: number };
     } & (
       | { readonly tiling: 'whole' }
       | {
@@ -151,6 +154,19 @@ export type WorkerRequest =
       readonly extractorsKey: string;
       readonly features?: SupportFeatureChoice;
     }
+  /**
+   * The cells of a probability map at a threshold (core/cells/traced-contours.ts): a threshold
+   * change re-traced off the page. Not queued behind TF.js work: it runs as soon as the worker's
+   * thread is free.
+   */
+  | {
+      readonly type: 'trace-contours';
+      readonly id: number;
+      readonly probabilities: Float32Array;
+      readonly width: number;
+      readonly height: number;
+      readonly threshold: number;
+    }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
@@ -195,7 +211,11 @@ export type WorkerResponse =
       readonly probabilities: Float32Array;
       readonly patches: number;
       readonly ms: number;
+      /** When the request asked for them; their rings are transferred. */
+      readonly contours?: TracedContours;
     }
+  /** Their rings are transferred. */
+  | { readonly type: 'contours'; readonly id: number; readonly contours: TracedContours }
   | {
       readonly type: 'memory';
       readonly id: number;

@@ -22,6 +22,7 @@ import { registerJpeg2000 } from '../core/slide/jpeg2000.js';
 import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
+import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -266,9 +267,15 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           } else {
             throw new Error(`unknown tiling '${(request as { tiling?: unknown }).tiling}': 'whole' or 'patches'`);
           }
-          reply({ type: 'probabilities', id: request.id, probabilities, patches, ms: performance.now() - started }, [
-            probabilities.buffer as ArrayBuffer,
-          ]);
+          const ms = performance.now() - started;
+          // Traced here, not on the page: tens of milliseconds per tile that would block it.
+          const contours = request.contours
+            ? traceContours(probabilities, request.tile.width, request.tile.height, request.contours.threshold)
+            : undefined;
+          reply(
+            { type: 'probabilities', id: request.id, probabilities, patches, ms, ...(contours ? { contours } : {}) },
+            [probabilities.buffer as ArrayBuffer, ...(contours ? contoursTransfer(contours) : [])],
+          );
         });
       case 'tissue-mask': {
         const source = slides.get(request.slideId);
@@ -316,6 +323,15 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           ]);
           reply({ type: 'support-features', id: request.id, features }, transfer);
         });
+      case 'trace-contours': {
+        const { probabilities, width, height, threshold } = request;
+        if (probabilities.length !== width * height)
+          throw new RangeError(`${probabilities.length} probabilities for a ${width}×${height} map`);
+        signal.throwIfAborted();
+        const contours = traceContours(probabilities, width, height, threshold);
+        reply({ type: 'contours', id: request.id, contours }, contoursTransfer(contours));
+        return;
+      }
       case 'memory':
         return serial(signal, async () => {
           const m = tf.memory();

@@ -6,6 +6,7 @@ import type { Rect } from '../math/rect.js';
 import type { SlideInfo } from '../slide/pixel-source.js';
 import type { TissueMask } from '../slide/tissue-mask.js';
 import type { GridPatch } from '../support-set/support-patches.js';
+import type { TracedContours } from '../cells/traced-contours.js';
 
 /**
  * What a session asks of the compute behind it (plugin/pool/worker-pool.ts's WorkerPool: workers
@@ -41,6 +42,12 @@ export type TileRequest = TileTarget & {
   readonly version?: number | null;
   /** Aborting drops this caller only; the job goes on while another caller still wants it. */
   readonly signal?: AbortSignal;
+  /**
+   * The worker also traces the tile's cells at this threshold (TileResult's `contours`). Of a job
+   * shared by several callers, the first caller's; a tile from the cache comes with the cells its
+   * job traced, if any (check their threshold).
+   */
+  readonly contours?: { readonly threshold: number };
 };
 
 export interface TileResult {
@@ -51,6 +58,18 @@ export interface TileResult {
   readonly cached: boolean;
   /** Index of the worker that computed it. */
   readonly worker?: number;
+  /** Its cells, traced by that worker, when the request asked (check their threshold). */
+  readonly contours?: TracedContours;
+}
+
+/** A probability map to trace at a threshold (Compute's traceContours). */
+export interface ContourRequest {
+  /** width × height, row-major; copied to the worker, never transferred. */
+  readonly probabilities: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly threshold: number;
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -110,4 +129,6 @@ export interface Compute {
   /** Installs the head in every worker; resolves with its cache key once all have it. */
   setHead(head: HeadWeights): Promise<string>;
   tissueMask(slide: PoolSlide, options?: { readonly signal?: AbortSignal }): Promise<TissueMask>;
+  /** The cells of a map at a threshold, traced in a worker (an idle one if any): off the page's thread. */
+  traceContours(request: ContourRequest): Promise<TracedContours>;
 }

@@ -4,6 +4,7 @@ import type { InferenceGrid } from '../inference/inference-grid.js';
 import type { PlannedTile, TileSet } from '../inference/tile-set.js';
 import type { Tiling } from '../inference/tiling.js';
 import { PoolStateError, type Compute, type PoolSlide } from './compute.js';
+import type { TracedContours } from '../cells/traced-contours.js';
 
 /**
  * A region or whole-slide run (issue 5, item 4): every tile of a TileSet (region-plan.ts: a
@@ -69,6 +70,8 @@ export interface TileDone extends PlannedTile {
   /** tile.width × tile.height probabilities, row-major (shared with the pool's cache: do not modify). */
   readonly probabilities: Float32Array;
   readonly cached: boolean;
+  /** Its cells, traced by the worker, when the pool was asked for them (the request's `contours`). */
+  readonly contours?: TracedContours;
 }
 
 export interface TileFailure {
@@ -214,7 +217,12 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
         doneMp += t.megapixels;
         if (!r.cached) computedMp += t.megapixels;
         trackActivity();
-        emit('tile', { ...t, probabilities: r.probabilities, cached: r.cached });
+        emit('tile', {
+          ...t,
+          probabilities: r.probabilities,
+          cached: r.cached,
+          ...(r.contours ? { contours: r.contours } : {}),
+        });
         emit('progress', progress());
         void walk();
       },

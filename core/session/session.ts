@@ -1,6 +1,7 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
 import { cellContours } from '../cells/cell-contours.js';
+import type { TracedContours } from '../cells/traced-contours.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../cells/geojson-export.js';
 import { maskPlacement } from '../cells/mask-placement.js';
 import { gzip } from '../cells/gzip.js';
@@ -188,10 +189,22 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   adapt(options?: { readonly signal?: AbortSignal }): Promise<AdaptOutcome>;
   /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run; its tiles join the results. */
   predictRegion(region: Rect | 'slide' | 'tissue', options?: { readonly signal?: AbortSignal }): Promise<RegionRun>;
-  /** A tile computed for the current head elsewhere (live prediction of the view) joins the results. */
-  addResult(tile: ResultTile): void;
-  /** A result tile's cells at the current threshold. */
+  /**
+   * A tile computed for the current head elsewhere (live prediction of the view) joins the results.
+   * `contours`: its cells as the worker traced them (TileRequest's `contours`), used when traced at
+   * the current threshold; otherwise they are traced here, on the caller's thread.
+   */
+  addResult(tile: ResultTile, contours?: TracedContours): void;
+  /** A result tile's cells at the current threshold, traced on the caller's thread. */
   cells(tile: ResultTile): TileCell[];
+  /**
+   * The same cells traced in a worker (the compute's traceContours), off the caller's thread: what
+   * a threshold change re-traces with. `threshold` (default the current one) says which.
+   */
+  traceCells(
+    tile: ResultTile,
+    options?: { readonly threshold?: number; readonly signal?: AbortSignal },
+  ): Promise<TileCell[]>;
   /** Strictly between 0 and 1. */
   setThreshold(threshold: number): void;
   setColor(color: string): void;
@@ -256,17 +269,24 @@ export function createSession(options: SessionOptions): Session {
     onPending: changed,
   });
 
-  const cells = (tile: ResultTile): TileCell[] =>
-    cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }).map((c) => ({
-      rings: c.rings,
-      area: c.area * grid.scaleX * grid.scaleY,
-    }));
+  /** Areas from map pixels to level-0 pixels². */
+  const toTileCells = (found: readonly { rings: readonly Float64Array[]; area: number }[]): TileCell[] =>
+    found.map((c) => ({ rings: c.rings, area: c.area * grid.scaleX * grid.scaleY }));
 
-  const addResult = (tile: ResultTile) => {
+  const cells = (tile: ResultTile): TileCell[] =>
+    toTileCells(cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }));
+
+  const addResult = (tile: ResultTile, contours?: TracedContours) => {
     results.add(tile);
-    events.emit('tile', { tile, cells: cells(tile) });
+    // The worker's tracing is the same cellContours call; one traced at an older threshold (the
+    // slider moved while the tile computed) is traced again here.
+    const found = contours && contours.threshold === threshold ? toTileCells(contours.cells) : cells(tile);
+    events.emit('tile', { tile, cells: found });
     changed();
   };
+
+  /** What the session's region runs and live prediction ask with each tile. */
+  const contourRequest = () => ({ threshold });
 
   /** Resolves once every worker has the head: only then is it the session's. */
   const install = async (next: Head) => {
@@ -377,7 +397,11 @@ export function createSession(options: SessionOptions): Session {
           return compute.size;
         },
         predictTile: (r: Parameters<Compute['predictTile']>[0]) =>
-          compute.predictTile({ ...r, signal: r.signal ? AbortSignal.any([r.signal, stale]) : stale }),
+          compute.predictTile({
+            ...r,
+            signal: r.signal ? AbortSignal.any([r.signal, stale]) : stale,
+            contours: contourRequest(),
+          }),
       };
       const run = createRegionRun(predictor, {
         slide,
@@ -392,13 +416,16 @@ export function createSession(options: SessionOptions): Session {
         if (runTiling !== tiling) return;
         // A tile from the cache that live prediction already delivered is not shown twice.
         if (t.cached && results.keys.has(t.key)) return;
-        addResult({
-          key: t.key,
-          tile: t.tile,
-          level0: t.level0,
-          megapixels: t.megapixels,
-          probabilities: t.probabilities,
-        });
+        addResult(
+          {
+            key: t.key,
+            tile: t.tile,
+            level0: t.level0,
+            megapixels: t.megapixels,
+            probabilities: t.probabilities,
+          },
+          t.contours,
+        );
       });
       run.addEventListener('progress', (e) => events.emit('progress', { task: 'region', ...e.detail }));
       run.addEventListener('failure', (e) => events.emit('error', { error: e.detail.error, task: 'region' }));
@@ -407,6 +434,20 @@ export function createSession(options: SessionOptions): Session {
 
     addResult,
     cells,
+
+    async traceCells(
+      tile: ResultTile,
+      traceOptions: { readonly threshold?: number; readonly signal?: AbortSignal } = {},
+    ) {
+      const traced = await compute.traceContours({
+        probabilities: tile.probabilities,
+        width: tile.tile.width,
+        height: tile.tile.height,
+        threshold: traceOptions.threshold ?? threshold,
+        signal: traceOptions.signal,
+      });
+      return toTileCells(traced.cells);
+    },
 
     setThreshold(next: number) {
       if (!(next > 0 && next < 1)) throw new RangeError(`threshold ${next} must be strictly between 0 and 1`);

@@ -13,12 +13,14 @@ import {
   type AdaptAnswer,
   type AdaptControl,
   type AdaptRequest,
+  type ContourRequest,
   type PoolSlide,
   type TileRequest,
   type TileResult,
 } from '../../core/session/compute.js';
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
+import type { TracedContours } from '../../core/cells/traced-contours.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { resolveAssets, startModuleWorker, workerAssets } from '../assets.js';
 import { displayReads } from '../slide/display-reads.js';
@@ -140,7 +142,10 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly running = new Map<WorkerSlot, TileJob>();
   /** Workers working for an adaptation: they get no tile jobs until done. */
   private readonly reserved = new Set<WorkerSlot>();
-  private readonly cache: ByteLru<string, Float32Array>;
+  /** Contour traces sent to each worker and not yet answered. */
+  private readonly tracing = new Map<WorkerSlot, number>();
+  /** Finished tiles, with the cells their worker traced (a view that comes back to a tile needs them too). */
+  private readonly cache: ByteLru<string, { probabilities: Float32Array; contours?: TracedContours }>;
   private counts = { jobs: 0, cacheHits: 0 };
   private extractors?: { readonly key: string; mpp?: number };
   private head?: string;
@@ -158,7 +163,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private constructor(options: WorkerPoolOptions) {
     super();
     this.options = options;
-    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (p) => p.byteLength);
+    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (t) => t.probabilities.byteLength + contourBytes(t));
     const assets = resolveAssets(options);
     const createWorker =
       options.createWorker ?? ((i: number) => startModuleWorker(assets.worker, `openseadragon-fewshot ${i}`));
@@ -350,9 +355,23 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     const hit = this.cache.get(key);
     if (hit) {
       this.counts.cacheHits++;
-      return Promise.resolve({ probabilities: hit, patches: 0, cached: true });
+      return Promise.resolve({
+        probabilities: hit.probabilities,
+        patches: 0,
+        cached: true,
+        ...(hit.contours ? { contours: hit.contours } : {}),
+      });
     }
-    const spec = () => ({ slideKey, target, tile, extractorsKey: extractors.key, headKey: head, tiling });
+    const contourThreshold = request.contours?.threshold;
+    const spec = () => ({
+      slideKey,
+      target,
+      tile,
+      extractorsKey: extractors.key,
+      headKey: head,
+      tiling,
+      ...(contourThreshold !== undefined ? { contourThreshold } : {}),
+    });
     const result = this.queue.join(key, spec, { priority: request.priority, version, signal: request.signal });
     this.pump();
     return result;
@@ -509,6 +528,29 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     return slot.readRegion(slide.key, level, rect, signal);
   }
 
+  /**
+   * The cells of a probability map at a threshold, traced in a worker: an idle one if any, else
+   * the one with the fewest traces waiting (it answers once its current tile is done).
+   */
+  async traceContours(request: ContourRequest): Promise<TracedContours> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    const { signal, ...map } = request;
+    signal?.throwIfAborted();
+    const ready = this.supervisor.live().filter((s) => s.ready);
+    if (ready.length === 0) throw new PoolStateError('no worker is running');
+    const load = (s: WorkerSlot) =>
+      (this.running.has(s) || this.reserved.has(s) ? ready.length : 0) + (this.tracing.get(s) ?? 0);
+    const slot = ready.reduce((best, s) => (load(s) < load(best) ? s : best));
+    this.tracing.set(slot, (this.tracing.get(slot) ?? 0) + 1);
+    try {
+      return await slot.traceContours(map, signal);
+    } finally {
+      const left = this.tracing.get(slot)! - 1;
+      if (left > 0) this.tracing.set(slot, left);
+      else this.tracing.delete(slot);
+    }
+  }
+
   /** TF.js memory of one worker (after the work queued there before it). */
   memory(index: number): Promise<{ numTensors: number; numBytes: number; backend: string }> {
     return this.supervisor.slot(index).memory();
@@ -568,7 +610,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     try {
       const r = await slot.predictTile(job.spec, this.options.grid, signal);
       ended = signal.aborted ? 'aborted' : 'finished';
-      this.cache.set(job.key, r.probabilities);
+      this.cache.set(job.key, { probabilities: r.probabilities, ...(r.contours ? { contours: r.contours } : {}) });
       // Work whose callers all left may still finish first: it is cached but never delivered.
       if (!signal.aborted)
         this.queue.resolve(job, {
@@ -576,6 +618,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
           patches: r.patches,
           cached: false,
           worker: slot.index,
+          ...(r.contours ? { contours: r.contours } : {}),
         });
     } catch (err) {
       if (signal.aborted) ended = 'aborted';
@@ -587,4 +630,11 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       this.pump();
     }
   }
+}
+
+/** Bytes of a cached tile's traced rings. */
+function contourBytes(tile: { contours?: TracedContours }): number {
+  let bytes = 0;
+  for (const cell of tile.contours?.cells ?? []) for (const ring of cell.rings) bytes += ring.byteLength;
+  return bytes;
 }

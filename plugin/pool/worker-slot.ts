@@ -9,6 +9,7 @@ import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
+import type { TracedContours } from '../../core/cells/traced-contours.js';
 import type {
   ExtractorSource,
   HeadWeights,
@@ -38,6 +39,8 @@ export interface TileJobSpec {
   readonly extractorsKey: string;
   readonly headKey: string;
   readonly tiling: Tiling;
+  /** The worker also traces the tile's cells at this threshold. */
+  readonly contourThreshold?: number;
 }
 
 export interface AdaptRequest {
@@ -159,8 +162,8 @@ export class WorkerSlot {
     job: TileJobSpec,
     grid: GridOptions | undefined,
     signal: AbortSignal,
-  ): Promise<{ probabilities: Float32Array; patches: number }> {
-    const { target, tile, extractorsKey, headKey } = job;
+  ): Promise<{ probabilities: Float32Array; patches: number; contours?: TracedContours }> {
+    const { target, tile, extractorsKey, headKey, contourThreshold } = job;
     const base = {
       type: 'predict-tile',
       slideId: this.slideId(job.slideKey),
@@ -168,12 +171,22 @@ export class WorkerSlot {
       tile,
       extractorsKey,
       headKey,
+      ...(contourThreshold !== undefined ? { contours: { threshold: contourThreshold } } : {}),
     } as const;
     // The patch grid means something only to patches.
     const body =
       job.tiling === 'patches' ? { ...base, tiling: 'patches' as const, grid } : { ...base, tiling: 'whole' as const };
     const r = expect(await this.call(body, signal), 'probabilities', 'predict-tile');
-    return { probabilities: r.probabilities, patches: r.patches };
+    return { probabilities: r.probabilities, patches: r.patches, ...(r.contours ? { contours: r.contours } : {}) };
+  }
+
+  /** The cells of a probability map at a threshold, traced in this worker (the map is copied, not transferred). */
+  async traceContours(
+    request: { probabilities: Float32Array; width: number; height: number; threshold: number },
+    signal?: AbortSignal,
+  ): Promise<TracedContours> {
+    return expect(await this.call({ type: 'trace-contours', ...request }, signal), 'contours', 'trace-contours')
+      .contours;
   }
 
   async adapt(

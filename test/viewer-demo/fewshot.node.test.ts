@@ -409,13 +409,20 @@ test(
       const jobs = h.pool.stats.jobs;
       // (No named functions in here: the test's TypeScript loader would wrap them in a helper the page lacks.)
       const atHalf = h.contourLayer.cellCount;
+      // The contours shown were traced in the workers (with each tile, then on a threshold change):
+      // the reference is the same tracing on the page's thread, over the same stored probabilities.
+      const tiles = [...h.session.results.values()];
+      const atHalfOnPage = tiles.reduce((n: number, t: unknown) => n + h.session.cells(t).length, 0);
       // setThreshold resolves once the contours are re-traced at it.
       await h.setThreshold(0.9);
       const atHigh = h.contourLayer.cellCount;
+      const atHighOnPage = tiles.reduce((n: number, t: unknown) => n + h.session.cells(t).length, 0);
       await h.setThreshold(0.5);
       return {
         atHalf,
+        atHalfOnPage,
         atHigh,
+        atHighOnPage,
         back: h.contourLayer.cellCount,
         style: h.maskLayer.style.threshold,
         newJobs: h.pool.stats.jobs - jobs,
@@ -426,6 +433,11 @@ test(
         `${thresholds.newJobs} new tile jobs`,
     );
     assert.notEqual(thresholds.atHigh, thresholds.atHalf);
+    assert.deepEqual(
+      [thresholds.atHalf, thresholds.atHigh],
+      [thresholds.atHalfOnPage, thresholds.atHighOnPage],
+      'the workers trace the cells the page would',
+    );
     assert.equal(thresholds.back, thresholds.atHalf);
     assert.equal(thresholds.style, 0.5);
     assert.equal(thresholds.newJobs, 0);

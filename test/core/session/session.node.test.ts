@@ -13,6 +13,7 @@ import {
   type SupportSetStore,
 } from '../../../core/support-set/support-set.js';
 import type { Compute, PoolSlide } from '../../../core/session/compute.js';
+import type { RegionRunEvents } from '../../../core/session/region-run.js';
 import { createSession, type Session, type SessionEvents } from '../../../core/session/session.js';
 import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
 import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
@@ -189,11 +190,16 @@ test(
     session.addEventListener('tile', (e) => tiles.push(e.detail));
     session.addEventListener('progress', (e) => progress.push(e.detail));
     const run = await session.predictRegion(region);
+    const done: RegionRunEvents['tile'][] = [];
+    run.addEventListener('tile', (e) => done.push(e.detail));
     const summary = await run.finished;
     assert.equal(summary.state, 'finished');
     assert.equal(tiles.length, 1, 'the region is one output tile');
     const [{ tile, cells }] = tiles;
     assert.deepEqual(tile.level0, region);
+    // The worker traced the tile's cells (the page need not): the same as tracing them here.
+    assert.equal(done[0].contours?.threshold, session.threshold, 'traced by the worker at the threshold');
+    assert.deepEqual(cells, session.cells(tile));
     assert.deepEqual([session.results.size, session.results.get(tile.key)], [1, tile]);
     assert.ok(cells.length > 10, `${cells.length} cells in the tile`);
     const last = progress.at(-1);
@@ -260,6 +266,15 @@ test('the threshold re-cuts the stored probabilities; a bad one is refused', asy
   assert.equal(atHigh, tile.probabilities.filter((p) => p > 0.9).length);
   assert.ok(atHigh < atHalf, `${atHigh} pixels above 0.9, ${atHalf} above 0.5`);
   assert.notEqual(session.cells(tile).length, cellsAtHalf);
+  // Traced in a worker (what the overlay re-traces with), at the threshold now or at one named.
+  assert.deepEqual(await session.traceCells(tile), session.cells(tile));
+  const atHalfInWorker = await session.traceCells(tile, { threshold: 0.5 });
+  assert.equal(atHalfInWorker.length, cellsAtHalf);
+  assert.equal(
+    atHalfInWorker.reduce((sum, c) => sum + c.area, 0),
+    tile.probabilities.filter((p) => p > 0.5).length * grid.scaleX * grid.scaleY,
+    'the cells cover the pixels above 0.5, in level-0 pixels²',
+  );
   assert.equal(session.saveHead().threshold, 0.9, 'a saved head keeps the threshold chosen');
   for (const bad of [0, 1, NaN]) assert.throws(() => session.setThreshold(bad), RangeError);
   assert.equal(session.threshold, 0.9);
