@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { attachFewShot, type FewShot, type FewShotWarning } from '../../plugin/attach-fewshot.js';
+import type { FewShot, FewShotWarning } from '../../plugin/attach-fewshot.js';
 import '../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../plugin/panel/fewshot-segmenter.js';
-import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from './sample-viewer.js';
+import { openSampleViewer, sampleSlideExists, type SampleViewer, attachSample } from './sample-viewer.js';
 import { whenDom as when } from './panel/dom-change.js';
 
 // What a user is told when something loaded or exported unchecked, in Chromium on the sample
@@ -51,14 +51,7 @@ describe('warnings on the handle and in the panel', () => {
   after(() => sample?.close());
 
   const attach = (extractors?: Awaited<ReturnType<typeof unsealedBundle>>) =>
-    attachFewShot(sample!.viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 1,
-      backends: ['wasm'],
-      storage: false,
-      ...(extractors ? { extractors } : {}),
-    });
+    attachSample(sample!.viewer, { ...(extractors ? { extractors } : {}) });
 
   const showPanel = async (h: FewShot) => {
     panel = document.createElement('fewshot-segmenter');
@@ -90,13 +83,7 @@ describe('warnings on the handle and in the panel', () => {
       write: async () => {},
       remove: async () => {},
     };
-    handle = await attachFewShot(sample!.viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 1,
-      backends: ['wasm'],
-      storage,
-    });
+    handle = await attachSample(sample!.viewer, { storage });
     const failure = await new Promise<{ error: unknown; task: string }>((resolve) =>
       handle!.addEventListener('error', (e) => resolve(e.detail), { once: true }),
     );

@@ -1,24 +1,18 @@
 import { expect } from 'chai';
-import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../core/adaptation/head.js';
-import { attachFewShot, type FewShot } from '../../plugin/attach-fewshot.js';
-import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from './sample-viewer.js';
+import type { FewShot } from '../../plugin/attach-fewshot.js';
+import {
+  openSampleViewer,
+  sampleSlideExists,
+  type SampleViewer,
+  attachSample,
+  syntheticHead,
+} from './sample-viewer.js';
 
 // The handle on a real viewer over the sample slide, with the real worker (wasm) and the shipped
 // extractors: what a host app gets from attachFewShot.
 
 /** A head for the handle's extractors: any weights do; these mark dark pixels, roughly. */
-function headFor(handle: FewShot): HeadJson {
-  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
-  return {
-    format: HEAD_FORMAT,
-    version: HEAD_VERSION,
-    W: Array.from({ length: features }, (_, i) => (i % 5) * 0.02 - 0.04),
-    b: -0.5,
-    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
-    threshold: 0.5,
-    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
-  };
-}
+const headFor = (handle: FewShot) => syntheticHead(handle, { period: 5, step: 0.02, offset: 0.04, b: -0.5 });
 
 describe('attachFewShot', () => {
   let sample: SampleViewer | undefined;
@@ -36,13 +30,7 @@ describe('attachFewShot', () => {
 
   it('Predict view with live off computes the view once, and turning live off does not cancel it', async () => {
     const { viewer, display } = sample!;
-    handle = await attachFewShot(viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 1,
-      backends: ['wasm'],
-      storage: false,
-    });
+    handle = await attachSample(viewer);
     // A small view (about two output tiles at the extractors' scale), so one tile arrives soon.
     const level0 = display.levels[0];
     const vp = viewer.viewport;

@@ -1,28 +1,22 @@
 import { expect } from 'chai';
-import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../core/adaptation/head.js';
 import type { ViewPlan } from '../../core/inference/view-plan.js';
 import type { Rect } from '../../core/math/rect.js';
-import { attachFewShot, type FewShot } from '../../plugin/attach-fewshot.js';
+import type { FewShot } from '../../plugin/attach-fewshot.js';
 import type { JobEvent } from '../../plugin/pool/worker-pool.js';
-import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from './sample-viewer.js';
+import {
+  openSampleViewer,
+  sampleSlideExists,
+  type SampleViewer,
+  attachSample,
+  syntheticHead,
+} from './sample-viewer.js';
 
 // Live prediction's scheduling on a real viewer, counted through the pool's `job` events: the
 // centre tile first, only tiles the view shows, a small pan keeps the job of a tile still in view
 // running (it finishes once, not aborted and started again), a jump away aborts it. The real
 // worker (wasm, one, so that the order is the queue's), the sample slide, the shipped extractors.
 
-function headFor(handle: FewShot): HeadJson {
-  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
-  return {
-    format: HEAD_FORMAT,
-    version: HEAD_VERSION,
-    W: Array.from({ length: features }, (_, i) => (i % 3) * 0.02 - 0.02),
-    b: -0.3,
-    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
-    threshold: 0.5,
-    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
-  };
-}
+const headFor = (handle: FewShot) => syntheticHead(handle, { period: 3, step: 0.02, offset: 0.02, b: -0.3 });
 
 const intersects = (a: Rect, b: Rect) =>
   a.x < b.x + b.width && a.x + a.width > b.x && a.y < b.y + b.height && a.y + a.height > b.y;
@@ -43,13 +37,7 @@ describe('live prediction', () => {
 
   it('runs the centre tile first, only tiles in view, keeps a tile still in view through a pan', async () => {
     const { viewer, display } = sample!;
-    handle = await attachFewShot(viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 1,
-      backends: ['wasm'],
-      storage: false,
-    });
+    handle = await attachSample(viewer);
     await handle.loadHead(headFor(handle));
     const { grid, pool } = handle;
     const vp = viewer.viewport;

@@ -1,4 +1,6 @@
 import OpenSeadragon from 'openseadragon';
+import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../core/adaptation/head.js';
+import { attachFewShot, type FewShot, type FewShotOptions } from '../../plugin/attach-fewshot.js';
 import { pixelTileSource } from '../../plugin/slide/pixel-tile-source.js';
 import { openInWorker, type WorkerPixelSource } from '../../plugin/slide/worker-pixel-source.js';
 
@@ -42,5 +44,40 @@ export async function openSampleViewer(width: number, height: number): Promise<S
       display.close();
       element.remove();
     },
+  };
+}
+
+/**
+ * attachFewShot on the sample viewer as the browser tests use it: the slide by URL, the unbundled
+ * worker, wasm, no autosave; `options` adds to or overrides that (workers default 1).
+ */
+export function attachSample(viewer: OpenSeadragon.Viewer, options: Partial<FewShotOptions> = {}): Promise<FewShot> {
+  return attachFewShot(viewer, {
+    slide: { kind: 'url', url: slideUrl },
+    workerUrl,
+    workers: 1,
+    backends: ['wasm'],
+    storage: false,
+    ...options,
+  });
+}
+
+/**
+ * A head over the handle's extractors that needs no adaptation: weights (i mod period)·step − offset,
+ * unit feature stats; tests only need some tiles to come out positive.
+ */
+export function syntheticHead(
+  handle: FewShot,
+  { period, step, offset, b }: { period: number; step: number; offset: number; b: number },
+): HeadJson {
+  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
+  return {
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    W: Array.from({ length: features }, (_, i) => (i % period) * step - offset),
+    b,
+    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
+    threshold: 0.5,
+    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
   };
 }

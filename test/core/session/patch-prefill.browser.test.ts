@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { sendMouse } from '@web/test-runner-commands';
 import type { PrefillOutcome } from '../../../core/session/patch-prefill.js';
 import { LABEL_BACKGROUND, LABEL_CLASS } from '../../../core/support-set/support-set.js';
-import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import type { FewShot } from '../../../plugin/attach-fewshot.js';
 import '../../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
 import { apply, imageToElement } from '../../../plugin/layers/view-transform.js';
@@ -10,9 +10,9 @@ import { openInWorker } from '../../../plugin/slide/worker-pixel-source.js';
 import {
   openSampleViewer,
   sampleSlideExists,
-  slideUrl,
   workerUrl,
   type SampleViewer,
+  attachSample,
 } from '../../plugin/sample-viewer.js';
 
 // Pre-filled patches through the real handle: attachFewShot on the sample slide with the shipped
@@ -51,13 +51,7 @@ describe('pre-filled patches (attachFewShot)', function () {
   });
 
   it('a patch placed after Adapt is the thresholded prediction, filled in one undo step; edits count', async () => {
-    handle = await attachFewShot(sample!.viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 2,
-      backends: ['wasm'],
-      storage: false,
-    });
+    handle = await attachSample(sample!.viewer, { workers: 2 });
     const h = handle;
     expect(h.prefill).to.equal(true);
 

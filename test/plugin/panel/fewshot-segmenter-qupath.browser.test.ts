@@ -3,10 +3,10 @@ import { HEAD_FORMAT, HEAD_VERSION } from '../../../core/adaptation/head.js';
 import { gunzip, gzip } from '../../../core/cells/gzip.js';
 import { importQuPathAnnotations } from '../../../core/support-set/qupath-import.js';
 import { createSupportSet } from '../../../core/support-set/support-set.js';
-import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import type { FewShot } from '../../../plugin/attach-fewshot.js';
 import '../../../plugin/panel/fewshot-segmenter.js';
 import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
-import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
+import { openSampleViewer, sampleSlideExists, type SampleViewer, attachSample } from '../sample-viewer.js';
 import { whenDom as when } from './dom-change.js';
 
 // The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
@@ -23,14 +23,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     if (!(await sampleSlideExists())) this.skip();
     sample = await openSampleViewer(480, 360);
     const { viewer } = sample;
-    handle = await attachFewShot(viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 1,
-      backends: ['wasm'],
-      storage: false,
-      className: 'Tumor',
-    });
+    handle = await attachSample(viewer, { className: 'Tumor' });
     panel = document.createElement('fewshot-segmenter');
     panel.handle = handle;
     document.body.append(panel);

@@ -1,9 +1,14 @@
 import { expect } from 'chai';
-import { HEAD_FORMAT, HEAD_VERSION, type HeadJson } from '../../../core/adaptation/head.js';
-import { attachFewShot, type FewShot } from '../../../plugin/attach-fewshot.js';
+import type { FewShot } from '../../../plugin/attach-fewshot.js';
 import type { JobEvent } from '../../../plugin/pool/worker-pool.js';
 import { displayReads } from '../../../plugin/slide/display-reads.js';
-import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleViewer } from '../sample-viewer.js';
+import {
+  openSampleViewer,
+  sampleSlideExists,
+  type SampleViewer,
+  attachSample,
+  syntheticHead,
+} from '../sample-viewer.js';
 
 // The display never starves (issue 18, item 6): with both pool workers busy on a region run of the
 // whole slide, every display tile the viewer asks for arrives and none fails, and while the
@@ -11,18 +16,7 @@ import { openSampleViewer, sampleSlideExists, slideUrl, workerUrl, type SampleVi
 // display's). The real viewer over the sample slide (a display worker, openInWorker), the real
 // pool (2 wasm workers), the shipped extractors.
 
-function headFor(handle: FewShot): HeadJson {
-  const features = handle.extractors.reduce((n, e) => n + e.depth, 0);
-  return {
-    format: HEAD_FORMAT,
-    version: HEAD_VERSION,
-    W: Array.from({ length: features }, (_, i) => (i % 7) * 0.01 - 0.03),
-    b: -0.2,
-    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
-    threshold: 0.5,
-    metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
-  };
-}
+const headFor = (handle: FewShot) => syntheticHead(handle, { period: 7, step: 0.01, offset: 0.03, b: -0.2 });
 
 describe('display reads', () => {
   let sample: SampleViewer | undefined;
@@ -40,13 +34,7 @@ describe('display reads', () => {
 
   it('arrive, every one, while both workers compute; one worker waits while one is pending', async () => {
     const { viewer, display } = sample!;
-    handle = await attachFewShot(viewer, {
-      slide: { kind: 'url', url: slideUrl },
-      workerUrl,
-      workers: 2,
-      backends: ['wasm'],
-      storage: false,
-    });
+    handle = await attachSample(viewer, { workers: 2 });
     await handle.loadHead(headFor(handle));
     const pool = handle.pool;
     const failed: string[] = [];
