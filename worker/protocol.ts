@@ -107,6 +107,25 @@ export type WorkerRequest =
           readonly grid?: GridOptions;
         }
     ))
+  /**
+   * The probabilities of several adjacent output rectangles ('whole' tiling) from ONE forward over
+   * their bounding rectangle plus the margin (core/inference/predict-whole-tile.ts's
+   * predictWholeBlock): the margin is read and computed once per block, not once per tile. Each
+   * tile equals the same tile asked alone with 'predict-tile'. Refused unless the loaded
+   * extractors and head are the ones named.
+   */
+  | {
+      readonly type: 'predict-block';
+      readonly id: number;
+      readonly slideId: number;
+      readonly target: TileTarget;
+      /** In the target's pixels; adjacent tiles filling their bounding rectangle. */
+      readonly tiles: readonly Rect[];
+      readonly extractorsKey: string;
+      readonly headKey: string;
+      /** Also trace each tile's cells at this threshold. */
+      readonly contours?: { readonly threshold: number };
+    }
   /** Where the slide has tissue, from a small overview (tissue-mask.ts). */
   | {
       readonly type: 'tissue-mask';
@@ -213,6 +232,13 @@ export type WorkerResponse =
       readonly ms: number;
       /** When the request asked for them; their rings are transferred. */
       readonly contours?: TracedContours;
+    }
+  /** One per requested tile, in order; arrays and rings transferred. `ms`: the whole block's. */
+  | {
+      readonly type: 'block-probabilities';
+      readonly id: number;
+      readonly tiles: readonly { readonly probabilities: Float32Array; readonly contours?: TracedContours }[];
+      readonly ms: number;
     }
   /** Their rings are transferred. */
   | { readonly type: 'contours'; readonly id: number; readonly contours: TracedContours }

@@ -11,7 +11,7 @@ import { gridKey, patchMemoScope } from '../core/inference/keys.js';
 import type { TileTarget } from '../core/session/compute.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
 import { predictTile } from '../core/inference/predict-tile.js';
-import { predictWholeTile } from '../core/inference/predict-whole-tile.js';
+import { predictWholeBlock, predictWholeTile } from '../core/inference/predict-whole-tile.js';
 import { receptiveMargin } from '../core/inference/receptive-field.js';
 import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } from './protocol.js';
 import { resampledSource } from '../core/inference/resampled-source.js';
@@ -276,6 +276,34 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             { type: 'probabilities', id: request.id, probabilities, patches, ms, ...(contours ? { contours } : {}) },
             [probabilities.buffer as ArrayBuffer, ...(contours ? contoursTransfer(contours) : [])],
           );
+        });
+      case 'predict-block':
+        return serial(signal, async () => {
+          const pixels = pixelsOf(request.slideId, request.target);
+          if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
+            throw new Error(
+              `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', ` +
+                `the worker has '${extractors?.key}' and '${head?.key}'`,
+            );
+          }
+          const started = performance.now();
+          const all = await predictWholeBlock(pixels.source, pixels.level, request.tiles, head.compiled.model, {
+            margin: extractors.margin,
+            signal,
+          });
+          const ms = performance.now() - started;
+          const threshold = request.contours?.threshold;
+          const tiles = all.map((probabilities, i) => {
+            const { width, height } = request.tiles[i];
+            return threshold === undefined
+              ? { probabilities }
+              : { probabilities, contours: traceContours(probabilities, width, height, threshold) };
+          });
+          const transfer = tiles.flatMap((t) => [
+            t.probabilities.buffer as ArrayBuffer,
+            ...(t.contours ? contoursTransfer(t.contours) : []),
+          ]);
+          reply({ type: 'block-probabilities', id: request.id, tiles, ms }, transfer);
         });
       case 'tissue-mask': {
         const source = slides.get(request.slideId);

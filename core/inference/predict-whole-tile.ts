@@ -17,6 +17,22 @@ export function wholeTileRead(tile: Rect, image: { width: number; height: number
   return { x, y, width: right - x, height: bottom - y };
 }
 
+/** The smallest rectangle holding every one of `tiles` (at least one). */
+export function boundingRect(tiles: readonly Rect[]): Rect {
+  if (tiles.length === 0) throw new RangeError('a block needs at least one tile');
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
+  for (const t of tiles) {
+    x0 = Math.min(x0, t.x);
+    y0 = Math.min(y0, t.y);
+    x1 = Math.max(x1, t.x + t.width);
+    y1 = Math.max(y1, t.y + t.height);
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
 /**
  * The probabilities of a rectangle of `level` from ONE forward of the model over the rectangle
  * plus its receptive-field margin (`tiling: 'whole'`): every output pixel is computed once, and
@@ -31,22 +47,44 @@ export async function predictWholeTile(
   model: PatchModel,
   options: PredictWholeTileOptions,
 ): Promise<Float32Array> {
+  const [probabilities] = await predictWholeBlock(source, level, [tile], model, options);
+  return probabilities;
+}
+
+/**
+ * The probabilities of several tiles from ONE forward over their bounding rectangle (a *block*)
+ * plus one margin: the margin is paid once per block instead of once per tile. For 512² tiles at
+ * m = 125 a tile alone reads 0.58 MP, a 2×2 block 0.41 MP per tile, a 3×2 block 0.38. Each tile
+ * equals the same tile computed alone (the network is fully convolutional with a finite
+ * receptive field, and the read is the same real pixels), so whoever caches tiles need not know
+ * whether they came in a block. The cost is the bounding rectangle's: callers give adjacent
+ * tiles that fill it (tile-block.ts).
+ */
+export async function predictWholeBlock(
+  source: PixelSource,
+  level: number,
+  tiles: readonly Rect[],
+  model: PatchModel,
+  options: PredictWholeTileOptions,
+): Promise<Float32Array[]> {
   const { signal, margin } = options;
   signal?.throwIfAborted();
   const image = source.levels[level];
   if (!image) throw new RangeError(`level ${level} does not exist in ${source.name} (it has ${source.levels.length})`);
   if (!Number.isInteger(margin) || margin < 0)
     throw new RangeError(`the margin must be a whole number ≥ 0, got ${margin}`);
-  const read = wholeTileRead(tile, image, margin);
+  const read = wholeTileRead(boundingRect(tiles), image, margin);
   const rgb = await source.readRegion({ level, ...read, signal });
   const probabilities = await model(rgb, read.width, read.height, signal);
   signal?.throwIfAborted();
-  if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height)
-    return probabilities;
-  const out = new Float32Array(tile.width * tile.height);
-  for (let row = 0; row < tile.height; row++) {
-    const from = (tile.y - read.y + row) * read.width + (tile.x - read.x);
-    out.set(probabilities.subarray(from, from + tile.width), row * tile.width);
-  }
-  return out;
+  return tiles.map((tile) => {
+    if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height)
+      return probabilities;
+    const out = new Float32Array(tile.width * tile.height);
+    for (let row = 0; row < tile.height; row++) {
+      const from = (tile.y - read.y + row) * read.width + (tile.x - read.x);
+      out.set(probabilities.subarray(from, from + tile.width), row * tile.width);
+    }
+    return out;
+  });
 }

@@ -19,3 +19,8 @@ export function receptiveMargin(extractors: readonly Pick<MsdWeights, 'layers'>[
   }
   return margin;
 }
+
+/** The same margin from the extractors' depths alone (what a pool is told when they load). */
+export function receptiveMarginOfDepths(depths: readonly number[]): number {
+  return receptiveMargin(depths.map((depth) => ({ layers: Array.from({ length: depth }) as MsdWeights['layers'] })));
+}

@@ -7,7 +7,9 @@ import type { TissueMask } from '../slide/tissue-mask.js';
 /**
  * The output tiles of a region run (issue 5, item 4): a rectangle the user drew, or the whole
  * slide, optionally only where there is tissue. Raster order: neighbouring tiles follow each
- * other, so a worker's patch memo serves the margins they share.
+ * other, so a worker's patch memo serves the margins they share. With `bandRows` > 1, bands of
+ * that many rows, each column by column: the tiles with the pool at a time then make rectangles
+ * that the pool computes as blocks (core/inference/tile-block.ts).
  */
 
 export interface RegionPlanOptions {
@@ -18,6 +20,8 @@ export interface RegionPlanOptions {
   readonly tileSize?: number;
   /** Keep only tiles under which the mask has tissue. */
   readonly tissue?: TissueMask;
+  /** Rows per band (default 1: raster order). */
+  readonly bandRows?: number;
 }
 
 export function planRegion(options: RegionPlanOptions): TileSet {
@@ -25,6 +29,9 @@ export function planRegion(options: RegionPlanOptions): TileSet {
   const tileSize = options.tileSize ?? OUTPUT_TILE_SIZE;
   if (!Number.isInteger(tileSize) || tileSize < 1)
     throw new RangeError(`tile size must be a positive integer, got ${tileSize}`);
+  const bandRows = options.bandRows ?? 1;
+  if (!Number.isInteger(bandRows) || bandRows < 1)
+    throw new RangeError(`rows per band must be a positive integer, got ${bandRows}`);
   const level0 = { x: 0, y: 0, width: grid.width * grid.scaleX, height: grid.height * grid.scaleY };
   const region = level0ToGrid(grid, options.region ?? level0);
   if (!region) return { count: 0, megapixels: 0, *[Symbol.iterator]() {} };
@@ -49,10 +56,13 @@ export function planRegion(options: RegionPlanOptions): TileSet {
     count,
     megapixels,
     *[Symbol.iterator](): Iterator<PlannedTile> {
-      for (let ty = 0; ty < rows; ty++) {
+      for (let band = 0; band < rows; band += bandRows) {
+        const end = Math.min(rows, band + bandRows);
         for (let tx = 0; tx < cols; tx++) {
-          if (keep && !keep[ty * cols + tx]) continue;
-          yield plannedTile(grid, tileAt(grid, tileSize, tx0 + tx, ty0 + ty));
+          for (let ty = band; ty < end; ty++) {
+            if (keep && !keep[ty * cols + tx]) continue;
+            yield plannedTile(grid, tileAt(grid, tileSize, tx0 + tx, ty0 + ty));
+          }
         }
       }
     },

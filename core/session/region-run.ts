@@ -19,7 +19,7 @@ import type { TracedContours } from '../cells/traced-contours.js';
  */
 
 /** What a run needs of the compute (a WorkerPool). */
-export type TilePredictor = Pick<Compute, 'size' | 'predictTile'>;
+export type TilePredictor = Pick<Compute, 'size' | 'predictTile' | 'blockTiles'>;
 
 export interface RegionRunOptions {
   readonly slide: PoolSlide;
@@ -29,7 +29,13 @@ export interface RegionRunOptions {
   readonly tiling?: Tiling;
   /** Keys of tiles an earlier run finished (its `completed()`): counted as done, not computed again. */
   readonly completed?: Iterable<string>;
-  /** Tiles with the pool at once; default two per worker, so no worker waits between tiles. */
+  /**
+   * Tiles with the pool at once; default two per worker, so no worker waits between tiles, and
+   * with blocks ('whole' tiling, the pool's blockTiles k > 1) two blocks' worth per worker, 2·n·k:
+   * a worker that finishes its block finds a whole one queued (the pool shares the queued tiles
+   * among all workers). Give the tiles in bands of the blocks' height (region-plan.ts's bandRows)
+   * so that the queued ones make rectangles. Pausing lets these finish: two blocks per worker.
+   */
   readonly concurrency?: number;
   /** Pool priority of the run's tiles (lower runs sooner); default after every view tile. */
   readonly priority?: number;
@@ -122,7 +128,8 @@ const isAbort = (e: unknown) => (e as { name?: string } | undefined)?.name === '
 
 export function createRegionRun(pool: TilePredictor, options: RegionRunOptions): RegionRun {
   const { slide, grid, tiles, tiling } = options;
-  const concurrency = options.concurrency ?? Math.max(1, 2 * pool.size);
+  const perJob = tiling === 'patches' ? 1 : Math.max(1, pool.blockTiles ?? 1);
+  const concurrency = options.concurrency ?? Math.max(1, 2 * pool.size * perJob);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const priority = options.priority ?? BACKGROUND_PRIORITY;

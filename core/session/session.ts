@@ -387,6 +387,8 @@ export function createSession(options: SessionOptions): Session {
         grid,
         ...(typeof region === 'object' ? { region } : {}),
         ...(tissue ? { tissue } : {}),
+        // Two rows at a time: the pool's blocks of 'whole' tiles are 3×2 (core/inference/tile-block.ts).
+        ...(tiling === 'whole' ? { bandRows: 2 } : {}),
       });
       const runTiling = tiling;
       const stale = tilingRuns.signal;
@@ -395,6 +397,9 @@ export function createSession(options: SessionOptions): Session {
       const predictor = {
         get size() {
           return compute.size;
+        },
+        get blockTiles() {
+          return compute.blockTiles;
         },
         predictTile: (r: Parameters<Compute['predictTile']>[0]) =>
           compute.predictTile({

@@ -121,9 +121,29 @@ export class JobQueue {
       }
     }
     if (best < 0) return undefined;
-    const [job] = this.queued.splice(best, 1);
-    job.controller = new AbortController();
+    const job = this.queued[best];
+    this.takeJob(job);
     return job;
+  }
+
+  /** The jobs waiting for a worker (to pick a block's other tiles from: tile-block.ts). */
+  get waiting(): readonly TileJob[] {
+    return this.queued;
+  }
+
+  /** Takes this queued job out of the queue to run it (with `take`'s, in one block). */
+  takeJob(job: TileJob): void {
+    const i = this.queued.indexOf(job);
+    if (i < 0) throw new Error(`job ${job.key} is not queued`);
+    this.queued.splice(i, 1);
+    job.controller = new AbortController();
+  }
+
+  /** The newest viewport version among the job's callers; null when only region runs (no view) want it. */
+  static newestView(job: TileJob): number | null {
+    let newest: number | null = null;
+    for (const w of job.waiters) if (w.version !== null && (newest === null || w.version > newest)) newest = w.version;
+    return newest;
   }
 
   /**

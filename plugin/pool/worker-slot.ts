@@ -180,6 +180,28 @@ export class WorkerSlot {
     return { probabilities: r.probabilities, patches: r.patches, ...(r.contours ? { contours: r.contours } : {}) };
   }
 
+  /**
+   * Several adjacent 'whole' tiles of one slide, target and model in one forward (a block,
+   * core/inference/tile-block.ts): `jobs` share everything but the tile. One answer per job, in order.
+   */
+  async predictBlock(
+    jobs: readonly TileJobSpec[],
+    signal: AbortSignal,
+  ): Promise<{ probabilities: Float32Array; contours?: TracedContours }[]> {
+    const [{ slideKey, target, extractorsKey, headKey, contourThreshold }] = jobs;
+    const body = {
+      type: 'predict-block',
+      slideId: this.slideId(slideKey),
+      target,
+      tiles: jobs.map((j) => j.tile),
+      extractorsKey,
+      headKey,
+      ...(contourThreshold !== undefined ? { contours: { threshold: contourThreshold } } : {}),
+    } as const;
+    const r = expect(await this.call(body, signal), 'block-probabilities', 'predict-block');
+    return r.tiles.map((t) => ({ probabilities: t.probabilities, ...(t.contours ? { contours: t.contours } : {}) }));
+  }
+
   /** The cells of a probability map at a threshold, traced in this worker (the map is copied, not transferred). */
   async traceContours(
     request: { probabilities: Float32Array; width: number; height: number; threshold: number },

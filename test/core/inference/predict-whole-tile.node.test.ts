@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createHeadPatchModel } from '../../../core/inference/head-patch-model.js';
 import { outputTiles } from '../../../core/inference/patch-grid.js';
 import type { PatchModel } from '../../../core/inference/patch-model.js';
-import { predictWholeTile, wholeTileRead } from '../../../core/inference/predict-whole-tile.js';
+import { predictWholeBlock, predictWholeTile, wholeTileRead } from '../../../core/inference/predict-whole-tile.js';
 import { receptiveMargin } from '../../../core/inference/receptive-field.js';
 import { createSimdHeadPatchModel } from '../../../core/inference/simd-patch-model.js';
 import { createMsd } from '../../../core/msd/tf-network.js';
@@ -104,4 +104,37 @@ test('TF.js (wasm): whole-forward tiles equal one forward of the whole image, at
     compiled.dispose();
     networks.forEach((n) => n.dispose());
   }
+});
+
+test("SIMD engine: a block's tiles equal the same tiles computed alone, inside the image and at its edge", async () => {
+  const model = createSimdHeadPatchModel(head, extractors).model;
+  const source = memorySource(WIDTH, HEIGHT, 55);
+  const margin = receptiveMargin(extractors);
+  const tiles = outputTiles({ x: 0, y: 0, width: WIDTH, height: HEIGHT }, { width: WIDTH, height: HEIGHT }, 64);
+  const at = (x: number, y: number) => tiles.find((t) => t.x === x && t.y === y)!;
+  const blocks = [
+    // Inside: the 2×2 block's read stays off the image's edges.
+    [at(128, 128), at(192, 128), at(128, 192), at(192, 192)],
+    // The top-left corner: mirror padding on two sides.
+    [at(0, 0), at(64, 0), at(128, 0), at(0, 64), at(64, 64), at(128, 64)],
+    // The bottom-right corner, with the clipped last column (331 = 5·64 + 11) and row (290 = 4·64 + 34).
+    [at(256, 192), at(320, 192), at(256, 256), at(320, 256)],
+    // A whole column of the image.
+    tiles.filter((t) => t.x === 64),
+  ];
+  for (const block of blocks) {
+    const together = await predictWholeBlock(source, 0, block, model, { margin });
+    assert.equal(together.length, block.length);
+    for (const [i, tile] of block.entries()) {
+      const alone = await predictWholeTile(source, 0, tile, model, { margin });
+      assert.equal(together[i].length, tile.width * tile.height);
+      let worst = 0;
+      for (let k = 0; k < alone.length; k++) worst = Math.max(worst, Math.abs(alone[k] - together[i][k]));
+      assert.ok(worst < 2e-5, `tile ${tile.x},${tile.y} of a ${block.length}-tile block differs by ${worst}`);
+    }
+  }
+  // One read per block, of the block and its margin.
+  const reads = source.reads;
+  await predictWholeBlock(source, 0, blocks[0], model, { margin });
+  assert.equal(source.reads, reads + 1);
 });

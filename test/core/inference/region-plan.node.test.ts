@@ -33,6 +33,29 @@ test('the whole slide: every tile once, in raster order, covering the grid exact
   assert.deepEqual(tiles[6].level0, { x: 0, y: 256, width: 256, height: 256 });
 });
 
+test('in bands of two rows: each band column by column, the same tiles as raster order', () => {
+  const grid = inferenceGrid(slide(1500, 700, 0.5), 0.25);
+  const raster = [...planRegion({ grid, tileSize: 512 })];
+  const banded = [...planRegion({ grid, tileSize: 512, bandRows: 2 })];
+  // 6 columns × 3 rows: rows 0–1 as one band, then row 2 alone.
+  assert.deepEqual(
+    banded.slice(0, 5).map((t) => [t.tile.x, t.tile.y]),
+    [
+      [0, 0],
+      [0, 512],
+      [512, 0],
+      [512, 512],
+      [1024, 0],
+    ],
+  );
+  assert.deepEqual(
+    banded.slice(12).map((t) => t.tile.y),
+    Array.from({ length: 6 }, () => 1024),
+  );
+  assert.deepEqual(banded.map((t) => t.key).sort(), raster.map((t) => t.key).sort());
+  assert.throws(() => planRegion({ grid, bandRows: 0 }), RangeError);
+});
+
 test('random regions and tissue masks: exactly the tiles that overlap the region and some tissue', () => {
   const random = new SeededRandom(21);
   let someTissueDropped = 0;

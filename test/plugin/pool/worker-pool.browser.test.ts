@@ -330,7 +330,7 @@ describe('worker pool', function () {
       const [a, b] = await Promise.all([ask(0), ask(0)]);
       assert.strictEqual(a.probabilities, b.probabilities, 'both callers got the one result');
       assert.isFalse(a.cached || b.cached);
-      assert.deepEqual(pool.stats, { jobs: 1, shared: 1, cacheHits: 0 });
+      assert.deepEqual(pool.stats, { jobs: 1, shared: 1, cacheHits: 0, blocks: 0 });
 
       // One of two callers aborts while the job runs: the other still gets the right tile.
       const leaving = new AbortController();
@@ -339,7 +339,7 @@ describe('worker pool', function () {
       leaving.abort();
       assert.equal(await settle(gone), 'aborted');
       assert.isAtMost(maxDiff((await stays).probabilities, await inThread(tile(1), SMALL)), 1e-5);
-      assert.deepEqual(pool.stats, { jobs: 2, shared: 2, cacheHits: 0 });
+      assert.deepEqual(pool.stats, { jobs: 2, shared: 2, cacheHits: 0, blocks: 0 });
 
       // Both callers abort: the job is dropped and the worker takes the next one.
       const c1 = new AbortController(),
