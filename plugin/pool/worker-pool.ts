@@ -699,10 +699,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       const results =
         jobs.length === 1
           ? [await slot.predictTile(jobs[0].spec, this.options.grid, signal)]
-          : (await slot.predictBlock(
-              jobs.map((j) => j.spec),
-              signal,
-            )).map((r) => ({ ...r, patches: 1 }));
+          : (
+              await slot.predictBlock(
+                jobs.map((j) => j.spec),
+                signal,
+              )
+            ).map((r) => ({ ...r, patches: 1 }));
       jobs.forEach((job, i) => {
         const r = results[i];
         ended.set(job, aborted(job) ? 'aborted' : 'finished');
