@@ -118,11 +118,12 @@ export interface Compute {
   /** Workers: how many tiles are worth having with it at once. */
   readonly size: number;
   /**
-   * The most 512² tiles one 'whole' job computes in one forward (the pool's blocks of adjacent
-   * queued tiles, core/inference/tile-block.ts); absent or 1: a tile per forward. A caller with
-   * many tiles keeps that many per worker with it so that blocks can form.
+   * The most 512² tiles one job of this tiling (default the compute's) computes in one forward:
+   * the pool's blocks of adjacent queued 'whole' tiles (core/inference/tile-block.ts); absent or
+   * 1: a tile per forward. A caller with many tiles keeps that many per worker with it so that
+   * blocks can form.
    */
-  readonly blockTiles?: number;
+  blockTiles?(tiling?: Tiling): number;
   predictTile(request: TileRequest): Promise<TileResult>;
   /**
    * Starts a new viewport version: queued work of older viewports is dropped. `rejoin` asks for

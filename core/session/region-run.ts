@@ -128,7 +128,7 @@ const isAbort = (e: unknown) => (e as { name?: string } | undefined)?.name === '
 
 export function createRegionRun(pool: TilePredictor, options: RegionRunOptions): RegionRun {
   const { slide, grid, tiles, tiling } = options;
-  const perJob = tiling === 'patches' ? 1 : Math.max(1, pool.blockTiles ?? 1);
+  const perJob = Math.max(1, pool.blockTiles?.(tiling) ?? 1);
   const concurrency = options.concurrency ?? Math.max(1, 2 * pool.size * perJob);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);

@@ -398,9 +398,7 @@ export function createSession(options: SessionOptions): Session {
         get size() {
           return compute.size;
         },
-        get blockTiles() {
-          return compute.blockTiles;
-        },
+        blockTiles: (t?: Tiling) => compute.blockTiles?.(t) ?? 1,
         predictTile: (r: Parameters<Compute['predictTile']>[0]) =>
           compute.predictTile({
             ...r,

@@ -336,12 +336,13 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   }
 
   /**
-   * The most 512² tiles one 'whole' job computes in one forward (blockMegapixels): a caller with
-   * many tiles (a region run) keeps that many per worker with the pool so that blocks can form.
+   * The most 512² tiles one job of `tiling` computes in one forward ('whole': blocks of at most
+   * blockMegapixels; 'patches': 1): a caller with many tiles (a region run) keeps that many per
+   * worker with the pool so that blocks can form.
    */
-  get blockTiles(): number {
+  blockTiles(tiling: Tiling = this.tiling): number {
     const margin = this.extractors?.margin;
-    if (margin === undefined) return 1;
+    if (tiling !== 'whole' || margin === undefined) return 1;
     return maxBlockTiles(OUTPUT_TILE_SIZE, margin, this.blockReadPixels());
   }
 
