@@ -436,6 +436,8 @@ interface Fill {
   megapixels: number;
   later: number;
   jobs: number;
+  /** Forwards that computed several tiles (the pool's blocks); 0 from a build without them. */
+  blocks: number;
   reads: Reads;
 }
 
@@ -656,6 +658,7 @@ async function measureFill(page: Page, file: string, target: Geometry['target'])
           let plan: any;
           let planAt = NaN;
           const jobs = h.pool.stats.jobs;
+          const blocks = h.pool.stats.blocks ?? 0;
           const done = () => {
             const keys: string[] = plan ? [...plan.now].map((t: any) => t.key) : [];
             if (keys.length === 0 || !keys.every((k) => arrived.has(k))) return;
@@ -670,6 +673,7 @@ async function measureFill(page: Page, file: string, target: Geometry['target'])
               megapixels: plan.now.megapixels,
               later: plan.later.count,
               jobs: h.pool.stats.jobs - jobs,
+              blocks: (h.pool.stats.blocks ?? 0) - blocks,
             });
           };
           const onBudget = (e: CustomEvent) => {
@@ -1067,6 +1071,11 @@ function printSlide(r: SlideResult): void {
   add(
     'tile jobs per fill',
     med((f) => f.jobs),
+    0,
+  );
+  add(
+    'of them in blocks: forwards of several tiles per fill',
+    med((f) => f.blocks),
     0,
   );
   const size = fs.statSync(path.join(SLIDES[g.name === SLIDES.cmu.file ? 'cmu' : 'sample'].dir, g.name)).size / MB;
