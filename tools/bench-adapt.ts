@@ -1,6 +1,8 @@
 /**
  * Time of a 5-shot adaptation, the new implementation ('kernels': MSD-engine features into float32
- * rows, WebAssembly SIMD passes) against the old one ('tfjs': every step on the TF.js backend), in
+ * rows, WebAssembly SIMD passes, lean: no Hessian for rejected Newton trials, Dice passes over the
+ * unsaturated rows) against the one before it ('previous': the same engine with `lean: false`, every
+ * pass over every row) and optionally the first ('tfjs': every step on the TF.js backend), in
  * one run, split by phase: feature extraction, standardisation (statistics and the design
  * matrix), logistic regression (Newton), BFGS on soft Dice. For each extractor setting (the first
  * 2 extractors of the bundle, as the evaluation gives each target 2 of 3; and all 3), the engines
@@ -14,9 +16,10 @@
  *   npm run bench:adapt                                     # wasm, 2 and 3 extractors, 3 timed runs
  *   npx tsx tools/bench-adapt.ts --backend cpu --runs 5 --shots 10 --class 1 --extractors 3
  *   npx tsx tools/bench-adapt.ts --engines kernels           # the new implementation only
+ *   npx tsx tools/bench-adapt.ts --engines tfjs,previous,kernels
  */
 import fs from 'node:fs';
-import { adapt, type AdaptEngine, type AdaptReport, type AdaptResult } from '../core/adaptation/adapt.js';
+import { adapt, type AdaptOptions, type AdaptReport, type AdaptResult } from '../core/adaptation/adapt.js';
 import { decodeBundle } from '../core/msd/bundle.js';
 import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
 import {
@@ -49,7 +52,12 @@ logistic regression, BFGS): medians over timed runs after one warm-up, per TF.js
       default: '2,3',
       description: "how many of the bundle's extractors, per setting",
     },
-    engines: { type: 'string', value: 'LIST', default: 'tfjs,kernels', description: 'tfjs (old), kernels (new)' },
+    engines: {
+      type: 'string',
+      value: 'LIST',
+      default: 'previous,kernels',
+      description: 'kernels (new), previous (kernels, lean: false), tfjs (the first)',
+    },
     data: { type: 'string', value: 'DIR', default: '.cache/sample/patches', description: 'labelled dataset folder' },
     'data-mpp': { type: 'string', value: 'X', default: '0.5', description: 'microns per pixel of the dataset' },
     bundle: {
@@ -59,14 +67,26 @@ logistic regression, BFGS): medians over timed runs after one warm-up, per TF.js
       description: 'extractor bundle, without .json/.bin',
     },
   },
-  examples: ['npm run bench:adapt -- --runs 5 --shots 10 --class 1', 'npm run bench:adapt -- --engines kernels'],
+  examples: [
+    'npm run bench:adapt -- --runs 5 --shots 10 --class 1',
+    'npm run bench:adapt -- --engines kernels',
+    'npm run bench:adapt -- --engines tfjs,previous,kernels',
+  ],
 });
 const runs = integerOption('runs', args.runs, 1);
 const shots = integerOption('shots', args.shots, 1);
 const classId = integerOption('class', args.class, 0, 255);
 const dataMpp = numberOption('data-mpp', args['data-mpp'], 0, true);
 const backendName = choiceOption('backend', args.backend, BACKEND_ORDER);
-const engines = listOption('engines', args.engines, (e) => choiceOption('engines', e, ['tfjs', 'kernels'] as const));
+const engines = listOption('engines', args.engines, (e) =>
+  choiceOption('engines', e, ['tfjs', 'previous', 'kernels'] as const),
+);
+type Variant = (typeof engines)[number];
+const OPTIONS: Record<Variant, Partial<AdaptOptions>> = {
+  tfjs: { engine: 'tfjs' },
+  previous: { engine: 'kernels', lean: false },
+  kernels: { engine: 'kernels', lean: true },
+};
 const settings = listOption('extractors', args.extractors, (n) => integerOption('extractors', n, 1));
 existingFolder('data', args.data, 'a labelled dataset folder; `npm run sample` makes the default', ['manifest.csv']);
 existingFile('bundle', `${args.bundle}.json`, 'an extractor bundle manifest');
@@ -106,20 +126,20 @@ const header = [
   'BFGS stop',
   'total',
   'CPU',
-  'old/new',
+  'before/new',
 ];
 const rows: string[][] = [];
 const agreement: string[] = [];
 for (const count of settings) {
   const classes = bundle.classes.slice(0, count);
   const label = `${classes.map((c) => `${c.name} ${c.weights.layers.length}`).join(' + ')}`;
-  const reports = new Map<AdaptEngine, AdaptReport[]>(engines.map((e) => [e, []]));
-  const cpu = new Map<AdaptEngine, number[]>(engines.map((e) => [e, []]));
-  const heads = new Map<AdaptEngine, AdaptResult>();
+  const reports = new Map<Variant, AdaptReport[]>(engines.map((e) => [e, []]));
+  const cpu = new Map<Variant, number[]>(engines.map((e) => [e, []]));
+  const heads = new Map<Variant, AdaptResult>();
   for (let r = 0; r <= runs; r++) {
     for (const engine of engines) {
       const usage = process.cpuUsage();
-      const result = await adapt(support, classes, { engine });
+      const result = await adapt(support, classes, OPTIONS[engine]);
       const used = process.cpuUsage(usage);
       const { report } = result;
       const t = report.timings;
@@ -129,7 +149,11 @@ for (const count of settings) {
           `features ${seconds(t.features)} s (${report.engine.features}), standardise ${seconds(t.standardise)} s, ` +
           `logistic ${seconds(t.logistic)} s (${report.logistic.iterations} steps), ` +
           `BFGS ${seconds(t.bfgs)} s (${b.iterations} steps, ${b.passes} passes, ${b.stop}, ` +
-          `‖∇‖ ${b.gradientNorm.toExponential(1)}); passes on ${report.engine.kernels}; ` +
+          `‖∇‖ ${b.gradientNorm.toExponential(1)}` +
+          (b.activeRows
+            ? `, ${(100 * b.activeRows.share).toFixed(1)} % of the rows per pass, ${b.activeRows.rebuilds} row choices`
+            : '') +
+          `); passes on ${report.engine.kernels}; ` +
           `total ${seconds(t.total)} s, CPU ${seconds((used.user + used.system) / 1000)} s`,
       );
       if (r > 0) {
@@ -143,8 +167,9 @@ for (const count of settings) {
   for (const engine of engines) {
     const list = reports.get(engine)!;
     const m = (pick: (r: AdaptReport) => number) => median(list.map(pick));
-    const ratio =
-      engine === 'kernels' && totals.has('tfjs') ? `${(totals.get('tfjs')! / totals.get('kernels')!).toFixed(1)}×` : '';
+    // Against the one before it: previous for kernels, tfjs for previous.
+    const before = engine === 'kernels' ? 'previous' : engine === 'previous' ? 'tfjs' : undefined;
+    const ratio = before && totals.has(before) ? `${(totals.get(before)! / totals.get(engine)!).toFixed(2)}×` : '';
     rows.push([
       `${count} (C' ${list[0].features})`,
       engine,
@@ -160,11 +185,13 @@ for (const count of settings) {
       ratio,
     ]);
   }
-  const old = heads.get('tfjs');
   const fresh = heads.get('kernels');
-  if (old && fresh) {
+  for (const name of ['previous', 'tfjs'] as const) {
+    const old = heads.get(name);
+    if (!old || !fresh) continue;
     agreement.push(
-      `${label}: ‖W_new − W_old‖/‖W_old‖ = ${relativeDifference(fresh.head.W, old.head.W).toExponential(2)} ` +
+      `${label}: kernels against ${name}: ‖W_new − W_old‖/‖W_old‖ = ` +
+        `${relativeDifference(fresh.head.W, old.head.W).toExponential(2)} ` +
         `(logistic head ${relativeDifference(fresh.logisticHead.W, old.logisticHead.W).toExponential(2)}); ` +
         `b ${fresh.head.b.toFixed(5)} vs ${old.head.b.toFixed(5)}`,
     );

@@ -78,6 +78,13 @@ export interface AdaptOptions {
   readonly maxNewtonIterations: number;
   /** Newton stops when half its squared decrement was below this (logistic-regression.ts). */
   readonly newtonTolerance: number;
+  /**
+   * On the 'kernels' engine, leave out work whose result is not used or not measurable: Newton's
+   * Hessian for a trial step it rejects, and the rows of a Dice pass whose σ is saturated (their
+   * terms are below float32 rounding: support-rows.ts's SATURATED_LOGIT). The same fit to rounding;
+   * false runs every pass over every row, the implementation before (tools/bench-adapt.ts compares).
+   */
+  readonly lean: boolean;
   /** Run phase 2. Without it the head is the logistic one. */
   readonly refine: boolean;
   /** The head's probability threshold. */
@@ -106,6 +113,7 @@ export const ADAPT_DEFAULTS: AdaptOptions = {
   maxBfgsIterations: 300,
   maxNewtonIterations: 50,
   newtonTolerance: 1e-10,
+  lean: true,
   refine: true,
   threshold: 0.5,
   chunkRows: DEFAULT_CHUNK_ROWS,
@@ -164,6 +172,8 @@ export interface AdaptReport {
      */
     readonly stop: BfgsStop;
     readonly approximateWolfeSteps: number;
+    /** With `lean`: the share of the rows a Dice pass read (mean) and how often its active rows were chosen. */
+    readonly activeRows?: { readonly share: number; readonly rebuilds: number };
   };
   /**
    * Set by a worker pool that had the features computed by several workers at once: how many,
@@ -228,6 +238,8 @@ interface Prepared {
   readonly dice: (theta: ArrayLike<number>) => Promise<DiceValue>;
   readonly features: SupportFeatureKind;
   readonly kernels: SupportKernels['kind'] | 'tfjs';
+  /** The Dice passes' active rows so far (lean kernels engine). */
+  readonly activeRows?: () => { share: number; rebuilds: number };
   /** performance.now() when the features were done. */
   readonly featuresDone: number;
   dispose(): void;
@@ -320,8 +332,15 @@ async function prepareRows(
         labelled: rows.labelled,
         positives: rows.positives,
         logisticPass: (theta, l2, withHessian) => rows.logisticPass(theta, l2, withHessian, passOptions),
+        hessianOfLastPass: () => rows.hessianOfLastPass(),
       },
-      dice: (theta) => rows.dicePass(theta, { lambda: o.lambda, ...passOptions }),
+      dice: (theta) => rows.dicePass(theta, { lambda: o.lambda, ...passOptions, skipSaturated: o.lean }),
+      activeRows: o.lean
+        ? () => {
+            const s = rows.diceStats;
+            return { share: s.rows / Math.max(1, s.passes * rows.rows), rebuilds: s.rebuilds };
+          }
+        : undefined,
       features: kind!,
       kernels: rows.kernels.kind,
       featuresDone,
@@ -374,6 +393,7 @@ export async function adapt(
       l2: o.l2,
       maxIterations: o.maxNewtonIterations,
       tolerance: o.newtonTolerance,
+      lazyHessian: o.lean,
       checkpoint,
       onIteration: ({ iteration, loss, gradientNorm }) =>
         onProgress?.({ phase: 'logistic', iteration, loss, gradientNorm }),
@@ -415,6 +435,7 @@ export async function adapt(
         gradientNorm: result.gradientNorm,
         stop: result.stop,
         approximateWolfeSteps: result.approximateSteps,
+        ...(prepared.activeRows ? { activeRows: prepared.activeRows() } : {}),
       };
     }
     const t4 = performance.now();

@@ -94,6 +94,11 @@ export interface LogisticProblem {
     withHessian: boolean,
     options?: { checkpoint?: () => Promise<void> },
   ): Promise<LogisticValue>;
+  /**
+   * ∇²F at the θ of the last logisticPass, which was made without it (SupportRows keeps what
+   * it needs): where present, a trial step's pass computes no Hessian until the step is taken.
+   */
+  hessianOfLastPass?(): Promise<Float64Array>;
 }
 
 export interface LogisticOptions {
@@ -109,6 +114,12 @@ export interface LogisticOptions {
   readonly onIteration?: (progress: { iteration: number; loss: number; gradientNorm: number }) => void | Promise<void>;
   /** Awaited before each chunk of every pass; may throw to cancel. */
   readonly checkpoint?: () => Promise<void>;
+  /**
+   * With a problem that has hessianOfLastPass: compute the Hessian only for a trial step that is
+   * taken (the same Hessians, bit for bit, none for the steps backtracking rejects). false: every
+   * trial pass computes it, as before (kept to compare with, tools/bench-adapt.ts).
+   */
+  readonly lazyHessian?: boolean;
 }
 
 export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'onIteration' | 'checkpoint'> = {
@@ -153,7 +164,17 @@ export async function fitLogisticRegression(
   support: SupportMatrix | LogisticProblem,
   options: Partial<LogisticOptions> = {},
 ): Promise<LogisticResult> {
-  const { l2, maxIterations, tolerance, onIteration, checkpoint } = { ...LOGISTIC_DEFAULTS, ...options };
+  const {
+    l2,
+    maxIterations,
+    tolerance,
+    onIteration,
+    checkpoint,
+    lazyHessian = true,
+  } = {
+    ...LOGISTIC_DEFAULTS,
+    ...options,
+  };
   if (!(l2 >= 0)) throw new Error(`l2 must be ≥ 0, got ${l2}`);
   const matrix: LogisticProblem =
     support instanceof SupportMatrix
@@ -167,6 +188,7 @@ export async function fitLogisticRegression(
   const pass = (theta: ArrayLike<number>, withHessian: boolean) =>
     matrix.logisticPass(theta, l2, withHessian, { checkpoint });
   const d = matrix.columns;
+  const lazy = lazyHessian && matrix.hessianOfLastPass !== undefined;
   // Start from the best constant model, w = 0 and b = logit of the class fraction: from θ = 0
   // (p = ½ everywhere) the first steps would only be spent learning how rare the class is.
   let theta = new Float64Array(d);
@@ -198,10 +220,11 @@ export async function fitLogisticRegression(
     for (;;) {
       const candidate = theta.map((v, j) => v + t * step[j]);
       // The last step needs no Hessian after it: skip the most expensive part of the pass.
-      const trial = await pass(candidate, !last || t < 1);
+      const needsHessian = !last || t < 1;
+      const trial = await pass(candidate, needsHessian && !lazy);
       evaluations++;
       if (trial.f <= value.f - 1e-4 * t * decrement || (trusted && t === 1)) {
-        next = trial;
+        next = needsHessian && lazy ? { ...trial, h: await matrix.hessianOfLastPass!() } : trial;
         theta = candidate;
         break;
       }

@@ -57,6 +57,13 @@ export interface SupportKernels {
    * past weights[rows − 1] are overwritten.
    */
   logistic(a: number, rows: number, theta: number, target: number, weights: number, scratch: number, out: number): void;
+  /**
+   * out[i] = a_i · θ (float32) for every row: the logits alone, for choosing the rows a pass can
+   * skip (support-rows.ts's active rows). Up to 3 floats past out[rows − 1] are overwritten.
+   */
+  logits(a: number, rows: number, theta: number, out: number): void;
+  /** out[i] = a_i · a_i (float32) for every row. */
+  squaredNorms(a: number, rows: number, out: number): void;
 }
 
 /**
@@ -786,6 +793,75 @@ function logisticFunction(vectors: number): WasmFunction {
   );
 }
 
+/** z_i = a_i · θ, four rows at a time (dot4), stored four at a time. */
+function logitsFunction(vectors: number): WasmFunction {
+  const f = new Frame();
+  const [a, rows, theta, out] = [f.param(), f.param(), f.param(), f.param()];
+  const [row, g, at] = [f.local(I32), f.local(I32), f.local(I32)];
+  const dotAcc = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const th = f.local(V128);
+  const rowBytes = 16 * vectors;
+  return f.fn('logits', [
+    op.get(a),
+    op.set(row),
+    op.get(out),
+    op.set(at),
+    forLoop(g, op.i32(0), op.get(rows), op.i32(4), [
+      op.get(at),
+      dot4(vectors, rowBytes, row, theta, dotAcc, th),
+      op.v128Store(),
+      op.get(at),
+      op.i32(16),
+      op.add,
+      op.set(at),
+      op.get(row),
+      op.i32(4 * rowBytes),
+      op.add,
+      op.set(row),
+    ]),
+  ]);
+}
+
+/** out[i] = a_i · a_i, a row at a time. */
+function squaredNormsFunction(vectors: number): WasmFunction {
+  const f = new Frame();
+  const [a, rows, out] = [f.param(), f.param(), f.param()];
+  const [row, end, at] = [f.local(I32), f.local(I32), f.local(I32)];
+  const [x, acc] = [f.local(V128), f.local(V128)];
+  const rowBytes = 16 * vectors;
+  return f.fn('squaredNorms', [
+    op.get(a),
+    op.get(rows),
+    op.i32(rowBytes),
+    op.mul,
+    op.add,
+    op.set(end),
+    op.get(out),
+    op.set(at),
+    forLoop(row, op.get(a), op.get(end), op.i32(rowBytes), [
+      op.v128Zero,
+      op.set(acc),
+      Array.from({ length: vectors }, (_, v) => [
+        op.get(row),
+        op.v128Load(16 * v),
+        op.tee(x),
+        op.get(x),
+        op.f32x4Mul,
+        op.get(acc),
+        op.f32x4Add,
+        op.set(acc),
+      ]),
+      op.get(at),
+      [0, 1, 2, 3].map((l) => [op.get(acc), op.f32x4ExtractLane(l), ...(l > 0 ? [op.f32Add] : [])]),
+      op.f32Store(),
+      op.get(at),
+      op.i32(4),
+      op.add,
+      op.set(at),
+    ]),
+  ]);
+}
+
 const modules = new Map<number, WebAssembly.Module | null>();
 
 function simdModule(vectors: number): WebAssembly.Module | null {
@@ -798,6 +874,8 @@ function simdModule(vectors: number): WebAssembly.Module | null {
     gramFunction(vectors),
     diceFunction(vectors),
     logisticFunction(vectors),
+    logitsFunction(vectors),
+    squaredNormsFunction(vectors),
   ]);
   m = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   modules.set(vectors, m);
@@ -873,6 +951,17 @@ function jsKernels(buffer: ArrayBuffer, vectors: number): SupportKernels {
         for (let k = 0; k < width; k++) f64[o + 1 + k] += r * f32[row + k];
       }
     },
+    logits(a, rows, theta, out) {
+      for (let i = 0; i < rows; i++) f32[out / 4 + i] = logit(rowOf(a, i), theta / 4);
+    },
+    squaredNorms(a, rows, out) {
+      for (let i = 0; i < rows; i++) {
+        const row = rowOf(a, i);
+        let s = 0;
+        for (let k = 0; k < width; k++) s += f32[row + k] * f32[row + k];
+        f32[out / 4 + i] = s;
+      }
+    },
     dice(a, rows, theta, _scratch, out) {
       const o = out / 8;
       for (let i = 0; i < rows; i++) {
@@ -912,5 +1001,7 @@ export function createSupportKernels(vectors: number, bytes: number, options: { 
     gram: e.gram,
     dice: e.dice,
     logistic: e.logistic,
+    logits: e.logits,
+    squaredNorms: e.squaredNorms,
   };
 }

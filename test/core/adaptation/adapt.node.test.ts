@@ -437,3 +437,38 @@ test("5 shots × 2 extractors (the evaluation's): the kernels engine gives the T
   assert.ok(dLogistic < 1e-4, `${dLogistic}`);
   assert.ok(Math.abs(fresh.head.b - old.head.b) < 1e-3 * Math.abs(old.head.b));
 });
+
+test('5 shots × 2 extractors: the lean passes give the head of every pass over every row (lean: false)', async () => {
+  assert.ok(fs.existsSync(`${SAMPLE}/manifest.csv`), `${SAMPLE} is missing: run \`npm run sample\` first`);
+  await initBackend('wasm');
+  const bundle = decodeBundle(
+    fs.readFileSync(`${BUNDLE}.json`, 'utf8'),
+    new Uint8Array(fs.readFileSync(`${BUNDLE}.bin`)).buffer,
+  );
+  const support = sampleSupportSet(readLabelledDataset(SAMPLE, 'train'), [4], {
+    size: 256,
+    zoom: integerZoom(0.5, bundle.mpp),
+    shots: 5,
+    seed: 1,
+    minPositive: 200,
+  });
+  const classes = bundle.classes.slice(0, 2);
+  const lean = await adapt(support, classes);
+  const full = await adapt(support, classes, { lean: false });
+  const d = relativeDifference(lean.head.W, full.head.W);
+  const active = lean.report.bfgs!.activeRows!;
+  console.log(
+    `‖W_lean − W_full‖/‖W_full‖ = ${d.toExponential(2)}; BFGS steps ${lean.report.bfgs!.iterations} vs ` +
+      `${full.report.bfgs!.iterations}; the lean Dice passes read ${(100 * active.share).toFixed(1)} % of the rows ` +
+      `(${active.rebuilds} row choices); logistic passes ${lean.report.logistic.passes} vs ` +
+      `${full.report.logistic.passes}`,
+  );
+  // Newton computes the same Hessians (only not for rejected trials): the same logistic head, bit for bit.
+  assert.deepEqual(lean.logisticHead.W, full.logisticHead.W);
+  assert.equal(lean.logisticHead.b, full.logisticHead.b);
+  assert.equal(full.report.bfgs!.activeRows, undefined);
+  assert.ok(active.share < 0.5, `the Dice passes read ${active.share} of the rows`);
+  // The rows left out change the sums below float32 rounding; the issue's bar for the same head is 1e-3.
+  assert.equal(lean.report.bfgs!.stop, 'gradient');
+  assert.ok(d < 1e-3, `${d}`);
+});

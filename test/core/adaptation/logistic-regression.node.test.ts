@@ -239,6 +239,81 @@ for (const simd of [true, false]) {
   });
 }
 
+/**
+ * A rare class (71 of 4000) on heavy-tailed, correlated features (cubes of one factor plus noise):
+ * Newton's full steps from the logit start overshoot, and backtracking rejects 4 trials.
+ */
+function rareClass(seed: number): SupportRows {
+  const rng = new SeededRandom(seed);
+  const channels = 8;
+  const x: number[][] = [];
+  const t: number[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const u = rng.gaussian();
+    const row = Array.from({ length: channels }, (_, j) => Math.fround((u + (0.2 + 0.1 * j) * rng.gaussian()) ** 3));
+    x.push(row);
+    t.push(3 * (row[0] - row[3]) + u + 0.3 * rng.gaussian() > 20 ? 1 : 0);
+  }
+  const positives = t.filter((v) => v === 1).length;
+  const rows = new SupportRows(channels, positives, t.length - positives, { simd: true });
+  let p = 0;
+  let n = positives;
+  x.forEach((row, i) => rows.matrix.set(row, (t[i] === 1 ? p++ : n++) * rows.width));
+  return rows;
+}
+
+test('Hessians only for the steps taken (hessianOfLastPass) give the same Newton fit, bit for bit', async () => {
+  const fits = [];
+  for (const lazyHessian of [false, true]) {
+    const rows = rareClass(5);
+    rows.standardise();
+    let hessians = 0;
+    const result = await fitLogisticRegression(
+      {
+        columns: rows.columns,
+        labelled: rows.labelled,
+        positives: rows.positives,
+        logisticPass: (theta, alpha, withHessian) => {
+          if (withHessian) hessians++;
+          return rows.logisticPass(theta, alpha, withHessian, { chunkRows: 1024 });
+        },
+        hessianOfLastPass: () => {
+          hessians++;
+          return rows.hessianOfLastPass();
+        },
+      },
+      { l2: 1e-6, lazyHessian },
+    );
+    fits.push({ result, hessians });
+  }
+  const [eager, lazy] = fits;
+  console.log(
+    `Newton: ${eager.result.iterations} steps, ${eager.result.evaluations} passes; Hessians ${eager.hessians} ` +
+      `computed with every trial, ${lazy.hessians} only for the steps taken`,
+  );
+  assert.equal(eager.result.stop, 'converged');
+  assert.deepEqual(Array.from(lazy.result.theta), Array.from(eager.result.theta));
+  assert.deepEqual(Array.from(lazy.result.hessian), Array.from(eager.result.hessian));
+  assert.equal(lazy.result.iterations, eager.result.iterations);
+  assert.ok(eager.result.evaluations > eager.result.iterations + 1, 'backtracking rejected some trials');
+  assert.equal(lazy.hessians, lazy.result.iterations, 'one Hessian per step taken (the start, not the last step)');
+  assert.ok(lazy.hessians < eager.hessians, `${lazy.hessians} Hessians against ${eager.hessians}`);
+});
+
+test('hessianOfLastPass is the Hessian a pass with it computes, bit for bit, and needs a pass before it', async () => {
+  const p = problem(6);
+  const rows = rowsOf(p, true);
+  rows.standardise();
+  await assert.rejects(rows.hessianOfLastPass(), /needs a logisticPass before it/);
+  const rng = new SeededRandom(2);
+  const theta = Array.from({ length: rows.columns }, () => 0.3 * rng.gaussian());
+  const full = await rows.logisticPass(theta, 1e-3, true, { chunkRows: 1024 });
+  const plain = await rows.logisticPass(theta, 1e-3, false, { chunkRows: 1024 });
+  assert.equal(plain.h, undefined);
+  assert.deepEqual(Array.from(plain.g), Array.from(full.g));
+  assert.deepEqual(Array.from(await rows.hessianOfLastPass()), Array.from(full.h!));
+});
+
 test('support rows and the TF.js matrix give the same logistic pass (F, ∇F, ∇²F) at the same θ', async () => {
   await initBackend('wasm');
   const p = problem(8);

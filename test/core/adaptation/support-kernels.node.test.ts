@@ -256,6 +256,48 @@ for (const { simd, kind } of kinds) {
     console.log(`${kind}: worst relative errors ${JSON.stringify(worst)}`);
   });
 
+  test(`${kind}: the logits and the squared row norms match float64 loops`, () => {
+    let worst = { logits: 0, norms: 0 };
+    for (const vectors of VECTORS) {
+      for (const rows of ROWS) {
+        const width = 4 * vectors;
+        const { x, theta } = data(rows, width, 5 * vectors + rows);
+        const l = layout(vectors, rows, simd);
+        l.f32.set(x, l.a / 4);
+        l.f32.set(theta, l.theta / 4);
+        // The logits and the norms go to v (rows + 4 floats: the last group's 3 extra lanes fit).
+        const v = l.v / 4;
+        l.f32.fill(NaN, v, v + rows + 4);
+        l.kernels.logits(l.a, rows, l.theta, l.v);
+        const zRef = Array.from({ length: rows }, (_, i) => {
+          let z = 0;
+          for (let j = 0; j < width; j++) z += x[i * width + j] * theta[j];
+          return z;
+        });
+        // Per row against Σ|a·θ| (the terms cancel): float32 products and sums, ~1e-7 of it.
+        const zError = Math.max(
+          ...zRef.map((z, i) => {
+            let bound = 0;
+            for (let j = 0; j < width; j++) bound += Math.abs(x[i * width + j] * theta[j]);
+            return Math.abs(l.f32[v + i] - z) / bound;
+          }),
+        );
+        assert.ok(zError < 1e-6, `logits, ${vectors} vectors × ${rows} rows: ${zError}`);
+        l.kernels.squaredNorms(l.a, rows, l.v);
+        const nError = Math.max(
+          ...Array.from({ length: rows }, (_, i) => {
+            let s = 0;
+            for (let j = 0; j < width; j++) s += x[i * width + j] ** 2;
+            return Math.abs(l.f32[v + i] - s) / s;
+          }),
+        );
+        assert.ok(nError < 1e-6, `squared norms, ${vectors} vectors × ${rows} rows: ${nError}`);
+        worst = { logits: Math.max(worst.logits, zError), norms: Math.max(worst.norms, nError) };
+      }
+    }
+    console.log(`${kind}: worst relative errors ${JSON.stringify(worst)}`);
+  });
+
   test(`${kind}: the sigmoid of the Dice pass is accurate to float32 over logits from −100 to 100`, () => {
     // One row per logit: feature 0 carries z, θ = [1, 0, …]; Σp and Σs of single rows.
     const l = layout(1, 1, simd);
