@@ -17,12 +17,14 @@ export interface SlideStainOptions {
   readonly count?: number;
   /** Their edge at the extractors' scale (default 256). */
   readonly edge?: number;
+  /** The level of `view` the extractors read (default 0: an inference grid's view). */
+  readonly level?: number;
   readonly signal?: AbortSignal;
 }
 
 /**
  * `slide`: the slide as opened (for its tissue mask); `view`: the same slide at the extractors'
- * scale, level 0 of it read (the inference grid's resampled view). Undefined when the sample has
+ * scale, its level `options.level` read (level 0 of the inference grid's resampled view). Undefined when the sample has
  * too little tissue to say.
  */
 export async function estimateSlideStain(
@@ -31,7 +33,8 @@ export async function estimateSlideStain(
   options: SlideStainOptions = {},
 ): Promise<StainStats | undefined> {
   const count = options.count ?? 16;
-  const { width, height } = view.levels[0];
+  const level = options.level ?? 0;
+  const { width, height } = view.levels[level];
   const edge = Math.min(options.edge ?? 256, width, height);
   const mask = await readTissueMask(slide, { maxSide: 256, signal: options.signal });
   const tissue: number[] = [];
@@ -47,7 +50,7 @@ export async function estimateSlideStain(
     const x = Math.max(0, Math.min(width - edge, Math.round(cx - edge / 2)));
     const y = Math.max(0, Math.min(height - edge, Math.round(cy - edge / 2)));
     pixels.set(
-      await view.readRegion({ level: 0, x, y, width: edge, height: edge, signal: options.signal }),
+      await view.readRegion({ level, x, y, width: edge, height: edge, signal: options.signal }),
       k * edge * edge * 3,
     );
   }
