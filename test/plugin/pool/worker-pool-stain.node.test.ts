@@ -42,7 +42,7 @@ async function predictHere(source: Awaited<ReturnType<typeof openTiff>>): Promis
 }
 
 for (const method of ['reinhard', 'macenko'] as const) {
-  test(`stain '${method}': the pool's tile is the prediction over the slide brought to the bundle's stain`, async () => {
+  test(`stain '${method}': the pool's tile is the prediction over the slide in the bundle's stain`, async () => {
     const pool = await WorkerPool.create({ workers: 1, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
     try {
       const slide = await pool.openSlide(description());
