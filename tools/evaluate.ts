@@ -39,7 +39,7 @@ import {
 } from './cli.js';
 import { parseClassSelection, readLabelledDataset, type ClassSelection, type LabelledImage } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
-import { normaliseImages, parseZoom, pooledStain, zoomImage } from './evaluation-images.js';
+import { normaliseImages, parseZoom, datasetStainOf, zoomImage } from './evaluation-images.js';
 import {
   adaptationKey,
   countsKey,
@@ -242,7 +242,7 @@ if (test.length === 0)
   usageError(`--data ${args.data} has no test images (names test_* or a split column in manifest.csv, or give --test)`);
 if (stain !== 'none') {
   // The stain the extractors were trained on: the bundle's, or (trained here) the training images'.
-  const target: StainStats | undefined = given ? given.stain : pooledStain(train);
+  const target: StainStats | undefined = given ? given.stain : datasetStainOf(train);
   if (!target) usageError(`--stain ${stain}: ${given ? `${bundleManifest} has no stain statistics` : 'no tissue'}`);
   const a = normaliseImages(train, stain, target);
   const b = normaliseImages(test, stain, target);

@@ -1,5 +1,6 @@
 import { resampledSource } from '../core/inference/resampled-source.js';
 import type { PixelSource, RegionRequest } from '../core/slide/pixel-source.js';
+import { datasetStain } from '../core/stain/dataset-stain.js';
 import { estimateStain, stainTransform } from '../core/stain/stain-normaliser.js';
 import type { StainMethod, StainStats } from '../core/stain/stain-stats.js';
 import type { LabelledImage } from './dataset.js';
@@ -57,15 +58,9 @@ export function parseZoom(text: string): { names: string[]; zoom: number } {
   return { names: m[1].split(',').map((n) => n.trim()), zoom: Number(m[2]) };
 }
 
-/** Every pixel of the images, pooled: a dataset's stain, as stain-stats.ts computes a bundle's. */
-export function pooledStain(images: readonly LabelledImage[]): StainStats | undefined {
-  const pixels = new Uint8Array(images.reduce((s, im) => s + im.rgb.length, 0));
-  let at = 0;
-  for (const im of images) {
-    pixels.set(im.rgb, at);
-    at += im.rgb.length;
-  }
-  return estimateStain(pixels);
+/** The images' stain, as stain-stats.ts computes a bundle's (core/stain/dataset-stain.ts). */
+export function datasetStainOf(images: readonly LabelledImage[]): StainStats | undefined {
+  return datasetStain(images.map((im) => im.rgb));
 }
 
 /**

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBundle, type ExtractorManifest } from '../core/msd/bundle.js';
-import { estimateStain } from '../core/stain/stain-normaliser.js';
+import { datasetStain } from '../core/stain/dataset-stain.js';
 import { plainStainStats } from '../core/stain/stain-stats.js';
 import { existingFile, existingFolder, listOption, runCli, usageError } from './cli.js';
 import { readLabelledDataset } from './dataset.js';
 
 /**
  * Writes the stain statistics of a bundle's training images (models/FORMAT.md#stain) into its
- * manifest, pooled over every tissue pixel of them: what `--stain reinhard|macenko` maps a slide
- * to. The images are those the manifest's `training.classes[*].split` names (train and
+ * manifest (core/stain/dataset-stain.ts: Reinhard's pooled over their tissue pixels, Macenko's the
+ * median over images): what `--stain reinhard|macenko` maps a slide to. The images are those the manifest's `training.classes[*].split` names (train and
  * validation: every pixel an extractor was fitted or selected on), or `--images`. The weights
  * file is not touched; the bundle is read back with its checksum and probe before and after.
  */
@@ -47,13 +47,7 @@ await runCli(
     const missing = names.filter((n) => !images.some((im) => im.name === n));
     if (missing.length) usageError(`--data ${data} has no image ${missing.join(', ')}`);
     if (images.length === 0) usageError(`--data ${data} has no training images`);
-    const pixels = new Uint8Array(images.reduce((s, im) => s + im.rgb.length, 0));
-    let at = 0;
-    for (const im of images) {
-      pixels.set(im.rgb, at);
-      at += im.rgb.length;
-    }
-    const stats = estimateStain(pixels);
+    const stats = datasetStain(images.map((im) => im.rgb));
     if (!stats) throw new Error(`the ${images.length} images hold too little tissue to estimate a stain`);
     const { training, classes, ...head } = manifest;
     const { stain: _old, ...rest } = head;
