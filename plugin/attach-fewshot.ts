@@ -35,6 +35,7 @@ import { WorkerPool, type PoolSlide, type WorkerStatus } from './pool/worker-poo
 import { createSupportLayer, type SupportLayer } from './support/support-layer.js';
 import { autosaveSupportSet, restoreSupportSet, type Autosave, type TextStore } from './support/support-set-storage.js';
 import { createSupportTools, type SupportTools } from './support/support-tools.js';
+import type { StainMethod } from '../core/stain/stain-stats.js';
 
 export type { AdaptOutcome } from '../core/session/session.js';
 
@@ -53,6 +54,12 @@ export interface FewShotOptions {
   readonly slide: SlideDescription;
   /** Extractor bundle: a manifest URL or the user's files; default the shipped one. */
   readonly extractors?: ExtractorSource;
+  /**
+   * Input stain normalisation to the bundle's training stain, the slide's own statistics estimated
+   * once from a sample of its tissue (README "Stain normalisation"); default 'none'. Overrides the
+   * `stain` of `extractors`.
+   */
+  readonly stain?: StainMethod;
   /** The worker script; default the package's, which the host's bundler emitted (plugin/assets.ts). */
   readonly workerUrl?: URL | string;
   /**
@@ -223,7 +230,8 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
     wasmPaths: options.wasmPaths,
   });
   try {
-    const loaded = await pool.setExtractors(options.extractors ?? defaultExtractorsSource(resolveAssets(options)));
+    const source = options.extractors ?? defaultExtractorsSource(resolveAssets(options));
+    const loaded = await pool.setExtractors(options.stain ? { ...source, stain: options.stain } : source);
     const slide = await pool.openSlide(options.slide);
     const grid = pool.inferenceGrid(slide, options.slideMpp ? { slideMpp: options.slideMpp } : {});
     const level0 = slide.info.levels[0];

@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { adapt } from '../core/adaptation/adapt.js';
-import { writeBundle, type ExtractorClass } from '../core/msd/bundle.js';
+import { readBundle, writeBundle, type ExtractorBundle, type ExtractorClass } from '../core/msd/bundle.js';
+import { STAIN_METHODS, type StainStats } from '../core/stain/stain-stats.js';
 import { serializeHead, type HeadJson } from '../core/adaptation/head.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { BACKEND_ORDER, initBackend } from '../core/msd/tf-backend.js';
@@ -38,6 +39,7 @@ import {
 } from './cli.js';
 import { parseClassSelection, readLabelledDataset, type ClassSelection, type LabelledImage } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
+import { normaliseImages, parseZoom, datasetStainOf, zoomImage } from './evaluation-images.js';
 import {
   adaptationKey,
   countsKey,
@@ -107,18 +109,40 @@ same command to resume; raising --draws or --instances later only does the new w
       default: 'whole',
       description: "test images predicted whole, or in the paper's 256² stride-64 patches",
     },
+    extractors: {
+      type: 'string',
+      value: 'BUNDLE',
+      description: "a bundle's extractors (folder or manifest) as every target's, instead of training (one instance)",
+    },
+    stain: {
+      type: 'string',
+      value: STAIN_METHODS.join('|'),
+      default: 'none',
+      description: "images brought to the extractors' training stain first, each by its own statistics",
+    },
+    test: { type: 'string', value: 'LIST', description: 'test image names, for a folder without a train/test split' },
+    zoom: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME[,NAME…]=F',
+      description: "images enlarged F times to the extractors' scale (e.g. 20× images for 0.25 µm/px)",
+    },
   },
   examples: [
     'npm run evaluate -- --data ../shared/data/consep --draws 10 --instances 5',
     'npm run evaluate -- --data ../shared/data/consep --tiling patches',
     'npm run evaluate -- --data .cache/sample/patches --target epithelial=1 --target lymphocyte=2 --target plasma=4',
+    'npm run evaluate -- --data ../shared/data/miccai2015-nuclei --target nuclei=1 --extractors models/default ' +
+      '--stain reinhard --test image05,image06,image07,image12,image13,image14,image15 ' +
+      '--zoom image01,image02,image03,image04,image05,image06,image07=2',
   ],
 });
 
 // Every input checked before any work, so a typo costs a line, not a run.
 const shotList = listOption('shots', args.shots, (s) => integerOption('shots', s, 1));
 const draws = integerOption('draws', args.draws, 1);
-const instances = integerOption('instances', args.instances, 1);
+// A given bundle is one instance: nothing here is trained.
+const instances = args.extractors === undefined ? integerOption('instances', args.instances, 1) : 1;
 const threads = integerOption('threads', args.threads, 1);
 const maxEpochs = args['max-epochs'] === undefined ? undefined : integerOption('max-epochs', args['max-epochs'], 1);
 const depth = integerOption('depth', args.depth, 1);
@@ -126,6 +150,24 @@ const minPositive = integerOption('min-positive', args['min-positive'], 1);
 const backend = choiceOption('backend', args.backend, BACKEND_ORDER);
 const mpp = numberOption('mpp', args.mpp, 0, true);
 const tiling = choiceOption('tiling', args.tiling, TILINGS);
+const stain = choiceOption('stain', args.stain, STAIN_METHODS);
+const zooms = (args.zoom ?? []).map((text) => {
+  try {
+    return parseZoom(text);
+  } catch (err) {
+    return usageError(`--zoom: ${(err as Error).message}`);
+  }
+});
+const testNames = args.test === undefined ? undefined : listOption('test', args.test, (s) => s);
+/** --extractors: the bundle's manifest file, its weights beside it. */
+const bundleManifest =
+  args.extractors === undefined
+    ? undefined
+    : fs.existsSync(args.extractors) && fs.statSync(args.extractors).isDirectory()
+      ? path.join(args.extractors, 'extractors.json')
+      : args.extractors;
+if (bundleManifest !== undefined && !fs.existsSync(bundleManifest))
+  usageError(`--extractors ${args.extractors}: no bundle manifest there`);
 const data = path.resolve(
   existingFolder('data', args.data, 'a labelled dataset folder; `npm run sample` makes .cache/sample/patches', [
     'manifest.csv',
@@ -135,8 +177,12 @@ const data = path.resolve(
 );
 const datasetName = path.basename(data);
 const targetTexts = args.target ?? (datasetName === 'consep' ? CONSEP_TARGETS : undefined);
-if (!targetTexts || targetTexts.length < 2)
-  usageError('give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)');
+if (!targetTexts || targetTexts.length < (bundleManifest ? 1 : 2))
+  usageError(
+    bundleManifest
+      ? 'give at least one --target name=id[,id…]'
+      : 'give at least two --target name=id[,id…] (each target is evaluated with the extractors of the others)',
+  );
 const targets: ClassSelection[] = targetTexts.map((text) => {
   try {
     return parseClassSelection(text);
@@ -145,8 +191,11 @@ const targets: ClassSelection[] = targetTexts.map((text) => {
   }
 });
 // Whole keeps the plain name (its results are the ones the README has always shown).
-const out = (args.out ?? path.join('evaluation', datasetName)) + (tiling === 'whole' ? '' : `-${tiling}`);
-const cache = args.cache ?? path.join('.cache/evaluate', `${datasetName}-d${args.depth}`);
+const bundleName = bundleManifest && path.basename(path.dirname(path.resolve(bundleManifest)));
+const variant = (bundleName ? `-${bundleName}` : '') + (stain === 'none' ? '' : `-stain-${stain}`);
+const out = (args.out ?? path.join('evaluation', datasetName + variant)) + (tiling === 'whole' ? '' : `-${tiling}`);
+const cache =
+  args.cache ?? path.join('.cache/evaluate', `${datasetName}${bundleName ? variant : `-d${args.depth}${variant}`}`);
 const WINDOW = 256;
 const THRESHOLD = 0.5;
 const protocol: Protocol = {
@@ -158,6 +207,11 @@ const protocol: Protocol = {
   minPositive,
   threshold: THRESHOLD,
   lambda: 1e-4,
+  // Only when set, so that states made before these options existed still load.
+  ...(bundleManifest ? { extractors: bundleManifest } : {}),
+  ...(stain === 'none' ? {} : { stain }),
+  ...(testNames ? { test: testNames } : {}),
+  ...(zooms.length ? { zoom: zooms } : {}),
 };
 const stateFile = path.join(cache, 'state.json');
 lockState(stateFile);
@@ -171,10 +225,32 @@ process.once('SIGINT', () => {
 const started = performance.now();
 const elapsed = () => clock((performance.now() - started) / 1000);
 
-const train = readLabelledDataset(data, 'train');
-const test = readLabelledDataset(data, 'test');
+const given: ExtractorBundle | undefined = bundleManifest ? await readBundleFile(bundleManifest) : undefined;
+const zoomOf = (name: string) => zooms.find((z) => z.names.includes(name))?.zoom ?? 1;
+const prepared = await Promise.all(
+  (testNames
+    ? readLabelledDataset(data)
+    : readLabelledDataset(data, 'train').concat(readLabelledDataset(data, 'test'))
+  ).map((im) => zoomImage(im, zoomOf(im.name))),
+);
+const isTest = (im: LabelledImage) => (testNames ? testNames.includes(im.name) : im.split === 'test');
+const unknownTest = testNames?.filter((n) => !prepared.some((im) => im.name === n)) ?? [];
+if (unknownTest.length) usageError(`--test: ${args.data} has no image ${unknownTest.join(', ')}`);
+let train = prepared.filter((im) => !isTest(im));
+let test = prepared.filter(isTest);
 if (test.length === 0)
-  usageError(`--data ${args.data} has no test images (names test_* or a split column in manifest.csv)`);
+  usageError(`--data ${args.data} has no test images (names test_* or a split column in manifest.csv, or give --test)`);
+if (stain !== 'none') {
+  // The stain the extractors were trained on: the bundle's, or (trained here) the training images'.
+  const target: StainStats | undefined = given ? given.stain : datasetStainOf(train);
+  if (!target) usageError(`--stain ${stain}: ${given ? `${bundleManifest} has no stain statistics` : 'no tissue'}`);
+  const a = normaliseImages(train, stain, target);
+  const b = normaliseImages(test, stain, target);
+  train = a.images;
+  test = b.images;
+  const unchanged = [...a.unchanged, ...b.unchanged];
+  if (unchanged.length) console.log(`--stain ${stain}: too little tissue to normalise ${unchanged.join(', ')}`);
+}
 console.log(
   `${datasetName}: ${train.length} training and ${test.length} test images; ` +
     `targets ${targets.map((t) => `${t.name} (${t.ids.join('+')})`).join(', ')}; ${shotList.join('/')} shots ` +
@@ -182,6 +258,22 @@ console.log(
 );
 await initBackend(backend);
 console.log(`TF.js backend ${tf.getBackend()}; state in ${stateFile}`);
+
+async function readBundleFile(file: string): Promise<ExtractorBundle> {
+  const manifest = fs.readFileSync(file, 'utf8');
+  const name = (JSON.parse(manifest) as { weightsFile: string }).weightsFile;
+  const bytes = fs.readFileSync(path.join(path.dirname(file), name));
+  return readBundle(manifest, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
+/** The extractors a target's head is fitted on: the other targets', or the given bundle's but its own. */
+const featureNamesOf = (t: ClassSelection): string[] =>
+  given
+    ? given.classes.map((c) => c.name).filter((n) => n !== t.name)
+    : targets.filter((o) => o !== t).map((o) => o.name);
+/** The target's own extractor, the upper bound: trained here, or the given bundle's class of that name. */
+const ownOf = (t: ClassSelection): string | undefined =>
+  !given || given.classes.some((c) => c.name === t.name) ? t.name : undefined;
 
 /** Instance i of a class's extractor: seed i, its own checkpoint folder (trained once, then read back). */
 async function extractor(target: ClassSelection, instance: number): Promise<ExtractorClass> {
@@ -264,7 +356,7 @@ async function runAdaptations(instance: number, extractors: Map<string, Extracto
   await withProgress({ label: `instance ${instance} adaptations`, total: todo.length }, async (progress) => {
     for (const [i, { t, shots, draw }] of todo.entries()) {
       const target = targets[t];
-      const others = targets.filter((_, j) => j !== t).map((o) => extractors.get(o.name)!);
+      const others = featureNamesOf(target).map((name) => extractors.get(name)!);
       const { patches, windows } = drawSupportSet(train, windowsOf[t], target.ids, {
         shots,
         seed: drawSeed(t, shots, draw, instance),
@@ -375,10 +467,15 @@ async function wholeImageScores(
   const upper: Record<string, readonly [number, number]> = {};
   const heads: Record<string, HeadCounts> = {};
   try {
-    for (const [ti, t] of targets.entries()) {
-      const { features: f, probability } = networks.get(t.name)!.forward(x);
-      features.set(t.name, tf.reshape(f, [pixels, -1]));
+    for (const [name, network] of networks) {
+      const { features: f, probability } = network.forward(x);
+      features.set(name, tf.reshape(f, [pixels, -1]));
       f.dispose();
+      const ti = targets.findIndex((t) => ownOf(t) === name);
+      if (ti < 0) {
+        probability.dispose();
+        continue;
+      }
       const counts = tf.tidy(() => {
         const predicted = tf.cast(tf.greater(tf.reshape(probability, [pixels]), THRESHOLD), 'float32');
         return tf.stack([tf.sum(tf.mul(predicted, tf.tensor1d(Float32Array.from(masks[ti])))), tf.sum(predicted)]);
@@ -386,12 +483,12 @@ async function wholeImageScores(
       probability.dispose();
       const [o, q] = await counts.data();
       counts.dispose();
-      upper[t.name] = [o, q];
+      upper[targets[ti].name] = [o, q];
     }
     for (const [ti, t] of targets.entries()) {
       if (missing[ti].length === 0) continue;
       const joined = tf.concat(
-        targets.filter((o) => o !== t).map((o) => features.get(o.name)!),
+        featureNamesOf(t).map((name) => features.get(name)!),
         1,
       ) as tf.Tensor2D;
       const labels = tf.tensor2d(Float32Array.from(masks[ti]), [1, pixels]);
@@ -433,12 +530,12 @@ async function patchImageScores(
   try {
     const jobs = targets.map((t, ti) => {
       const heads = missing[ti].flatMap((a) => [a.logistic, a.bfgs]);
-      const others = targets.filter((o) => o !== t);
+      const others = featureNamesOf(t);
       // W split per extractor ([depth, heads] each, in the heads' feature order): the logits are
       // a sum of one product per extractor, so the features are never concatenated (a row loop on wasm).
       let offset = 0;
       const slices = others.map((o) => {
-        const depth = networks.get(o.name)!.depth;
+        const depth = networks.get(o)!.depth;
         const from = offset;
         offset += depth;
         const slice = tf.tensor2d(
@@ -485,19 +582,19 @@ async function patchImageScores(
         const x = tf.tensor4d(rgb, [1, patch.height, patch.width, 3], 'int32');
         const features = new Map<string, tf.Tensor2D>();
         const own = new Map<string, tf.Tensor>();
-        for (const t of targets) {
-          const result = networks.get(t.name)!.forward(x);
-          features.set(t.name, tf.reshape(result.features, [n, -1]));
-          own.set(t.name, tf.reshape(result.probability, [n]));
+        for (const [name, network] of networks) {
+          const result = network.forward(x);
+          features.set(name, tf.reshape(result.features, [n, -1]));
+          own.set(name, tf.reshape(result.probability, [n]));
         }
         return jobs.map((j) => ({
-          upper: own.get(j.target.name)!,
+          upper: own.get(ownOf(j.target) ?? ''),
           heads:
             j.heads.length === 0
               ? undefined
               : tf.sigmoid(
                   j.others.reduce<tf.Tensor>(
-                    (logit, o, k) => tf.add(logit, tf.matMul(features.get(o.name)!, j.slices[k])),
+                    (logit, o, k) => tf.add(logit, tf.matMul(features.get(o)!, j.slices[k])),
                     j.b,
                   ),
                 ),
@@ -506,17 +603,17 @@ async function patchImageScores(
       try {
         for (const [k, j] of jobs.entries()) {
           const { upper, heads } = outputs[k];
-          j.upperCounter.add(patch, await upper.data());
+          if (upper) j.upperCounter.add(patch, await upper.data());
           if (heads) j.headCounter.add(patch, await heads.data());
         }
       } finally {
-        outputs.forEach((o) => tf.dispose([o.upper, ...(o.heads ? [o.heads] : [])]));
+        outputs.forEach((o) => tf.dispose([...(o.upper ? [o.upper] : []), ...(o.heads ? [o.heads] : [])]));
       }
     }
     const upper: Record<string, readonly [number, number]> = {};
     const heads: Record<string, HeadCounts> = {};
     for (const [ti, j] of jobs.entries()) {
-      upper[j.target.name] = j.upperCounter.counts()[0];
+      if (ownOf(j.target)) upper[j.target.name] = j.upperCounter.counts()[0];
       const both = j.headCounter.counts();
       missing[ti].forEach((a, k) => (heads[adaptationKey(a)] = { logistic: both[2 * k], bfgs: both[2 * k + 1] }));
     }
@@ -592,7 +689,7 @@ function summarise(): ClassResult[] {
     const upper: number[] = [];
     for (let instance = 1; instance <= instances; instance++) {
       const per = test.map((im) => state.counts[countsKey(tiling, instance, im.name)]);
-      if (per.some((c) => !c)) continue;
+      if (per.some((c) => !c?.upper[t.name])) continue;
       upper.push(
         dice({
           overlap: per.reduce((s, c) => s + c!.upper[t.name][0], 0),
@@ -668,22 +765,28 @@ function report(): void {
   console.log(`wrote ${out}.json and ${out}.svg`);
 }
 
+/** Instance i's extractors as a bundle beside the state: reusable in the viewer, and a reference for tests. */
+async function writeInstanceBundle(instance: number, classes: Map<string, ExtractorClass>): Promise<void> {
+  const { manifest, weights } = await writeBundle(
+    {
+      classes: [...classes.values()],
+      mpp,
+      metadata: { evaluation: protocol, instance, extractors: state.extractors },
+    },
+    { weightsFile: `instance-${instance}.bin` },
+  );
+  fs.writeFileSync(path.join(cache, 'extractors', manifest.weightsFile), new Uint8Array(weights));
+  fs.writeFileSync(path.join(cache, 'extractors', `instance-${instance}.json`), JSON.stringify(manifest) + '\n');
+}
+
 try {
   for (let instance = 1; instance <= instances; instance++) {
     const classes = new Map<string, ExtractorClass>();
-    for (const t of targets) classes.set(t.name, await extractor(t, instance));
+    if (given) for (const c of given.classes) classes.set(c.name, c);
+    else for (const t of targets) classes.set(t.name, await extractor(t, instance));
     saveState(stateFile, state);
     // The instance's extractors as a bundle: reusable in the viewer, and a reference for tests.
-    const { manifest, weights } = await writeBundle(
-      {
-        classes: [...classes.values()],
-        mpp,
-        metadata: { evaluation: protocol, instance, extractors: state.extractors },
-      },
-      { weightsFile: `instance-${instance}.bin` },
-    );
-    fs.writeFileSync(path.join(cache, 'extractors', manifest.weightsFile), new Uint8Array(weights));
-    fs.writeFileSync(path.join(cache, 'extractors', `instance-${instance}.json`), JSON.stringify(manifest) + '\n');
+    if (!given) await writeInstanceBundle(instance, classes);
     await runAdaptations(instance, classes);
     const networks = new Map([...classes].map(([name, c]) => [name, createMsd(c.weights)]));
     try {

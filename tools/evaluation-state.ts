@@ -23,6 +23,14 @@ export interface Protocol {
   readonly minPositive: number;
   readonly threshold: number;
   readonly lambda: number;
+  /** --extractors: the bundle's manifest whose extractors every target used (nothing trained). */
+  readonly extractors?: string;
+  /** --stain, when not 'none'. */
+  readonly stain?: string;
+  /** --test: the test images of a folder without a split. */
+  readonly test?: readonly string[];
+  /** --zoom: images enlarged to the extractors' scale. */
+  readonly zoom?: readonly { readonly names: readonly string[]; readonly zoom: number }[];
 }
 
 export interface Adaptation {

@@ -14,16 +14,21 @@ import type { BackendName } from '../core/msd/backend-name.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 import type { TracedContours } from '../core/cells/traced-contours.js';
+import type { StainMethod } from '../core/stain/stain-stats.js';
 
 /**
  * Where a worker gets its extractors: a bundle URL (it fetches the manifest and weights
  * itself), the user's two files, or a manifest already parsed with its weights buffer.
+ * `stain`: input stain normalisation to the bundle's training stain (core/stain/; default 'none'),
+ * part of the extractors because a head fitted on normalised pixels only fits normalised pixels.
  */
 export type ExtractorSource =
   /** `weightsUrl`: where the weights file is when not beside the manifest (a bundler renamed the two). */
-  | { readonly kind: 'url'; readonly url: string; readonly weightsUrl?: string }
-  | { readonly kind: 'files'; readonly manifest: Blob; readonly weights: Blob }
-  | { readonly kind: 'decoded'; readonly manifest: unknown; readonly weights: ArrayBuffer };
+  (
+    | { readonly kind: 'url'; readonly url: string; readonly weightsUrl?: string }
+    | { readonly kind: 'files'; readonly manifest: Blob; readonly weights: Blob }
+    | { readonly kind: 'decoded'; readonly manifest: unknown; readonly weights: ArrayBuffer }
+  ) & { readonly stain?: StainMethod };
 
 /** The files a worker fetches by URL (set-assets). */
 export interface WorkerAssets {

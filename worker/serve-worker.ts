@@ -23,6 +23,7 @@ import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
 import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
+import { stainInput, type StainInput } from '../core/stain/stain-input.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -57,6 +58,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   let backend: BackendName | undefined;
   /** `margin`: their receptive-field margin, what a whole-forward tile reads around itself. */
   let extractors: { key: string; networks: MsdNetwork[]; names: string[]; margin: number } | undefined;
+  /** Input stain normalisation of the loaded extractors, per slide (core/stain/stain-input.ts). */
+  let stain: StainInput | undefined;
   let head: { key: string; compiled: HeadPatchModel } | undefined;
   /** Patch probabilities under the current head, shared by neighbouring tiles ('patches' tiling only). */
   const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
@@ -109,6 +112,18 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     return { source: view, level: 0 };
   }
 
+  /** Where the extractors' pixels are read: pixelsOf's, brought to the bundle's stain when that is on. */
+  async function inputPixels(
+    slideId: number,
+    target: TileTarget,
+    signal: AbortSignal,
+  ): Promise<{ source: PixelSource; level: number }> {
+    const pixels = pixelsOf(slideId, target);
+    if (!stain) return pixels;
+    const key = `${slideId}/${target.inference ? gridKey(target.inference) : `level-${target.level}`}`;
+    return { source: await stain.source(key, slides.get(slideId)!, pixels, signal), level: pixels.level };
+  }
+
   async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
     switch (request.type) {
       case 'open': {
@@ -143,6 +158,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       case 'close':
         slides.delete(request.slideId);
         resampled.delete(request.slideId);
+        stain?.forget(request.slideId);
         reply({ type: 'closed', id: request.id });
         return;
       case 'init-backend':
@@ -189,6 +205,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           }
           dropHead();
           extractors?.networks.forEach((n) => n.dispose());
+          const stainSetup = stainInput(request.source.stain ?? 'none', bundle);
+          stain = stainSetup.input;
           extractors = {
             key: request.key,
             networks,
@@ -201,7 +219,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             key: request.key,
             extractors: bundle.classes.map((c) => ({ name: c.name, depth: c.weights.layers.length })),
             mpp: bundle.mpp,
-            ...(bundle.warnings ? { warnings: bundle.warnings } : {}),
+            ...(bundle.warnings || stainSetup.warning
+              ? { warnings: [...(bundle.warnings ?? []), ...(stainSetup.warning ? [stainSetup.warning] : [])] }
+              : {}),
           });
         });
       case 'set-head':
@@ -232,7 +252,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'predict-tile':
         return serial(signal, async () => {
-          const pixels = pixelsOf(request.slideId, request.target);
+          const pixels = await inputPixels(request.slideId, request.target, signal);
           if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
             throw new Error(
               `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', ` +
@@ -318,7 +338,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
       }
       case 'adapt':
         return serial(signal, async () => {
-          const pixels = pixelsOf(request.slideId, request.target);
+          const pixels = await inputPixels(request.slideId, request.target, signal);
           if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
           const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
@@ -336,7 +356,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'support-features':
         return serial(signal, async () => {
-          const pixels = pixelsOf(request.slideId, request.target);
+          const pixels = await inputPixels(request.slideId, request.target, signal);
           if (extractors?.key !== request.extractorsKey)
             throw new Error(
               `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,

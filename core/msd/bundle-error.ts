@@ -14,6 +14,8 @@ export type BundleErrorCode =
   | 'dilation-mismatch'
   | 'shape-mismatch'
   | 'bad-normalisation'
+  /** `stain` is not valid stain statistics (models/FORMAT.md#stain). */
+  | 'bad-stain'
   | 'bad-mpp'
   | 'weights-short'
   | 'weights-long'

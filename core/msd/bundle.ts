@@ -13,6 +13,7 @@ import { SHA256_HEX, sha256Hex } from './bundle-checksum.js';
 import { PROBE_SIZE, probeExtractor, probeMismatch } from './bundle-probe.js';
 import { NO_CHECKSUM_WARNING, NO_PROBE_WARNING, NO_WEBCRYPTO_WARNING } from './bundle-warnings.js';
 import { dilationOf, type MsdLayer, type MsdWeights } from './weights.js';
+import { plainStainStats, stainStatsProblem, type StainStats } from '../stain/stain-stats.js';
 
 export const BUNDLE_FORMAT = 'openseadragon-fewshot/extractors';
 export const BUNDLE_VERSION = 1;
@@ -33,6 +34,8 @@ export interface ExtractorBundle {
    * checksum or probe, a page without WebCrypto. Absent when everything was checked.
    */
   readonly warnings?: readonly string[];
+  /** The training data's stain statistics, what input stain normalisation maps to (models/FORMAT.md#stain). */
+  readonly stain?: StainStats;
 }
 
 /** A run of float32 values in the weights file, counted in values (byte offset = 4 · offset). */
@@ -76,6 +79,8 @@ export interface ExtractorManifest {
   probe?: ManifestProbe;
   mppExpected: number;
   normalisation: ManifestNormalisation;
+  /** Optional: the training data's stain statistics (models/FORMAT.md#stain). */
+  stain?: StainStats;
   training: Record<string, unknown>;
   classes: ManifestClass[];
 }
@@ -136,6 +141,7 @@ export function encodeBundle(
     weightsFile: options.weightsFile ?? 'extractors.bin',
     mppExpected: bundle.mpp,
     normalisation: { mean: [...shared.mean], std: [...shared.std] },
+    ...(bundle.stain ? { stain: plainStainStats(bundle.stain) } : {}),
     training: { ...bundle.metadata },
     classes,
   };
@@ -261,6 +267,7 @@ interface ParsedManifest {
   readonly mpp: number;
   readonly metadata: Json;
   readonly classes: ParsedClass[];
+  readonly stain?: StainStats;
 }
 
 /** Everything that can be checked without the weights file. */
@@ -303,6 +310,9 @@ function parseManifest(manifest: unknown): ParsedManifest {
       `manifest.weightsSha256 must be 64 lower-case hex digits, got ${briefValue(sha256)}`,
     );
   const shared = normalisation(get(manifest, 'normalisation', 'manifest'), 'manifest.normalisation', undefined);
+  const stain = manifest.stain;
+  const stainProblem = stain === undefined ? undefined : stainStatsProblem(stain);
+  if (stainProblem) throw new BundleError('bad-stain', `manifest.stain ${stainProblem}`);
   const training = manifest.training ?? {};
   if (!isRecord(training)) throw new BundleError('bad-field', 'manifest.training must be an object');
   const list = array(manifest, 'classes', 'manifest');
@@ -387,6 +397,7 @@ function parseManifest(manifest: unknown): ParsedManifest {
     mpp,
     metadata: training,
     classes,
+    ...(stain === undefined ? {} : { stain: plainStainStats(stain as StainStats) }),
   };
 }
 
@@ -512,7 +523,13 @@ function readTensors(parsed: ParsedManifest, buffer: ArrayBuffer): ExtractorBund
       );
   }
   if (!parsed.probe) warnings.push(NO_PROBE_WARNING);
-  return { classes, mpp: parsed.mpp, metadata: parsed.metadata, ...(warnings.length ? { warnings } : {}) };
+  return {
+    classes,
+    mpp: parsed.mpp,
+    metadata: parsed.metadata,
+    ...(parsed.stain ? { stain: parsed.stain } : {}),
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 /**

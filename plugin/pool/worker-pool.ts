@@ -312,7 +312,10 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     source: ExtractorSource,
     key?: string,
   ): Promise<{ extractors: readonly { name: string; depth: number }[]; mpp: number; warnings?: readonly string[] }> {
-    const k = key ?? (source.kind === 'url' ? `url:${source.url}` : `set-${this.nextExtractorsKey++}`);
+    const k =
+      key ??
+      (source.kind === 'url' ? `url:${source.url}` : `set-${this.nextExtractorsKey++}`) +
+        (source.stain && source.stain !== 'none' ? `|stain:${source.stain}` : '');
     this.extractors = { key: k };
     this.head = undefined;
     this.queue.dropWhere((job) => job.extractorsKey !== k, 'the extractors changed');
