@@ -150,11 +150,11 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
       }
     }
     if (next === undefined) throw new Error(`no window left that shows the class after ${k - 1} rounds`);
-    const window = pool.windows[next];
-    const image = images[window.group];
-    const patch = cutWindow(image, window);
+    const picked = pool.windows[next];
+    const image = images[picked.group];
+    const patch = cutWindow(image, picked);
     const t1 = performance.now();
-    const changed = head ? changedPixels(prefillWindow(image, window, extractors, head), patch.mask) : undefined;
+    const changed = head ? changedPixels(prefillWindow(image, picked, extractors, head), patch.mask) : undefined;
     const t2 = performance.now();
     placed.push(next);
     patches.push(patch);
@@ -167,7 +167,7 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
     head = serializeHead(result.head);
     const round: SimulationRound = {
       shots: k,
-      window,
+      window: picked,
       classPixels: pool.classPixels[next],
       changedPixels: changed,
       skipped,
@@ -190,5 +190,5 @@ function activeCandidates(o: SimulationOptions, head: HeadJson) {
     const [from, to] = pool.ranges[i];
     benefits.set(windowBenefits({ ...raster, p, uncertainty }, pool.windows.slice(from, to)), from);
   });
-  return pool.windows.map((window, i) => ({ window, benefit: benefits[i], descriptor: pool.descriptors[i] }));
+  return pool.windows.map((w, i) => ({ window: w, benefit: benefits[i], descriptor: pool.descriptors[i] }));
 }
