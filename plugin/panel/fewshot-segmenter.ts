@@ -616,7 +616,7 @@ export class FewShotSegmenter extends LitElement {
     else if (key === 'l' || key === 'L') handle.setLive(!handle.live);
     else if (key === 's' || key === 'S') {
       if (!handle.suggestion.next())
-        this.say('No window to suggest in view: adapt, and let the prediction fill the view first.');
+        this.say('No other window to suggest in view: the prediction must cover it (adapt, live on) first.');
     } else if ((key === 'y' || key === 'Y') && handle.suggestion.current) handle.suggestion.accept();
     else if (key === 'h' || key === 'H') {
       const show = !handle.maskLayer.visible;
