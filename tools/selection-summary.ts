@@ -77,6 +77,11 @@ export interface EffortSummary {
   readonly fromScratch: Quartiles;
   /** 1 − changed / fromScratch, per draw. */
   readonly saved: Quartiles;
+  /**
+   * Σ min(changed, class pixels): the fill is one undo step, so a user who finds a window
+   * mostly wrong can drop it and paint from scratch.
+   */
+  readonly fillOrScratch: Quartiles;
   /** Proposals skipped per draw (active: windows that did not show the class). */
   readonly skipped: Quartiles;
 }
@@ -89,6 +94,7 @@ export function effortSummary(runs: readonly SelectionRun[]): EffortSummary[] {
     const later = (r: SelectionRun) => r.rounds.filter((x) => x.changedPixels !== null);
     const changed = mine.map((r) => later(r).reduce((s, x) => s + x.changedPixels!, 0));
     const scratch = mine.map((r) => later(r).reduce((s, x) => s + x.classPixels, 0));
+    const either = mine.map((r) => later(r).reduce((s, x) => s + Math.min(x.changedPixels!, x.classPixels), 0));
     return {
       target,
       selection,
@@ -96,6 +102,7 @@ export function effortSummary(runs: readonly SelectionRun[]): EffortSummary[] {
       changed: quartiles(changed),
       fromScratch: quartiles(scratch),
       saved: quartiles(changed.map((c, i) => (scratch[i] === 0 ? 0 : 1 - c / scratch[i]))),
+      fillOrScratch: quartiles(either),
       skipped: quartiles(mine.map((r) => r.rounds.reduce((s, x) => s + x.skipped, 0))),
     };
   });
@@ -106,8 +113,24 @@ const count = (q: Quartiles) => (q.n === 0 ? '–' : `${Math.round(q.median)} [$
 /** Pixels changed with pre-fill and painted from scratch over rounds 2…K, median [quartiles] over draws. */
 export function effortTable(rows: readonly EffortSummary[]): string {
   return markdown(
-    ['class', 'selection', 'pixels changed (pre-fill)', 'pixels painted (from scratch)', 'saved %', 'skipped'],
-    rows.map((r) => [r.target, r.selection, count(r.changed), count(r.fromScratch), cell(r.saved), count(r.skipped)]),
+    [
+      'class',
+      'selection',
+      'pixels changed (pre-fill)',
+      'pixels painted (from scratch)',
+      'saved %',
+      'the lesser, per window',
+      'skipped',
+    ],
+    rows.map((r) => [
+      r.target,
+      r.selection,
+      count(r.changed),
+      count(r.fromScratch),
+      cell(r.saved),
+      count(r.fillOrScratch),
+      count(r.skipped),
+    ]),
   );
 }
 
