@@ -32,6 +32,7 @@ import { parseColor } from './layers/css-color.js';
 import { createMaskLayer, type MaskLayer } from './layers/mask-layer.js';
 import { createLivePrediction, type LivePrediction } from './live-prediction.js';
 import { WorkerPool, type PoolSlide, type WorkerStatus } from './pool/worker-pool.js';
+import { createPatchSuggestion, type PatchSuggestion } from './support/patch-suggestion.js';
 import { createSupportLayer, type SupportLayer } from './support/support-layer.js';
 import { autosaveSupportSet, restoreSupportSet, type Autosave, type TextStore } from './support/support-set-storage.js';
 import { createSupportTools, type SupportTools } from './support/support-tools.js';
@@ -179,6 +180,11 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly maskLayer: MaskLayer;
   readonly contourLayer: ContourLayer;
   readonly supportLayer: SupportLayer;
+  /**
+   * The next patch to annotate: `next()` shows the session's best window in the view as a dashed
+   * box (again: skips to the next), `accept()` places it, pre-filled (plugin/support/patch-suggestion.ts).
+   */
+  readonly suggestion: PatchSuggestion;
   readonly autosave: Autosave | undefined;
   readonly workers: readonly WorkerStatus[];
   readonly extractors: readonly ExtractorInfo[];
@@ -292,6 +298,7 @@ function createFewShot(
   const maskLayer = createMaskLayer(viewer, { color: session.color, threshold: session.threshold, mode: 'mask' });
   const contourLayer = createContourLayer(viewer, { color: '#ffeb3b' });
   const supportLayer = createSupportLayer(viewer, support, tools, { color: session.color });
+  const suggestion = createPatchSuggestion(viewer, session);
   const autosave =
     options.storage === false
       ? undefined
@@ -410,6 +417,7 @@ function createFewShot(
     maskLayer,
     contourLayer,
     supportLayer,
+    suggestion,
     autosave,
     get workers() {
       return pool.workers;
@@ -480,6 +488,7 @@ function createFewShot(
       live.destroy();
       tools.destroy();
       supportLayer.destroy();
+      suggestion.destroy();
       maskLayer.destroy();
       contourLayer.destroy();
       void autosave?.flush().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { ClassResult } from './evaluation-summary.js';
+import type { Quartiles } from './evaluation-summary.js';
 
 /**
  * Dice against shots as an SVG (the paper's Fig. 4.3): one panel per class, the median of the
@@ -8,15 +8,37 @@ import type { ClassResult } from './evaluation-summary.js';
  */
 
 const PANEL = { width: 260, height: 220, left: 44, right: 12, top: 28, bottom: 40 };
-const SERIES = [
+/** One line of the plot: which entry of each shot's results, and how it is drawn. */
+export interface PlotSeries<S extends string> {
+  readonly key: S;
+  readonly label: string;
+  readonly color: string;
+  /** Horizontal offset (px), so that the interquartile bars of two series do not hide each other. */
+  readonly dx: number;
+}
+
+const SERIES: readonly PlotSeries<'logistic' | 'bfgs'>[] = [
   { key: 'logistic', label: 'logistic regression', color: '#1f77b4', dx: -4 },
   { key: 'bfgs', label: 'BFGS (Dice + λ‖W‖)', color: '#d62728', dx: 4 },
-] as const;
+];
+
+/** A panel: a class's results by shots, each with an entry per series (evaluation-summary.ts's ClassResult). */
+export interface PlotClass<S extends string> {
+  readonly name: string;
+  readonly shots: Readonly<Record<string, Partial<Readonly<Record<S, Quartiles>>>>>;
+  /** Drawn dashed when n > 0. */
+  readonly upperBound: Quartiles;
+}
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const f = (x: number) => x.toFixed(1);
 
-export function dicePlot(classes: readonly ClassResult[], shots: readonly number[], title: string): string {
+export function dicePlot<S extends string = 'logistic' | 'bfgs'>(
+  classes: readonly PlotClass<S>[],
+  shots: readonly number[],
+  title: string,
+  series: readonly PlotSeries<S>[] = SERIES as unknown as readonly PlotSeries<S>[],
+): string {
   const width = PANEL.width * classes.length;
   const height = PANEL.height + 30;
   const innerW = PANEL.width - PANEL.left - PANEL.right;
@@ -54,7 +76,7 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
           `stroke="#2ca02c" stroke-dasharray="5 3"/>`,
       );
     }
-    for (const s of SERIES) {
+    for (const s of series) {
       const points = shots
         .map((k, i) => ({ x: xAt(i) + s.dx, q: c.shots[k]?.[s.key] }))
         .filter((pt) => pt.q && pt.q.n > 0);
@@ -76,8 +98,10 @@ export function dicePlot(classes: readonly ClassResult[], shots: readonly number
   });
   const legendY = height - 8;
   const legend = [
-    ...SERIES.map((s) => ({ label: s.label, color: s.color, dash: '' })),
-    { label: 'own extractor (upper bound)', color: '#2ca02c', dash: '5 3' },
+    ...series.map((s) => ({ label: s.label, color: s.color, dash: '' })),
+    ...(classes.some((c) => c.upperBound.n > 0)
+      ? [{ label: 'own extractor (upper bound)', color: '#2ca02c', dash: '5 3' }]
+      : []),
   ];
   legend.forEach((l, i) => {
     const x = 10 + i * 200;

@@ -9,6 +9,8 @@ import { encodePng } from '../cells/png-encode.js';
 import { withEvents } from '../events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../inference/inference-grid.js';
+import type { RankedWindow } from '../active/rank-windows.js';
+import { proposeWindows, type ViewProposalOptions } from '../active/view-proposals.js';
 import type { Rect } from '../math/rect.js';
 import { planRegion } from '../inference/region-plan.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../inference/tiling.js';
@@ -237,6 +239,24 @@ export interface Session extends TypedEventTarget<SessionEvents> {
    * unknown class is refused with a QuPathImportError and changes nothing.
    */
   importQuPathAnnotations(input: unknown, options: QuPathImportOptions): QuPathImportReport;
+  /**
+   * Where to annotate next (issue 14; core/active/view-proposals.ts): 256² windows of the finished
+   * tiles inside the level-0 region (default: all of them), best first, none mostly on a placed
+   * patch, each with its level-0 corner for support.addPatch. `uncertainty` is the uncertainty
+   * layer's map of a tile (binary entropy of p without one).
+   */
+  proposePatches(region?: Rect, options?: PatchProposalOptions): PatchProposal[];
+}
+
+export interface PatchProposalOptions {
+  readonly uncertainty?: ViewProposalOptions['uncertainty'];
+  readonly descriptor?: ViewProposalOptions['descriptor'];
+  readonly limit?: number;
+}
+
+/** A proposed window: its ranking (inference-grid x, y) and its rectangle in level-0 pixels. */
+export interface PatchProposal extends RankedWindow {
+  readonly level0: Rect;
 }
 
 export function createSession(options: SessionOptions): Session {
@@ -299,6 +319,22 @@ export function createSession(options: SessionOptions): Session {
     events.emit('head', next);
   };
 
+  const proposePatches = (region?: Rect, options: PatchProposalOptions = {}): PatchProposal[] => {
+    const area = region ? level0ToGrid(grid, region) : results.bounds();
+    if (!area) return [];
+    const size = support.patchSize;
+    const placed = support.patches.map((p) => ({
+      x: Math.round(p.x / grid.scaleX),
+      y: Math.round(p.y / grid.scaleY),
+      width: size,
+      height: size,
+    }));
+    return proposeWindows({ tiles: results.values(), area, placed, size, ...options }).map((r) => ({
+      ...r,
+      level0: gridToLevel0(grid, { x: r.window.x, y: r.window.y, width: size, height: size }),
+    }));
+  };
+
   /** The finished tiles over a level-0 region (default: all of them) as one map. */
   const mosaicOf = (region?: Rect) => {
     const rect = region ? level0ToGrid(grid, region) : results.bounds();
@@ -335,6 +371,7 @@ export function createSession(options: SessionOptions): Session {
       return tiling;
     },
     results,
+    proposePatches,
     get prefill() {
       return prefill.enabled;
     },

@@ -54,6 +54,7 @@ const SHORTCUTS: readonly [string, string][] = [
   ['A', 'adapt'],
   ['L', 'live prediction on/off'],
   ['H', 'hide / show the overlay'],
+  ['S / Y', 'suggest where to annotate next (again: skip to the next) / accept it'],
 ];
 
 // Whole tiles: one forward over a 512² tile and the 125 px receptive-field margin of depth-25
@@ -613,6 +614,10 @@ export class FewShotSegmenter extends LitElement {
       this.adaptController?.abort();
     } else if (key === 'a' || key === 'A') void this.adapt();
     else if (key === 'l' || key === 'L') handle.setLive(!handle.live);
+    else if (key === 's' || key === 'S') {
+      if (!handle.suggestion.next())
+        this.say('No other window to suggest in view: the prediction must cover it (adapt, live on) first.');
+    } else if ((key === 'y' || key === 'Y') && handle.suggestion.current) handle.suggestion.accept();
     else if (key === 'h' || key === 'H') {
       const show = !handle.maskLayer.visible;
       handle.maskLayer.visible = show;
