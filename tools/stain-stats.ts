@@ -9,7 +9,8 @@ import { readLabelledDataset } from './dataset.js';
 /**
  * Writes the stain statistics of a bundle's training images (models/FORMAT.md#stain) into its
  * manifest (core/stain/dataset-stain.ts: Reinhard's pooled over their tissue pixels, Macenko's the
- * median over images): what `--stain reinhard|macenko` maps a slide to. The images are those the manifest's `training.classes[*].split` names (train and
+ * median over images): what `--stain reinhard|macenko` maps a slide to. The images are those the
+ * manifest's `training.classes[*].split` names (train and
  * validation: every pixel an extractor was fitted or selected on), or `--images`. The weights
  * file is not touched; the bundle is read back with its checksum and probe before and after.
  */

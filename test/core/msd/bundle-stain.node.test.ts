@@ -60,7 +60,7 @@ test('bad stain statistics are refused with bad-stain', async () => {
   }
 });
 
-test('models/default: carries the CoNSeP training stain, and its weights file is the one its checksum names', async () => {
+test('models/default: carries the CoNSeP training stain; its weights file is the one its checksum names', async () => {
   const manifest = fs.readFileSync('models/default/extractors.json', 'utf8');
   const bytes = fs.readFileSync('models/default/extractors.bin');
   const read = await readBundle(manifest, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
