@@ -23,6 +23,10 @@ import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
 import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
+import { fitHeadEnsemble, type EnsembleBasis } from '../core/adaptation/head-ensemble.js';
+import { AdaptError } from '../core/adaptation/adapt-error.js';
+import { predictWholeTileUncertain } from '../core/inference/predict-whole-tile.js';
+import { quantiseUncertainty } from '../core/inference/uncertainty.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -58,6 +62,11 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   /** `margin`: their receptive-field margin, what a whole-forward tile reads around itself. */
   let extractors: { key: string; networks: MsdNetwork[]; names: string[]; margin: number } | undefined;
   let head: { key: string; compiled: HeadPatchModel } | undefined;
+  /**
+   * What this worker's last adaptation left for its head's ensemble (head-ensemble.ts: ~10 MB),
+   * with that head's W and b; kept until the next adaptation or extractor change.
+   */
+  let basis: { W: readonly number[]; b: number; basis: EnsembleBasis } | undefined;
   /** Patch probabilities under the current head, shared by neighbouring tiles ('patches' tiling only). */
   const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
   let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
@@ -168,6 +177,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           if (backend !== undefined && started !== backend) {
             // Tensors live on one backend: models made on the old one go, and the client loads them again.
             dropHead();
+            basis = undefined;
             extractors?.networks.forEach((n) => n.dispose());
             extractors = undefined;
           }
@@ -188,6 +198,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             throw err;
           }
           dropHead();
+          basis = undefined;
           extractors?.networks.forEach((n) => n.dispose());
           extractors = {
             key: request.key,
@@ -208,10 +219,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         return serial(signal, async () => {
           if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
           // A HeadError the caller can switch on, rather than the patch models' plain errors.
-          checkHeadWeights(
-            request.head,
-            extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0),
-          );
+          const features = extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0);
+          checkHeadWeights(request.head, features);
+          request.head.members?.forEach((m) => checkHeadWeights(m, features));
           // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
           // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
           // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
@@ -242,8 +252,19 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           const started = performance.now();
           const model = head.compiled.model;
           let probabilities: Float32Array;
+          let uncertainty: Uint8Array | undefined;
           let patches = 0;
-          if (request.tiling === 'whole') {
+          const uncertain = head.compiled.uncertain;
+          if (request.tiling === 'whole' && uncertain) {
+            // The ensemble's members from the same forward: E more weighted sums of the maps.
+            const out = await predictWholeTileUncertain(pixels.source, pixels.level, request.tile, uncertain, {
+              margin: extractors.margin,
+              signal,
+            });
+            probabilities = out.probabilities;
+            uncertainty = quantiseUncertainty(out.uncertainty);
+            patches = 1;
+          } else if (request.tiling === 'whole') {
             // One forward over the tile and the margin, with the same head model as patches (SIMD
             // on wasm/cpu, TF.js on a GPU): nothing is computed twice, so no memo.
             const { margin } = extractors;
@@ -273,8 +294,20 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             ? traceContours(probabilities, request.tile.width, request.tile.height, request.contours.threshold)
             : undefined;
           reply(
-            { type: 'probabilities', id: request.id, probabilities, patches, ms, ...(contours ? { contours } : {}) },
-            [probabilities.buffer as ArrayBuffer, ...(contours ? contoursTransfer(contours) : [])],
+            {
+              type: 'probabilities',
+              id: request.id,
+              probabilities,
+              patches,
+              ms,
+              ...(contours ? { contours } : {}),
+              ...(uncertainty ? { uncertainty } : {}),
+            },
+            [
+              probabilities.buffer as ArrayBuffer,
+              ...(contours ? contoursTransfer(contours) : []),
+              ...(uncertainty ? [uncertainty.buffer as ArrayBuffer] : []),
+            ],
           );
         });
       case 'tissue-mask': {
@@ -294,6 +327,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
           const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          let kept: EnsembleBasis | undefined;
+          basis = undefined;
           const result = await adapt(
             support,
             classes,
@@ -302,9 +337,26 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
               signal,
               onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
               features: request.features,
+              onEnsembleBasis: (b) => (kept = b),
             },
           );
+          if (kept) basis = { W: result.head.W, b: result.head.b, basis: kept };
           reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
+        });
+      case 'fit-ensemble':
+        return serial(signal, async () => {
+          const { W, b } = request.head;
+          const same = basis && basis.b === b && basis.W.length === W.length && basis.W.every((v, i) => v === W[i]);
+          if (!basis || !same)
+            throw new AdaptError(
+              'no-basis',
+              "this worker does not hold that head's fit: its ensemble is fitted by the worker that adapted it",
+            );
+          const ensemble = await fitHeadEnsemble(basis.basis, request.options, {
+            signal,
+            onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+          });
+          reply({ type: 'ensemble', id: request.id, ensemble });
         });
       case 'support-features':
         return serial(signal, async () => {

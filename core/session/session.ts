@@ -25,6 +25,9 @@ import { createPatchPrefill, type PrefillOutcome } from './patch-prefill.js';
 import { parseHexColor, type Rgba } from './hex-color.js';
 import { createRegionRun, type RegionRun, type RunProgress } from './region-run.js';
 import { createResultTiles, type ResultTile, type ResultTiles } from './result-tiles.js';
+import type { EnsembleOptions, EnsembleProgress } from '../adaptation/ensemble-options.js';
+import { uncertaintyBytes } from '../inference/uncertainty.js';
+import { isAbortError } from '../slide/slide-error.js';
 
 /**
  * A few-shot session: what the user builds on one slide with one set of extractors — the
@@ -63,7 +66,20 @@ export interface SessionOptions {
   readonly tiling?: Tiling;
   /** Whether a newly placed patch is pre-filled from the head's prediction (patch-prefill.ts); default true. */
   readonly prefill?: boolean;
+  /**
+   * The head's ensemble, fitted after each adapt as a follow-up (core/adaptation/head-ensemble.ts):
+   * its options (default ENSEMBLE_DEFAULTS), or false for none. Needs a compute with fitEnsemble.
+   */
+  readonly ensemble?: Partial<EnsembleOptions> | false;
 }
+
+/** How an ensemble follow-up ended ('ensemble' event). */
+export type EnsembleOutcome =
+  | { readonly outcome: 'fitted'; readonly head: Head; readonly members: number; readonly seconds: number }
+  /** Another adapt, a loaded head or cancelEnsemble() came first. */
+  | { readonly outcome: 'cancelled' }
+  /** The head keeps working without one: its uncertainty comes from its probability alone. */
+  | { readonly outcome: 'failed'; readonly error: unknown };
 
 /**
  * 'adapting' while adapt() runs; 'idle' otherwise. ('predicting' is never entered: live
@@ -118,6 +134,10 @@ export type SessionEvents = {
   prefill: PrefillOutcome;
   /** Something was done, but not all of it: a GeoJSON export left out cells or holes (emitted before it returns). */
   warning: SessionWarning;
+  /** A member of the head's ensemble was fitted (its own event: 'progress' keeps the types hosts switch on). */
+  'ensemble-progress': EnsembleProgress;
+  /** The follow-up fit of the head's ensemble ended ('fitted': the head with it is in every worker, after 'head'). */
+  ensemble: EnsembleOutcome;
 };
 
 /**
@@ -181,6 +201,15 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   readonly prefillPending: string | null;
   /** Off drops a pending fill. */
   setPrefill(on: boolean): void;
+  /** Whether the head's ensemble is being fitted (after adapt; 'ensemble' says how it ended). */
+  readonly ensemblePending: boolean;
+  /** Stops the ensemble's fit, if one runs: the head stays as it is. */
+  cancelEnsemble(): void;
+  /**
+   * A result tile's uncertainty, round(255·u) per pixel (core/inference/uncertainty.ts): from the
+   * head's ensemble when the worker computed it, else from the binary entropy of its probabilities.
+   */
+  uncertainty(tile: ResultTile): Uint8Array;
   /**
    * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
    * sets `lastAdapt`, `state` and emits 'adapted', only then. Rejects with a clear message when
@@ -250,6 +279,8 @@ export function createSession(options: SessionOptions): Session {
   let lastAdapt: AdaptOutcome | undefined;
   let state: SessionState = 'idle';
   let threshold = 0.5;
+  /** The ensemble follow-up running, if any. */
+  let ensembleRun: AbortController | undefined;
   let tiling = checkTiling(options.tiling ?? DEFAULT_TILING);
   // Aborted when the tiling changes: the region runs computing the old one stop.
   let tilingRuns = new AbortController();
@@ -290,13 +321,56 @@ export function createSession(options: SessionOptions): Session {
 
   /** Resolves once every worker has the head: only then is it the session's. */
   const install = async (next: Head) => {
-    const key = await compute.setHead({ W: next.W, b: next.b });
+    const members = next.ensemble?.members;
+    const key = await compute.setHead({ W: next.W, b: next.b, ...(members ? { members } : {}) });
     prefill.drop('model');
     head = next;
     headKey = key;
     threshold = next.threshold;
     results.clear();
     events.emit('head', next);
+  };
+
+  const cancelEnsemble = () => {
+    ensembleRun?.abort(new DOMException('the ensemble was cancelled', 'AbortError'));
+    ensembleRun = undefined;
+  };
+
+  /**
+   * After an adapt: the head's ensemble fitted by the worker that fitted the head, then the head
+   * with it installed (the tiles are computed again, now with uncertainty). Not awaited by adapt.
+   */
+  const fitEnsemble = async (base: Head) => {
+    const ensembleOptions = options.ensemble;
+    if (ensembleOptions === false || !compute.fitEnsemble) return;
+    cancelEnsemble();
+    const controller = new AbortController();
+    ensembleRun = controller;
+    changed();
+    const started = performance.now();
+    let outcome: EnsembleOutcome;
+    try {
+      const ensemble = await compute.fitEnsemble(base, ensembleOptions ?? {}, {
+        signal: controller.signal,
+        onProgress: (progress) => events.emit('ensemble-progress', progress),
+      });
+      controller.signal.throwIfAborted();
+      if (head !== base) throw new DOMException('another head came first', 'AbortError');
+      const next: Head = { ...base, threshold, ensemble };
+      await install(next);
+      outcome = {
+        outcome: 'fitted',
+        head: next,
+        members: ensemble.members.length,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } catch (error) {
+      outcome =
+        isAbortError(error) || controller.signal.aborted ? { outcome: 'cancelled' } : { outcome: 'failed', error };
+    }
+    if (ensembleRun === controller) ensembleRun = undefined;
+    events.emit('ensemble', outcome);
+    changed();
   };
 
   /** The finished tiles over a level-0 region (default: all of them) as one map. */
@@ -346,6 +420,11 @@ export function createSession(options: SessionOptions): Session {
       prefill.setEnabled(on);
       changed();
     },
+    get ensemblePending() {
+      return ensembleRun !== undefined;
+    },
+    cancelEnsemble,
+    uncertainty: (tile: ResultTile) => uncertaintyBytes(tile.probabilities, tile.uncertainty),
 
     async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
       if (state === 'adapting') throw new Error('an adaptation is already running');
@@ -353,6 +432,7 @@ export function createSession(options: SessionOptions): Session {
       const problem = supportProblem(set);
       if (problem) throw new Error(problem);
       const patches = gridPatches(set, grid);
+      cancelEnsemble();
       state = 'adapting';
       changed();
       const started = performance.now();
@@ -372,6 +452,7 @@ export function createSession(options: SessionOptions): Session {
         state = 'idle';
         changed();
         events.emit('adapted', lastAdapt);
+        void fitEnsemble(next);
         return lastAdapt;
       } catch (err) {
         state = 'idle';
@@ -423,6 +504,7 @@ export function createSession(options: SessionOptions): Session {
             level0: t.level0,
             megapixels: t.megapixels,
             probabilities: t.probabilities,
+            ...(t.uncertainty ? { uncertainty: t.uncertainty } : {}),
           },
           t.contours,
         );
@@ -478,6 +560,7 @@ export function createSession(options: SessionOptions): Session {
     async loadHead(json: unknown) {
       const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
+      cancelEnsemble();
       await install(next);
       changed();
       return next;

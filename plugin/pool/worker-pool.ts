@@ -3,7 +3,10 @@ import type { PatchFeatures } from '../../core/adaptation/support-row-features.j
 import { ByteLru } from '../../core/cache/byte-lru.js';
 import { Emitter } from '../../core/events/typed-events.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
-import { headKey, tileCacheKey } from '../../core/inference/keys.js';
+import { ensembleKey, headKey, tileCacheKey } from '../../core/inference/keys.js';
+import { AdaptError } from '../../core/adaptation/adapt-error.js';
+import type { HeadEnsemble } from '../../core/adaptation/head.js';
+import type { EnsembleOptions, EnsembleProgress } from '../../core/adaptation/ensemble-options.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
@@ -140,12 +143,17 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly queue = new JobQueue();
   /** The job each busy worker runs. */
   private readonly running = new Map<WorkerSlot, TileJob>();
+  /** The worker that answered the last adaptation: it holds that head's ensemble basis. */
+  private lastFitter: WorkerSlot | undefined;
   /** Workers working for an adaptation: they get no tile jobs until done. */
   private readonly reserved = new Set<WorkerSlot>();
   /** Contour traces sent to each worker and not yet answered. */
   private readonly tracing = new Map<WorkerSlot, number>();
   /** Finished tiles, with the cells their worker traced (a view that comes back to a tile needs them too). */
-  private readonly cache: ByteLru<string, { probabilities: Float32Array; contours?: TracedContours }>;
+  private readonly cache: ByteLru<
+    string,
+    { probabilities: Float32Array; contours?: TracedContours; uncertainty?: Uint8Array }
+  >;
   private counts = { jobs: 0, cacheHits: 0 };
   private extractors?: { readonly key: string; mpp?: number };
   private head?: string;
@@ -163,7 +171,10 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private constructor(options: WorkerPoolOptions) {
     super();
     this.options = options;
-    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (t) => t.probabilities.byteLength + contourBytes(t));
+    this.cache = new ByteLru(
+      options.cacheBytes ?? 256 * 2 ** 20,
+      (t) => t.probabilities.byteLength + contourBytes(t) + (t.uncertainty?.byteLength ?? 0),
+    );
     const assets = resolveAssets(options);
     const createWorker =
       options.createWorker ?? ((i: number) => startModuleWorker(assets.worker, `openseadragon-fewshot ${i}`));
@@ -306,11 +317,37 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   async setHead(head: HeadWeights): Promise<string> {
     if (!this.extractors) throw new Error('set the extractors before the head');
     const W = Array.from(head.W);
-    const key = headKey(W, head.b);
+    const members = head.members?.map((m) => ({ W: Array.from(m.W), b: m.b }));
+    // With an ensemble the tiles carry uncertainty: another key, so the cache does not answer with tiles without.
+    const key = members?.length ? `${headKey(W, head.b)}+${ensembleKey(members)}` : headKey(W, head.b);
     this.head = key;
     this.queue.dropWhere((job) => job.headKey !== key, 'the head changed');
-    await this.supervisor.setHead(key, { W, b: head.b });
+    await this.supervisor.setHead(key, { W, b: head.b, ...(members?.length ? { members } : {}) });
     return key;
+  }
+
+  /**
+   * Fits the ensemble of a head this pool just adapted (core/adaptation/head-ensemble.ts), in the
+   * worker that fitted it, from what that fit kept: no feature is computed again. The worker gets
+   * no tile jobs meanwhile. Rejects with AdaptError 'no-basis' when that worker is gone or has
+   * fitted another head since (adapt again), with a PoolStateError when the pool adapted nothing.
+   */
+  async fitEnsemble(
+    head: { readonly W: readonly number[]; readonly b: number },
+    options: Partial<EnsembleOptions> = {},
+    control: { readonly signal?: AbortSignal; readonly onProgress?: (progress: EnsembleProgress) => void } = {},
+  ): Promise<HeadEnsemble> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    const slot = this.lastFitter;
+    if (!slot || !this.supervisor.live().includes(slot))
+      throw new AdaptError('no-basis', 'the worker that fitted the head is gone: adapt again for its ensemble');
+    this.reserved.add(slot);
+    try {
+      return await slot.fitEnsemble({ W: Array.from(head.W), b: head.b }, options, control.signal, control.onProgress);
+    } finally {
+      this.reserved.delete(slot);
+      this.pump();
+    }
   }
 
   /** How tiles are computed when a request does not say. */
@@ -360,6 +397,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         patches: 0,
         cached: true,
         ...(hit.contours ? { contours: hit.contours } : {}),
+        ...(hit.uncertainty ? { uncertainty: hit.uncertainty } : {}),
       });
     }
     const contourThreshold = request.contours?.threshold;
@@ -463,6 +501,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
             // The fitter reports features only for what it computes itself; counted above otherwise.
             spread ? (p) => p.phase !== 'features' && onProgress?.(p) : onProgress,
           );
+          // It keeps what the head's ensemble is fitted from (fitEnsemble).
+          this.lastFitter = fitter;
           break;
         } catch (err) {
           if (!(err instanceof WorkerDied) || signal?.aborted) throw err;
@@ -610,7 +650,11 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     try {
       const r = await slot.predictTile(job.spec, this.options.grid, signal);
       ended = signal.aborted ? 'aborted' : 'finished';
-      this.cache.set(job.key, { probabilities: r.probabilities, ...(r.contours ? { contours: r.contours } : {}) });
+      const extra = {
+        ...(r.contours ? { contours: r.contours } : {}),
+        ...(r.uncertainty ? { uncertainty: r.uncertainty } : {}),
+      };
+      this.cache.set(job.key, { probabilities: r.probabilities, ...extra });
       // Work whose callers all left may still finish first: it is cached but never delivered.
       if (!signal.aborted)
         this.queue.resolve(job, {
@@ -618,7 +662,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
           patches: r.patches,
           cached: false,
           worker: slot.index,
-          ...(r.contours ? { contours: r.contours } : {}),
+          ...extra,
         });
     } catch (err) {
       if (signal.aborted) ended = 'aborted';
