@@ -451,8 +451,9 @@ export function createSession(options: SessionOptions): Session {
         lastAdapt = { head: next, report: result.report, seconds: (performance.now() - started) / 1000 };
         state = 'idle';
         changed();
-        events.emit('adapted', lastAdapt);
+        // Started first, so that whoever hears 'adapted' finds the ensemble pending.
         void fitEnsemble(next);
+        events.emit('adapted', lastAdapt);
         return lastAdapt;
       } catch (err) {
         state = 'idle';
