@@ -1,5 +1,12 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
-import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
+import {
+  checkHeadExtractors,
+  parseHead,
+  serializeHead,
+  type Head,
+  type HeadEnsemble,
+  type HeadJson,
+} from '../adaptation/head.js';
 import { cellContours } from '../cells/cell-contours.js';
 import type { TracedContours } from '../cells/traced-contours.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../cells/geojson-export.js';
@@ -71,11 +78,13 @@ export interface SessionOptions {
    * its options (default ENSEMBLE_DEFAULTS), or false for none. Needs a compute with fitEnsemble.
    */
   readonly ensemble?: Partial<EnsembleOptions> | false;
+  /** Whether tiles are computed with the ensemble's uncertainty (setUncertainty); default false. */
+  readonly uncertainty?: boolean;
 }
 
 /** How an ensemble follow-up ended ('ensemble' event). */
 export type EnsembleOutcome =
-  | { readonly outcome: 'fitted'; readonly head: Head; readonly members: number; readonly seconds: number }
+  | { readonly outcome: 'fitted'; readonly ensemble: HeadEnsemble; readonly seconds: number }
   /** Another adapt, a loaded head or cancelEnsemble() came first. */
   | { readonly outcome: 'cancelled' }
   /** The head keeps working without one: its uncertainty comes from its probability alone. */
@@ -136,7 +145,7 @@ export type SessionEvents = {
   warning: SessionWarning;
   /** A member of the head's ensemble was fitted (its own event: 'progress' keeps the types hosts switch on). */
   'ensemble-progress': EnsembleProgress;
-  /** The follow-up fit of the head's ensemble ended ('fitted': the head with it is in every worker, after 'head'). */
+  /** The follow-up fit of the head's ensemble ended ('fitted': `ensemble` is set, and saved with the head). */
   ensemble: EnsembleOutcome;
 };
 
@@ -201,15 +210,28 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   readonly prefillPending: string | null;
   /** Off drops a pending fill. */
   setPrefill(on: boolean): void;
+  /**
+   * The head's ensemble (core/adaptation/head-ensemble.ts): loaded with it, or fitted after adapt;
+   * saved with it. Undefined until then, and for a head without one.
+   */
+  readonly ensemble: HeadEnsemble | undefined;
   /** Whether the head's ensemble is being fitted (after adapt; 'ensemble' says how it ended). */
   readonly ensemblePending: boolean;
   /** Stops the ensemble's fit, if one runs: the head stays as it is. */
   cancelEnsemble(): void;
   /**
+   * Whether the workers compute each tile's uncertainty from the ensemble (once there is one). Off
+   * by default: the members cost ~4 % of a tile, and installing them (now, or when the ensemble
+   * arrives) drops the results, which are computed again with it ('head' is emitted again).
+   */
+  readonly uncertainty: boolean;
+  /** Resolves once the workers have the ensemble (at once when there is none yet, or when off). */
+  setUncertainty(on: boolean): Promise<void>;
+  /**
    * A result tile's uncertainty, round(255·u) per pixel (core/inference/uncertainty.ts): from the
    * head's ensemble when the worker computed it, else from the binary entropy of its probabilities.
    */
-  uncertainty(tile: ResultTile): Uint8Array;
+  uncertaintyOf(tile: ResultTile): Uint8Array;
   /**
    * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
    * sets `lastAdapt`, `state` and emits 'adapted', only then. Rejects with a clear message when
@@ -244,7 +266,7 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   setTiling(tiling: Tiling): void;
   /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
   loadHead(json: unknown): Promise<Head>;
-  /** The head with the current threshold, as the JSON a user saves. */
+  /** The head with the current threshold (and its ensemble, if any), as the JSON a user saves. */
   saveHead(): HeadJson;
   /**
    * Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON.
@@ -281,6 +303,10 @@ export function createSession(options: SessionOptions): Session {
   let threshold = 0.5;
   /** The ensemble follow-up running, if any. */
   let ensembleRun: AbortController | undefined;
+  /** The head's ensemble, and whether the workers' head has its members. */
+  let ensemble: HeadEnsemble | undefined;
+  let membersInstalled = false;
+  let uncertaintyOn = options.uncertainty ?? false;
   let tiling = checkTiling(options.tiling ?? DEFAULT_TILING);
   // Aborted when the tiling changes: the region runs computing the old one stop.
   let tilingRuns = new AbortController();
@@ -320,9 +346,9 @@ export function createSession(options: SessionOptions): Session {
   const contourRequest = () => ({ threshold });
 
   /** Resolves once every worker has the head: only then is it the session's. */
-  const install = async (next: Head) => {
-    const members = next.ensemble?.members;
+  const install = async (next: Head, members?: HeadEnsemble['members']) => {
     const key = await compute.setHead({ W: next.W, b: next.b, ...(members ? { members } : {}) });
+    membersInstalled = members !== undefined;
     prefill.drop('model');
     head = next;
     headKey = key;
@@ -331,14 +357,30 @@ export function createSession(options: SessionOptions): Session {
     events.emit('head', next);
   };
 
+  /** The current head again, with its ensemble's members: the tiles from now on carry its uncertainty. */
+  const installMembers = async () => {
+    const base = head;
+    if (!base || !ensemble || membersInstalled || !uncertaintyOn) return;
+    const members = ensemble.members;
+    const key = await compute.setHead({ W: base.W, b: base.b, members });
+    // Another head came meanwhile: it is what the workers have now.
+    if (head !== base || ensemble?.members !== members) return;
+    membersInstalled = true;
+    prefill.drop('model');
+    headKey = key;
+    results.clear();
+    events.emit('head', base);
+    changed();
+  };
+
   const cancelEnsemble = () => {
     ensembleRun?.abort(new DOMException('the ensemble was cancelled', 'AbortError'));
     ensembleRun = undefined;
   };
 
   /**
-   * After an adapt: the head's ensemble fitted by the worker that fitted the head, then the head
-   * with it installed (the tiles are computed again, now with uncertainty). Not awaited by adapt.
+   * After an adapt: the head's ensemble fitted by the worker that fitted the head, and, when
+   * uncertainty is on, installed with it. Not awaited by adapt.
    */
   const fitEnsemble = async (base: Head) => {
     const ensembleOptions = options.ensemble;
@@ -350,20 +392,14 @@ export function createSession(options: SessionOptions): Session {
     const started = performance.now();
     let outcome: EnsembleOutcome;
     try {
-      const ensemble = await compute.fitEnsemble(base, ensembleOptions ?? {}, {
+      const fitted = await compute.fitEnsemble(base, ensembleOptions ?? {}, {
         signal: controller.signal,
         onProgress: (progress) => events.emit('ensemble-progress', progress),
       });
       controller.signal.throwIfAborted();
       if (head !== base) throw new DOMException('another head came first', 'AbortError');
-      const next: Head = { ...base, threshold, ensemble };
-      await install(next);
-      outcome = {
-        outcome: 'fitted',
-        head: next,
-        members: ensemble.members.length,
-        seconds: (performance.now() - started) / 1000,
-      };
+      ensemble = fitted;
+      outcome = { outcome: 'fitted', ensemble: fitted, seconds: (performance.now() - started) / 1000 };
     } catch (error) {
       outcome =
         isAbortError(error) || controller.signal.aborted ? { outcome: 'cancelled' } : { outcome: 'failed', error };
@@ -371,6 +407,7 @@ export function createSession(options: SessionOptions): Session {
     if (ensembleRun === controller) ensembleRun = undefined;
     events.emit('ensemble', outcome);
     changed();
+    if (outcome.outcome === 'fitted') await installMembers();
   };
 
   /** The finished tiles over a level-0 region (default: all of them) as one map. */
@@ -420,11 +457,23 @@ export function createSession(options: SessionOptions): Session {
       prefill.setEnabled(on);
       changed();
     },
+    get ensemble() {
+      return ensemble;
+    },
     get ensemblePending() {
       return ensembleRun !== undefined;
     },
     cancelEnsemble,
-    uncertainty: (tile: ResultTile) => uncertaintyBytes(tile.probabilities, tile.uncertainty),
+    get uncertainty() {
+      return uncertaintyOn;
+    },
+    async setUncertainty(on: boolean) {
+      if (on === uncertaintyOn) return;
+      uncertaintyOn = on;
+      changed();
+      await installMembers();
+    },
+    uncertaintyOf: (tile: ResultTile) => uncertaintyBytes(tile.probabilities, tile.uncertainty),
 
     async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
       if (state === 'adapting') throw new Error('an adaptation is already running');
@@ -445,6 +494,7 @@ export function createSession(options: SessionOptions): Session {
           },
         );
         const next = parseHead(result.head);
+        ensemble = undefined;
         // The outcome is published only with the head in every worker: whoever waits for it
         // (lastAdapt, state, 'adapted') may predict at once.
         await install(next);
@@ -562,14 +612,15 @@ export function createSession(options: SessionOptions): Session {
       const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
       cancelEnsemble();
-      await install(next);
+      ensemble = next.ensemble;
+      await install(next, uncertaintyOn ? ensemble?.members : undefined);
       changed();
       return next;
     },
 
     saveHead() {
       if (!head) throw new Error('there is no head yet: adapt first');
-      return serializeHead({ ...head, threshold });
+      return serializeHead({ ...head, threshold, ...(ensemble ? { ensemble } : {}) });
     },
 
     exportGeoJson(region?: Rect, exportOptions: GeoJsonOptions = {}) {

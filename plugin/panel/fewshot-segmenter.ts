@@ -85,7 +85,7 @@ const UNCERTAINTY_TITLE =
 
 /** What the uncertainty comes from now: " (fitting ensemble…)", " (from p)" for a head without one. */
 const uncertaintyNote = (h: FewShot) =>
-  h.session.ensemblePending ? ' (fitting ensemble…)' : h.head && !h.head.ensemble ? ' (from p)' : '';
+  h.session.ensemblePending ? ' (fitting ensemble…)' : h.head && !h.session.ensemble ? ' (from p)' : '';
 
 const liveState = (h: FewShot) =>
   !h.head ? '' : h.live ? 'Live: the view is predicted as it moves' : 'Live off: Predict view computes this view once';
@@ -824,7 +824,7 @@ export class FewShotSegmenter extends LitElement {
             type="checkbox"
             id="uncertainty"
             .checked=${h.uncertainty}
-            @change=${(e: Event) => h.setUncertainty((e.target as HTMLInputElement).checked)}
+            @change=${(e: Event) => void h.setUncertainty((e.target as HTMLInputElement).checked)}
           />
           Uncertainty${uncertaintyNote(h)}</label
         >

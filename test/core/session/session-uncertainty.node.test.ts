@@ -117,7 +117,7 @@ test(
     assert.equal(session.head!.ensemble, undefined);
     for (const tile of await predictSlide()) {
       assert.equal(tile.uncertainty, undefined, 'no ensemble: the worker sends none');
-      const u = session.uncertainty(tile);
+      const u = session.uncertaintyOf(tile);
       // p is float32 in the tile; rounding to bytes of the reference can differ by one step.
       assert.ok(worst(tile, u, (p) => entropy(probability(baseHead, p))) <= 0.5 + 1e-2, tile.key);
       // And exactly H₂ of the tile's own probabilities, rounded.
@@ -131,11 +131,18 @@ test(
   { timeout: 120_000 },
   async () => {
     await session.loadHead(serializeHead({ ...baseHead, ensemble }));
-    assert.equal(session.head!.ensemble!.members.length, 3);
+    assert.deepEqual(session.ensemble, ensemble);
+    // Uncertainty off (the default): the workers do not compute the members.
+    assert.equal(session.uncertainty, false);
+    for (const tile of await predictSlide()) assert.equal(tile.uncertainty, undefined);
+    const heads: unknown[] = [];
+    session.addEventListener('head', (e) => heads.push(e.detail), { once: true });
+    await session.setUncertainty(true);
+    assert.deepEqual([heads.length, session.results.size], [1, 0], 'installed with the members: results dropped');
     let spread = 0;
     for (const tile of await predictSlide()) {
       assert.ok(tile.uncertainty, 'the worker computed it with the probabilities');
-      assert.equal(session.uncertainty(tile), tile.uncertainty);
+      assert.equal(session.uncertaintyOf(tile), tile.uncertainty);
       const u = (p: number) => {
         const h = entropy(probability(baseHead, p));
         const m = ensemble.members.map((head) => probability(head, p));
@@ -153,7 +160,7 @@ test(
 );
 
 test(
-  'after adapt the ensemble follows: fitted by the fitter, installed, and the tiles then carry it',
+  'after adapt the ensemble follows: fitted by the fitter, installed (uncertainty on), and the tiles carry it',
   { timeout: 300_000 },
   async () => {
     // One patch labelled from the image itself: dark pixels are the class.
@@ -176,11 +183,12 @@ test(
     assert.equal(fitted.outcome, 'fitted', JSON.stringify(fitted));
     assert.equal(session.ensemblePending, false);
     assert.deepEqual(progress, [1, 2, 3, 4]);
-    const head = session.head!;
-    assert.equal(heads.length, 2, "the head, then the head with its ensemble ('head' both times)");
-    assert.deepEqual([head.W, head.b], [outcome.head.W, outcome.head.b], 'the same head');
-    assert.equal(head.ensemble!.members.length, 4);
-    assert.equal(head.ensemble!.seed, 3);
+    assert.equal(fitted.ensemble, session.ensemble);
+    assert.equal(session.head, outcome.head, 'the same head');
+    if (heads.length < 2) await new Promise((resolve) => session.addEventListener('head', resolve, { once: true }));
+    assert.equal(heads.length, 2, "the head, then the same head with its ensemble's members ('head' both times)");
+    assert.equal(session.ensemble!.members.length, 4);
+    assert.equal(session.ensemble!.seed, 3);
     assert.equal(session.saveHead().ensemble!.members.length, 4, 'saved with the head');
     for (const tile of await predictSlide())
       assert.ok(tile.uncertainty, `${tile.key} carries the ensemble's uncertainty`);
@@ -192,7 +200,7 @@ test(
     session.addEventListener('adapted', () => session.cancelEnsemble(), { once: true });
     const second = await session.adapt();
     assert.equal((await cancelled).outcome, 'cancelled');
-    assert.equal(session.head!.ensemble, undefined);
+    assert.equal(session.ensemble, undefined);
     assert.equal(session.head, second.head);
   },
 );

@@ -64,19 +64,34 @@ describe('<fewshot-segmenter> uncertainty toggle', () => {
     expect(box.checked).to.equal(false);
     expect(h.uncertaintyLayer.visible).to.equal(false);
 
-    const tile = new Promise<void>((resolve) => h.addEventListener('prediction-tile', () => resolve(), { once: true }));
+    const nextTile = () =>
+      new Promise<void>((resolve) => h.addEventListener('prediction-tile', () => resolve(), { once: true }));
+    // Off: the workers compute no members; the uncertainty is H₂(p).
+    let tile = nextTile();
+    h.predictView();
+    await tile;
+    const before = [...h.session.results.values()][0];
+    expect(before.uncertainty).to.equal(undefined);
+    expect(new Set(h.session.uncertaintyOf(before))).to.deep.equal(new Set([Math.round(255 * entropy)]));
+
+    // Ticked: the layer shows, and the head goes to the workers again with its members ('head'),
+    // so the view is computed again, now with the ensemble's uncertainty.
+    const installed = new Promise<void>((resolve) =>
+      h.session.addEventListener('head', () => resolve(), { once: true }),
+    );
+    box.click();
+    await panel!.updateComplete;
+    expect(h.uncertainty).to.equal(true);
+    expect(h.uncertaintyLayer.visible).to.equal(true);
+    expect(getComputedStyle(h.uncertaintyLayer.canvas).display).to.not.equal('none');
+    await installed;
+    tile = nextTile();
     h.predictView();
     await tile;
     const first = [...h.session.results.values()][0];
     expect(first.uncertainty, 'the worker sent the ensemble uncertainty').to.be.instanceOf(Uint8Array);
     expect(new Set(first.uncertainty)).to.deep.equal(new Set([expected]), 'u at every pixel');
     expect(expected).to.be.greaterThan(Math.round(255 * entropy) + 20, 'the members add doubt to H₂(p)');
-
-    box.click();
-    await panel!.updateComplete;
-    expect(h.uncertainty).to.equal(true);
-    expect(h.uncertaintyLayer.visible).to.equal(true);
-    expect(getComputedStyle(h.uncertaintyLayer.canvas).display).to.not.equal('none');
     expect(h.uncertaintyLayer.tileCount).to.equal(h.session.results.size);
     // Over the slide: the layer's canvas lies in the viewer, above the mask's.
     const canvases = [...viewer.canvas.querySelectorAll('canvas')];
@@ -98,7 +113,7 @@ describe('<fewshot-segmenter> uncertainty toggle', () => {
     expect(magenta, 'pixels drawn over the slide').to.be.greaterThan(480 * 360 * 0.2);
 
     // A later tile joins the layer as it arrives.
-    const more = new Promise<void>((resolve) => h.addEventListener('prediction-tile', () => resolve(), { once: true }));
+    const more = nextTile();
     // A whole view to the right: tiles not computed yet.
     vp.panBy(new OpenSeadragon.Point(vp.getBounds().width, 0), true);
     h.predictView();
