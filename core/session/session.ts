@@ -388,12 +388,12 @@ export function createSession(options: SessionOptions): Session {
   const addResult = (tile: ResultTile, contours?: TracedContours) => {
     results.add(tile);
     const around = neighbours(tile);
-    // The worker traced the tile alone (every seam unknown), which is what it is until a
-    // neighbour is known; with neighbours, it is traced here across its seams, and they are
-    // traced again in the workers (their cells crossing into this tile become whole).
-    const found =
-      contours && contours.threshold === threshold && around.length === 0 ? toTileCells(contours.cells) : cells(tile);
-    events.emit('tile', { tile, cells: found });
+    // The worker traced the tile alone (every seam unknown); with neighbours known, it and they
+    // are traced again across their seams in the workers ('cells'), never on the page's thread.
+    // One traced at an older threshold (the slider moved while it computed) is traced here.
+    const traced = contours !== undefined && contours.threshold === threshold;
+    events.emit('tile', { tile, cells: traced ? toTileCells(contours.cells) : cells(tile) });
+    if (traced && around.length > 0) reseam(tile);
     for (const other of around) reseam(other);
     changed();
   };

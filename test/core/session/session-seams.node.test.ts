@@ -77,7 +77,7 @@ test('a cell across a tile seam is one cell: drawn whole by one tile, once in th
   const retraced = new Promise<void>((resolve) =>
     session.addEventListener('cells', (e) => {
       drawn.set(e.detail.tile.key, e.detail.cells);
-      resolve();
+      if (e.detail.tile.key === 'seam-0') resolve();
     }),
   );
   const a = tileAt(0);
@@ -108,4 +108,34 @@ test('a cell across a tile seam is one cell: drawn whole by one tile, once in th
   // The pair across the seam are two cells, with their centroids either side of it.
   const centroids = rows.map((r) => r.measurements['Centroid X µm'] / 0.25).sort((p, q) => p - q);
   assert.ok(centroids.some((x) => Math.abs(x - 118) < 2) && centroids.some((x) => Math.abs(x - 139) < 2));
+});
+
+test('tiles arriving with the worker’s tracing of each alone are both traced again across their seam', async () => {
+  session.setTiling(session.tiling === 'whole' ? 'patches' : 'whole'); // drops the results
+  const whole = cellInstances(map, W, H, { threshold: session.threshold }).cells;
+  const a = { ...tileAt(0), key: 'worker-0' };
+  const b = { ...tileAt(T), key: 'worker-128' };
+  const alone = (t: typeof a) =>
+    pool.traceContours({ probabilities: t.probabilities, width: T, height: T, threshold: session.threshold });
+  const [tracedA, tracedB] = [await alone(a), await alone(b)];
+  const drawn = new Map<string, readonly TileCell[]>();
+  session.addEventListener('tile', (e) => drawn.set(e.detail.tile.key, e.detail.cells));
+  const both = new Promise<void>((resolve) => {
+    const seen = new Set<string>();
+    session.addEventListener('cells', (e) => {
+      drawn.set(e.detail.tile.key, e.detail.cells);
+      seen.add(e.detail.tile.key);
+      if (seen.has(a.key) && seen.has(b.key)) resolve();
+    });
+  });
+  session.addResult(a, tracedA);
+  session.addResult(b, tracedB);
+  // As the worker traced it, the right tile's cell at the seam is cut there.
+  const atSeam = (cells: readonly TileCell[]) => cells.filter((c) => c.rings[0].some((v, i) => i % 2 === 0 && v < 1));
+  assert.ok(atSeam(drawn.get(b.key)!).length > 0);
+  await both;
+  // Traced again, the cells at the seam start left of it: the left tile's, whole.
+  assert.deepEqual(atSeam(drawn.get(b.key)!), []);
+  const fromTiles = [...inSlide(drawn.get(a.key)!, 0), ...inSlide(drawn.get(b.key)!, T)].sort();
+  assert.deepEqual(fromTiles, whole.map((c) => JSON.stringify(c.rings.map((r) => [...r]))).sort());
 });
