@@ -42,9 +42,9 @@ export function traceContours(
   width: number,
   height: number,
   threshold: number,
-  window?: TraceWindow,
+  seams?: TraceWindow,
 ): TracedContours {
-  const { cells } = cellInstances(probabilities, width, height, { threshold, ...(window ?? {}) });
+  const { cells } = cellInstances(probabilities, width, height, { threshold, ...(seams ?? {}) });
   return { threshold, cells: cells.map((c) => ({ rings: c.rings, area: c.area })) };
 }
 

@@ -323,11 +323,11 @@ export function createSession(options: SessionOptions): Session {
     // The tile's own numbers, whether or not it is among the results.
     for (let y = 0; y < t.height; y++)
       probabilities.set(tile.probabilities.subarray(y * t.width, (y + 1) * t.width), (t.y - y0 + y) * width + t.x - x0);
-    const window: TraceWindow = {
+    const seams: TraceWindow = {
       owned: { x: t.x - x0, y: t.y - y0, width: t.width, height: t.height },
       openEdges: { left: x0 > 0, top: y0 > 0, right: x1 < grid.width, bottom: y1 < grid.height },
     };
-    return { probabilities, width, height: y1 - y0, window, dx: x0 - t.x, dy: y0 - t.y };
+    return { probabilities, width, height: y1 - y0, window: seams, dx: x0 - t.x, dy: y0 - t.y };
   };
 
   const cells = (tile: ResultTile): TileCell[] => {
