@@ -11,8 +11,8 @@ import { checkSupport, MASK_BACKGROUND, MASK_CLASS, type SupportPatch } from './
 /**
  * The features of support patches written straight into pixel-major float32 rows, one per
  * labelled pixel (support-rows.ts), by the MSD training engine's forward pass (engine.ts:
- * mirror-padded planes, convolutions as WebAssembly SIMD, plain JS where SIMD is missing) or by
- * TF.js (the GPU backends, where the GPU does the convolutions).
+ * mirror-padded planes, convolutions as WebAssembly SIMD, plain JS where SIMD is missing), by the
+ * fused WebGPU kernels (webgpu-msd.ts) on webgpu, or by TF.js (webgl).
  *
  * Why the engine on wasm and cpu: per 256² patch and depth-25 extractor TF.js wasm takes ~170 ms,
  * the engine ~30 ms (core/inference/simd-patch-model.ts, tools/bench-patch-model.ts); and its

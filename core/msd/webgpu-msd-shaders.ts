@@ -18,7 +18,7 @@ struct Size { width: u32, height: u32, plane: u32, pad: u32 }
 `;
 
 const REFLECT = /* wgsl */ `
-fn reflect(i: i32, n: i32) -> i32 {
+fn reflectIndex(i: i32, n: i32) -> i32 {
   if (n == 1) { return 0; }
   let period = 2 * (n - 1);
   var m = i % period;
@@ -32,7 +32,7 @@ fn reflect(i: i32, n: i32) -> i32 {
  * reference computes it.
  */
 export const NORMALISE_WGSL = /* wgsl */ `${SIZE}
-struct Norm { mean: vec4<f32>, std: vec4<f32> }
+struct Norm { mean: vec4<f32>, deviation: vec4<f32> }
 @group(0) @binding(1) var<storage, read_write> maps: array<f32>;
 @group(0) @binding(2) var<storage, read> rgb: array<u32>;
 @group(0) @binding(3) var<uniform> norm: Norm;
@@ -46,7 +46,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= size.width || id.y >= size.height) { return; }
   let p = id.y * size.width + id.x;
   for (var c = 0u; c < 3u; c++) {
-    maps[c * size.plane + p] = (byteAt(3u * p + c) - norm.mean[c]) / norm.std[c];
+    maps[c * size.plane + p] = (byteAt(3u * p + c) - norm.mean[c]) / norm.deviation[c];
   }
 }
 `;
@@ -75,12 +75,12 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let d = i32(layer.dilation);
   let x = i32(id.x);
   let y = i32(id.y);
-  let r0 = u32(reflect(y - d, h) * w);
+  let r0 = u32(reflectIndex(y - d, h) * w);
   let r1 = u32(y * w);
-  let r2 = u32(reflect(y + d, h) * w);
-  let c0 = u32(reflect(x - d, w));
+  let r2 = u32(reflectIndex(y + d, h) * w);
+  let c0 = u32(reflectIndex(x - d, w));
   let c1 = u32(x);
-  let c2 = u32(reflect(x + d, w));
+  let c2 = u32(reflectIndex(x + d, w));
   let n = layer.inChannels;
   let k = layer.kernelStart;
   var sum = layer.bias;
