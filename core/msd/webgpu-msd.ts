@@ -26,6 +26,7 @@ import {
  * One feature buffer (input planes then maps, as deep as the deepest extractor) serves every
  * extractor in turn, as the SIMD engine's workspace does (engine.ts); buffers are made for the
  * first image size seen and remade when it changes. Calls run one at a time (they share them).
+ * An image whose buffer would pass the device's binding limit is predicted in bands of rows.
  */
 
 // GPUBufferUsage / GPUMapMode values (WebGPU spec), as numbers: no global is needed to name them.
@@ -113,9 +114,18 @@ export class WebGpuMsd {
   private disposed = false;
   private readonly owned: GPUBuffer[] = [];
 
+  /** The receptive-field margin of the deepest-reaching extractor: Σ of its dilations. */
+  private readonly margin: number;
+  private readonly maxBufferBytes: number;
+
+  /**
+   * `maxBufferBytes` caps the feature buffer below the device's own limit (images taller than it
+   * fits run in bands of rows, each with the receptive margin).
+   */
   constructor(
     readonly device: GPUDevice,
     weights: readonly MsdWeights[],
+    options: { readonly maxBufferBytes?: number } = {},
   ) {
     if (weights.length === 0) throw new Error('the fused MSD kernels need at least one extractor');
     weights.forEach(checkMsdWeights);
@@ -127,6 +137,8 @@ export class WebGpuMsd {
     this.pipelines = pipelinesOf(device);
     this.channels = weights.reduce((sum, w) => sum + w.layers.length, 0);
     this.depth = Math.max(...weights.map((w) => w.layers.length));
+    this.margin = Math.max(...weights.map((w) => w.layers.reduce((sum, l) => sum + l.dilation, 0)));
+    this.maxBufferBytes = options.maxBufferBytes ?? Infinity;
     this.head = this.buffer(4 * (this.channels + 1), STORAGE | COPY_DST);
     let first = 0;
     for (const w of weights) {
@@ -172,24 +184,59 @@ export class WebGpuMsd {
     if (head.W.length !== this.channels)
       throw new Error(`the head has ${head.W.length} weights, the extractors give ${this.channels} features`);
     return this.serial(signal, async () => {
-      const b = this.prepare(rgb, width, height);
+      checkImage(rgb, width, height);
       const h = new Float32Array(this.channels + 1);
       h.set(Array.from(head.W));
       h[this.channels] = head.b;
       this.device.queue.writeBuffer(this.head, 0, h);
-      const encoder = this.device.createCommandEncoder({ label: 'msd-predict' });
-      encoder.clearBuffer(b.logit);
-      const pass = encoder.beginComputePass();
-      const groups: [number, number] = [Math.ceil(width / WORKGROUP_X), Math.ceil(height / WORKGROUP_Y)];
-      this.extractors.forEach((e, i) => this.encodeExtractor(pass, b, i, groups));
-      pass.setPipeline(this.pipelines.sigmoid);
-      pass.setBindGroup(0, b.sigmoid);
-      pass.dispatchWorkgroups(...groups);
-      pass.end();
-      const bytes = 4 * width * height;
-      encoder.copyBufferToBuffer(b.probability, 0, b.readback, 0, bytes);
-      return this.submitAndRead(encoder, b.readback, bytes, signal);
+      const rows = this.maxRows(width);
+      if (height <= rows) return this.predictWhole(rgb, width, height, signal);
+      // Too tall for one feature buffer: bands of `rows` input rows, each giving the rows that lie at
+      // least the receptive margin m from its cut edges (a pixel depends only on input within m of
+      // it, so those are exact; at the image's own edges the band's reflection is the image's).
+      const m = this.margin;
+      const out = rows - 2 * m;
+      if (out < 1)
+        throw new RangeError(
+          `a ${width}-pixel-wide image needs ${2 * m + 1} rows of feature buffer (margin ${m}) at depth ` +
+            `${this.depth}; this device binds ${rows}`,
+        );
+      const probability = new Float32Array(width * height);
+      for (let a = 0; a < height; a += out) {
+        const b = Math.min(height, a + out);
+        const start = Math.min(Math.max(a - m, 0), height - rows);
+        const band = rgb.subarray(3 * width * start, 3 * width * (start + rows));
+        const p = await this.predictWhole(band, width, rows, signal);
+        probability.set(p.subarray(width * (a - start), width * (b - start)), width * a);
+      }
+      return probability;
     });
+  }
+
+  /** The image's rows that fit one feature buffer on this device (or the maxBufferBytes given). */
+  private maxRows(width: number): number {
+    const limit = Math.min(
+      this.device.limits.maxStorageBufferBindingSize,
+      this.device.limits.maxBufferSize,
+      this.maxBufferBytes,
+    );
+    return Math.floor(limit / (4 * (3 + this.depth) * width));
+  }
+
+  private predictWhole(rgb: Uint8Array, width: number, height: number, signal?: AbortSignal): Promise<Float32Array> {
+    const b = this.prepare(rgb, width, height);
+    const encoder = this.device.createCommandEncoder({ label: 'msd-predict' });
+    encoder.clearBuffer(b.logit);
+    const pass = encoder.beginComputePass();
+    const groups: [number, number] = [Math.ceil(width / WORKGROUP_X), Math.ceil(height / WORKGROUP_Y)];
+    this.extractors.forEach((e, i) => this.encodeExtractor(pass, b, i, groups));
+    pass.setPipeline(this.pipelines.sigmoid);
+    pass.setBindGroup(0, b.sigmoid);
+    pass.dispatchWorkgroups(...groups);
+    pass.end();
+    const bytes = 4 * width * height;
+    encoder.copyBufferToBuffer(b.probability, 0, b.readback, 0, bytes);
+    return this.submitAndRead(encoder, b.readback, bytes, signal);
   }
 
   /**
@@ -304,17 +351,15 @@ export class WebGpuMsd {
 
   /** Buffers for this size (made or kept), the RGB uploaded. */
   private prepare(rgb: Uint8Array, width: number, height: number): SizedBuffers {
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
-      throw new RangeError(`an image must be at least 1×1 pixels, got ${width}×${height}`);
-    if (rgb.length !== width * height * 3)
-      throw new RangeError(`a ${width}×${height} RGB image has ${width * height * 3} bytes, got ${rgb.length}`);
+    checkImage(rgb, width, height);
     let b = this.buffers;
     if (b?.width !== width || b.height !== height) {
       this.dropBuffers();
       b = this.buffers = this.makeBuffers(width, height);
     }
     // writeBuffer wants a multiple of 4 bytes.
-    const padded = rgb.length % 4 === 0 ? rgb : new Uint8Array(Math.ceil(rgb.length / 4) * 4);
+    const padded =
+      rgb.length % 4 === 0 && rgb.byteOffset % 4 === 0 ? rgb : new Uint8Array(Math.ceil(rgb.length / 4) * 4);
     if (padded !== rgb) padded.set(rgb);
     this.device.queue.writeBuffer(b.rgb, 0, padded.buffer, padded.byteOffset, padded.byteLength);
     return b;
@@ -323,11 +368,10 @@ export class WebGpuMsd {
   private makeBuffers(width: number, height: number): SizedBuffers {
     const plane = width * height;
     const mapsBytes = 4 * (3 + this.depth) * plane;
-    const limit = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
-    if (mapsBytes > limit)
+    if (height > this.maxRows(width))
       throw new RangeError(
         `a ${width}×${height} image needs a ${(mapsBytes / 2 ** 20).toFixed(0)} MiB feature buffer at depth ` +
-          `${this.depth}; this GPU device binds at most ${(limit / 2 ** 20).toFixed(0)} MiB`,
+          `${this.depth}, more than this GPU device binds`,
       );
     const device = this.device;
     const size = this.buffer(16, UNIFORM | COPY_DST, false);
@@ -380,4 +424,11 @@ export class WebGpuMsd {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function checkImage(rgb: Uint8Array, width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new RangeError(`an image must be at least 1×1 pixels, got ${width}×${height}`);
+  if (rgb.length !== width * height * 3)
+    throw new RangeError(`a ${width}×${height} RGB image has ${width * height * 3} bytes, got ${rgb.length}`);
 }

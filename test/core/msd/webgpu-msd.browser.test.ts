@@ -126,6 +126,32 @@ describe('fused WebGPU MSD kernels equal the float64 reference', () => {
     }
   });
 
+  it('an image taller than the feature buffer runs in bands of rows, each with the receptive margin', async () => {
+    // Depth 5: margin 1 + 2 + 3 + 4 + 5 = 15. 24 rows of buffer leave bands of 24 − 2·15 < 1 rows: refused;
+    // 40 rows give bands of 10 output rows, the first and last windows clamped to the image's edges.
+    const weights = randomWeights(3, 5, 71);
+    const [height, width] = [67, 6];
+    const pixels = randomImage(height, width, 3, 72);
+    const reference = referenceForward(weights, { height, width, pixels }).features;
+    const head = randomHead(5, 73);
+    const expected = referenceHead([reference], [5], head.W, head.b, height * width);
+    const rowBytes = 4 * (3 + 5) * width;
+    const banded = new WebGpuMsd(device!, [weights], { maxBufferBytes: 40 * rowBytes });
+    const tooSmall = new WebGpuMsd(device!, [weights], { maxBufferBytes: 24 * rowBytes });
+    try {
+      const p = await banded.predict(toBytes(pixels), width, height, head);
+      const dp = maxAbsDiff(p, expected);
+      assert.isAtMost(dp, TOLERANCE, `banded probabilities differ by ${dp}`);
+      let error: unknown;
+      await tooSmall.predict(toBytes(pixels), width, height, head).catch((e: unknown) => (error = e));
+      assert.instanceOf(error, RangeError);
+      assert.match((error as Error).message, /margin 15/);
+    } finally {
+      banded.dispose();
+      tooSmall.dispose();
+    }
+  });
+
   it('refuses a head of the wrong size, a pixel outside the image, and an aborted signal', async () => {
     const msd = new WebGpuMsd(device!, [randomWeights(3, 3, 1)]);
     try {
