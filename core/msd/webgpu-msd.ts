@@ -96,12 +96,6 @@ function pipelinesOf(device: GPUDevice): Pipelines {
   return p;
 }
 
-/** Bytes of one extractor buffer for an image: what must fit the device's storage binding limit. */
-export function gpuMapsBytes(extractors: readonly MsdWeights[], width: number, height: number): number {
-  const depth = Math.max(...extractors.map((e) => e.layers.length));
-  return 4 * (extractors[0].inputChannels + depth) * width * height;
-}
-
 export class WebGpuMsd {
   readonly channels: number;
   readonly depth: number;
