@@ -78,7 +78,7 @@ describe('fused WebGPU MSD kernels equal the float64 reference', () => {
           const df = maxAbsDiff(features, reference.features);
           worst.features = Math.max(worst.features, df);
           assert.isAtMost(df, TOLERANCE, `features differ by ${df}`);
-          if (height * width > 9) assert.isAbove(positiveFraction(features), 0.2, 'ReLU left too few maps alive');
+          if (height * width > 9) assert.isAbove(positiveFraction(features), 0.1, 'ReLU left too few maps alive');
           const head = randomHead(depth, depth + height);
           const p = await msd.predict(toBytes(pixels), width, height, head);
           const expected = referenceHead([reference.features], [depth], head.W, head.b, height * width);
