@@ -80,6 +80,8 @@ export class BatchInterrupted extends Error {
 }
 
 const STATE_DIR = '.batch';
+/** In a slide's state folder once its outputs are written: its summary row. */
+const DONE = 'done.json';
 /** The shipped extractors, from tools/batch/ (source) and from dist/bin/ (the package's build) alike. */
 const SHIPPED_EXTRACTORS = fileURLToPath(new URL('../../models/default/extractors.json', import.meta.url));
 
@@ -189,6 +191,14 @@ async function runSlide(job: SlideJob): Promise<SlideOutcome> {
         grid: gridKey(grid),
         region: regionName(region),
       });
+      const geojson = path.join(out, `${input.name}.geojson.gz`);
+      const overlay = path.join(out, `${input.name}.probability.tif`);
+      const doneFile = path.join(store.dir, DONE);
+      // Finished by an earlier run with this head and region: its outputs stand as they are.
+      if (fs.existsSync(doneFile) && fs.existsSync(geojson) && fs.existsSync(overlay)) {
+        const summary = JSON.parse(fs.readFileSync(doneFile, 'utf8')) as SummaryRow;
+        return { name: input.name, geojson, overlay, summary, computedTiles: 0, totalTiles: tiles.count };
+      }
       const completed = store.tiles().map((r) => tileKey(grid, r));
       let computed = 0;
       const run = createRegionRun(threads, { slide, grid, tiles, tiling: 'whole', completed, signal });
@@ -220,9 +230,7 @@ async function runSlide(job: SlideJob): Promise<SlideOutcome> {
         className: job.className,
         color: job.color,
       });
-      const geojson = path.join(out, `${input.name}.geojson.gz`);
       writeAtomic(geojson, await gzip(JSON.stringify(cells.collection)));
-      const overlay = path.join(out, `${input.name}.probability.tif`);
       writeOverlayTiff({
         grid,
         tiles: store,
@@ -231,11 +239,13 @@ async function runSlide(job: SlideJob): Promise<SlideOutcome> {
         description: `probability of ${job.className} (round(255 p)) at ${grid.mpp.x} µm/px: ${input.name}`,
       });
       const area = grid.mppSource === 'assumed' ? undefined : tissueMm2(tissue, grid.slideMpp);
+      const row = summaryRow(input.name, cells.collection, area);
+      writeAtomic(doneFile, JSON.stringify(row));
       return {
         name: input.name,
         geojson,
         overlay,
-        summary: summaryRow(input.name, cells.collection, area),
+        summary: row,
         computedTiles: computed,
         totalTiles: tiles.count,
       };

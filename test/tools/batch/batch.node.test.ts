@@ -13,7 +13,9 @@ import { openTiff } from '../../../core/slide/tiff-source.js';
 import { createSupportSet, LABEL_CLASS } from '../../../core/support-set/support-set.js';
 import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
 import { runBatch, type BatchOutcome } from '../../../tools/batch/run-batch.js';
+import { slideInputs } from '../../../tools/batch/slide-inputs.js';
 import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
+import { serveFiles } from '../../http-file-server.js';
 import { fileAppears, runNode, SAMPLE, SAMPLE_LABELS, SOURCE_BIN, writeSmallSlide } from './batch-fixtures.js';
 
 // The batch against the viewer's own computation: a head adapted on the sample slide (one patch of
@@ -221,7 +223,7 @@ test(
 );
 
 test(
-  'a small TIFF, its whole slide found by a glob: the cells and overlay of a session region run over it',
+  'a small TIFF, whole slide: the cells and overlay of a session region run; by a glob and by URL the same bytes',
   { timeout: 600_000 },
   async () => {
     const dir = path.join(tmp, 'small');
@@ -297,6 +299,24 @@ test(
     assert.equal(cli.code, 0, cli.stderr);
     for (const name of ['small.geojson.gz', 'small.probability.tif', 'cohort.csv'])
       assert.ok(fs.readFileSync(path.join(globbed, name)).equals(fs.readFileSync(path.join(out, name))), name);
+
+    // And by URL, from a list file: read by Range requests, the same bytes again.
+    const server = await serveFiles({ ranges: true });
+    try {
+      const list = path.join(tmp, 'urls.txt');
+      fs.writeFileSync(list, `# the cohort\n${server.url(path.resolve(dir, 'small.tif'))}\n`);
+      const byUrl = path.join(tmp, 'small-url');
+      const slides = slideInputs([], [list]);
+      assert.deepEqual(
+        slides.map((s) => s.name),
+        ['small'],
+      );
+      await runBatch({ head: headFile, slides, region: 'slide', out: byUrl, threads: 2 });
+      for (const name of ['small.geojson.gz', 'small.probability.tif', 'cohort.csv'])
+        assert.ok(fs.readFileSync(path.join(byUrl, name)).equals(fs.readFileSync(path.join(out, name))), name);
+    } finally {
+      await server.close();
+    }
   },
 );
 
