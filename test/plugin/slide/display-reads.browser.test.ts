@@ -42,14 +42,18 @@ describe('display reads', () => {
     let loaded = 0;
     viewer.addHandler('tile-loaded', () => loaded++);
     const startedWhileDisplayWaits: string[] = [];
-    let running = 0;
+    // Tiles running per worker: a block job starts several tiles on one worker at once, and it is
+    // busy workers, not tiles, that the display must not find all taken.
+    const running = new Map<number, number>();
     const busy = new Promise<void>((resolve) => {
       pool.addEventListener('job', (e: CustomEvent<JobEvent>) => {
-        if (e.detail.type === 'started') {
-          running++;
-          if (displayReads.pending > 0 && running > 1) startedWhileDisplayWaits.push(e.detail.key);
-        } else running--;
-        if (running === 2) resolve();
+        const { worker } = e.detail;
+        const tiles = (running.get(worker) ?? 0) + (e.detail.type === 'started' ? 1 : -1);
+        if (tiles > 0) running.set(worker, tiles);
+        else running.delete(worker);
+        if (e.detail.type === 'started' && displayReads.pending > 0 && running.size > 1)
+          startedWhileDisplayWaits.push(e.detail.key);
+        if (running.size === 2) resolve();
       });
     });
     // The whole slide as a region run: far more tiles than the test lasts, on both workers.
