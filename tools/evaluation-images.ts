@@ -11,8 +11,8 @@ import type { LabelledImage } from './dataset.js';
  * (`--zoom`), then to the training data's stain (`--stain`).
  */
 
-/** An in-memory image as a one-level slide. */
-function imageSource(image: LabelledImage): PixelSource {
+/** An in-memory image as a one-level slide (the product's pixel paths read it as a slide). */
+export function imageSource(image: LabelledImage): PixelSource {
   const { width, height, rgb } = image;
   return {
     name: image.name,

@@ -1,4 +1,5 @@
 import type { Rect } from '../math/rect.js';
+import { boundsOf } from './patch-grid.js';
 import type { PatchModel } from './patch-model.js';
 import type { PixelSource } from '../slide/pixel-source.js';
 
@@ -15,22 +16,6 @@ export function wholeTileRead(tile: Rect, image: { width: number; height: number
   const right = Math.min(image.width, tile.x + tile.width + margin);
   const bottom = Math.min(image.height, tile.y + tile.height + margin);
   return { x, y, width: right - x, height: bottom - y };
-}
-
-/** The smallest rectangle holding every one of `tiles` (at least one). */
-export function boundingRect(tiles: readonly Rect[]): Rect {
-  if (tiles.length === 0) throw new RangeError('a block needs at least one tile');
-  let x0 = Infinity,
-    y0 = Infinity,
-    x1 = -Infinity,
-    y1 = -Infinity;
-  for (const t of tiles) {
-    x0 = Math.min(x0, t.x);
-    y0 = Math.min(y0, t.y);
-    x1 = Math.max(x1, t.x + t.width);
-    y1 = Math.max(y1, t.y + t.height);
-  }
-  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 /**
@@ -73,7 +58,7 @@ export async function predictWholeBlock(
   if (!image) throw new RangeError(`level ${level} does not exist in ${source.name} (it has ${source.levels.length})`);
   if (!Number.isInteger(margin) || margin < 0)
     throw new RangeError(`the margin must be a whole number ≥ 0, got ${margin}`);
-  const read = wholeTileRead(boundingRect(tiles), image, margin);
+  const read = wholeTileRead(boundsOf(tiles), image, margin);
   const rgb = await source.readRegion({ level, ...read, signal });
   const probabilities = await model(rgb, read.width, read.height, signal);
   signal?.throwIfAborted();

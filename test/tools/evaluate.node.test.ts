@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readLabelledDataset } from '../../tools/dataset.js';
 import type { LabelledImage } from '../../tools/dataset.js';
 import type { EvaluationState } from '../../tools/evaluation-state.js';
+import { imageSource } from '../../tools/evaluation-images.js';
 import { decodeBundle } from '../../core/msd/bundle.js';
 import { openFeatureExtractor } from '../../core/msd/feature-extractor.js';
 import { parseHead } from '../../core/adaptation/head.js';
@@ -18,28 +19,12 @@ import { createMsd } from '../../core/msd/tf-network.js';
 import { createHeadPatchModel } from '../../core/inference/head-patch-model.js';
 import { predictTile } from '../../core/inference/predict-tile.js';
 import type { PatchModel } from '../../core/inference/patch-model.js';
-import type { PixelSource, RegionRequest } from '../../core/slide/pixel-source.js';
 
 // The whole protocol on the generated sample patches with tiny extractors (depth 3, one epoch),
 // so that it runs in seconds: training, adaptation, scoring, table, files, resume.
 const SAMPLE = '.cache/sample/patches';
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
-
-/** A test image as a one-level slide, so the product's own patch path (predictTile) can predict it. */
-function imageSource(image: LabelledImage): PixelSource {
-  const { width, height, rgb } = image;
-  return {
-    name: image.name,
-    levels: [{ width, height, downsample: 1, tileWidth: width, tileHeight: height }],
-    async readRegion({ x, y, width: w, height: h }: RegionRequest) {
-      const out = new Uint8Array(w * h * 3);
-      for (let row = 0; row < h; row++)
-        out.set(rgb.subarray(((y + row) * width + x) * 3, ((y + row) * width + x + w) * 3), row * w * 3);
-      return out;
-    },
-  };
-}
 
 /** [overlap, predicted] of a probability map thresholded against the pixels whose label is `id`. */
 function countsOf(p: Float32Array, image: LabelledImage, id: number, threshold: number): [number, number] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blockReadPixels, growBlock, maxBlockTiles } from '../../../core/inference/tile-block.js';
-import { boundingRect } from '../../../core/inference/predict-whole-tile.js';
+import { boundsOf } from '../../../core/inference/patch-grid.js';
 import { tileAt } from '../../../core/inference/tile-set.js';
 import type { Rect } from '../../../core/math/rect.js';
 
@@ -13,7 +13,7 @@ const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => 
 
 /** Whether `tiles` fill their bounding rectangle exactly, none overlapping. */
 function fillsRectangle(tiles: readonly Rect[]): boolean {
-  const box = boundingRect(tiles);
+  const box = boundsOf(tiles);
   const area = tiles.reduce((s, t) => s + t.width * t.height, 0);
   return area === box.width * box.height;
 }
@@ -33,7 +33,7 @@ test('a block grows from its seed to a full rectangle within the tile and read l
     assert.equal(new Set(picked).size, picked.length, 'no tile twice');
     assert.ok(tiles.length <= maxTiles, `${tiles.length} tiles, at most ${maxTiles}`);
     assert.ok(fillsRectangle(tiles), `a full rectangle (${maxTiles}, ${maxReadPixels})`);
-    assert.ok(blockReadPixels(boundingRect(tiles), 25) <= maxReadPixels);
+    assert.ok(blockReadPixels(boundsOf(tiles), 25) <= maxReadPixels);
   }
   // Enough room: the whole image is one block, its clipped last column and row included.
   const all = growBlock(seed, candidates, { maxTiles: 100, maxReadPixels: 1e9, margin: 25 });
