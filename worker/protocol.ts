@@ -11,6 +11,7 @@ import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/backend-name.js';
+import type { GpuAdapterSummary } from '../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 import type { TracedContours } from '../core/cells/traced-contours.js';
@@ -208,12 +209,16 @@ export type WorkerResponse =
   | { readonly type: 'pixels'; readonly id: number; readonly pixels: Uint8Array }
   | { readonly type: 'closed'; readonly id: number }
   | { readonly type: 'assets-set'; readonly id: number }
-  /** `failures`: why each backend tried before it did not start. */
+  /**
+   * `failures`: why each backend tried before it did not start; `gpu`: the WebGPU adapter the
+   * worker sees, whatever backend started (absent where there is none), real or software.
+   */
   | {
       readonly type: 'backend';
       readonly id: number;
       readonly backend: BackendName;
       readonly failures: readonly string[];
+      readonly gpu?: GpuAdapterSummary;
     }
   | {
       readonly type: 'extractors-loaded';

@@ -18,6 +18,9 @@ import { resampledSource } from '../core/inference/resampled-source.js';
 import { createSimdHeadPatchModel } from '../core/inference/simd-patch-model.js';
 import { flattenError } from '../core/errors/transferable-error.js';
 import { startBackend, type BackendName, type WasmPaths } from '../core/msd/tf-backend.js';
+import { webgpuDevice } from '../core/msd/tf-webgpu-device.js';
+import { describeGpuAdapter } from '../core/msd/gpu-adapter.js';
+import { createWebGpuHeadPatchModel } from '../core/inference/webgpu-patch-model.js';
 import { registerJpeg2000 } from '../core/slide/jpeg2000.js';
 import { openTiff } from '../core/slide/tiff-source.js';
 import { openTileImages } from '../core/slide/tile-image-source.js';
@@ -190,7 +193,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           backend = started;
           if (request.patchMemoBytes !== undefined && request.patchMemoBytes !== memo.maxBytes)
             memo = new PatchMemo(request.patchMemoBytes);
-          reply({ type: 'backend', id: request.id, backend: started, failures });
+          const gpu = await describeGpuAdapter();
+          reply({ type: 'backend', id: request.id, backend: started, failures, ...(gpu ? { gpu } : {}) });
         });
       case 'load-extractors':
         return serial(signal, async () => {
@@ -234,7 +238,15 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           );
           // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
           // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
-          // cpu. webgpu/webgl keep TF.js: there the GPU does the work.
+          // cpu. On webgpu the fused WGSL kernels on TF.js's device (webgpu-patch-model.ts); webgl keeps TF.js.
+          const device = backend === 'webgpu' ? webgpuDevice() : undefined;
+          const gpu = device
+            ? createWebGpuHeadPatchModel(
+                request.head,
+                extractors.networks.map((n) => n.weights),
+                device,
+              )
+            : undefined;
           const simd =
             backend === 'wasm' || backend === 'cpu'
               ? createSimdHeadPatchModel(
@@ -243,9 +255,10 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
                 )
               : undefined;
           const model =
-            simd && (simd.usesSimd || backend === 'cpu')
+            gpu ??
+            (simd && (simd.usesSimd || backend === 'cpu')
               ? simd
-              : createHeadPatchModel(request.head, extractors.networks);
+              : createHeadPatchModel(request.head, extractors.networks));
           dropHead();
           head = { key: request.key, compiled: model };
           reply({ type: 'head-set', id: request.id, key: request.key });

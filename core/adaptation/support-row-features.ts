@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { MsdWorkspace, packMsdParams } from '../msd/engine.js';
 import { extractorClasses, type ExtractorSet } from '../msd/extractor-signature.js';
 import { openFeatureExtractor } from '../msd/feature-extractor.js';
+import { webgpuDevice } from '../msd/tf-webgpu-device.js';
+import { WebGpuMsd } from '../msd/webgpu-msd.js';
 import { checkMsdWeights } from '../msd/weights.js';
 import { AdaptError, cooperativeCheckpoint } from './adapt-error.js';
 import { checkSupport, MASK_BACKGROUND, MASK_CLASS, type SupportPatch } from './support-patch.js';
@@ -9,8 +11,8 @@ import { checkSupport, MASK_BACKGROUND, MASK_CLASS, type SupportPatch } from './
 /**
  * The features of support patches written straight into pixel-major float32 rows, one per
  * labelled pixel (support-rows.ts), by the MSD training engine's forward pass (engine.ts:
- * mirror-padded planes, convolutions as WebAssembly SIMD, plain JS where SIMD is missing) or by
- * TF.js (the GPU backends, where the GPU does the convolutions).
+ * mirror-padded planes, convolutions as WebAssembly SIMD, plain JS where SIMD is missing), by the
+ * fused WebGPU kernels (webgpu-msd.ts) on webgpu, or by TF.js (webgl).
  *
  * Why the engine on wasm and cpu: per 256² patch and depth-25 extractor TF.js wasm takes ~170 ms,
  * the engine ~30 ms (core/inference/simd-patch-model.ts, tools/bench-patch-model.ts); and its
@@ -52,7 +54,7 @@ export interface RowTarget {
   readonly negative: number;
 }
 
-export type SupportFeatureKind = 'msd-simd' | 'msd-js' | 'tfjs';
+export type SupportFeatureKind = 'msd-simd' | 'msd-js' | 'msd-webgpu' | 'tfjs';
 
 export interface SupportFeatureWriter {
   /** What computes the features. */
@@ -105,6 +107,39 @@ export function msdFeatureWriter(set: ExtractorSet, options: { simd?: boolean } 
   };
 }
 
+/**
+ * The fused WebGPU kernels (core/msd/webgpu-msd.ts) on `device`: the patch's forward on the GPU,
+ * only its labelled pixels' rows read back (gathered there in the support matrix's layout).
+ */
+export function webgpuFeatureWriter(set: ExtractorSet, device: GPUDevice): SupportFeatureWriter {
+  const classes = extractorClasses(set);
+  if (classes.length === 0) throw new AdaptError('no-extractors', 'no feature extractors were given');
+  const msd = new WebGpuMsd(
+    device,
+    classes.map((c) => c.weights),
+  );
+  const channels = msd.channels;
+  return {
+    kind: 'msd-webgpu',
+    channels,
+    async write(patch, pixels, target) {
+      const np = pixels.positive.length;
+      const both = new Int32Array(np + pixels.negative.length);
+      both.set(pixels.positive);
+      both.set(pixels.negative, np);
+      const rows = await msd.features(patch.rgb, patch.width, patch.height, both);
+      const { out, stride } = target;
+      for (let k = 0; k < both.length; k++) {
+        const row = (k < np ? target.positive + k : target.negative + k - np) * stride;
+        out.set(rows.subarray(k * channels, (k + 1) * channels), row);
+      }
+    },
+    dispose() {
+      msd.dispose();
+    },
+  };
+}
+
 /** TF.js features (feature-extractor.ts) on the active backend, downloaded once per patch. */
 export function tfjsFeatureWriter(set: ExtractorSet): SupportFeatureWriter {
   const extractor = openFeatureExtractor(set);
@@ -138,12 +173,17 @@ export function tfjsFeatureWriter(set: ExtractorSet): SupportFeatureWriter {
   };
 }
 
-/** Who computes support features: 'auto' is the MSD engine on the wasm and cpu backends, TF.js on the GPU ones. */
+/**
+ * Who computes support features: 'auto' is the MSD engine on the wasm and cpu backends, the fused
+ * WebGPU kernels on webgpu (on TF.js's device), TF.js on webgl.
+ */
 export type SupportFeatureChoice = 'auto' | 'msd' | 'tfjs';
 
 /** The writer `choice` means on the active TF.js backend. */
 export function supportFeatureWriter(set: ExtractorSet, choice: SupportFeatureChoice = 'auto'): SupportFeatureWriter {
   const backend = tf.getBackend();
+  const device = choice === 'auto' ? webgpuDevice() : undefined;
+  if (device) return webgpuFeatureWriter(set, device);
   const msd = choice === 'msd' || (choice === 'auto' && (backend === 'wasm' || backend === 'cpu'));
   return msd ? msdFeatureWriter(set) : tfjsFeatureWriter(set);
 }

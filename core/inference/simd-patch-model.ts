@@ -14,7 +14,7 @@ import type { PatchModel } from './patch-model.js';
  * depth 25, ~4× at 50, ~2.4× at 100 (tools/bench-patch-model.ts): TF.js's matrix products get
  * more efficient as layers see more channels, while the direct loop runs at the same ~6 GMAC/s
  * per core at every depth and size measured (64² and 256², depth 25 and 100), so it is bound by
- * arithmetic, not memory. For webgpu/webgl the TF.js model stays: there the GPU does the work.
+ * arithmetic, not memory. On webgpu the fused kernels run instead (webgpu-patch-model.ts), on webgl TF.js.
  *
  * One feature buffer serves all extractors (msd_pytorch keeps one too): they run one after the
  * other in a workspace as deep as the deepest, and each adds its share of the logit before the

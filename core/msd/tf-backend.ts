@@ -6,6 +6,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { probeAsset } from '../assets/asset-response.js';
 import { BACKEND_ORDER, type BackendName } from './backend-name.js';
+import { describeGpuAdapter, gpuAdapterLabel } from './gpu-adapter.js';
 import { TFJS_WASM_FILES, type TfjsWasmFile, type WasmPaths } from './wasm-paths.js';
 
 export { BACKEND_ORDER, TFJS_WASM_FILES, type BackendName, type TfjsWasmFile, type WasmPaths };
@@ -87,30 +88,15 @@ async function smokeTest(): Promise<string | undefined> {
   }
 }
 
-interface GpuAdapterLike {
-  readonly isFallbackAdapter?: boolean;
-  readonly info?: {
-    readonly isFallbackAdapter?: boolean;
-    readonly architecture?: string;
-    readonly description?: string;
-  };
-}
-
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software/i;
 
 /** Why this platform's GPU backend would be software, or undefined if it looks like hardware. */
 async function softwareGpu(name: 'webgpu' | 'webgl'): Promise<string | undefined> {
   try {
     if (name === 'webgpu') {
-      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } | undefined)
-        ?.gpu;
-      const adapter = await gpu?.requestAdapter();
-      if (!adapter) return undefined; // setBackend will report the missing adapter itself
-      const info = adapter.info;
-      if (info?.isFallbackAdapter ?? adapter.isFallbackAdapter) return 'only a software (fallback) WebGPU adapter';
-      if (SOFTWARE_RENDERER.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`))
-        return `a software WebGPU adapter (${info?.architecture})`;
-      return undefined;
+      // setBackend reports a missing adapter itself.
+      const gpu = await describeGpuAdapter();
+      return gpu?.software ? `only a software WebGPU adapter (${gpuAdapterLabel(gpu)})` : undefined;
     }
     if (typeof OffscreenCanvas === 'undefined') return undefined;
     const gl = new OffscreenCanvas(1, 1).getContext('webgl2');

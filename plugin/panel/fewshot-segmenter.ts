@@ -4,6 +4,7 @@ import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { RegionRun, RunProgress } from '../../core/session/region-run.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import { textOfFile } from '../../core/cells/gzip.js';
+import { gpuAdapterLabel } from '../../core/msd/gpu-adapter.js';
 import { parseQuPathGeoJson, type QuPathAnnotations } from '../../core/support-set/qupath-import.js';
 import type { SupportSetChange, SupportSetPatch } from '../../core/support-set/support-set.js';
 import {
@@ -75,6 +76,18 @@ const slowBackendNote = (h: FewShot): string => {
     .find((w) => w.backend === 'cpu')
     ?.failures.find((f) => f.startsWith('wasm:') || f.includes("backend 'wasm'"));
   return why ? ` — ${why}` : '';
+};
+
+/**
+ * What GPU the workers saw, after their backends (" (GPU: nvidia ampere)", " (software fallback:
+ * swiftshader …, passed over)"): a software WebGPU adapter is slower than wasm, so the line says
+ * why a machine runs on wasm, and whether a webgpu backend is a real GPU.
+ */
+const gpuNote = (h: FewShot): string => {
+  const gpu = h.workers.find((w) => w.gpu)?.gpu;
+  if (!gpu) return '';
+  const onGpu = h.workers.some((w) => w.backend === 'webgpu');
+  return ` (${gpuAdapterLabel(gpu)}${onGpu ? '' : ', not used'})`;
 };
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
@@ -322,7 +335,8 @@ export class FewShotSegmenter extends LitElement {
         this.ownsHandle = true;
         this.handle = handle;
         this.listen(handle);
-        const backends = [...new Set(handle.workers.map((w) => w.backend))].join(', ') + slowBackendNote(handle);
+        const backends =
+          [...new Set(handle.workers.map((w) => w.backend))].join(', ') + gpuNote(handle) + slowBackendNote(handle);
         const restored = handle.support.patches.length;
         const supportNote = restored ? `${restored} support patch(es) restored` : 'place support patches to begin';
         const gridNote = handle.grid.note ? ` ${handle.grid.note}` : '';
@@ -654,8 +668,8 @@ export class FewShotSegmenter extends LitElement {
     return html`
       <h2>Few-shot segmentation</h2>
       <div class="muted">
-        ${h.workers.length} worker(s) · <span id="backend">${backends}${slowBackendNote(h)}</span> · extractors
-        ${h.extractors.map((e) => e.name).join(', ')}
+        ${h.workers.length} worker(s) · <span id="backend">${backends}${gpuNote(h)}${slowBackendNote(h)}</span> ·
+        extractors ${h.extractors.map((e) => e.name).join(', ')}
       </div>
       ${h.warnings
         .filter((w) => w.kind === 'extractors')

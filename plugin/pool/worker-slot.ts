@@ -5,6 +5,7 @@ import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/backend-name.js';
+import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
@@ -94,6 +95,8 @@ export class WorkerSlot {
   backend?: BackendName;
   /** Why backends tried before `backend` did not start. */
   failures: readonly string[] = [];
+  /** The WebGPU adapter the worker sees (real or software), if any. */
+  gpu?: GpuAdapterSummary;
 
   constructor(
     readonly index: number,
@@ -128,6 +131,7 @@ export class WorkerSlot {
     const r = expect(await this.call({ type: 'init-backend', ...options }), 'backend', 'init-backend');
     this.backend = r.backend;
     this.failures = r.failures;
+    this.gpu = r.gpu;
   }
 
   /** Opens the slide over a link of its own (a URL slide's byte port), which ends when this worker does. */

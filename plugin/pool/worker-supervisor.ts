@@ -1,4 +1,5 @@
 import type { BackendName } from '../../core/msd/backend-name.js';
+import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
 import type { SharedSlide } from '../slide/shared-slide.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
 import { WorkerSlot, type BackendOptions } from './worker-slot.js';
@@ -8,6 +9,8 @@ export interface WorkerStatus {
   readonly backend?: BackendName;
   /** Why backends tried before `backend` did not start. */
   readonly failures: readonly string[];
+  /** The WebGPU adapter the worker sees, real or software (absent where there is none). */
+  readonly gpu?: GpuAdapterSummary;
   /** How many times this slot's worker has been replaced. */
   readonly restarts: number;
 }
@@ -69,6 +72,7 @@ export class WorkerSupervisor {
       index: s.index,
       backend: s.backend,
       failures: s.failures,
+      ...(s.gpu ? { gpu: s.gpu } : {}),
       restarts: this.restarts[s.index],
     }));
   }

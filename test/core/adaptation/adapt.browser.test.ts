@@ -43,6 +43,8 @@ describe('few-shot adaptation in the browser gives the head Node gives', () => {
       const { head, logisticHead, report } = await adapt(smallSupport(), extractors, SMALL_OPTIONS);
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
       assert.equal(report.backend, backend);
+      // On webgpu the support features come from the fused WGSL kernels (core/msd/webgpu-msd.ts).
+      if (backend === 'webgpu') assert.equal(report.engine.features, 'msd-webgpu');
       assert.equal(report.logistic.stop, 'converged');
       assert.equal(report.bfgs!.stop, 'gradient');
       const logistic = relativeDifference(logisticHead.W, node.logisticHead.W);

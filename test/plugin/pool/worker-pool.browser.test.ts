@@ -419,6 +419,8 @@ describe('worker pool', function () {
       const { pool, slide } = await configured({ workers: 1, grid, backends: [backend] });
       try {
         assert.equal(pool.workers[0].backend, backend);
+        // Every worker names the WebGPU adapter it sees (here the one webgpu just started on).
+        if (backend === 'webgpu') assert.isString(pool.workers[0].gpu?.name);
         const tile = { x: 5000, y: 3000, width: 32, height: 32 };
         const r = await pool.predictTile({ slide, level: 0, tile });
         assert.isAtMost(maxDiff(r.probabilities, await inThread(tile, grid)), 1e-5);
