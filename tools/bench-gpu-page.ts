@@ -1,6 +1,7 @@
-// The page side of tools/bench-gpu.ts, bundled by it with esbuild and run in Chromium: the shipped
-// extractors on TF.js's webgpu backend, a tile through TF.js's per-layer ops and through the fused
-// kernels (same device, same run), and adaptation's support features both ways.
+// The measuring side of tools/bench-gpu.ts, bundled by it with esbuild and run in Chromium, or run in
+// Node over Dawn (--dawn): the shipped extractors on TF.js's webgpu backend, a tile through TF.js's
+// per-layer ops and through the fused kernels (same device, same run), adaptation's support
+// features both ways, and a full-HD view through the fused kernels.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { supportPatchFeatures } from '../core/adaptation/support-row-features.js';
@@ -15,6 +16,8 @@ import { webgpuDevice } from '../core/msd/tf-webgpu-device.js';
 import { seededGaussian } from '../core/msd/weights.js';
 
 export interface GpuBenchOptions {
+  /** Where the shipped bundle's manifest is served (models/default/extractors.json). */
+  readonly manifestUrl: string;
   /** Output tile side; the forward covers it plus the extractors' receptive-field margin. */
   readonly tile: number;
   readonly runs: number;
@@ -22,7 +25,12 @@ export interface GpuBenchOptions {
   readonly patches: number;
   /** Skip TF.js's per-layer ops (they can take minutes per tile on a software adapter). */
   readonly skipTfjs: boolean;
+  /** Time a full-HD view (VIEW) through the fused kernels. */
+  readonly view: boolean;
 }
+
+/** The demo's full-HD view at the extractors' scale: 4 × 3 'whole' tiles of 512² (README, bench:view). */
+export const VIEW = { width: 1920, height: 1080, tile: 512 } as const;
 
 export interface GpuBenchResult {
   readonly adapter: GpuAdapterSummary;
@@ -38,7 +46,19 @@ export interface GpuBenchResult {
   readonly featuresFused: number[];
   readonly featuresTfjs: number[];
   readonly labelledPixels: number;
+  /** ms for the full-HD view through the fused kernels: its 512² tiles one after another, each with its margin. */
+  readonly viewTiles: number[];
+  /** ms for the same view as one forward over it and one margin (as a 'whole' block job). */
+  readonly viewBlock: number[];
 }
+
+/** The default WebGPU adapter here, real or software: what bench-gpu.ts sizes the run by. */
+export async function benchAdapter(): Promise<GpuAdapterSummary | undefined> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  return adapter ? summariseGpuAdapter(adapter.info) : undefined;
+}
+
+const progress = (what: string) => console.log(`bench:gpu: ${what}`);
 
 async function timed(runs: number, work: () => Promise<unknown>): Promise<number[]> {
   await work(); // warm-up: pipelines compiled, buffers made
@@ -51,34 +71,55 @@ async function timed(runs: number, work: () => Promise<unknown>): Promise<number
   return ms;
 }
 
-async function runBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
+export async function runBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('the TF.js webgpu backend did not start');
   await tf.ready();
   const device = webgpuDevice();
   if (!device) throw new Error('TF.js gave no GPUDevice');
   const adapter = await navigator.gpu.requestAdapter();
-  const bundle = await loadBundle(new URL('/models/default/extractors.json', location.href).href);
+  const bundle = await loadBundle(o.manifestUrl);
   const weights = bundle.classes.map((c) => c.weights);
-  const side = o.tile + 2 * receptiveMargin(weights);
+  const margin = receptiveMargin(weights);
+  const side = o.tile + 2 * margin;
   const g = seededGaussian(1);
-  const rgb = Uint8Array.from({ length: side * side * 3 }, () => Math.max(0, Math.min(255, 128 + 50 * g())));
+  const image = (pixels: number) =>
+    Uint8Array.from({ length: pixels * 3 }, () => Math.max(0, Math.min(255, 128 + 50 * g())));
+  const rgb = image(side * side);
   const channels = weights.reduce((s, w) => s + w.layers.length, 0);
   const head = { W: Float32Array.from({ length: channels }, () => g() / Math.sqrt(channels)), b: 0.1 };
 
   const fusedModel = createWebGpuHeadPatchModel(head, weights, device);
   const tfjsModel = createHeadPatchModel(head, weights);
   const run = (m: PatchModel) => () => m(rgb, side, side);
+  progress(`fused kernels, ${side}² forward`);
   const fused = await timed(o.runs, run(fusedModel.model));
   let tfjs: number[] = [];
   let maxDifference: number | undefined;
   if (!o.skipTfjs) {
+    progress(`TF.js webgpu ops, ${side}² forward`);
     tfjs = await timed(o.runs, run(tfjsModel.model));
     const [a, b] = [await fusedModel.model(rgb, side, side), await tfjsModel.model(rgb, side, side)];
     maxDifference = 0;
     for (let i = 0; i < a.length; i++) maxDifference = Math.max(maxDifference, Math.abs(a[i] - b[i]));
   }
-  fusedModel.dispose();
   tfjsModel.dispose();
+
+  let viewTiles: number[] = [];
+  let viewBlock: number[] = [];
+  if (o.view) {
+    const tileSide = VIEW.tile + 2 * margin;
+    const tileRgb = image(tileSide * tileSide);
+    const tiles = Math.ceil(VIEW.width / VIEW.tile) * Math.ceil(VIEW.height / VIEW.tile);
+    progress(`full-HD view: ${tiles} tiles of ${tileSide}²`);
+    viewTiles = await timed(o.runs, async () => {
+      for (let t = 0; t < tiles; t++) await fusedModel.model(tileRgb, tileSide, tileSide);
+    });
+    const [w, h] = [VIEW.width + 2 * margin, VIEW.height + 2 * margin];
+    const viewRgb = image(w * h);
+    progress(`full-HD view: one ${w}×${h} forward`);
+    viewBlock = await timed(o.runs, () => fusedModel.model(viewRgb, w, h));
+  }
+  fusedModel.dispose();
 
   // Support patches painted whole (every pixel class or background), the most rows a patch gives.
   const support: SupportPatch[] = Array.from({ length: o.patches }, (_, k) => ({
@@ -89,6 +130,7 @@ async function runBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   }));
   const classes = bundle.classes;
   const features = (choice: 'auto' | 'tfjs') => () => supportPatchFeatures(support, classes, { features: choice });
+  if (o.patches) progress(`support features of ${o.patches} patch(es)`);
   const featuresFused = o.patches ? await timed(o.runs, features('auto')) : [];
   const featuresTfjs = o.patches && !o.skipTfjs ? await timed(o.runs, features('tfjs')) : [];
   return {
@@ -105,7 +147,10 @@ async function runBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
     featuresFused,
     featuresTfjs,
     labelledPixels: o.patches * 256 * 256,
+    viewTiles,
+    viewBlock,
   };
 }
 
-(globalThis as { benchGpu?: typeof runBench }).benchGpu = runBench;
+// How the Chromium page is driven (bench-gpu.ts evaluates these); in Node they are imported.
+Object.assign(globalThis, { benchGpu: runBench, benchAdapter });

@@ -56,15 +56,21 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
  * as plane `inChannels` (the next free one). The invocation that makes a pixel's map value also
  * adds the head's share of it to that pixel's logit, while the value is in a register: the head
  * needs no second pass over the 25–100 maps, and one buffer as deep as the deepest extractor
- * serves them all, one after the other (as the SIMD engine does). The kernel is read in
- * weights.ts's order, [row][column][channel].
+ * serves them all, one after the other (as the SIMD engine does). `flags`: FIRST_LAYER (the
+ * first layer of the first extractor) starts the logit instead of adding to it, so nothing clears
+ * it; LAST_LAYER (the last extractor's last) also writes σ(b + logit), so the head needs no
+ * dispatch of its own. The kernel is read in weights.ts's order, [row][column][channel].
  */
+export const FIRST_LAYER = 1;
+export const LAST_LAYER = 2;
+
 export const LAYER_WGSL = /* wgsl */ `${SIZE}
-struct Layer { inChannels: u32, dilation: u32, kernelStart: u32, headIndex: u32, bias: f32 }
+struct Layer { inChannels: u32, dilation: u32, kernelStart: u32, headIndex: u32, bias: f32, flags: u32 }
 @group(0) @binding(1) var<storage, read_write> maps: array<f32>;
 @group(0) @binding(2) var<storage, read> kernels: array<f32>;
 @group(0) @binding(3) var<storage, read> head: array<f32>;
 @group(0) @binding(4) var<storage, read_write> logit: array<f32>;
+@group(0) @binding(5) var<storage, read_write> probability: array<f32>;
 @group(1) @binding(0) var<uniform> layer: Layer;
 ${REFLECT}
 @compute @workgroup_size(${WORKGROUP_X}, ${WORKGROUP_Y})
@@ -99,21 +105,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let v = max(sum, 0.0);
   let p = id.y * size.width + id.x;
   maps[n * size.plane + p] = v;
-  logit[p] += head[layer.headIndex] * v;
-}
-`;
-
-/** p = σ(b + logit), b being the head buffer's value at `size.pad` (its last entry, after W). */
-export const SIGMOID_WGSL = /* wgsl */ `${SIZE}
-@group(0) @binding(1) var<storage, read> logit: array<f32>;
-@group(0) @binding(2) var<storage, read> head: array<f32>;
-@group(0) @binding(3) var<storage, read_write> probability: array<f32>;
-
-@compute @workgroup_size(${WORKGROUP_X}, ${WORKGROUP_Y})
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  if (id.x >= size.width || id.y >= size.height) { return; }
-  let p = id.y * size.width + id.x;
-  probability[p] = 1.0 / (1.0 + exp(-(head[size.pad] + logit[p])));
+  var z = head[layer.headIndex] * v;
+  if ((layer.flags & ${FIRST_LAYER}u) == 0u) { z += logit[p]; }
+  logit[p] = z;
+  // b is the head buffer's entry at size.pad (its last, after W).
+  if ((layer.flags & ${LAST_LAYER}u) != 0u) { probability[p] = 1.0 / (1.0 + exp(-(head[size.pad] + z))); }
 }
 `;
 

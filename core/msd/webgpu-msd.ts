@@ -1,9 +1,10 @@
 import { checkMsdWeights, type MsdWeights } from './weights.js';
 import {
+  FIRST_LAYER,
   GATHER_WGSL,
+  LAST_LAYER,
   LAYER_WGSL,
   NORMALISE_WGSL,
-  SIGMOID_WGSL,
   WORKGROUP_X,
   WORKGROUP_Y,
 } from './webgpu-msd-shaders.js';
@@ -19,9 +20,10 @@ import {
  * intermediate tensors per extractor. Here a tile is one command buffer and one submit: per
  * extractor one dispatch normalising the input and one per layer (a layer reads its
  * predecessors' maps up to 10 px away across the whole image, so each layer needs the one before
- * finished: a dispatch boundary is that barrier), the head's sum folded into the layers, one
- * sigmoid dispatch, and one read-back of the probabilities. Features stay on the GPU unless asked
- * for (`features`: only the labelled pixels' rows come back).
+ * finished: a dispatch boundary is that barrier), the head's sum folded into the layers and its
+ * sigmoid into the last one, and one read-back of the probabilities: 3 × (1 + 25) = 78 dispatches
+ * for the shipped extractors. Features stay on the GPU unless asked for (`features`: only the
+ * labelled pixels' rows come back).
  *
  * One feature buffer (input planes then maps, as deep as the deepest extractor) serves every
  * extractor in turn, as the SIMD engine's workspace does (engine.ts); buffers are made for the
@@ -45,7 +47,6 @@ export interface GpuHead {
 interface Pipelines {
   readonly normalise: GPUComputePipeline;
   readonly layer: GPUComputePipeline;
-  readonly sigmoid: GPUComputePipeline;
   readonly gather: GPUComputePipeline;
 }
 
@@ -54,7 +55,7 @@ interface Extractor {
   /** Every layer's kernel, back to back in weights.ts's order. */
   readonly kernels: GPUBuffer;
   readonly norm: GPUBuffer;
-  /** Per layer: its uniform (inChannels, dilation, kernelStart, headIndex, bias). */
+  /** Per layer: its uniform (inChannels, dilation, kernelStart, headIndex, bias, flags). */
   readonly layers: readonly GPUBindGroup[];
   /** Index of its first map among the C' features. */
   readonly first: number;
@@ -71,7 +72,6 @@ interface SizedBuffers {
   readonly readback: GPUBuffer;
   readonly normalise: readonly GPUBindGroup[];
   readonly layer: readonly GPUBindGroup[];
-  readonly sigmoid: GPUBindGroup;
 }
 
 const pipelineCache = new WeakMap<GPUDevice, Pipelines>();
@@ -88,7 +88,6 @@ function pipelinesOf(device: GPUDevice): Pipelines {
     p = {
       normalise: make(NORMALISE_WGSL, 'msd-normalise'),
       layer: make(LAYER_WGSL, 'msd-layer'),
-      sigmoid: make(SIGMOID_WGSL, 'msd-sigmoid'),
       gather: make(GATHER_WGSL, 'msd-gather'),
     };
     pipelineCache.set(device, p);
@@ -135,7 +134,7 @@ export class WebGpuMsd {
     this.maxBufferBytes = options.maxBufferBytes ?? Infinity;
     this.head = this.buffer(4 * (this.channels + 1), STORAGE | COPY_DST);
     let first = 0;
-    for (const w of weights) {
+    weights.forEach((w, e) => {
       const C = w.inputChannels;
       const total = w.layers.reduce((sum, l) => sum + l.kernel.length, 0);
       const kernels = this.buffer(4 * total, STORAGE | COPY_DST);
@@ -148,6 +147,9 @@ export class WebGpuMsd {
         const words = new ArrayBuffer(32);
         new Uint32Array(words, 0, 4).set([C + i, layer.dilation, at, first + i]);
         new Float32Array(words, 16, 1)[0] = layer.bias;
+        const firstOfAll = e === 0 && i === 0;
+        const lastOfAll = e === weights.length - 1 && i === w.layers.length - 1;
+        new Uint32Array(words, 20, 1)[0] = (firstOfAll ? FIRST_LAYER : 0) | (lastOfAll ? LAST_LAYER : 0);
         device.queue.writeBuffer(u, 0, words);
         layers.push(
           device.createBindGroup({
@@ -166,7 +168,7 @@ export class WebGpuMsd {
       device.queue.writeBuffer(norm, 0, n);
       this.extractors.push({ depth: w.layers.length, kernels, norm, layers, first });
       first += w.layers.length;
-    }
+    });
   }
 
   /**
@@ -220,13 +222,10 @@ export class WebGpuMsd {
   private predictWhole(rgb: Uint8Array, width: number, height: number, signal?: AbortSignal): Promise<Float32Array> {
     const b = this.prepare(rgb, width, height);
     const encoder = this.device.createCommandEncoder({ label: 'msd-predict' });
-    encoder.clearBuffer(b.logit);
     const pass = encoder.beginComputePass();
     const groups: [number, number] = [Math.ceil(width / WORKGROUP_X), Math.ceil(height / WORKGROUP_Y)];
+    // The last extractor's last layer writes the probabilities (LAST_LAYER): no dispatch of the head's own.
     this.extractors.forEach((e, i) => this.encodeExtractor(pass, b, i, groups));
-    pass.setPipeline(this.pipelines.sigmoid);
-    pass.setBindGroup(0, b.sigmoid);
-    pass.dispatchWorkgroups(...groups);
     pass.end();
     const bytes = 4 * width * height;
     encoder.copyBufferToBuffer(b.probability, 0, b.readback, 0, bytes);
@@ -260,7 +259,6 @@ export class WebGpuMsd {
       try {
         this.device.queue.writeBuffer(index, 0, Uint32Array.from(pixels));
         const encoder = this.device.createCommandEncoder({ label: 'msd-features' });
-        encoder.clearBuffer(b.logit);
         const pass = encoder.beginComputePass();
         const groups: [number, number] = [Math.ceil(width / WORKGROUP_X), Math.ceil(height / WORKGROUP_Y)];
         this.extractors.forEach((e, i) => {
@@ -372,10 +370,10 @@ export class WebGpuMsd {
     device.queue.writeBuffer(size, 0, Uint32Array.from([width, height, plane, this.channels]));
     const maps = this.buffer(mapsBytes, STORAGE, false);
     const rgb = this.buffer(Math.ceil((3 * plane) / 4) * 4, STORAGE | COPY_DST, false);
-    const logit = this.buffer(4 * plane, STORAGE | COPY_DST, false);
+    const logit = this.buffer(4 * plane, STORAGE, false);
     const probability = this.buffer(4 * plane, STORAGE | COPY_SRC, false);
     const readback = this.buffer(4 * plane, MAP_READ | COPY_DST, false);
-    const { normalise, layer, sigmoid } = this.pipelines;
+    const { normalise, layer } = this.pipelines;
     const group = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
       device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
@@ -391,8 +389,7 @@ export class WebGpuMsd {
       probability,
       readback,
       normalise: this.extractors.map((e) => group(normalise, [size, maps, rgb, e.norm])),
-      layer: this.extractors.map((e) => group(layer, [size, maps, e.kernels, this.head, logit])),
-      sigmoid: group(sigmoid, [size, logit, this.head, probability]),
+      layer: this.extractors.map((e) => group(layer, [size, maps, e.kernels, this.head, logit, probability])),
     };
   }
 

@@ -152,6 +152,43 @@ describe('fused WebGPU MSD kernels equal the float64 reference', () => {
     }
   });
 
+  it('a tile is one submit of 1 + depth dispatches per extractor, only the probabilities read back', async () => {
+    // Counted on the real objects' prototypes for the length of one predict (restored after).
+    const counts = { submits: 0, dispatches: 0, maps: 0, mappedBytes: 0 };
+    const spies: [object, string, (...a: unknown[]) => void][] = [
+      [GPUQueue.prototype, 'submit', () => counts.submits++],
+      [GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => counts.dispatches++],
+      [
+        GPUBuffer.prototype,
+        'mapAsync',
+        (...a) => {
+          counts.maps++;
+          counts.mappedBytes += a[2] as number;
+        },
+      ],
+    ];
+    const originals = spies.map(
+      ([proto, name]) => (proto as Record<string, unknown>)[name] as (...a: unknown[]) => unknown,
+    );
+    const extractors = [4, 7].map((depth, i) => randomWeights(3, depth, 80 + i));
+    const msd = new WebGpuMsd(device!, extractors);
+    const [height, width] = [9, 13];
+    const head = randomHead(11, 81);
+    try {
+      spies.forEach(([proto, name, count], i) => {
+        (proto as Record<string, unknown>)[name] = function (this: unknown, ...a: unknown[]) {
+          count(...a);
+          return originals[i].apply(this, a);
+        };
+      });
+      await msd.predict(toBytes(randomImage(height, width, 3, 82)), width, height, head);
+    } finally {
+      spies.forEach(([proto, name], i) => ((proto as Record<string, unknown>)[name] = originals[i]));
+      msd.dispose();
+    }
+    assert.deepEqual(counts, { submits: 1, dispatches: 1 + 4 + 1 + 7, maps: 1, mappedBytes: 4 * height * width });
+  });
+
   it('refuses a head of the wrong size, a pixel outside the image, and an aborted signal', async () => {
     const msd = new WebGpuMsd(device!, [randomWeights(3, 3, 1)]);
     try {
