@@ -111,7 +111,7 @@ export interface PredictionTile {
 }
 
 /** What was being done when an error event came: live prediction, a region run, saving or restoring the support set. */
-export type FewShotTask = 'predict' | 'region' | 'autosave' | 'restore';
+export type FewShotTask = 'predict' | 'region' | 'seams' | 'autosave' | 'restore';
 
 export interface FewShotError {
   readonly error: unknown;
@@ -161,6 +161,8 @@ type SessionMethods = Pick<
   | 'saveHead'
   | 'exportGeoJson'
   | 'exportGeoJsonGz'
+  | 'cellTable'
+  | 'exportCellsCsv'
   | 'exportMaskPng'
   | 'exportSupportSet'
   | 'importSupportSet'
@@ -380,6 +382,10 @@ function createFewShot(
       cells: cells.length,
     });
   });
+  // A neighbour arrived: the tile's cells traced again across the seam between them.
+  session.addEventListener('cells', ({ detail: { tile, cells, threshold } }) => {
+    if (session.results.get(tile.key) === tile && threshold === session.threshold) drawContours(tile, cells);
+  });
   session.addEventListener('head', () => {
     maskLayer.setStyle({ threshold: session.threshold });
     maskLayer.clear();
@@ -473,6 +479,10 @@ function createFewShot(
     saveHead: () => session.saveHead(),
     exportGeoJson: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJson(region, exportOptions),
     exportGeoJsonGz: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJsonGz(region, exportOptions),
+    cellTable: (region?: Rect, tableOptions?: { readonly signal?: AbortSignal }) =>
+      session.cellTable(region, tableOptions),
+    exportCellsCsv: (region?: Rect, csvOptions?: { readonly signal?: AbortSignal }) =>
+      session.exportCellsCsv(region, csvOptions),
     exportMaskPng: (region?: Rect) => session.exportMaskPng(region),
     exportSupportSet: () => session.exportSupportSet(),
     importSupportSet: (text: string) => session.importSupportSet(text),

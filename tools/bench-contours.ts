@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { cellContours } from '../core/cells/cell-contours.js';
+import { cellInstances } from '../core/cells/cell-instances.js';
+import { measureCells } from '../core/cells/cell-measurements.js';
 import { cellsToGeoJson } from '../core/cells/geojson-export.js';
 import { maskPlacement } from '../core/cells/mask-placement.js';
 import { encodePng } from '../core/cells/png-encode.js';
@@ -105,8 +107,11 @@ console.log(
     `${runs} timed runs after 1 warm-up; medians`,
 );
 const contourMs: number[] = [],
+  instanceMs: number[] = [],
+  measureMs: number[] = [],
   geojsonMs: number[] = [],
   pngMs: number[] = [];
+let instanceCount = 0;
 let cells = 0,
   vertices = 0,
   jsonBytes = 0,
@@ -123,7 +128,13 @@ for (let r = 0; r <= runs; r++) {
     ),
   );
   const [png, tp] = await time(() => encodePng(mask, size, size));
+  // The same mask as instances (touching nuclei split by the watershed), then measured.
+  const [instances, ti] = await time(() => cellInstances(mask, size, size, { tolerance }));
+  const [, tm] = await time(() => measureCells(instances, { placement: maskPlacement(0, 0, 1) }));
   if (r === 0) continue;
+  instanceMs.push(ti);
+  measureMs.push(tm);
+  instanceCount = instances.cells.length;
   contourMs.push(tc);
   geojsonMs.push(tg);
   pngMs.push(tp);
@@ -145,4 +156,9 @@ console.log(
     `${(jsonBytes / 1e6).toFixed(1)} MB`,
 );
 console.log(`PNG of the mask: ${tp.toFixed(0)} ms, ${(pngBytes / 1e3).toFixed(0)} kB`);
+const ti = median(instanceMs);
+console.log(
+  `instances (components split by the watershed, each traced): ${ti.toFixed(0)} ms, ${instanceCount} cells — ` +
+    `${(ti / tc).toFixed(2)}× the components; measuring them ${median(measureMs).toFixed(0)} ms`,
+);
 console.log(`mask → GeoJSON text: ${(tc + tg).toFixed(0)} ms — ${Math.round(cells / ((tc + tg) / 1000))} cells/s`);

@@ -14,7 +14,7 @@ import type { BackendName } from '../core/msd/backend-name.js';
 import type { GpuAdapterSummary } from '../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
-import type { TracedContours } from '../core/cells/traced-contours.js';
+import type { TracedContours, TraceWindow } from '../core/cells/traced-contours.js';
 import type { StainMethod } from '../core/stain/stain-stats.js';
 
 /**
@@ -191,6 +191,8 @@ export type WorkerRequest =
       readonly width: number;
       readonly height: number;
       readonly threshold: number;
+      /** A tile with margins of its neighbours: that tile's cells, whole across its seams. */
+      readonly window?: TraceWindow;
     }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }

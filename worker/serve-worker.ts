@@ -385,11 +385,11 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           reply({ type: 'support-features', id: request.id, features }, transfer);
         });
       case 'trace-contours': {
-        const { probabilities, width, height, threshold } = request;
+        const { probabilities, width, height, threshold, window: seams } = request;
         if (probabilities.length !== width * height)
           throw new RangeError(`${probabilities.length} probabilities for a ${width}×${height} map`);
         signal.throwIfAborted();
-        const contours = traceContours(probabilities, width, height, threshold);
+        const contours = traceContours(probabilities, width, height, threshold, seams);
         reply({ type: 'contours', id: request.id, contours }, contoursTransfer(contours));
         return;
       }

@@ -1,4 +1,5 @@
 import type { CellContour } from './cell-contours.js';
+import { measurementRecord, type CellMeasures } from './cell-measurements.js';
 import { toLevel0, type MaskPlacement } from './mask-placement.js';
 import { ringLength, signedArea } from './ring-geometry.js';
 import { roundedPolygon } from './rounded-polygon.js';
@@ -26,6 +27,11 @@ export interface GeoJsonExportOptions {
   readonly objectType?: 'detection' | 'annotation';
   /** Decimal places of the coordinates; default 2, as QuPath writes them. */
   readonly decimals?: number;
+  /**
+   * Each cell's measurements (cell-measurements.ts's measureCells, same order, same mpp), added to
+   * the feature's: circularity, eccentricity, solidity, centroid, mean probability and stain OD.
+   */
+  readonly measures?: readonly CellMeasures[];
   /** Feature id per cell; default a random UUID (QuPath keeps an id that parses as a UUID). */
   readonly id?: (cell: CellContour, index: number) => string;
 }
@@ -42,7 +48,8 @@ export interface CellFeature {
     /**
      * With mpp "Area µm^2" (of the polygon as written, holes subtracted), "Perimeter µm" (of its
      * outer ring as written) and "Mask area µm^2" (the cell's mask pixels: exact for the mask);
-     * without, the same in level-0 pixels: "Area px^2", "Perimeter px", "Mask area px^2".
+     * without, the same in level-0 pixels: "Area px^2", "Perimeter px", "Mask area px^2"; with
+     * `measures`, also cell-measurements.ts's measurementRecord ("Circularity", "Centroid X µm"…).
      */
     readonly measurements: Readonly<Record<string, number>>;
   };
@@ -85,7 +92,9 @@ export function cellsToGeoJsonReport(
   cells: readonly CellContour[],
   options: GeoJsonExportOptions,
 ): GeoJsonExportReport {
-  const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid } = options;
+  const { placement, classification, mpp, objectType = 'detection', decimals = 2, id = randomUuid, measures } = options;
+  if (measures && measures.length !== cells.length)
+    throw new RangeError(`${measures.length} measurements for ${cells.length} cells`);
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 12)
     throw new RangeError(`decimals is ${decimals}; it is an integer 0…12`);
   if (typeof classification?.name !== 'string' || classification.name === '')
@@ -135,6 +144,7 @@ export function cellsToGeoJsonReport(
         objectType,
         classification: { name: classification.name, color: [...color] },
         measurements: {
+          ...(measures ? measurementRecord(measures[index], mpp !== undefined) : {}),
           [areaName]: area,
           [perimeterName]: ringLength(rings[0], unitX, unitY),
           [maskAreaName]: cell.area * pixelArea,

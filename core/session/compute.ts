@@ -6,7 +6,7 @@ import type { Rect } from '../math/rect.js';
 import type { SlideInfo } from '../slide/pixel-source.js';
 import type { TissueMask } from '../slide/tissue-mask.js';
 import type { GridPatch } from '../support-set/support-patches.js';
-import type { TracedContours } from '../cells/traced-contours.js';
+import type { TracedContours, TraceWindow } from '../cells/traced-contours.js';
 
 /**
  * What a session asks of the compute behind it (plugin/pool/worker-pool.ts's WorkerPool: workers
@@ -69,6 +69,8 @@ export interface ContourRequest {
   readonly width: number;
   readonly height: number;
   readonly threshold: number;
+  /** The map is a tile with margins of its neighbours: trace that tile's cells, whole across its seams. */
+  readonly window?: TraceWindow;
   readonly signal?: AbortSignal;
 }
 
@@ -138,4 +140,9 @@ export interface Compute {
   tissueMask(slide: PoolSlide, options?: { readonly signal?: AbortSignal }): Promise<TissueMask>;
   /** The cells of a map at a threshold, traced in a worker (an idle one if any): off the page's thread. */
   traceContours(request: ContourRequest): Promise<TracedContours>;
+  /**
+   * RGB bytes of a rectangle of a slide level (the pool's readRegion), for the cells' stain
+   * measurements; a compute without it exports cells without them.
+   */
+  readRegion?(slide: PoolSlide, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array>;
 }

@@ -15,7 +15,7 @@ export interface ResultTile extends PlannedTile {
 export interface Mosaic {
   /** In inference-grid pixels. */
   readonly rect: Rect;
-  /** rect.width × rect.height; pixels no tile covers are 0 (not the class). */
+  /** rect.width × rect.height; pixels no tile covers are `fill` (default 0: not the class). */
   readonly probabilities: Float32Array;
   /** Fraction of the rectangle that finished tiles cover. */
   readonly covered: number;
@@ -30,8 +30,11 @@ export interface ResultTiles {
   clear(): void;
   /** The bounding box of every tile (inference-grid pixels), or undefined when there is none. */
   bounds(): Rect | undefined;
-  /** The tiles' probabilities over `rect` (default: their bounds) as one map. */
-  mosaic(rect?: Rect): Mosaic | undefined;
+  /**
+   * The tiles' probabilities over `rect` (default: their bounds) as one map; `fill` where no tile
+   * is (NaN: unknown, for tracing a tile's cells across its seams; default 0).
+   */
+  mosaic(rect?: Rect, fill?: number): Mosaic | undefined;
 }
 
 /** Largest map `mosaic` builds: 256 M floats would be a gigabyte. */
@@ -68,7 +71,7 @@ export function createResultTiles(): ResultTiles {
       }
       return tiles.size === 0 ? undefined : { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     },
-    mosaic(rect = out.bounds()) {
+    mosaic(rect = out.bounds(), fill = 0) {
       if (!rect) return undefined;
       if (rect.width * rect.height > MAX_MOSAIC_PIXELS) {
         throw new RangeError(
@@ -77,6 +80,7 @@ export function createResultTiles(): ResultTiles {
         );
       }
       const probabilities = new Float32Array(rect.width * rect.height);
+      if (fill !== 0) probabilities.fill(fill);
       let covered = 0;
       for (const { tile, probabilities: p } of tiles.values()) {
         const x0 = Math.max(rect.x, tile.x),

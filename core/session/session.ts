@@ -1,7 +1,9 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
-import { cellContours } from '../cells/cell-contours.js';
-import type { TracedContours } from '../cells/traced-contours.js';
+import { cellsToCsv, type CellRow } from '../cells/cell-csv.js';
+import { cellInstances } from '../cells/cell-instances.js';
+import { measureCells, measurementRecord } from '../cells/cell-measurements.js';
+import { traceContours, type TracedCell, type TracedContours, type TraceWindow } from '../cells/traced-contours.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../cells/geojson-export.js';
 import { maskPlacement } from '../cells/mask-placement.js';
 import { gzip } from '../cells/gzip.js';
@@ -22,7 +24,8 @@ import {
   type QuPathImportReport,
 } from '../support-set/qupath-import.js';
 import type { SupportSetStore } from '../support-set/support-set.js';
-import type { Compute, PoolSlide } from './compute.js';
+import { PoolStateError, type Compute, type PoolSlide } from './compute.js';
+import { readGridRgb } from './grid-rgb.js';
 import { createPatchPrefill, type PrefillOutcome } from './patch-prefill.js';
 import { parseHexColor, type Rgba } from './hex-color.js';
 import { createRegionRun, type RegionRun, type RunProgress } from './region-run.js';
@@ -96,6 +99,19 @@ export interface SessionTile {
   readonly cells: readonly TileCell[];
 }
 
+/** A tile's cells traced again with its neighbours' margins (SEAM_MARGIN), at `threshold`. */
+export interface SessionTileCells extends SessionTile {
+  readonly threshold: number;
+}
+
+/**
+ * Inference-grid pixels of the neighbouring tiles' probabilities that a tile's cells are traced
+ * with (core/cells/cell-instances.ts): a cell reaching up to this far past the tile's seam comes
+ * out whole, as one cell of one tile. 64 px is 16 µm at the shipped extractors' 0.25 µm/px, more
+ * than a nucleus; a 512² tile's window is then at most 640², 1.56× its pixels.
+ */
+export const SEAM_MARGIN = 64;
+
 /** `session.addEventListener('adapted', (e) => e.detail.head)`: the `detail` of each event. */
 export type SessionEvents = {
   /** While adapting and while a region run goes. */
@@ -106,6 +122,12 @@ export type SessionEvents = {
   head: Head;
   /** A finished tile joined the results (from live prediction or a region run). */
   tile: SessionTile;
+  /**
+   * A tile's cells changed because a neighbour joined the results: traced again (in a worker)
+   * with the neighbours' margins, so cells crossing the seam between them are whole, each drawn
+   * by one of the two tiles. What showed the tile's cells replaces them.
+   */
+  cells: SessionTileCells;
   /** The threshold changed (not when a head brings its own). */
   threshold: number;
   /** The colour changed. */
@@ -114,8 +136,8 @@ export type SessionEvents = {
   tiling: Tiling;
   /** Anything a view of the session shows changed (state, head, results, settings). */
   change: Readonly<Record<string, never>>;
-  /** A tile of a region run failed (the run goes on). */
-  error: { readonly error: unknown; readonly task: 'region' };
+  /** A tile of a region run failed (the run goes on), or tracing a tile's cells again across its seams did. */
+  error: { readonly error: unknown; readonly task: 'region' | 'seams' };
   /** A newly placed patch's pre-fill ended: painted from the prediction, dropped (and why), or failed. */
   prefill: PrefillOutcome;
   /** Something was done, but not all of it: a GeoJSON export left out cells or holes (emitted before it returns). */
@@ -197,7 +219,11 @@ export interface Session extends TypedEventTarget<SessionEvents> {
    * the current threshold; otherwise they are traced here, on the caller's thread.
    */
   addResult(tile: ResultTile, contours?: TracedContours): void;
-  /** A result tile's cells at the current threshold, traced on the caller's thread. */
+  /**
+   * A result tile's cells at the current threshold, traced on the caller's thread with its
+   * neighbours' margins (SEAM_MARGIN): touching nuclei split, cells crossing a seam whole in
+   * one of the two tiles. Rings in tile pixels, which such a cell leaves.
+   */
   cells(tile: ResultTile): TileCell[];
   /**
    * The same cells traced in a worker (the compute's traceContours), off the caller's thread: what
@@ -227,6 +253,15 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   exportGeoJson(region?: Rect, options?: GeoJsonOptions): CellFeatureCollection;
   /** The same as gzip (a `.geojson.gz`, which QuPath opens as it opens `.geojson`). */
   exportGeoJsonGz(region?: Rect, options?: GeoJsonOptions): Promise<Blob>;
+  /**
+   * The cells of every finished tile in the region (default all), one row each: id, class and
+   * measurements (core/cells/cell-measurements.ts: area, perimeter, circularity, eccentricity,
+   * solidity, centroid, mean probability, and mean haematoxylin and eosin OD when the compute can
+   * read the slide's pixels), in µm where the slide's scale is known.
+   */
+  cellTable(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<CellRow[]>;
+  /** cellTable as CSV (core/cells/cell-csv.ts). */
+  exportCellsCsv(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<string>;
   /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
   exportMaskPng(region?: Rect): Promise<Blob>;
   exportSupportSet(): string;
@@ -289,19 +324,97 @@ export function createSession(options: SessionOptions): Session {
     onPending: changed,
   });
 
-  /** Areas from map pixels to level-0 pixels². */
-  const toTileCells = (found: readonly { rings: readonly Float64Array[]; area: number }[]): TileCell[] =>
-    found.map((c) => ({ rings: c.rings, area: c.area * grid.scaleX * grid.scaleY }));
+  /** Areas from map pixels to level-0 pixels², rings moved by (dx, dy) map pixels (window to tile). */
+  const toTileCells = (found: readonly TracedCell[], dx = 0, dy = 0): TileCell[] =>
+    found.map((c) => ({
+      rings: dx === 0 && dy === 0 ? c.rings : c.rings.map((ring) => ring.map((v, i) => v + (i % 2 === 0 ? dx : dy))),
+      area: c.area * grid.scaleX * grid.scaleY,
+    }));
 
-  const cells = (tile: ResultTile): TileCell[] =>
-    toTileCells(cellContours(tile.probabilities, tile.tile.width, tile.tile.height, { threshold }));
+  /** The tile and SEAM_MARGIN of its neighbours' probabilities around it (NaN where none is computed). */
+  const seamWindow = (tile: ResultTile) => {
+    const t = tile.tile;
+    const x0 = Math.max(0, t.x - SEAM_MARGIN);
+    const y0 = Math.max(0, t.y - SEAM_MARGIN);
+    const x1 = Math.min(grid.width, t.x + t.width + SEAM_MARGIN);
+    const y1 = Math.min(grid.height, t.y + t.height + SEAM_MARGIN);
+    const width = x1 - x0;
+    const probabilities = results.mosaic({ x: x0, y: y0, width, height: y1 - y0 }, NaN)!.probabilities;
+    // The tile's own numbers, whether or not it is among the results.
+    for (let y = 0; y < t.height; y++)
+      probabilities.set(tile.probabilities.subarray(y * t.width, (y + 1) * t.width), (t.y - y0 + y) * width + t.x - x0);
+    const seams: TraceWindow = {
+      owned: { x: t.x - x0, y: t.y - y0, width: t.width, height: t.height },
+      openEdges: { left: x0 > 0, top: y0 > 0, right: x1 < grid.width, bottom: y1 < grid.height },
+    };
+    return { probabilities, width, height: y1 - y0, window: seams, dx: x0 - t.x, dy: y0 - t.y };
+  };
+
+  const cells = (tile: ResultTile): TileCell[] => {
+    const w = seamWindow(tile);
+    return toTileCells(traceContours(w.probabilities, w.width, w.height, threshold, w.window).cells, w.dx, w.dy);
+  };
+
+  const traceInWorker = async (tile: ResultTile, at: number, signal?: AbortSignal) => {
+    const { dx, dy, ...map } = seamWindow(tile);
+    const traced = await compute.traceContours({ ...map, threshold: at, signal });
+    return toTileCells(traced.cells, dx, dy);
+  };
+
+  // Tiles whose cells are being traced again across a seam, each with its request's controller.
+  const reseaming = new Map<string, AbortController>();
+  const stopReseaming = () => {
+    for (const c of reseaming.values()) c.abort(new DOMException('the results changed', 'AbortError'));
+    reseaming.clear();
+  };
+  const reseam = (tile: ResultTile) => {
+    reseaming.get(tile.key)?.abort(new DOMException('traced again', 'AbortError'));
+    const controller = new AbortController();
+    reseaming.set(tile.key, controller);
+    const at = threshold;
+    traceInWorker(tile, at, controller.signal).then(
+      (found) => {
+        if (reseaming.get(tile.key) === controller) reseaming.delete(tile.key);
+        if (controller.signal.aborted || results.get(tile.key) !== tile || at !== threshold) return;
+        events.emit('cells', { tile, cells: found, threshold: at });
+      },
+      (error: unknown) => {
+        if (reseaming.get(tile.key) === controller) reseaming.delete(tile.key);
+        // Stopped (results dropped, a newer trace) or a pool shutting down: nothing to tell.
+        if (controller.signal.aborted || error instanceof PoolStateError) return;
+        events.emit('error', { error, task: 'seams' });
+      },
+    );
+  };
+
+  /** The results whose windows reach into `tile` (its neighbours within SEAM_MARGIN), without it. */
+  const neighbours = (tile: ResultTile): ResultTile[] => {
+    const t = tile.tile;
+    const out: ResultTile[] = [];
+    for (const other of results.values()) {
+      const o = other.tile;
+      if (other.key === tile.key) continue;
+      if (
+        o.x < t.x + t.width + SEAM_MARGIN &&
+        t.x < o.x + o.width + SEAM_MARGIN &&
+        o.y < t.y + t.height + SEAM_MARGIN &&
+        t.y < o.y + o.height + SEAM_MARGIN
+      )
+        out.push(other);
+    }
+    return out;
+  };
 
   const addResult = (tile: ResultTile, contours?: TracedContours) => {
     results.add(tile);
-    // The worker's tracing is the same cellContours call; one traced at an older threshold (the
-    // slider moved while the tile computed) is traced again here.
-    const found = contours && contours.threshold === threshold ? toTileCells(contours.cells) : cells(tile);
-    events.emit('tile', { tile, cells: found });
+    const around = neighbours(tile);
+    // The worker traced the tile alone (every seam unknown); with neighbours known, it and they
+    // are traced again across their seams in the workers ('cells'), never on the page's thread.
+    // One traced at an older threshold (the slider moved while it computed) is traced here.
+    const traced = contours !== undefined && contours.threshold === threshold;
+    events.emit('tile', { tile, cells: traced ? toTileCells(contours.cells) : cells(tile) });
+    if (traced && around.length > 0) reseam(tile);
+    for (const other of around) reseam(other);
     changed();
   };
 
@@ -315,6 +428,7 @@ export function createSession(options: SessionOptions): Session {
     head = next;
     headKey = key;
     threshold = next.threshold;
+    stopReseaming();
     results.clear();
     events.emit('head', next);
   };
@@ -340,6 +454,33 @@ export function createSession(options: SessionOptions): Session {
     const rect = region ? level0ToGrid(grid, region) : results.bounds();
     if (region && !rect) throw new RangeError('the region does not overlap the slide');
     return rect && results.mosaic(rect);
+  };
+
+  /** A mosaic's cells as instances, where it lies on the slide, and the slide's µm/px when known. */
+  const measuredRegion = (mosaic: { rect: Rect; probabilities: Float32Array }, at = threshold) => {
+    const instances = cellInstances(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold: at });
+    const origin = gridToLevel0(grid, mosaic.rect);
+    return {
+      instances,
+      placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
+      mpp: grid.mppSource !== 'assumed' ? grid.slideMpp : undefined,
+    };
+  };
+
+  const cellTable = async (region?: Rect, tableOptions: { readonly signal?: AbortSignal } = {}): Promise<CellRow[]> => {
+    const mosaic = mosaicOf(region);
+    if (!mosaic) return [];
+    const at = threshold;
+    const rgb = compute.readRegion
+      ? await readGridRgb(compute.readRegion.bind(compute), slide, grid, mosaic.rect, tableOptions.signal)
+      : undefined;
+    const { instances, placement, mpp } = measuredRegion(mosaic, at);
+    const measures = measureCells(instances, { placement, mpp, probabilities: mosaic.probabilities, rgb });
+    return measures.map((m, k) => ({
+      id: String(k + 1),
+      className,
+      measurements: measurementRecord(m, mpp !== undefined),
+    }));
   };
 
   return withEvents(events, {
@@ -479,19 +620,14 @@ export function createSession(options: SessionOptions): Session {
       tile: ResultTile,
       traceOptions: { readonly threshold?: number; readonly signal?: AbortSignal } = {},
     ) {
-      const traced = await compute.traceContours({
-        probabilities: tile.probabilities,
-        width: tile.tile.width,
-        height: tile.tile.height,
-        threshold: traceOptions.threshold ?? threshold,
-        signal: traceOptions.signal,
-      });
-      return toTileCells(traced.cells);
+      return traceInWorker(tile, traceOptions.threshold ?? threshold, traceOptions.signal);
     },
 
     setThreshold(next: number) {
       if (!(next > 0 && next < 1)) throw new RangeError(`threshold ${next} must be strictly between 0 and 1`);
       threshold = next;
+      // Whoever shows the cells traces them again at the new threshold (traceCells).
+      stopReseaming();
       events.emit('threshold', next);
       changed();
     },
@@ -510,6 +646,7 @@ export function createSession(options: SessionOptions): Session {
       prefill.drop('model');
       tilingRuns.abort(new DOMException('the tiling changed', 'AbortError'));
       tilingRuns = new AbortController();
+      stopReseaming();
       results.clear();
       events.emit('tiling', next);
       changed();
@@ -532,13 +669,14 @@ export function createSession(options: SessionOptions): Session {
       const mosaic = mosaicOf(region);
       const rgb = parseColor(color);
       if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
-      const found = cellContours(mosaic.probabilities, mosaic.rect.width, mosaic.rect.height, { threshold });
-      const origin = gridToLevel0(grid, mosaic.rect);
+      const { instances, placement, mpp } = measuredRegion(mosaic);
+      const measures = measureCells(instances, { placement, mpp, probabilities: mosaic.probabilities });
       const decimals = exportOptions.decimals ?? 2;
-      const { collection, droppedCells, droppedHoles } = cellsToGeoJsonReport(found, {
-        placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
+      const { collection, droppedCells, droppedHoles } = cellsToGeoJsonReport(instances.cells, {
+        placement,
         classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
-        ...(grid.mppSource !== 'assumed' ? { mpp: grid.slideMpp } : {}),
+        mpp,
+        measures,
         decimals,
       });
       if (droppedCells || droppedHoles) {
@@ -551,6 +689,12 @@ export function createSession(options: SessionOptions): Session {
     async exportGeoJsonGz(region?: Rect, exportOptions?: GeoJsonOptions) {
       const bytes = await gzip(JSON.stringify(this.exportGeoJson(region, exportOptions)));
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' });
+    },
+
+    cellTable,
+
+    async exportCellsCsv(region?: Rect, csvOptions?: { readonly signal?: AbortSignal }) {
+      return cellsToCsv(await cellTable(region, csvOptions));
     },
 
     async exportMaskPng(region?: Rect) {

@@ -942,6 +942,17 @@ export class FewShotSegmenter extends LitElement {
         </button>
         <button
           ?disabled=${!h.head}
+          id="export-cells-csv"
+          @click=${() =>
+            void h.exportCellsCsv().then(
+              (text) => this.download('cells.csv', new Blob([text], { type: 'text/csv' })),
+              (e: Error) => this.say(e.message, true),
+            )}
+        >
+          Cells CSV
+        </button>
+        <button
+          ?disabled=${!h.head}
           @click=${() =>
             void h.exportMaskPng().then(
               (b) => this.download('mask.png', b),

@@ -10,7 +10,7 @@ import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
-import type { TracedContours } from '../../core/cells/traced-contours.js';
+import type { TracedContours, TraceWindow } from '../../core/cells/traced-contours.js';
 import type {
   ExtractorSource,
   HeadWeights,
@@ -208,7 +208,7 @@ export class WorkerSlot {
 
   /** The cells of a probability map at a threshold, traced in this worker (the map is copied, not transferred). */
   async traceContours(
-    request: { probabilities: Float32Array; width: number; height: number; threshold: number },
+    request: { probabilities: Float32Array; width: number; height: number; threshold: number; window?: TraceWindow },
     signal?: AbortSignal,
   ): Promise<TracedContours> {
     return expect(await this.call({ type: 'trace-contours', ...request }, signal), 'contours', 'trace-contours')

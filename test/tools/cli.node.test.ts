@@ -23,6 +23,7 @@ const TOOLS = [
   ['fuzz', 'npm run fuzz'],
   ['seal-bundle', 'npm run seal-bundle'],
   ['compare-tilings', 'npm run compare-tilings'],
+  ['evaluate-instances', 'npm run evaluate-instances'],
 ] as const;
 
 interface Run {
@@ -220,4 +221,10 @@ test('progress: one line redrawn in place on a terminal, log lines above it; pla
   assert.match(first, /^rows 25% 1\/4 ETA \d+:\d\d$/);
   assert.match(last, /^rows 100% 4\/4 done in 0:00$/);
   assert.ok(!pipe.text.includes('\x1b') && !pipe.text.includes('\r'));
+});
+
+test('evaluate-instances skips with exit 0 and a message when the data folder is absent', async () => {
+  const r = await run('evaluate-instances', ['--data', path.join(os.tmpdir(), 'no-such-consep'), '--shots', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^evaluate-instances: skipped, .*instances_approx is not there/);
 });

@@ -8,6 +8,8 @@ import {
   type CellFeatureCollection,
   type Position,
 } from '../../../core/cells/geojson-export.js';
+import { cellInstances } from '../../../core/cells/cell-instances.js';
+import { measureCells } from '../../../core/cells/cell-measurements.js';
 import { levelPlacement, maskPlacement } from '../../../core/cells/mask-placement.js';
 import { rasterisePolygon } from '../../../core/cells/polygon-raster.js';
 import { dice, pairs as pairsOf, sampleLabelImages } from './mask-fixtures.js';
@@ -350,4 +352,34 @@ test('rounding repairs what it can: repeats merged, spikes cut, collapsed rings 
     ],
   ]);
   assert.equal(report.collection.features[2].properties.measurements['Area px^2'], 100);
+});
+
+test('with measures, each feature carries the cell’s measurements by QuPath’s names; the polygon’s area stays', () => {
+  const width = 40,
+    height = 30;
+  const mask = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if ((x - 12) ** 2 + (y - 15) ** 2 < 64 || (x > 25 && x < 35 && y > 3 && y < 25)) mask[y * width + x] = 1;
+  const instances = cellInstances(mask, width, height);
+  const placement = maskPlacement(10, 20, 2);
+  const mpp = { x: 0.25, y: 0.25 };
+  const measures = measureCells(instances, { placement, mpp });
+  const collection = cellsToGeoJson(instances.cells, { placement, mpp, classification: { name: 'N' }, measures });
+  assert.equal(collection.features.length, 2);
+  collection.features.forEach((f, k) => {
+    const m = f.properties.measurements;
+    assert.equal(m['Circularity'], measures[k].circularity);
+    assert.equal(m['Solidity'], measures[k].solidity);
+    assert.equal(m['Eccentricity'], measures[k].eccentricity);
+    assert.equal(m['Centroid X µm'], measures[k].centroidX);
+    assert.equal(m['Mask area µm^2'], instances.cells[k].area * 4 * 0.0625);
+    assert.ok(Number.isFinite(m['Area µm^2']) && Number.isFinite(m['Perimeter µm']));
+  });
+  // The rectangle starts higher up, so it is the first cell.
+  assert.equal(collection.features[0].properties.measurements['Solidity'], 1);
+  assert.throws(
+    () => cellsToGeoJson(instances.cells, { placement, classification: { name: 'N' }, measures: measures.slice(1) }),
+    /1 measurements for 2 cells/,
+  );
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cellContours } from '../../../core/cells/cell-contours.js';
+import { cellInstances } from '../../../core/cells/cell-instances.js';
 import { contoursTransfer, traceContours } from '../../../core/cells/traced-contours.js';
 
 const W = 64,
@@ -45,18 +45,18 @@ function componentAreas(p: Float32Array, t: number): number[] {
   return areas;
 }
 
-test('traceContours gives the components of p > threshold, as cellContours traces them', () => {
+test('traceContours gives the instances of p > threshold (components, touching nuclei split), as cellInstances', () => {
   for (const threshold of [0.3, 0.5, 0.8]) {
     const traced = traceContours(probabilities, W, H, threshold);
     assert.equal(traced.threshold, threshold);
-    // Components in raster order of their first pixel, as the flood fill finds them.
-    assert.deepEqual(
-      traced.cells.map((c) => c.area),
-      componentAreas(probabilities, threshold),
-    );
+    // The instances partition the components that a flood fill finds.
+    const components = componentAreas(probabilities, threshold);
+    const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
+    assert.equal(sum(traced.cells.map((c) => c.area)), sum(components));
+    assert.ok(traced.cells.length >= components.length);
     assert.deepEqual(
       traced.cells,
-      cellContours(probabilities, W, H, { threshold }).map((c) => ({ rings: c.rings, area: c.area })),
+      cellInstances(probabilities, W, H, { threshold }).cells.map((c) => ({ rings: c.rings, area: c.area })),
     );
   }
   const withHole = traceContours(probabilities, W, H, 0.92).cells;
@@ -64,6 +64,25 @@ test('traceContours gives the components of p > threshold, as cellContours trace
     withHole.some((c) => c.rings.length === 2),
     'the ring keeps its hole',
   );
+});
+
+test('with a window, only the owned part’s cells, whole across its open edge', () => {
+  const owned = { x: 0, y: 0, width: 32, height: H };
+  const traced = traceContours(probabilities, W, H, 0.5, {
+    owned,
+    openEdges: { left: false, top: false, right: true, bottom: false },
+  });
+  const all = cellInstances(probabilities, W, H, { threshold: 0.5 });
+  assert.ok(traced.cells.length > 0 && traced.cells.length < all.cells.length);
+  // Each cell is a whole one of the map's, or (of a blob touching the open edge) cut at x = 32.
+  const whole = new Set(all.cells.map((c) => JSON.stringify(c.rings.map((r) => [...r]))));
+  let across = 0;
+  for (const c of traced.cells) {
+    const xs = c.rings[0].filter((_, i) => i % 2 === 0);
+    if (Math.max(...xs) > 32) across++;
+    assert.ok(whole.has(JSON.stringify(c.rings.map((r) => [...r]))) || Math.max(...xs) <= 32);
+  }
+  assert.ok(across > 0, 'some cells reach across the seam, whole');
 });
 
 test('contoursTransfer names each buffer once, and the cells survive a transfer', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { cellContours } from '../../../core/cells/cell-contours.js';
+import { cellInstances } from '../../../core/cells/cell-instances.js';
 import { encodeBundle } from '../../../core/msd/bundle.js';
 import type { SlideDescription } from '../../../core/slide/pixel-source.js';
 import { WorkerPool, type PoolSlide } from '../../../plugin/pool/worker-pool.js';
@@ -10,7 +10,7 @@ import { randomWeights } from '../../core/msd/msd-test-cases.js';
 
 // The cells a worker traces (with a tile, or alone for a threshold change) through the real pool
 // over two workers served in this thread (worker/in-thread-worker.ts: the worker's own code and
-// messages, transfers included): they must be cellContours of the same probabilities at the same
+// messages, transfers included): they must be cellInstances of the same probabilities at the same
 // threshold, here on the test's thread, and their areas the count of pixels above it.
 const weights = [randomWeights(3, 4, 71)];
 const head = { W: [0.9, -0.6, 0.4, 0.7], b: -0.1 };
@@ -43,14 +43,14 @@ before(async () => {
 
 after(() => pool.close());
 
-/** The reference: cellContours on this thread, as the worker's answer shapes them. */
+/** The reference: cellInstances on this thread, as the worker's answer shapes them. */
 const reference = (p: Float32Array, width: number, height: number, threshold: number) =>
-  cellContours(p, width, height, { threshold }).map((c) => ({ rings: c.rings, area: c.area }));
+  cellInstances(p, width, height, { threshold }).cells.map((c) => ({ rings: c.rings, area: c.area }));
 
 /** A threshold that cuts the map into many cells: its median. */
 const median = (p: Float32Array) => Float32Array.from(p).sort()[p.length >> 1];
 
-test('a tile asked with contours comes with the cells cellContours finds in its probabilities', async () => {
+test('a tile asked with contours comes with the cells cellInstances finds in its probabilities', async () => {
   const tile = { x: 8, y: 16, width: 128, height: 96 };
   const plain = await pool.predictTile({ slide, level: 0, tile, tiling: 'whole' });
   assert.equal(plain.contours, undefined, 'not asked, not traced');

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { parseCellsCsv } from '../../../core/cells/cell-csv.js';
+import { cellInstances } from '../../../core/cells/cell-instances.js';
+import { encodeBundle } from '../../../core/msd/bundle.js';
+import { createSession, type Session, type TileCell } from '../../../core/session/session.js';
+import { createSupportSet } from '../../../core/support-set/support-set.js';
+import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
+import { encodeTiff } from '../../../tools/sample/tiff.js';
+import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
+import { randomWeights } from '../msd/msd-test-cases.js';
+
+// Two output tiles side by side, with touching nuclei across their seam: once both are results,
+// every cell is drawn whole by one tile — the first tile's cells traced again in the worker when
+// the second arrives — and exports count each once. The real pool (one in-thread worker) over a
+// generated 256×128 slide at the extractors' 0.25 µm/px (grid pixel = level-0 pixel).
+const encoded = encodeBundle({ classes: [{ name: 'c0', weights: randomWeights(3, 3, 5) }], mpp: 0.25, metadata: {} });
+const W = 256;
+const H = 128;
+const T = 128;
+const rgb = new Uint8Array(W * H * 3);
+for (let i = 0; i < W * H; i++) rgb.set([120 + (i % 60), 80 + (i % 40), 160 + (i % 50)], 3 * i);
+const tiff = encodeTiff([{ options: { width: W, height: H, samplesPerPixel: 3 }, pixels: rgb }]);
+
+const DISCS = [
+  { x: 118, y: 50, r: 11 },
+  { x: 139, y: 52, r: 10 },
+  { x: 40, y: 30, r: 9 },
+  { x: 200, y: 80, r: 8 },
+  { x: 128, y: 100, r: 7 },
+];
+const map = new Float32Array(W * H);
+for (let y = 0; y < H; y++)
+  for (let x = 0; x < W; x++)
+    map[y * W + x] = DISCS.some((d) => (x + 0.5 - d.x) ** 2 + (y + 0.5 - d.y) ** 2 <= d.r * d.r) ? 0.9 : 0.1;
+
+let pool: WorkerPool;
+let session: Session;
+
+before(async () => {
+  pool = await WorkerPool.create({ workers: 1, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
+  const loaded = await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
+  const slide = await pool.openSlide({
+    kind: 'blob',
+    blob: new Blob([tiff as Uint8Array<ArrayBuffer>]),
+    name: 's.tif',
+  });
+  const grid = pool.inferenceGrid(slide, { slideMpp: 0.25 });
+  assert.equal(grid.scaleX, 1);
+  const support = createSupportSet({ slide: { name: 's.tif', width: W, height: H }, extractorMpp: 0.25, scale: 1 });
+  session = createSession({ compute: pool, slide, grid, extractors: loaded.extractors, support, className: 'N' });
+});
+
+after(() => pool?.close());
+
+function tileAt(x: number) {
+  const probabilities = new Float32Array(T * T);
+  for (let y = 0; y < T; y++) probabilities.set(map.subarray(y * W + x, y * W + x + T), y * T);
+  return {
+    key: `seam-${x}`,
+    level0: { x, y: 0, width: T, height: T },
+    tile: { x, y: 0, width: T, height: T },
+    megapixels: (T * T) / 1e6,
+    probabilities,
+  };
+}
+
+/** Cells as comparable text in slide pixels (tile rings are in tile pixels). */
+const inSlide = (cells: readonly TileCell[], dx: number) =>
+  cells.map((c) => JSON.stringify(c.rings.map((r) => [...r].map((v, i) => (i % 2 === 0 ? v + dx : v)))));
+
+test('a cell across a tile seam is one cell: drawn whole by one tile, once in the exports; CSV with OD', async () => {
+  const whole = cellInstances(map, W, H, { threshold: session.threshold }).cells;
+  assert.equal(whole.length, 5);
+  const drawn = new Map<string, readonly TileCell[]>();
+  session.addEventListener('tile', (e) => drawn.set(e.detail.tile.key, e.detail.cells));
+  const retraced = new Promise<void>((resolve) =>
+    session.addEventListener('cells', (e) => {
+      drawn.set(e.detail.tile.key, e.detail.cells);
+      if (e.detail.tile.key === 'seam-0') resolve();
+    }),
+  );
+  const a = tileAt(0);
+  session.addResult(a);
+  // Alone, the left tile's cells stop at its right edge (its neighbour is not known yet).
+  for (const c of drawn.get(a.key)!) for (let i = 0; i < c.rings[0].length; i += 2) assert.ok(c.rings[0][i] <= T);
+  const b = tileAt(T);
+  session.addResult(b);
+  await retraced;
+  const fromTiles = [...inSlide(drawn.get(a.key)!, 0), ...inSlide(drawn.get(b.key)!, T)].sort();
+  const expected = whole.map((c) => JSON.stringify(c.rings.map((r) => [...r]))).sort();
+  assert.deepEqual(fromTiles, expected);
+  // session.cells (on this thread) and traceCells (in the worker) agree with what was drawn.
+  assert.deepEqual(session.cells(a), drawn.get(a.key));
+  assert.deepEqual(await session.traceCells(b), drawn.get(b.key));
+
+  const geojson = session.exportGeoJson();
+  assert.equal(geojson.features.length, 5);
+  assert.ok(geojson.features.every((f) => f.properties.measurements['Circularity'] > 0.8));
+  const rows = parseCellsCsv(await session.exportCellsCsv());
+  assert.equal(rows.length, 5);
+  for (const row of rows) {
+    assert.equal(row.className, 'N');
+    assert.ok(Math.abs(row.measurements['Probability mean'] - 0.9) < 1e-6);
+    assert.ok(row.measurements['Hematoxylin OD mean'] > 0 && row.measurements['Eosin OD mean'] > 0);
+    assert.ok(row.measurements['Mask area µm^2'] > 100 * 0.0625);
+  }
+  // The pair across the seam are two cells, with their centroids either side of it.
+  const centroids = rows.map((r) => r.measurements['Centroid X µm'] / 0.25).sort((p, q) => p - q);
+  assert.ok(centroids.some((x) => Math.abs(x - 118) < 2) && centroids.some((x) => Math.abs(x - 139) < 2));
+});
+
+test('tiles arriving with the worker’s tracing of each alone are both traced again across their seam', async () => {
+  session.setTiling(session.tiling === 'whole' ? 'patches' : 'whole'); // drops the results
+  const whole = cellInstances(map, W, H, { threshold: session.threshold }).cells;
+  const a = { ...tileAt(0), key: 'worker-0' };
+  const b = { ...tileAt(T), key: 'worker-128' };
+  const alone = (t: typeof a) =>
+    pool.traceContours({ probabilities: t.probabilities, width: T, height: T, threshold: session.threshold });
+  const [tracedA, tracedB] = [await alone(a), await alone(b)];
+  const drawn = new Map<string, readonly TileCell[]>();
+  session.addEventListener('tile', (e) => drawn.set(e.detail.tile.key, e.detail.cells));
+  const both = new Promise<void>((resolve) => {
+    const seen = new Set<string>();
+    session.addEventListener('cells', (e) => {
+      drawn.set(e.detail.tile.key, e.detail.cells);
+      seen.add(e.detail.tile.key);
+      if (seen.has(a.key) && seen.has(b.key)) resolve();
+    });
+  });
+  session.addResult(a, tracedA);
+  session.addResult(b, tracedB);
+  // As the worker traced it, the right tile's cell at the seam is cut there.
+  const atSeam = (cells: readonly TileCell[]) => cells.filter((c) => c.rings[0].some((v, i) => i % 2 === 0 && v < 1));
+  assert.ok(atSeam(drawn.get(b.key)!).length > 0);
+  await both;
+  // Traced again, the cells at the seam start left of it: the left tile's, whole.
+  assert.deepEqual(atSeam(drawn.get(b.key)!), []);
+  const fromTiles = [...inSlide(drawn.get(a.key)!, 0), ...inSlide(drawn.get(b.key)!, T)].sort();
+  assert.deepEqual(fromTiles, whole.map((c) => JSON.stringify(c.rings.map((r) => [...r]))).sort());
+});
