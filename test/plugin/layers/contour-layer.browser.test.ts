@@ -160,7 +160,7 @@ describe('contour layer alignment', function () {
     const moving = createContourLayer(viewer, {
       color: '#00ffff',
       lineWidth: LINE_WIDTH,
-      reprojectAbove: 0,
+      cacheAbove: 0,
       restMs: 3000,
     });
     try {
