@@ -352,19 +352,14 @@ function storeTile(tile: ContourTile): StoredTile {
   const sy = level0.height / height;
   const boxes = new Float64Array(4 * cells.length);
   const areas = new Float64Array(cells.length);
-  const groups: CellGroup[] = [];
+  const outlines: string[] = new Array(cells.length);
+  const segmentsOf = new Uint32Array(cells.length);
   let totalArea = 0;
-  // One SVG path string per group, parsed once: Path2D's moveTo/lineTo cost a call into the
-  // browser per vertex, fifty times slower for a tile of thousands of cells.
-  let parts: string[] = [];
-  let group = emptyBox();
-  let segments = 0,
-    diagonals = 0,
-    first = 0;
   for (let c = 0; c < cells.length; c++) {
     const cell = cells[c];
     if (cell.rings.length === 0) throw new RangeError(`tile ${tile.key}, cell ${c} has no ring`);
     const own = emptyBox();
+    let d = '';
     for (let r = 0; r < cell.rings.length; r++) {
       const ring = cell.rings[r];
       if (ring.length < 6 || ring.length % 2 !== 0) {
@@ -372,7 +367,6 @@ function storeTile(tile: ContourTile): StoredTile {
           `tile ${tile.key}, cell ${c}: ring ${r} has ${ring.length} coordinates; a ring is ≥ 3 x, y pairs`,
         );
       }
-      let d = '';
       for (let i = 0; i < ring.length; i += 2) {
         const x = ring[i] * sx;
         const y = ring[i + 1] * sy;
@@ -382,29 +376,41 @@ function storeTile(tile: ContourTile): StoredTile {
         d += `${i === 0 ? 'M' : 'L'}${Math.round(x * 1000) / 1000} ${Math.round(y * 1000) / 1000}`;
         if (r === 0) extend(own, x, y);
       }
-      parts.push(d, 'Z');
-      segments += ring.length / 2;
+      d += 'Z';
+      segmentsOf[c] += ring.length / 2;
     }
+    outlines[c] = d;
     boxes.set([level0.x + own[0], level0.y + own[1], level0.x + own[2], level0.y + own[3]], 4 * c);
     areas[c] = cell.area * sx * sy;
     totalArea += areas[c];
-    diagonals += Math.hypot(own[2] - own[0], own[3] - own[1]);
-    extend(group, own[0], own[1]);
-    extend(group, own[2], own[3]);
-    if (c + 1 - first === GROUP_CELLS || c + 1 === cells.length) {
-      groups.push({
-        x: level0.x,
-        y: level0.y,
-        path: new Path2D(parts.join('')),
-        bounds: [level0.x + group[0], level0.y + group[1], level0.x + group[2], level0.y + group[3]],
-        segments,
-        cellSize: diagonals / (c + 1 - first),
-      });
-      parts = [];
-      group = emptyBox();
-      segments = diagonals = 0;
-      first = c + 1;
+  }
+  // Groups are bands of the tile (cells by the middle of their box, top to bottom), whatever
+  // order the cells came in: a group's raster is then about its share of the tile, not all of it.
+  const order = Array.from(cells, (_, c) => c).sort(
+    (p, q) => boxes[4 * p + 1] + boxes[4 * p + 3] - boxes[4 * q + 1] - boxes[4 * q + 3],
+  );
+  const groups: CellGroup[] = [];
+  for (let first = 0; first < order.length; first += GROUP_CELLS) {
+    const members = order.slice(first, first + GROUP_CELLS);
+    // One SVG path string per group, parsed once: Path2D's moveTo/lineTo cost a call into the
+    // browser per vertex, fifty times slower for a tile of thousands of cells.
+    const group = emptyBox();
+    let segments = 0,
+      diagonals = 0;
+    for (const c of members) {
+      extend(group, boxes[4 * c], boxes[4 * c + 1]);
+      extend(group, boxes[4 * c + 2], boxes[4 * c + 3]);
+      segments += segmentsOf[c];
+      diagonals += Math.hypot(boxes[4 * c + 2] - boxes[4 * c], boxes[4 * c + 3] - boxes[4 * c + 1]);
     }
+    groups.push({
+      x: level0.x,
+      y: level0.y,
+      path: new Path2D(members.map((c) => outlines[c]).join('')),
+      bounds: group,
+      segments,
+      cellSize: diagonals / members.length,
+    });
   }
   let bounds: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const g of groups) {
