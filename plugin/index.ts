@@ -77,7 +77,14 @@ export {
   type TileFailure,
 } from '../core/session/region-run.js';
 export { createMaskLayer, type MaskLayer, type MaskStyle } from './layers/mask-layer.js';
-export { createContourLayer, type ContourLayer, type ContourStyle } from './layers/contour-layer.js';
+export {
+  createContourLayer,
+  type CellClick,
+  type CellHit,
+  type ContourLayer,
+  type ContourLayerEvents,
+  type ContourStyle,
+} from './layers/contour-layer.js';
 export {
   createSupportTools,
   type SupportTools,

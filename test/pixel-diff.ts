@@ -1,8 +1,6 @@
-import assert from 'node:assert/strict';
-
-/** Mean and largest absolute difference of two equally long sample arrays. */
+/** Mean and largest absolute difference of two equally long sample arrays (Node and browser tests). */
 export function pixelDiff(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number } {
-  assert.equal(a.length, b.length, 'arrays of different lengths');
+  if (a.length !== b.length) throw new Error(`arrays of different lengths: ${a.length} and ${b.length}`);
   let sum = 0;
   let max = 0;
   for (let i = 0; i < a.length; i++) {

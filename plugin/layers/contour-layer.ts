@@ -1,8 +1,12 @@
 import type OpenSeadragon from 'openseadragon';
 import type { Rect } from '../../core/math/rect.js';
+import { CellIndex } from '../../core/cells/cell-index.js';
+import { withEvents } from '../../core/events/event-handle.js';
+import { Emitter, type TypedEventTarget } from '../../core/events/typed-events.js';
 import { parseColor } from './css-color.js';
 import { createOverlayCanvas, type OverlayCanvasOptions, type OverlayFrame } from './overlay-canvas.js';
-import { args, boxInsideQuad, boxMeetsQuad, compose, invert, local, type Affine } from './view-transform.js';
+import { createRasterCache, type Context2D, type RasterItem } from './raster-cache.js';
+import { args, boxInsideQuad, boxMeetsQuad, clickToLevel0, local, scaleOf, type Affine } from './view-transform.js';
 
 /**
  * One cell's outline. core/cells/cell-contours.ts's CellContour is one as it is: rings as flat
@@ -46,13 +50,14 @@ export interface ContourLayerOptions extends OverlayCanvasOptions, Partial<Conto
    */
   readonly minCellSize?: number;
   /**
-   * Above this many outline segments in view, a change of view is first shown by moving the
-   * last drawing (exact: the change is affine) and the outlines are drawn afresh once the view
-   * has rested for `restMs`: stroking costs about a microsecond per segment on a CPU raster,
-   * too much to repeat on every frame of a zoom. Default 20 000. 0: always.
+   * Above this many outline segments in view, outlines are shown from rasters cached per group
+   * of cells (raster-cache.ts): a pan or zoom moves them, and only what comes into view, or
+   * what a zoom left blurred once it rests, is stroked again, a few groups per frame. Below it
+   * they are stroked afresh every frame: about a microsecond per segment on a CPU raster
+   * (bench:draw), so 5 000 keep a frame within a third of 50 fps's 20 ms. Default 5 000. 0: always cached.
    */
-  readonly reprojectAbove?: number;
-  /** Default 150. */
+  readonly cacheAbove?: number;
+  /** A zoom is drawn sharp again once it has rested this long. Default 150. */
   readonly restMs?: number;
 }
 
@@ -65,7 +70,31 @@ export interface CellsInView {
   readonly area: number;
 }
 
-export interface ContourLayer {
+/** A cell found at a point: the tile it was added in and its place in that tile's `cells`. */
+export interface CellHit {
+  readonly key: string;
+  readonly index: number;
+  readonly cell: ContourCell;
+}
+
+/** A click on the slide (a quick one: not the end of a drag), while the layer is shown. */
+export interface CellClick {
+  /** Where, in level-0 pixels. */
+  readonly x: number;
+  readonly y: number;
+  /** The cell there, or null between cells. */
+  readonly hit: CellHit | null;
+}
+
+export type ContourLayerEvents = {
+  /**
+   * Each click on the slide. A click on a cell selects it rather than zooming in
+   * (OpenSeadragon's click-to-zoom is kept for clicks between cells).
+   */
+  cellclick: CellClick;
+};
+
+export interface ContourLayer extends TypedEventTarget<ContourLayerEvents> {
   readonly canvas: HTMLCanvasElement;
   visible: boolean;
   readonly style: ContourStyle;
@@ -79,109 +108,114 @@ export interface ContourLayer {
   clear(): void;
   /** Counted whether the layer is shown or not. */
   inView(): CellsInView;
+  /**
+   * The cell whose outline holds level-0 point (x, y) (holes excluded), or null. Where tiles
+   * overlap and several do, the smallest. A spatial index per tile: microseconds among 100 000.
+   */
+  cellAt(x: number, y: number): CellHit | null;
   redraw(): void;
   destroy(): void;
 }
 
-interface StoredTile {
-  readonly key: string;
+/** Cells of a tile drawn and cached together: a band of the tile in the tracer's raster order. */
+interface CellGroup extends RasterItem {
   /** Level-0 origin of the tile: the path's coordinates are relative to it. */
   readonly x: number;
   readonly y: number;
-  /** All outlines in level-0 pixels relative to (x, y), made once. */
+  /** The group's outlines in level-0 pixels relative to (x, y), made once. */
   readonly path: Path2D;
-  /** Per cell: minX, minY, maxX, maxY of the outer ring in level-0 pixels. */
-  readonly boxes: Float64Array;
-  /** Per cell, level-0 pixels². */
-  readonly areas: Float64Array;
-  readonly bounds: readonly [number, number, number, number];
-  readonly totalArea: number;
   /** Line segments in the path: the cost of stroking it. */
   readonly segments: number;
   /** Mean diagonal of the cells' boxes, level-0 pixels. */
   readonly cellSize: number;
 }
 
+interface StoredTile {
+  readonly key: string;
+  readonly cells: readonly ContourCell[];
+  readonly groups: readonly CellGroup[];
+  /** Per cell: minX, minY, maxX, maxY of the outer ring in level-0 pixels. */
+  readonly boxes: Float64Array;
+  /** Per cell, level-0 pixels². */
+  readonly areas: Float64Array;
+  readonly bounds: readonly [number, number, number, number];
+  readonly totalArea: number;
+  readonly index: CellIndex;
+}
+
 /**
- * Cell outlines as vector shapes over an OpenSeadragon viewer, on one canvas: each tile's
- * cells are one Path2D, built once, stroked through the view's transform (view-transform.ts),
- * so tens of thousands of cells cost a stroke call per visible tile and no DOM node per cell.
+ * Cells per group. Stroking 256 nuclei of ~14 vertices takes a few milliseconds on a CPU, so a
+ * frame's drawing budget (raster-cache.ts) holds one or two groups even on a loaded machine.
+ */
+const GROUP_CELLS = 256;
+
+/**
+ * Cell outlines as vector shapes over an OpenSeadragon viewer, on one canvas: a tile's cells are
+ * a few Path2Ds, built once, stroked through the view's transform (view-transform.ts), so tens
+ * of thousands of cells cost a stroke call per group and no DOM node per cell; above
+ * `cacheAbove` segments in view they are shown from cached rasters (raster-cache.ts).
  */
 export function createContourLayer(viewer: OpenSeadragon.Viewer, options: ContourLayerOptions = {}): ContourLayer {
   let style = checkStyle({ ...DEFAULT_CONTOUR_STYLE, ...definedOf(options) });
   const minCellSize = options.minCellSize ?? 2;
-  const reprojectAbove = options.reprojectAbove ?? 20_000;
-  const restMs = options.restMs ?? 150;
+  const cacheAbove = options.cacheAbove ?? 5_000;
   const tiles = new Map<string, StoredTile>();
+  const events = new Emitter<ContourLayerEvents>();
   let cellCount = 0;
-  /** Tiles or style changed since the last full drawing. */
-  let changed = true;
-  let drawFresh = false;
-  let restTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last full drawing, when it was costly enough to move instead of redraw. */
-  let last: { image: OffscreenCanvas | HTMLCanvasElement; toCanvas: Affine } | undefined;
+  let drawAll = false;
 
-  const draw = (frame: OverlayFrame) => {
-    const { ctx, toCanvas } = frame;
-    if (last && !changed && !drawFresh) {
-      ctx.setTransform(...args(compose(toCanvas, invert(last.toCanvas))));
-      ctx.drawImage(last.image, 0, 0);
-      clearTimeout(restTimer);
-      restTimer = setTimeout(() => {
-        drawFresh = true;
-        host.invalidate();
-      }, restMs);
-      return;
-    }
-    changed = false;
-    drawFresh = false;
-    const segments = drawOutlines(frame);
-    if (segments <= reprojectAbove) {
-      last = undefined;
-      return;
-    }
-    const image =
-      last?.image.width === frame.width && last.image.height === frame.height
-        ? last.image
-        : newCanvas(frame.width, frame.height);
-    const copy = image.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
-    copy.clearRect(0, 0, image.width, image.height);
-    copy.drawImage(ctx.canvas, 0, 0);
-    last = { image, toCanvas };
-  };
-
-  /** Strokes every tile in view; returns the segments stroked. */
-  const drawOutlines = ({ ctx, toCanvas, view, scale, pixelRatio }: OverlayFrame): number => {
+  /** Strokes a group through `toTarget` (level-0 → the target's device pixels). */
+  const strokeGroup = (ctx: Context2D, g: CellGroup, toTarget: Affine, pixelRatio: number) => {
+    const scale = scaleOf(toTarget);
     ctx.strokeStyle = style.color;
     ctx.fillStyle = style.color;
     // The path is in level-0 pixels: divide by the zoom for a constant width on screen.
     ctx.lineWidth = (style.lineWidth * pixelRatio) / scale;
     // Simplified outlines have sharp corners: bevel them rather than draw long miter spikes.
     ctx.miterLimit = 2;
-    const smallest = (minCellSize * pixelRatio) / scale;
-    let segments = 0;
-    for (const t of tiles.values()) {
-      const [x0, y0, x1, y1] = t.bounds;
-      if (t.cellSize < smallest || !boxMeetsQuad(x0, y0, x1, y1, view)) continue;
-      ctx.setTransform(...args(local(toCanvas, t.x, t.y)));
-      if (style.fillOpacity > 0) {
-        ctx.globalAlpha = style.fillOpacity;
-        ctx.fill(t.path, 'evenodd');
-        ctx.globalAlpha = 1;
-      }
-      ctx.stroke(t.path);
-      segments += t.segments;
+    ctx.setTransform(...args(local(toTarget, g.x, g.y)));
+    if (style.fillOpacity > 0) {
+      ctx.globalAlpha = style.fillOpacity;
+      ctx.fill(g.path, 'evenodd');
+      ctx.globalAlpha = 1;
     }
-    return segments;
+    ctx.stroke(g.path);
   };
 
-  const host = createOverlayCanvas(viewer, draw, {
+  const host = createOverlayCanvas(viewer, (frame) => draw(frame), {
     className: options.className ?? 'fewshot-contour-layer',
     item: options.item,
   });
+  const cache = createRasterCache<CellGroup>({
+    draw: strokeGroup,
+    // Half the line, a pixel of antialiasing and one for the miter.
+    pad: (pixelRatio) => (style.lineWidth * pixelRatio) / 2 + 2,
+    restMs: options.restMs ?? 150,
+    invalidate: () => host.invalidate(),
+  });
+
+  const draw = (frame: OverlayFrame) => {
+    const { view, scale, pixelRatio } = frame;
+    const smallest = (minCellSize * pixelRatio) / scale;
+    const shown: CellGroup[] = [];
+    let segments = 0;
+    for (const t of tiles.values()) {
+      if (!boxMeetsQuad(...t.bounds, view)) continue;
+      for (const g of t.groups) {
+        if (g.cellSize < smallest || !boxMeetsQuad(...g.bounds, view)) continue;
+        shown.push(g);
+        segments += g.segments;
+      }
+    }
+    const all = drawAll;
+    drawAll = false;
+    if (segments > cacheAbove) cache.draw(frame, shown, all);
+    else for (const g of shown) strokeGroup(frame.ctx, g, frame.toCanvas, pixelRatio);
+  };
+
   if (options.visible === false) host.visible = false;
-  const contentChanged = () => {
-    changed = true;
+  const styleChanged = () => {
+    cache.outdate();
     host.invalidate();
   };
 
@@ -189,11 +223,22 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
     const old = tiles.get(key);
     if (!old) return false;
     tiles.delete(key);
+    for (const g of old.groups) cache.forget(g);
     cellCount -= old.areas.length;
     return true;
   };
 
-  return {
+  const onClick = (event: OpenSeadragon.CanvasClickEvent) => {
+    if (!event.quick || !host.visible) return;
+    const [x, y] = clickToLevel0(viewer, event.position, options.item);
+    if (!Number.isFinite(x)) return;
+    const hit = layer.cellAt(x, y);
+    if (hit) event.preventDefaultAction = true;
+    events.emit('cellclick', { x, y, hit });
+  };
+  viewer.addHandler('canvas-click', onClick);
+
+  const layer: ContourLayer = withEvents(events, {
     get canvas() {
       return host.canvas;
     },
@@ -208,18 +253,18 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
     },
     setStyle(change) {
       style = checkStyle({ ...style, ...definedOf(change) });
-      contentChanged();
+      styleChanged();
     },
     addTile(tile) {
       const stored = storeTile(tile);
       remove(tile.key);
       tiles.set(tile.key, stored);
       cellCount += stored.areas.length;
-      contentChanged();
+      host.invalidate();
     },
     removeTile(key) {
       const removed = remove(key);
-      if (removed) contentChanged();
+      if (removed) host.invalidate();
       return removed;
     },
     has(key) {
@@ -233,8 +278,9 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
     },
     clear() {
       tiles.clear();
+      cache.clear();
       cellCount = 0;
-      contentChanged();
+      host.invalidate();
     },
     inView() {
       const view = host.viewQuad();
@@ -259,18 +305,35 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
       }
       return { cells, area };
     },
+    cellAt(x, y) {
+      let best: CellHit | null = null;
+      let bestArea = Infinity;
+      for (const t of tiles.values()) {
+        const [x0, y0, x1, y1] = t.bounds;
+        if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+        for (const i of t.index.cellsAt(x, y)) {
+          if (t.areas[i] < bestArea) {
+            bestArea = t.areas[i];
+            best = { key: t.key, index: i, cell: t.cells[i] };
+          }
+        }
+      }
+      return best;
+    },
     redraw() {
-      drawFresh = true;
+      cache.outdate();
+      drawAll = true;
       host.drawNow();
     },
     destroy() {
-      clearTimeout(restTimer);
+      viewer.removeHandler('canvas-click', onClick);
       tiles.clear();
+      cache.destroy();
       cellCount = 0;
-      last = undefined;
       host.destroy();
     },
-  };
+  });
+  return layer;
 }
 
 function storeTile(tile: ContourTile): StoredTile {
@@ -287,25 +350,16 @@ function storeTile(tile: ContourTile): StoredTile {
   }
   const sx = level0.width / width;
   const sy = level0.height / height;
-  // One SVG path string parsed once: Path2D's moveTo/lineTo cost a call into the browser per
-  // vertex, fifty times slower for a tile of thousands of cells.
-  const parts: string[] = [];
   const boxes = new Float64Array(4 * cells.length);
   const areas = new Float64Array(cells.length);
-  let minX = Infinity,
-    minY = Infinity,
-    maxX = -Infinity,
-    maxY = -Infinity;
-  let totalArea = 0,
-    segments = 0,
-    diagonals = 0;
+  const outlines: string[] = new Array(cells.length);
+  const segmentsOf = new Uint32Array(cells.length);
+  let totalArea = 0;
   for (let c = 0; c < cells.length; c++) {
     const cell = cells[c];
     if (cell.rings.length === 0) throw new RangeError(`tile ${tile.key}, cell ${c} has no ring`);
-    let bx0 = Infinity,
-      by0 = Infinity,
-      bx1 = -Infinity,
-      by1 = -Infinity;
+    const own = emptyBox();
+    let d = '';
     for (let r = 0; r < cell.rings.length; r++) {
       const ring = cell.rings[r];
       if (ring.length < 6 || ring.length % 2 !== 0) {
@@ -313,7 +367,6 @@ function storeTile(tile: ContourTile): StoredTile {
           `tile ${tile.key}, cell ${c}: ring ${r} has ${ring.length} coordinates; a ring is ≥ 3 x, y pairs`,
         );
       }
-      let d = '';
       for (let i = 0; i < ring.length; i += 2) {
         const x = ring[i] * sx;
         const y = ring[i + 1] * sy;
@@ -321,53 +374,65 @@ function storeTile(tile: ContourTile): StoredTile {
           throw new RangeError(`tile ${tile.key}, cell ${c}: ring ${r} has a vertex that is not a number`);
         // A thousandth of a level-0 pixel: far below what any zoom shows, and short strings.
         d += `${i === 0 ? 'M' : 'L'}${Math.round(x * 1000) / 1000} ${Math.round(y * 1000) / 1000}`;
-        if (r === 0) {
-          if (x < bx0) bx0 = x;
-          if (x > bx1) bx1 = x;
-          if (y < by0) by0 = y;
-          if (y > by1) by1 = y;
-        }
+        if (r === 0) extend(own, x, y);
       }
-      parts.push(d, 'Z');
-      segments += ring.length / 2;
+      d += 'Z';
+      segmentsOf[c] += ring.length / 2;
     }
-    boxes[4 * c] = level0.x + bx0;
-    boxes[4 * c + 1] = level0.y + by0;
-    boxes[4 * c + 2] = level0.x + bx1;
-    boxes[4 * c + 3] = level0.y + by1;
+    outlines[c] = d;
+    boxes.set([level0.x + own[0], level0.y + own[1], level0.x + own[2], level0.y + own[3]], 4 * c);
     areas[c] = cell.area * sx * sy;
     totalArea += areas[c];
-    diagonals += Math.hypot(bx1 - bx0, by1 - by0);
-    if (bx0 < minX) minX = bx0;
-    if (by0 < minY) minY = by0;
-    if (bx1 > maxX) maxX = bx1;
-    if (by1 > maxY) maxY = by1;
   }
-  const bounds: [number, number, number, number] = cells.length
-    ? [level0.x + minX, level0.y + minY, level0.x + maxX, level0.y + maxY]
-    : // An empty tile is never in view.
-      [Infinity, Infinity, -Infinity, -Infinity];
-  const path = new Path2D(parts.join(''));
-  return {
-    key: tile.key,
-    x: level0.x,
-    y: level0.y,
-    path,
-    boxes,
-    areas,
-    bounds,
-    totalArea,
-    segments,
-    cellSize: cells.length ? diagonals / cells.length : 0,
-  };
+  // Groups are bands of the tile (cells by the middle of their box, top to bottom), whatever
+  // order the cells came in: a group's raster is then about its share of the tile, not all of it.
+  const order = Array.from(cells, (_, c) => c).sort(
+    (p, q) => boxes[4 * p + 1] + boxes[4 * p + 3] - boxes[4 * q + 1] - boxes[4 * q + 3],
+  );
+  const groups: CellGroup[] = [];
+  for (let first = 0; first < order.length; first += GROUP_CELLS) {
+    const members = order.slice(first, first + GROUP_CELLS);
+    // One SVG path string per group, parsed once: Path2D's moveTo/lineTo cost a call into the
+    // browser per vertex, fifty times slower for a tile of thousands of cells.
+    const group = emptyBox();
+    let segments = 0,
+      diagonals = 0;
+    for (const c of members) {
+      extend(group, boxes[4 * c], boxes[4 * c + 1]);
+      extend(group, boxes[4 * c + 2], boxes[4 * c + 3]);
+      segments += segmentsOf[c];
+      diagonals += Math.hypot(boxes[4 * c + 2] - boxes[4 * c], boxes[4 * c + 3] - boxes[4 * c + 1]);
+    }
+    groups.push({
+      x: level0.x,
+      y: level0.y,
+      path: new Path2D(members.map((c) => outlines[c]).join('')),
+      bounds: group,
+      segments,
+      cellSize: diagonals / members.length,
+    });
+  }
+  let bounds: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const g of groups) {
+    bounds = [
+      Math.min(bounds[0], g.bounds[0]),
+      Math.min(bounds[1], g.bounds[1]),
+      Math.max(bounds[2], g.bounds[2]),
+      Math.max(bounds[3], g.bounds[3]),
+    ];
+  }
+  // (An empty tile's bounds are empty: it is never in view.)
+  const index = new CellIndex({ cells, boxes, x: level0.x, y: level0.y, scaleX: sx, scaleY: sy });
+  return { key: tile.key, cells, groups, boxes, areas, bounds, totalArea, index };
 }
 
-function newCanvas(width: number, height: number): OffscreenCanvas | HTMLCanvasElement {
-  if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(width, height);
-  const canvas = document.createElement('canvas');
-  canvas.width = width;
-  canvas.height = height;
-  return canvas;
+const emptyBox = (): [number, number, number, number] => [Infinity, Infinity, -Infinity, -Infinity];
+
+function extend(b: [number, number, number, number], x: number, y: number): void {
+  if (x < b[0]) b[0] = x;
+  if (y < b[1]) b[1] = y;
+  if (x > b[2]) b[2] = x;
+  if (y > b[3]) b[3] = y;
 }
 
 function definedOf(options: Partial<ContourStyle>): Partial<ContourStyle> {

@@ -170,3 +170,20 @@ export function pointInQuad(x: number, y: number, q: Float64Array): boolean {
 export function args(t: Affine): [number, number, number, number, number, number] {
   return [t.a, t.b, t.c, t.d, t.e, t.f];
 }
+
+/**
+ * A canvas click's position (OpenSeadragon's event.position, viewer element CSS pixels) in the
+ * item's level-0 pixels, or NaNs with no slide open. OpenSeadragon 6 mirrors a click's position
+ * (only a click's) before raising it when the viewport is flipped; imageToElement already holds
+ * the flip, so that is undone first.
+ */
+export function clickToLevel0(
+  viewer: OpenSeadragon.Viewer,
+  position: { readonly x: number; readonly y: number },
+  itemOf: (viewer: OpenSeadragon.Viewer) => OpenSeadragon.TiledImage | undefined = slideItem,
+): [number, number] {
+  const item = itemOf(viewer);
+  if (!item) return [NaN, NaN];
+  const x = viewer.viewport.getFlip() ? viewer.viewport.getContainerSize().x - position.x : position.x;
+  return apply(invert(imageToElement(viewer, item)), x, position.y);
+}

@@ -7,7 +7,7 @@ import {
   type SupportLabel,
   type SupportSetStore,
 } from '../../core/support-set/support-set.js';
-import { apply, imageToElement, invert, slideItem } from '../layers/view-transform.js';
+import { apply, clickToLevel0, imageToElement, invert, slideItem } from '../layers/view-transform.js';
 
 /**
  * The support-set tools on an OpenSeadragon viewer: pointer gestures turned into edits of a
@@ -112,11 +112,7 @@ export function createSupportTools(
   };
   const onClick = (event: OpenSeadragon.CanvasClickEvent) => {
     if (!event.quick) return;
-    // OpenSeadragon 6 mirrors a click's position (only a click's) before raising it when the
-    // viewport is flipped; the transform above already contains the flip, so undo that.
-    const size = viewer.viewport.getContainerSize();
-    const raw = viewer.viewport.getFlip() ? { x: size.x - event.position.x, y: event.position.y } : event.position;
-    const at = toLevel0(raw as OpenSeadragon.Point);
+    const at = clickToLevel0(viewer, event.position);
     if (tool === 'place') {
       event.preventDefaultAction = true;
       const hit = store.patchAt(at[0], at[1]);

@@ -1,12 +1,17 @@
+import { sendMouse } from '@web/test-runner-commands';
 import { assert } from 'chai';
 import OpenSeadragon from 'openseadragon';
 import {
   createContourLayer,
+  type CellClick,
   type ContourCell,
   type ContourLayer,
   type ContourTile,
 } from '../../../plugin/layers/contour-layer.js';
 import { cellContours } from '../../../core/cells/cell-contours.js';
+import { signedArea } from '../../../core/cells/ring-geometry.js';
+import { SeededRandom } from '../../../core/math/seeded-random.js';
+import { insideByWinding, randomCell } from '../../core/cells/random-cells.js';
 import {
   GRID_SCALE,
   MARKS,
@@ -21,6 +26,7 @@ import {
   openViewer,
   pixelsWhere,
   readCanvas,
+  resultTiles,
   settle,
   view,
   type Pixels,
@@ -160,7 +166,7 @@ describe('contour layer alignment', function () {
     const moving = createContourLayer(viewer, {
       color: '#00ffff',
       lineWidth: LINE_WIDTH,
-      reprojectAbove: 0,
+      cacheAbove: 0,
       restMs: 3000,
     });
     try {
@@ -432,4 +438,108 @@ describe('contour layer: cells and area in view', function () {
     for (let i = 3; i < drawn.length; i += 4) if (drawn[i] > 0) opaque++;
     assert.isAbove(opaque, (drawn.length / 4) * 0.2, 'the cells are drawn');
   });
+});
+
+describe('contour layer: the cell at a point, and clicks on cells', function () {
+  let viewer: OpenSeadragon.Viewer;
+  let layer: ContourLayer;
+
+  before(async () => {
+    viewer = await openViewer();
+    layer = createContourLayer(viewer);
+  });
+  after(() => {
+    layer.destroy();
+    closeViewer(viewer);
+  });
+
+  /** The 2 × 2 result tiles (half resolution) with cells from `place`, their areas the outer rings'. */
+  function tilesOf(place: (random: SeededRandom) => [number, number][], seed: number): ContourTile[] {
+    const random = new SeededRandom(seed);
+    return resultTiles(() => 0).map(({ key, level0, tile }) => ({
+      key,
+      level0,
+      tile,
+      cells: place(random).map(([x, y]) => {
+        const rings = randomCell(random, x, y);
+        return { rings, area: Math.abs(signedArea(rings[0])) };
+      }),
+    }));
+  }
+
+  it('cellAt: the smallest cell holding the point, as testing every cell of every tile finds', () => {
+    // 600 cells per tile at random: many overlap, and some have holes.
+    const tiles = tilesOf((r) => Array.from({ length: 600 }, () => [8 + r.next() * 496, 8 + r.next() * 368]), 5);
+    layer.clear();
+    for (const t of tiles) layer.addTile(t);
+    const random = new SeededRandom(6);
+    let hits = 0,
+      overlaps = 0;
+    for (let k = 0; k < 3000; k++) {
+      const x = random.next() * SLIDE.width,
+        y = random.next() * SLIDE.height;
+      let expected: { key: string; index: number } | null = null;
+      let smallest = Infinity,
+        holding = 0;
+      for (const t of tiles) {
+        const s = t.level0.width / t.tile.width;
+        t.cells.forEach((c, index) => {
+          if (!insideByWinding(c.rings, (x - t.level0.x) / s, (y - t.level0.y) / s)) return;
+          holding++;
+          if (c.area < smallest) {
+            smallest = c.area;
+            expected = { key: t.key, index };
+          }
+        });
+      }
+      const got = layer.cellAt(x, y);
+      assert.deepEqual(got && { key: got.key, index: got.index }, expected, `at ${x}, ${y}`);
+      if (got) assert.strictEqual(got.cell, tiles.find((t) => t.key === got.key)!.cells[got.index]);
+      if (holding) hits++;
+      if (holding > 1) overlaps++;
+    }
+    assert.isAbove(hits, 300);
+    assert.isAbove(overlaps, 10);
+  });
+
+  for (const at of [
+    { name: 'unrotated', rotation: 0, flip: false },
+    { name: 'rotated 30° and flipped', rotation: 30, flip: true },
+  ]) {
+    it(`${at.name}: a click on a cell raises cellclick with it and does not zoom; between cells, null`, async () => {
+      // A cell every 20 map pixels (40 level-0), radii ≤ 8: none overlaps another.
+      const grid = () => {
+        const out: [number, number][] = [];
+        for (let y = 10; y < 384; y += 20) for (let x = 10; x < 512; x += 20) out.push([x, y]);
+        return out;
+      };
+      const tiles = tilesOf(grid, 8);
+      layer.clear();
+      for (const t of tiles) layer.addTile(t);
+      await view(viewer, { x: 1030, y: 770, cssPerPixel: 2, ...at });
+      const clickAt = async (x: number, y: number) => {
+        const [dx, dy] = expectedDevicePoint(viewer, x, y);
+        const canvas = viewer.drawer.canvas as HTMLCanvasElement;
+        const box = viewer.element.getBoundingClientRect();
+        const css = canvas.width / viewer.viewport.getContainerSize().x;
+        const clicked = new Promise<CellClick>((resolve) =>
+          layer.addEventListener('cellclick', (e) => resolve(e.detail), { once: true }),
+        );
+        await sendMouse({ type: 'click', position: [Math.round(box.left + dx / css), Math.round(box.top + dy / css)] });
+        return clicked;
+      };
+      // Tile 1,1's cell at map point (30, 30): row 1, column 1 of 26.
+      const tile = tiles.find((t) => t.key === '1,1')!;
+      const index = 1 * 26 + 1;
+      const zoom = viewer.viewport.getZoom();
+      const click = await clickAt(tile.level0.x + 2 * 30, tile.level0.y + 2 * 30);
+      assert.deepEqual(click.hit && { key: click.hit.key, index: click.hit.index }, { key: '1,1', index });
+      assert.isBelow(Math.hypot(click.x - (tile.level0.x + 60), click.y - (tile.level0.y + 60)), 1.5);
+      await nextFrame();
+      assert.equal(viewer.viewport.getZoom(), zoom, 'a click on a cell does not zoom');
+      // Between four cells: 14 map px from each centre, more than any radius.
+      const between = await clickAt(tile.level0.x + 2 * 40, tile.level0.y + 2 * 40);
+      assert.isNull(between.hit);
+    });
+  }
 });
