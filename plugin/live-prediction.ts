@@ -1,7 +1,7 @@
 import type OpenSeadragon from 'openseadragon';
 import type { InferenceGrid } from '../core/inference/inference-grid.js';
 import type { PlannedTile } from '../core/inference/tile-set.js';
-import type { Tiling } from '../core/inference/tiling.js';
+import { DEFAULT_TILING, VIEW_TILE_SIZE, type Tiling } from '../core/inference/tiling.js';
 import { planView, type ViewPlan } from '../core/inference/view-plan.js';
 import { imageToElement, slideItem, viewQuad } from './layers/view-transform.js';
 import type { Compute, PoolSlide, TileResult } from '../core/session/compute.js';
@@ -86,11 +86,17 @@ export function createLivePrediction(options: LivePredictionOptions): LivePredic
     const visible = visibleRect();
     if ((!enabled && !askedOnce) || !target || !visible) return;
     once = askedOnce;
-    plan = planView({ grid: target.grid, visible, budgetMegapixels: options.budgetMegapixels(), done: options.done() });
+    const tiling = options.tiling?.();
+    plan = planView({
+      grid: target.grid,
+      visible,
+      budgetMegapixels: options.budgetMegapixels(),
+      done: options.done(),
+      tileSize: VIEW_TILE_SIZE[tiling ?? DEFAULT_TILING],
+    });
     options.onPlan?.(plan);
     const cx = visible.x + visible.width / 2;
     const cy = visible.y + visible.height / 2;
-    const tiling = options.tiling?.();
     const contours = options.contours?.();
     const previous = asked;
     asked = new Map();

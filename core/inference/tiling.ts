@@ -18,6 +18,17 @@ export const TILINGS: readonly Tiling[] = ['whole', 'patches'];
 /** The fast one; 'patches' stays for comparing with the paper (and the evaluation tool). */
 export const DEFAULT_TILING: Tiling = 'whole';
 
+/**
+ * The output tile size of a live view's plan (view-plan.ts) per tiling. 'whole': 256², whose
+ * results equal those of any other size: a full-HD view placed 8 px inside the tile grid is 8×5
+ * tiles (2.62 MP) instead of 4×3 of 512² (3.15 MP), its first tile reads 0.26 MP instead of 0.58,
+ * and the pool's blocks (block-partition.ts) cut the rest into two strips of 1.95 MP; a smaller
+ * size would cut more but multiplies the tiles a zoomed-out view plans (planView keeps 150 000
+ * tiles inside a 50 ms task). 'patches': 512², whose patch memo shares patches between
+ * neighbouring tiles anyway. Region runs keep 512² (region-plan.ts) for both.
+ */
+export const VIEW_TILE_SIZE: Readonly<Record<Tiling, number>> = { whole: 256, patches: 512 };
+
 /** The value as a Tiling, or a RangeError naming what it got (callers from plain JavaScript). */
 export function checkTiling(value: unknown): Tiling {
   if (value === 'whole' || value === 'patches') return value;

@@ -145,11 +145,12 @@ export function planView(options: ViewPlanOptions): ViewPlan {
   if (done && done.size > 0) {
     skip = new Uint8Array(n);
     for (const key of done) {
-      const i = indexOfKey(key, grid, tileSize, tx0, ty0, cols, rows);
-      if (i === undefined || skip[i]) continue;
-      skip[i] = 1;
-      doneTiles++;
-      doneMp += area[i];
+      coveredIndices(key, grid, tileSize, tx0, ty0, cols, rows, (i) => {
+        if (skip![i]) return;
+        skip![i] = 1;
+        doneTiles++;
+        doneMp += area[i];
+      });
     }
   }
   const order = centreOrder(distance);
@@ -181,8 +182,13 @@ export function planView(options: ViewPlanOptions): ViewPlan {
   };
 }
 
-/** The index in the visible tile range of a key of this grid and tile size, if it names one. */
-function indexOfKey(
+/**
+ * Calls `use` with the index in the visible tile range of every tile of this size that the
+ * key's tile covers whole: the tile itself for a key of this tile size, the 2×2 256² tiles of a
+ * 512² tile of a region run (a tile's numbers do not depend on the size it was computed at, so
+ * what is shown already need not run again), none for a key of another grid.
+ */
+function coveredIndices(
   key: string,
   grid: InferenceGrid,
   tileSize: number,
@@ -190,15 +196,18 @@ function indexOfKey(
   ty0: number,
   cols: number,
   rows: number,
-): number | undefined {
+  use: (index: number) => void,
+): void {
   const named = tileOfKey(grid, key);
-  if (!named) return undefined;
+  if (!named) return;
   const { x, y, width: w, height: h } = named;
-  if (x % tileSize !== 0 || y % tileSize !== 0) return undefined;
-  const tx = x / tileSize - tx0,
-    ty = y / tileSize - ty0;
-  if (!(tx >= 0 && tx < cols && ty >= 0 && ty < rows)) return undefined;
-  const t = tileAt(grid, tileSize, x / tileSize, y / tileSize);
-  if (t.width !== w || t.height !== h) return undefined;
-  return ty * cols + tx;
+  if (x % tileSize !== 0 || y % tileSize !== 0) return;
+  const txEnd = Math.min(tx0 + cols, Math.ceil((x + w) / tileSize));
+  const tyEnd = Math.min(ty0 + rows, Math.ceil((y + h) / tileSize));
+  for (let ty = Math.max(ty0, y / tileSize); ty < tyEnd; ty++) {
+    for (let tx = Math.max(tx0, x / tileSize); tx < txEnd; tx++) {
+      const t = tileAt(grid, tileSize, tx, ty);
+      if (t.x + t.width <= x + w && t.y + t.height <= y + h) use((ty - ty0) * cols + (tx - tx0));
+    }
+  }
 }

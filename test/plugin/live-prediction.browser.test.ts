@@ -81,15 +81,16 @@ describe('live prediction', () => {
     };
     expect(display.levels[0].width / grid.scaleX).to.be.greaterThan(4000, 'the sample is large enough to jump in');
 
-    // A view whose centre lies inside one tile, away from its edges.
-    jump(1024 + 256 - 450, 1024 + 256 - 320);
+    // A view whose centre lies inside one tile, away from its edges (the middle of a 256² tile,
+    // the size of 'whole' views; inside a 512² one too).
+    jump(1024 + 128 - 450, 1024 + 128 - 320);
     const firstStarted = next('started');
     const firstPlan = nextPlan();
     handle.setLive(true);
     const plan = await firstPlan;
     expect(plan.now.count).to.be.greaterThan(2);
     const first = await firstStarted;
-    const centre = { x: 1024 + 256, y: 1024 + 256 };
+    const centre = { x: 1024 + 128, y: 1024 + 128 };
     expect(first.tile.x <= centre.x && centre.x < first.tile.x + first.tile.width, 'centre tile first (x)').to.equal(
       true,
     );
@@ -108,7 +109,7 @@ describe('live prediction', () => {
       };
       pool.addEventListener('job', on);
     });
-    jump(1024 + 256 - 450 + 96, 1024 + 256 - 320 + 64);
+    jump(1024 + 128 - 450 + 96, 1024 + 128 - 320 + 64);
     await replanned;
     expect((await ended).type).to.equal('finished');
     expect(events.filter((e) => e.event.key === first.key && e.event.type === 'started')).to.have.length(1);

@@ -165,3 +165,33 @@ test(
     assert.deepEqual(Array.from(centreOrder(far)), [4, 1, 3, 0, 2]);
   },
 );
+
+test('a done tile of a larger aligned size (a region run’s 512²) counts the smaller tiles it covers as done', () => {
+  const grid = inferenceGrid(slide(3000, 2000, 0.25), 0.25, { snap: 0 });
+  const visible = { x: 0, y: 0, width: 3000, height: 2000 };
+  const done = new Set([
+    // 512² at (512, 0): its four 256² tiles; the clipped 512² tile at the bottom right: those inside it.
+    tileKey(grid, { x: 512, y: 0, width: 512, height: 512 }),
+    tileKey(grid, { x: 2560, y: 1536, width: 440, height: 464 }),
+    // Not aligned to 256, or not covering a whole 256² tile: nothing.
+    tileKey(grid, { x: 300, y: 1024, width: 300, height: 300 }),
+    tileKey(grid, { x: 1024, y: 1024, width: 200, height: 256 }),
+  ]);
+  const plan = planView({ grid, visible, budgetMegapixels: 1e9, tileSize: 256, done });
+  const inDone = (t: Rect) =>
+    [...done].some((k) => {
+      const [x, y, w, h] = k
+        .slice(k.lastIndexOf('/') + 1)
+        .split(',')
+        .map(Number);
+      return (
+        x % 256 === 0 && y % 256 === 0 && t.x >= x && t.y >= y && t.x + t.width <= x + w && t.y + t.height <= y + h
+      );
+    });
+  const planned = [...plan.now];
+  const expected = reference(grid, visible, Infinity, 256, new Set()).now.length;
+  // 4 of the 512² tile; at the bottom right 256², 256×208, 184×256 and 184×208 (x 2560…3000, y 1536…2000).
+  assert.equal(plan.done.tiles, 8);
+  assert.equal(planned.length, expected - 8);
+  assert.ok(planned.every((t) => !inDone(t.tile)));
+});
