@@ -24,6 +24,7 @@ import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
 import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
 import { stainInput, type StainInput } from '../core/stain/stain-input.js';
+import { regionDescriptors } from '../core/active/region-descriptors.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -370,6 +371,21 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             f.negative.buffer as ArrayBuffer,
           ]);
           reply({ type: 'support-features', id: request.id, features }, transfer);
+        });
+      case 'window-descriptors':
+        return serial(signal, async () => {
+          const pixels = await inputPixels(request.slideId, request.target, signal);
+          if (extractors?.key !== request.extractorsKey)
+            throw new Error(
+              `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,
+            );
+          const weights = extractors.networks.map((n) => n.weights);
+          const descriptors = await regionDescriptors(pixels.source, pixels.level, request.regions, weights, {
+            margin: extractors.margin,
+            signal,
+          });
+          const transfer = descriptors.flatMap((r) => r.map((d) => d.buffer as ArrayBuffer));
+          reply({ type: 'window-descriptors', id: request.id, descriptors }, transfer);
         });
       case 'trace-contours': {
         const { probabilities, width, height, threshold } = request;

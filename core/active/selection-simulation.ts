@@ -1,6 +1,7 @@
 import { adapt } from '../adaptation/adapt.js';
 import { serializeHead, type HeadJson } from '../adaptation/head.js';
 import type { SupportPatch } from '../adaptation/support-patch.js';
+import { supportPatchFeatures, type PatchFeatures } from '../adaptation/support-row-features.js';
 import { imageFeatureRows, rowProbabilities } from '../inference/image-features.js';
 import { receptiveMargin } from '../inference/receptive-field.js';
 import { SeededRandom } from '../math/seeded-random.js';
@@ -128,6 +129,7 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
   const rounds: SimulationRound[] = [];
   let head: HeadJson | undefined;
   const patches: SupportPatch[] = [];
+  const features: PatchFeatures[] = [];
   for (let k = 1; k <= shots; k++) {
     o.signal?.throwIfAborted();
     const t0 = performance.now();
@@ -158,11 +160,14 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
     const t2 = performance.now();
     placed.push(next);
     patches.push(patch);
+    // Each window's features once, not once per round: the same rows adapt() would compute
+    // (its own writer on the same engine), and rounds 2…10 then pay for one forward each.
+    features.push(...(await supportPatchFeatures([patch], extractors, {}, { signal: o.signal })));
     const result = await adapt(
       patches,
       extractors,
       { lambda: o.lambda, threshold: o.threshold, metadata: { shots: k, selection: o.selection } },
-      { signal: o.signal },
+      { signal: o.signal, features },
     );
     head = serializeHead(result.head);
     const round: SimulationRound = {

@@ -122,23 +122,61 @@ test('with nothing placed the order is by benefit, and a window overlapping a be
 test('diversity pushes the best window, next to a placed patch in feature space, from first to out', () => {
   // Placed in a third image (no spatial overlap), at descriptor (0, 0): d = 0, 5, 10, 0.1.
   const placed = [{ window: { group: 2, x: 0, y: 0, size: 4 }, descriptor: Float32Array.from([0, 0]) }];
-  // s = 5: scores 0.8·0 = 0, 0.6·5/10 = 0.3, 0.5·10/15 = 0.3333, 0.7·0.1/5.1 = 0.01373.
+  // s = 5: diversity d / s = 0, 1, 2, 0.02; scores 0, 0.6, 1.0, 0.014.
   const ranked = rankWindows(candidates, placed, { diversityScale: 5 });
   assert.deepEqual(
     ranked.map((r) => r.index),
     [2, 1, 3], // 0 (score 0) comes after 3, which it overlaps: left out
   );
-  [10 / 15, 0.5, 0.1 / 5.1].forEach((d, k) => close(ranked[k].diversity, d));
-  [0.5 * (10 / 15), 0.3, 0.7 * (0.1 / 5.1)].forEach((s, k) => close(ranked[k].score, s));
-  // Default s: the median of d over the candidates, (0.1 + 5) / 2 = 2.55.
+  [2, 1, 0.02].forEach((d, k) => close(ranked[k].diversity, d));
+  [1.0, 0.6, 0.014].forEach((s, k) => close(ranked[k].score, s));
+  // Default s: the median of d over the candidates, (0.1 + 5) / 2 = 2.55; the order is the same
+  // (s scales every score alike).
   const byMedian = rankWindows(candidates, placed);
   assert.deepEqual(
     byMedian.map((r) => r.index),
     [2, 1, 3],
   );
-  close(byMedian[0].score, 0.5 * (10 / 12.55));
-  close(byMedian[1].score, 0.6 * (5 / 7.55));
-  close(byMedian[2].score, 0.7 * (0.1 / 2.65));
+  close(byMedian[0].score, 0.5 * (10 / 2.55));
+  close(byMedian[1].score, 0.6 * (5 / 2.55));
+  close(byMedian[2].score, 0.7 * (0.1 / 2.55));
+});
+
+test('diversity against a brute-force reference: benefit × nearest-placed distance / median, over random cases', () => {
+  const random = new SeededRandom(21);
+  for (let trial = 0; trial < 20; trial++) {
+    const dims = 1 + Math.floor(random.next() * 6);
+    const vector = () => Float32Array.from({ length: dims }, () => random.gaussian());
+    // Windows in separate groups: no overlap, so every candidate is ranked.
+    const cs: RankCandidate[] = Array.from({ length: 3 + Math.floor(random.next() * 20) }, (_, k) => ({
+      window: { group: k, x: 0, y: 0, size: 8 },
+      benefit: random.next(),
+      descriptor: vector(),
+    }));
+    const placed = Array.from({ length: 1 + Math.floor(random.next() * 4) }, (_, k) => ({
+      window: { group: 1000 + k, x: 0, y: 0, size: 8 },
+      descriptor: vector(),
+    }));
+    // The reference: distances by hypot, the median by sorting, the order by score then index.
+    const d = cs.map((c) =>
+      Math.min(...placed.map((p) => Math.hypot(...c.descriptor.map((v, i) => v - p.descriptor[i])))),
+    );
+    const sorted = [...d].sort((a, b) => a - b);
+    const m =
+      sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const score = cs.map((c, k) => (c.benefit * d[k]) / m);
+    const order = cs.map((_, k) => k).sort((a, b) => score[b] - score[a] || a - b);
+    const ranked = rankWindows(cs, placed);
+    assert.deepEqual(
+      ranked.map((r) => r.index),
+      order,
+    );
+    ranked.forEach((r) => {
+      close(r.distance, d[r.index], 1e-5);
+      close(r.diversity, d[r.index] / m, 1e-5);
+      close(r.score, score[r.index], 1e-5);
+    });
+  }
 });
 
 test('a window on a placed patch is never proposed, however different in feature space', () => {
