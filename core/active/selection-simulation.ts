@@ -8,7 +8,7 @@ import { SeededRandom } from '../math/seeded-random.js';
 import type { ExtractorClass } from '../msd/bundle.js';
 import type { SampledRaster, SquareWindow } from './window-sums.js';
 import type { CandidatePool, PoolImage } from './candidate-pool.js';
-import { rankWindows } from './rank-windows.js';
+import { rankedWindows } from './rank-windows.js';
 import { windowBenefits } from './window-benefit.js';
 
 /**
@@ -138,17 +138,20 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
     if (k === 1 || o.selection === 'random') {
       next = order.find((i) => !placed.includes(i));
     } else {
-      const ranked = rankWindows(
+      const ranked = rankedWindows(
         activeCandidates(o, head!),
         placed.map((i) => ({
           window: pool.windows[i],
           descriptor: pool.descriptors[i],
         })),
       );
-      const at = ranked.findIndex((r) => pool.classPixels[r.index] >= pool.options.minPositive);
-      if (at >= 0) {
-        next = ranked[at].index;
-        skipped = at;
+      // The proposals in order, as the user's "skip" key walks them, up to the first that shows the class.
+      for (const r of ranked) {
+        if (pool.classPixels[r.index] >= pool.options.minPositive) {
+          next = r.index;
+          break;
+        }
+        skipped++;
       }
     }
     if (next === undefined) throw new Error(`no window left that shows the class after ${k - 1} rounds`);

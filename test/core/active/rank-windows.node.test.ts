@@ -142,8 +142,9 @@ test('diversity pushes the best window, next to a placed patch in feature space,
   close(byMedian[2].score, 0.7 * (0.1 / 2.55));
 });
 
-test('diversity against a brute-force reference: benefit × nearest-placed distance / median, over random cases', () => {
+test('greedy diversity against a brute-force reference: benefit × distance to placed and ranked above / median', () => {
   const random = new SeededRandom(21);
+  const hypot = (a: Float32Array, b: Float32Array) => Math.hypot(...Array.from(a, (v, i) => v - b[i]));
   for (let trial = 0; trial < 20; trial++) {
     const dims = 1 + Math.floor(random.next() * 6);
     const vector = () => Float32Array.from({ length: dims }, () => random.gaussian());
@@ -157,24 +158,35 @@ test('diversity against a brute-force reference: benefit × nearest-placed dista
       window: { group: 1000 + k, x: 0, y: 0, size: 8 },
       descriptor: vector(),
     }));
-    // The reference: distances by hypot, the median by sorting, the order by score then index.
-    const d = cs.map((c) =>
-      Math.min(...placed.map((p) => Math.hypot(...c.descriptor.map((v, i) => v - p.descriptor[i])))),
-    );
-    const sorted = [...d].sort((a, b) => a - b);
-    const m =
-      sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    const score = cs.map((c, k) => (c.benefit * d[k]) / m);
-    const order = cs.map((_, k) => k).sort((a, b) => score[b] - score[a] || a - b);
+    // The reference, step by step: every remaining window's distance to all placed and chosen
+    // descriptors recomputed from scratch, the best score taken (ties: lower index); the scale
+    // is the median of the distances to the placed patches alone, by sorting.
+    const toPlaced = cs.map((c) => Math.min(...placed.map((p) => hypot(c.descriptor, p.descriptor))));
+    const sorted = [...toPlaced].sort((a, b) => a - b);
+    const n = sorted.length;
+    const m = n % 2 ? sorted[n >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    const chosen: { index: number; distance: number; score: number }[] = [];
+    const left = new Set(cs.keys());
+    while (left.size > 0) {
+      let best: { index: number; distance: number; score: number } | undefined;
+      for (const k of left) {
+        const seen = [...placed.map((p) => p.descriptor), ...chosen.map((c) => cs[c.index].descriptor)];
+        const distance = Math.min(...seen.map((v) => hypot(cs[k].descriptor, v)));
+        const score = (cs[k].benefit * distance) / m;
+        if (!best || score > best.score) best = { index: k, distance, score };
+      }
+      chosen.push(best!);
+      left.delete(best!.index);
+    }
     const ranked = rankWindows(cs, placed);
     assert.deepEqual(
       ranked.map((r) => r.index),
-      order,
+      chosen.map((c) => c.index),
     );
-    ranked.forEach((r) => {
-      close(r.distance, d[r.index], 1e-5);
-      close(r.diversity, d[r.index] / m, 1e-5);
-      close(r.score, score[r.index], 1e-5);
+    ranked.forEach((r, k) => {
+      close(r.distance, chosen[k].distance, 1e-5);
+      close(r.diversity, chosen[k].distance / m, 1e-5);
+      close(r.score, chosen[k].score, 1e-5);
     });
   }
 });
