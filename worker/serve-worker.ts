@@ -125,6 +125,18 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     return { source: await stain.source(key, slides.get(slideId)!, pixels, signal), level: pixels.level };
   }
 
+  /** The request's input pixels and the loaded extractors, refused unless they are the ones it names. */
+  async function namedInput(
+    request: { readonly slideId: number; readonly target: TileTarget; readonly extractorsKey: string },
+    signal: AbortSignal,
+  ) {
+    const pixels = await inputPixels(request.slideId, request.target, signal);
+    const loaded = extractors;
+    if (loaded?.key !== request.extractorsKey)
+      throw new Error(`the request wants extractors '${request.extractorsKey}', the worker has '${loaded?.key}'`);
+    return { pixels, extractors: loaded };
+  }
+
   async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
     switch (request.type) {
       case 'open': {
@@ -357,13 +369,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'support-features':
         return serial(signal, async () => {
-          const pixels = await inputPixels(request.slideId, request.target, signal);
-          if (extractors?.key !== request.extractorsKey)
-            throw new Error(
-              `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,
-            );
+          const { pixels, extractors } = await namedInput(request, signal);
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
-          const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          const classes = extractors.networks.map((n, i) => ({ name: extractors.names[i], weights: n.weights }));
           const features = await supportPatchFeatures(support, classes, { features: request.features }, { signal });
           // Each array owns its buffer (supportPatchFeatures slices them): transfer, never copy.
           const transfer = features.flatMap((f) => [
@@ -374,11 +382,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'window-descriptors':
         return serial(signal, async () => {
-          const pixels = await inputPixels(request.slideId, request.target, signal);
-          if (extractors?.key !== request.extractorsKey)
-            throw new Error(
-              `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,
-            );
+          const { pixels, extractors } = await namedInput(request, signal);
           const weights = extractors.networks.map((n) => n.weights);
           const descriptors = await regionDescriptors(pixels.source, pixels.level, request.regions, weights, {
             margin: extractors.margin,
