@@ -67,10 +67,6 @@ describe('the next patch to annotate (S suggests or skips, Y accepts)', function
     const described = await h.session.describeProposals(view);
     expect(first, 'still a suggestion').to.not.equal(null);
     expect(first!.level0).to.deep.equal(described[0].level0);
-    expect(
-      described.every((p) => Number.isFinite(p.distance)),
-      'every window described',
-    ).to.equal(true);
     // The dashed box is on the suggestion's layer at the window's top-left corner.
     await frame();
     const canvas = h.suggestion.canvas;
@@ -99,8 +95,14 @@ describe('the next patch to annotate (S suggests or skips, Y accepts)', function
     const outcome = await filled;
     expect(outcome.outcome, JSON.stringify(outcome)).to.equal('filled');
     expect(outcome.id).to.equal(placed.id);
-    // The placed window is not proposed again.
+    // The placed window is not proposed again; the others are ranked by their distance to it in feature space.
     const next = h.session.proposePatches(view);
     expect(next.some((p) => p.level0.x === placed.x && p.level0.y === placed.y)).to.equal(false);
+    const diverse = await h.session.describeProposals(view);
+    expect(diverse.length).to.be.greaterThan(0);
+    expect(
+      diverse.every((p) => Number.isFinite(p.distance)),
+      'the patch and every window described',
+    ).to.equal(true);
   });
 });
