@@ -39,6 +39,12 @@ export interface PlacedWindow {
 export interface RankOptions {
   /** s, the distance at which diversity is 1. Default: the median over the candidates of d. */
   readonly diversityScale?: number;
+  /**
+   * γ of score = benefit^γ · diversity once a patch is placed (with none, score = benefit):
+   * 1 weighs uncertainty and diversity alike, 0 is greedy farthest-point sampling among the
+   * candidates (benefit only breaks ties). Default DEFAULT_BENEFIT_WEIGHT.
+   */
+  readonly benefitWeight?: number;
   /** Default 0.25. */
   readonly maxOverlap?: number;
   /** Return at most this many (default all that are left). */
@@ -58,6 +64,7 @@ export interface RankedWindow {
 }
 
 export const DEFAULT_MAX_OVERLAP = 0.25;
+export const DEFAULT_BENEFIT_WEIGHT = 1;
 
 function distance(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new RangeError(`descriptors of ${a.length} and ${b.length} dimensions`);
@@ -91,6 +98,11 @@ export function* rankedWindows(
   );
   const s = options.diversityScale ?? median(d.filter(Number.isFinite));
   const diversityOf = (k: number) => (!Number.isFinite(d[k]) ? 1 : s > 0 ? d[k] / s : d[k] > 0 ? 1 : 0);
+  const gamma = options.benefitWeight ?? DEFAULT_BENEFIT_WEIGHT;
+  const scoreOf = (k: number) =>
+    placed.length === 0
+      ? open[k].c.benefit
+      : (gamma === 1 ? open[k].c.benefit : open[k].c.benefit ** gamma) * diversityOf(k);
   const left = open.map((_, k) => k);
   const kept: SquareWindow[] = [];
   while (left.length > 0) {
@@ -98,16 +110,20 @@ export function* rankedWindows(
     for (let j = 1; j < left.length; j++) {
       const a = left[j];
       const b = left[at];
-      const sa = open[a].c.benefit * diversityOf(a);
-      const sb = open[b].c.benefit * diversityOf(b);
-      if (sa > sb || (sa === sb && open[a].index < open[b].index)) at = j;
+      const sa = scoreOf(a);
+      const sb = scoreOf(b);
+      const tie =
+        sa === sb &&
+        (open[a].c.benefit > open[b].c.benefit ||
+          (open[a].c.benefit === open[b].c.benefit && open[a].index < open[b].index));
+      if (sa > sb || tie) at = j;
     }
     const k = left[at];
     left.splice(at, 1);
     const { c, index } = open[k];
     if (kept.some((w) => overlapFraction(c.window, w) > maxOverlap)) continue;
     const diversity = diversityOf(k);
-    yield { index, window: c.window, benefit: c.benefit, distance: d[k], diversity, score: c.benefit * diversity };
+    yield { index, window: c.window, benefit: c.benefit, distance: d[k], diversity, score: scoreOf(k) };
     kept.push(c.window);
     // Greedy: the windows below are diverse from this one too (with nothing placed, benefit alone).
     if (placed.length > 0) for (const j of left) d[j] = Math.min(d[j], distance(open[j].c.descriptor, c.descriptor));

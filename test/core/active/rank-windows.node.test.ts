@@ -142,10 +142,12 @@ test('diversity pushes the best window, next to a placed patch in feature space,
   close(byMedian[2].score, 0.7 * (0.1 / 2.55));
 });
 
-test('greedy diversity against a brute-force reference: benefit × distance to placed and ranked above / median', () => {
+test('greedy diversity vs a brute-force reference: benefit^γ × distance to placed and ranked above / median', () => {
   const random = new SeededRandom(21);
   const hypot = (a: Float32Array, b: Float32Array) => Math.hypot(...Array.from(a, (v, i) => v - b[i]));
-  for (let trial = 0; trial < 20; trial++) {
+  for (let trial = 0; trial < 30; trial++) {
+    // γ = 1 (the default), 0 (farthest-point sampling) and ½, in turn.
+    const gamma = [1, 0, 0.5][trial % 3];
     const dims = 1 + Math.floor(random.next() * 6);
     const vector = () => Float32Array.from({ length: dims }, () => random.gaussian());
     // Windows in separate groups: no overlap, so every candidate is ranked.
@@ -172,13 +174,14 @@ test('greedy diversity against a brute-force reference: benefit × distance to p
       for (const k of left) {
         const seen = [...placed.map((p) => p.descriptor), ...chosen.map((c) => cs[c.index].descriptor)];
         const distance = Math.min(...seen.map((v) => hypot(cs[k].descriptor, v)));
-        const score = (cs[k].benefit * distance) / m;
-        if (!best || score > best.score) best = { index: k, distance, score };
+        const score = (Math.pow(cs[k].benefit, gamma) * distance) / m;
+        const tie = best && score === best.score && cs[k].benefit > cs[best.index].benefit;
+        if (!best || score > best.score || tie) best = { index: k, distance, score };
       }
       chosen.push(best!);
       left.delete(best!.index);
     }
-    const ranked = rankWindows(cs, placed);
+    const ranked = rankWindows(cs, placed, gamma === 1 ? {} : { benefitWeight: gamma });
     assert.deepEqual(
       ranked.map((r) => r.index),
       chosen.map((c) => c.index),
