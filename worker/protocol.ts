@@ -15,6 +15,7 @@ import type { GpuAdapterSummary } from '../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
 import type { TracedContours, TraceWindow } from '../core/cells/traced-contours.js';
+import type { DescriptorRegion } from '../core/active/region-descriptors.js';
 import type { StainMethod } from '../core/stain/stain-stats.js';
 
 /**
@@ -180,6 +181,19 @@ export type WorkerRequest =
       readonly features?: SupportFeatureChoice;
     }
   /**
+   * Descriptors of windows for the next-patch ranking (core/active/region-descriptors.ts): per
+   * region one forward of the loaded extractors, each window's mean features. Refused unless the
+   * loaded extractors are the ones named.
+   */
+  | {
+      readonly type: 'window-descriptors';
+      readonly id: number;
+      readonly slideId: number;
+      readonly target: TileTarget;
+      readonly regions: readonly DescriptorRegion[];
+      readonly extractorsKey: string;
+    }
+  /**
    * The cells of a probability map at a threshold (core/cells/traced-contours.ts): a threshold
    * change re-traced off the page. Not queued behind TF.js work: it runs as soon as the worker's
    * thread is free.
@@ -267,6 +281,8 @@ export type WorkerResponse =
   | { readonly type: 'adapted'; readonly id: number; readonly head: HeadJson; readonly report: AdaptReport }
   /** One per requested patch, in order; their arrays are transferred. */
   | { readonly type: 'support-features'; readonly id: number; readonly features: readonly PatchFeatures[] }
+  /** Per region, its windows' descriptors in order (C' floats each); transferred. */
+  | { readonly type: 'window-descriptors'; readonly id: number; readonly descriptors: readonly Float32Array[][] }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };
 
 /** What a worker talks through: its own global scope, or one end of a MessageChannel. */

@@ -27,6 +27,7 @@ import { openTileImages } from '../core/slide/tile-image-source.js';
 import { readTissueMask } from '../core/slide/tissue-mask.js';
 import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
 import { stainInput, type StainInput } from '../core/stain/stain-input.js';
+import { regionDescriptors } from '../core/active/region-descriptors.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -125,6 +126,18 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     if (!stain) return pixels;
     const key = `${slideId}/${target.inference ? gridKey(target.inference) : `level-${target.level}`}`;
     return { source: await stain.source(key, slides.get(slideId)!, pixels, signal), level: pixels.level };
+  }
+
+  /** The request's input pixels and the loaded extractors, refused unless they are the ones it names. */
+  async function namedInput(
+    request: { readonly slideId: number; readonly target: TileTarget; readonly extractorsKey: string },
+    signal: AbortSignal,
+  ) {
+    const pixels = await inputPixels(request.slideId, request.target, signal);
+    const loaded = extractors;
+    if (loaded?.key !== request.extractorsKey)
+      throw new Error(`the request wants extractors '${request.extractorsKey}', the worker has '${loaded?.key}'`);
+    return { pixels, extractors: loaded };
   }
 
   async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
@@ -369,13 +382,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         });
       case 'support-features':
         return serial(signal, async () => {
-          const pixels = await inputPixels(request.slideId, request.target, signal);
-          if (extractors?.key !== request.extractorsKey)
-            throw new Error(
-              `the request wants extractors '${request.extractorsKey}', the worker has '${extractors?.key}'`,
-            );
+          const { pixels, extractors } = await namedInput(request, signal);
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
-          const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          const classes = extractors.networks.map((n, i) => ({ name: extractors.names[i], weights: n.weights }));
           const features = await supportPatchFeatures(support, classes, { features: request.features }, { signal });
           // Each array owns its buffer (supportPatchFeatures slices them): transfer, never copy.
           const transfer = features.flatMap((f) => [
@@ -383,6 +392,17 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             f.negative.buffer as ArrayBuffer,
           ]);
           reply({ type: 'support-features', id: request.id, features }, transfer);
+        });
+      case 'window-descriptors':
+        return serial(signal, async () => {
+          const { pixels, extractors } = await namedInput(request, signal);
+          const weights = extractors.networks.map((n) => n.weights);
+          const descriptors = await regionDescriptors(pixels.source, pixels.level, request.regions, weights, {
+            margin: extractors.margin,
+            signal,
+          });
+          const transfer = descriptors.flatMap((r) => r.map((d) => d.buffer as ArrayBuffer));
+          reply({ type: 'window-descriptors', id: request.id, descriptors }, transfer);
         });
       case 'trace-contours': {
         const { probabilities, width, height, threshold, window: seams } = request;

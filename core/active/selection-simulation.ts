@@ -1,13 +1,14 @@
 import { adapt } from '../adaptation/adapt.js';
 import { serializeHead, type HeadJson } from '../adaptation/head.js';
 import type { SupportPatch } from '../adaptation/support-patch.js';
+import { supportPatchFeatures, type PatchFeatures } from '../adaptation/support-row-features.js';
 import { imageFeatureRows, rowProbabilities } from '../inference/image-features.js';
 import { receptiveMargin } from '../inference/receptive-field.js';
 import { SeededRandom } from '../math/seeded-random.js';
 import type { ExtractorClass } from '../msd/bundle.js';
 import type { SampledRaster, SquareWindow } from './window-sums.js';
 import type { CandidatePool, PoolImage } from './candidate-pool.js';
-import { rankWindows } from './rank-windows.js';
+import { rankedWindows } from './rank-windows.js';
 import { windowBenefits } from './window-benefit.js';
 
 /**
@@ -128,6 +129,7 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
   const rounds: SimulationRound[] = [];
   let head: HeadJson | undefined;
   const patches: SupportPatch[] = [];
+  const features: PatchFeatures[] = [];
   for (let k = 1; k <= shots; k++) {
     o.signal?.throwIfAborted();
     const t0 = performance.now();
@@ -136,17 +138,20 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
     if (k === 1 || o.selection === 'random') {
       next = order.find((i) => !placed.includes(i));
     } else {
-      const ranked = rankWindows(
+      const ranked = rankedWindows(
         activeCandidates(o, head!),
         placed.map((i) => ({
           window: pool.windows[i],
           descriptor: pool.descriptors[i],
         })),
       );
-      const at = ranked.findIndex((r) => pool.classPixels[r.index] >= pool.options.minPositive);
-      if (at >= 0) {
-        next = ranked[at].index;
-        skipped = at;
+      // The proposals in order, as the user's "skip" key walks them, up to the first that shows the class.
+      for (const r of ranked) {
+        if (pool.classPixels[r.index] >= pool.options.minPositive) {
+          next = r.index;
+          break;
+        }
+        skipped++;
       }
     }
     if (next === undefined) throw new Error(`no window left that shows the class after ${k - 1} rounds`);
@@ -158,11 +163,14 @@ export async function simulateSelection(o: SimulationOptions): Promise<Simulatio
     const t2 = performance.now();
     placed.push(next);
     patches.push(patch);
+    // Each window's features once, not once per round: the same rows adapt() would compute
+    // (its own writer on the same engine), and rounds 2…10 then pay for one forward each.
+    features.push(...(await supportPatchFeatures([patch], extractors, {}, { signal: o.signal })));
     const result = await adapt(
       patches,
       extractors,
       { lambda: o.lambda, threshold: o.threshold, metadata: { shots: k, selection: o.selection } },
-      { signal: o.signal },
+      { signal: o.signal, features },
     );
     head = serializeHead(result.head);
     const round: SimulationRound = {

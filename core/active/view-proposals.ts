@@ -2,6 +2,7 @@ import type { Rect } from '../math/rect.js';
 import type { ResultTile } from '../session/result-tiles.js';
 import { rankWindows, DEFAULT_MAX_OVERLAP, type RankedWindow } from './rank-windows.js';
 import { windowBenefits } from './window-benefit.js';
+import { standardiseDescriptors } from './window-descriptors.js';
 import { overlapFraction, windowStarts, type SquareWindow } from './window-sums.js';
 
 /**
@@ -27,20 +28,30 @@ export interface ViewProposalOptions {
   readonly stride?: number;
   /** Per-pixel uncertainty over a tile (e.g. a head ensemble's); binary entropy of p when absent. */
   readonly uncertainty?: (tile: ResultTile) => Float32Array | undefined;
-  /** A window's descriptor in feature space; without one, no diversity term. */
-  readonly descriptor?: (window: Rect) => Float32Array;
+  /**
+   * A window's descriptor in feature space (region-descriptors.ts: its mean features, not
+   * standardised); undefined while unknown. Without all of them, no diversity term.
+   */
+  readonly descriptor?: (window: Rect) => Float32Array | undefined;
   readonly limit?: number;
 }
 
 const inside = (w: Rect, area: Rect) =>
   w.x >= area.x && w.y >= area.y && w.x + w.width <= area.x + area.width && w.y + w.height <= area.y + area.height;
 
-/** Windows (group 0, inference-grid x and y) best first, with their benefit and score. */
-export function proposeWindows(o: ViewProposalOptions): RankedWindow[] {
+export interface ViewCandidate {
+  readonly window: SquareWindow;
+  readonly benefit: number;
+  /** The finished tile it lies in (inference-grid pixels): one forward there describes all its windows. */
+  readonly tile: Rect;
+}
+
+/** The candidate windows (group 0, inference-grid x and y) with their benefit, tile by tile. */
+export function viewCandidates(o: Omit<ViewProposalOptions, 'descriptor' | 'limit'>): ViewCandidate[] {
   const size = o.size ?? 256;
   const stride = o.stride ?? 128;
-  const placed: SquareWindow[] = o.placed.map((r) => ({ group: 0, x: r.x, y: r.y, size: Math.max(r.width, r.height) }));
-  const candidates: { window: SquareWindow; benefit: number }[] = [];
+  const placed = o.placed.map(squareOf);
+  const candidates: ViewCandidate[] = [];
   const seen = new Set<string>();
   for (const t of o.tiles) {
     const { x, y, width, height } = t.tile;
@@ -57,14 +68,31 @@ export function proposeWindows(o: ViewProposalOptions): RankedWindow[] {
       if (seen.has(key) || !inside({ ...at, width: size, height: size }, o.area)) return;
       if (placed.some((p) => overlapFraction(at, p) > DEFAULT_MAX_OVERLAP)) return;
       seen.add(key);
-      candidates.push({ window: at, benefit: benefits[k] });
+      candidates.push({ window: at, benefit: benefits[k], tile: t.tile });
     });
   }
-  const rect = (w: SquareWindow): Rect => ({ x: w.x, y: w.y, width: w.size, height: w.size });
-  const describe = o.descriptor;
+  return candidates;
+}
+
+const squareOf = (r: Rect): SquareWindow => ({ group: 0, x: r.x, y: r.y, size: Math.max(r.width, r.height) });
+const rectOf = (w: SquareWindow): Rect => ({ x: w.x, y: w.y, width: w.size, height: w.size });
+
+/**
+ * Windows (group 0, inference-grid x and y) best first, with their benefit and score. The
+ * diversity term needs every candidate's and every placed patch's descriptor: with one missing
+ * (not computed yet), the ranking is by benefit alone, never a mix of the two.
+ */
+export function proposeWindows(o: ViewProposalOptions): RankedWindow[] {
+  const candidates = viewCandidates(o);
+  const placed = o.placed.map(squareOf);
+  const raw = o.descriptor ? [...candidates.map((c) => c.window), ...placed].map((w) => o.descriptor!(rectOf(w))) : [];
+  const described = raw.length > 0 && raw.every((d) => d !== undefined);
+  // Standardised over what is ranked together, as the simulation's pool standardises over its candidates.
+  const descriptors = described ? standardiseDescriptors(raw as Float32Array[]) : [];
+  const empty = new Float32Array(0);
   return rankWindows(
-    candidates.map((c) => ({ ...c, descriptor: describe ? describe(rect(c.window)) : new Float32Array(0) })),
-    describe ? placed.map((p) => ({ window: p, descriptor: describe(rect(p)) })) : [],
+    candidates.map((c, k) => ({ window: c.window, benefit: c.benefit, descriptor: descriptors[k] ?? empty })),
+    described ? placed.map((p, k) => ({ window: p, descriptor: descriptors[candidates.length + k] })) : [],
     { limit: o.limit },
   );
 }

@@ -7,6 +7,7 @@ import type { SlideInfo } from '../slide/pixel-source.js';
 import type { TissueMask } from '../slide/tissue-mask.js';
 import type { GridPatch } from '../support-set/support-patches.js';
 import type { TracedContours, TraceWindow } from '../cells/traced-contours.js';
+import type { DescriptorRegion } from '../active/region-descriptors.js';
 
 /**
  * What a session asks of the compute behind it (plugin/pool/worker-pool.ts's WorkerPool: workers
@@ -111,6 +112,15 @@ export interface AdaptAnswer {
   readonly report: AdaptReport;
 }
 
+/** Windows of a slide's inference grid to describe in feature space (core/active/region-descriptors.ts). */
+export interface WindowDescriptorRequest {
+  readonly slide: PoolSlide;
+  readonly grid: InferenceGrid;
+  /** In inference-grid pixels. */
+  readonly regions: readonly DescriptorRegion[];
+  readonly signal?: AbortSignal;
+}
+
 /**
  * The compute a session runs on. plugin/pool/worker-pool.ts's WorkerPool is one as it is (this
  * interface is written to its methods, and nothing here imports it): core stays free of the
@@ -145,4 +155,6 @@ export interface Compute {
    * measurements; a compute without it exports cells without them.
    */
   readRegion?(slide: PoolSlide, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Per region, its windows' mean features (C' floats each): the next-patch ranking's diversity. */
+  windowDescriptors(request: WindowDescriptorRequest): Promise<Float32Array[][]>;
 }

@@ -12,7 +12,8 @@ import { withEvents } from '../events/event-handle.js';
 import { Emitter, type TypedEventTarget } from '../events/typed-events.js';
 import { gridToLevel0, level0ToGrid, type InferenceGrid } from '../inference/inference-grid.js';
 import type { RankedWindow } from '../active/rank-windows.js';
-import { proposeWindows, type ViewProposalOptions } from '../active/view-proposals.js';
+import { proposeWindows, viewCandidates, type ViewProposalOptions } from '../active/view-proposals.js';
+import { DESCRIPTOR_STEP, type DescriptorRegion } from '../active/region-descriptors.js';
 import type { Rect } from '../math/rect.js';
 import { planRegion } from '../inference/region-plan.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../inference/tiling.js';
@@ -281,6 +282,16 @@ export interface Session extends TypedEventTarget<SessionEvents> {
    * layer's map of a tile (binary entropy of p without one).
    */
   proposePatches(region?: Rect, options?: PatchProposalOptions): PatchProposal[];
+  /**
+   * proposePatches once the features' descriptors of its candidate windows and of the placed
+   * patches are known (computed by the compute, one forward per finished tile and per patch,
+   * and kept: they do not depend on the head): the ranking with its diversity term, as the
+   * selection simulation ranks. proposePatches uses what is known already.
+   */
+  describeProposals(
+    region?: Rect,
+    options?: PatchProposalOptions & { readonly signal?: AbortSignal },
+  ): Promise<PatchProposal[]>;
 }
 
 export interface PatchProposalOptions {
@@ -433,9 +444,11 @@ export function createSession(options: SessionOptions): Session {
     events.emit('head', next);
   };
 
-  const proposePatches = (region?: Rect, options: PatchProposalOptions = {}): PatchProposal[] => {
+  /** Window descriptors known so far (core/active/region-descriptors.ts), by inference-grid rectangle. */
+  const descriptors = new Map<string, Float32Array>();
+  const rectKey = (r: Rect) => `${r.x},${r.y},${r.width},${r.height}`;
+  const proposalInputs = (region: Rect | undefined) => {
     const area = region ? level0ToGrid(grid, region) : results.bounds();
-    if (!area) return [];
     const size = support.patchSize;
     const placed = support.patches.map((p) => ({
       x: Math.round(p.x / grid.scaleX),
@@ -443,10 +456,48 @@ export function createSession(options: SessionOptions): Session {
       width: size,
       height: size,
     }));
-    return proposeWindows({ tiles: results.values(), area, placed, size, ...options }).map((r) => ({
+    return { area, placed, size };
+  };
+
+  const proposePatches = (region?: Rect, options: PatchProposalOptions = {}): PatchProposal[] => {
+    const { area, placed, size } = proposalInputs(region);
+    if (!area) return [];
+    const descriptor = (w: Rect) => descriptors.get(rectKey(w));
+    return proposeWindows({ tiles: results.values(), area, placed, size, descriptor, ...options }).map((r) => ({
       ...r,
       level0: gridToLevel0(grid, { x: r.window.x, y: r.window.y, width: size, height: size }),
     }));
+  };
+
+  const describeProposals = async (
+    region?: Rect,
+    options: PatchProposalOptions & { readonly signal?: AbortSignal } = {},
+  ): Promise<PatchProposal[]> => {
+    const { area, placed, size } = proposalInputs(region);
+    if (!area) return [];
+    const { signal, ...rest } = options;
+    const byTile = new Map<string, DescriptorRegion & { windows: Rect[] }>();
+    for (const c of viewCandidates({ tiles: results.values(), area, placed, size, uncertainty: rest.uncertainty })) {
+      const w = { x: c.window.x, y: c.window.y, width: size, height: size };
+      if (descriptors.has(rectKey(w))) continue;
+      const k = rectKey(c.tile);
+      if (!byTile.has(k)) byTile.set(k, { region: c.tile, windows: [] });
+      byTile.get(k)!.windows.push(w);
+    }
+    // A placed patch is its own region, its corner brought down to the descriptors' sample grid.
+    const regions: DescriptorRegion[] = [...byTile.values()];
+    for (const p of placed) {
+      if (descriptors.has(rectKey(p))) continue;
+      const dx = p.x % DESCRIPTOR_STEP;
+      const dy = p.y % DESCRIPTOR_STEP;
+      regions.push({ region: { x: p.x - dx, y: p.y - dy, width: p.width + dx, height: p.height + dy }, windows: [p] });
+    }
+    if (regions.length > 0) {
+      const computed = await compute.windowDescriptors({ slide, grid, regions, signal });
+      regions.forEach((r, i) => r.windows.forEach((w, j) => descriptors.set(rectKey(w), computed[i][j])));
+    }
+    signal?.throwIfAborted();
+    return proposePatches(region, rest);
   };
 
   /** The finished tiles over a level-0 region (default: all of them) as one map. */
@@ -513,6 +564,7 @@ export function createSession(options: SessionOptions): Session {
     },
     results,
     proposePatches,
+    describeProposals,
     get prefill() {
       return prefill.enabled;
     },

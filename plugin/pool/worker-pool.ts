@@ -25,6 +25,7 @@ import {
 import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { TracedContours } from '../../core/cells/traced-contours.js';
+import type { WindowDescriptorRequest } from '../../core/session/compute.js';
 import type { ExtractorSource, HeadWeights, WorkerLike } from '../../worker/protocol.js';
 import { resolveAssets, startModuleWorker, workerAssets } from '../assets.js';
 import { displayReads } from '../slide/display-reads.js';
@@ -590,6 +591,35 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       if (left > 0) this.tracing.set(slot, left);
       else this.tracing.delete(slot);
     }
+  }
+
+  /**
+   * Window descriptors for the next-patch ranking (core/active/region-descriptors.ts), the
+   * regions shared out over the idle workers with the slide (all ready ones when none is idle,
+   * where they queue behind the tile each computes).
+   */
+  async windowDescriptors(request: WindowDescriptorRequest): Promise<Float32Array[][]> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    if (!this.extractors) throw new PoolStateError('set the extractors before describing windows');
+    const { slide, grid, regions, signal } = request;
+    signal?.throwIfAborted();
+    const ready = this.supervisor.live().filter((s) => s.ready && s.hasSlide(slide.key));
+    if (ready.length === 0) throw new PoolStateError(`slide ${slide.key} is not open in any running worker`);
+    const idle = ready.filter((s) => !this.running.has(s) && !this.reserved.has(s));
+    const helpers = (idle.length > 0 ? idle : ready).slice(0, Math.max(1, regions.length));
+    const out: Float32Array[][] = regions.map(() => []);
+    const extractorsKey = this.extractors.key;
+    await Promise.all(
+      helpers.map(async (helper, i) => {
+        const share = regions.flatMap((_, k) => (k % helpers.length === i ? [k] : []));
+        if (share.length === 0) return;
+        const target = { inference: grid };
+        const request = { slideKey: slide.key, target, regions: share.map((k) => regions[k]), extractorsKey };
+        const computed = await helper.windowDescriptors(request, signal);
+        share.forEach((k, j) => (out[k] = computed[j]));
+      }),
+    );
+    return out;
   }
 
   /** TF.js memory of one worker (after the work queued there before it). */

@@ -11,6 +11,7 @@ import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 import type { TracedContours, TraceWindow } from '../../core/cells/traced-contours.js';
+import type { DescriptorRegion } from '../../core/active/region-descriptors.js';
 import type {
   ExtractorSource,
   HeadWeights,
@@ -235,6 +236,16 @@ export class WorkerSlot {
     const { slideKey, ...rest } = request;
     const body = { type: 'support-features', slideId: this.slideId(slideKey), ...rest } as const;
     return expect(await this.call(body, signal), 'support-features', 'support-features').features;
+  }
+
+  /** Window descriptors of some regions (core/active/region-descriptors.ts), computed in this worker. */
+  async windowDescriptors(
+    request: { slideKey: number; target: TileTarget; regions: readonly DescriptorRegion[]; extractorsKey: string },
+    signal?: AbortSignal,
+  ): Promise<readonly Float32Array[][]> {
+    const { slideKey, ...rest } = request;
+    const body = { type: 'window-descriptors', slideId: this.slideId(slideKey), ...rest } as const;
+    return expect(await this.call(body, signal), 'window-descriptors', 'window-descriptors').descriptors;
   }
 
   async readRegion(slideKey: number, level: number, rect: Rect, signal?: AbortSignal): Promise<Uint8Array> {

@@ -20,6 +20,11 @@ export interface PatchSuggestion {
   accept(): string | undefined;
   /** Hides the box and forgets the skips. */
   clear(): void;
+  /**
+   * The window shown once the ranking with the diversity term is in: next() shows the best by
+   * what the session knows at once, then the descriptors it lacks are computed and the box may move.
+   */
+  settled(): Promise<PatchProposal | null>;
   readonly canvas: HTMLCanvasElement;
   destroy(): void;
 }
@@ -64,7 +69,29 @@ export function createPatchSuggestion(viewer: OpenSeadragon.Viewer, session: Ses
     overlay.invalidate();
     return p;
   };
+  /**
+   * The box is shown at once from what the session knows; the descriptors of windows it has not
+   * described yet (one forward per tile) then come from the workers, and if the box is still the
+   * one shown, it moves to the ranking with the diversity term.
+   */
+  let refining: AbortController | undefined;
+  let refinement: Promise<void> = Promise.resolve();
+  const refine = (region: Rect, shown: PatchProposal) => {
+    refining?.abort();
+    const controller = (refining = new AbortController());
+    refinement = session.describeProposals(region, { signal: controller.signal }).then(
+      (ranked) => {
+        if (current !== shown) return;
+        const best = ranked.find((p) => !skipped.has(keyOf(p)));
+        // The same window keeps its place; its ranking now has the diversity term.
+        if (best) show(best);
+      },
+      () => undefined, // aborted, or the compute refused: the box stays as it was
+    );
+  };
+
   const clear = () => {
+    refining?.abort();
     skipped.clear();
     show(null);
   };
@@ -78,16 +105,20 @@ export function createPatchSuggestion(viewer: OpenSeadragon.Viewer, session: Ses
       if (current) skipped.add(keyOf(current));
       const region = viewRect();
       const proposals = region ? session.proposePatches(region) : [];
-      return show(proposals.find((p) => !skipped.has(keyOf(p))) ?? null);
+      const shown = show(proposals.find((p) => !skipped.has(keyOf(p))) ?? null);
+      if (region && shown) refine(region, shown);
+      return shown;
     },
     accept() {
       if (!current) return undefined;
       const { x, y } = current.level0;
+      refining?.abort();
       skipped.clear();
       show(null);
       return session.support.addPatch({ x, y });
     },
     clear,
+    settled: () => refinement.then(() => current),
     canvas: overlay.canvas,
     destroy() {
       session.removeEventListener('head', clear);

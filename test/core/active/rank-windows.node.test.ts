@@ -122,23 +122,76 @@ test('with nothing placed the order is by benefit, and a window overlapping a be
 test('diversity pushes the best window, next to a placed patch in feature space, from first to out', () => {
   // Placed in a third image (no spatial overlap), at descriptor (0, 0): d = 0, 5, 10, 0.1.
   const placed = [{ window: { group: 2, x: 0, y: 0, size: 4 }, descriptor: Float32Array.from([0, 0]) }];
-  // s = 5: scores 0.8·0 = 0, 0.6·5/10 = 0.3, 0.5·10/15 = 0.3333, 0.7·0.1/5.1 = 0.01373.
+  // s = 5: diversity d / s = 0, 1, 2, 0.02; scores 0, 0.6, 1.0, 0.014.
   const ranked = rankWindows(candidates, placed, { diversityScale: 5 });
   assert.deepEqual(
     ranked.map((r) => r.index),
     [2, 1, 3], // 0 (score 0) comes after 3, which it overlaps: left out
   );
-  [10 / 15, 0.5, 0.1 / 5.1].forEach((d, k) => close(ranked[k].diversity, d));
-  [0.5 * (10 / 15), 0.3, 0.7 * (0.1 / 5.1)].forEach((s, k) => close(ranked[k].score, s));
-  // Default s: the median of d over the candidates, (0.1 + 5) / 2 = 2.55.
+  [2, 1, 0.02].forEach((d, k) => close(ranked[k].diversity, d));
+  [1.0, 0.6, 0.014].forEach((s, k) => close(ranked[k].score, s));
+  // Default s: the median of d over the candidates, (0.1 + 5) / 2 = 2.55; the order is the same
+  // (s scales every score alike).
   const byMedian = rankWindows(candidates, placed);
   assert.deepEqual(
     byMedian.map((r) => r.index),
     [2, 1, 3],
   );
-  close(byMedian[0].score, 0.5 * (10 / 12.55));
-  close(byMedian[1].score, 0.6 * (5 / 7.55));
-  close(byMedian[2].score, 0.7 * (0.1 / 2.65));
+  close(byMedian[0].score, 0.5 * (10 / 2.55));
+  close(byMedian[1].score, 0.6 * (5 / 2.55));
+  close(byMedian[2].score, 0.7 * (0.1 / 2.55));
+});
+
+test('greedy diversity vs a brute-force reference: benefit^γ × distance to placed and ranked above / median', () => {
+  const random = new SeededRandom(21);
+  const hypot = (a: Float32Array, b: Float32Array) => Math.hypot(...Array.from(a, (v, i) => v - b[i]));
+  for (let trial = 0; trial < 30; trial++) {
+    // γ = 1 (the default), 0 (farthest-point sampling) and ½, in turn.
+    const gamma = [1, 0, 0.5][trial % 3];
+    const dims = 1 + Math.floor(random.next() * 6);
+    const vector = () => Float32Array.from({ length: dims }, () => random.gaussian());
+    // Windows in separate groups: no overlap, so every candidate is ranked.
+    const cs: RankCandidate[] = Array.from({ length: 3 + Math.floor(random.next() * 20) }, (_, k) => ({
+      window: { group: k, x: 0, y: 0, size: 8 },
+      benefit: random.next(),
+      descriptor: vector(),
+    }));
+    const placed = Array.from({ length: 1 + Math.floor(random.next() * 4) }, (_, k) => ({
+      window: { group: 1000 + k, x: 0, y: 0, size: 8 },
+      descriptor: vector(),
+    }));
+    // The reference, step by step: every remaining window's distance to all placed and chosen
+    // descriptors recomputed from scratch, the best score taken (ties: lower index); the scale
+    // is the median of the distances to the placed patches alone, by sorting.
+    const toPlaced = cs.map((c) => Math.min(...placed.map((p) => hypot(c.descriptor, p.descriptor))));
+    const sorted = [...toPlaced].sort((a, b) => a - b);
+    const n = sorted.length;
+    const m = n % 2 ? sorted[n >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    const chosen: { index: number; distance: number; score: number }[] = [];
+    const left = new Set(cs.keys());
+    while (left.size > 0) {
+      let best: { index: number; distance: number; score: number } | undefined;
+      for (const k of left) {
+        const seen = [...placed.map((p) => p.descriptor), ...chosen.map((c) => cs[c.index].descriptor)];
+        const distance = Math.min(...seen.map((v) => hypot(cs[k].descriptor, v)));
+        const score = (Math.pow(cs[k].benefit, gamma) * distance) / m;
+        const tie = best && score === best.score && cs[k].benefit > cs[best.index].benefit;
+        if (!best || score > best.score || tie) best = { index: k, distance, score };
+      }
+      chosen.push(best!);
+      left.delete(best!.index);
+    }
+    const ranked = rankWindows(cs, placed, gamma === 1 ? {} : { benefitWeight: gamma });
+    assert.deepEqual(
+      ranked.map((r) => r.index),
+      chosen.map((c) => c.index),
+    );
+    ranked.forEach((r, k) => {
+      close(r.distance, chosen[k].distance, 1e-5);
+      close(r.diversity, chosen[k].distance / m, 1e-5);
+      close(r.score, chosen[k].score, 1e-5);
+    });
+  }
 });
 
 test('a window on a placed patch is never proposed, however different in feature space', () => {

@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import { buildCandidatePool, type PoolImage } from '../../../core/active/candidate-pool.js';
 import { headCountsOnImages } from '../../../core/active/head-counts.js';
 import { overlapFraction } from '../../../core/active/window-sums.js';
+import { rankWindows } from '../../../core/active/rank-windows.js';
+import { windowBenefits } from '../../../core/active/window-benefit.js';
+import { adapt } from '../../../core/adaptation/adapt.js';
+import { rowProbabilities } from '../../../core/inference/image-features.js';
 import { simulateSelection, type SimulationRound } from '../../../core/active/selection-simulation.js';
 import { predictWithHead } from '../../../core/adaptation/predict-with-head.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
@@ -119,6 +123,41 @@ test(
     assert.equal(distinct.size, 4);
     // Active never proposes a window mostly on one already placed.
     active.forEach((r, k) => active.slice(0, k).forEach((p) => assert.ok(overlapFraction(r.window, p.window) <= 0.25)));
+    // Each active window is the full ranking's first that shows the class, after `skipped` that do not.
+    const indexOf = (w: SimulationRound['window']) =>
+      pool.windows.findIndex((c) => c.group === w.group && c.x === w.x && c.y === w.y);
+    for (let k = 1; k < active.length; k++) {
+      const head = active[k - 1].head;
+      const benefits = pool.rasters.flatMap(({ raster, rows }, i) => [
+        ...windowBenefits(
+          { ...raster, p: rowProbabilities(rows, pool.channels, head) },
+          pool.windows.slice(...pool.ranges[i]),
+        ),
+      ]);
+      const ranked = rankWindows(
+        pool.windows.map((window, i) => ({ window, benefit: benefits[i], descriptor: pool.descriptors[i] })),
+        active.slice(0, k).map((r) => ({ window: r.window, descriptor: pool.descriptors[indexOf(r.window)] })),
+      );
+      const first = ranked.findIndex((r) => pool.classPixels[r.index] >= poolOptions.minPositive);
+      assert.equal(active[k].skipped, first, `round ${k + 1}: skips`);
+      assert.equal(ranked[first].index, indexOf(active[k].window), `round ${k + 1}: the window`);
+    }
+    // Features computed once per window give the head adapt() fits from the patches alone.
+    const patches = active.map(({ window: w }) => {
+      const image = images[w.group];
+      const rgb = new Uint8Array(EDGE * EDGE * 3);
+      const mask = new Uint8Array(EDGE * EDGE);
+      for (let r = 0; r < EDGE; r++)
+        for (let c = 0; c < EDGE; c++) {
+          const i = (w.y + r) * SIZE + w.x + c;
+          rgb.set(image.rgb.subarray(3 * i, 3 * i + 3), 3 * (r * EDGE + c));
+          mask[r * EDGE + c] = image.truth[i];
+        }
+      return { rgb, mask, width: EDGE, height: EDGE };
+    });
+    const fresh = await adapt(patches, extractors, { lambda: 1e-4, threshold: 0.5 });
+    const last = active.at(-1)!.head;
+    fresh.head.W.forEach((v, c) => assert.ok(Math.abs(v - last.W[c]) < 1e-6, `W[${c}]: ${last.W[c]} vs ${v}`));
 
     // Dice counts of every head on two images, against TF.js's own forward of each head.
     const heads = [...random, ...active].map((r) => r.head);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { proposeWindows } from '../../../core/active/view-proposals.js';
+import { proposeWindows, viewCandidates } from '../../../core/active/view-proposals.js';
 import type { ResultTile } from '../../../core/session/result-tiles.js';
 
 // Two finished 512² tiles side by side. Tile A (x 0…512) is confident background (p = 0.05) but
@@ -53,4 +53,34 @@ test('a placed patch, the area, an uncertainty map and feature-space closeness e
   });
   assert.equal(at(nearPatch[0]), '256,0');
   assert.ok(nearPatch.every((r) => r.window.x < 512 || r.score === 0));
+});
+
+test('diversity needs every descriptor: with one unknown, benefit alone; with all, distances in z-scores', () => {
+  // Descriptors by column: windows of tile B (x ≥ 512) at 1, tile A's at 0, and a patch placed
+  // at (768, 256) — tile B's bottom right, overlapping no candidate by more than a quarter — at 1.
+  const placed = [{ x: 768, y: 256, width: 256, height: 256 }];
+  const byBenefit = proposeWindows({ tiles, area, placed });
+  const value = (w: { x: number }) => (w.x >= 512 ? 1 : 0);
+  const partly = proposeWindows({
+    tiles,
+    area,
+    placed,
+    descriptor: (w) => (w.x === 256 && w.y === 0 ? undefined : Float32Array.from([value(w)])),
+  });
+  assert.deepEqual(partly.map(at), byBenefit.map(at), 'one descriptor unknown: ranked as without any');
+  assert.ok(partly.every((r) => r.distance === Infinity));
+  const ranked = proposeWindows({ tiles, area, placed, descriptor: (w) => Float32Array.from([value(w)]) });
+  // Reference: z-scores of the column over candidates and the placed patch, by hand.
+  const candidates = viewCandidates({ tiles, area, placed });
+  assert.ok(candidates.length > ranked.length, 'some left out for overlapping better ones');
+  const values = [...candidates.map((c) => value(c.window)), 1];
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+  for (const r of ranked) {
+    const expected = Math.abs(value(r.window) - 1) / sd; // 1 / sd for tile A, 0 for tile B
+    assert.ok(Math.abs(r.distance - expected) < 1e-5, `${at(r)}: ${r.distance} vs ${expected}`);
+  }
+  // Tile A's uncertain block comes first; tile B's windows (d = 0) score 0.
+  assert.equal(at(ranked[0]), '256,0');
+  assert.ok(ranked.filter((r) => r.window.x >= 512).every((r) => r.score === 0));
 });

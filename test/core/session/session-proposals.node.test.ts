@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { encodeBundle } from '../../../core/msd/bundle.js';
+import { imageFeatureRows } from '../../../core/inference/image-features.js';
+import { encodeBundle, readBundle } from '../../../core/msd/bundle.js';
 import { createSession, type Session } from '../../../core/session/session.js';
 import { createSupportSet } from '../../../core/support-set/support-set.js';
 import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
@@ -71,4 +72,32 @@ test('the session proposes the likely, uncertain window first, in level-0 pixels
   const left = session.proposePatches({ x: 0, y: 0, width: 256, height: 256 }, { limit: 1 });
   assert.equal(left.length, 1);
   assert.deepEqual(left[0].level0, second.level0);
+});
+
+test('describeProposals has the workers describe candidates and placed patches, then ranks by diversity', async () => {
+  // From the test above: two tiles and one patch placed. Nothing described yet: no diversity.
+  assert.ok(session.support.patches.length > 0);
+  assert.ok(session.proposePatches().every((r) => r.distance === Infinity));
+  const ranked = await session.describeProposals();
+  assert.ok(ranked.length > 0);
+  assert.ok(ranked.every((r) => Number.isFinite(r.distance)));
+  // Kept: proposePatches now ranks the same way without asking the workers again.
+  assert.deepEqual(
+    session.proposePatches().map((r) => r.level0),
+    ranked.map((r) => r.level0),
+  );
+  // The slide is one grey: every window's descriptor is the features of a grey image (distances 0).
+  assert.ok(ranked.every((r) => r.distance === 0 && r.score === 0));
+  const [extractor] = (await readBundle(encoded.manifest, encoded.weights)).classes;
+  const grey = { rgb: new Uint8Array(64 * 64 * 3).fill(200), width: 64, height: 64 };
+  const { rows } = imageFeatureRows([extractor.weights], grey, Int32Array.from([32 * 64 + 32]));
+  const [[described]] = await pool.windowDescriptors({
+    slide: session.slide,
+    grid: session.grid,
+    regions: [
+      { region: { x: 256, y: 256, width: 256, height: 256 }, windows: [{ x: 256, y: 256, width: 256, height: 256 }] },
+    ],
+  });
+  assert.equal(described.length, 3);
+  described.forEach((v, c) => assert.ok(Math.abs(v - rows[c]) < 1e-4, `feature ${c}: ${v} vs ${rows[c]}`));
 });

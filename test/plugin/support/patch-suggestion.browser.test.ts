@@ -15,7 +15,8 @@ import {
 
 // The next patch to annotate through the panel's keys: attachFewShot on the sample slide (real
 // Web Worker, wasm), a head loaded, the view predicted; then real key presses — S shows the
-// session's best window as a dashed box, S again skips to another, Y places it as a patch that
+// session's best window as a dashed box (moved, once the workers have described the view's
+// windows, to the ranking with diversity), S again skips to another, Y places it as a patch that
 // the prediction pre-fills.
 const headFor = (handle: FewShot) => syntheticHead(handle, { period: 3, step: 0.02, offset: 0.02, b: -0.3 });
 const frame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
@@ -60,9 +61,12 @@ describe('the next patch to annotate (S suggests or skips, Y accepts)', function
     expect(expected.length, 'windows to propose').to.be.greaterThan(1);
 
     await sendKeys({ press: 's' });
-    const first = h.suggestion.current;
-    expect(first, 'S shows a suggestion').to.not.equal(null);
-    expect(first!.level0).to.deep.equal(expected[0].level0);
+    expect(h.suggestion.current, 'S shows a suggestion at once').to.not.equal(null);
+    // Then the workers describe the view's windows and the box takes the ranking with diversity.
+    const first = await h.suggestion.settled();
+    const described = await h.session.describeProposals(view);
+    expect(first, 'still a suggestion').to.not.equal(null);
+    expect(first!.level0).to.deep.equal(described[0].level0);
     // The dashed box is on the suggestion's layer at the window's top-left corner.
     await frame();
     const canvas = h.suggestion.canvas;
@@ -75,7 +79,7 @@ describe('the next patch to annotate (S suggests or skips, Y accepts)', function
     expect(drawn, 'the box is drawn at its corner').to.equal(true);
 
     await sendKeys({ press: 's' });
-    const second = h.suggestion.current;
+    const second = await h.suggestion.settled();
     expect(second, 'S again skips to another window').to.not.equal(null);
     expect(second!.level0).to.not.deep.equal(first!.level0);
 
@@ -91,8 +95,14 @@ describe('the next patch to annotate (S suggests or skips, Y accepts)', function
     const outcome = await filled;
     expect(outcome.outcome, JSON.stringify(outcome)).to.equal('filled');
     expect(outcome.id).to.equal(placed.id);
-    // The placed window is not proposed again.
+    // The placed window is not proposed again; the others are ranked by their distance to it in feature space.
     const next = h.session.proposePatches(view);
     expect(next.some((p) => p.level0.x === placed.x && p.level0.y === placed.y)).to.equal(false);
+    const diverse = await h.session.describeProposals(view);
+    expect(diverse.length).to.be.greaterThan(0);
+    expect(
+      diverse.every((p) => Number.isFinite(p.distance)),
+      'the patch and every window described',
+    ).to.equal(true);
   });
 });
