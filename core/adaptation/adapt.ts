@@ -26,6 +26,7 @@ import {
 } from './support-row-features.js';
 import { SupportRows } from './support-rows.js';
 import type { SupportKernels } from './support-kernels.js';
+import { ensembleBasis, type EnsembleBasis } from './head-ensemble.js';
 
 /**
  * Few-shot adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): from K annotated support patches, fit
@@ -134,6 +135,12 @@ export interface AdaptControl {
    * patch index; the others are computed here. Only for the 'kernels' engine.
    */
   readonly features?: readonly (PatchFeatures | null | undefined)[];
+  /**
+   * Given, on the 'kernels' engine, what the head's ensemble is fitted from later
+   * (head-ensemble.ts's basis: a subsample of the standardised support rows, θ, the inverse
+   * Hessian), just before adapt() resolves: the caller keeps it for a follow-up fitHeadEnsemble.
+   */
+  readonly onEnsembleBasis?: (basis: EnsembleBasis) => void;
 }
 
 export interface AdaptReport {
@@ -242,6 +249,8 @@ interface Prepared {
   readonly activeRows?: () => { share: number; rebuilds: number };
   /** performance.now() when the features were done. */
   readonly featuresDone: number;
+  /** The standardised rows ('kernels' engine): what an ensemble basis is drawn from. */
+  readonly rows?: SupportRows;
   dispose(): void;
 }
 
@@ -344,6 +353,7 @@ async function prepareRows(
       features: kind!,
       kernels: rows.kernels.kind,
       featuresDone,
+      rows,
       dispose: () => undefined,
     };
   } finally {
@@ -410,6 +420,7 @@ export async function adapt(
 
     let theta = logistic.theta;
     let bfgsReport: AdaptReport['bfgs'];
+    const inverseHessian = spdInverse(logistic.hessian, columns);
     if (o.refine) {
       // The logistic Hessian Aᵀ diag(p(1−p)) A/N + αI holds the features' correlations, which
       // make the Dice objective badly conditioned too: as BFGS's starting inverse Hessian it cut
@@ -419,7 +430,7 @@ export async function adapt(
         gradientTolerance: o.gradientTolerance,
         maxIterations: o.maxBfgsIterations,
         initialValue: atLogistic,
-        initialInverseHessian: spdInverse(logistic.hessian, columns),
+        initialInverseHessian: inverseHessian,
         lineSearch: { fTolerance: DICE_F_RELATIVE_TOLERANCE * Math.abs(atLogistic.f) },
         onIteration: ({ iteration, f, gradientNorm }) =>
           onProgress?.({ phase: 'bfgs', iteration, loss: f, gradientNorm }),
@@ -464,6 +475,12 @@ export async function adapt(
     };
     const logisticHead = fitted(logistic.theta, 'logistic');
     const head = o.refine ? fitted(theta, 'logistic+bfgs') : logisticHead;
+    if (control.onEnsembleBasis && prepared.rows) {
+      const { lambda, gradientTolerance, chunkRows } = o;
+      control.onEnsembleBasis(
+        ensembleBasis(prepared.rows, { theta, stats, lambda, gradientTolerance, inverseHessian, chunkRows }),
+      );
+    }
     return {
       head,
       logisticHead,

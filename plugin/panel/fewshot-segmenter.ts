@@ -79,6 +79,14 @@ const slowBackendNote = (h: FewShot): string => {
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 
+const UNCERTAINTY_TITLE =
+  'Where the head is unsure: the entropy of its probability and the disagreement of its ensemble ' +
+  '(refits on resamples of the support); magenta, stronger where less sure';
+
+/** What the uncertainty comes from now: " (fitting ensemble…)", " (from p)" for a head without one. */
+const uncertaintyNote = (h: FewShot) =>
+  h.session.ensemblePending ? ' (fitting ensemble…)' : h.head && !h.session.ensemble ? ' (from p)' : '';
+
 /** What live mode does now, read from the handle each render (never a message left from earlier). */
 const liveState = (h: FewShot) =>
   !h.head ? '' : h.live ? 'Live: the view is predicted as it moves' : 'Live off: Predict view computes this view once';
@@ -815,6 +823,15 @@ export class FewShotSegmenter extends LitElement {
               (t) => html`<option value=${t.tiling} ?selected=${h.tiling === t.tiling}>${t.label}</option>`,
             )}
           </select></label
+        >
+        <label title=${UNCERTAINTY_TITLE}
+          ><input
+            type="checkbox"
+            id="uncertainty"
+            .checked=${h.uncertainty}
+            @change=${(e: Event) => void h.setUncertainty((e.target as HTMLInputElement).checked)}
+          />
+          Uncertainty${uncertaintyNote(h)}</label
         >
       </div>
       ${

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { serializeHead, type HeadEnsemble } from '../../../core/adaptation/head.js';
+import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
+import { encodeBundle } from '../../../core/msd/bundle.js';
+import type { PoolSlide } from '../../../core/session/compute.js';
+import type { ResultTile } from '../../../core/session/result-tiles.js';
+import { createSession, type EnsembleOutcome, type Session } from '../../../core/session/session.js';
+import { createSupportSet, type SupportSetStore } from '../../../core/support-set/support-set.js';
+import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
+import { encodeTiff } from '../../../tools/sample/tiff.js';
+import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
+import { referenceForward } from '../msd/msd-reference.js';
+import { randomWeights } from '../msd/msd-test-cases.js';
+
+// The uncertainty layer's numbers on the real pool over two in-thread workers (the worker's own
+// code: SIMD patch model, whole tiles, quantised uncertainty transferred), against a float64
+// reference computed here from plain-loop features and the heads. Small random extractors
+// (depths 3 and 4) and a 1100×600 slide at the extractors' scale (the grid is level 0): six
+// 512² output tiles, and a whole-slide reference forward that the whole tiles must equal.
+const weights = [randomWeights(3, 3, 71), randomWeights(3, 4, 72)];
+const encoded = encodeBundle({
+  classes: weights.map((w, i) => ({ name: `c${i}`, weights: w })),
+  mpp: 0.5,
+  metadata: {},
+});
+const extractors = weights.map((w, i) => ({ name: `c${i}`, depth: w.layers.length }));
+// Large enough that p is sure over much of the slide, where only the members can show doubt.
+const W = [0.9, -0.7, 0.5, -0.6, 0.8, -0.4, 0.6].map((w) => 12 * w);
+const baseHead = {
+  W,
+  b: -0.1,
+  featureStats: { mean: Array(7).fill(0), std: Array(7).fill(1) },
+  threshold: 0.5,
+  metadata: { extractors },
+};
+// A hand-made ensemble: the head's weights moved by fixed amounts, so members disagree by known sums.
+const ensemble: HeadEnsemble = {
+  version: 1,
+  method: 'bootstrap',
+  seed: 1,
+  rows: 100,
+  members: [0.3, -0.2, 0.5].map((d, k) => ({
+    W: W.map((w, j) => w + d * ((j + k) % 3 === 0 ? 1 : -0.5)),
+    b: -0.1 + d,
+  })),
+};
+const WIDTH = 1100,
+  HEIGHT = 600;
+const pixels = Uint8Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => {
+  const p = Math.floor(i / 3);
+  const x = p % WIDTH,
+    y = Math.floor(p / WIDTH);
+  return Math.round(128 + 80 * Math.sin(x / (5 + (i % 3))) * Math.cos(y / 8) + ((p * 31) % 13));
+});
+const tiff = encodeTiff([{ options: { width: WIDTH, height: HEIGHT, samplesPerPixel: 3 }, pixels }]);
+
+let pool: WorkerPool;
+let slide: PoolSlide;
+let grid: InferenceGrid;
+let support: SupportSetStore;
+let session: Session;
+
+before(async () => {
+  pool = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
+  await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
+  slide = await pool.openSlide({ kind: 'blob', blob: new Blob([tiff as Uint8Array<ArrayBuffer>]), name: 'u.tif' });
+  grid = pool.inferenceGrid(slide);
+  assert.deepEqual([grid.level, grid.width, grid.height], [0, WIDTH, HEIGHT]);
+  support = createSupportSet({ slide: { name: 'u.tif', width: WIDTH, height: HEIGHT }, extractorMpp: 0.5, scale: 1 });
+  session = createSession({ compute: pool, slide, grid, extractors, support, ensemble: { members: 4, seed: 3 } });
+});
+
+after(() => pool?.close());
+
+/** H₂(p) in bits, float64. */
+const entropy = (p: number) => (p <= 0 || p >= 1 ? 0 : -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p)));
+
+/** Features of the whole slide from the plain-loop reference (pixel-major, each extractor's depth). */
+const reference = weights.map((w) => referenceForward(w, { height: HEIGHT, width: WIDTH, pixels }).features);
+
+/** σ(b + Σ W·g(x)) at slide pixel p, float64. */
+function probability(head: { W: readonly number[]; b: number }, p: number): number {
+  let z = head.b;
+  let k = 0;
+  weights.forEach((w, i) => {
+    const depth = w.layers.length;
+    for (let c = 0; c < depth; c++) z += head.W[k++] * reference[i][p * depth + c];
+  });
+  return 1 / (1 + Math.exp(-z));
+}
+
+async function predictSlide(): Promise<ResultTile[]> {
+  const run = await session.predictRegion('slide');
+  assert.equal((await run.finished).state, 'finished');
+  assert.equal(session.results.size, 6);
+  return [...session.results.values()];
+}
+
+/** Largest |bytes − 255·u_ref| over a tile, u_ref from `u(p)` at each of its slide pixels. */
+function worst(tile: ResultTile, bytes: Uint8Array, u: (p: number) => number): number {
+  const { x, y, width, height } = tile.tile;
+  let max = 0;
+  for (let r = 0; r < height; r++)
+    for (let c = 0; c < width; c++)
+      max = Math.max(max, Math.abs(bytes[r * width + c] - 255 * u((y + r) * WIDTH + x + c)));
+  return max;
+}
+
+test(
+  'a head without an ensemble (as saved before it existed) loads; its uncertainty is H₂(p) alone',
+  { timeout: 120_000 },
+  async () => {
+    const old = JSON.parse(JSON.stringify(serializeHead(baseHead)));
+    assert.equal('ensemble' in old, false);
+    await session.loadHead(old);
+    assert.equal(session.head!.ensemble, undefined);
+    for (const tile of await predictSlide()) {
+      assert.equal(tile.uncertainty, undefined, 'no ensemble: the worker sends none');
+      const u = session.uncertaintyOf(tile);
+      // p is float32 in the tile; rounding to bytes of the reference can differ by one step.
+      assert.ok(worst(tile, u, (p) => entropy(probability(baseHead, p))) <= 0.5 + 1e-2, tile.key);
+      // And exactly H₂ of the tile's own probabilities, rounded.
+      tile.probabilities.forEach((p, i) => assert.ok(Math.abs(u[i] - 255 * entropy(p)) <= 0.5 + 1e-3));
+    }
+  },
+);
+
+test(
+  "a head with an ensemble: each tile's uncertainty equals a float64 reference from the features and the heads",
+  { timeout: 120_000 },
+  async () => {
+    await session.loadHead(serializeHead({ ...baseHead, ensemble }));
+    assert.deepEqual(session.ensemble, ensemble);
+    // Uncertainty off (the default): the workers do not compute the members.
+    assert.equal(session.uncertainty, false);
+    for (const tile of await predictSlide()) assert.equal(tile.uncertainty, undefined);
+    const heads: unknown[] = [];
+    session.addEventListener('head', (e) => heads.push(e.detail), { once: true });
+    await session.setUncertainty(true);
+    assert.deepEqual([heads.length, session.results.size], [1, 0], 'installed with the members: results dropped');
+    let spread = 0;
+    for (const tile of await predictSlide()) {
+      assert.ok(tile.uncertainty, 'the worker computed it with the probabilities');
+      assert.equal(session.uncertaintyOf(tile), tile.uncertainty);
+      const u = (p: number) => {
+        const h = entropy(probability(baseHead, p));
+        const m = ensemble.members.map((head) => probability(head, p));
+        const mean = m.reduce((s, v) => s + v, 0) / m.length;
+        const sd = Math.sqrt(m.reduce((s, v) => s + (v - mean) ** 2, 0) / m.length);
+        const u = 1 - (1 - h) * (1 - Math.min(1, 2 * sd));
+        spread = Math.max(spread, u - h);
+        return u;
+      };
+      // Within a rounding step (float32 features and logits against float64).
+      assert.ok(worst(tile, tile.uncertainty, u) <= 0.5 + 1e-2, tile.key);
+    }
+    assert.ok(spread > 0.05, `the members add doubt beyond H₂(p) somewhere (at most ${spread.toFixed(3)})`);
+  },
+);
+
+test(
+  'after adapt the ensemble follows: fitted by the fitter, installed (uncertainty on), and the tiles carry it',
+  { timeout: 300_000 },
+  async () => {
+    // One patch labelled from the image itself: dark pixels are the class.
+    const id = support.addPatch({ x: 300, y: 200 });
+    const labels = new Uint8Array(256 * 256);
+    for (let r = 0; r < 256; r++)
+      for (let c = 0; c < 256; c++) labels[r * 256 + c] = pixels[3 * ((200 + r) * WIDTH + 300 + c)] < 110 ? 1 : 0;
+    assert.ok(support.prefillPatch(id, labels));
+    const ended = new Promise<EnsembleOutcome>((resolve) =>
+      session.addEventListener('ensemble', (e) => resolve(e.detail), { once: true }),
+    );
+    const progress: number[] = [];
+    session.addEventListener('ensemble-progress', (e) => progress.push(e.detail.done));
+    const heads: unknown[] = [];
+    session.addEventListener('head', (e) => heads.push(e.detail));
+    const outcome = await session.adapt();
+    assert.equal(outcome.head.ensemble, undefined, 'adapt resolves with the head alone');
+    assert.equal(session.ensemblePending, true, 'its ensemble is being fitted');
+    const fitted = await ended;
+    assert.equal(fitted.outcome, 'fitted', JSON.stringify(fitted));
+    assert.equal(session.ensemblePending, false);
+    assert.deepEqual(progress, [1, 2, 3, 4]);
+    assert.equal(fitted.ensemble, session.ensemble);
+    assert.equal(session.head, outcome.head, 'the same head');
+    if (heads.length < 2) await new Promise((resolve) => session.addEventListener('head', resolve, { once: true }));
+    assert.equal(heads.length, 2, "the head, then the same head with its ensemble's members ('head' both times)");
+    assert.equal(session.ensemble!.members.length, 4);
+    assert.equal(session.ensemble!.seed, 3);
+    assert.equal(session.saveHead().ensemble!.members.length, 4, 'saved with the head');
+    for (const tile of await predictSlide())
+      assert.ok(tile.uncertainty, `${tile.key} carries the ensemble's uncertainty`);
+
+    // Cancelled when asked (or by another adapt): the head stays as delivered.
+    const cancelled = new Promise<EnsembleOutcome>((resolve) =>
+      session.addEventListener('ensemble', (e) => resolve(e.detail), { once: true }),
+    );
+    session.addEventListener('adapted', () => session.cancelEnsemble(), { once: true });
+    const second = await session.adapt();
+    assert.equal((await cancelled).outcome, 'cancelled');
+    assert.equal(session.ensemble, undefined);
+    assert.equal(session.head, second.head);
+  },
+);
