@@ -3,15 +3,9 @@ import { createMsd, type MsdNetwork } from '../msd/tf-network.js';
 import type { MsdWeights } from '../msd/weights.js';
 import type { PatchModel, UncertainPatchModel } from './patch-model.js';
 import { tileUncertainty } from './uncertainty.js';
-import { linearHeads } from './linear-heads.js';
+import { linearHeads, type LinearHead } from './linear-heads.js';
 
-/** The perceptron over the concatenated extractor features: p = σ(b + Σ_c W_c·g_c(x)). */
-export interface LinearHead {
-  readonly W: ArrayLike<number>;
-  readonly b: number;
-  /** Its ensemble's members (core/adaptation/head-ensemble.ts), over the same features. */
-  readonly members?: readonly { readonly W: ArrayLike<number>; readonly b: number }[];
-}
+export type { LinearHead } from './linear-heads.js';
 
 export interface HeadPatchModel {
   readonly model: PatchModel;

@@ -1,4 +1,10 @@
-import type { LinearHead } from './head-patch-model.js';
+/** The perceptron over the concatenated extractor features: p = σ(b + Σ_c W_c·g_c(x)). */
+export interface LinearHead {
+  readonly W: ArrayLike<number>;
+  readonly b: number;
+  /** Its ensemble's members (core/adaptation/head-ensemble.ts), over the same features. */
+  readonly members?: readonly { readonly W: ArrayLike<number>; readonly b: number }[];
+}
 
 /**
  * The head and its ensemble's members, in that order, each checked against the extractors'

@@ -1,9 +1,9 @@
-import type { HeadPatchModel, LinearHead } from './head-patch-model.js';
+import type { HeadPatchModel } from './head-patch-model.js';
 import { MsdWorkspace, packMsdParams } from '../msd/engine.js';
 import { checkMsdWeights, type MsdWeights } from '../msd/weights.js';
 import type { PatchModel, UncertainPatchModel } from './patch-model.js';
 import { tileUncertainty } from './uncertainty.js';
-import { linearHeads } from './linear-heads.js';
+import { linearHeads, type LinearHead } from './linear-heads.js';
 
 /**
  * The head patch model (head-patch-model.ts) without TF.js: every extractor's feature maps
