@@ -3,6 +3,7 @@ import { AdaptError, cooperativeCheckpoint, throwIfAborted } from './adapt-error
 import { bfgs, type BfgsStop } from './bfgs.js';
 import { spdInverse } from '../math/dense-linear-algebra.js';
 import { dicePass, type DiceValue } from './dice-objective.js';
+import { logitOf, matrixThresholdCounts, trainingDice, type TrainingDice } from './training-dice.js';
 import { extractorSignature, type ExtractorSet } from '../msd/extractor-signature.js';
 import { openFeatureExtractor } from '../msd/feature-extractor.js';
 import { foldStandardisation, type FeatureStats } from './feature-standardisation.js';
@@ -182,6 +183,8 @@ export interface AdaptReport {
     /** With `lean`: the share of the rows a Dice pass read (mean) and how often its active rows were chosen. */
     readonly activeRows?: { readonly share: number; readonly rebuilds: number };
   };
+  /** The head's Dice on its own support pixels at its threshold (training-set Dice, training-dice.ts). */
+  readonly trainingDice: TrainingDice;
   /**
    * Set by a worker pool that had the features computed by several workers at once: how many,
    * and how long that took (included in timings.features and timings.total).
@@ -245,6 +248,11 @@ interface Prepared {
   readonly dice: (theta: ArrayLike<number>) => Promise<DiceValue>;
   readonly features: SupportFeatureKind;
   readonly kernels: SupportKernels['kind'] | 'tfjs';
+  /** Labelled pixels called the class at logit > cut, and those of the class (training-dice.ts). */
+  readonly thresholdCounts: (
+    theta: ArrayLike<number>,
+    cut: number,
+  ) => Promise<{ intersection: number; predicted: number }>;
   /** The Dice passes' active rows so far (lean kernels engine). */
   readonly activeRows?: () => { share: number; rebuilds: number };
   /** performance.now() when the features were done. */
@@ -281,6 +289,7 @@ async function prepareTfjs(
       stats,
       logistic: m,
       dice: (theta) => dicePass(m, theta, { lambda: o.lambda }, checkpoint),
+      thresholdCounts: (theta, cut) => matrixThresholdCounts(m, theta, cut, checkpoint),
       features: 'tfjs',
       kernels: 'tfjs',
       featuresDone,
@@ -344,6 +353,7 @@ async function prepareRows(
         hessianOfLastPass: () => rows.hessianOfLastPass(),
       },
       dice: (theta) => rows.dicePass(theta, { lambda: o.lambda, ...passOptions, skipSaturated: o.lean }),
+      thresholdCounts: async (theta, cut) => rows.thresholdCounts(theta, cut),
       activeRows: o.lean
         ? () => {
             const s = rows.diceStats;
@@ -450,6 +460,8 @@ export async function adapt(
       };
     }
     const t4 = performance.now();
+    const called = await prepared.thresholdCounts(theta, logitOf(o.threshold));
+    const supportDice = trainingDice({ ...called, target: counts.positive }, o.threshold);
 
     const fitted = (theta: Float64Array, phase: string): Head => {
       const d = theta.length;
@@ -498,6 +510,7 @@ export async function adapt(
           diceLoss: atLogistic.dice,
         },
         bfgs: bfgsReport,
+        trainingDice: supportDice,
         timings: { features: t1 - t0, standardise: t2 - t1, logistic: t3 - t2, bfgs: t4 - t3, total: t4 - t0 },
         regulariser:
           'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); ' +

@@ -300,6 +300,28 @@ export class SupportRows {
     }
   }
 
+  /**
+   * The rows the head at θ calls the class (logit > cut, in float32 as the passes compute it), and
+   * how many of those are the class's: training-dice.ts's counts. One logits sweep.
+   */
+  thresholdCounts(theta: ArrayLike<number>, cut: number): { intersection: number; predicted: number } {
+    this.checkReady(theta);
+    const { rows, positives, kernels, f32, at } = this;
+    kernels.logits(this.rowAddress(0), rows, at.theta, at.logits);
+    // The lean passes' active rows were chosen with the logits this overwrites: the next pass chooses again.
+    this.active = undefined;
+    const z = at.logits / 4;
+    let intersection = 0;
+    let predicted = 0;
+    for (let i = 0; i < rows; i++) {
+      if (f32[z + i] > cut) {
+        predicted++;
+        if (i < positives) intersection++;
+      }
+    }
+    return { intersection, predicted };
+  }
+
   /** The N of every mean (as SupportMatrix names it). */
   get labelled(): number {
     return this.rows;
