@@ -156,6 +156,23 @@ test(
       assert.ok(worst(tile, tile.uncertainty, u) <= 0.5 + 1e-2, tile.key);
     }
     assert.ok(spread > 0.05, `the members add doubt beyond H₂(p) somewhere (at most ${spread.toFixed(3)})`);
+    // The next patch's proposals rank by this uncertainty where the tiles carry it. u ≥ H₂(p) at
+    // every pixel, so no window's benefit (the mean of u·p) is below its benefit from H₂(p) alone
+    // (but for u's rounding to bytes), and some are above.
+    const byWindow = (o: { uncertainty?: () => undefined }) =>
+      new Map(
+        session.proposePatches(undefined, { limit: 10_000, ...o }).map((w) => [w.level0.x + ',' + w.level0.y, w]),
+      );
+    const ensembleRanked = byWindow({});
+    const entropyRanked = byWindow({ uncertainty: () => undefined });
+    assert.ok(ensembleRanked.size > 4 && ensembleRanked.size === entropyRanked.size, `${ensembleRanked.size} windows`);
+    let above = 0;
+    for (const [key, w] of ensembleRanked) {
+      const h = entropyRanked.get(key)!.benefit;
+      assert.ok(w.benefit >= h - 0.5 / 255, `${key}: ${w.benefit} < ${h}`);
+      if (w.benefit > h + 1e-3) above++;
+    }
+    assert.ok(above > 0, 'the ensemble raises some windows');
   },
 );
 
