@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import OpenSeadragon from 'openseadragon';
-import type { FewShot } from '../../../plugin/attach-fewshot.js';
-import '../../../plugin/panel/fewshot-segmenter.js';
-import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
-import {
-  attachSample,
-  openSampleViewer,
-  sampleSlideExists,
-  syntheticHead,
-  type SampleViewer,
-} from '../sample-viewer.js';
+import { syntheticHead } from '../sample-viewer.js';
+import { useSamplePanel } from './sample-panel.js';
 import { nextFrame, readCanvas } from '../layers/overlay-fixtures.js';
 import { whenDom as when } from './dom-change.js';
 
@@ -19,29 +11,11 @@ import { whenDom as when } from './dom-change.js';
 // uncertainty, which the worker computed with the probabilities.
 
 describe('<fewshot-segmenter> uncertainty toggle', () => {
-  let sample: SampleViewer | undefined;
-  let handle: FewShot | undefined;
-  let panel: FewShotSegmenter | undefined;
-
-  before(async function (this: Mocha.Context) {
-    if (!(await sampleSlideExists())) this.skip();
-    sample = await openSampleViewer(480, 360);
-    handle = await attachSample(sample.viewer);
-    panel = document.createElement('fewshot-segmenter');
-    panel.handle = handle;
-    document.body.append(panel);
-    await panel.updateComplete;
-  });
-
-  after(() => {
-    panel?.remove();
-    handle?.destroy();
-    sample?.close();
-  });
+  const fixture = useSamplePanel(480, 360);
 
   it('shows the layer over the slide from the tiles, and hides it again', async () => {
-    const h = handle!;
-    const { viewer, display } = sample!;
+    const h = fixture.handle!;
+    const { viewer, display } = fixture.sample!;
     const level0 = display.levels[0];
     const vp = viewer.viewport;
     // A small view (about one output tile at the extractors' scale).
@@ -59,7 +33,7 @@ describe('<fewshot-segmenter> uncertainty toggle', () => {
     const mean = m.reduce((t, v) => t + v, 0) / 3;
     const sd = Math.sqrt(m.reduce((t, v) => t + (v - mean) ** 2, 0) / 3);
     const expected = Math.round(255 * (1 - (1 - entropy) * (1 - 2 * sd)));
-    const root = panel!.shadowRoot!;
+    const root = fixture.panel!.shadowRoot!;
     const box = root.querySelector<HTMLInputElement>('#uncertainty')!;
     expect(box.checked).to.equal(false);
     expect(h.uncertaintyLayer.visible).to.equal(false);
@@ -80,7 +54,7 @@ describe('<fewshot-segmenter> uncertainty toggle', () => {
       h.session.addEventListener('head', () => resolve(), { once: true }),
     );
     box.click();
-    await panel!.updateComplete;
+    await fixture.panel!.updateComplete;
     expect(h.uncertainty).to.equal(true);
     expect(h.uncertaintyLayer.visible).to.equal(true);
     expect(getComputedStyle(h.uncertaintyLayer.canvas).display).to.not.equal('none');
