@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { serializeHead, type HeadEnsemble } from '../../../core/adaptation/head.js';
-import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
-import { encodeBundle } from '../../../core/msd/bundle.js';
-import type { PoolSlide } from '../../../core/session/compute.js';
 import type { ResultTile } from '../../../core/session/result-tiles.js';
-import { createSession, type EnsembleOutcome, type Session } from '../../../core/session/session.js';
-import { createSupportSet, type SupportSetStore } from '../../../core/support-set/support-set.js';
-import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
-import { encodeTiff } from '../../../tools/sample/tiff.js';
-import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
+import type { EnsembleOutcome, Session } from '../../../core/session/session.js';
+import type { SupportSetStore } from '../../../core/support-set/support-set.js';
+import type { WorkerPool } from '../../../plugin/pool/worker-pool.js';
 import { referenceForward } from '../msd/msd-reference.js';
-import { randomWeights } from '../msd/msd-test-cases.js';
+import { extractors, HEIGHT, openSmallSlideSession, pixels, weights, WIDTH } from './small-slide-session.js';
 
 // The uncertainty layer's numbers on the real pool over two in-thread workers (the worker's own
 // code: SIMD patch model, whole tiles, quantised uncertainty transferred), against a float64
-// reference computed here from plain-loop features and the heads. Small random extractors
-// (depths 3 and 4) and a 1100×600 slide at the extractors' scale (the grid is level 0): six
-// 512² output tiles, and a whole-slide reference forward that the whole tiles must equal.
-const weights = [randomWeights(3, 3, 71), randomWeights(3, 4, 72)];
-const encoded = encodeBundle({
-  classes: weights.map((w, i) => ({ name: `c${i}`, weights: w })),
-  mpp: 0.5,
-  metadata: {},
-});
-const extractors = weights.map((w, i) => ({ name: `c${i}`, depth: w.layers.length }));
+// reference computed here from plain-loop features and the heads, on small-slide-session.ts's
+// slide: six 512² output tiles, and a whole-slide reference forward the whole tiles must equal.
 // Large enough that p is sure over much of the slide, where only the members can show doubt.
 const W = [0.9, -0.7, 0.5, -0.6, 0.8, -0.4, 0.6].map((w) => 12 * w);
 const baseHead = {
@@ -45,30 +32,12 @@ const ensemble: HeadEnsemble = {
     b: -0.1 + d,
   })),
 };
-const WIDTH = 1100,
-  HEIGHT = 600;
-const pixels = Uint8Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => {
-  const p = Math.floor(i / 3);
-  const x = p % WIDTH,
-    y = Math.floor(p / WIDTH);
-  return Math.round(128 + 80 * Math.sin(x / (5 + (i % 3))) * Math.cos(y / 8) + ((p * 31) % 13));
-});
-const tiff = encodeTiff([{ options: { width: WIDTH, height: HEIGHT, samplesPerPixel: 3 }, pixels }]);
-
 let pool: WorkerPool;
-let slide: PoolSlide;
-let grid: InferenceGrid;
 let support: SupportSetStore;
 let session: Session;
 
 before(async () => {
-  pool = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
-  await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
-  slide = await pool.openSlide({ kind: 'blob', blob: new Blob([tiff as Uint8Array<ArrayBuffer>]), name: 'u.tif' });
-  grid = pool.inferenceGrid(slide);
-  assert.deepEqual([grid.level, grid.width, grid.height], [0, WIDTH, HEIGHT]);
-  support = createSupportSet({ slide: { name: 'u.tif', width: WIDTH, height: HEIGHT }, extractorMpp: 0.5, scale: 1 });
-  session = createSession({ compute: pool, slide, grid, extractors, support, ensemble: { members: 4, seed: 3 } });
+  ({ pool, support, session } = await openSmallSlideSession('u.tif', { ensemble: { members: 4, seed: 3 } }));
 });
 
 after(() => pool?.close());
