@@ -30,6 +30,8 @@ import { defaultExtractorsSource, resolveAssets } from './assets.js';
 import { createContourLayer, type ContourLayer } from './layers/contour-layer.js';
 import { parseColor } from './layers/css-color.js';
 import { createMaskLayer, type MaskLayer } from './layers/mask-layer.js';
+import { createUncertaintyLayer, type UncertaintyLayer } from './layers/uncertainty-layer.js';
+import type { EnsembleOptions } from '../core/adaptation/ensemble-options.js';
 import { createLivePrediction, type LivePrediction } from './live-prediction.js';
 import { WorkerPool, type PoolSlide, type WorkerStatus } from './pool/worker-pool.js';
 import { createPatchSuggestion, type PatchSuggestion } from './support/patch-suggestion.js';
@@ -92,6 +94,16 @@ export interface FewShotOptions {
    * (one undo step; core/session/patch-prefill.ts). Default true; setPrefill changes it.
    */
   readonly prefill?: boolean;
+  /**
+   * Whether the uncertainty layer is shown (plugin/layers/uncertainty-layer.ts; default false);
+   * setUncertainty changes it.
+   */
+  readonly uncertainty?: boolean;
+  /**
+   * The head's ensemble, fitted after each adapt (core/adaptation/head-ensemble.ts): its options,
+   * or false for none (uncertainty then comes from the head's probability alone).
+   */
+  readonly ensemble?: Partial<EnsembleOptions> | false;
 }
 
 export type FewShotState = SessionState;
@@ -180,6 +192,8 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly support: SupportSetStore;
   readonly tools: SupportTools;
   readonly maskLayer: MaskLayer;
+  /** The head's per-pixel uncertainty, over the mask (hidden unless `uncertainty`). */
+  readonly uncertaintyLayer: UncertaintyLayer;
   readonly contourLayer: ContourLayer;
   readonly supportLayer: SupportLayer;
   /**
@@ -201,6 +215,14 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly plan: ViewPlan | undefined;
   /** Whether newly placed patches are pre-filled from the prediction (once a head exists). */
   readonly prefill: boolean;
+  /** Whether the uncertainty layer is shown. */
+  readonly uncertainty: boolean;
+  /**
+   * Shows or hides the uncertainty layer (core/inference/uncertainty.ts: from the head's ensemble
+   * where the workers computed it, else from its probability alone). On, it has the workers compute
+   * the ensemble's uncertainty with each tile (session.setUncertainty); resolves once they do.
+   */
+  setUncertainty(on: boolean): Promise<void>;
   /** Every 'warning' event so far, oldest first: the extractors' (from attaching) are there at once. */
   readonly warnings: readonly FewShotWarning[];
   /**
@@ -265,6 +287,8 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
       parseColor,
       tiling: options.tiling,
       prefill: options.prefill,
+      ensemble: options.ensemble,
+      uncertainty: options.uncertainty,
     });
     const note = bundleWarningNote(loaded.warnings);
     const extractorsWarning: ExtractorsWarning | undefined = note
@@ -298,6 +322,15 @@ function createFewShot(
 
   const tools = createSupportTools(viewer, support);
   const maskLayer = createMaskLayer(viewer, { color: session.color, threshold: session.threshold, mode: 'mask' });
+  // Above the mask, below contours and patches. Tiles join it only while it is shown.
+  const uncertaintyLayer = createUncertaintyLayer(viewer, { visible: options.uncertainty === true });
+  const showUncertainty = (tile: ResultTile) =>
+    uncertaintyLayer.addTile({
+      key: tile.key,
+      level0: tile.level0,
+      tile: tile.tile,
+      uncertainty: session.uncertaintyOf(tile),
+    });
   const contourLayer = createContourLayer(viewer, { color: '#ffeb3b' });
   const supportLayer = createSupportLayer(viewer, support, tools, { color: session.color });
   const suggestion = createPatchSuggestion(viewer, session);
@@ -359,7 +392,15 @@ function createFewShot(
     budgetMegapixels: () => options.budgetMegapixels ?? 4,
     done: () => session.results.keys,
     contours: () => ({ threshold: session.threshold }),
-    onTile: (tile, result) => session.addResult({ ...tile, probabilities: result.probabilities }, result.contours),
+    onTile: (tile, result) =>
+      session.addResult(
+        {
+          ...tile,
+          probabilities: result.probabilities,
+          ...(result.uncertainty ? { uncertainty: result.uncertainty } : {}),
+        },
+        result.contours,
+      ),
     onPlan: (p) => {
       plan = p;
       events.emit('budget', p);
@@ -371,6 +412,7 @@ function createFewShot(
   // The overlays draw what the session holds, following its events.
   session.addEventListener('tile', ({ detail: { tile, cells } }) => {
     maskLayer.addTile({ key: tile.key, level0: tile.level0, tile: tile.tile, probabilities: tile.probabilities });
+    if (uncertaintyLayer.visible) showUncertainty(tile);
     drawContours(tile, cells);
     const { key, level0, probabilities } = tile;
     events.emit('prediction-tile', {
@@ -389,11 +431,13 @@ function createFewShot(
   session.addEventListener('head', () => {
     maskLayer.setStyle({ threshold: session.threshold });
     maskLayer.clear();
+    uncertaintyLayer.clear();
     contourLayer.clear();
     live.refresh();
   });
   session.addEventListener('tiling', () => {
     maskLayer.clear();
+    uncertaintyLayer.clear();
     contourLayer.clear();
     live.refresh();
   });
@@ -421,6 +465,7 @@ function createFewShot(
     support,
     tools,
     maskLayer,
+    uncertaintyLayer,
     contourLayer,
     supportLayer,
     suggestion,
@@ -458,6 +503,20 @@ function createFewShot(
       return [...warnings];
     },
     setPrefill: (on: boolean) => session.setPrefill(on),
+    get uncertainty() {
+      return uncertaintyLayer.visible;
+    },
+    setUncertainty(on: boolean) {
+      if (on !== uncertaintyLayer.visible) {
+        uncertaintyLayer.visible = on;
+        // Hidden, it holds no tiles: shown, it takes the results there are.
+        if (on) for (const tile of session.results.values()) showUncertainty(tile);
+        else uncertaintyLayer.clear();
+        changed();
+      }
+      // Off keeps the ensemble in the workers (a tile costs more with it): no results dropped twice.
+      return on ? session.setUncertainty(true) : Promise.resolve();
+    },
     adapt: (adaptOptions?: { readonly signal?: AbortSignal }) => session.adapt(adaptOptions),
     setLive(on: boolean) {
       live.setEnabled(on);
@@ -500,6 +559,7 @@ function createFewShot(
       supportLayer.destroy();
       suggestion.destroy();
       maskLayer.destroy();
+      uncertaintyLayer.destroy();
       contourLayer.destroy();
       void autosave?.flush().catch(() => undefined);
       autosave?.dispose();

@@ -54,6 +54,9 @@ export {
 } from '../core/session/session.js';
 export type { Compute } from '../core/session/compute.js';
 export type { PrefillDropReason, PrefillOutcome } from '../core/session/patch-prefill.js';
+export type { EnsembleOutcome } from '../core/session/session.js';
+export type { EnsembleOptions, EnsembleProgress } from '../core/adaptation/ensemble-options.js';
+export { binaryEntropy, quantiseUncertainty, tileUncertainty } from '../core/inference/uncertainty.js';
 export type { PatchChanges } from '../core/support-set/prefill.js';
 export type { TypedEventTarget, TypedListener } from '../core/events/typed-events.js';
 export { WorkerDied } from './pool/worker-channel.js';
@@ -86,6 +89,12 @@ export {
   type ContourStyle,
 } from './layers/contour-layer.js';
 export {
+  createUncertaintyLayer,
+  DEFAULT_UNCERTAINTY_COLOR,
+  type UncertaintyLayer,
+  type UncertaintyTile,
+} from './layers/uncertainty-layer.js';
+export {
   createSupportTools,
   type SupportTools,
   type SupportTool,
@@ -110,7 +119,14 @@ export {
 } from '../core/support-set/support-set.js';
 export { parseSupportSet, serializeSupportSet } from '../core/support-set/support-set-file.js';
 export { SupportSetFileError, type SupportSetFileErrorCode } from '../core/support-set/support-set-file-error.js';
-export { parseHead, serializeHead, HeadError, type Head, type HeadJson } from '../core/adaptation/head.js';
+export {
+  parseHead,
+  serializeHead,
+  HeadError,
+  type Head,
+  type HeadEnsemble,
+  type HeadJson,
+} from '../core/adaptation/head.js';
 export { cellContours, type CellContour } from '../core/cells/cell-contours.js';
 export {
   cellsToGeoJson,

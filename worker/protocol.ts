@@ -1,6 +1,7 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../core/adaptation/adapt.js';
 import type { PatchFeatures, SupportFeatureChoice } from '../core/adaptation/support-row-features.js';
-import type { HeadJson } from '../core/adaptation/head.js';
+import type { HeadEnsemble, HeadJson } from '../core/adaptation/head.js';
+import type { EnsembleOptions, EnsembleProgress } from '../core/adaptation/ensemble-options.js';
 import type { GridPatch } from '../core/support-set/support-patches.js';
 import type { GridOptions } from '../core/inference/patch-grid.js';
 import type { Rect } from '../core/math/rect.js';
@@ -44,6 +45,11 @@ export interface WorkerAssets {
 export interface HeadWeights {
   readonly W: readonly number[];
   readonly b: number;
+  /**
+   * Its ensemble's members (core/adaptation/head-ensemble.ts): with them, a 'whole' tile's answer
+   * carries each pixel's uncertainty (core/inference/uncertainty.ts).
+   */
+  readonly members?: readonly { readonly W: readonly number[]; readonly b: number }[];
 }
 
 /**
@@ -208,6 +214,18 @@ export type WorkerRequest =
       /** A tile with margins of its neighbours: that tile's cells, whole across its seams. */
       readonly window?: TraceWindow;
     }
+  /**
+   * Fits the ensemble of the head this worker just adapted (`head`: its W and b, which must be
+   * that head's): from the basis its 'adapt' kept (head-ensemble.ts), so no feature is computed
+   * again. Progress comes as 'adapt-progress' messages ({ phase: 'ensemble', done, total }).
+   * Refused (AdaptError 'no-basis') by a worker that did not fit that head.
+   */
+  | {
+      readonly type: 'fit-ensemble';
+      readonly id: number;
+      readonly head: { readonly W: readonly number[]; readonly b: number };
+      readonly options?: Partial<EnsembleOptions>;
+    }
   /** TF.js memory of this worker, for leak checks. */
   | { readonly type: 'memory'; readonly id: number }
   /** Cancels a queued or running request; its answer becomes an 'AbortError' error. */
@@ -258,12 +276,22 @@ export type WorkerResponse =
       readonly ms: number;
       /** When the request asked for them; their rings are transferred. */
       readonly contours?: TracedContours;
+      /**
+       * Each pixel's uncertainty, round(255·u) (core/inference/uncertainty.ts), when the head has an
+       * ensemble and the tiling is 'whole'; transferred.
+       */
+      readonly uncertainty?: Uint8Array;
     }
   /** One per requested tile, in order; arrays and rings transferred. `ms`: the whole block's. */
   | {
       readonly type: 'block-probabilities';
       readonly id: number;
-      readonly tiles: readonly { readonly probabilities: Float32Array; readonly contours?: TracedContours }[];
+      readonly tiles: readonly {
+        readonly probabilities: Float32Array;
+        readonly contours?: TracedContours;
+        /** As 'probabilities' answers carry it. */
+        readonly uncertainty?: Uint8Array;
+      }[];
       readonly ms: number;
     }
   /** Their rings are transferred. */
@@ -277,7 +305,8 @@ export type WorkerResponse =
     }
   | { readonly type: 'tissue-mask'; readonly id: number; readonly mask: TissueMask }
   /** Not an answer: a step of a running 'adapt' (any number of them before its answer). */
-  | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress }
+  | { readonly type: 'adapt-progress'; readonly id: number; readonly progress: AdaptProgress | EnsembleProgress }
+  | { readonly type: 'ensemble'; readonly id: number; readonly ensemble: HeadEnsemble }
   | { readonly type: 'adapted'; readonly id: number; readonly head: HeadJson; readonly report: AdaptReport }
   /** One per requested patch, in order; their arrays are transferred. */
   | { readonly type: 'support-features'; readonly id: number; readonly features: readonly PatchFeatures[] }

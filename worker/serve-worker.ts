@@ -10,8 +10,9 @@ import { PatchMemo } from '../core/inference/patch-memo.js';
 import { gridKey, patchMemoScope } from '../core/inference/keys.js';
 import type { TileTarget } from '../core/session/compute.js';
 import type { PixelSource } from '../core/slide/pixel-source.js';
+import type { Rect } from '../core/math/rect.js';
 import { predictTile } from '../core/inference/predict-tile.js';
-import { predictWholeBlock, predictWholeTile } from '../core/inference/predict-whole-tile.js';
+import { predictWholeBlock, predictWholeBlockUncertain } from '../core/inference/predict-whole-tile.js';
 import { receptiveMargin } from '../core/inference/receptive-field.js';
 import type { ExtractorSource, WorkerEndpoint, WorkerRequest, WorkerResponse } from './protocol.js';
 import { resampledSource } from '../core/inference/resampled-source.js';
@@ -28,6 +29,9 @@ import { readTissueMask } from '../core/slide/tissue-mask.js';
 import { contoursTransfer, traceContours } from '../core/cells/traced-contours.js';
 import { stainInput, type StainInput } from '../core/stain/stain-input.js';
 import { regionDescriptors } from '../core/active/region-descriptors.js';
+import { fitHeadEnsemble, type EnsembleBasis } from '../core/adaptation/head-ensemble.js';
+import { AdaptError } from '../core/adaptation/adapt-error.js';
+import { quantiseUncertainty } from '../core/inference/uncertainty.js';
 
 // TF.js work runs one request at a time, in arrival order: one thread gains nothing from
 // interleaving, and a head or extractor swap must not happen in the middle of a tile. Slide
@@ -65,6 +69,11 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
   /** Input stain normalisation of the loaded extractors, per slide (core/stain/stain-input.ts). */
   let stain: StainInput | undefined;
   let head: { key: string; compiled: HeadPatchModel } | undefined;
+  /**
+   * What this worker's last adaptation left for its head's ensemble (head-ensemble.ts: ~10 MB),
+   * with that head's W and b; kept until the next adaptation or extractor change.
+   */
+  let basis: { W: readonly number[]; b: number; basis: EnsembleBasis } | undefined;
   /** Patch probabilities under the current head, shared by neighbouring tiles ('patches' tiling only). */
   const DEFAULT_PATCH_MEMO_BYTES = 64 * 2 ** 20;
   let memo = new PatchMemo(DEFAULT_PATCH_MEMO_BYTES);
@@ -140,6 +149,27 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
     return { pixels, extractors: loaded };
   }
 
+  /**
+   * 'whole' tiles (one, or a block of adjacent ones) from one forward of the current head over
+   * their bounding rectangle and margin, with each pixel's uncertainty when the head carries its
+   * ensemble's members: E more weighted sums of the same maps. The SIMD engine on wasm/cpu, TF.js
+   * on a GPU: nothing is computed twice, so no memo.
+   */
+  async function wholeTiles(
+    pixels: { source: PixelSource; level: number },
+    tiles: readonly Rect[],
+    signal: AbortSignal,
+  ): Promise<{ probabilities: Float32Array; uncertainty?: Uint8Array }[]> {
+    const options = { margin: extractors!.margin, signal };
+    const { model, uncertain } = head!.compiled;
+    if (!uncertain) {
+      const all = await predictWholeBlock(pixels.source, pixels.level, tiles, model, options);
+      return all.map((probabilities) => ({ probabilities }));
+    }
+    const all = await predictWholeBlockUncertain(pixels.source, pixels.level, tiles, uncertain, options);
+    return all.map((t) => ({ probabilities: t.probabilities, uncertainty: quantiseUncertainty(t.uncertainty) }));
+  }
+
   async function handle(request: Exclude<WorkerRequest, { type: 'abort' }>, signal: AbortSignal): Promise<void> {
     switch (request.type) {
       case 'open': {
@@ -200,6 +230,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           if (backend !== undefined && started !== backend) {
             // Tensors live on one backend: models made on the old one go, and the client loads them again.
             dropHead();
+            basis = undefined;
             extractors?.networks.forEach((n) => n.dispose());
             extractors = undefined;
           }
@@ -221,6 +252,7 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             throw err;
           }
           dropHead();
+          basis = undefined;
           extractors?.networks.forEach((n) => n.dispose());
           const stainSetup = stainInput(request.source.stain ?? 'none', bundle);
           stain = stainSetup.input;
@@ -245,10 +277,9 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
         return serial(signal, async () => {
           if (!extractors) throw new Error('no extractors are loaded: load them before setting a head');
           // A HeadError the caller can switch on, rather than the patch models' plain errors.
-          checkHeadWeights(
-            request.head,
-            extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0),
-          );
+          const features = extractors.networks.reduce((sum, n) => sum + n.weights.layers.length, 0);
+          checkHeadWeights(request.head, features);
+          request.head.members?.forEach((m) => checkHeadWeights(m, features));
           // On wasm and cpu the training engine's forward (WebAssembly SIMD) is ~5× faster per patch
           // than TF.js wasm (tools/bench-patch-model.ts); on cpu even its plain-JS fallback beats TF.js
           // cpu. On webgpu the fused WGSL kernels on TF.js's device (webgpu-patch-model.ts); webgl keeps TF.js.
@@ -288,15 +319,10 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           const started = performance.now();
           const model = head.compiled.model;
           let probabilities: Float32Array;
+          let uncertainty: Uint8Array | undefined;
           let patches = 0;
           if (request.tiling === 'whole') {
-            // One forward over the tile and the margin, with the same head model as patches (SIMD
-            // on wasm/cpu, TF.js on a GPU): nothing is computed twice, so no memo.
-            const { margin } = extractors;
-            probabilities = await predictWholeTile(pixels.source, pixels.level, request.tile, model, {
-              margin,
-              signal,
-            });
+            [{ probabilities, uncertainty }] = await wholeTiles(pixels, [request.tile], signal);
             patches = 1;
           } else if (request.tiling === 'patches') {
             const { patchSize, stride } = request.grid ?? {};
@@ -319,13 +345,25 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             ? traceContours(probabilities, request.tile.width, request.tile.height, request.contours.threshold)
             : undefined;
           reply(
-            { type: 'probabilities', id: request.id, probabilities, patches, ms, ...(contours ? { contours } : {}) },
-            [probabilities.buffer as ArrayBuffer, ...(contours ? contoursTransfer(contours) : [])],
+            {
+              type: 'probabilities',
+              id: request.id,
+              probabilities,
+              patches,
+              ms,
+              ...(contours ? { contours } : {}),
+              ...(uncertainty ? { uncertainty } : {}),
+            },
+            [
+              probabilities.buffer as ArrayBuffer,
+              ...(contours ? contoursTransfer(contours) : []),
+              ...(uncertainty ? [uncertainty.buffer as ArrayBuffer] : []),
+            ],
           );
         });
       case 'predict-block':
         return serial(signal, async () => {
-          const pixels = pixelsOf(request.slideId, request.target);
+          const pixels = await inputPixels(request.slideId, request.target, signal);
           if (extractors?.key !== request.extractorsKey || head?.key !== request.headKey) {
             throw new Error(
               `the job wants extractors '${request.extractorsKey}' and head '${request.headKey}', ` +
@@ -333,21 +371,21 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
             );
           }
           const started = performance.now();
-          const all = await predictWholeBlock(pixels.source, pixels.level, request.tiles, head.compiled.model, {
-            margin: extractors.margin,
-            signal,
-          });
+          const all = await wholeTiles(pixels, request.tiles, signal);
           const ms = performance.now() - started;
           const threshold = request.contours?.threshold;
-          const tiles = all.map((probabilities, i) => {
+          const tiles = all.map(({ probabilities, uncertainty }, i) => {
             const { width, height } = request.tiles[i];
-            return threshold === undefined
-              ? { probabilities }
-              : { probabilities, contours: traceContours(probabilities, width, height, threshold) };
+            return {
+              probabilities,
+              ...(threshold === undefined ? {} : { contours: traceContours(probabilities, width, height, threshold) }),
+              ...(uncertainty ? { uncertainty } : {}),
+            };
           });
           const transfer = tiles.flatMap((t) => [
             t.probabilities.buffer as ArrayBuffer,
             ...(t.contours ? contoursTransfer(t.contours) : []),
+            ...(t.uncertainty ? [t.uncertainty.buffer as ArrayBuffer] : []),
           ]);
           reply({ type: 'block-probabilities', id: request.id, tiles, ms }, transfer);
         });
@@ -368,6 +406,8 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
           if (!extractors) throw new Error('no extractors are loaded: load them before adapting');
           const support = await readGridPatches(request.patches, pixels.source, { level: pixels.level, signal });
           const classes = extractors.networks.map((n, i) => ({ name: extractors!.names[i], weights: n.weights }));
+          let kept: EnsembleBasis | undefined;
+          basis = undefined;
           const result = await adapt(
             support,
             classes,
@@ -376,9 +416,26 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
               signal,
               onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
               features: request.features,
+              onEnsembleBasis: (b) => (kept = b),
             },
           );
+          if (kept) basis = { W: result.head.W, b: result.head.b, basis: kept };
           reply({ type: 'adapted', id: request.id, head: serializeHead(result.head), report: result.report });
+        });
+      case 'fit-ensemble':
+        return serial(signal, async () => {
+          const { W, b } = request.head;
+          const same = basis && basis.b === b && basis.W.length === W.length && basis.W.every((v, i) => v === W[i]);
+          if (!basis || !same)
+            throw new AdaptError(
+              'no-basis',
+              "this worker does not hold that head's fit: its ensemble is fitted by the worker that adapted it",
+            );
+          const ensemble = await fitHeadEnsemble(basis.basis, request.options, {
+            signal,
+            onProgress: (progress) => reply({ type: 'adapt-progress', id: request.id, progress }),
+          });
+          reply({ type: 'ensemble', id: request.id, ensemble });
         });
       case 'support-features':
         return serial(signal, async () => {

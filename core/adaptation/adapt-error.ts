@@ -7,6 +7,8 @@ export type AdaptErrorCode =
   | 'no-extractors'
   | 'bad-options'
   | 'not-finite'
+  /** A head's ensemble was asked of a worker that does not hold that head's fit (head-ensemble.ts). */
+  | 'no-basis'
   | 'aborted';
 
 /** A typed error naming the problem (and, for a patch, which one). */

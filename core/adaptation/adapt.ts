@@ -3,6 +3,7 @@ import { AdaptError, cooperativeCheckpoint, throwIfAborted } from './adapt-error
 import { bfgs, type BfgsStop } from './bfgs.js';
 import { spdInverse } from '../math/dense-linear-algebra.js';
 import { dicePass, type DiceValue } from './dice-objective.js';
+import { logitOf, matrixThresholdCounts, trainingDice, type TrainingDice } from './training-dice.js';
 import { extractorSignature, type ExtractorSet } from '../msd/extractor-signature.js';
 import { openFeatureExtractor } from '../msd/feature-extractor.js';
 import { foldStandardisation, type FeatureStats } from './feature-standardisation.js';
@@ -26,6 +27,7 @@ import {
 } from './support-row-features.js';
 import { SupportRows } from './support-rows.js';
 import type { SupportKernels } from './support-kernels.js';
+import { ensembleBasis, type EnsembleBasis } from './head-ensemble.js';
 
 /**
  * Few-shot adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): from K annotated support patches, fit
@@ -134,6 +136,12 @@ export interface AdaptControl {
    * patch index; the others are computed here. Only for the 'kernels' engine.
    */
   readonly features?: readonly (PatchFeatures | null | undefined)[];
+  /**
+   * Given, on the 'kernels' engine, what the head's ensemble is fitted from later
+   * (head-ensemble.ts's basis: a subsample of the standardised support rows, θ, the inverse
+   * Hessian), just before adapt() resolves: the caller keeps it for a follow-up fitHeadEnsemble.
+   */
+  readonly onEnsembleBasis?: (basis: EnsembleBasis) => void;
 }
 
 export interface AdaptReport {
@@ -175,6 +183,8 @@ export interface AdaptReport {
     /** With `lean`: the share of the rows a Dice pass read (mean) and how often its active rows were chosen. */
     readonly activeRows?: { readonly share: number; readonly rebuilds: number };
   };
+  /** The head's Dice on its own support pixels at its threshold (training-set Dice, training-dice.ts). */
+  readonly trainingDice: TrainingDice;
   /**
    * Set by a worker pool that had the features computed by several workers at once: how many,
    * and how long that took (included in timings.features and timings.total).
@@ -238,10 +248,17 @@ interface Prepared {
   readonly dice: (theta: ArrayLike<number>) => Promise<DiceValue>;
   readonly features: SupportFeatureKind;
   readonly kernels: SupportKernels['kind'] | 'tfjs';
+  /** Labelled pixels called the class at logit > cut, and those of the class (training-dice.ts). */
+  readonly thresholdCounts: (
+    theta: ArrayLike<number>,
+    cut: number,
+  ) => Promise<{ intersection: number; predicted: number }>;
   /** The Dice passes' active rows so far (lean kernels engine). */
   readonly activeRows?: () => { share: number; rebuilds: number };
   /** performance.now() when the features were done. */
   readonly featuresDone: number;
+  /** The standardised rows ('kernels' engine): what an ensemble basis is drawn from. */
+  readonly rows?: SupportRows;
   dispose(): void;
 }
 
@@ -272,6 +289,7 @@ async function prepareTfjs(
       stats,
       logistic: m,
       dice: (theta) => dicePass(m, theta, { lambda: o.lambda }, checkpoint),
+      thresholdCounts: (theta, cut) => matrixThresholdCounts(m, theta, cut, checkpoint),
       features: 'tfjs',
       kernels: 'tfjs',
       featuresDone,
@@ -335,6 +353,7 @@ async function prepareRows(
         hessianOfLastPass: () => rows.hessianOfLastPass(),
       },
       dice: (theta) => rows.dicePass(theta, { lambda: o.lambda, ...passOptions, skipSaturated: o.lean }),
+      thresholdCounts: async (theta, cut) => rows.thresholdCounts(theta, cut),
       activeRows: o.lean
         ? () => {
             const s = rows.diceStats;
@@ -344,6 +363,7 @@ async function prepareRows(
       features: kind!,
       kernels: rows.kernels.kind,
       featuresDone,
+      rows,
       dispose: () => undefined,
     };
   } finally {
@@ -410,6 +430,7 @@ export async function adapt(
 
     let theta = logistic.theta;
     let bfgsReport: AdaptReport['bfgs'];
+    const inverseHessian = spdInverse(logistic.hessian, columns);
     if (o.refine) {
       // The logistic Hessian Aᵀ diag(p(1−p)) A/N + αI holds the features' correlations, which
       // make the Dice objective badly conditioned too: as BFGS's starting inverse Hessian it cut
@@ -419,7 +440,7 @@ export async function adapt(
         gradientTolerance: o.gradientTolerance,
         maxIterations: o.maxBfgsIterations,
         initialValue: atLogistic,
-        initialInverseHessian: spdInverse(logistic.hessian, columns),
+        initialInverseHessian: inverseHessian,
         lineSearch: { fTolerance: DICE_F_RELATIVE_TOLERANCE * Math.abs(atLogistic.f) },
         onIteration: ({ iteration, f, gradientNorm }) =>
           onProgress?.({ phase: 'bfgs', iteration, loss: f, gradientNorm }),
@@ -439,6 +460,8 @@ export async function adapt(
       };
     }
     const t4 = performance.now();
+    const called = await prepared.thresholdCounts(theta, logitOf(o.threshold));
+    const supportDice = trainingDice({ ...called, target: counts.positive }, o.threshold);
 
     const fitted = (theta: Float64Array, phase: string): Head => {
       const d = theta.length;
@@ -464,6 +487,12 @@ export async function adapt(
     };
     const logisticHead = fitted(logistic.theta, 'logistic');
     const head = o.refine ? fitted(theta, 'logistic+bfgs') : logisticHead;
+    if (control.onEnsembleBasis && prepared.rows) {
+      const { lambda, gradientTolerance, chunkRows } = o;
+      control.onEnsembleBasis(
+        ensembleBasis(prepared.rows, { theta, stats, lambda, gradientTolerance, inverseHessian, chunkRows }),
+      );
+    }
     return {
       head,
       logisticHead,
@@ -481,6 +510,7 @@ export async function adapt(
           diceLoss: atLogistic.dice,
         },
         bfgs: bfgsReport,
+        trainingDice: supportDice,
         timings: { features: t1 - t0, standardise: t2 - t1, logistic: t3 - t2, bfgs: t4 - t3, total: t4 - t0 },
         regulariser:
           'logistic: (l2/2)·‖w‖₂²; Dice phase: lambda·‖w‖₂ (Euclidean norm, not squared); ' +

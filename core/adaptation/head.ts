@@ -27,6 +27,30 @@ export interface Head {
   /** Probability above which a pixel is the class. */
   readonly threshold: number;
   readonly metadata: HeadMetadata;
+  /**
+   * Refits of the head on bootstrap resamples of its support (head-ensemble.ts), whose
+   * disagreement is part of the uncertainty layer (core/inference/uncertainty.ts). Optional: a
+   * head saved before it existed, or loaded without it, has none, and its uncertainty comes from
+   * its probability alone. A reader of version 1 that does not know the field ignores it.
+   */
+  readonly ensemble?: HeadEnsemble;
+}
+
+export const ENSEMBLE_VERSION = 1;
+/** Most members a head file may carry: each is one more weighted sum per pixel of every tile. */
+export const MAX_ENSEMBLE_MEMBERS = 32;
+
+/** A head's ensemble, versioned on its own so that its layout can change without the head's. */
+export interface HeadEnsemble {
+  readonly version: typeof ENSEMBLE_VERSION;
+  /** How the members were made: 'bootstrap' (head-ensemble.ts). */
+  readonly method: 'bootstrap';
+  /** The seed of the resamples: the same support, head and seed give the same members. */
+  readonly seed: number;
+  /** Rows (labelled pixels) each member was fitted on. */
+  readonly rows: number;
+  /** Perceptrons over the same raw features as W and b (standardisation folded in, as theirs). */
+  readonly members: readonly { readonly W: readonly number[]; readonly b: number }[];
 }
 
 export interface HeadJson extends Head {
@@ -57,7 +81,39 @@ export function serializeHead(head: Head): HeadJson {
     featureStats: { mean: [...head.featureStats.mean], std: [...head.featureStats.std] },
     threshold: head.threshold,
     metadata: JSON.parse(JSON.stringify(head.metadata)) as HeadMetadata,
+    ...(head.ensemble ? { ensemble: copyEnsemble(head.ensemble) } : {}),
   };
+}
+
+function copyEnsemble(e: HeadEnsemble): HeadEnsemble {
+  const members = e.members.map((m) => ({ W: [...m.W], b: m.b }));
+  return { version: e.version, method: e.method, seed: e.seed, rows: e.rows, members };
+}
+
+/** Reads a head file's `ensemble` (present: checked whole), one set of weights per feature like W. */
+function parseEnsemble(value: unknown, features: number): HeadEnsemble {
+  if (!isRecord(value)) throw new HeadError('bad-field', 'ensemble must be an object');
+  if (value.version !== ENSEMBLE_VERSION) {
+    throw new HeadError(
+      'unsupported-version',
+      `ensemble version ${briefValue(value.version)} is not supported (this reader knows ${ENSEMBLE_VERSION})`,
+    );
+  }
+  if (value.method !== 'bootstrap')
+    throw new HeadError('bad-field', `ensemble.method is ${briefValue(value.method)}, expected "bootstrap"`);
+  const seed = finite(value.seed, 'ensemble.seed');
+  const rows = finite(value.rows, 'ensemble.rows');
+  if (!(Number.isInteger(rows) && rows > 0))
+    throw new HeadError('bad-field', `ensemble.rows is ${rows}; it counts the rows each member was fitted on`);
+  const list = value.members;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_ENSEMBLE_MEMBERS)
+    throw new HeadError('bad-field', `ensemble.members must be an array of 1 to ${MAX_ENSEMBLE_MEMBERS} heads`);
+  const members = list.map((m, i) => {
+    if (!isRecord(m)) throw new HeadError('bad-field', `ensemble.members[${i}] must be an object with W and b`);
+    const W = numbers(m.W, `ensemble.members[${i}].W`, features);
+    return { W: [...W], b: finite(m.b, `ensemble.members[${i}].b`) };
+  });
+  return { version: ENSEMBLE_VERSION, method: 'bootstrap', seed, rows, members };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -164,9 +220,16 @@ export function parseHead(json: unknown, extractors?: ExtractorSet): Head {
     );
   }
   if (extractors) checkHeadExtractors(signature, extractorSignature(extractors));
+  const ensemble = json.ensemble === undefined ? undefined : parseEnsemble(json.ensemble, W.length);
   // Copies: a parsed object passed in stays the caller's.
   const copy = { W: [...W], featureStats: { mean: [...mean], std: [...std] } };
-  return { ...copy, b, threshold, metadata: { ...json.metadata, extractors: signature } };
+  return {
+    ...copy,
+    b,
+    threshold,
+    metadata: { ...json.metadata, extractors: signature },
+    ...(ensemble ? { ensemble } : {}),
+  };
 }
 
 /** Throws unless `given` are the extractors a head with `signature` was fitted on, in order. */

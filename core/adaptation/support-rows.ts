@@ -97,8 +97,10 @@ export class SupportRows {
   private active: ActiveRows | undefined;
   /** Counts of the Dice passes, for the benchmark: rows read, and how often the active set was chosen anew. */
   readonly diceStats = { passes: 0, rows: 0, rebuilds: 0 };
+  private readonly options: SupportRowsOptions;
 
   constructor(features: number, positives: number, negatives: number, options: SupportRowsOptions = {}) {
+    this.options = options;
     if (!(Number.isInteger(features) && features >= 1)) throw new Error(`features must be ≥ 1, got ${features}`);
     if (!(Number.isInteger(positives) && Number.isInteger(negatives) && positives >= 0 && negatives >= 0))
       throw new Error(`row counts must be integers ≥ 0, got ${positives} and ${negatives}`);
@@ -164,6 +166,30 @@ export class SupportRows {
     kernels.scale(a, rows, at.theta);
     this.standardised = true;
     return { mean, std };
+  }
+
+  /**
+   * New standardised rows made of these rows `indices` (repeats allowed: a bootstrap resample),
+   * the first `positives` of them from the class's rows and the rest from the background's, as
+   * the passes expect. For the head's ensemble (head-ensemble.ts): a subsample kept after the fit,
+   * and each member's resample of it.
+   */
+  resampled(indices: ArrayLike<number>, positives: number): SupportRows {
+    if (!this.standardised) throw new Error('standardise() the support rows before resampling them');
+    const n = indices.length;
+    if (!(Number.isInteger(positives) && positives >= 0 && positives <= n))
+      throw new Error(`positives must be an integer in 0…${n}, got ${positives}`);
+    const out = new SupportRows(this.features, positives, n - positives, this.options);
+    const { width, matrix } = this;
+    for (let i = 0; i < n; i++) {
+      const r = indices[i];
+      if (!(Number.isInteger(r) && r >= 0 && r < this.rows)) throw new Error(`row ${r} is not one of ${this.rows}`);
+      if (i < positives !== r < this.positives)
+        throw new Error(`row ${r} is in the wrong class for position ${i} (${positives} positives first)`);
+      out.matrix.set(matrix.subarray(r * width, (r + 1) * width), i * width);
+    }
+    out.standardised = true;
+    return out;
   }
 
   private checkReady(theta: ArrayLike<number>): void {
@@ -272,6 +298,28 @@ export class SupportRows {
       f32[base + i] = f32[base + j];
       f32[base + j] = t;
     }
+  }
+
+  /**
+   * The rows the head at θ calls the class (logit > cut, in float32 as the passes compute it), and
+   * how many of those are the class's: training-dice.ts's counts. One logits sweep.
+   */
+  thresholdCounts(theta: ArrayLike<number>, cut: number): { intersection: number; predicted: number } {
+    this.checkReady(theta);
+    const { rows, positives, kernels, f32, at } = this;
+    kernels.logits(this.rowAddress(0), rows, at.theta, at.logits);
+    // The lean passes' active rows were chosen with the logits this overwrites: the next pass chooses again.
+    this.active = undefined;
+    const z = at.logits / 4;
+    let intersection = 0;
+    let predicted = 0;
+    for (let i = 0; i < rows; i++) {
+      if (f32[z + i] > cut) {
+        predicted++;
+        if (i < positives) intersection++;
+      }
+    }
+    return { intersection, predicted };
   }
 
   /** The N of every mean (as SupportMatrix names it). */

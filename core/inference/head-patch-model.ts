@@ -1,16 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { createMsd, type MsdNetwork } from '../msd/tf-network.js';
 import type { MsdWeights } from '../msd/weights.js';
-import type { PatchModel } from './patch-model.js';
+import type { PatchModel, UncertainPatchModel } from './patch-model.js';
+import { tileUncertainty } from './uncertainty.js';
+import { linearHeads, type LinearHead } from './linear-heads.js';
 
-/** The perceptron over the concatenated extractor features: p = σ(b + Σ_c W_c·g_c(x)). */
-export interface LinearHead {
-  readonly W: ArrayLike<number>;
-  readonly b: number;
-}
+export type { LinearHead } from './linear-heads.js';
 
 export interface HeadPatchModel {
   readonly model: PatchModel;
+  /** Probabilities and uncertainty in one forward; only for a head with an ensemble. */
+  readonly uncertain?: UncertainPatchModel;
   /** Frees the head's tensors and the networks made here from weights (not the ones passed in). */
   dispose(): void;
 }
@@ -37,23 +37,26 @@ export function createHeadPatchModel(
       return net;
     });
     const channels = networks.reduce((sum, n) => sum + n.depth, 0);
-    if (head.W.length !== channels)
-      throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
-    if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite))
-      throw new Error('the head has a weight that is not a finite number');
-    const W = Float32Array.from(head.W);
+    const heads = linearHeads(head, channels);
+    // The head and its ensemble's members as the columns of one [C', 1 + E] matrix: one product
+    // per network for all of them.
+    const columns = heads.length;
     let offset = 0;
     const slices = networks.map((n) => {
-      const t = tf.tensor2d(W.subarray(offset, offset + n.depth), [n.depth, 1]);
+      const block = new Float32Array(n.depth * columns);
+      for (let m = 0; m < n.depth; m++)
+        for (let k = 0; k < columns; k++) block[m * columns + k] = heads[k].W[offset + m];
+      const t = tf.tensor2d(block, [n.depth, columns]);
       offset += n.depth;
       tensors.push(t);
       return t;
     });
-    const bias = tf.scalar(head.b);
+    const bias = tf.tensor1d(heads.map((h) => h.b));
     tensors.push(bias);
     let disposed = false;
 
-    const model: PatchModel = async (rgb, width, height, signal) => {
+    /** [pixels × (1 + E)] probabilities, pixel-major. */
+    const forward = async (rgb: Uint8Array, width: number, height: number, signal?: AbortSignal) => {
       if (disposed) throw new Error('this head model has been disposed');
       signal?.throwIfAborted();
       if (rgb.length !== width * height * 3)
@@ -77,8 +80,24 @@ export function createHeadPatchModel(
         probability.dispose();
       }
     };
+    const column = (all: Float32Array, k: number) => {
+      const out = new Float32Array(all.length / columns);
+      for (let i = 0; i < out.length; i++) out[i] = all[i * columns + k];
+      return out;
+    };
+    const model: PatchModel = async (rgb, width, height, signal) => {
+      const all = await forward(rgb, width, height, signal);
+      return columns === 1 ? all : column(all, 0);
+    };
+    const uncertain: UncertainPatchModel = async (rgb, width, height, signal) => {
+      const all = await forward(rgb, width, height, signal);
+      const probabilities = column(all, 0);
+      const members = heads.slice(1).map((_, k) => column(all, k + 1));
+      return { probabilities, uncertainty: tileUncertainty(probabilities, members) };
+    };
     return {
       model,
+      ...(columns > 1 ? { uncertain } : {}),
       dispose() {
         if (disposed) return;
         disposed = true;

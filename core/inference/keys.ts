@@ -108,6 +108,11 @@ export function headKey(W: ArrayLike<number>, b: number): string {
   return `${W.length}:${fnv1a(JSON.stringify([Array.from(W), b]))}`;
 }
 
+/** Names a head's ensemble members (W and b of each, in order): part of the key of a head that has them. */
+export function ensembleKey(members: readonly { readonly W: ArrayLike<number>; readonly b: number }[]): string {
+  return `e${members.length}:${fnv1a(JSON.stringify(members.map((m) => [Array.from(m.W), m.b])))}`;
+}
+
 /** FNV-1a over a string's UTF-16 code units: short, stable, not cryptographic. */
 export function fnv1a(s: string): string {
   let h = 0x811c9dc5;

@@ -10,3 +10,14 @@ export type PatchModel = (
   height: number,
   signal?: AbortSignal,
 ) => Promise<Float32Array>;
+
+/**
+ * A patch model that also gives each pixel's uncertainty (core/inference/uncertainty.ts) from
+ * the head's ensemble, computed with the probabilities from the same feature maps.
+ */
+export type UncertainPatchModel = (
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  signal?: AbortSignal,
+) => Promise<{ readonly probabilities: Float32Array; readonly uncertainty: Float32Array }>;

@@ -1,6 +1,6 @@
 import type { Rect } from '../math/rect.js';
 import { boundsOf } from './patch-grid.js';
-import type { PatchModel } from './patch-model.js';
+import type { PatchModel, UncertainPatchModel } from './patch-model.js';
 import type { PixelSource } from '../slide/pixel-source.js';
 
 export interface PredictWholeTileOptions {
@@ -52,6 +52,38 @@ export async function predictWholeBlock(
   model: PatchModel,
   options: PredictWholeTileOptions,
 ): Promise<Float32Array[]> {
+  const { read, rgb } = await readBlock(source, level, tiles, options);
+  const probabilities = await model(rgb, read.width, read.height, options.signal);
+  options.signal?.throwIfAborted();
+  return tiles.map((tile) => cropToTile(probabilities, read, tile));
+}
+
+/**
+ * The same, with each pixel's uncertainty from the head's ensemble (core/inference/uncertainty.ts),
+ * computed from the same forward: the ensemble is E more weighted sums of the maps.
+ */
+export async function predictWholeBlockUncertain(
+  source: PixelSource,
+  level: number,
+  tiles: readonly Rect[],
+  model: UncertainPatchModel,
+  options: PredictWholeTileOptions,
+): Promise<{ probabilities: Float32Array; uncertainty: Float32Array }[]> {
+  const { read, rgb } = await readBlock(source, level, tiles, options);
+  const out = await model(rgb, read.width, read.height, options.signal);
+  options.signal?.throwIfAborted();
+  return tiles.map((tile) => ({
+    probabilities: cropToTile(out.probabilities, read, tile),
+    uncertainty: cropToTile(out.uncertainty, read, tile),
+  }));
+}
+
+async function readBlock(
+  source: PixelSource,
+  level: number,
+  tiles: readonly Rect[],
+  options: PredictWholeTileOptions,
+): Promise<{ read: Rect; rgb: Uint8Array }> {
   const { signal, margin } = options;
   signal?.throwIfAborted();
   const image = source.levels[level];
@@ -60,16 +92,16 @@ export async function predictWholeBlock(
     throw new RangeError(`the margin must be a whole number ≥ 0, got ${margin}`);
   const read = wholeTileRead(boundsOf(tiles), image, margin);
   const rgb = await source.readRegion({ level, ...read, signal });
-  const probabilities = await model(rgb, read.width, read.height, signal);
-  signal?.throwIfAborted();
-  return tiles.map((tile) => {
-    if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height)
-      return probabilities;
-    const out = new Float32Array(tile.width * tile.height);
-    for (let row = 0; row < tile.height; row++) {
-      const from = (tile.y - read.y + row) * read.width + (tile.x - read.x);
-      out.set(probabilities.subarray(from, from + tile.width), row * tile.width);
-    }
-    return out;
-  });
+  return { read, rgb };
+}
+
+/** The tile's pixels of a map over `read` (the map itself when they are the same rectangle). */
+function cropToTile(values: Float32Array, read: Rect, tile: Rect): Float32Array {
+  if (read.x === tile.x && read.y === tile.y && read.width === tile.width && read.height === tile.height) return values;
+  const out = new Float32Array(tile.width * tile.height);
+  for (let row = 0; row < tile.height; row++) {
+    const from = (tile.y - read.y + row) * read.width + (tile.x - read.x);
+    out.set(values.subarray(from, from + tile.width), row * tile.width);
+  }
+  return out;
 }

@@ -1,7 +1,9 @@
-import type { HeadPatchModel, LinearHead } from './head-patch-model.js';
+import type { HeadPatchModel } from './head-patch-model.js';
 import { MsdWorkspace, packMsdParams } from '../msd/engine.js';
 import { checkMsdWeights, type MsdWeights } from '../msd/weights.js';
-import type { PatchModel } from './patch-model.js';
+import type { PatchModel, UncertainPatchModel } from './patch-model.js';
+import { tileUncertainty } from './uncertainty.js';
+import { linearHeads, type LinearHead } from './linear-heads.js';
 
 /**
  * The head patch model (head-patch-model.ts) without TF.js: every extractor's feature maps
@@ -51,10 +53,7 @@ export function createSimdHeadPatchModel(
   if (extractors.length === 0) throw new Error('a head needs at least one extractor');
   extractors.forEach(checkMsdWeights);
   const channels = extractors.reduce((sum, e) => sum + e.layers.length, 0);
-  if (head.W.length !== channels)
-    throw new Error(`the head has ${head.W.length} weights, the extractors give ${channels} features`);
-  if (!Number.isFinite(head.b) || !Array.from(head.W).every(Number.isFinite))
-    throw new Error('the head has a weight that is not a finite number');
+  const heads = linearHeads(head, channels);
   const inputChannels = extractors[0].inputChannels;
   // A PatchModel is given RGB: the TF.js model would fail on the first patch; say so now.
   if (extractors.some((e) => e.inputChannels !== 3))
@@ -63,7 +62,7 @@ export function createSimdHeadPatchModel(
         `got ${extractors.map((e) => e.inputChannels).join(', ')}`,
     );
   const params = extractors.map(packMsdParams);
-  const W = Float32Array.from(head.W);
+  const weights = heads.map((h) => Float32Array.from(h.W));
   const starts = extractors.map((_, i) => extractors.slice(0, i).reduce((sum, e) => sum + e.layers.length, 0));
   const depth = Math.max(...extractors.map((e) => e.layers.length));
   const simd = options.simd ?? true;
@@ -74,7 +73,18 @@ export function createSimdHeadPatchModel(
       // Dropped, not kept beside the new ones: the patch grid gives one size, and a workspace
       // for 256² at depth 25 holds ~8.5 MB.
       buffers = undefined;
-      const workspace = new MsdWorkspace({ inputChannels, depth, height, width, samples: 1, training: false, simd });
+      // One logit plane per head: the ensemble's members add their share of each network's maps
+      // while the maps are there (~2 MB a plane for a whole 762² read).
+      const workspace = new MsdWorkspace({
+        inputChannels,
+        depth,
+        height,
+        width,
+        samples: 1,
+        training: false,
+        simd,
+        logitPlanes: heads.length,
+      });
       buffers = { width, height, workspace };
     }
     return buffers;
@@ -84,7 +94,8 @@ export function createSimdHeadPatchModel(
     .usesSimd;
   let disposed = false;
 
-  const model: PatchModel = async (rgb, width, height, signal) => {
+  /** Every head's logit plane filled for this patch; returns the workspace. */
+  const forward = (rgb: Uint8Array, width: number, height: number, signal: AbortSignal | undefined) => {
     if (disposed) throw new Error('this head model has been disposed');
     signal?.throwIfAborted();
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
@@ -94,19 +105,35 @@ export function createSimdHeadPatchModel(
     // No abort checks between extractors: the work is synchronous, so a signal cannot change
     // until it returns (~tens of ms); the engine checks between patches.
     const { workspace } = buffersFor(width, height);
-    workspace.resetLogit(head.b);
+    heads.forEach((h, k) => workspace.resetLogit(h.b, k));
     extractors.forEach((e, i) => {
       const layers = e.layers.length;
       workspace.forwardFeatures(0, params[i], rgb, e.normalisation, layers);
-      workspace.addWeightedMaps(0, W, starts[i], layers);
+      for (let k = 0; k < heads.length; k++) workspace.addWeightedMaps(0, weights[k], starts[i], layers, k);
     });
+    return workspace;
+  };
+
+  const model: PatchModel = async (rgb, width, height, signal) => {
+    const workspace = forward(rgb, width, height, signal);
     const probability = new Float32Array(width * height);
     workspace.logitSigmoid(probability);
     return probability;
   };
 
+  const uncertain: UncertainPatchModel = async (rgb, width, height, signal) => {
+    const workspace = forward(rgb, width, height, signal);
+    const planes = heads.map((_, k) => {
+      const p = new Float32Array(width * height);
+      workspace.logitSigmoid(p, k);
+      return p;
+    });
+    return { probabilities: planes[0], uncertainty: tileUncertainty(planes[0], planes.slice(1)) };
+  };
+
   return {
     model,
+    ...(heads.length > 1 ? { uncertain } : {}),
     usesSimd,
     dispose() {
       disposed = true;

@@ -101,6 +101,12 @@ export interface MsdWorkspaceOptions {
   readonly precision?: 'float32' | 'float64';
   /** Use the WebAssembly SIMD loops when the platform has them (default); float32 only. */
   readonly simd?: boolean;
+  /**
+   * Head logit planes kept at once (default 1): a head and the members of its ensemble
+   * (core/adaptation/head-ensemble.ts) each add their weighted maps into their own plane while
+   * one network's maps are there, so the maps are computed once for all of them.
+   */
+  readonly logitPlanes?: number;
 }
 
 /** Bytes left free after each buffer in wasm memory: the SIMD loops run up to a vector past a row. */
@@ -113,7 +119,7 @@ interface SimdLayout {
   readonly grads: number;
   readonly dz: number;
   readonly acc: number;
-  /** The head's logit plane (H rows of logitStride floats). */
+  /** The heads' logit planes (logitPlanes × H rows of logitStride floats). */
   readonly logit: number;
   /** One layer's kernel repacked as [channel][tap]. */
   readonly kernel: number;
@@ -155,6 +161,8 @@ export class MsdWorkspace {
   /** Σ of a head's weights times the maps, for inference (addWeightedMaps); rows padded to whole vectors. */
   private readonly logits: Floats;
   private readonly logitStride: number;
+  /** Logit planes (MsdWorkspaceOptions.logitPlanes). */
+  readonly logitPlanes: number;
 
   constructor(o: MsdWorkspaceOptions) {
     this.inputChannels = o.inputChannels;
@@ -173,13 +181,16 @@ export class MsdWorkspace {
     this.dzWidth = o.width + 4 * pad;
     const dzSize = (o.height + 4 * pad) * this.dzWidth;
     this.logitStride = Math.ceil(o.width / 4) * 4;
+    const planes = o.logitPlanes ?? 1;
+    if (!(Number.isInteger(planes) && planes >= 1)) throw new Error(`logitPlanes must be ≥ 1, got ${planes}`);
+    this.logitPlanes = planes;
     // The SIMD loops overrun rows by up to 3 pixels into padding, so they need 2 pixels of it.
     this.simd =
       o.precision !== 'float64' && o.simd !== false && pad >= 2 ? this.allocateSimd(o, channels, dzSize) : undefined;
     if (this.simd) {
       const memory = this.simd.kernelView.buffer;
       this.features = this.simd.features.map((at) => new Float32Array(memory, at, channels * this.plane));
-      this.logits = new Float32Array(memory, this.simd.logit, o.height * this.logitStride);
+      this.logits = new Float32Array(memory, this.simd.logit, planes * o.height * this.logitStride);
       if (o.training) {
         this.grads = new Float32Array(memory, this.simd.grads, o.depth * this.plane);
         this.dz = new Float32Array(memory, this.simd.dz, dzSize);
@@ -187,7 +198,7 @@ export class MsdWorkspace {
     } else {
       const make = (n: number): Floats => (o.precision === 'float64' ? new Float64Array(n) : new Float32Array(n));
       this.features = Array.from({ length: o.samples }, () => make(channels * this.plane));
-      this.logits = make(o.height * this.logitStride);
+      this.logits = make(planes * o.height * this.logitStride);
       if (o.training) {
         this.grads = make(o.depth * this.plane);
         this.dz = make(dzSize);
@@ -217,7 +228,7 @@ export class MsdWorkspace {
     const grads = o.training ? take(o.depth * this.plane) : 0;
     const dz = o.training ? take(dzSize) : 0;
     const acc = take(Math.ceil(this.paddedWidth / 4) * 4);
-    const logit = take(o.height * this.logitStride);
+    const logit = take((o.logitPlanes ?? 1) * o.height * this.logitStride);
     const kernel = take(9 * channels);
     const taps = take(36);
     const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
@@ -387,9 +398,20 @@ export class MsdWorkspace {
     }
   }
 
-  /** Sets every pixel of the head's logit plane to `bias`: the start of a head's sum. */
-  resetLogit(bias: number): void {
-    this.logits.fill(bias);
+  /** Floats of one logit plane. */
+  private get logitPlaneSize(): number {
+    return this.height * this.logitStride;
+  }
+
+  private checkPlane(plane: number): void {
+    if (!(Number.isInteger(plane) && plane >= 0 && plane < this.logitPlanes))
+      throw new Error(`logit plane ${plane} is not one of this workspace's ${this.logitPlanes}`);
+  }
+
+  /** Sets every pixel of logit plane `plane` (default 0) to `bias`: the start of a head's sum. */
+  resetLogit(bias: number, plane = 0): void {
+    this.checkPlane(plane);
+    this.logits.fill(bias, plane * this.logitPlaneSize, (plane + 1) * this.logitPlaneSize);
   }
 
   /**
@@ -397,8 +419,10 @@ export class MsdWorkspace {
    * sample `s`'s last forward pass: one network's share of a head, added in place, so the maps
    * of several networks are never copied out or concatenated.
    */
-  addWeightedMaps(s: number, weights: ArrayLike<number>, from: number, maps: number): void {
+  addWeightedMaps(s: number, weights: ArrayLike<number>, from: number, maps: number, logitPlane = 0): void {
     const { inputChannels: C, height: H, width: W, paddedWidth: Wp, plane, logitStride } = this;
+    this.checkPlane(logitPlane);
+    const at = logitPlane * this.logitPlaneSize;
     if (!Number.isInteger(maps) || maps < 1 || maps > this.depth)
       throw new Error(`this workspace holds 1 to ${this.depth} maps, not ${maps}`);
     if (from < 0 || from + maps > weights.length)
@@ -417,7 +441,7 @@ export class MsdWorkspace {
         maps,
         H,
         logitStride / 4,
-        simd.logit,
+        simd.logit + 4 * at,
         4 * logitStride,
       );
       return;
@@ -426,7 +450,7 @@ export class MsdWorkspace {
     const logit = this.logits;
     // Row by row: one logit row stays in L1 while every map's row is added to it.
     for (let y = 0; y < H; y++) {
-      const o = y * logitStride;
+      const o = at + y * logitStride;
       for (let m = 0; m < maps; m++) {
         const w = weights[from + m];
         const r = (C + m) * plane + interior + y * Wp;
@@ -435,12 +459,14 @@ export class MsdWorkspace {
     }
   }
 
-  /** σ of the head's logit plane into `out` (H × W, row-major). */
-  logitSigmoid(out: Float32Array | Float64Array): void {
+  /** σ of logit plane `plane` (default 0) into `out` (H × W, row-major). */
+  logitSigmoid(out: Float32Array | Float64Array, plane = 0): void {
     const { height: H, width: W, logitStride, logits } = this;
     if (out.length !== H * W) throw new Error(`expected ${H * W} outputs, got ${out.length}`);
+    this.checkPlane(plane);
+    const at = plane * this.logitPlaneSize;
     for (let y = 0; y < H; y++) {
-      for (let x = 0, i = y * logitStride, o = y * W; x < W; x++) out[o + x] = 1 / (1 + Math.exp(-logits[i + x]));
+      for (let x = 0, i = at + y * logitStride, o = y * W; x < W; x++) out[o + x] = 1 / (1 + Math.exp(-logits[i + x]));
     }
   }
 

@@ -1,5 +1,6 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
-import type { HeadJson } from '../adaptation/head.js';
+import type { HeadEnsemble, HeadJson } from '../adaptation/head.js';
+import type { EnsembleOptions, EnsembleProgress } from '../adaptation/ensemble-options.js';
 import type { InferenceGrid } from '../inference/inference-grid.js';
 import type { Tiling } from '../inference/tiling.js';
 import type { Rect } from '../math/rect.js';
@@ -61,6 +62,11 @@ export interface TileResult {
   readonly worker?: number;
   /** Its cells, traced by that worker, when the request asked (check their threshold). */
   readonly contours?: TracedContours;
+  /**
+   * Each pixel's uncertainty as round(255·u) (core/inference/uncertainty.ts), when the head has an
+   * ensemble and the tile was computed whole. Shared with the cache: do not modify.
+   */
+  readonly uncertainty?: Uint8Array;
 }
 
 /** A probability map to trace at a threshold (Compute's traceContours). */
@@ -90,6 +96,8 @@ export class PoolStateError extends Error {
 export interface HeadWeights {
   readonly W: readonly number[];
   readonly b: number;
+  /** Its ensemble's members (core/adaptation/head-ensemble.ts): tiles then carry uncertainty. */
+  readonly members?: readonly { readonly W: readonly number[]; readonly b: number }[];
 }
 
 export interface AdaptRequest {
@@ -145,6 +153,15 @@ export interface Compute {
   newViewport(rejoin?: (version: number) => void): number;
   /** Fits a head to the patches in one worker. */
   adapt(request: AdaptRequest, control?: AdaptControl): Promise<AdaptAnswer>;
+  /**
+   * Fits the ensemble of the head the last adapt() answered, from what that fit kept
+   * (core/adaptation/head-ensemble.ts). Optional: a compute without it gives heads no ensemble.
+   */
+  fitEnsemble?(
+    head: { readonly W: readonly number[]; readonly b: number },
+    options?: Partial<EnsembleOptions>,
+    control?: { readonly signal?: AbortSignal; readonly onProgress?: (progress: EnsembleProgress) => void },
+  ): Promise<HeadEnsemble>;
   /** Installs the head in every worker; resolves with its cache key once all have it. */
   setHead(head: HeadWeights): Promise<string>;
   tissueMask(slide: PoolSlide, options?: { readonly signal?: AbortSignal }): Promise<TissueMask>;

@@ -78,6 +78,8 @@ export interface TileDone extends PlannedTile {
   readonly cached: boolean;
   /** Its cells, traced by the worker, when the pool was asked for them (the request's `contours`). */
   readonly contours?: TracedContours;
+  /** Its uncertainty from the head's ensemble, when the worker computed it (TileResult's). */
+  readonly uncertainty?: Uint8Array;
 }
 
 export interface TileFailure {
@@ -229,6 +231,7 @@ export function createRegionRun(pool: TilePredictor, options: RegionRunOptions):
           probabilities: r.probabilities,
           cached: r.cached,
           ...(r.contours ? { contours: r.contours } : {}),
+          ...(r.uncertainty ? { uncertainty: r.uncertainty } : {}),
         });
         emit('progress', progress());
         void walk();

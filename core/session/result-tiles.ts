@@ -10,6 +10,11 @@ import type { PlannedTile } from '../inference/tile-set.js';
 export interface ResultTile extends PlannedTile {
   /** tile.width × tile.height, row-major (inference-grid pixels). */
   readonly probabilities: Float32Array;
+  /**
+   * The same pixels' uncertainty from the head's ensemble, round(255·u), when the worker computed
+   * it (core/inference/uncertainty.ts); without it the session derives it from the probabilities.
+   */
+  readonly uncertainty?: Uint8Array;
 }
 
 export interface Mosaic {

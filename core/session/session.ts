@@ -1,5 +1,12 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
-import { checkHeadExtractors, parseHead, serializeHead, type Head, type HeadJson } from '../adaptation/head.js';
+import {
+  checkHeadExtractors,
+  parseHead,
+  serializeHead,
+  type Head,
+  type HeadEnsemble,
+  type HeadJson,
+} from '../adaptation/head.js';
 import { cellsToCsv, type CellRow } from '../cells/cell-csv.js';
 import { cellInstances } from '../cells/cell-instances.js';
 import { measureCells, measurementRecord } from '../cells/cell-measurements.js';
@@ -31,6 +38,9 @@ import { createPatchPrefill, type PrefillOutcome } from './patch-prefill.js';
 import { parseHexColor, type Rgba } from './hex-color.js';
 import { createRegionRun, type RegionRun, type RunProgress } from './region-run.js';
 import { createResultTiles, type ResultTile, type ResultTiles } from './result-tiles.js';
+import type { EnsembleOptions, EnsembleProgress } from '../adaptation/ensemble-options.js';
+import { uncertaintyBytes } from '../inference/uncertainty.js';
+import { isAbortError } from '../slide/slide-error.js';
 
 /**
  * A few-shot session: what the user builds on one slide with one set of extractors — the
@@ -69,7 +79,22 @@ export interface SessionOptions {
   readonly tiling?: Tiling;
   /** Whether a newly placed patch is pre-filled from the head's prediction (patch-prefill.ts); default true. */
   readonly prefill?: boolean;
+  /**
+   * The head's ensemble, fitted after each adapt as a follow-up (core/adaptation/head-ensemble.ts):
+   * its options (default ENSEMBLE_DEFAULTS), or false for none. Needs a compute with fitEnsemble.
+   */
+  readonly ensemble?: Partial<EnsembleOptions> | false;
+  /** Whether tiles are computed with the ensemble's uncertainty (setUncertainty); default false. */
+  readonly uncertainty?: boolean;
 }
+
+/** How an ensemble follow-up ended ('ensemble' event). */
+export type EnsembleOutcome =
+  | { readonly outcome: 'fitted'; readonly ensemble: HeadEnsemble; readonly seconds: number }
+  /** Another adapt, a loaded head or cancelEnsemble() came first. */
+  | { readonly outcome: 'cancelled' }
+  /** The head keeps working without one: its uncertainty comes from its probability alone. */
+  | { readonly outcome: 'failed'; readonly error: unknown };
 
 /**
  * 'adapting' while adapt() runs; 'idle' otherwise. ('predicting' is never entered: live
@@ -143,6 +168,10 @@ export type SessionEvents = {
   prefill: PrefillOutcome;
   /** Something was done, but not all of it: a GeoJSON export left out cells or holes (emitted before it returns). */
   warning: SessionWarning;
+  /** A member of the head's ensemble was fitted (its own event: 'progress' keeps the types hosts switch on). */
+  'ensemble-progress': EnsembleProgress;
+  /** The follow-up fit of the head's ensemble ended ('fitted': `ensemble` is set, and saved with the head). */
+  ensemble: EnsembleOutcome;
 };
 
 /**
@@ -207,6 +236,29 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   /** Off drops a pending fill. */
   setPrefill(on: boolean): void;
   /**
+   * The head's ensemble (core/adaptation/head-ensemble.ts): loaded with it, or fitted after adapt;
+   * saved with it. Undefined until then, and for a head without one.
+   */
+  readonly ensemble: HeadEnsemble | undefined;
+  /** Whether the head's ensemble is being fitted (after adapt; 'ensemble' says how it ended). */
+  readonly ensemblePending: boolean;
+  /** Stops the ensemble's fit, if one runs: the head stays as it is. */
+  cancelEnsemble(): void;
+  /**
+   * Whether the workers compute each tile's uncertainty from the ensemble (once there is one). Off
+   * by default: with the members a whole tile took 30 % longer (bench:ensemble), and installing
+   * them (now, or when the ensemble arrives) drops the results, which are computed again with it
+   * ('head' is emitted again).
+   */
+  readonly uncertainty: boolean;
+  /** Resolves once the workers have the ensemble (at once when there is none yet, or when off). */
+  setUncertainty(on: boolean): Promise<void>;
+  /**
+   * A result tile's uncertainty, round(255·u) per pixel (core/inference/uncertainty.ts): from the
+   * head's ensemble when the worker computed it, else from the binary entropy of its probabilities.
+   */
+  uncertaintyOf(tile: ResultTile): Uint8Array;
+  /**
    * Fits a head to the support set (in a worker) and installs it in every worker; resolves, and
    * sets `lastAdapt`, `state` and emits 'adapted', only then. Rejects with a clear message when
    * the support set cannot be adapted on.
@@ -244,7 +296,7 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   setTiling(tiling: Tiling): void;
   /** Loads a head (JSON text or parsed); refused with a message when it does not fit the extractors. */
   loadHead(json: unknown): Promise<Head>;
-  /** The head with the current threshold, as the JSON a user saves. */
+  /** The head with the current threshold (and its ensemble, if any), as the JSON a user saves. */
   saveHead(): HeadJson;
   /**
    * Cells of every finished tile in the region (level-0 rectangle; default all) as QuPath GeoJSON.
@@ -316,6 +368,12 @@ export function createSession(options: SessionOptions): Session {
   let lastAdapt: AdaptOutcome | undefined;
   let state: SessionState = 'idle';
   let threshold = 0.5;
+  /** The ensemble follow-up running, if any. */
+  let ensembleRun: AbortController | undefined;
+  /** The head's ensemble, and whether the workers' head has its members. */
+  let ensemble: HeadEnsemble | undefined;
+  let membersInstalled = false;
+  let uncertaintyOn = options.uncertainty ?? false;
   let tiling = checkTiling(options.tiling ?? DEFAULT_TILING);
   // Aborted when the tiling changes: the region runs computing the old one stop.
   let tilingRuns = new AbortController();
@@ -433,8 +491,9 @@ export function createSession(options: SessionOptions): Session {
   const contourRequest = () => ({ threshold });
 
   /** Resolves once every worker has the head: only then is it the session's. */
-  const install = async (next: Head) => {
-    const key = await compute.setHead({ W: next.W, b: next.b });
+  const install = async (next: Head, members?: HeadEnsemble['members']) => {
+    const key = await compute.setHead({ W: next.W, b: next.b, ...(members ? { members } : {}) });
+    membersInstalled = members !== undefined;
     prefill.drop('model');
     head = next;
     headKey = key;
@@ -459,11 +518,22 @@ export function createSession(options: SessionOptions): Session {
     return { area, placed, size };
   };
 
+  // The ensemble's uncertainty where the workers computed it (uncertainty on), else H₂(p).
+  const tileUncertainty = (t: ResultTile) => t.uncertainty && Float32Array.from(t.uncertainty, (v) => v / 255);
+
   const proposePatches = (region?: Rect, options: PatchProposalOptions = {}): PatchProposal[] => {
     const { area, placed, size } = proposalInputs(region);
     if (!area) return [];
     const descriptor = (w: Rect) => descriptors.get(rectKey(w));
-    return proposeWindows({ tiles: results.values(), area, placed, size, descriptor, ...options }).map((r) => ({
+    return proposeWindows({
+      tiles: results.values(),
+      area,
+      placed,
+      size,
+      descriptor,
+      uncertainty: tileUncertainty,
+      ...options,
+    }).map((r) => ({
       ...r,
       level0: gridToLevel0(grid, { x: r.window.x, y: r.window.y, width: size, height: size }),
     }));
@@ -477,7 +547,13 @@ export function createSession(options: SessionOptions): Session {
     if (!area) return [];
     const { signal, ...rest } = options;
     const byTile = new Map<string, DescriptorRegion & { windows: Rect[] }>();
-    for (const c of viewCandidates({ tiles: results.values(), area, placed, size, uncertainty: rest.uncertainty })) {
+    for (const c of viewCandidates({
+      tiles: results.values(),
+      area,
+      placed,
+      size,
+      uncertainty: rest.uncertainty ?? tileUncertainty,
+    })) {
       const w = { x: c.window.x, y: c.window.y, width: size, height: size };
       if (descriptors.has(rectKey(w))) continue;
       const k = rectKey(c.tile);
@@ -498,6 +574,59 @@ export function createSession(options: SessionOptions): Session {
     }
     signal?.throwIfAborted();
     return proposePatches(region, rest);
+  };
+
+  /** The current head again, with its ensemble's members: the tiles from now on carry its uncertainty. */
+  const installMembers = async () => {
+    const base = head;
+    if (!base || !ensemble || membersInstalled || !uncertaintyOn) return;
+    const members = ensemble.members;
+    const key = await compute.setHead({ W: base.W, b: base.b, members });
+    // Another head came meanwhile: it is what the workers have now.
+    if (head !== base || ensemble?.members !== members) return;
+    membersInstalled = true;
+    prefill.drop('model');
+    headKey = key;
+    results.clear();
+    events.emit('head', base);
+    changed();
+  };
+
+  const cancelEnsemble = () => {
+    ensembleRun?.abort(new DOMException('the ensemble was cancelled', 'AbortError'));
+    ensembleRun = undefined;
+  };
+
+  /**
+   * After an adapt: the head's ensemble fitted by the worker that fitted the head, and, when
+   * uncertainty is on, installed with it. Not awaited by adapt.
+   */
+  const fitEnsemble = async (base: Head) => {
+    const ensembleOptions = options.ensemble;
+    if (ensembleOptions === false || !compute.fitEnsemble) return;
+    cancelEnsemble();
+    const controller = new AbortController();
+    ensembleRun = controller;
+    changed();
+    const started = performance.now();
+    let outcome: EnsembleOutcome;
+    try {
+      const fitted = await compute.fitEnsemble(base, ensembleOptions ?? {}, {
+        signal: controller.signal,
+        onProgress: (progress) => events.emit('ensemble-progress', progress),
+      });
+      controller.signal.throwIfAborted();
+      if (head !== base) throw new DOMException('another head came first', 'AbortError');
+      ensemble = fitted;
+      outcome = { outcome: 'fitted', ensemble: fitted, seconds: (performance.now() - started) / 1000 };
+    } catch (error) {
+      outcome =
+        isAbortError(error) || controller.signal.aborted ? { outcome: 'cancelled' } : { outcome: 'failed', error };
+    }
+    if (ensembleRun === controller) ensembleRun = undefined;
+    events.emit('ensemble', outcome);
+    changed();
+    if (outcome.outcome === 'fitted') await installMembers();
   };
 
   /** The finished tiles over a level-0 region (default: all of them) as one map. */
@@ -576,6 +705,23 @@ export function createSession(options: SessionOptions): Session {
       prefill.setEnabled(on);
       changed();
     },
+    get ensemble() {
+      return ensemble;
+    },
+    get ensemblePending() {
+      return ensembleRun !== undefined;
+    },
+    cancelEnsemble,
+    get uncertainty() {
+      return uncertaintyOn;
+    },
+    async setUncertainty(on: boolean) {
+      if (on === uncertaintyOn) return;
+      uncertaintyOn = on;
+      changed();
+      await installMembers();
+    },
+    uncertaintyOf: (tile: ResultTile) => uncertaintyBytes(tile.probabilities, tile.uncertainty),
 
     async adapt(adaptOptions: { readonly signal?: AbortSignal } = {}) {
       if (state === 'adapting') throw new Error('an adaptation is already running');
@@ -583,6 +729,7 @@ export function createSession(options: SessionOptions): Session {
       const problem = supportProblem(set);
       if (problem) throw new Error(problem);
       const patches = gridPatches(set, grid);
+      cancelEnsemble();
       state = 'adapting';
       changed();
       const started = performance.now();
@@ -595,12 +742,15 @@ export function createSession(options: SessionOptions): Session {
           },
         );
         const next = parseHead(result.head);
+        ensemble = undefined;
         // The outcome is published only with the head in every worker: whoever waits for it
         // (lastAdapt, state, 'adapted') may predict at once.
         await install(next);
         lastAdapt = { head: next, report: result.report, seconds: (performance.now() - started) / 1000 };
         state = 'idle';
         changed();
+        // Started first, so that whoever hears 'adapted' finds the ensemble pending.
+        void fitEnsemble(next);
         events.emit('adapted', lastAdapt);
         return lastAdapt;
       } catch (err) {
@@ -656,6 +806,7 @@ export function createSession(options: SessionOptions): Session {
             level0: t.level0,
             megapixels: t.megapixels,
             probabilities: t.probabilities,
+            ...(t.uncertainty ? { uncertainty: t.uncertainty } : {}),
           },
           t.contours,
         );
@@ -707,14 +858,16 @@ export function createSession(options: SessionOptions): Session {
     async loadHead(json: unknown) {
       const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
-      await install(next);
+      cancelEnsemble();
+      ensemble = next.ensemble;
+      await install(next, uncertaintyOn ? ensemble?.members : undefined);
       changed();
       return next;
     },
 
     saveHead() {
       if (!head) throw new Error('there is no head yet: adapt first');
-      return serializeHead({ ...head, threshold });
+      return serializeHead({ ...head, threshold, ...(ensemble ? { ensemble } : {}) });
     },
 
     exportGeoJson(region?: Rect, exportOptions: GeoJsonOptions = {}) {

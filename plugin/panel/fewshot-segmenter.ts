@@ -15,6 +15,7 @@ import {
   type FewShotTask,
 } from '../attach-fewshot.js';
 import type { SupportTool } from '../support/support-tools.js';
+import { loopRound, renderAnnotationLoop, type LoopRound } from './annotation-loop.js';
 
 /**
  * `<fewshot-segmenter>`: the panel over attachFewShot. Give it `viewer` and `slide` (or an
@@ -92,6 +93,14 @@ const gpuNote = (h: FewShot): string => {
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 
+const UNCERTAINTY_TITLE =
+  'Where the head is unsure: the entropy of its probability and the disagreement of its ensemble ' +
+  '(refits on resamples of the support); magenta, stronger where less sure';
+
+/** What the uncertainty comes from now: " (fitting ensemble…)", " (from p)" for a head without one. */
+const uncertaintyNote = (h: FewShot) =>
+  h.session.ensemblePending ? ' (fitting ensemble…)' : h.head && !h.session.ensemble ? ' (from p)' : '';
+
 /** What live mode does now, read from the handle each render (never a message left from earlier). */
 const liveState = (h: FewShot) =>
   !h.head ? '' : h.live ? 'Live: the view is predicted as it moves' : 'Live off: Predict view computes this view once';
@@ -119,6 +128,8 @@ export class FewShotSegmenter extends LitElement {
   private adaptController?: AbortController;
   private run?: RegionRun;
   private runProgress?: RunProgress;
+  /** Each adapt of this handle's loop, oldest first (annotation-loop.ts). */
+  private rounds: LoopRound[] = [];
   /**
    * Each patch's thumbnail, shown as the canvas itself: a data: URL in an <img> would need
    * `img-src data:`, which a strict Content-Security-Policy does not allow.
@@ -375,7 +386,8 @@ export class FewShotSegmenter extends LitElement {
     });
     // Adapting from the panel turns live prediction on, before the panel's 'adapted' goes out:
     // a host listening for it finds the view already being predicted.
-    forward('adapted', () => {
+    forward('adapted', (outcome) => {
+      this.rounds.push(loopRound(outcome));
       if (this.adaptController && !handle.live) handle.setLive(true);
     });
     forward('prediction-tile');
@@ -407,9 +419,23 @@ export class FewShotSegmenter extends LitElement {
     handle.support.patches.forEach((p) => this.thumbnail(p.id));
   }
 
+  /** The suggestion box on the best window in view (again: the next one); says so when there is none. */
+  private suggestNext(): void {
+    const h = this.handle;
+    if (h && !h.suggestion.next())
+      this.say('No other window to suggest in view: the prediction must cover it (adapt, live on) first.');
+    this.requestUpdate();
+  }
+
+  private acceptSuggestion(): void {
+    this.handle?.suggestion.accept();
+    this.requestUpdate();
+  }
+
   private detach(): void {
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe = [];
+    this.rounds = [];
     this.run?.cancel();
     if (this.ownsHandle) this.handle?.destroy();
     this.handle = undefined;
@@ -628,10 +654,8 @@ export class FewShotSegmenter extends LitElement {
       this.adaptController?.abort();
     } else if (key === 'a' || key === 'A') void this.adapt();
     else if (key === 'l' || key === 'L') handle.setLive(!handle.live);
-    else if (key === 's' || key === 'S') {
-      if (!handle.suggestion.next())
-        this.say('No other window to suggest in view: the prediction must cover it (adapt, live on) first.');
-    } else if ((key === 'y' || key === 'Y') && handle.suggestion.current) handle.suggestion.accept();
+    else if (key === 's' || key === 'S') this.suggestNext();
+    else if ((key === 'y' || key === 'Y') && handle.suggestion.current) this.acceptSuggestion();
     else if (key === 'h' || key === 'H') {
       const show = !handle.maskLayer.visible;
       handle.maskLayer.visible = show;
@@ -800,6 +824,10 @@ export class FewShotSegmenter extends LitElement {
             : nothing
         }
       </div>
+      ${renderAnnotationLoop(h, this.rounds, {
+        suggest: () => this.suggestNext(),
+        accept: () => this.acceptSuggestion(),
+      })}
       ${
         h.state === 'adapting'
           ? html`<progress></progress>
@@ -829,6 +857,15 @@ export class FewShotSegmenter extends LitElement {
               (t) => html`<option value=${t.tiling} ?selected=${h.tiling === t.tiling}>${t.label}</option>`,
             )}
           </select></label
+        >
+        <label title=${UNCERTAINTY_TITLE}
+          ><input
+            type="checkbox"
+            id="uncertainty"
+            .checked=${h.uncertainty}
+            @change=${(e: Event) => void h.setUncertainty((e.target as HTMLInputElement).checked)}
+          />
+          Uncertainty${uncertaintyNote(h)}</label
         >
       </div>
       ${

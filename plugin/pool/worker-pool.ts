@@ -3,11 +3,14 @@ import type { PatchFeatures } from '../../core/adaptation/support-row-features.j
 import { ByteLru } from '../../core/cache/byte-lru.js';
 import { Emitter } from '../../core/events/typed-events.js';
 import { inferenceGrid, type InferenceGrid, type InferenceGridOptions } from '../../core/inference/inference-grid.js';
-import { headKey, pixelsKey, tileCacheKey } from '../../core/inference/keys.js';
+import { ensembleKey, headKey, pixelsKey, tileCacheKey } from '../../core/inference/keys.js';
 import { boundsOf, OUTPUT_TILE_SIZE } from '../../core/inference/patch-grid.js';
 import { receptiveMarginOfDepths } from '../../core/inference/receptive-field.js';
 import { partitionBlock } from '../../core/inference/block-partition.js';
 import { blockReadPixels, growBlock, maxBlockTiles } from '../../core/inference/tile-block.js';
+import { AdaptError } from '../../core/adaptation/adapt-error.js';
+import type { HeadEnsemble } from '../../core/adaptation/head.js';
+import type { EnsembleOptions, EnsembleProgress } from '../../core/adaptation/ensemble-options.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import { checkTiling, DEFAULT_TILING, type Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
@@ -157,12 +160,17 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private readonly queue = new JobQueue();
   /** The jobs each busy worker runs: one tile, or the tiles of a block. */
   private readonly running = new Map<WorkerSlot, readonly TileJob[]>();
+  /** The worker that answered the last adaptation: it holds that head's ensemble basis. */
+  private lastFitter: WorkerSlot | undefined;
   /** Workers working for an adaptation: they get no tile jobs until done. */
   private readonly reserved = new Set<WorkerSlot>();
   /** Contour traces sent to each worker and not yet answered. */
   private readonly tracing = new Map<WorkerSlot, number>();
   /** Finished tiles, with the cells their worker traced (a view that comes back to a tile needs them too). */
-  private readonly cache: ByteLru<string, { probabilities: Float32Array; contours?: TracedContours }>;
+  private readonly cache: ByteLru<
+    string,
+    { probabilities: Float32Array; contours?: TracedContours; uncertainty?: Uint8Array }
+  >;
   private counts = { jobs: 0, cacheHits: 0, blocks: 0 };
   /** `margin`: the loaded extractors' receptive-field margin (what a block reads around itself). */
   private extractors?: { readonly key: string; mpp?: number; margin?: number };
@@ -183,7 +191,10 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   private constructor(options: WorkerPoolOptions) {
     super();
     this.options = options;
-    this.cache = new ByteLru(options.cacheBytes ?? 256 * 2 ** 20, (t) => t.probabilities.byteLength + contourBytes(t));
+    this.cache = new ByteLru(
+      options.cacheBytes ?? 256 * 2 ** 20,
+      (t) => t.probabilities.byteLength + contourBytes(t) + (t.uncertainty?.byteLength ?? 0),
+    );
     const assets = resolveAssets(options);
     const createWorker =
       options.createWorker ?? ((i: number) => startModuleWorker(assets.worker, `openseadragon-fewshot ${i}`));
@@ -333,10 +344,12 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
   async setHead(head: HeadWeights): Promise<string> {
     if (!this.extractors) throw new Error('set the extractors before the head');
     const W = Array.from(head.W);
-    const key = headKey(W, head.b);
+    const members = head.members?.map((m) => ({ W: Array.from(m.W), b: m.b }));
+    // With an ensemble the tiles carry uncertainty: another key, so the cache does not answer with tiles without.
+    const key = members?.length ? `${headKey(W, head.b)}+${ensembleKey(members)}` : headKey(W, head.b);
     this.head = key;
     this.queue.dropWhere((job) => job.headKey !== key, 'the head changed');
-    await this.supervisor.setHead(key, { W, b: head.b });
+    await this.supervisor.setHead(key, { W, b: head.b, ...(members?.length ? { members } : {}) });
     return key;
   }
 
@@ -353,6 +366,30 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
 
   private blockReadPixels(): number {
     return (this.options.blockMegapixels ?? DEFAULT_BLOCK_MEGAPIXELS) * 1e6;
+  }
+
+  /**
+   * Fits the ensemble of a head this pool just adapted (core/adaptation/head-ensemble.ts), in the
+   * worker that fitted it, from what that fit kept: no feature is computed again. The worker gets
+   * no tile jobs meanwhile. Rejects with AdaptError 'no-basis' when that worker is gone or has
+   * fitted another head since (adapt again), with a PoolStateError when the pool adapted nothing.
+   */
+  async fitEnsemble(
+    head: { readonly W: readonly number[]; readonly b: number },
+    options: Partial<EnsembleOptions> = {},
+    control: { readonly signal?: AbortSignal; readonly onProgress?: (progress: EnsembleProgress) => void } = {},
+  ): Promise<HeadEnsemble> {
+    if (this.closed) throw new PoolStateError('the worker pool is closed');
+    const slot = this.lastFitter;
+    if (!slot || !this.supervisor.live().includes(slot))
+      throw new AdaptError('no-basis', 'the worker that fitted the head is gone: adapt again for its ensemble');
+    this.reserved.add(slot);
+    try {
+      return await slot.fitEnsemble({ W: Array.from(head.W), b: head.b }, options, control.signal, control.onProgress);
+    } finally {
+      this.reserved.delete(slot);
+      this.pump();
+    }
   }
 
   /** How tiles are computed when a request does not say. */
@@ -402,6 +439,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
         patches: 0,
         cached: true,
         ...(hit.contours ? { contours: hit.contours } : {}),
+        ...(hit.uncertainty ? { uncertainty: hit.uncertainty } : {}),
       });
     }
     const contourThreshold = request.contours?.threshold;
@@ -505,6 +543,8 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
             // The fitter reports features only for what it computes itself; counted above otherwise.
             spread ? (p) => p.phase !== 'features' && onProgress?.(p) : onProgress,
           );
+          // It keeps what the head's ensemble is fitted from (fitEnsemble).
+          this.lastFitter = fitter;
           break;
         } catch (err) {
           if (!(err instanceof WorkerDied) || signal?.aborted) throw err;
@@ -761,7 +801,11 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
       jobs.forEach((job, i) => {
         const r = results[i];
         ended.set(job, aborted(job) ? 'aborted' : 'finished');
-        this.cache.set(job.key, { probabilities: r.probabilities, ...(r.contours ? { contours: r.contours } : {}) });
+        const extra = {
+          ...(r.contours ? { contours: r.contours } : {}),
+          ...(r.uncertainty ? { uncertainty: r.uncertainty } : {}),
+        };
+        this.cache.set(job.key, { probabilities: r.probabilities, ...extra });
         // Work whose callers all left may still finish first: it is cached but never delivered.
         if (!aborted(job))
           this.queue.resolve(job, {
@@ -769,7 +813,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
             patches: r.patches,
             cached: false,
             worker: slot.index,
-            ...(r.contours ? { contours: r.contours } : {}),
+            ...extra,
           });
       });
     } catch (err) {

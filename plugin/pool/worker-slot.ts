@@ -1,6 +1,7 @@
 import type { AdaptOptions, AdaptProgress, AdaptReport } from '../../core/adaptation/adapt.js';
 import type { PatchFeatures } from '../../core/adaptation/support-row-features.js';
-import type { HeadJson } from '../../core/adaptation/head.js';
+import type { HeadEnsemble, HeadJson } from '../../core/adaptation/head.js';
+import type { EnsembleOptions, EnsembleProgress } from '../../core/adaptation/ensemble-options.js';
 import type { GridOptions } from '../../core/inference/patch-grid.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
@@ -167,7 +168,7 @@ export class WorkerSlot {
     job: TileJobSpec,
     grid: GridOptions | undefined,
     signal: AbortSignal,
-  ): Promise<{ probabilities: Float32Array; patches: number; contours?: TracedContours }> {
+  ): Promise<{ probabilities: Float32Array; patches: number; contours?: TracedContours; uncertainty?: Uint8Array }> {
     const { target, tile, extractorsKey, headKey, contourThreshold } = job;
     const base = {
       type: 'predict-tile',
@@ -182,7 +183,12 @@ export class WorkerSlot {
     const body =
       job.tiling === 'patches' ? { ...base, tiling: 'patches' as const, grid } : { ...base, tiling: 'whole' as const };
     const r = expect(await this.call(body, signal), 'probabilities', 'predict-tile');
-    return { probabilities: r.probabilities, patches: r.patches, ...(r.contours ? { contours: r.contours } : {}) };
+    return {
+      probabilities: r.probabilities,
+      patches: r.patches,
+      ...(r.contours ? { contours: r.contours } : {}),
+      ...(r.uncertainty ? { uncertainty: r.uncertainty } : {}),
+    };
   }
 
   /**
@@ -192,7 +198,7 @@ export class WorkerSlot {
   async predictBlock(
     jobs: readonly TileJobSpec[],
     signal: AbortSignal,
-  ): Promise<{ probabilities: Float32Array; contours?: TracedContours }[]> {
+  ): Promise<{ probabilities: Float32Array; contours?: TracedContours; uncertainty?: Uint8Array }[]> {
     const [{ slideKey, target, extractorsKey, headKey, contourThreshold }] = jobs;
     const body = {
       type: 'predict-block',
@@ -204,7 +210,11 @@ export class WorkerSlot {
       ...(contourThreshold !== undefined ? { contours: { threshold: contourThreshold } } : {}),
     } as const;
     const r = expect(await this.call(body, signal), 'block-probabilities', 'predict-block');
-    return r.tiles.map((t) => ({ probabilities: t.probabilities, ...(t.contours ? { contours: t.contours } : {}) }));
+    return r.tiles.map((t) => ({
+      probabilities: t.probabilities,
+      ...(t.contours ? { contours: t.contours } : {}),
+      ...(t.uncertainty ? { uncertainty: t.uncertainty } : {}),
+    }));
   }
 
   /** The cells of a probability map at a threshold, traced in this worker (the map is copied, not transferred). */
@@ -229,6 +239,22 @@ export class WorkerSlot {
       'adapt',
     );
     return { head: r.head, report: r.report };
+  }
+
+  /** The ensemble of the head this worker adapted last (head-ensemble.ts), from the basis it kept. */
+  async fitEnsemble(
+    head: { W: readonly number[]; b: number },
+    options: Partial<EnsembleOptions> | undefined,
+    signal?: AbortSignal,
+    onProgress?: (progress: EnsembleProgress) => void,
+  ): Promise<HeadEnsemble> {
+    const body = { type: 'fit-ensemble', head, ...(options ? { options } : {}) } as const;
+    const r = expect(
+      await this.call(body, signal, onProgress as ((p: unknown) => void) | undefined),
+      'ensemble',
+      'fit-ensemble',
+    );
+    return r.ensemble;
   }
 
   /** The support features of some patches, computed in this worker for an adaptation in another. */

@@ -1,205 +1,34 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { findChromium } from '../../tools/setup.mjs';
-import { serveDemo } from '../../tools/serve.js';
-import type { PixelSource } from '../../core/slide/pixel-source.js';
+import type { Page } from 'playwright-core';
 import { rasterisePolygon } from '../../core/cells/polygon-raster.js';
-import { openTiff } from '../../core/slide/tiff-source.js';
+import { DemoPage, LYMPHOCYTE, SCALE, SIDE } from './demo-page.js';
 
 // The product end to end, as a user drives it: the built demo on the generated sample slide in
 // Chromium; support patches placed and painted from the generator's ground truth through real
 // pointer events; Adapt; live prediction of the view; pan; exports; undo/redo; reload.
-const LYMPHOCYTE = 2;
-// Sample slide: 0.5 µm/px; extractors 0.25: one support/inference pixel is half a level-0 pixel.
-const SCALE = 0.5;
-const PATCH = 256;
-const SIDE = PATCH * SCALE;
-
-let browser: Browser;
-let context: BrowserContext;
+let demo: DemoPage;
 let page: Page;
-let stop: () => void;
-let url: string;
-let labels: PixelSource;
-const pageErrors: string[] = [];
 
 before(async () => {
-  assert.ok(existsSync('dist/demo/index.html'), 'the demo is not built: run `npm run build`');
-  assert.ok(existsSync('.cache/sample/sample-slide-labels.tif'), 'the sample slide is missing: run `npm run sample`');
-  const served = await serveDemo({ demoDir: 'dist/demo', slidesDir: '.cache/sample', port: 0 });
-  stop = () => served.server.close();
-  // The demo opens its embedded slide unless told another: these tests paint from the sample's labels.
-  url = `${served.url}?slide=slides/sample-slide.tif`;
-  labels = await openTiff({
-    kind: 'blob',
-    blob: new Blob([await readFile('.cache/sample/sample-slide-labels.tif')]),
-    name: 'labels',
-  });
-  browser = await chromium.launch({
-    executablePath: findChromium(),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  context = await browser.newContext({ viewport: { width: 1100, height: 700 }, deviceScaleFactor: 1 });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  // On every load, before the page's scripts run: the panel's 'ready' (or its failure to start)
-  // and the demo's 'slide-open' both bubble to document, and are not missed however early they come.
-  await page.addInitScript(() => {
-    const w = window as any;
-    w.__started = Promise.all([
-      new Promise((resolve, reject) => {
-        document.addEventListener('ready', () => resolve(true), { once: true });
-        document.addEventListener('error', (e: any) => {
-          const { task, error } = e.detail ?? {};
-          if (task === 'attach') reject(new Error(`the panel did not start: ${error?.message ?? error}`));
-        });
-      }),
-      new Promise((resolve) => document.addEventListener('slide-open', () => resolve(true), { once: true })),
-    ]);
-  });
-  await openDemo();
+  demo = await DemoPage.start();
+  page = demo.page;
 });
 
 after(async () => {
-  await browser?.close();
-  stop?.();
+  await demo?.close();
 });
-
-/** `promise`, or a rejection after `ms`: a deadline on a wait for an event, so a hang says what it waited for. */
-function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`nothing after ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-async function openDemo(): Promise<void> {
-  await page.goto(url);
-  await within(
-    120_000,
-    page.evaluate(() => (window as any).__started),
-  ).catch((e) => {
-    throw new Error(`the demo's panel did not become ready (${pageErrors.join('; ')}): ${e}`);
-  });
-}
-
-/**
- * Waits in the page until live prediction's latest plan has tiles and every one of them arrived
- * (window.__tiles) and, when `old` is given, none was in it: checked now and after each of the
- * handle's 'change' events (it follows every tile and every plan). Resolves with the plan's tile count.
- */
-function viewFilled(old: readonly string[] = []): Promise<number> {
-  return within(
-    600_000,
-    page.evaluate(
-      (old) =>
-        new Promise<number>((resolve) => {
-          const h = (window as any).demoPanel.handle;
-          // The check is an argument, not a named function: the test's TypeScript loader would
-          // wrap a named one in a helper the page lacks.
-          ((check: () => void) => {
-            check();
-            h.addEventListener('change', check);
-          })(() => {
-            const keys: string[] = h.plan ? [...h.plan.now].map((t: any) => t.key) : [];
-            const arrived: string[] = (window as any).__tiles;
-            if (keys.length > 0 && keys.every((k) => !old.includes(k) && arrived.includes(k))) resolve(keys.length);
-          });
-        }),
-      [...old],
-    ),
-  );
-}
-
-/** Class ids of a level-0 rectangle (first channel of the label TIFF). */
-async function labelIds(x: number, y: number, width: number, height: number): Promise<Uint8Array> {
-  const rgb = await labels.readRegion({ level: 0, x, y, width, height });
-  return Uint8Array.from({ length: width * height }, (_, i) => rgb[3 * i]);
-}
-
-/** Centres the view on level-0 (cx, cy) at `screenPerImage` screen pixels per level-0 pixel and waits for the tiles. */
-async function view(cx: number, cy: number, screenPerImage: number): Promise<void> {
-  await page.evaluate(
-    async ([cx, cy, zoom]) => {
-      const viewer = (window as any).demoViewer;
-      const vp = viewer.viewport;
-      const item = viewer.world.getItemAt(0);
-      // The next frame updates the image for the new view and draws it ('update-viewport'); when
-      // tiles are missing then, the image says when they all are in, and the frame that follows draws them.
-      await new Promise<void>((resolve) => {
-        viewer.addOnceHandler('update-viewport', () => {
-          if (item.getFullyLoaded()) return resolve();
-          item.addOnceHandler('fully-loaded-change', () => {
-            viewer.addOnceHandler('update-viewport', () => resolve());
-            viewer.forceRedraw();
-          });
-        });
-        vp.zoomTo(vp.imageToViewportZoom(zoom), undefined, true);
-        vp.panTo(vp.imageToViewportCoordinates(cx, cy), true);
-        vp.applyConstraints(true);
-        viewer.forceRedraw();
-      });
-    },
-    [cx, cy, screenPerImage] as const,
-  );
-}
-
-/** Page coordinates of level-0 points, through OpenSeadragon's own mapping. */
-async function toPage(points: readonly (readonly [number, number])[]): Promise<[number, number][]> {
-  return page.evaluate(
-    (pts) => {
-      const viewer = (window as any).demoViewer;
-      const box = viewer.element.getBoundingClientRect();
-      return pts.map(([x, y]) => {
-        const p = viewer.viewport.imageToViewerElementCoordinates(new (window as any).OpenSeadragon.Point(x, y));
-        return [box.left + p.x, box.top + p.y] as [number, number];
-      });
-    },
-    points as [number, number][],
-  );
-}
-
-async function pressKey(key: string): Promise<void> {
-  await page.locator('#viewer').hover();
-  await page.keyboard.press(key);
-}
-
-/** Support patch origins (level-0, on whole support pixels) where lymphocytes are plentiful, apart from each other. */
-async function supportOrigins(): Promise<[number, number][]> {
-  const area = { x: 1024, y: 1024, width: 3072, height: 3072 };
-  const ids = await labelIds(area.x, area.y, area.width, area.height);
-  const scored: { x: number; y: number; n: number }[] = [];
-  for (let y = 0; y + SIDE <= area.height; y += 64) {
-    for (let x = 0; x + SIDE <= area.width; x += 64) {
-      let n = 0;
-      for (let r = y; r < y + SIDE; r++)
-        for (let c = x; c < x + SIDE; c++) n += ids[r * area.width + c] === LYMPHOCYTE ? 1 : 0;
-      scored.push({ x: area.x + x, y: area.y + y, n });
-    }
-  }
-  scored.sort((a, b) => b.n - a.n);
-  const picked: [number, number][] = [];
-  for (const s of scored) {
-    if (picked.length === 5) break;
-    if (picked.every(([x, y]) => Math.abs(x - s.x) > 2 * SIDE || Math.abs(y - s.y) > 2 * SIDE)) picked.push([s.x, s.y]);
-  }
-  return picked;
-}
 
 test(
   'place 5 support patches, paint them through pointer events, adapt, predict the view, pan, export',
   { timeout: 900_000 },
   async () => {
     // The panel: tools by keyboard shortcut, as the guide says.
-    const origins = await supportOrigins();
+    const origins = await demo.supportOrigins(5);
     for (const [x0, y0] of origins) {
-      await view(x0 + SIDE / 2, y0 + SIDE / 2, 4);
-      await pressKey('p');
-      const [[px, py]] = await toPage([[x0 + SIDE / 2, y0 + SIDE / 2]]);
+      await demo.view(x0 + SIDE / 2, y0 + SIDE / 2, 4);
+      await demo.pressKey('p');
+      const [[px, py]] = await demo.toPage([[x0 + SIDE / 2, y0 + SIDE / 2]]);
       await page.mouse.click(px, py);
     }
     const placed = await page.evaluate(() =>
@@ -210,34 +39,20 @@ test(
 
     // Paint the lymphocyte pixels of each patch row by row (every BRUSH-th row) with a BRUSH-pixel brush.
     const BRUSH = 4;
-    await pressKey('b');
-    for (let i = 0; i < 4; i++) await pressKey('['); // 12 → 4 pixels
+    await demo.pressKey('b');
+    for (let i = 0; i < 4; i++) await demo.pressKey('['); // 12 → 4 pixels
     assert.equal(await page.evaluate(() => (window as any).demoPanel.handle.tools.brushSize), BRUSH);
     let strokes = 0;
     for (const [x, y] of placed as [number, number, number][]) {
-      await view(x + SIDE / 2, y + SIDE / 2, 4);
-      await pressKey('b');
-      const ids = await labelIds(Math.floor(x), Math.floor(y), SIDE, SIDE);
-      for (let row = BRUSH / 2; row < PATCH; row += BRUSH) {
-        const ly = Math.floor(row * SCALE);
-        let run = -1;
-        for (let col = 0; col <= PATCH; col++) {
-          const on = col < PATCH && ids[ly * SIDE + Math.floor(col * SCALE)] === LYMPHOCYTE;
-          if (on && run < 0) run = col;
-          if (!on && run >= 0) {
-            const [[ax, ay], [bx, by]] = await toPage([
-              [x + (run + 0.5) * SCALE, y + (row + 0.5) * SCALE],
-              [x + (col - 0.5) * SCALE, y + (row + 0.5) * SCALE],
-            ]);
-            await page.mouse.move(ax, ay);
-            await page.mouse.down();
-            await page.mouse.move(bx, by, { steps: 2 });
-            await page.mouse.up();
-            strokes++;
-            run = -1;
-          }
-        }
-      }
+      await demo.view(x + SIDE / 2, y + SIDE / 2, 4);
+      await demo.pressKey('b');
+      const ids = await demo.labelIds(Math.floor(x), Math.floor(y), SIDE, SIDE);
+      strokes += await demo.strokeRuns(
+        x,
+        y,
+        BRUSH,
+        (row, col) => ids[Math.floor(row * SCALE) * SIDE + Math.floor(col * SCALE)] === LYMPHOCYTE,
+      );
     }
     assert.ok(strokes > 50, `${strokes} strokes`);
     const painted = await page.evaluate(() =>
@@ -260,36 +75,14 @@ test(
           0,
         ),
       );
-    await pressKey('Control+z');
+    await demo.pressKey('Control+z');
     assert.ok((await count()) < before, 'undo removed the last stroke');
-    await pressKey('Control+Shift+z');
+    await demo.pressKey('Control+Shift+z');
     assert.equal(await count(), before, 'redo put it back');
 
-    // Adapt with the button, timing it as the user sees it: until the panel's 'adapted' (or its
-    // 'error' for the adaptation), listened for before the click.
-    await page.evaluate(() => {
-      const w = window as any;
-      w.__errors = [];
-      w.demoPanel.handle.addEventListener('error', (e: CustomEvent) => {
-        w.__errors.push(`${e.detail.task}: ${e.detail.error?.message ?? e.detail.error}`);
-      });
-      w.__adapted = new Promise((resolve) => {
-        w.demoPanel.addEventListener('adapted', () => resolve(null), { once: true });
-        w.demoPanel.addEventListener('error', (e: CustomEvent) => {
-          if (e.detail.task === 'adapt') resolve(`Adapt failed: ${e.detail.error?.message}`);
-        });
-      });
-    });
-    const t0 = Date.now();
-    await page.click('#adapt');
-    const adaptError = await within(
-      600_000,
-      page.evaluate(() => (window as any).__adapted),
-    );
-    const message = await page.evaluate(() => (window as any).demoPanel.message);
-    const failed = adaptError ?? (message?.error && message.text);
-    assert.ok(!failed, `adapt: ${failed}`);
-    const adaptSeconds = (Date.now() - t0) / 1000;
+    // Adapt with the button, timing it as the user sees it.
+    await demo.collectErrors();
+    const adaptSeconds = await demo.adaptWithButton();
     const adapt = await page.evaluate(() => {
       const h = (window as any).demoPanel.handle;
       return {
@@ -317,8 +110,8 @@ test(
       });
     });
     const t1 = Date.now();
-    await view(viewCentre[0], viewCentre[1], 2);
-    const tiles = await viewFilled();
+    await demo.view(viewCentre[0], viewCentre[1], 2);
+    const tiles = await demo.viewFilled();
     console.log(
       `live view: ${tiles} output tiles; first overlay tile after ${((tileTimes[0] - t1) / 1000).toFixed(1)} s, ` +
         `all after ${((Date.now() - t1) / 1000).toFixed(1)} s`,
@@ -351,7 +144,7 @@ test(
     assert.equal(png.width, mosaic.width);
     const lx = Math.floor(mosaic.x * SCALE),
       ly = Math.floor(mosaic.y * SCALE);
-    const truth = await labelIds(lx, ly, Math.ceil(mosaic.width * SCALE), Math.ceil(mosaic.height * SCALE));
+    const truth = await demo.labelIds(lx, ly, Math.ceil(mosaic.width * SCALE), Math.ceil(mosaic.height * SCALE));
     const tw = Math.ceil(mosaic.width * SCALE);
     let overlap = 0,
       predicted = 0,
@@ -463,7 +256,7 @@ test(
     assert.deepEqual(tiling.shown, ['whole', 'whole'], 'whole tiles by default, and the select says so');
     assert.deepEqual(tiling.patches, { tiling: 'patches', results: 0 });
     assert.deepEqual(tiling.whole, ['whole', 'whole']);
-    const refilled = await viewFilled();
+    const refilled = await demo.viewFilled();
     const stats = await page.evaluate(() => (window as any).demoPanel.handle.pool.stats);
     const workers = await page.evaluate(() => (window as any).demoPanel.handle.workers.length);
     const hits = stats.cacheHits - tiling.cacheHits;
@@ -476,7 +269,7 @@ test(
       await page.evaluate(() => [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key)),
     );
     await page.evaluate(() => ((window as any).__tiles = []));
-    await view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
+    await demo.view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
     // Leave it once live prediction has planned it (its 'change' event, not a fixed pause).
     await page.evaluate(
       (old) =>
@@ -492,8 +285,8 @@ test(
         }),
       [...oldKeys],
     );
-    await view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
-    await viewFilled([...oldKeys]);
+    await demo.view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
+    await demo.viewFilled([...oldKeys]);
     const after = await page.evaluate(() => ({
       arrived: (window as any).__tiles as string[],
       now: [...(window as any).demoPanel.handle.plan.now].map((t: any) => t.key),
@@ -508,7 +301,7 @@ test(
       'the new view fills in',
     );
     assert.ok(stale.length < after.now.length, 'most of the passed-over view was never computed');
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(demo.pageErrors, []);
     assert.deepEqual(await page.evaluate(() => (window as any).__errors), []);
   },
 );
@@ -546,7 +339,7 @@ test(
     assert.equal(await snapshot(), before);
     // Autosave, then a reload restores the same support set.
     await page.evaluate(() => (window as any).demoPanel.handle.autosave.flush());
-    await openDemo();
+    await demo.open();
     const restored = await page.evaluate(() => (window as any).demoPanel.handle.support.patches.length);
     assert.equal(restored, 5, 'restored before the panel is ready');
     assert.equal(await snapshot(), before);

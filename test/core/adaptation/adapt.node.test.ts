@@ -400,6 +400,12 @@ test('5-shot adaptation to plasma cells (a class no extractor knows) on the samp
   // for another backend's rounding or a retrained bundle. Predicting every pixel scores ~0.03.
   assert.ok(dice.testBfgs > 0.3, `test Dice after BFGS ${dice.testBfgs}`);
   assert.ok(dice.testLogistic > 0.28, `test Dice of the logistic head ${dice.testLogistic}`);
+  // The report's training-set Dice (one sweep over the fit's standardised rows) is the Dice of the
+  // head's own forward over the support patches; pixels within float32 rounding of the threshold may differ.
+  const { trainingDice } = report;
+  assert.equal(trainingDice.threshold, 0.5);
+  assert.equal(trainingDice.target, report.support.positive);
+  assert.ok(Math.abs(trainingDice.dice - dice.supportBfgs) < 1e-3, `${trainingDice.dice} vs ${dice.supportBfgs}`);
 });
 
 test("5 shots × 2 extractors (the evaluation's): the kernels engine gives the TF.js engine's head", async () => {
@@ -436,6 +442,10 @@ test("5 shots × 2 extractors (the evaluation's): the kernels engine gives the T
   assert.ok(d < 1e-3, `${d}`);
   assert.ok(dLogistic < 1e-4, `${dLogistic}`);
   assert.ok(Math.abs(fresh.head.b - old.head.b) < 1e-3 * Math.abs(old.head.b));
+  // Both engines count the training-set Dice alike (TF.js's pass over its chunks, the kernels' logits).
+  const [a, b] = [fresh.report.trainingDice, old.report.trainingDice];
+  assert.equal(a.target, b.target);
+  assert.ok(Math.abs(a.dice - b.dice) < 1e-3, `training-set Dice ${a.dice} vs ${b.dice}`);
 });
 
 test('5 shots × 2 extractors: the lean passes give the head of every pass over every row (lean: false)', async () => {

@@ -146,3 +146,64 @@ test('deep nesting and long values are refused with the head’s own error and a
     );
   }
 });
+
+/** The head with an ensemble of two members (head-ensemble.ts's shape). */
+function withEnsemble(): Head {
+  const h = head();
+  const members = [0.1, -0.2].map((d) => ({ W: h.W.map((w) => w + d), b: h.b - d }));
+  return { ...h, ensemble: { version: 1, method: 'bootstrap', seed: 3, rows: 4096, members } };
+}
+
+test('an ensemble travels with its head and is checked whole; a head without one (version 1 as before) loads', () => {
+  const original = withEnsemble();
+  const text = JSON.stringify(serializeHead(original));
+  assert.deepEqual(parseHead(text, extractors), original);
+  // Copies: the parsed ensemble is not the caller's arrays.
+  const parsed = parseHead(JSON.parse(text));
+  assert.notEqual(parsed.ensemble!.members[0].W, original.ensemble!.members[0].W);
+  // A head as written before ensembles existed: the same version, no field, no ensemble.
+  const old = serializeHead(head());
+  assert.equal(old.version, 1);
+  assert.equal('ensemble' in old, false);
+  assert.equal(parseHead(JSON.stringify(old)).ensemble, undefined);
+
+  const bad = (mutate: (e: Record<string, unknown> & { members: { W: unknown[]; b: unknown }[] }) => void) => {
+    const json = JSON.parse(text);
+    mutate(json.ensemble);
+    return () => parseHead(json);
+  };
+  const refused = (code: string, message: RegExp) => (err: unknown) =>
+    err instanceof HeadError && err.code === code && message.test(err.message);
+  assert.throws(
+    bad((e) => (e.version = 2)),
+    refused('unsupported-version', /ensemble version 2 is not supported/),
+  );
+  assert.throws(
+    bad((e) => (e.method = 'dropout')),
+    refused('bad-field', /ensemble\.method is "dropout"/),
+  );
+  assert.throws(
+    bad((e) => (e.members = [])),
+    refused('bad-field', /ensemble\.members must be an array of 1 to 32/),
+  );
+  assert.throws(
+    bad((e) => e.members[1].W.pop()),
+    refused('bad-field', /ensemble\.members\[1\]\.W has 6 values, W has 7/),
+  );
+  assert.throws(
+    bad((e) => (e.members[0].b = 'x')),
+    refused('bad-field', /ensemble\.members\[0\]\.b must be a number/),
+  );
+  assert.throws(
+    bad((e) => (e.members[0].W[2] = 1e39)),
+    refused('not-finite', /beyond float32/),
+  );
+  assert.throws(
+    bad((e) => (e.rows = 0.5)),
+    refused('bad-field', /ensemble\.rows is 0\.5/),
+  );
+  assert.throws(
+    () => parseHead({ ...JSON.parse(text), ensemble: [1] }),
+    refused('bad-field', /ensemble must be an object/),
+  );
+});

@@ -126,3 +126,31 @@ for (const simd of [true, false]) {
     assert.equal(full.diceStats.rows, path.length * full.rows, 'the full passes read every row');
   });
 }
+
+test('thresholdCounts: the rows called the class at a logit cut, as float64 loops count them, SIMD or not', () => {
+  const data = problem(7);
+  const theta = [...data.direction.map((v) => 2 * v), -0.3];
+  for (const simd of [true, false]) {
+    const { rows } = rowsOf(data, simd);
+    const a = rows.matrix;
+    for (const cut of [-1, 0, Math.log(0.7 / 0.3)]) {
+      let intersection = 0;
+      let predicted = 0;
+      let close = 0;
+      for (let i = 0; i < rows.rows; i++) {
+        let z = 0;
+        for (let j = 0; j < theta.length; j++) z += a[i * rows.width + j] * theta[j];
+        // Float32 logits may fall either side of the cut within their rounding.
+        if (Math.abs(z - cut) < 1e-4) close++;
+        if (z > cut) {
+          predicted++;
+          if (i < rows.positives) intersection++;
+        }
+      }
+      const counts = rows.thresholdCounts(theta, cut);
+      assert.ok(predicted > 100 && intersection > 100 && predicted < rows.rows, `a split at ${cut}`);
+      assert.ok(Math.abs(counts.predicted - predicted) <= close, `simd ${simd}, cut ${cut}: ${counts.predicted}`);
+      assert.ok(Math.abs(counts.intersection - intersection) <= close, `simd ${simd}, cut ${cut}`);
+    }
+  }
+});

@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { createHeadPatchModel } from '../../../core/inference/head-patch-model.js';
 import { outputTiles } from '../../../core/inference/patch-grid.js';
 import type { PatchModel } from '../../../core/inference/patch-model.js';
-import { predictWholeBlock, predictWholeTile, wholeTileRead } from '../../../core/inference/predict-whole-tile.js';
+import {
+  predictWholeBlock,
+  predictWholeBlockUncertain,
+  predictWholeTile,
+  wholeTileRead,
+} from '../../../core/inference/predict-whole-tile.js';
+import { binaryEntropy } from '../../../core/inference/uncertainty.js';
 import { receptiveMargin } from '../../../core/inference/receptive-field.js';
 import { createSimdHeadPatchModel } from '../../../core/inference/simd-patch-model.js';
 import { createMsd } from '../../../core/msd/tf-network.js';
@@ -137,4 +143,30 @@ test("SIMD engine: a block's tiles equal the same tiles computed alone, inside t
   const reads = source.reads;
   await predictWholeBlock(source, 0, blocks[0], model, { margin });
   assert.equal(source.reads, reads + 1);
+});
+
+test("an ensemble head's block: each tile's p and u equal one forward of the whole image", async () => {
+  // Members near the head, so that they disagree in places.
+  const members = [0, 1, 2].map(() => ({ W: head.W.map((w) => w + 0.5 * gaussian()), b: head.b + 0.2 * gaussian() }));
+  const compiled = createSimdHeadPatchModel({ ...head, members }, extractors);
+  const uncertain = compiled.uncertain!;
+  const source = memorySource(WIDTH, HEIGHT, 57);
+  const margin = receptiveMargin(extractors);
+  const rgb = await source.readRegion({ level: 0, x: 0, y: 0, width: WIDTH, height: HEIGHT });
+  const whole = await uncertain(rgb, WIDTH, HEIGHT);
+  const tiles = outputTiles({ x: 0, y: 0, width: WIDTH, height: HEIGHT }, { width: WIDTH, height: HEIGHT }, 64);
+  const block = tiles.filter((t) => t.y === 128 && t.x >= 192);
+  const together = await predictWholeBlockUncertain(source, 0, block, uncertain, { margin });
+  const plain = await predictWholeBlock(source, 0, block, compiled.model, { margin });
+  for (const [i, tile] of block.entries()) {
+    const { probabilities, uncertainty } = together[i];
+    assert.ok(worstAgainstWhole(tile, probabilities, whole.probabilities) < 2e-5, `p of tile ${tile.x},${tile.y}`);
+    assert.ok(worstAgainstWhole(tile, uncertainty, whole.uncertainty) < 1e-3, `u of tile ${tile.x},${tile.y}`);
+    assert.deepEqual(probabilities, plain[i], 'the same probabilities as without the ensemble');
+  }
+  assert.ok(
+    whole.uncertainty.some((u, p) => Math.abs(u - binaryEntropy(whole.probabilities[p])) > 0.05),
+    'the members add doubt somewhere',
+  );
+  compiled.dispose();
 });

@@ -2,26 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { serializeHead } from '../../../core/adaptation/head.js';
 import type { InferenceGrid } from '../../../core/inference/inference-grid.js';
-import { encodeBundle } from '../../../core/msd/bundle.js';
 import type { PoolSlide } from '../../../core/session/compute.js';
 import { createSession, type Session, type SessionEvents } from '../../../core/session/session.js';
-import { createSupportSet } from '../../../core/support-set/support-set.js';
-import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
-import { encodeTiff } from '../../../tools/sample/tiff.js';
-import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
-import { randomWeights } from '../msd/msd-test-cases.js';
+import type { WorkerPool } from '../../../plugin/pool/worker-pool.js';
+import { extractors, openSmallSlideSession } from './small-slide-session.js';
 
 // The session's tiling on the real pool over two in-thread workers: region runs compute the
 // session's tiling, a change drops the results of the other one (as a new head does) and stops
-// the runs still computing them. Small random extractors (depths 3 and 4) and a 1100×600 slide
-// with no stated scale (the grid is level 0): six 512² output tiles, a few ms each when whole.
-const weights = [randomWeights(3, 3, 71), randomWeights(3, 4, 72)];
-const encoded = encodeBundle({
-  classes: weights.map((w, i) => ({ name: `c${i}`, weights: w })),
-  mpp: 0.5,
-  metadata: {},
-});
-const extractors = weights.map((w, i) => ({ name: `c${i}`, depth: w.layers.length }));
+// the runs still computing them, on small-slide-session.ts's slide: six 512² output tiles, a few
+// ms each when whole.
 const head = serializeHead({
   W: [0.9, -0.7, 0.5, -0.6, 0.8, -0.4, 0.6],
   b: -0.1,
@@ -29,15 +18,6 @@ const head = serializeHead({
   threshold: 0.5,
   metadata: { extractors },
 });
-const WIDTH = 1100,
-  HEIGHT = 600;
-const pixels = Uint8Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => {
-  const p = Math.floor(i / 3);
-  const x = p % WIDTH,
-    y = Math.floor(p / WIDTH);
-  return Math.round(128 + 80 * Math.sin(x / (5 + (i % 3))) * Math.cos(y / 8) + ((p * 31) % 13));
-});
-const tiff = encodeTiff([{ options: { width: WIDTH, height: HEIGHT, samplesPerPixel: 3 }, pixels }]);
 
 let pool: WorkerPool;
 let slide: PoolSlide;
@@ -45,17 +25,7 @@ let grid: InferenceGrid;
 let session: Session;
 
 before(async () => {
-  pool = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
-  await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
-  slide = await pool.openSlide({ kind: 'blob', blob: new Blob([tiff as Uint8Array<ArrayBuffer>]), name: 'tiling.tif' });
-  grid = pool.inferenceGrid(slide);
-  assert.deepEqual([grid.level, grid.width, grid.height], [0, WIDTH, HEIGHT]);
-  const support = createSupportSet({
-    slide: { name: 'tiling.tif', width: WIDTH, height: HEIGHT },
-    extractorMpp: 0.5,
-    scale: 1,
-  });
-  session = createSession({ compute: pool, slide, grid, extractors, support });
+  ({ pool, slide, grid, session } = await openSmallSlideSession('tiling.tif'));
   await session.loadHead(head);
 });
 

@@ -3,10 +3,7 @@ import { HEAD_FORMAT, HEAD_VERSION } from '../../../core/adaptation/head.js';
 import { gunzip, gzip } from '../../../core/cells/gzip.js';
 import { importQuPathAnnotations } from '../../../core/support-set/qupath-import.js';
 import { createSupportSet } from '../../../core/support-set/support-set.js';
-import type { FewShot } from '../../../plugin/attach-fewshot.js';
-import '../../../plugin/panel/fewshot-segmenter.js';
-import type { FewShotSegmenter } from '../../../plugin/panel/fewshot-segmenter.js';
-import { openSampleViewer, sampleSlideExists, type SampleViewer, attachSample } from '../sample-viewer.js';
+import { useSamplePanel } from './sample-panel.js';
 import { whenDom as when } from './dom-change.js';
 
 // The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
@@ -15,29 +12,10 @@ import { whenDom as when } from './dom-change.js';
 const fixtureUrl = new URL('/files/test/fixtures/qupath/tumor-stroma.geojson', location.origin).href;
 
 describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
-  let sample: SampleViewer | undefined;
-  let handle: FewShot | undefined;
-  let panel: FewShotSegmenter | undefined;
-
-  before(async function (this: Mocha.Context) {
-    if (!(await sampleSlideExists())) this.skip();
-    sample = await openSampleViewer(480, 360);
-    const { viewer } = sample;
-    handle = await attachSample(viewer, { className: 'Tumor' });
-    panel = document.createElement('fewshot-segmenter');
-    panel.handle = handle;
-    document.body.append(panel);
-    await panel.updateComplete;
-  });
-
-  after(() => {
-    panel?.remove();
-    handle?.destroy();
-    sample?.close();
-  });
+  const fixture = useSamplePanel(480, 360, { className: 'Tumor' });
 
   it('reads a .geojson.gz, offers its classes, paints the patches as one undo step', async () => {
-    const h = handle!;
+    const h = fixture.handle!;
     const text = await (await fetch(fixtureUrl)).text();
     h.support.addPatch({ x: 1000, y: 1000 });
     h.support.addPatch({ x: 2000, y: 1500 }, { scale: 1.5 });
@@ -49,7 +27,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     });
     const report = importQuPathAnnotations(copy, text, { className: 'Tumor', placePatches: true });
 
-    const root = panel!.shadowRoot!;
+    const root = fixture.panel!.shadowRoot!;
     const input = root.querySelector<HTMLInputElement>('#qupath-import + input[type=file]')!;
     const transfer = new DataTransfer();
     const gz = await gzip(text);
@@ -62,10 +40,10 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     expect(select.value).to.equal('Tumor', "the session's class name is chosen first");
     const place = root.querySelector<HTMLInputElement>('#qupath-place')!;
     place.click();
-    await panel!.updateComplete;
+    await fixture.panel!.updateComplete;
     const undoBefore = h.support.undoLabel;
     root.querySelector<HTMLButtonElement>('#qupath-paint')!.click();
-    await panel!.updateComplete;
+    await fixture.panel!.updateComplete;
 
     expect(root.querySelector('#qupath-choice')).to.equal(null);
     expect(report.patchesPlaced).to.equal(1);
@@ -85,9 +63,9 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
   });
 
   it('refuses a malformed file with its message, changing nothing', async () => {
-    const h = handle!;
+    const h = fixture.handle!;
     const revision = h.support.revision;
-    const root = panel!.shadowRoot!;
+    const root = fixture.panel!.shadowRoot!;
     const input = root.querySelector<HTMLInputElement>('#qupath-import + input[type=file]')!;
     const transfer = new DataTransfer();
     transfer.items.add(new File(['{"type": "Topology"}'], 'bad.geojson'));
@@ -100,7 +78,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
   });
 
   it('exports GeoJSON as .geojson.gz that inflates to the same cells, every one with a colour', async () => {
-    const h = handle!;
+    const h = fixture.handle!;
     // A head for these extractors (any weights do: these mark dark pixels, roughly) and one view's tiles.
     const features = h.extractors.reduce((n, e) => n + e.depth, 0);
     await h.loadHead({
@@ -112,7 +90,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
       threshold: 0.5,
       metadata: { extractors: h.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
     });
-    const { viewer, display } = sample!;
+    const { viewer, display } = fixture.sample!;
     const vp = viewer.viewport;
     const level0 = display.levels[0];
     vp.zoomTo(level0.width / 300, undefined, true);
@@ -120,7 +98,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     const tile = new Promise((resolve) => h.addEventListener('prediction-tile', resolve, { once: true }));
     h.predictView();
     await tile;
-    await panel!.updateComplete;
+    await fixture.panel!.updateComplete;
 
     const blob = await h.exportGeoJsonGz();
     expect(blob.type).to.equal('application/gzip');
@@ -131,7 +109,7 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     expect(json.features.length).to.be.greaterThan(0);
     for (const f of json.features)
       expect(f.properties.classification).to.deep.equal({ name: 'Tumor', color: [0, 230, 118] });
-    const button = panel!.shadowRoot!.querySelector<HTMLButtonElement>('#export-geojson-gz')!;
+    const button = fixture.panel!.shadowRoot!.querySelector<HTMLButtonElement>('#export-geojson-gz')!;
     expect(button.textContent?.trim()).to.equal('GeoJSON (.geojson.gz)');
     expect(button.disabled).to.equal(false);
   });
