@@ -38,7 +38,7 @@ import { createPatchSuggestion, type PatchSuggestion } from './support/patch-sug
 import { createSupportLayer, type SupportLayer } from './support/support-layer.js';
 import { autosaveSupportSet, restoreSupportSet, type Autosave, type TextStore } from './support/support-set-storage.js';
 import { createSupportTools, type SupportTools } from './support/support-tools.js';
-import type { StainMethod } from '../core/stain/stain-stats.js';
+import { DEFAULT_STAIN, type StainMethod } from '../core/stain/stain-stats.js';
 
 export type { AdaptOutcome } from '../core/session/session.js';
 
@@ -59,7 +59,7 @@ export interface FewShotOptions {
   readonly extractors?: ExtractorSource;
   /**
    * Input stain normalisation to the bundle's training stain, the slide's own statistics estimated
-   * once from a sample of its tissue (README "Stain normalisation"); default 'none'. Overrides the
+   * once from a sample of its tissue (README "Stain normalisation"); default DEFAULT_STAIN. Overrides the
    * `stain` of `extractors`.
    */
   readonly stain?: StainMethod;
@@ -211,6 +211,8 @@ export interface FewShot extends TypedEventTarget<FewShotEvents>, SessionMethods
   readonly className: string;
   readonly color: string;
   readonly tiling: Tiling;
+  /** The stain normalisation the extractors read the slide with: options.stain, else the source's, else the default. */
+  readonly stain: StainMethod;
   /** What the last live plan computed and left out. */
   readonly plan: ViewPlan | undefined;
   /** Whether newly placed patches are pre-filled from the prediction (once a head exists). */
@@ -261,7 +263,8 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
   });
   try {
     const source = options.extractors ?? defaultExtractorsSource(resolveAssets(options));
-    const loaded = await pool.setExtractors(options.stain ? { ...source, stain: options.stain } : source);
+    const stain = options.stain ?? source.stain ?? DEFAULT_STAIN;
+    const loaded = await pool.setExtractors({ ...source, stain });
     const slide = await pool.openSlide(options.slide);
     const grid = pool.inferenceGrid(slide, options.slideMpp ? { slideMpp: options.slideMpp } : {});
     const level0 = slide.info.levels[0];
@@ -294,7 +297,7 @@ export async function attachFewShot(viewer: OpenSeadragon.Viewer, options: FewSh
     const extractorsWarning: ExtractorsWarning | undefined = note
       ? { kind: 'extractors', message: note, details: loaded.warnings ?? [] }
       : undefined;
-    return createFewShot(viewer, pool, session, options, restored.problem, extractorsWarning);
+    return createFewShot(viewer, pool, session, { ...options, stain }, restored.problem, extractorsWarning);
   } catch (err) {
     pool.close();
     throw err;
@@ -493,6 +496,7 @@ function createFewShot(
     get tiling() {
       return session.tiling;
     },
+    stain: options.stain ?? DEFAULT_STAIN,
     get plan() {
       return plan;
     },

@@ -51,7 +51,14 @@ import {
   type HeadCounts,
   type Protocol,
 } from './evaluation-state.js';
-import { dice, quartiles, resultTable, type ClassResult } from './evaluation-summary.js';
+import {
+  dice,
+  perImageMeanDice,
+  quartiles,
+  resultTable,
+  type ClassResult,
+  type DiceCounts,
+} from './evaluation-summary.js';
 import { PatchAverageCounter } from './patch-counts.js';
 import { classWindows, drawSupportSet } from './support-set.js';
 import { clock, trainExtractor } from './train-extractor.js';
@@ -662,7 +669,18 @@ async function runTests(instance: number, networks: Map<string, MsdNetwork>): Pr
   );
 }
 
-function summarise(): ClassResult[] {
+/** Pooled Dice (of the counts summed over the test images) or the mean of each image's Dice. */
+type Metric = 'pooled' | 'per-image mean';
+const scoreOf = (metric: Metric, per: readonly DiceCounts[]): number =>
+  metric === 'pooled'
+    ? dice({
+        overlap: per.reduce((s, c) => s + c.overlap, 0),
+        predicted: per.reduce((s, c) => s + c.predicted, 0),
+        truth: per.reduce((s, c) => s + c.truth, 0),
+      })
+    : perImageMeanDice(per);
+
+function summarise(metric: Metric = 'pooled'): ClassResult[] {
   return targets.map((t) => {
     const shots: Record<string, { logistic: ReturnType<typeof quartiles>; bfgs: ReturnType<typeof quartiles> }> = {};
     for (const k of shotList) {
@@ -672,14 +690,16 @@ function summarise(): ClassResult[] {
           const key = adaptationKey({ target: t.name, instance, shots: k, draw });
           const per = test.map((im) => state.counts[countsKey(tiling, instance, im.name)]);
           if (!state.adaptations[key] || per.some((c) => !c?.heads[key])) continue;
-          const truth = per.reduce((s, c) => s + c!.truth[t.name], 0);
           for (const kind of ['logistic', 'bfgs'] as const) {
             values[kind].push(
-              dice({
-                overlap: per.reduce((s, c) => s + c!.heads[key][kind][0], 0),
-                predicted: per.reduce((s, c) => s + c!.heads[key][kind][1], 0),
-                truth,
-              }),
+              scoreOf(
+                metric,
+                per.map((c) => ({
+                  overlap: c!.heads[key][kind][0],
+                  predicted: c!.heads[key][kind][1],
+                  truth: c!.truth[t.name],
+                })),
+              ),
             );
           }
         }
@@ -691,11 +711,10 @@ function summarise(): ClassResult[] {
       const per = test.map((im) => state.counts[countsKey(tiling, instance, im.name)]);
       if (per.some((c) => !c?.upper[t.name])) continue;
       upper.push(
-        dice({
-          overlap: per.reduce((s, c) => s + c!.upper[t.name][0], 0),
-          predicted: per.reduce((s, c) => s + c!.upper[t.name][1], 0),
-          truth: per.reduce((s, c) => s + c!.truth[t.name], 0),
-        }),
+        scoreOf(
+          metric,
+          per.map((c) => ({ overlap: c!.upper[t.name][0], predicted: c!.upper[t.name][1], truth: c!.truth[t.name] })),
+        ),
       );
     }
     return { name: t.name, shots, upperBound: quartiles(upper) };
@@ -723,9 +742,12 @@ function timingSummary() {
 function report(): void {
   const classes = summarise();
   const table = resultTable(classes, shotList);
+  const perImage = summarise('per-image mean');
+  const perImageTable = resultTable(perImage, shotList);
   console.log(
     `\nDice (%) on ${test.length} test images (tiling '${tiling}'), pooled over their pixels; ` +
-      `median [quartiles] over draws × instances:\n${table}`,
+      `median [quartiles] over draws × instances:\n${table}\n` +
+      `\nThe mean of each test image's Dice (images holding the class), same heads:\n${perImageTable}`,
   );
   const n = Math.max(...classes.flatMap((c) => Object.values(c.shots).map((r) => r.bfgs.n)));
   const title =
@@ -749,11 +771,14 @@ function report(): void {
               : `each pixel the mean probability of the ${WINDOW}² patches (stride ${protocol.stride}) covering it, ` +
                 'each patch a forward of its own',
           dice: 'pooled over all pixels of the test images',
+          perImageMeanDice: "the mean of each test image's Dice, over the test images that hold the class",
           backend: tf.getBackend(),
         },
         testImages: test.map((im) => im.name),
         results: classes,
         table,
+        resultsPerImageMean: perImage,
+        tablePerImageMean: perImageTable,
         extractors: state.extractors,
         adaptationTiming: timingSummary(),
         finished: new Date().toISOString(),

@@ -16,6 +16,17 @@ export function dice({ overlap, predicted, truth }: DiceCounts): number {
   return predicted + truth === 0 ? 1 : (2 * overlap) / (predicted + truth);
 }
 
+/**
+ * Dice of each image alone, averaged over the images that hold the class (those without it are
+ * left out, as the issue's reference implementation does); NaN when none does. Pooled Dice weighs
+ * images by their class pixels, this weighs them equally, so the two differ where a few images
+ * hold most of the class.
+ */
+export function perImageMeanDice(images: readonly DiceCounts[]): number {
+  const holding = images.filter((c) => c.truth > 0);
+  return holding.length === 0 ? NaN : holding.reduce((s, c) => s + dice(c), 0) / holding.length;
+}
+
 export interface Quartiles {
   readonly median: number;
   readonly q1: number;

@@ -77,6 +77,12 @@ command to resume every class from its last finished epoch.`,
         description: 'share of crops placed on a pixel of the class',
       },
       'no-augment': { type: 'boolean', default: false, description: 'no flips and rotations' },
+      'hed-jitter': {
+        type: 'string',
+        value: 'SIGMA',
+        default: d(TRAIN_DEFAULTS.hedJitter),
+        description: 'HED stain jitter of each crop: α∈[1−σ,1+σ], β∈[−σ,σ] (0.05 light, 0.2 strong; 0 off)',
+      },
       threads: { type: 'string', value: 'N', default: d(os.availableParallelism()), description: 'worker threads' },
       // CoNSeP's scale; the bundle tells readers to feed inputs at this resolution.
       mpp: { type: 'string', value: 'X', default: '0.25', description: 'microns per pixel of the dataset' },
@@ -116,6 +122,7 @@ command to resume every class from its last finished epoch.`,
       learningRate: numberOption('lr', values.lr, 0, true),
       positiveFraction: numberOption('positive-fraction', values['positive-fraction'], 0),
       augment: !values['no-augment'],
+      hedJitter: numberOption('hed-jitter', values['hed-jitter'], 0),
       threads,
     };
     if (settings.positiveFraction > 1)
@@ -146,7 +153,9 @@ command to resume every class from its last finished epoch.`,
         images.reduce((s, im) => s + im.mask.length, 0);
       console.log(
         `\n${selection.name} (labels ${selection.ids.join('+')}): ${(100 * share).toFixed(2)}% of pixels; ` +
-          `depth ${depth}, crops ${settings.crop}², batch ${settings.batch}, ${settings.cropsPerEpoch} crops per epoch`,
+          `depth ${depth}, crops ${settings.crop}², batch ${settings.batch}, ` +
+          `${settings.cropsPerEpoch} crops per epoch` +
+          (settings.hedJitter > 0 ? `, HED jitter σ ${settings.hedJitter}` : ''),
       );
       const started = performance.now();
       // Epoch lines stay; under them, on a terminal, a bar to the earliest stop and its ETA.
@@ -184,6 +193,7 @@ command to resume every class from its last finished epoch.`,
         batch: settings.batch,
         cropsPerEpoch: settings.cropsPerEpoch,
         seed: settings.seed,
+        ...(settings.hedJitter > 0 ? { hedJitter: settings.hedJitter } : {}),
         bestEpoch: result.bestEpoch,
         bestValDice: result.bestValDice,
         epochs: result.epochs,

@@ -7,6 +7,8 @@
 export const STAIN_METHODS = ['none', 'reinhard', 'macenko'] as const;
 /** How input pixels are brought to the training data's stain before the extractors see them. */
 export type StainMethod = (typeof STAIN_METHODS)[number];
+/** What attachFewShot, the panel and `npm run evaluate` use unless told (README "Stain normalisation"). */
+export const DEFAULT_STAIN: StainMethod = 'none';
 
 export type Triple = readonly [number, number, number];
 

@@ -1,4 +1,5 @@
 import type { SeededRandom } from '../math/seeded-random.js';
+import { applyHedJitter, drawHedJitter } from './hed-jitter.js';
 
 /** An RGB image with a binary mask of the class being learned. */
 export interface MaskedImage {
@@ -28,6 +29,11 @@ export interface CropSamplerOptions {
   readonly positiveFraction: number;
   /** Random flips and 90° rotations (the eight symmetries of the square): tissue has no up. */
   readonly augment: boolean;
+  /**
+   * σ of the HED stain jitter of each crop (hed-jitter.ts); 0 or absent: none, and the crops (and
+   * the generator's draws) are those of a sampler without the option.
+   */
+  readonly hedJitter?: number;
 }
 
 export class CropSampler {
@@ -80,7 +86,9 @@ export class CropSampler {
       y0 = rng.int(this.images[image].height - S + 1);
     }
     const symmetry = this.options.augment ? rng.int(8) : 0;
-    return cut(this.images[image], x0, y0, S, symmetry);
+    const crop = cut(this.images[image], x0, y0, S, symmetry);
+    const sigma = this.options.hedJitter ?? 0;
+    return sigma > 0 ? { rgb: applyHedJitter(crop.rgb, drawHedJitter(sigma, rng)), mask: crop.mask } : crop;
   }
 }
 

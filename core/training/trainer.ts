@@ -30,6 +30,8 @@ export interface TrainOptions {
   readonly validationFraction: number;
   readonly positiveFraction: number;
   readonly augment: boolean;
+  /** σ of the HED stain jitter of every crop (hed-jitter.ts); 0: none. */
+  readonly hedJitter: number;
   readonly engine: TrainEngineFactory;
   readonly checkpoint?: CheckpointStore;
   readonly onEpoch?: (p: EpochProgress) => void;
@@ -49,6 +51,7 @@ export const TRAIN_DEFAULTS = {
   validationFraction: 0.2,
   positiveFraction: 0.8,
   augment: true,
+  hedJitter: 0,
   engine: localTrainEngine,
 } satisfies Partial<TrainOptions>;
 
@@ -112,6 +115,8 @@ interface RunIdentity {
   learningRate: number;
   positiveFraction: number;
   augment: boolean;
+  /** Only when on, so that checkpoints made before the option existed still resume. */
+  hedJitter?: number;
   /** Every image's name and class-pixel count, so another dataset or class is caught. */
   data: string;
 }
@@ -167,6 +172,7 @@ export async function trainMsd(
     learningRate: o.learningRate,
     positiveFraction: o.positiveFraction,
     augment: o.augment,
+    ...(o.hedJitter > 0 ? { hedJitter: o.hedJitter } : {}),
     data: images.map((im) => `${im.name}:${countOnes(im.mask)}`).join(','),
   };
 
@@ -175,7 +181,12 @@ export async function trainMsd(
   const byName = new Map(images.map((im) => [im.name, im]));
   const train = state.split.train.map((n) => byName.get(n)!);
   const validation = state.split.validation.map((n) => byName.get(n)!);
-  const sampler = new CropSampler(train, { size: o.crop, positiveFraction: o.positiveFraction, augment: o.augment });
+  const sampler = new CropSampler(train, {
+    size: o.crop,
+    positiveFraction: o.positiveFraction,
+    augment: o.augment,
+    hedJitter: o.hedJitter,
+  });
   const adam = new Adam(state.params.length, { learningRate: o.learningRate }, state.adam);
   const engine = await o.engine({ inputChannels: C, depth: o.depth, crop: o.crop, batch: o.batch });
   const result = (stopReason: StopReason): TrainResult => ({
@@ -390,7 +401,9 @@ function restore(saved: { json: string; binary: Uint8Array }, identity: RunIdent
   const meta = JSON.parse(saved.json) as CheckpointMeta;
   if (meta.format !== 'msd-train-checkpoint/1')
     throw new Error(`not a training checkpoint (format ${String(meta.format)})`);
-  for (const key of Object.keys(identity) as (keyof RunIdentity)[]) {
+  // Both sides' keys: a setting present in only one of them (hedJitter) differs too.
+  const keys = new Set([...Object.keys(identity), ...Object.keys(meta.identity)]) as Set<keyof RunIdentity>;
+  for (const key of keys) {
     if (meta.identity[key] !== identity[key]) {
       const show = (v: unknown) => (key === 'data' ? 'another dataset or class' : JSON.stringify(v));
       throw new Error(

@@ -16,6 +16,8 @@ import {
 } from '../attach-fewshot.js';
 import type { SupportTool } from '../support/support-tools.js';
 import { loopRound, renderAnnotationLoop, type LoopRound } from './annotation-loop.js';
+import type { StainMethod } from '../../core/stain/stain-stats.js';
+import { stainSelect } from './stain-select.js';
 
 /**
  * `<fewshot-segmenter>`: the panel over attachFewShot. Give it `viewer` and `slide` (or an
@@ -363,6 +365,24 @@ export class FewShotSegmenter extends LitElement {
     this.attaching = mine;
     await mine;
     if (this.attaching === mine) this.attaching = undefined;
+  }
+
+  /**
+   * Another input stain normalisation changes every feature the head was fitted on, so the handle
+   * is attached again with it (head and results dropped, Adapt needed) and keeps the support
+   * patches: those the storage restored, or (without storage, or a save still pending) the ones here.
+   */
+  private async changeStain(stain: StainMethod): Promise<void> {
+    const { viewer, slide, handle } = this;
+    if (!viewer || !slide || !handle || stain === handle.stain) return;
+    const patches = handle.support.patches;
+    this.options = { ...this.options, stain };
+    await this.attach(viewer, slide);
+    const support = this.handle?.support;
+    const kept = (a: SupportSetPatch, b: SupportSetPatch) =>
+      a.id === b.id && a.x === b.x && a.y === b.y && a.scale === b.scale && a.mask.every((v, i) => v === b.mask[i]);
+    if (support && (support.patches.length !== patches.length || patches.some((p, i) => !kept(p, support.patches[i]))))
+      support.replacePatches(patches, { label: 'stain normalisation' });
   }
 
   private listen(handle: FewShot): void {
@@ -867,6 +887,7 @@ export class FewShotSegmenter extends LitElement {
           />
           Uncertainty${uncertaintyNote(h)}</label
         >
+        ${stainSelect(h.stain, this.ownsHandle ? (stain) => void this.changeStain(stain) : undefined)}
       </div>
       ${
         plan && plan.later.count > 0

@@ -96,6 +96,20 @@ test(
       assert.equal(c.upperBound.n, 1);
     }
     assert.match(result.table, /\| plasma /);
+    // Per-image mean Dice beside pooled: recomputed here from the stored per-image counts.
+    const firstState = JSON.parse(fs.readFileSync(`${dir}/cache/state.json`, 'utf8')) as EvaluationState;
+    const perImage = (draw: number) => {
+      const scores = Object.entries(firstState.counts)
+        .filter(([key, c]) => key.startsWith('whole/1/') && c.truth.plasma > 0)
+        .map(([, c]) => {
+          const [o, q] = c.heads[`plasma/1/2/${draw}`].bfgs;
+          return (2 * o) / (q + c.truth.plasma);
+        });
+      return scores.reduce((a, b) => a + b, 0) / scores.length;
+    };
+    const plasmaMean = result.resultsPerImageMean.find((c: { name: string }) => c.name === 'plasma');
+    assert.ok(Math.abs(plasmaMean.shots['2'].bfgs.median - (perImage(0) + perImage(1)) / 2) < 1e-9);
+    assert.match(result.tablePerImageMean, /\| plasma /);
     assert.match(fs.readFileSync(`${dir}/result.svg`, 'utf8'), /^<svg /);
 
     // Rerun: everything is cached, nothing is trained, adapted or scored again, same results.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dice, quartiles, resultTable } from '../../tools/evaluation-summary.js';
+import { dice, perImageMeanDice, quartiles, resultTable } from '../../tools/evaluation-summary.js';
 import { dicePlot } from '../../tools/dice-plot.js';
 
 test('quartiles interpolate between order statistics like numpy.percentile', () => {
@@ -23,6 +23,16 @@ test('Dice from pooled counts, with the empty case', () => {
   assert.equal(dice({ overlap: 30, predicted: 40, truth: 50 }), 60 / 90);
   assert.equal(dice({ overlap: 0, predicted: 0, truth: 0 }), 1);
   assert.equal(dice({ overlap: 0, predicted: 10, truth: 0 }), 0);
+});
+
+test('per-image mean Dice weighs images equally and leaves out those without the class', () => {
+  const images = [
+    { overlap: 90, predicted: 100, truth: 100 }, // 0.9, a large image
+    { overlap: 1, predicted: 4, truth: 6 }, // 0.2, a small one
+    { overlap: 0, predicted: 30, truth: 0 }, // no class: left out, though pooled Dice pays for its 30
+  ];
+  assert.ok(Math.abs(perImageMeanDice(images) - (0.9 + 0.2) / 2) < 1e-12);
+  assert.ok(Number.isNaN(perImageMeanDice([{ overlap: 0, predicted: 5, truth: 0 }])));
 });
 
 test('the table and the plot carry every class and shot', () => {

@@ -127,6 +127,11 @@ test('a run resumed from its checkpoint ends exactly where an uninterrupted run 
       trainMsd(images, { ...common, depth: 5, maxEpochs: 4, checkpoint: folderCheckpointStore(dir) }),
       /depth/,
     );
+    // A setting only one side has (HED jitter, absent from older checkpoints) is a difference too.
+    await assert.rejects(
+      trainMsd(images, { ...common, hedJitter: 0.05, maxEpochs: 4, checkpoint: folderCheckpointStore(dir) }),
+      /hedJitter = undefined, this run has 0\.05/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
