@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { progressLine, type ProgressStream } from '../../tools/cli.js';
+import { progressLine, usageLine, type ProgressStream } from '../../tools/cli.js';
 
 // The command lines as a user runs them: the real tools in a child process
 // (`node --import tsx tools/<tool>.ts …`), their exit codes and what they print.
@@ -220,4 +220,10 @@ test('progress: one line redrawn in place on a terminal, log lines above it; pla
   assert.match(first, /^rows 25% 1\/4 ETA \d+:\d\d$/);
   assert.match(last, /^rows 100% 4\/4 done in 0:00$/);
   assert.ok(!pipe.text.includes('\x1b') && !pipe.text.includes('\r'));
+});
+
+test("a package's bin (direct) has no npm ` -- ` in its usage line; an npm script has", () => {
+  const spec = { name: 'x', command: 'npx x run', synopsis: '--in FILE', description: '', options: {} };
+  assert.equal(usageLine(spec), 'Usage: npx x run -- --in FILE');
+  assert.equal(usageLine({ ...spec, direct: true }), 'Usage: npx x run --in FILE');
 });

@@ -1,0 +1,169 @@
+/**
+ * Throughput of the batch: one slide cut from the sample (`--size`² level-0 pixels at 0.5 µm/px,
+ * so (2·size)² pixels of the 0.25 µm/px inference grid), its whole area predicted, end to end
+ * (plan, tiles, cells, overlay, CSV) — on this process's worker threads (1 and 2) and through the
+ * queue (a real redis-server started here, `openseadragon-fewshot worker` processes, 1 and 2, one
+ * job at a time each, one tile a job). Each setting runs once to warm up (a queue worker's child
+ * process loads its model on its first job) and then `--runs` times into fresh folders; medians.
+ * The queue's overhead per tile is the median time through one worker minus the median on one
+ * thread, over the tiles: both compute on one thread.
+ *
+ *   npm run bench:batch                      # 1024² level-0 pixels: 16 tiles of 512²
+ *   npm run bench:batch -- --size 2048 --runs 3
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HEAD_FORMAT, HEAD_VERSION } from '../core/adaptation/head.js';
+import { openTiff } from '../core/slide/tiff-source.js';
+import { queueConnection } from './batch/queue-jobs.js';
+import { runQueuedBatch } from './batch/queue-coordinator.js';
+import { runBatch } from './batch/run-batch.js';
+import { STATE_DIR } from './batch/slide-plan.js';
+import { integerOption, startCli } from './cli.js';
+import { encodeTiff } from './sample/tiff.js';
+
+const args = startCli({
+  name: 'bench:batch',
+  command: 'npm run bench:batch',
+  synopsis: '[options]',
+  description: `
+MP/s of the batch on 1 and 2 worker threads and through the BullMQ queue with 1 and 2 worker
+processes (a redis-server is started on a free port), and the queue's overhead per tile.`,
+  options: {
+    size: { type: 'string', value: 'N', default: '1024', description: 'level-0 side of the slide cut from the sample' },
+    runs: { type: 'string', value: 'N', default: '1', description: 'timed runs per setting (after a warm-up)' },
+  },
+  examples: ['npm run bench:batch -- --size 2048 --runs 3'],
+});
+const size = integerOption('size', args.size, 256, 8192);
+const runs = integerOption('runs', args.runs, 1);
+
+const SAMPLE = '.cache/sample/sample-slide.tif';
+if (!fs.existsSync(SAMPLE)) throw new Error(`${SAMPLE} is missing: run \`npm run sample\``);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-batch-'));
+const slide = path.join(tmp, 'bench.tif');
+const head = path.join(tmp, 'bench.head.json');
+
+const sample = await openTiff({ kind: 'blob', blob: new Blob([fs.readFileSync(SAMPLE)]), name: 'sample' });
+const pixels = await sample.readRegion({ level: 0, x: 1024, y: 1024, width: size, height: size });
+const tiffOptions = {
+  width: size,
+  height: size,
+  samplesPerPixel: 3,
+  compression: 'deflate',
+  tileSize: 256,
+  mpp: 0.5,
+} as const;
+fs.writeFileSync(slide, encodeTiff([{ options: tiffOptions, pixels }]));
+// Any head over the shipped extractors: the cost of a tile does not depend on its weights.
+const features = 75;
+fs.writeFileSync(
+  head,
+  JSON.stringify({
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    W: Array.from({ length: features }, (_, i) => ((i % 7) - 3) * 0.01),
+    b: -0.2,
+    featureStats: { mean: new Array(features).fill(0), std: new Array(features).fill(1) },
+    threshold: 0.5,
+    metadata: {
+      className: 'Bench',
+      extractors: ['inflammatory', 'epithelial', 'spindle'].map((name) => ({ name, depth: 25 })),
+    },
+  }),
+);
+const slides = [{ source: slide, name: 'bench' }];
+
+let folder = 0;
+const freshOut = () => path.join(tmp, `out-${folder++}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timed(run: (out: string) => Promise<unknown>): Promise<{ seconds: number; out: string }> {
+  await run(freshOut());
+  const times: number[] = [];
+  let out = '';
+  for (let r = 0; r < runs; r++) {
+    out = freshOut();
+    const t0 = performance.now();
+    await run(out);
+    times.push((performance.now() - t0) / 1000);
+  }
+  return { seconds: median(times), out };
+}
+
+function planned(out: string): { tiles: number; megapixels: number } {
+  const plan = JSON.parse(fs.readFileSync(path.join(out, STATE_DIR, 'bench', 'plan.json'), 'utf8')) as {
+    rects: { width: number; height: number }[];
+  };
+  return { tiles: plan.rects.length, megapixels: plan.rects.reduce((s, r) => s + r.width * r.height, 0) / 1e6 };
+}
+
+function startRedis(port: number) {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise<typeof child>((resolve, reject) => {
+    child.once('error', reject);
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => {
+      text += d;
+      if (text.includes('Ready to accept connections')) resolve(child);
+    });
+  });
+}
+
+function startWorker(url: string) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'tools/batch/bin.ts', 'worker', '--queue', url, '--concurrency', '1'],
+    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
+  );
+  return new Promise<typeof child>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', () => resolve(child));
+  });
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`bench:batch: ${size}² level-0 px, ${os.availableParallelism()} cores, load ${load()}`);
+const results: { setting: string; seconds: number }[] = [];
+for (const threads of [1, 2]) {
+  const { seconds } = await timed((out) => runBatch({ head, slides, region: 'slide', out, threads }));
+  results.push({ setting: `local, ${threads} thread${threads > 1 ? 's' : ''}`, seconds });
+}
+const port = 20000 + Math.floor(Math.random() * 20000);
+const redis = await startRedis(port);
+const url = `redis://127.0.0.1:${port}`;
+const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
+let sized = { tiles: 0, megapixels: 0 };
+try {
+  for (const count of [1, 2]) {
+    while (workers.length < count) workers.push(await startWorker(url));
+    const { seconds, out } = await timed((o) =>
+      runQueuedBatch({ head, slides, region: 'slide', out: o, connection: queueConnection(url), tilesPerJob: 1 }),
+    );
+    sized = planned(out);
+    results.push({ setting: `queue, ${count} worker process${count > 1 ? 'es' : ''}`, seconds });
+  }
+} finally {
+  for (const w of workers) process.kill(-w.pid!, 'SIGKILL');
+  redis.kill('SIGTERM');
+}
+console.log(`${sized.tiles} tiles, ${sized.megapixels.toFixed(2)} MP of inference grid; median of ${runs} run(s)`);
+for (const r of results)
+  console.log(
+    `${r.setting.padEnd(28)} ${r.seconds.toFixed(1).padStart(7)} s  ${(sized.megapixels / r.seconds).toFixed(3)} MP/s`,
+  );
+const overhead = (results[2].seconds - results[0].seconds) / sized.tiles;
+console.log(`queue overhead per tile (1 worker vs 1 thread): ${(overhead * 1000).toFixed(0)} ms; load ${load()}`);
+fs.rmSync(tmp, { recursive: true, force: true });
