@@ -3,8 +3,10 @@
  * so (2·size)² pixels of the 0.25 µm/px inference grid), its whole area predicted, end to end
  * (plan, tiles, cells, overlay, CSV) — on this process's worker threads (1 and 2) and through the
  * queue (a real redis-server started here, `openseadragon-fewshot worker` processes, 1 and 2, one
- * job at a time each, one tile a job). Each setting runs once to warm up (a queue worker's child
- * process loads its model on its first job) and then `--runs` times into fresh folders; medians.
+ * job at a time each, one tile a job), `--runs` times each into fresh folders; medians. A local run
+ * starts its threads and loads its model as every batch does, and so does the coordinator; the
+ * queue settings first run once to warm up, as a worker's child process loads its model on its
+ * first job and then keeps it for every batch to come.
  * The queue's overhead per tile is the median time through one worker minus the median on one
  * thread, over the tiles: both compute on one thread.
  *
@@ -80,8 +82,8 @@ let folder = 0;
 const freshOut = () => path.join(tmp, `out-${folder++}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timed(run: (out: string) => Promise<unknown>): Promise<{ seconds: number; out: string }> {
-  await run(freshOut());
+async function timed(run: (out: string) => Promise<unknown>, warm: boolean): Promise<{ seconds: number; out: string }> {
+  if (warm) await run(freshOut());
   const times: number[] = [];
   let out = '';
   for (let r = 0; r < runs; r++) {
@@ -138,7 +140,7 @@ const load = () =>
 console.log(`bench:batch: ${size}² level-0 px, ${os.availableParallelism()} cores, load ${load()}`);
 const results: { setting: string; seconds: number }[] = [];
 for (const threads of [1, 2]) {
-  const { seconds } = await timed((out) => runBatch({ head, slides, region: 'slide', out, threads }));
+  const { seconds } = await timed((out) => runBatch({ head, slides, region: 'slide', out, threads }), false);
   results.push({ setting: `local, ${threads} thread${threads > 1 ? 's' : ''}`, seconds });
 }
 const port = 20000 + Math.floor(Math.random() * 20000);
@@ -149,8 +151,10 @@ let sized = { tiles: 0, megapixels: 0 };
 try {
   for (const count of [1, 2]) {
     while (workers.length < count) workers.push(await startWorker(url));
-    const { seconds, out } = await timed((o) =>
-      runQueuedBatch({ head, slides, region: 'slide', out: o, connection: queueConnection(url), tilesPerJob: 1 }),
+    const { seconds, out } = await timed(
+      (o) =>
+        runQueuedBatch({ head, slides, region: 'slide', out: o, connection: queueConnection(url), tilesPerJob: 1 }),
+      true,
     );
     sized = planned(out);
     results.push({ setting: `queue, ${count} worker process${count > 1 ? 'es' : ''}`, seconds });

@@ -91,9 +91,11 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
             waits.push(Promise.resolve(finished.summary));
             continue;
           }
-          const id = slideJobId(input.name, slideStamp(slide.info, model.head, grid, region));
+          const id = slideJobId(input.name, slideStamp(slide.info, model.head, grid, region), files.out);
           job = await Job.fromId(slideQueue, id);
-          if (job && (await job.getState()) === 'failed') {
+          // A flow that failed, or completed with its outputs gone since (deleted by hand): added anew.
+          const state = await job?.getState();
+          if (job && (state === 'failed' || state === 'completed')) {
             await job.remove();
             job = undefined;
           }

@@ -8,8 +8,9 @@ import type { BatchRegion } from './slide-plan.js';
  * What the batch's coordinator (queue-coordinator.ts) and its workers (queue-worker.ts) agree on:
  * the Redis server, the two BullMQ queues and their jobs. A slide is one flow: a parent job on
  * SLIDE_QUEUE (assemble its outputs) over child jobs on TILE_QUEUE (compute a batch of its tiles).
- * Job ids are made from the slide's name and what its tiles are computed for (tile-store.ts's
- * stamp), so a restarted coordinator finds the flows it added, and adding one twice adds nothing.
+ * Job ids are made from the slide's name, what its tiles are computed for (tile-store.ts's stamp)
+ * and the output folder, so a restarted coordinator finds the flows it added, and adding one twice
+ * adds nothing.
  */
 
 export const SLIDE_QUEUE = 'fewshot-slides';
@@ -64,8 +65,14 @@ export function queueConnection(url: string): RedisOptions {
   };
 }
 
-/** The parent job's id of a slide planned with `stamp` (BullMQ ids may not hold ':'). */
-export function slideJobId(name: string, stamp: Readonly<Record<string, unknown>>): string {
-  const hash = createHash('sha1').update(JSON.stringify(stamp)).digest('hex').slice(0, 16);
+/**
+ * The parent job's id of a slide planned with `stamp` into the (absolute) `out` folder: another
+ * batch of the same slides into another folder is another flow. BullMQ ids may not hold ':'.
+ */
+export function slideJobId(name: string, stamp: Readonly<Record<string, unknown>>, out: string): string {
+  const hash = createHash('sha1')
+    .update(JSON.stringify([stamp, out]))
+    .digest('hex')
+    .slice(0, 16);
   return `slide-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${hash}`;
 }

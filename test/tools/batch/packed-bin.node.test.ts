@@ -30,13 +30,17 @@ after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('the packed bin is built JavaScript with a shebang, and answers --help', async () => {
+test('the packed bin is built JavaScript with a shebang; batch and worker answer --help', async () => {
   const text = fs.readFileSync(bin, 'utf8');
   assert.ok(text.startsWith('#!/usr/bin/env node\n'), 'starts with a shebang');
   assert.ok(fs.existsSync(path.join(path.dirname(bin), 'node-worker.js')), 'its worker threads’ module is beside it');
   const help = await runNode([bin, 'batch', '--help']);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /npx openseadragon-fewshot batch --head FILE/);
+  assert.ok(fs.existsSync(path.join(path.dirname(bin), 'queue-processor.js')), 'its queue processor is beside it');
+  const worker = await runNode([bin, 'worker', '--help']);
+  assert.equal(worker.code, 0, worker.stderr);
+  assert.match(worker.stdout, /Usage: npx openseadragon-fewshot worker --queue redis:\/\/HOST:PORT/);
   const unknown = await runNode([bin, 'evaluate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "evaluate"/);
