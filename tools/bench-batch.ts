@@ -82,17 +82,57 @@ let folder = 0;
 const freshOut = () => path.join(tmp, `out-${folder++}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timed(run: (out: string) => Promise<unknown>, warm: boolean): Promise<{ seconds: number; out: string }> {
+/** Process ids whose CPU time a setting counts besides this process's (its worker process groups, Redis). */
+let counted: number[] = [];
+
+/** CPU seconds (user + system) of the process groups of `counted` (every process in them, children too). */
+function groupCpuSeconds(): number {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After the command's ")" : state ppid pgrp … utime (14th field) stime (15th) cutime cstime.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const group = Number(fields[2]);
+    if (!counted.includes(group) && !counted.includes(pid)) continue;
+    total += fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / ticks;
+  }
+  return total;
+}
+
+const cpuSeconds = () => {
+  const own = process.cpuUsage();
+  return (own.user + own.system) / 1e6 + groupCpuSeconds();
+};
+
+/**
+ * Wall and CPU seconds of `run`, medians of `--runs`. CPU seconds are what sizes machines on a
+ * loaded one: wall time here depends on what else runs (the load printed), CPU time much less.
+ */
+async function timed(
+  run: (out: string) => Promise<unknown>,
+  warm: boolean,
+): Promise<{ seconds: number; cpu: number; out: string }> {
   if (warm) await run(freshOut());
   const times: number[] = [];
+  const cpus: number[] = [];
   let out = '';
   for (let r = 0; r < runs; r++) {
     out = freshOut();
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     await run(out);
     times.push((performance.now() - t0) / 1000);
+    cpus.push(cpuSeconds() - c0);
   }
-  return { seconds: median(times), out };
+  return { seconds: median(times), cpu: median(cpus), out };
 }
 
 function planned(out: string): { tiles: number; megapixels: number } {
@@ -138,36 +178,45 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 console.log(`bench:batch: ${size}² level-0 px, ${os.availableParallelism()} cores, load ${load()}`);
-const results: { setting: string; seconds: number }[] = [];
+const results: { setting: string; seconds: number; cpu: number }[] = [];
 for (const threads of [1, 2]) {
-  const { seconds } = await timed((out) => runBatch({ head, slides, region: 'slide', out, threads }), false);
-  results.push({ setting: `local, ${threads} thread${threads > 1 ? 's' : ''}`, seconds });
+  const { seconds, cpu } = await timed((out) => runBatch({ head, slides, region: 'slide', out, threads }), false);
+  results.push({ setting: `local, ${threads} thread${threads > 1 ? 's' : ''}`, seconds, cpu });
 }
 const port = 20000 + Math.floor(Math.random() * 20000);
 const redis = await startRedis(port);
+counted = [redis.pid!];
 const url = `redis://127.0.0.1:${port}`;
 const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
 let sized = { tiles: 0, megapixels: 0 };
 try {
   for (const count of [1, 2]) {
     while (workers.length < count) workers.push(await startWorker(url));
-    const { seconds, out } = await timed(
+    counted = [redis.pid!, ...workers.map((w) => w.pid!)];
+    const { seconds, cpu, out } = await timed(
       (o) =>
         runQueuedBatch({ head, slides, region: 'slide', out: o, connection: queueConnection(url), tilesPerJob: 1 }),
       true,
     );
     sized = planned(out);
-    results.push({ setting: `queue, ${count} worker process${count > 1 ? 'es' : ''}`, seconds });
+    results.push({ setting: `queue, ${count} worker process${count > 1 ? 'es' : ''}`, seconds, cpu });
   }
 } finally {
   for (const w of workers) process.kill(-w.pid!, 'SIGKILL');
   redis.kill('SIGTERM');
 }
 console.log(`${sized.tiles} tiles, ${sized.megapixels.toFixed(2)} MP of inference grid; median of ${runs} run(s)`);
+const mp = sized.megapixels;
+console.log('setting                       wall s   MP/s    CPU s   MP per CPU-s');
 for (const r of results)
   console.log(
-    `${r.setting.padEnd(28)} ${r.seconds.toFixed(1).padStart(7)} s  ${(sized.megapixels / r.seconds).toFixed(3)} MP/s`,
+    `${r.setting.padEnd(28)} ${r.seconds.toFixed(1).padStart(7)} ${(mp / r.seconds).toFixed(3).padStart(7)}` +
+      ` ${r.cpu.toFixed(1).padStart(8)} ${(mp / r.cpu).toFixed(4).padStart(9)}`,
   );
-const overhead = (results[2].seconds - results[0].seconds) / sized.tiles;
-console.log(`queue overhead per tile (1 worker vs 1 thread): ${(overhead * 1000).toFixed(0)} ms; load ${load()}`);
+const wallOverhead = (results[2].seconds - results[0].seconds) / sized.tiles;
+const cpuOverhead = (results[2].cpu - results[0].cpu) / sized.tiles;
+console.log(
+  `queue overhead per tile (1 worker vs 1 thread): ${(wallOverhead * 1000).toFixed(0)} ms wall, ` +
+    `${(cpuOverhead * 1000).toFixed(0)} ms CPU; load ${load()}`,
+);
 fs.rmSync(tmp, { recursive: true, force: true });
