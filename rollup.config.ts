@@ -1,5 +1,5 @@
 import { cpSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -31,6 +31,25 @@ const compile = () => [
   nodeResolve({ browser: true, extensions: ['.ts', '.js'] }),
   commonjs({ ignore: ['fs', 'path'] }),
   esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
+];
+
+// The command line (`bin`: dist/bin/openseadragon-fewshot.js) and its worker threads'
+// module (dist/bin/node-worker.js), for Node: its dependencies stay imports (geotiff, from the
+// package's `dependencies`), TF.js (a devDependency) is bundled into the worker as it is into
+// dist/worker.js. Emscripten's glue in TF.js' wasm backend reads `require` and `__dirname`, which an
+// ES module lacks: the banner gives them (the threads start TF.js' cpu backend, so its wasm
+// binaries are never loaded; the SIMD engine is assembled at run time).
+const isNodeBuiltin = (id: string) => id.startsWith('node:') || builtinModules.includes(id.split('/')[0]);
+const NODE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module';\n" +
+  "import { fileURLToPath as __fileURLToPath } from 'node:url';\n" +
+  'const require = __createRequire(import.meta.url);\n' +
+  'const __filename = __fileURLToPath(import.meta.url);\n' +
+  "const __dirname = __fileURLToPath(new URL('.', import.meta.url));";
+const compileForNode = () => [
+  nodeResolve({ preferBuiltins: true, exportConditions: ['node'], extensions: ['.ts', '.js'] }),
+  commonjs({ ignoreDynamicRequires: true }),
+  esbuild({ target: 'node20', tsconfig: 'tsconfig.json' }),
 ];
 
 /** Copies a static file into the output folder as-is. */
@@ -88,6 +107,23 @@ const config: RollupOptions[] = [
       { dir: 'dist', format: 'es', sourcemap: false, inlineDynamicImports: true },
       { dir: 'dist/demo', format: 'es', sourcemap: true, inlineDynamicImports: true },
     ],
+  },
+  {
+    input: {
+      'openseadragon-fewshot': 'tools/batch/bin.ts',
+      'node-worker': 'worker/node-thread-entry.ts',
+      // BullMQ's sandboxed processor for `worker`: a file of its own, which BullMQ's child processes import.
+      'queue-processor': 'tools/batch/queue-processor.ts',
+    },
+    external: (id) => isNodeBuiltin(id) || isExternal(id),
+    plugins: compileForNode(),
+    output: {
+      dir: 'dist/bin',
+      format: 'es',
+      sourcemap: false,
+      banner: (chunk) => `${chunk.name === 'openseadragon-fewshot' ? '#!/usr/bin/env node\n' : ''}${NODE_BANNER}`,
+      chunkFileNames: '[name].js',
+    },
   },
   {
     input: { demo: 'viewer-demo/main.ts' },

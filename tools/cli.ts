@@ -34,6 +34,8 @@ export interface CliSpec<O extends Readonly<Record<string, CliOption>>> {
   /** `--no-<flag>` sets a boolean false (node:util's allowNegative). */
   readonly allowNegative?: boolean;
   readonly examples?: readonly string[];
+  /** Run as itself (a package's `bin`), not through npm: no ` -- ` before its options. */
+  readonly direct?: boolean;
 }
 
 type ValueOf<T extends CliOption> = T['type'] extends 'boolean'
@@ -71,9 +73,12 @@ function optionLabel(name: string, o: CliOption): string {
   return o.type === 'string' ? `${flag} ${o.value ?? 'VALUE'}` : flag;
 }
 
+/** What goes between the command and its options: npm's ` -- `, or a space for a `bin`. */
+const optionsGap = (spec: { readonly direct?: boolean }) => (spec.direct ? ' ' : ' -- ');
+
 /** The usage line(s): what the error output shows. */
 export function usageLine(spec: CliSpec<Readonly<Record<string, CliOption>>>): string {
-  return `Usage: ${spec.command}${spec.synopsis ? ` -- ${spec.synopsis}` : ''}`;
+  return `Usage: ${spec.command}${spec.synopsis ? `${optionsGap(spec)}${spec.synopsis}` : ''}`;
 }
 
 /** The full help: usage, description, options with their defaults, examples. */
@@ -162,9 +167,8 @@ function failure(name: string, err: unknown): string {
 /** Exits as the rules above say: 2 with the usage for a UsageError, else 1 with one line. */
 function exitFor(spec: CliSpec<Readonly<Record<string, CliOption>>>, err: unknown): never {
   if (err instanceof UsageError) {
-    process.stderr.write(
-      `${spec.name}: ${err.message}\n${usageLine(spec)}\nTry '${spec.command} -- --help' for the options.\n`,
-    );
+    const help = `${spec.command}${optionsGap(spec)}--help`;
+    process.stderr.write(`${spec.name}: ${err.message}\n${usageLine(spec)}\nTry '${help}' for the options.\n`);
     process.exit(2);
   }
   process.stderr.write(failure(spec.name, err));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm dependencies when they are missing or stale and,
-// with --chromium, finds (or installs) the Chromium the browser tests drive.
+// with --chromium, finds (or installs) the Chromium the browser tests drive; with --redis, the
+// redis-server the queued batch's tests start (test/tools/batch/redis-server.ts).
 // Plain JavaScript with Node built-ins only: it runs before anything else is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -40,30 +41,44 @@ export function findChromium() {
   return candidates.find((p) => existsSync(p));
 }
 
-function ensureChromium() {
-  if (findChromium()) return;
+/** Installs Debian's `pkg` (as root, with apt-get), or exits naming `what` is missing and how to install it. */
+function aptInstall(pkg, what, lookedAt) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
   if (!isRoot || !hasApt) {
     console.error(
-      'setup: no Chromium found (looked at ' +
-        candidates.join(', ') +
-        ').\n' +
-        '  Install one (Debian/Ubuntu: sudo apt-get install chromium) or set CHROME_PATH to its executable.',
+      `setup: no ${what} found (looked at ${lookedAt}).\n  Install one (Debian/Ubuntu: sudo apt-get install ${pkg}).`,
     );
     process.exit(1);
   }
-  console.log("setup: Chromium is missing; installing Debian's chromium package (needs a minute)");
+  console.log(`setup: ${what} is missing; installing Debian's ${pkg} package (needs a minute)`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
+  execFileSync('apt-get', ['install', '-y', '-qq', pkg], {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
+}
+
+function ensureChromium() {
+  if (findChromium()) return;
+  aptInstall('chromium', 'Chromium', `${candidates.join(', ')}; or set CHROME_PATH to its executable`);
   if (!findChromium()) {
     console.error('setup: apt-get finished but no Chromium executable appeared');
     process.exit(1);
   }
 }
 
+const REDIS = '/usr/bin/redis-server';
+
+function ensureRedis() {
+  if (existsSync(REDIS)) return;
+  aptInstall('redis-server', 'redis-server', REDIS);
+  if (!existsSync(REDIS)) {
+    console.error('setup: apt-get finished but no redis-server appeared');
+    process.exit(1);
+  }
+}
+
 if (args.has('--deps')) ensureDependencies();
 if (args.has('--chromium')) ensureChromium();
+if (args.has('--redis')) ensureRedis();

@@ -91,7 +91,7 @@ export function simplifyPolygon(rings: readonly Float64Array[], tolerance: numbe
 }
 
 /** Pixel bounds of a traced outer ring: its vertices are edge midpoints, its extremes whole edges. */
-function ringBounds(ring: Float64Array): CellContour['bounds'] {
+export function ringBounds(ring: Float64Array): CellContour['bounds'] {
   let minX = Infinity,
     minY = Infinity,
     maxX = -Infinity,

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { progressLine, type ProgressStream } from '../../tools/cli.js';
+import { progressLine, usageLine, type ProgressStream } from '../../tools/cli.js';
 
 // The command lines as a user runs them: the real tools in a child process
 // (`node --import tsx tools/<tool>.ts …`), their exit codes and what they print.
@@ -228,4 +228,10 @@ test('evaluate-instances skips with exit 0 and a message when the data folder is
   const r = await run('evaluate-instances', ['--data', path.join(os.tmpdir(), 'no-such-consep'), '--shots', '0']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^evaluate-instances: skipped, .*instances_approx is not there/);
+});
+
+test("a package's bin (direct) has no npm ` -- ` in its usage line; an npm script has", () => {
+  const spec = { name: 'x', command: 'npx x run', synopsis: '--in FILE', description: '', options: {} };
+  assert.equal(usageLine(spec), 'Usage: npx x run -- --in FILE');
+  assert.equal(usageLine({ ...spec, direct: true }), 'Usage: npx x run --in FILE');
 });
