@@ -96,14 +96,26 @@ export class DemoPage {
 
   /**
    * Waits in the page until live prediction's latest plan has tiles and every one of them arrived
-   * (window.__tiles) and, when `old` is given, none was in it: checked now and after each of the
-   * handle's 'change' events (it follows every tile and every plan). Resolves with the plan's tile count.
+   * (window.__tiles) and, when `old` is given, none was in it. Resolves with the plan's tile count.
    */
   viewFilled(old: readonly string[] = []): Promise<number> {
+    return this.untilPlan(old, true);
+  }
+
+  /** Waits in the page until live prediction has planned a view of tiles none of which is in `old`. */
+  async viewPlanned(old: readonly string[]): Promise<void> {
+    await this.untilPlan(old, false);
+  }
+
+  /**
+   * viewFilled and viewPlanned: checked now and after each of the handle's 'change' events (it
+   * follows every tile and every plan).
+   */
+  private untilPlan(old: readonly string[], arrived: boolean): Promise<number> {
     return within(
       600_000,
       this.page.evaluate(
-        (old) =>
+        ([old, arrived]) =>
           new Promise<number>((resolve) => {
             const h = (window as any).demoPanel.handle;
             // The check is an argument, not a named function: the test's TypeScript loader would
@@ -113,11 +125,12 @@ export class DemoPage {
               h.addEventListener('change', check);
             })(() => {
               const keys: string[] = h.plan ? [...h.plan.now].map((t: any) => t.key) : [];
-              const arrived: string[] = (window as any).__tiles;
-              if (keys.length > 0 && keys.every((k) => !old.includes(k) && arrived.includes(k))) resolve(keys.length);
+              const tiles: string[] = (window as any).__tiles;
+              if (keys.length > 0 && keys.every((k) => !old.includes(k) && (!arrived || tiles.includes(k))))
+                resolve(keys.length);
             });
           }),
-        [...old],
+        [[...old], arrived] as const,
       ),
     );
   }

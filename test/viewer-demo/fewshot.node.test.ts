@@ -271,20 +271,7 @@ test(
     await page.evaluate(() => ((window as any).__tiles = []));
     await demo.view(viewCentre[0] - 1400, viewCentre[1] + 900, 2);
     // Leave it once live prediction has planned it (its 'change' event, not a fixed pause).
-    await page.evaluate(
-      (old) =>
-        new Promise<void>((resolve) => {
-          const h = (window as any).demoPanel.handle;
-          ((check: () => void) => {
-            check();
-            h.addEventListener('change', check);
-          })(() => {
-            const keys: string[] = h.plan ? [...h.plan.now].map((t: any) => t.key) : [];
-            if (keys.length > 0 && keys.every((k) => !old.includes(k))) resolve();
-          });
-        }),
-      [...oldKeys],
-    );
+    await demo.viewPlanned([...oldKeys]);
     await demo.view(viewCentre[0] + 1500, viewCentre[1] - 1300, 2);
     await demo.viewFilled([...oldKeys]);
     const after = await page.evaluate(() => ({
