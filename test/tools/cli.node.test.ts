@@ -19,6 +19,7 @@ const TOOLS = [
   ['bench-patch-model', 'npm run bench:patch'],
   ['bench-train', 'npm run bench:train'],
   ['bench-view', 'npm run bench:view'],
+  ['bench-batch', 'npm run bench:batch'],
   ['screenshot', 'npm run screenshot'],
   ['fuzz', 'npm run fuzz'],
   ['seal-bundle', 'npm run seal-bundle'],
