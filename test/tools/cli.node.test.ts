@@ -20,6 +20,7 @@ const TOOLS = [
   ['bench-train', 'npm run bench:train'],
   ['bench-view', 'npm run bench:view'],
   ['bench-draw', 'npm run bench:draw'],
+  ['bench-batch', 'npm run bench:batch'],
   ['screenshot', 'npm run screenshot'],
   ['fuzz', 'npm run fuzz'],
   ['seal-bundle', 'npm run seal-bundle'],
