@@ -218,6 +218,7 @@ export class CellTable extends LitElement {
   }
 
   protected override updated(): void {
+    this.place();
     if (!this.pendingScroll) return;
     this.pendingScroll = false;
     const p = this.positions[this.selectedIndex];
@@ -230,6 +231,23 @@ export class CellTable extends LitElement {
       // Its scroll event renders the rows there.
       scroller.scrollTop = Math.max(0, top - height / 2);
     }
+  }
+
+  /**
+   * Sizes and row places through the CSSOM, not style attributes, which a strict page's
+   * Content-Security-Policy refuses (style-src without 'unsafe-inline'); Lit's styleMap also
+   * writes the attribute on its first render.
+   */
+  private place(): void {
+    const n = this.names.length;
+    const scroller = this.renderRoot.querySelector<HTMLElement>('.scroller');
+    const body = this.renderRoot.querySelector<HTMLElement>('.body');
+    if (!scroller || !body) return;
+    scroller.style.setProperty('--columns', String(n));
+    scroller.style.setProperty('--table-width', `calc(var(--id-width) + ${n} * var(--cell-width))`);
+    body.style.height = `${this.shown.length * ROW_HEIGHT}px`;
+    for (const row of body.querySelectorAll<HTMLElement>('.tr'))
+      row.style.top = `${Number(row.dataset.position) * ROW_HEIGHT}px`;
   }
 
   private refresh(): void {
@@ -287,10 +305,8 @@ export class CellTable extends LitElement {
   }
 
   protected override render() {
-    const n = this.names.length;
     const total = this.rows.length;
     const shown = this.shown;
-    const style = `--columns: ${n}; --table-width: calc(var(--id-width) + ${n} * var(--cell-width))`;
     const first = Math.max(0, this.firstVisible - OVERSCAN);
     const last = Math.min(shown.length, this.firstVisible + 12 + OVERSCAN);
     const sortMark = (c: number) => (this.sortBy === c ? (this.descending ? ' ▼' : ' ▲') : '');
@@ -309,7 +325,7 @@ export class CellTable extends LitElement {
           aria-rowindex=${p + 2}
           aria-selected=${r === this.selectedIndex}
           data-index=${r}
-          style="top: ${p * ROW_HEIGHT}px"
+          data-position=${p}
           @click=${() => this.clickRow(r)}
         >
           <span role="gridcell">${row.id}</span>
@@ -369,7 +385,6 @@ export class CellTable extends LitElement {
         class="scroller"
         role="grid"
         aria-rowcount=${shown.length + 1}
-        style=${style}
         @scroll=${(e: Event) => this.onScroll(e.currentTarget as HTMLElement)}
       >
         <div class="tr head" role="row" aria-rowindex="1">
@@ -389,7 +404,7 @@ export class CellTable extends LitElement {
               </button>`,
           )}
         </div>
-        <div class="body" style="height: ${shown.length * ROW_HEIGHT}px">${visible}</div>
+        <div class="body">${visible}</div>
       </div>
     `;
   }

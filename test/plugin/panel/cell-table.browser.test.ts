@@ -53,6 +53,11 @@ describe('<fewshot-cell-table> with real pointer events', () => {
   let root: ShadowRoot;
 
   before(async () => {
+    // As a strict page: style attributes refused (the table positions its rows through the CSSOM).
+    const policy = document.createElement('meta');
+    policy.httpEquiv = 'Content-Security-Policy';
+    policy.content = "style-src-attr 'none'";
+    document.head.append(policy);
     table = document.createElement('fewshot-cell-table');
     table.style.width = '480px';
     table.rows = rows;
@@ -68,6 +73,8 @@ describe('<fewshot-cell-table> with real pointer events', () => {
     const inDom = idsInDom(table);
     expect(inDom.length).to.be.within(10, 40);
     expect(inDom.slice(0, 3)).to.deep.equal([0, 1, 2]);
+    const tops = [...root.querySelectorAll<HTMLElement>('.body .tr')].map((r) => r.getBoundingClientRect().top);
+    expect(new Set(tops).size).to.equal(tops.length, 'every row at a place of its own');
     const scroller = root.querySelector<HTMLElement>('.scroller')!;
     await scrolled(table, scroller, scroller.scrollHeight);
     expect(idsInDom(table).at(-1)).to.equal(N - 1);
