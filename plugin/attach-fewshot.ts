@@ -173,6 +173,7 @@ type SessionMethods = Pick<
   | 'saveHead'
   | 'exportGeoJson'
   | 'exportGeoJsonGz'
+  | 'exportMeasuredGeoJson'
   | 'cellTable'
   | 'exportCellsCsv'
   | 'exportMaskPng'
@@ -541,7 +542,10 @@ function createFewShot(
     loadHead: (json: unknown) => session.loadHead(json),
     saveHead: () => session.saveHead(),
     exportGeoJson: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJson(region, exportOptions),
-    exportGeoJsonGz: (region?: Rect, exportOptions?: GeoJsonOptions) => session.exportGeoJsonGz(region, exportOptions),
+    exportGeoJsonGz: (region?: Rect, exportOptions?: GeoJsonOptions & { readonly signal?: AbortSignal }) =>
+      session.exportGeoJsonGz(region, exportOptions),
+    exportMeasuredGeoJson: (region?: Rect, exportOptions?: GeoJsonOptions & { readonly signal?: AbortSignal }) =>
+      session.exportMeasuredGeoJson(region, exportOptions),
     cellTable: (region?: Rect, tableOptions?: { readonly signal?: AbortSignal }) =>
       session.cellTable(region, tableOptions),
     exportCellsCsv: (region?: Rect, csvOptions?: { readonly signal?: AbortSignal }) =>

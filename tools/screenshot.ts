@@ -17,7 +17,7 @@ import { serveDemo } from './serve.js';
 import { sampleSupportSet } from './support-set.js';
 import { startCli, usageError } from './cli.js';
 
-startCli({
+const args = startCli({
   name: 'screenshot',
   command: 'npm run screenshot',
   synopsis: '',
@@ -25,15 +25,19 @@ startCli({
 Writes docs/demo.png, the README's screenshot: the built demo in Chromium with a live overlay
 of a head fitted here on 5 support patches — on ../shared/data/wsi/CMU-1-Small-Region.svs with
 CoNSeP inflammatory cells when ../shared/data is present, else on the generated sample slide.
-Needs \`npm run build\` (and \`npm run sample\` for the fallback) first.`,
-  options: {},
+Needs \`npm run build\` (and \`npm run sample\` for the fallback) first. With --cells, writes
+docs/cell-table.png instead: the panel's cell table of that view, sorted by area, its largest cell
+selected and outlined in the viewer.`,
+  options: {
+    cells: { type: 'boolean', default: false, description: 'the cell table (docs/cell-table.png)' },
+  },
 });
 
 const WSI = '../shared/data/wsi';
 const CONSEP = '../shared/data/consep';
 const real =
   fs.existsSync(path.join(WSI, 'CMU-1-Small-Region.svs')) && fs.existsSync(path.join(CONSEP, 'manifest.csv'));
-const out = 'docs/demo.png';
+const out = args.cells ? 'docs/cell-table.png' : 'docs/demo.png';
 if (!fs.existsSync('dist/demo/index.html')) usageError('the demo is not built: run `npm run build` first');
 if (!real && !fs.existsSync('.cache/sample/patches/manifest.csv'))
   usageError('neither ../shared/data nor the sample slide is there: run `npm run sample` first');
@@ -104,6 +108,20 @@ try {
   );
   console.log(`overlay of the view computed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await page.waitForTimeout(500);
+  if (args.cells) {
+    // The panel's table, sorted by area (largest first), its first row clicked: the viewer goes there.
+    await page.locator('#cell-table-load').click();
+    await page.locator('fewshot-cell-table .tr[data-index]').first().waitFor({ timeout: 300_000 });
+    const area = page.locator('fewshot-cell-table [role=columnheader][title^="Mask area"]');
+    await area.click();
+    await area.click();
+    await page
+      .locator('fewshot-cell-table .body .tr')
+      .first()
+      .click({ position: { x: 20, y: 10 } });
+    await page.locator('fewshot-cell-table').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(1000);
+  }
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await page.screenshot({ path: out });
   console.log(

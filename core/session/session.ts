@@ -9,10 +9,10 @@ import {
 } from '../adaptation/head.js';
 import { cellsToCsv, type CellRow } from '../cells/cell-csv.js';
 import { cellInstances } from '../cells/cell-instances.js';
-import { measureCells, measurementRecord } from '../cells/cell-measurements.js';
+import { measureCells, measurementRecord, type CellMeasures } from '../cells/cell-measurements.js';
 import { traceContours, type TracedCell, type TracedContours, type TraceWindow } from '../cells/traced-contours.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../cells/geojson-export.js';
-import { maskPlacement } from '../cells/mask-placement.js';
+import { maskPlacement, toLevel0 } from '../cells/mask-placement.js';
 import { gzip } from '../cells/gzip.js';
 import { encodePng } from '../cells/png-encode.js';
 import { withEvents } from '../events/event-handle.js';
@@ -195,6 +195,12 @@ export interface GeoJsonOptions {
   readonly decimals?: number;
 }
 
+/** A row of cellTable: the CSV's row and the cell's outline, for a view to show it. */
+export interface CellTableRow extends CellRow {
+  /** The outer ring, flat [x0, y0, …] in level-0 pixels. */
+  readonly outline: Float64Array;
+}
+
 /** "3 cells too small to export at this precision (2 decimals) were left out", holes likewise. */
 function exportWarningMessage(droppedCells: number, droppedHoles: number, decimals: number): string {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -304,15 +310,23 @@ export interface Session extends TypedEventTarget<SessionEvents> {
    * (ExportWarning) counts them before this returns.
    */
   exportGeoJson(region?: Rect, options?: GeoJsonOptions): CellFeatureCollection;
-  /** The same as gzip (a `.geojson.gz`, which QuPath opens as it opens `.geojson`). */
-  exportGeoJsonGz(region?: Rect, options?: GeoJsonOptions): Promise<Blob>;
+  /**
+   * exportGeoJson with every measurement of cellTable in each feature's: also the stain ODs, which
+   * need the slide's pixels (read through the compute when it can).
+   */
+  exportMeasuredGeoJson(
+    region?: Rect,
+    options?: GeoJsonOptions & { readonly signal?: AbortSignal },
+  ): Promise<CellFeatureCollection>;
+  /** exportMeasuredGeoJson as gzip (a `.geojson.gz`, which QuPath opens as it opens `.geojson`). */
+  exportGeoJsonGz(region?: Rect, options?: GeoJsonOptions & { readonly signal?: AbortSignal }): Promise<Blob>;
   /**
    * The cells of every finished tile in the region (default all), one row each: id, class and
    * measurements (core/cells/cell-measurements.ts: area, perimeter, circularity, eccentricity,
    * solidity, centroid, mean probability, and mean haematoxylin and eosin OD when the compute can
    * read the slide's pixels), in µm where the slide's scale is known.
    */
-  cellTable(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<CellRow[]>;
+  cellTable(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<CellTableRow[]>;
   /** cellTable as CSV (core/cells/cell-csv.ts). */
   exportCellsCsv(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<string>;
   /** The thresholded mask of the region (default: all finished tiles) as PNG, at the inference resolution. */
@@ -647,21 +661,57 @@ export function createSession(options: SessionOptions): Session {
     };
   };
 
-  const cellTable = async (region?: Rect, tableOptions: { readonly signal?: AbortSignal } = {}): Promise<CellRow[]> => {
+  /** The region's cells measured, the stain ODs too when the compute can read the slide's pixels. */
+  const measuredCells = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
     const mosaic = mosaicOf(region);
-    if (!mosaic) return [];
+    if (!mosaic) return undefined;
     const at = threshold;
     const rgb = compute.readRegion
-      ? await readGridRgb(compute.readRegion.bind(compute), slide, grid, mosaic.rect, tableOptions.signal)
+      ? await readGridRgb(compute.readRegion.bind(compute), slide, grid, mosaic.rect, signal)
       : undefined;
-    const { instances, placement, mpp } = measuredRegion(mosaic, at);
-    const measures = measureCells(instances, { placement, mpp, probabilities: mosaic.probabilities, rgb });
+    const measured = measuredRegion(mosaic, at);
+    const { instances, placement, mpp } = measured;
+    return {
+      ...measured,
+      measures: measureCells(instances, { placement, mpp, probabilities: mosaic.probabilities, rgb }),
+    };
+  };
+
+  const cellTable = async (
+    region?: Rect,
+    tableOptions: { readonly signal?: AbortSignal } = {},
+  ): Promise<CellTableRow[]> => {
+    const measured = await measuredCells(region, tableOptions.signal);
+    if (!measured) return [];
+    const { instances, placement, mpp, measures } = measured;
     return measures.map((m, k) => ({
       id: String(k + 1),
       className,
       measurements: measurementRecord(m, mpp !== undefined),
+      outline: toLevel0(placement, instances.cells[k].rings[0]),
     }));
   };
+
+  /** The GeoJSON of measured cells, warning when rounding left some out. */
+  const geoJsonOf = (
+    { instances, placement, mpp, measures }: ReturnType<typeof measuredRegion> & { measures: CellMeasures[] },
+    decimals: number,
+  ): CellFeatureCollection => {
+    const rgb = parseColor(color);
+    const { collection, droppedCells, droppedHoles } = cellsToGeoJsonReport(instances.cells, {
+      placement,
+      classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
+      mpp,
+      measures,
+      decimals,
+    });
+    if (droppedCells || droppedHoles) {
+      const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
+      events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
+    }
+    return collection;
+  };
+  const noCells = (): CellFeatureCollection => ({ type: 'FeatureCollection', features: [] }) as CellFeatureCollection;
 
   return withEvents(events, {
     compute,
@@ -872,27 +922,20 @@ export function createSession(options: SessionOptions): Session {
 
     exportGeoJson(region?: Rect, exportOptions: GeoJsonOptions = {}) {
       const mosaic = mosaicOf(region);
-      const rgb = parseColor(color);
-      if (!mosaic) return { type: 'FeatureCollection', features: [] } as CellFeatureCollection;
-      const { instances, placement, mpp } = measuredRegion(mosaic);
+      if (!mosaic) return noCells();
+      const measured = measuredRegion(mosaic);
+      const { instances, placement, mpp } = measured;
       const measures = measureCells(instances, { placement, mpp, probabilities: mosaic.probabilities });
-      const decimals = exportOptions.decimals ?? 2;
-      const { collection, droppedCells, droppedHoles } = cellsToGeoJsonReport(instances.cells, {
-        placement,
-        classification: { name: className, color: [rgb[0], rgb[1], rgb[2]] },
-        mpp,
-        measures,
-        decimals,
-      });
-      if (droppedCells || droppedHoles) {
-        const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
-        events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
-      }
-      return collection;
+      return geoJsonOf({ ...measured, measures }, exportOptions.decimals ?? 2);
     },
 
-    async exportGeoJsonGz(region?: Rect, exportOptions?: GeoJsonOptions) {
-      const bytes = await gzip(JSON.stringify(this.exportGeoJson(region, exportOptions)));
+    async exportMeasuredGeoJson(region?: Rect, exportOptions: GeoJsonOptions & { signal?: AbortSignal } = {}) {
+      const measured = await measuredCells(region, exportOptions.signal);
+      return measured ? geoJsonOf(measured, exportOptions.decimals ?? 2) : noCells();
+    },
+
+    async exportGeoJsonGz(region?: Rect, exportOptions?: GeoJsonOptions & { signal?: AbortSignal }) {
+      const bytes = await gzip(JSON.stringify(await this.exportMeasuredGeoJson(region, exportOptions)));
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' });
     },
 

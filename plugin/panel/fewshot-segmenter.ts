@@ -18,6 +18,12 @@ import type { SupportTool } from '../support/support-tools.js';
 import { loopRound, renderAnnotationLoop, type LoopRound } from './annotation-loop.js';
 import type { StainMethod } from '../../core/stain/stain-stats.js';
 import { stainSelect } from './stain-select.js';
+import { cellHitIndex, type CellHitIndex } from '../../core/cells/cell-hit-index.js';
+import type { CellTableRow } from '../../core/session/session.js';
+import { createCellHighlight, type CellHighlight } from '../layers/cell-highlight.js';
+import { apply, imageToElement, invert } from '../layers/view-transform.js';
+import './cell-table.js';
+import type { CellSelectDetail, CellTable } from './cell-table.js';
 
 /**
  * `<fewshot-segmenter>`: the panel over attachFewShot. Give it `viewer` and `slide` (or an
@@ -140,6 +146,10 @@ export class FewShotSegmenter extends LitElement {
   private unsubscribe: (() => void)[] = [];
   /** A QuPath file read and waiting for the user to pick its new class (and whether to place patches). */
   private qupath?: { name: string; file: QuPathAnnotations; className: string; place: boolean };
+  /** The cell table's rows (a snapshot of the finished tiles' cells) and their outlines' index. */
+  private cells?: { rows: CellTableRow[]; index: CellHitIndex };
+  private cellsLoading = false;
+  private highlight?: CellHighlight;
 
   constructor() {
     super();
@@ -437,6 +447,69 @@ export class FewShotSegmenter extends LitElement {
       () => handle.tools.removeEventListener('change', onToolsChange),
     );
     handle.support.patches.forEach((p) => this.thumbnail(p.id));
+    // The cell table's selection over the viewer, and a click on a cell selecting its row.
+    const highlight = createCellHighlight(handle.viewer);
+    this.highlight = highlight;
+    const onClick = (event: OpenSeadragon.CanvasClickEvent) => this.pickCell(handle, event);
+    handle.viewer.addHandler('canvas-click', onClick);
+    this.unsubscribe.push(() => {
+      handle.viewer.removeHandler('canvas-click', onClick);
+      highlight.destroy();
+      if (this.highlight === highlight) this.highlight = undefined;
+      this.cells = undefined;
+    });
+  }
+
+  /** Measures the finished tiles' cells into the table (again: the results changed since). */
+  private async loadCells(): Promise<void> {
+    const handle = this.handle;
+    if (!handle || this.cellsLoading) return;
+    this.cellsLoading = true;
+    this.requestUpdate();
+    try {
+      const rows = await handle.cellTable();
+      if (handle !== this.handle) return;
+      this.cells = { rows, index: cellHitIndex(rows.map((r) => r.outline)) };
+      this.highlight?.show(undefined);
+      if (rows.length === 0) this.say('No cells yet: predict the view (or a region) first.');
+    } catch (err) {
+      this.say(`Cell table: ${(err as Error).message}`, true);
+    } finally {
+      this.cellsLoading = false;
+      this.requestUpdate();
+    }
+  }
+
+  /** A row was chosen: the viewer goes to its cell (a few cells' widths around it) and outlines it. */
+  private showCell(index: number): void {
+    const h = this.handle;
+    const cells = this.cells;
+    const item = h?.viewer.world.getItemAt(0);
+    if (!h || !cells || !item) return;
+    const [x0, y0, x1, y1] = cells.index.bounds(index);
+    const side = Math.max(8 * Math.max(x1 - x0, y1 - y0), 64);
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    h.viewer.viewport.fitBounds(item.imageToViewportRectangle(cx - side / 2, cy - side / 2, side, side));
+    this.highlight?.show(cells.rows[index].outline);
+  }
+
+  /** A click on a cell in the viewer (navigate tool, table open) selects and shows its row. */
+  private pickCell(handle: FewShot, event: OpenSeadragon.CanvasClickEvent): void {
+    const cells = this.cells;
+    const item = handle.viewer.world.getItemAt(0);
+    if (!cells || !item || !event.quick || handle.tools.tool !== 'navigate') return;
+    // OpenSeadragon mirrors a click's position when the viewport is flipped; the transform has the flip.
+    const size = handle.viewer.viewport.getContainerSize();
+    const raw = handle.viewer.viewport.getFlip()
+      ? { x: size.x - event.position.x, y: event.position.y }
+      : event.position;
+    const [x, y] = apply(invert(imageToElement(handle.viewer, item)), raw.x, raw.y);
+    const index = cells.index.cellAt(x, y);
+    if (index < 0) return;
+    event.preventDefaultAction = true;
+    this.renderRoot.querySelector<CellTable>('fewshot-cell-table')?.select(index);
+    this.highlight?.show(cells.rows[index].outline);
   }
 
   /** The suggestion box on the best window in view (again: the next one); says so when there is none. */
@@ -975,14 +1048,49 @@ export class FewShotSegmenter extends LitElement {
       </div>
       <div class="muted" id="counts">In view: ${view.cells} cell(s), ${view.area.toFixed(0)} ${view.unit}</div>
 
+      <h3>Cells</h3>
+      <div class="row">
+        <button
+          id="cell-table-load"
+          ?disabled=${!h.head || this.cellsLoading}
+          title="Measure the cells of every finished tile"
+          @click=${() => void this.loadCells()}
+        >
+          ${this.cellsLoading ? 'Measuring…' : this.cells ? 'Refresh table' : 'Cell table'}
+        </button>
+        ${
+          this.cells
+            ? html`<button
+                id="cell-table-close"
+                @click=${() => {
+                  this.cells = undefined;
+                  this.highlight?.show(undefined);
+                  this.requestUpdate();
+                }}
+              >
+                Close
+              </button>`
+            : nothing
+        }
+      </div>
+      ${
+        this.cells
+          ? html`<fewshot-cell-table
+              .rows=${this.cells.rows}
+              @cell-select=${(e: CustomEvent<CellSelectDetail>) => this.showCell(e.detail.index)}
+            ></fewshot-cell-table>`
+          : nothing
+      }
+
       <h3>Export</h3>
       <div class="row">
         <button
           ?disabled=${!h.head}
+          id="export-geojson"
           @click=${() =>
-            this.download(
-              'cells.geojson',
-              new Blob([JSON.stringify(h.exportGeoJson())], { type: 'application/geo+json' }),
+            void h.exportMeasuredGeoJson().then(
+              (c) => this.download('cells.geojson', new Blob([JSON.stringify(c)], { type: 'application/geo+json' })),
+              (e: Error) => this.say(e.message, true),
             )}
         >
           GeoJSON (QuPath)

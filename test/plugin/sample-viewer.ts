@@ -81,3 +81,18 @@ export function syntheticHead(
     metadata: { extractors: handle.extractors.map((e) => ({ name: e.name, depth: e.depth })) },
   };
 }
+
+/** predictView, resolved once every tile the view's plan computes is shown (live off: no tile comes after). */
+export function predictWholeView(handle: FewShot): Promise<void> {
+  const all = () => handle.plan !== undefined && [...handle.plan.now].every((t) => handle.maskLayer.has(t.key));
+  const computed = new Promise<void>((resolve) => {
+    const onTile = () => {
+      if (!all()) return;
+      handle.removeEventListener('prediction-tile', onTile);
+      resolve();
+    };
+    handle.addEventListener('prediction-tile', onTile);
+  });
+  handle.predictView();
+  return computed;
+}

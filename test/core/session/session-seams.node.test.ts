@@ -105,6 +105,24 @@ test('a cell across a tile seam is one cell: drawn whole by one tile, once in th
     assert.ok(row.measurements['Hematoxylin OD mean'] > 0 && row.measurements['Eosin OD mean'] > 0);
     assert.ok(row.measurements['Mask area µm^2'] > 100 * 0.0625);
   }
+  // The QuPath GeoJSON carries the CSV's measurements, cell for cell (the perimeter of the polygon
+  // as written, rounded to 2 decimals); the table's outline is the feature's outer ring.
+  const table = await session.cellTable();
+  const measured = await session.exportMeasuredGeoJson();
+  assert.equal(measured.features.length, rows.length);
+  measured.features.forEach((f, k) => {
+    for (const [name, value] of Object.entries(rows[k].measurements)) {
+      const got = f.properties.measurements[name];
+      if (name.startsWith('Perimeter')) assert.ok(Math.abs(got - value) < 1e-2 * value, `${name} ${got} vs ${value}`);
+      else assert.equal(got, value, name);
+    }
+    const ring = f.geometry.coordinates[0];
+    const outline = table[k].outline;
+    assert.equal(ring.length - 1, outline.length / 2);
+    ring.slice(0, -1).forEach(([x, y], i) => {
+      assert.ok(Math.abs(x - outline[2 * i]) <= 0.005 && Math.abs(y - outline[2 * i + 1]) <= 0.005);
+    });
+  });
   // The pair across the seam are two cells, with their centroids either side of it.
   const centroids = rows.map((r) => r.measurements['Centroid X µm'] / 0.25).sort((p, q) => p - q);
   assert.ok(centroids.some((x) => Math.abs(x - 118) < 2) && centroids.some((x) => Math.abs(x - 139) < 2));

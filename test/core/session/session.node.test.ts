@@ -354,7 +354,18 @@ test('QuPath round trip: exported cells (also .geojson.gz) paint patches as they
   const gz = await session.exportGeoJsonGz();
   assert.equal(gz.type, 'application/gzip');
   const unzipped = JSON.parse(gunzipSync(new Uint8Array(await gz.arrayBuffer())).toString('utf8'));
-  assert.deepEqual(strip(unzipped), strip(geojson), 'the .gz holds the same cells (ids are new per export)');
+  const measured = await session.exportMeasuredGeoJson();
+  assert.deepEqual(strip(unzipped), strip(measured), 'the .gz holds the same cells (ids are new per export)');
+  // The same cells as the synchronous export, with the stain ODs added (read from the slide).
+  const withoutOd = (c: typeof geojson) =>
+    strip(c).map((f) => {
+      const { 'Hematoxylin OD mean': h, 'Eosin OD mean': e, ...rest } = f.properties.measurements;
+      return { ...f, properties: { ...f.properties, measurements: rest }, od: h !== undefined && e !== undefined };
+    });
+  assert.deepEqual(
+    withoutOd(measured),
+    withoutOd(geojson).map((f) => ({ ...f, od: true })),
+  );
   for (const f of unzipped.features)
     assert.deepEqual(f.properties.classification, { name: 'Lymphocyte', color: [255, 0, 0] });
 

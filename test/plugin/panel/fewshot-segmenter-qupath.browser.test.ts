@@ -4,6 +4,7 @@ import { gunzip, gzip } from '../../../core/cells/gzip.js';
 import { importQuPathAnnotations } from '../../../core/support-set/qupath-import.js';
 import { createSupportSet } from '../../../core/support-set/support-set.js';
 import { useSamplePanel } from './sample-panel.js';
+import { predictWholeView } from '../sample-viewer.js';
 import { whenDom as when } from './dom-change.js';
 
 // The panel's QuPath controls in Chromium, as a user drives them: a QuPath GeoJSON saved as
@@ -95,17 +96,19 @@ describe('<fewshot-segmenter> QuPath import and .geojson.gz export', () => {
     const level0 = display.levels[0];
     vp.zoomTo(level0.width / 300, undefined, true);
     vp.panTo(vp.imageToViewportCoordinates(level0.width / 2, level0.height / 2), true);
-    const tile = new Promise((resolve) => h.addEventListener('prediction-tile', resolve, { once: true }));
-    h.predictView();
-    await tile;
+    // Every tile of the view: the exports compared below then see the same results.
+    await predictWholeView(h);
     await fixture.panel!.updateComplete;
 
     const blob = await h.exportGeoJsonGz();
     expect(blob.type).to.equal('application/gzip');
     const json = JSON.parse(new TextDecoder().decode(await gunzip(new Uint8Array(await blob.arrayBuffer()))));
     const strip = (c: { features: { id: string }[] }) => c.features.map((f) => ({ ...f, id: '' }));
-    const direct = h.exportGeoJson();
+    const direct = await h.exportMeasuredGeoJson();
     expect(strip(json)).to.deep.equal(strip(direct), 'the same cells (ids are new per export)');
+    // With the stain ODs, read from the slide's pixels (the synchronous export has no pixels).
+    expect(h.exportGeoJson().features.length).to.equal(json.features.length);
+    for (const f of json.features) expect(f.properties.measurements['Hematoxylin OD mean']).to.be.a('number');
     expect(json.features.length).to.be.greaterThan(0);
     for (const f of json.features)
       expect(f.properties.classification).to.deep.equal({ name: 'Tumor', color: [0, 230, 118] });
