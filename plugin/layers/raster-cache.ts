@@ -45,14 +45,16 @@ export interface RasterCache<T extends RasterItem> {
 }
 
 /**
- * Why cached rasters and not WebGL: bench:draw, 100 000 cells in a full-HD view, headless Chromium
- * on this project's 2-core CPU machines (SwiftShader): the instanced-quad WebGL outlines took
- * seconds per frame, its vertex work growing with the outlines, while compositing rasters is a
- * copy of about the view's pixels per frame, whatever the number of cells. Each item gets one
- * raster of its own drawn at the zoom of its frame, clipped to the view and half a view around
- * it: a pan moves the rasters (whole device pixels, so an exact copy) and draws only the items
- * that come into view; a zoom moves and scales them until it rests, then they are drawn afresh a
- * few per frame. The item, not a screen tile, is the unit so that each outline is stroked once.
+ * Why cached rasters and not WebGL: headless Chromium on this project's 2-core CPU machines draws
+ * WebGL with SwiftShader, and an instanced-quad WebGL prototype of the outlines (one quad per
+ * segment, view transform as a uniform; not kept) took 4.5 s per frame for 10 000 cells at a
+ * load of 28, its vertex work growing with the outlines, while compositing rasters is a copy of
+ * about the view's pixels per frame, whatever the number of cells (bench:draw, 100 000 cells).
+ * Each item gets one raster of its own drawn at the zoom of its frame, clipped to the view and
+ * half a view around it: a pan moves the rasters (whole device pixels, so an exact copy) and
+ * draws only the items that come into view; a zoom moves and scales them until it rests, then
+ * they are drawn afresh a few per frame. The item, not a screen tile, is the unit so that each
+ * outline is stroked once.
  */
 export function createRasterCache<T extends RasterItem>(options: RasterCacheOptions<T>): RasterCache<T> {
   const rasters = new Map<T, Raster>();
