@@ -11,7 +11,7 @@ import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/backend-name.js';
-import type { HeadEngine } from '../core/inference/head-patch-model.js';
+import type { HeadEngine } from '../core/inference/head-engine.js';
 import type { GpuAdapterSummary } from '../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';

@@ -4,7 +4,8 @@ import { supportPatchFeatures } from '../core/adaptation/support-row-features.js
 import { loadBundle, readBundle, type ExtractorBundle } from '../core/msd/bundle.js';
 import { checkHeadWeights, serializeHead } from '../core/adaptation/head.js';
 import { readGridPatches } from '../core/support-set/support-patches.js';
-import { createHeadPatchModel, type HeadEngine, type HeadPatchModel } from '../core/inference/head-patch-model.js';
+import type { HeadEngine } from '../core/inference/head-engine.js';
+import { createHeadPatchModel, type HeadPatchModel } from '../core/inference/head-patch-model.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { PatchMemo } from '../core/inference/patch-memo.js';
 import { gridKey, patchMemoScope } from '../core/inference/keys.js';

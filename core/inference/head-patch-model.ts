@@ -9,12 +9,6 @@ export interface LinearHead {
   readonly b: number;
 }
 
-/**
- * What computes a head's forward: the fused WebGPU kernels (webgpu-patch-model.ts), the SIMD
- * engine or its plain-JS fallback (simd-patch-model.ts), or TF.js's ops (this file).
- */
-export type HeadEngine = 'msd-webgpu' | 'msd-simd' | 'msd-js' | 'tfjs';
-
 export interface HeadPatchModel {
   readonly model: PatchModel;
   /** Frees the head's tensors and the networks made here from weights (not the ones passed in). */

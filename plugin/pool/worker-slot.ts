@@ -6,7 +6,7 @@ import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/backend-name.js';
 import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
-import type { HeadEngine } from '../../core/inference/head-patch-model.js';
+import type { HeadEngine } from '../../core/inference/head-engine.js';
 import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';

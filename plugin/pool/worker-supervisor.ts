@@ -1,6 +1,6 @@
 import type { BackendName } from '../../core/msd/backend-name.js';
 import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
-import type { HeadEngine } from '../../core/inference/head-patch-model.js';
+import type { HeadEngine } from '../../core/inference/head-engine.js';
 import type { SharedSlide } from '../slide/shared-slide.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
 import { WorkerSlot, type BackendOptions } from './worker-slot.js';
