@@ -12,6 +12,7 @@ import type { PortSlideDescription } from '../core/slide/port-bytes.js';
 export type { SlideInfo } from '../core/slide/pixel-source.js';
 import type { TransferableError } from '../core/errors/transferable-error.js';
 import type { BackendName } from '../core/msd/backend-name.js';
+import type { HeadEngine } from '../core/inference/head-engine.js';
 import type { GpuAdapterSummary } from '../core/msd/gpu-adapter.js';
 import type { WasmPaths } from '../core/msd/wasm-paths.js';
 import type { TissueMask } from '../core/slide/tissue-mask.js';
@@ -263,7 +264,8 @@ export type WorkerResponse =
       /** What loading could not check (an old bundle without checksum or probe): core/msd/bundle.ts. */
       readonly warnings?: readonly string[];
     }
-  | { readonly type: 'head-set'; readonly id: number; readonly key: string }
+  /** `engine`: what runs the head's forward here (the fused kernels on webgpu, the SIMD engine on wasm). */
+  | { readonly type: 'head-set'; readonly id: number; readonly key: string; readonly engine: HeadEngine }
   /**
    * tile.width × tile.height values, row-major; `patches`: forwards of the model it took (patches
    * reused from the memo not counted; 1 for a whole-forward tile).

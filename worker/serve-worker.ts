@@ -4,6 +4,7 @@ import { supportPatchFeatures } from '../core/adaptation/support-row-features.js
 import { loadBundle, readBundle, type ExtractorBundle } from '../core/msd/bundle.js';
 import { checkHeadWeights, serializeHead } from '../core/adaptation/head.js';
 import { readGridPatches } from '../core/support-set/support-patches.js';
+import type { HeadEngine } from '../core/inference/head-engine.js';
 import { createHeadPatchModel, type HeadPatchModel } from '../core/inference/head-patch-model.js';
 import { createMsd, type MsdNetwork } from '../core/msd/tf-network.js';
 import { PatchMemo } from '../core/inference/patch-memo.js';
@@ -298,14 +299,12 @@ export function serveWorker(endpoint: WorkerEndpoint): void {
                   extractors.networks.map((n) => n.weights),
                 )
               : undefined;
-          const model =
-            gpu ??
-            (simd && (simd.usesSimd || backend === 'cpu')
-              ? simd
-              : createHeadPatchModel(request.head, extractors.networks));
+          const onSimd = simd && (simd.usesSimd || backend === 'cpu') ? simd : undefined;
+          const model = gpu ?? onSimd ?? createHeadPatchModel(request.head, extractors.networks);
+          const engine: HeadEngine = gpu ? 'msd-webgpu' : onSimd ? (onSimd.usesSimd ? 'msd-simd' : 'msd-js') : 'tfjs';
           dropHead();
           head = { key: request.key, compiled: model };
-          reply({ type: 'head-set', id: request.id, key: request.key });
+          reply({ type: 'head-set', id: request.id, key: request.key, engine });
         });
       case 'predict-tile':
         return serial(signal, async () => {

@@ -39,6 +39,20 @@ export function gpuAdapterLabel(gpu: GpuAdapterSummary): string {
   return gpu.software ? `software fallback: ${name}` : `GPU: ${name}`;
 }
 
+/**
+ * What the panel's backend line adds after the workers' backends: " (GPU: nvidia hopper)" where
+ * they run on it, " (software fallback: google swiftshader, not used)" where the automatic
+ * choice passed a software adapter over for wasm (it is slower than wasm), "" where no worker saw one.
+ */
+export function backendGpuNote(
+  workers: readonly { readonly backend?: string; readonly gpu?: GpuAdapterSummary }[],
+): string {
+  const gpu = workers.find((w) => w.gpu)?.gpu;
+  if (!gpu) return '';
+  const onGpu = workers.some((w) => w.backend === 'webgpu');
+  return ` (${gpuAdapterLabel(gpu)}${onGpu ? '' : ', not used'})`;
+}
+
 interface GpuLike {
   requestAdapter(): Promise<{ readonly info?: GpuAdapterInfoLike; readonly isFallbackAdapter?: boolean } | null>;
 }

@@ -4,7 +4,7 @@ import type { SlideDescription } from '../../core/slide/pixel-source.js';
 import type { RegionRun, RunProgress } from '../../core/session/region-run.js';
 import type { Tiling } from '../../core/inference/tiling.js';
 import { textOfFile } from '../../core/cells/gzip.js';
-import { gpuAdapterLabel } from '../../core/msd/gpu-adapter.js';
+import { backendGpuNote } from '../../core/msd/gpu-adapter.js';
 import { parseQuPathGeoJson, type QuPathAnnotations } from '../../core/support-set/qupath-import.js';
 import type { SupportSetChange, SupportSetPatch } from '../../core/support-set/support-set.js';
 import {
@@ -87,17 +87,8 @@ const slowBackendNote = (h: FewShot): string => {
   return why ? ` — ${why}` : '';
 };
 
-/**
- * What GPU the workers saw, after their backends (" (GPU: nvidia ampere)", " (software fallback:
- * swiftshader …, passed over)"): a software WebGPU adapter is slower than wasm, so the line says
- * why a machine runs on wasm, and whether a webgpu backend is a real GPU.
- */
-const gpuNote = (h: FewShot): string => {
-  const gpu = h.workers.find((w) => w.gpu)?.gpu;
-  if (!gpu) return '';
-  const onGpu = h.workers.some((w) => w.backend === 'webgpu');
-  return ` (${gpuAdapterLabel(gpu)}${onGpu ? '' : ', not used'})`;
-};
+/** What GPU the workers saw, real or software, and whether they use it (gpu-adapter.ts). */
+const gpuNote = (h: FewShot): string => backendGpuNote(h.workers);
 
 const seconds = (s: number) => (s < 10 ? s.toFixed(1) : Math.round(s).toString());
 

@@ -7,6 +7,7 @@ import type { Tiling } from '../../core/inference/tiling.js';
 import type { Rect } from '../../core/math/rect.js';
 import type { BackendName } from '../../core/msd/backend-name.js';
 import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
+import type { HeadEngine } from '../../core/inference/head-engine.js';
 import type { WasmPaths } from '../../core/msd/wasm-paths.js';
 import type { TileTarget } from '../../core/session/compute.js';
 import type { GridPatch } from '../../core/support-set/support-patches.js';
@@ -99,6 +100,8 @@ export class WorkerSlot {
   failures: readonly string[] = [];
   /** The WebGPU adapter the worker sees (real or software), if any. */
   gpu?: GpuAdapterSummary;
+  /** What runs the forward of the head set last (the fused kernels on webgpu). */
+  headEngine?: HeadEngine;
 
   constructor(
     readonly index: number,
@@ -160,7 +163,7 @@ export class WorkerSlot {
   }
 
   async setHead(key: string, head: HeadWeights): Promise<void> {
-    expect(await this.call({ type: 'set-head', key, head }), 'head-set', 'set-head');
+    this.headEngine = expect(await this.call({ type: 'set-head', key, head }), 'head-set', 'set-head').engine;
   }
 
   /** `grid`: the patch grid of a 'patches' job. */

@@ -1,5 +1,6 @@
 import type { BackendName } from '../../core/msd/backend-name.js';
 import type { GpuAdapterSummary } from '../../core/msd/gpu-adapter.js';
+import type { HeadEngine } from '../../core/inference/head-engine.js';
 import type { SharedSlide } from '../slide/shared-slide.js';
 import type { ExtractorSource, HeadWeights, SlideInfo, WorkerLike } from '../../worker/protocol.js';
 import { WorkerSlot, type BackendOptions } from './worker-slot.js';
@@ -11,6 +12,8 @@ export interface WorkerStatus {
   readonly failures: readonly string[];
   /** The WebGPU adapter the worker sees, real or software (absent where there is none). */
   readonly gpu?: GpuAdapterSummary;
+  /** What runs the forward of the head set last: 'msd-webgpu' on webgpu, 'msd-simd' on wasm. */
+  readonly headEngine?: HeadEngine;
   /** How many times this slot's worker has been replaced. */
   readonly restarts: number;
 }
@@ -73,6 +76,7 @@ export class WorkerSupervisor {
       backend: s.backend,
       failures: s.failures,
       ...(s.gpu ? { gpu: s.gpu } : {}),
+      ...(s.headEngine ? { headEngine: s.headEngine } : {}),
       restarts: this.restarts[s.index],
     }));
   }

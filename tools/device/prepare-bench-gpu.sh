@@ -3,7 +3,7 @@
 # with a GPU (the `device` tool's): that machine has no Node, npm, Chromium or node_modules, and the
 # tree that travels there is capped at 64 MiB, so Chromium (350 MB and its libraries) cannot go;
 # this carries Node (this machine's, it links only glibc), Dawn's Node binding (the webgpu npm
-# package's dawn.node, Linux x64 only) and the benchmark as one bundled file. About 45 MiB.
+# package's dawn.node, Linux x64 only) and the benchmark as one bundled file: 33 MiB.
 # Run here, from anywhere in the repository:  bash tools/device/prepare-bench-gpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gpuAdapterLabel, summariseGpuAdapter } from '../../../core/msd/gpu-adapter.js';
+import { backendGpuNote, gpuAdapterLabel, summariseGpuAdapter } from '../../../core/msd/gpu-adapter.js';
 
 test('a fallback adapter or a software rasteriser is software; a named GPU is not', () => {
   const swiftshader = summariseGpuAdapter({ vendor: 'google', architecture: 'swiftshader', description: '' });
@@ -14,4 +14,16 @@ test('a fallback adapter or a software rasteriser is software; a named GPU is no
   const nvidia = summariseGpuAdapter({ vendor: 'nvidia', architecture: 'hopper', isFallbackAdapter: false });
   assert.deepEqual(nvidia, { software: false, name: 'nvidia hopper' });
   assert.equal(gpuAdapterLabel(nvidia), 'GPU: nvidia hopper');
+});
+
+test("the panel's backend line says real or software, and that wasm was preferred to a software GPU", () => {
+  const swiftshader = summariseGpuAdapter({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true });
+  const nvidia = summariseGpuAdapter({ vendor: 'nvidia', architecture: 'hopper' });
+  assert.equal(
+    backendGpuNote([{ backend: 'wasm', gpu: swiftshader }, { backend: 'wasm' }]),
+    ' (software fallback: google swiftshader, not used)',
+  );
+  assert.equal(backendGpuNote([{ backend: 'webgpu', gpu: nvidia }]), ' (GPU: nvidia hopper)');
+  assert.equal(backendGpuNote([{ backend: 'webgpu', gpu: swiftshader }]), ' (software fallback: google swiftshader)');
+  assert.equal(backendGpuNote([{ backend: 'wasm' }, { backend: undefined }]), '');
 });

@@ -421,6 +421,8 @@ describe('worker pool', function () {
         assert.equal(pool.workers[0].backend, backend);
         // Every worker names the WebGPU adapter it sees (here the one webgpu just started on).
         if (backend === 'webgpu') assert.isString(pool.workers[0].gpu?.name);
+        // Live tiles on webgpu run on the fused WGSL kernels; webgl keeps TF.js.
+        assert.equal(pool.workers[0].headEngine, backend === 'webgpu' ? 'msd-webgpu' : 'tfjs');
         const tile = { x: 5000, y: 3000, width: 32, height: 32 };
         const r = await pool.predictTile({ slide, level: 0, tile });
         assert.isAtMost(maxDiff(r.probabilities, await inThread(tile, grid)), 1e-5);
@@ -442,6 +444,10 @@ describe('worker pool', function () {
   it('computes whole-forward tiles on wasm (the SIMD engine) as TF.js wasm does on the main thread', async () => {
     const { pool, slide } = await configured({ workers: 2, tiling: 'whole' });
     try {
+      assert.deepEqual(
+        pool.workers.map((w) => w.headEngine),
+        ['msd-simd', 'msd-simd'],
+      );
       const results = await Promise.all(wholeTiles.map((tile) => pool.predictTile({ slide, level: 0, tile })));
       for (const [i, tile] of wholeTiles.entries()) {
         assert.equal(results[i].patches, 1, 'one forward');
@@ -461,6 +467,7 @@ describe('worker pool', function () {
       const { pool, slide } = await configured({ workers: 1, backends: [backend], tiling: 'whole' });
       try {
         assert.equal(pool.workers[0].backend, backend);
+        assert.equal(pool.workers[0].headEngine, backend === 'webgpu' ? 'msd-webgpu' : 'tfjs');
         for (const tile of wholeTiles) {
           const r = await pool.predictTile({ slide, level: 0, tile });
           const d = maxDiff(r.probabilities, await inThreadWhole(tile));
