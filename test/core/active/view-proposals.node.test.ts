@@ -76,11 +76,14 @@ test('diversity needs every descriptor: with one unknown, benefit alone; with al
   const values = [...candidates.map((c) => value(c.window)), 1];
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
-  for (const r of ranked) {
-    const expected = Math.abs(value(r.window) - 1) / sd; // 1 / sd for tile A, 0 for tile B
+  // Greedy: a window's distance is to the placed patch and to every window ranked above it.
+  ranked.forEach((r, k) => {
+    const seen = [1, ...ranked.slice(0, k).map((q) => value(q.window))];
+    const expected = Math.min(...seen.map((v) => Math.abs(value(r.window) - v))) / sd;
     assert.ok(Math.abs(r.distance - expected) < 1e-5, `${at(r)}: ${r.distance} vs ${expected}`);
-  }
-  // Tile A's uncertain block comes first; tile B's windows (d = 0) score 0.
+  });
+  // Tile A's uncertain block comes first, at 1 / sd; tile B's windows (d = 0) score 0.
   assert.equal(at(ranked[0]), '256,0');
+  assert.ok(Math.abs(ranked[0].distance - 1 / sd) < 1e-5);
   assert.ok(ranked.filter((r) => r.window.x >= 512).every((r) => r.score === 0));
 });
