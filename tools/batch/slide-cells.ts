@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { bandedCellContours } from '../../core/cells/banded-contours.js';
+import { cellInstances } from '../../core/cells/cell-instances.js';
+import { measureCells } from '../../core/cells/cell-measurements.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../../core/cells/geojson-export.js';
 import { maskPlacement } from '../../core/cells/mask-placement.js';
 import { gridToLevel0, type InferenceGrid } from '../../core/inference/inference-grid.js';
@@ -8,16 +9,16 @@ import type { Rect } from '../../core/math/rect.js';
 import type { TileStore } from './tile-store.js';
 
 /**
- * A slide's cells as QuPath GeoJSON, whole across tile seams: the stored tiles' masks joined into
- * one mask over their bounds, traced once — what a session's exportGeoJson() does with its
- * finished tiles (core/session/session.ts: a mosaic over the results' bounds, cellContours,
- * cellsToGeoJsonReport with the same placement, classification, µm/px and 2 decimals), so a batch
- * gives the cells a region run in the viewer gives. The mask is traced one tile row at a time
- * (core/cells/banded-contours.ts: the same cells as one mask of all the tiles, a cell across a
- * row seam held until it is whole), so memory is a band of the bounds' width, not the slide's
- * grid (the sample slide's 16384² grid would be 256 MiB of mask and 1 GiB of labels; a 512-row
- * band is 8 and 32 MiB). Feature ids are UUIDs made from the slide's name and the
- * cell's index: a rerun writes the same file.
+ * A slide's cells as QuPath GeoJSON, whole across tile seams: the stored tiles joined into one map
+ * over their bounds, split into instances and measured — what a session's exportGeoJson() does with
+ * its finished tiles (core/session/session.ts: a mosaic over the results' bounds, cellInstances,
+ * measureCells, cellsToGeoJsonReport with the same placement, classification, µm/px and 2 decimals),
+ * so a batch gives the cells and measurements a region run in the viewer gives. The stored
+ * probabilities are 8-bit, so "Probability mean" agrees with the viewer's within 1/255.
+ * Memory is the joined map (mask, probabilities, labels: 9 bytes per grid pixel of the bounds);
+ * tracing one tile row at a time (core/cells/banded-contours.ts) bounds it for connected
+ * components, not yet for the watershed split and measurements. Feature ids are UUIDs made from
+ * the slide's name and the cell's index: a rerun writes the same file.
  */
 
 export interface SlideCellsOptions {
@@ -50,36 +51,34 @@ export function slideCells(options: SlideCellsOptions): SlideCells {
   if (rects.length === 0)
     return { collection: { type: 'FeatureCollection', features: [] }, droppedCells: 0, droppedHoles: 0 };
   const bounds = boundsOf(rects);
-  const found = bandedCellContours(tileRowBands(tiles, rects, bounds), bounds.width);
+  const { mask, probabilities } = joinedTiles(tiles, rects, bounds);
+  const instances = cellInstances(mask, bounds.width, bounds.height);
   const origin = gridToLevel0(grid, bounds);
-  const report = cellsToGeoJsonReport(found, {
-    placement: maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY),
+  const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
+  const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
+  const report = cellsToGeoJsonReport(instances.cells, {
+    placement,
     classification: { name: className, color: [color[0], color[1], color[2]] },
-    ...(grid.mppSource !== 'assumed' ? { mpp: grid.slideMpp } : {}),
+    mpp,
+    measures: measureCells(instances, { placement, mpp, probabilities }),
     decimals: 2,
     id: (_cell, index) => nameUuid(`${slideName}\n${index}`),
   });
   return report;
 }
 
-/**
- * The stored masks as bands between consecutive tile edges (a tile row each, for a plan's
- * tiles), `bounds.width` wide; 0 where no tile is (outside the tissue). A tile of one row is read once.
- */
-function* tileRowBands(tiles: TileStore, rects: readonly Rect[], bounds: Rect): Generator<Uint8Array> {
-  const edges = [...new Set(rects.flatMap((r) => [r.y, r.y + r.height]))].sort((a, b) => a - b);
-  for (let k = 0; k + 1 < edges.length; k++) {
-    const y0 = edges[k];
-    const y1 = edges[k + 1];
-    const band = new Uint8Array(bounds.width * (y1 - y0));
-    for (const rect of rects) {
-      if (rect.y >= y1 || rect.y + rect.height <= y0) continue;
-      const stored = tiles.get(rect).mask;
-      for (let y = Math.max(y0, rect.y); y < Math.min(y1, rect.y + rect.height); y++) {
-        const from = (y - rect.y) * rect.width;
-        band.set(stored.subarray(from, from + rect.width), (y - y0) * bounds.width + rect.x - bounds.x);
-      }
+/** The stored tiles' masks and probabilities (8-bit, as p = byte / 255) joined over `bounds`; 0 where no tile is. */
+function joinedTiles(tiles: TileStore, rects: readonly Rect[], bounds: Rect) {
+  const mask = new Uint8Array(bounds.width * bounds.height);
+  const probabilities = new Float32Array(mask.length);
+  for (const rect of rects) {
+    const stored = tiles.get(rect);
+    for (let y = 0; y < rect.height; y++) {
+      const from = y * rect.width;
+      const to = (rect.y - bounds.y + y) * bounds.width + rect.x - bounds.x;
+      mask.set(stored.mask.subarray(from, from + rect.width), to);
+      for (let x = 0; x < rect.width; x++) probabilities[to + x] = stored.probability[from + x] / 255;
     }
-    yield band;
   }
+  return { mask, probabilities };
 }
