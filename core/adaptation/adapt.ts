@@ -3,7 +3,8 @@ import { AdaptError, cooperativeCheckpoint, throwIfAborted } from './adapt-error
 import { bfgs, type BfgsStop } from './bfgs.js';
 import { spdInverse } from '../math/dense-linear-algebra.js';
 import { dicePass, type DiceValue } from './dice-objective.js';
-import { logitOf, matrixThresholdCounts, trainingDice, type TrainingDice } from './training-dice.js';
+import { logitOf, matrixThresholdCounts, trainingDice } from './training-dice.js';
+import type { TrainingDice } from './objective-values.js';
 import { extractorSignature, type ExtractorSet } from '../msd/extractor-signature.js';
 import { openFeatureExtractor } from '../msd/feature-extractor.js';
 import { foldStandardisation, type FeatureStats } from './feature-standardisation.js';

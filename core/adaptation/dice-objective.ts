@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DICE_EPSILON, diceGradient, diceLoss, type DiceSums } from '../math/dice.js';
 import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
 import type { SupportMatrix } from './support-matrix.js';
+import type { DiceObjectiveOptions, DiceValue } from './objective-values.js';
 
 /**
  * Phase 2's objective (docs/ARCHITECTURE.md#few-shot-adaptation: "BFGS on soft-Dice loss + λ‖W‖₂"):
@@ -19,23 +20,7 @@ import type { SupportMatrix } from './support-matrix.js';
  * the sums of the same pass only through scalars combined afterwards in float64.
  */
 
-export interface DiceObjectiveOptions {
-  /** λ, the weight of ‖w‖₂. */
-  readonly lambda: number;
-  /** ε of the soft Dice (dice.ts's default: 1). */
-  readonly epsilon?: number;
-}
-
-export interface DiceValue {
-  /** Dice loss + penalty. */
-  readonly f: number;
-  readonly g: Float64Array;
-  /** The soft-Dice part alone. */
-  readonly dice: number;
-  /** λ‖w‖₂. */
-  readonly penalty: number;
-  readonly sums: DiceSums;
-}
+export type { DiceObjectiveOptions, DiceValue } from './objective-values.js';
 
 /** One pass: L and ∇L at θ = [w; b]. `checkpoint` runs before each chunk (it may throw to cancel). */
 export async function dicePass(

@@ -3,6 +3,7 @@ import { choleskySolve, dot, norm2 } from '../math/dense-linear-algebra.js';
 import { groupedColumnSums, partialSums, sumPartials } from './pixel-reductions.js';
 import { SupportMatrix } from './support-matrix.js';
 import type { LogisticStop } from './logistic-stop.js';
+import type { LogisticValue } from './objective-values.js';
 
 /**
  * Phase 1 of the adaptation (docs/ARCHITECTURE.md#few-shot-adaptation): L2-regularised logistic regression,
@@ -15,13 +16,6 @@ import type { LogisticStop } from './logistic-stop.js';
  * logisticPass below on the TF.js backend); the (C'+1)-square Newton system is solved in float64
  * by Cholesky.
  */
-
-export interface LogisticValue {
-  readonly f: number;
-  readonly g: Float64Array;
-  /** Row-major D × D, when asked for. */
-  readonly h?: Float64Array;
-}
 
 /**
  * One pass: F, ∇F and optionally ∇²F at θ. `checkpoint` runs before each chunk, so that an

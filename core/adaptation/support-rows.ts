@@ -1,7 +1,7 @@
 import { DICE_EPSILON, diceGradient, diceLoss, type DiceSums } from '../math/dice.js';
-import type { DiceObjectiveOptions, DiceValue } from './dice-objective.js';
+import type { DiceObjectiveOptions, DiceValue } from './objective-values.js';
 import { isConstantFeature, type FeatureStats } from './feature-standardisation.js';
-import type { LogisticValue } from './logistic-regression.js';
+import type { LogisticValue } from './objective-values.js';
 import { BLOCK_ROWS, createSupportKernels, type SupportKernels } from './support-kernels.js';
 
 /**

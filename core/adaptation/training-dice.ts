@@ -1,29 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { partialSums, sumPartials } from './pixel-reductions.js';
 import type { SupportMatrix } from './support-matrix.js';
+import type { TrainingDice } from './objective-values.js';
 
-/**
- * The head's Dice on its own support set: the labelled support pixels it calls the class at its
- * threshold (p > t, as the mask layer draws) against their labels, 2|P ∩ T| / (|P| + |T|).
- *
- * A *training-set* figure: the pixels the head was fitted to, so it says how well the linear head
- * can separate what the user painted (low: the class is not linearly separable in these features,
- * or the labels contradict each other), not how well it does elsewhere. Computed where the fit
- * already holds the standardised rows, at the θ it returns: one logits sweep (~2.5 ms for
- * 327 680 rows × 52 with the kernels, support-rows.ts), no feature computed again.
- */
-export interface TrainingDice {
-  /** In [0, 1]; 1 when neither the labels nor the head have a class pixel. */
-  readonly dice: number;
-  /** The head's threshold it was counted at. */
-  readonly threshold: number;
-  /** Labelled pixels of the class called the class. */
-  readonly intersection: number;
-  /** Labelled pixels called the class. */
-  readonly predicted: number;
-  /** Labelled pixels of the class. */
-  readonly target: number;
-}
+export type { TrainingDice } from './objective-values.js';
 
 /** The logit a probability threshold t corresponds to: σ(z) > t ⇔ z > ln(t / (1 − t)). */
 export function logitOf(threshold: number): number {
