@@ -1,5 +1,5 @@
 import { DEFAULT_CONTOUR_TOLERANCE, simplifyPolygon, type CellContour } from './cell-contours.js';
-import { labelComponents, type Components } from './connected-components.js';
+import { labelBoxes, labelComponents, type Components } from './connected-components.js';
 import { traceRings } from './contour-trace.js';
 import { ringLength } from './ring-geometry.js';
 import { splitTouching } from './watershed-split.js';
@@ -131,7 +131,7 @@ function touchesUnknown(unknown: Uint8Array, width: number, height: number, x: n
  */
 function instancesOf(instances: Components, tolerance: number, minArea: number): CellInstances {
   const { width, height, labels, count, areas } = instances;
-  const box = boxes(labels, width, height, count);
+  const box = labelBoxes(labels, width, height, count);
   const cells: CellContour[] = [];
   const renumbered = new Int32Array(count + 1);
   for (let l = 1; l <= count; l++) {
@@ -164,22 +164,4 @@ function instancesOf(instances: Components, tolerance: number, minArea: number):
   const out = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) out[i] = renumbered[labels[i]];
   return { width, height, labels: out, cells };
-}
-
-function boxes(labels: Int32Array, width: number, height: number, count: number) {
-  const x0 = new Int32Array(count + 1).fill(width);
-  const y0 = new Int32Array(count + 1).fill(height);
-  const x1 = new Int32Array(count + 1).fill(-1);
-  const y1 = new Int32Array(count + 1).fill(-1);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const l = labels[y * width + x];
-      if (l === 0) continue;
-      if (x < x0[l]) x0[l] = x;
-      if (x > x1[l]) x1[l] = x;
-      if (y < y0[l]) y0[l] = y;
-      if (y > y1[l]) y1[l] = y;
-    }
-  }
-  return { x0, y0, x1, y1 };
 }

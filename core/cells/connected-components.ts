@@ -108,3 +108,22 @@ export function labelComponents(
   }
   return { width, height, connectivity, labels, count, areas };
 }
+
+/** Each label's bounding box (inclusive pixel bounds; x1 < 0 for a label with no pixel), from one scan. */
+export function labelBoxes(labels: Int32Array, width: number, height: number, count: number) {
+  const x0 = new Int32Array(count + 1).fill(width);
+  const y0 = new Int32Array(count + 1).fill(height);
+  const x1 = new Int32Array(count + 1).fill(-1);
+  const y1 = new Int32Array(count + 1).fill(-1);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const l = labels[y * width + x];
+      if (l === 0) continue;
+      if (x < x0[l]) x0[l] = x;
+      if (x > x1[l]) x1[l] = x;
+      if (y < y0[l]) y0[l] = y;
+      if (y > y1[l]) y1[l] = y;
+    }
+  }
+  return { x0, y0, x1, y1 };
+}

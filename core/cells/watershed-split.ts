@@ -1,4 +1,4 @@
-import { labelComponents, type Components } from './connected-components.js';
+import { labelBoxes, labelComponents, type Components } from './connected-components.js';
 import { squaredDistanceTransform } from './distance-transform.js';
 
 export interface SplitOptions {
@@ -41,20 +41,7 @@ export function splitTouching(mask: Uint8Array, width: number, height: number, o
   const { labels } = components;
   // Each component's bounding box, from one scan.
   const n = components.count;
-  const x0 = new Int32Array(n + 1).fill(width);
-  const y0 = new Int32Array(n + 1).fill(height);
-  const x1 = new Int32Array(n + 1).fill(-1);
-  const y1 = new Int32Array(n + 1).fill(-1);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const l = labels[y * width + x];
-      if (l === 0) continue;
-      if (x < x0[l]) x0[l] = x;
-      if (x > x1[l]) x1[l] = x;
-      if (y < y0[l]) y0[l] = y;
-      if (y > y1[l]) y1[l] = y;
-    }
-  }
+  const { x0, y0, x1, y1 } = labelBoxes(labels, width, height, n);
   const out = new Int32Array(width * height);
   let next = 0;
   for (let l = 1; l <= n; l++) {
