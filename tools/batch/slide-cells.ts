@@ -16,8 +16,8 @@ import type { TileStore } from './tile-store.js';
  * so a batch gives the cells and measurements a region run in the viewer gives. The stored
  * probabilities are 8-bit, so "Probability mean" agrees with the viewer's within 1/255.
  * Memory is the joined map (mask, probabilities, labels: 9 bytes per grid pixel of the bounds);
- * tracing one tile row at a time (core/cells/banded-contours.ts) bounds it for connected
- * components, not yet for the watershed split and measurements. Feature ids are UUIDs made from
+ * a banded version (one tile row at a time, as git history's core/cells/banded-contours.ts
+ * did for connected components) is the way to bound it. Feature ids are UUIDs made from
  * the slide's name and the cell's index: a rerun writes the same file.
  */
 
