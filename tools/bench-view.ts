@@ -77,6 +77,11 @@ the page and its workers over many pans with live prediction on. Figures only, n
       default: 'canvas',
       description: "OpenSeadragon's drawer (webgl, the demo's own, is software GL headless: 0.3–1.5 s stalls per pan)",
     },
+    trace: {
+      type: 'string',
+      value: 'DIR',
+      description: 'Chromium performance traces of the view fills (one file per page) for npm run trace:long-tasks',
+    },
     quick: {
       type: 'boolean',
       default: false,
@@ -102,6 +107,22 @@ const regionLimit = integer('region-limit', args['region-limit'], quick ? 60 : 0
 const patchesRegionLimit = integer('patches-region-limit', args['patches-region-limit'], quick ? 30 : 120, 0);
 const slideIds = listOption('slides', args.slides, (id) => choiceOption('slides', id, ['sample', 'cmu'] as const));
 const drawer = choiceOption('drawer', args.drawer, ['canvas', 'webgl'] as const);
+const traceDir = args.trace;
+/**
+ * What a fill's trace records: the main thread's tasks and what ran in them (the timeline's events,
+ * the compositor's, and V8's CPU profile samples, which name the functions of a long task).
+ */
+const TRACE_CATEGORIES = [
+  '-*',
+  'toplevel',
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'disabled-by-default-devtools.timeline.frame',
+  'v8.execute',
+  'disabled-by-default-v8.cpu_profiler',
+  'blink.user_timing',
+  'cc',
+];
 
 type Tiling = 'whole' | 'patches';
 const TILINGS: readonly Tiling[] = listOption('tilings', args.tilings, (t) =>
@@ -896,6 +917,7 @@ async function benchPage(
 
     const fills: Fill[] = [];
     let visible = '';
+    if (traceDir) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
     for (let i = 0; i < runs; i++) {
       await prepare(page, variant(baseHead, k++), geo.from);
       const f = await measureFill(page, slide.file, geo.target);
@@ -918,6 +940,12 @@ async function benchPage(
           `first ${f.first.toFixed(1)} s, last ${f.last.toFixed(1)} s; ${f.reads.requests} reads, ` +
           `${(f.reads.bytes / MB).toFixed(1)} MB; load ${load()}`,
       );
+    }
+    if (traceDir) {
+      fs.mkdirSync(traceDir, { recursive: true });
+      const file = path.join(traceDir, `${id}-${tiling}-${workers ?? 'default'}w-fills.json`);
+      fs.writeFileSync(file, await browser.stopTracing());
+      console.log(`  trace of the fills: ${file}`);
     }
     await phaseEnded('fill');
     let panned: Pans | undefined;

@@ -71,7 +71,7 @@ export interface MaskLayer {
   has(key: string): boolean;
   readonly tileCount: number;
   clear(): void;
-  /** Draws now instead of on the next frame (tests, screenshots). */
+  /** Draws now instead of on the next frame, every tile coloured (tests, screenshots). */
   redraw(): void;
   destroy(): void;
 }
@@ -85,6 +85,12 @@ interface TileImage {
 }
 
 const MAX_STRIDE = 64;
+/**
+ * Pixels coloured per frame (4 tiles of 256²), at least one tile: a strip of 20 tiles arriving
+ * together was coloured in one frame, 100–200 ms of the page's thread on a loaded 2-core machine
+ * (bench:view's trace of three full-HD fills). Tiles past it keep their older image, or wait a frame.
+ */
+const COLOUR_PIXELS_PER_FRAME = 4 * 256 * 256;
 
 /**
  * Result tiles as a layer over an OpenSeadragon viewer: aligned through the item's image
@@ -104,18 +110,31 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
   // budget would otherwise colour all its tiles again each frame.
   const images = new ByteLru<string, TileImage>(Infinity, (i) => i.canvas.width * i.canvas.height);
 
+  /** redraw(): every tile coloured in this one drawing, whatever the frame budget. */
+  let unbudgeted = false;
   const draw = (frame: OverlayFrame) => {
     const { ctx, toCanvas, view, scale } = frame;
     // Probability pixels are measurements: show them as squares, never blurred into neighbours.
     ctx.imageSmoothingEnabled = false;
     let framePixels = 0;
+    let coloured = 0;
+    let behind = false;
     for (const t of tiles.values()) {
       const { level0, tile } = t;
       if (!boxMeetsQuad(level0.x, level0.y, level0.x + level0.width, level0.y + level0.height, view)) continue;
       // Zoomed out, a probability pixel covers less than a device pixel: colour every stride-th.
       const devicePerPixel = scale * (level0.width / tile.width);
       const stride = devicePerPixel >= 1 ? 1 : Math.min(MAX_STRIDE, 2 ** Math.floor(Math.log2(1 / devicePerPixel)));
-      const image = colourTile(t, stride);
+      let image = freshImage(t, stride);
+      if (!image && (unbudgeted || coloured < COLOUR_PIXELS_PER_FRAME)) {
+        image = colourTile(t, stride);
+        coloured += image.width * image.height;
+      } else if (!image) {
+        // Over the frame's budget: its older image (another stride or style) if any, coloured next frame.
+        behind = true;
+        image = images.get(t.key)?.canvas;
+        if (!image) continue;
+      }
       ctx.setTransform(
         ...args(local(toCanvas, level0.x, level0.y, level0.width / image.width, level0.height / image.height)),
       );
@@ -123,12 +142,18 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       framePixels += image.width * image.height;
     }
     images.trim(Math.max(budget, framePixels));
+    if (behind) host.invalidate();
   };
 
-  /** The tile's image at this stride in the current style (now the most recently drawn), coloured if need be. */
+  /** The tile's image at this stride in the current style (now the most recently drawn), if it has one. */
+  const freshImage = (t: MaskTile, stride: number): OffscreenCanvas | HTMLCanvasElement | undefined => {
+    const old = images.get(t.key);
+    return old && old.stride === stride && old.version === version ? old.canvas : undefined;
+  };
+
+  /** The tile coloured at this stride in the current style, into its older image's canvas if any. */
   const colourTile = (t: MaskTile, stride: number): OffscreenCanvas | HTMLCanvasElement => {
     const old = images.get(t.key);
-    if (old && old.stride === stride && old.version === version) return old.canvas;
     const { width, height } = t.tile;
     const w = Math.max(1, Math.ceil(width / stride));
     const h = Math.max(1, Math.ceil(height / stride));
@@ -209,7 +234,12 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       host.invalidate();
     },
     redraw() {
-      host.drawNow();
+      unbudgeted = true;
+      try {
+        host.drawNow();
+      } finally {
+        unbudgeted = false;
+      }
     },
     destroy() {
       tiles.clear();

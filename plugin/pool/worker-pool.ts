@@ -616,7 +616,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
    */
   async traceContours(request: ContourRequest): Promise<TracedContours> {
     if (this.closed) throw new PoolStateError('the worker pool is closed');
-    const { signal, ...map } = request;
+    const { signal, transfer, ...map } = request;
     signal?.throwIfAborted();
     const ready = this.supervisor.live().filter((s) => s.ready);
     if (ready.length === 0) throw new PoolStateError('no worker is running');
@@ -625,7 +625,7 @@ export class WorkerPool extends Emitter<WorkerPoolEvents> {
     const slot = ready.reduce((best, s) => (load(s) < load(best) ? s : best));
     this.tracing.set(slot, (this.tracing.get(slot) ?? 0) + 1);
     try {
-      return await slot.traceContours(map, signal);
+      return await slot.traceContours(map, signal, transfer);
     } finally {
       const left = this.tracing.get(slot)! - 1;
       if (left > 0) this.tracing.set(slot, left);

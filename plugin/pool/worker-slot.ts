@@ -220,13 +220,18 @@ export class WorkerSlot {
     }));
   }
 
-  /** The cells of a probability map at a threshold, traced in this worker (the map is copied, not transferred). */
+  /** The cells of a probability map at a threshold, traced in this worker (the map copied, or moved: `transfer`). */
   async traceContours(
     request: { probabilities: Float32Array; width: number; height: number; threshold: number; window?: TraceWindow },
     signal?: AbortSignal,
+    transfer = false,
   ): Promise<TracedContours> {
-    return expect(await this.call({ type: 'trace-contours', ...request }, signal), 'contours', 'trace-contours')
-      .contours;
+    const moved = transfer ? [request.probabilities.buffer as ArrayBuffer] : [];
+    return expect(
+      await this.call({ type: 'trace-contours', ...request }, signal, undefined, moved),
+      'contours',
+      'trace-contours',
+    ).contours;
   }
 
   async adapt(

@@ -19,6 +19,7 @@ const TOOLS = [
   ['bench-patch-model', 'npm run bench:patch'],
   ['bench-train', 'npm run bench:train'],
   ['bench-view', 'npm run bench:view'],
+  ['trace-long-tasks', 'npm run trace:long-tasks'],
   ['bench-draw', 'npm run bench:draw'],
   ['bench-batch', 'npm run bench:batch'],
   ['screenshot', 'npm run screenshot'],

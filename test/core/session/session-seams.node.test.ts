@@ -157,3 +157,55 @@ test('tiles arriving with the worker’s tracing of each alone are both traced a
   const fromTiles = [...inSlide(drawn.get(a.key)!, 0), ...inSlide(drawn.get(b.key)!, T)].sort();
   assert.deepEqual(fromTiles, whole.map((c) => JSON.stringify(c.rings.map((r) => [...r]))).sort());
 });
+
+test('tiles of a block arriving in one task are each traced again across their seams once', async () => {
+  session.setTiling(session.tiling === 'whole' ? 'patches' : 'whole'); // drops the results
+  const S = 64;
+  const tiles: ReturnType<typeof tileAt>[] = [];
+  for (let y = 0; y < H; y += S) {
+    for (let x = 0; x < W; x += S) {
+      const probabilities = new Float32Array(S * S);
+      for (let r = 0; r < S; r++) probabilities.set(map.subarray((y + r) * W + x, (y + r) * W + x + S), r * S);
+      const rect = { x, y, width: S, height: S };
+      tiles.push({ key: `block-${x}-${y}`, level0: rect, tile: rect, megapixels: (S * S) / 1e6, probabilities });
+    }
+  }
+  const alone = await Promise.all(
+    tiles.map((t) => pool.traceContours({ probabilities: t.probabilities, width: S, height: S, threshold: 0.5 })),
+  );
+  // Every request for a tile's cells across its seams goes through the real pool's traceContours.
+  const traceContours = pool.traceContours.bind(pool);
+  const asked: number[] = [];
+  pool.traceContours = (request) => {
+    asked.push(request.width * request.height);
+    return traceContours(request);
+  };
+  try {
+    const drawn = new Map<string, readonly TileCell[]>();
+    session.addEventListener('tile', (e) => drawn.set(e.detail.tile.key, e.detail.cells));
+    const retraced = new Promise<void>((resolve) => {
+      const seen = new Set<string>();
+      session.addEventListener('cells', (e) => {
+        drawn.set(e.detail.tile.key, e.detail.cells);
+        seen.add(e.detail.tile.key);
+        if (seen.size === tiles.length) resolve();
+      });
+    });
+    tiles.forEach((t, k) => session.addResult(t, alone[k]));
+    // Nothing is traced in the task that delivered the tiles.
+    assert.equal(asked.length, 0);
+    await retraced;
+    // Once per tile, each with all its neighbours: (64 + 64) × (64 + 64) at a corner of the slide.
+    assert.equal(asked.length, tiles.length);
+    assert.ok(asked.every((pixels) => pixels >= 128 * 128));
+    const fromTiles = tiles.flatMap((t) =>
+      drawn
+        .get(t.key)!
+        .map((c) => JSON.stringify(c.rings.map((r) => [...r].map((v, i) => v + (i % 2 === 0 ? t.tile.x : t.tile.y))))),
+    );
+    const whole = cellInstances(map, W, H, { threshold: 0.5 }).cells;
+    assert.deepEqual(fromTiles.sort(), whole.map((c) => JSON.stringify(c.rings.map((r) => [...r]))).sort());
+  } finally {
+    pool.traceContours = traceContours;
+  }
+});

@@ -474,3 +474,60 @@ describe('mask layer styles', function () {
     layer = createMaskLayer(viewer);
   });
 });
+
+describe('mask layer colouring per frame', function () {
+  let viewer: OpenSeadragon.Viewer;
+  let layer: MaskLayer;
+  // 4 × 3 tiles of 512² over the slide, all p = 1: in the whole-slide view each is coloured at stride
+  // 2 (256², a quarter of the frame's colouring), so four are coloured per frame.
+  const tiles: Parameters<MaskLayer['addTile']>[0][] = [];
+  for (let y = 0; y < SLIDE.height; y += 512)
+    for (let x = 0; x < SLIDE.width; x += 512)
+      tiles.push({
+        key: `${x},${y}`,
+        level0: { x, y, width: 512, height: 512 },
+        tile: { width: 512, height: 512 },
+        probabilities: new Float32Array(512 * 512).fill(1),
+      });
+  /** The tiles drawn now: opaque at their centre. */
+  const drawn = () => {
+    const pixels = readCanvas(layer.canvas);
+    return tiles.filter((t) => {
+      const [x, y] = expectedDevicePoint(viewer, t.level0.x + 256, t.level0.y + 256).map(Math.floor);
+      return pixels.data[(y * pixels.width + x) * 4 + 3] === 255;
+    }).length;
+  };
+
+  before(async () => {
+    viewer = await openViewer();
+    await view(viewer, { x: SLIDE.width / 2, y: SLIDE.height / 2, cssPerPixel: 0.3 });
+    layer = createMaskLayer(viewer, { mode: 'mask', color: '#00ff00', opacity: 1 });
+  });
+  after(() => {
+    layer.destroy();
+    closeViewer(viewer);
+  });
+
+  it('colours tiles arriving together a few per frame, the rest on the next frames', async () => {
+    for (const t of tiles) layer.addTile(t);
+    await nextFrame();
+    const first = drawn();
+    assert.isAtLeast(first, 4);
+    assert.isBelow(first, tiles.length, 'not every tile is coloured in the first frame');
+    let frames = 1;
+    while (drawn() < tiles.length && frames < 30) {
+      await nextFrame();
+      frames++;
+    }
+    assert.equal(drawn(), tiles.length, `all drawn after ${frames} frames`);
+  });
+
+  it('redraw() colours every tile at once', () => {
+    layer.clear();
+    layer.redraw();
+    assert.equal(drawn(), 0);
+    for (const t of tiles) layer.addTile(t);
+    layer.redraw();
+    assert.equal(drawn(), tiles.length);
+  });
+});
