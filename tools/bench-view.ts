@@ -1111,10 +1111,16 @@ function printSlide(r: SlideResult): void {
   add('slide requests in the page session', (x) => x.session.requests, 0);
   add('main-thread tasks > 50 ms in the page session', (x) => x.longTasks.length, 0, '0');
   add('longest main-thread task, ms', (x) => Math.max(0, ...x.longTasks), 0, '≤ 50');
+  add('their time in all, s', (x) => x.longTasks.reduce((a, t) => a + t, 0) / 1000, 1);
   for (const phase of PHASES) {
     if (!(w ?? p)!.longTasksIn[phase].length && !(p ?? w)!.longTasksIn[phase].length) continue;
     add(`  of them while ${PHASE_LABEL[phase]}`, (x) => x.longTasksIn[phase].length, 0);
     add(`  longest while ${PHASE_LABEL[phase]}, ms`, (x) => Math.max(0, ...x.longTasksIn[phase]), 0);
+    add(
+      `  their time while ${PHASE_LABEL[phase]}, s`,
+      (x) => x.longTasksIn[phase].reduce((a, t) => a + t, 0) / 1000,
+      1,
+    );
   }
   const rw = w?.region;
   const rp = p?.region;

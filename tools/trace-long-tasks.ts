@@ -117,6 +117,24 @@ function kind(e: TraceEvent): string {
   return e.name;
 }
 
+/** Events that only wrap a task's work: their children are listed instead. */
+const WRAPPERS = new Set(['RunTask', 'ThreadControllerImpl::RunTask', 'BlinkScheduler_PerformMicrotaskCheckpoint']);
+/** The events directly inside `outer` (wrappers looked through). */
+function childrenOf(outer: TraceEvent): TraceEvent[] {
+  const end = outer.ts + outer.dur!;
+  const out: TraceEvent[] = [];
+  let reach = -1;
+  for (const e of onMain) {
+    if (e.ts < outer.ts || e.ts > end) continue;
+    if (e === outer || WRAPPERS.has(e.name) || e.ts + e.dur! > end) continue;
+    if (e.ts >= reach) {
+      out.push(e);
+      reach = e.ts + e.dur!;
+    }
+  }
+  return out;
+}
+const byInner = new Map<string, number>();
 const long = onMain.filter((e) => e.name === 'RunTask' && e.dur! >= minMs * 1000);
 const byKind = new Map<string, number>();
 const bySelf = new Map<string, number>();
@@ -129,17 +147,14 @@ for (const task of long) {
   const end = task.ts + task.dur!;
   total += task.dur!;
   // Direct children: the events inside the task not inside an earlier child.
-  const inside = onMain.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur! <= end);
-  const children: TraceEvent[] = [];
-  let reach = -1;
-  for (const e of inside) {
-    if (e.ts >= reach) {
-      children.push(e);
-      reach = e.ts + e.dur!;
-    }
-  }
+  const children = childrenOf(task);
   const kinds = new Map<string, number>();
   for (const c of children) add(kinds, kind(c), c.dur!);
+  // One level further into the longest: a frame's animation callbacks, paint, commit…
+  const longest = children.reduce<TraceEvent | undefined>((a, c) => (a && a.dur! >= c.dur! ? a : c), undefined);
+  const within = new Map<string, number>();
+  for (const c of longest ? childrenOf(longest) : []) add(within, kind(c), c.dur!);
+  for (const [k, v] of within) add(byInner, `${longest!.name} > ${k}`, v);
   const main = [...kinds].sort((a, b) => b[1] - a[1])[0];
   add(byKind, main?.[0] ?? '(nothing traced inside)', task.dur!);
   // Samples: self time by leaf function, and by the innermost frame of our code.
@@ -173,6 +188,7 @@ for (const task of long) {
       .map(([k, v]) => `${k} ${ms(v)}`)
       .join('; ');
   console.log(`\n${ms(task.ts - t0)} ms: ${ms(task.dur!)} ms — ${list(kinds)}`);
+  if (within.size) console.log(`  in ${longest!.name}: ${list(within)}`);
   if (self.size) console.log(`  self: ${list(self)}`);
   if (own.size) console.log(`  our innermost frame: ${list(own)}`);
 }
@@ -182,5 +198,6 @@ const sums = (title: string, m: Map<string, number>) => {
 };
 console.log(`\nall ${long.length} long tasks: ${ms(total)} ms`);
 sums('by the longest event inside each task', byKind);
+sums('inside the longest event', byInner);
 sums('sampled self time', bySelf);
 sums('sampled time by the innermost frame of our code', byOurs);

@@ -41,7 +41,11 @@ export function createCellHighlight(viewer: OpenSeadragon.Viewer, options: CellH
       ctx.strokeStyle = color;
       ctx.stroke();
     },
-    { className: options.className ?? 'fewshot-cell-highlight', item: options.item },
+    {
+      className: options.className ?? 'fewshot-cell-highlight',
+      item: options.item,
+      isEmpty: () => !outline || outline.length < 6,
+    },
   );
   return {
     canvas: host.canvas,

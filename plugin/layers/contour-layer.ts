@@ -185,6 +185,7 @@ export function createContourLayer(viewer: OpenSeadragon.Viewer, options: Contou
   const host = createOverlayCanvas(viewer, (frame) => draw(frame), {
     className: options.className ?? 'fewshot-contour-layer',
     item: options.item,
+    isEmpty: () => tiles.size === 0,
   });
   const cache = createRasterCache<CellGroup>({
     draw: strokeGroup,

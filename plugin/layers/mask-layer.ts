@@ -176,6 +176,7 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
   const host = createOverlayCanvas(viewer, draw, {
     className: options.className ?? 'fewshot-mask-layer',
     item: options.item,
+    isEmpty: () => tiles.size === 0,
   });
   host.canvas.style.opacity = String(style.opacity);
   if (options.visible === false) host.visible = false;

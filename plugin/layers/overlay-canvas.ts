@@ -23,6 +23,13 @@ export interface OverlayCanvasOptions {
   readonly item?: (viewer: OpenSeadragon.Viewer) => OpenSeadragon.TiledImage | undefined;
   /** CSS class of the canvas, for the host page's styling and for finding it. */
   readonly className?: string;
+  /**
+   * The layer has nothing to draw now: its canvas is cleared once and taken out of the page's
+   * layout (display: none) until it has, instead of being cleared and composited every frame.
+   * Without a GPU, Chromium copies each 2D canvas that changed into the compositor per frame
+   * (bench:view traces: the commit was most of the page's long tasks while panning).
+   */
+  readonly isEmpty?: () => boolean;
 }
 
 export interface OverlayCanvas {
@@ -64,6 +71,9 @@ export function createOverlayCanvas(
   const ctx = canvas.getContext('2d')!;
 
   let visible = true;
+  /** Out of the layout for having nothing to draw (isEmpty). */
+  let empty = false;
+  const showCanvas = () => (canvas.style.display = visible && !empty ? '' : 'none');
   let dirty = true;
   let frameRequest = 0;
   let destroyed = false;
@@ -82,6 +92,21 @@ export function createOverlayCanvas(
 
   const render = (force: boolean) => {
     if (destroyed || !visible) return;
+    if (options.isEmpty?.()) {
+      if (!empty) {
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, canvas.width, canvas.height);
+        empty = true;
+        showCanvas();
+      }
+      last = null;
+      dirty = false;
+      return;
+    }
+    if (empty) {
+      empty = false;
+      showCanvas();
+    }
     const now = transformNow();
     const ratio = pixelRatio();
     // The drawers size their canvases the same way, so both round to the same device pixels.
@@ -150,7 +175,7 @@ export function createOverlayCanvas(
     set visible(value: boolean) {
       if (value === visible) return;
       visible = value;
-      canvas.style.display = value ? '' : 'none';
+      showCanvas();
       if (value) invalidate();
     },
     invalidate,

@@ -51,7 +51,7 @@ export function createPatchSuggestion(viewer: OpenSeadragon.Viewer, session: Ses
       ctx.stroke();
       ctx.setLineDash([]);
     },
-    { className: 'fewshot-suggestion-layer' },
+    { className: 'fewshot-suggestion-layer', isEmpty: () => !current },
   );
 
   const viewRect = (): Rect | undefined => {

@@ -522,12 +522,14 @@ describe('mask layer colouring per frame', function () {
     assert.equal(drawn(), tiles.length, `all drawn after ${frames} frames`);
   });
 
-  it('redraw() colours every tile at once', () => {
+  it('redraw() colours every tile at once; a layer without tiles is out of the layout', () => {
     layer.clear();
     layer.redraw();
     assert.equal(drawn(), 0);
+    assert.equal(getComputedStyle(layer.canvas).display, 'none');
     for (const t of tiles) layer.addTile(t);
     layer.redraw();
+    assert.equal(getComputedStyle(layer.canvas).display, 'block');
     assert.equal(drawn(), tiles.length);
   });
 });
