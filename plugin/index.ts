@@ -118,6 +118,21 @@ export {
   type SupportSetEvents,
 } from '../core/support-set/support-set.js';
 export { parseSupportSet, serializeSupportSet } from '../core/support-set/support-set-file.js';
+export { DEFAULT_SUPPORT_CLASS, type SupportClass } from '../core/support-set/support-classes.js';
+export {
+  parseClassHeads,
+  serializeClassHeads,
+  type ClassHead,
+  type ClassHeadsJson,
+} from '../core/adaptation/class-heads.js';
+export { adaptClasses, type ClassAdaptRequest, type ClassAdaptAnswer } from '../core/session/class-adapt.js';
+export {
+  composeClasses,
+  measureClassCells,
+  classCellsToGeoJson,
+  classCellRows,
+  type ClassCells,
+} from '../core/cells/class-composition.js';
 export { SupportSetFileError, type SupportSetFileErrorCode } from '../core/support-set/support-set-file-error.js';
 export {
   parseHead,

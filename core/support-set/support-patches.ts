@@ -26,7 +26,18 @@ export function supportProblem(state: SupportSetState): string | null {
     return 'the support set is empty: place at least one support patch (tool "place") and paint the new class in it';
   }
   if (!state.patches.some((p) => p.mask.includes(LABEL_CLASS))) {
-    return 'no support patch has any pixel of the new class painted: paint the cells with the brush first';
+    return state.classes && state.classes.length > 1
+      ? `no support patch has any pixel of class ${JSON.stringify(state.classes[0].name)} painted: ` +
+          'paint its cells with its brush, or remove the class'
+      : 'no support patch has any pixel of the new class painted: paint the cells with the brush first';
+  }
+  const classes = state.classes ?? [];
+  for (let k = 2; k <= classes.length; k++) {
+    if (!state.patches.some((p) => p.mask.includes(k)))
+      return (
+        `no support patch has any pixel of class ${JSON.stringify(classes[k - 1].name)} painted: ` +
+        'paint its cells with its brush, or remove the class'
+      );
   }
   return null;
 }

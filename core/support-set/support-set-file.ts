@@ -2,9 +2,13 @@ import { briefValue } from '../json/brief-value.js';
 import { readBoundedJson } from '../json/bounded-json.js';
 import { decodeRunLength, encodeRunLength } from './mask-run-length.js';
 import {
-  LABEL_BACKGROUND,
-  LABEL_CLASS,
-  LABEL_IGNORE,
+  checkSupportClasses,
+  copyClasses,
+  DEFAULT_SUPPORT_CLASS,
+  labelsOf,
+  type SupportClass,
+} from './support-classes.js';
+import {
   placementProblem,
   type SlideIdentity,
   type SupportSetPatch,
@@ -17,17 +21,22 @@ import { SupportSetFileError } from './support-set-file-error.js';
  * The support set as a versioned JSON file, for export/import and for the browser's automatic
  * save:
  *
- *   { "format": "openseadragon-fewshot/support-set", "version": 1,
+ *   { "format": "openseadragon-fewshot/support-set", "version": 2,
  *     "slide": { "name", "width", "height", "mpp"? },      level-0 size, µm per level-0 pixel
  *     "extractorMpp": 0.25, "patchSize": 256,
+ *     "classes": [ { "name", "color" } ],                   label k is classes[k − 1]
  *     "patches": [ { "id", "x", "y", "scale", "mask" } ] }  level-0 top-left, level-0 px per patch px
  *
- * `mask` is patchSize² labels (0 background, 1 class, 255 ignore), row-major, run-length encoded
- * and base64'd (mask-run-length.ts). Reading checks everything before anything is used, so a bad
- * file is refused whole, with a message naming its first defect.
+ * `mask` is patchSize² labels (0 background, k the k-th class, 255 ignore), row-major, run-length
+ * encoded and base64'd (mask-run-length.ts). Version 1 had no `classes` (labels 0, 1, 255): it
+ * reads as one class, `legacyClass` (default DEFAULT_SUPPORT_CLASS, the session's defaults).
+ * Reading checks everything before anything is used, so a bad file is refused whole, with a
+ * message naming its first defect.
  */
 export const SUPPORT_SET_FORMAT = 'openseadragon-fewshot/support-set';
-export const SUPPORT_SET_VERSION = 1;
+export const SUPPORT_SET_VERSION = 2;
+/** The versions this reader knows: 1 (one class, no `classes`) and 2. */
+export const SUPPORT_SET_VERSIONS: readonly number[] = [1, 2];
 
 export interface SupportSetPatchJson {
   readonly id: string;
@@ -43,6 +52,7 @@ export interface SupportSetJson {
   readonly slide: SlideIdentity;
   readonly extractorMpp: number;
   readonly patchSize: number;
+  readonly classes: readonly SupportClass[];
   readonly patches: readonly SupportSetPatchJson[];
 }
 
@@ -51,14 +61,14 @@ export interface SupportSetExpectation {
   readonly slide?: SlideIdentity;
   readonly extractorMpp?: number;
   readonly patchSize?: number;
+  /** The one class a version-1 file (from before classes) is read as; default DEFAULT_SUPPORT_CLASS. */
+  readonly legacyClass?: SupportClass;
 }
 
 /** Patch edges above this are refused: a file must not make the reader allocate without bound. */
 export const MAX_PATCH_SIZE = 2048;
 /** Mask pixels over all patches: 4096 patches of 256². */
 export const MAX_TOTAL_PIXELS = 4096 * 256 * 256;
-
-const ALLOWED = [LABEL_BACKGROUND, LABEL_CLASS, LABEL_IGNORE];
 
 export function serializeSupportSet(state: SupportSetState): SupportSetJson {
   const { name, width, height, mpp } = state.slide;
@@ -68,6 +78,7 @@ export function serializeSupportSet(state: SupportSetState): SupportSetJson {
     slide: mpp === undefined ? { name, width, height } : { name, width, height, mpp },
     extractorMpp: state.extractorMpp,
     patchSize: state.patchSize,
+    classes: copyClasses(state.classes ?? [DEFAULT_SUPPORT_CLASS]),
     patches: state.patches.map((p) => ({ id: p.id, x: p.x, y: p.y, scale: p.scale, mask: encodeRunLength(p.mask) })),
   };
 }
@@ -139,12 +150,24 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
   if (!isRecord(json)) throw new SupportSetFileError('bad-field', 'a support set file must be a JSON object');
   if (json.format !== SUPPORT_SET_FORMAT)
     throw new SupportSetFileError('wrong-format', `format is ${show(json.format)}, expected "${SUPPORT_SET_FORMAT}"`);
-  if (json.version !== SUPPORT_SET_VERSION) {
+  if (typeof json.version !== 'number' || !SUPPORT_SET_VERSIONS.includes(json.version)) {
     throw new SupportSetFileError(
       'unsupported-version',
-      `version ${show(json.version)} is not supported (this reader knows version ${SUPPORT_SET_VERSION})`,
+      `version ${show(json.version)} is not supported (this reader knows versions ${SUPPORT_SET_VERSIONS.join(', ')})`,
     );
   }
+  let classes: SupportClass[];
+  if (json.version === 1) classes = copyClasses([expect.legacyClass ?? DEFAULT_SUPPORT_CLASS]);
+  else {
+    if (!Array.isArray(json.classes)) throw new SupportSetFileError('bad-field', 'classes must be an array');
+    try {
+      checkSupportClasses(json.classes as SupportClass[]);
+    } catch (err) {
+      throw new SupportSetFileError('bad-field', `classes: ${(err as Error).message}`);
+    }
+    classes = copyClasses(json.classes as SupportClass[]);
+  }
+  const allowed = labelsOf(classes.length);
 
   if (!isRecord(json.slide))
     throw new SupportSetFileError('bad-field', 'slide must be an object with name, width and height');
@@ -215,13 +238,13 @@ export function parseSupportSet(input: unknown, expect: SupportSetExpectation = 
     if (problem) throw new SupportSetFileError('outside-slide', `${where}: ${problem}`);
     let mask: Uint8Array;
     try {
-      mask = decodeRunLength(entry.mask as string, patchSize * patchSize, ALLOWED);
+      mask = decodeRunLength(entry.mask as string, patchSize * patchSize, allowed);
     } catch (err) {
       throw new SupportSetFileError('bad-mask', `${where}.mask ${(err as Error).message}`, { cause: err });
     }
     return { id: entry.id, x, y, scale, mask };
   });
-  return { slide, extractorMpp, patchSize, patches };
+  return { slide, extractorMpp, patchSize, patches, classes };
 }
 
 /**
@@ -234,7 +257,9 @@ export function importSupportSet(store: SupportSetStore, input: unknown): number
     slide: store.slide,
     extractorMpp: store.extractorMpp,
     patchSize: store.patchSize,
+    // A file from before classes is the store's first class (its name and colour kept).
+    legacyClass: store.classes[0],
   });
-  store.replacePatches(state.patches);
+  store.replacePatches(state.patches, { classes: state.classes });
   return state.patches.length;
 }

@@ -5,6 +5,14 @@ import { applyRowDiff, diffRowRange, recordRows, type MaskRowDiff, type RowRecor
 import { rasterisePolygon } from '../cells/polygon-raster.js';
 import { patchChanges, type PatchChanges } from './prefill.js';
 import { createUndoStack, DEFAULT_UNDO_LIMITS, type UndoLimits, type UndoStep } from './undo-stack.js';
+import {
+  checkSupportClasses,
+  copyClasses,
+  DEFAULT_SUPPORT_CLASS,
+  maskWithoutClass,
+  supportClassProblem,
+  type SupportClass,
+} from './support-classes.js';
 
 /**
  * The support set a user annotates (docs/ARCHITECTURE.md#data-flow, step 3): square patches of
@@ -14,8 +22,9 @@ import { createUndoStack, DEFAULT_UNDO_LIMITS, type UndoLimits, type UndoStep } 
  * runs on the main thread under the panel and equally in Node for tests and tools.
  *
  * Labels use adapt()'s mask values (support-features.ts: 0 background, 1 class, 255 ignored), so
- * handing the masks to adaptation needs no translation. They are repeated here rather than
- * imported because support-features.ts loads TF.js, which the main thread must not.
+ * handing the masks of one class to adaptation needs no translation; with several classes
+ * (support-classes.ts) label k is the k-th class, and each class's head sees its one-vs-rest mask.
+ * They are repeated here rather than imported because support-features.ts loads TF.js, which the main thread must not.
  */
 export const LABEL_BACKGROUND = 0;
 export const LABEL_CLASS = 1;
@@ -66,6 +75,8 @@ export interface SupportSetState {
   readonly extractorMpp: number;
   readonly patchSize: number;
   readonly patches: readonly SupportSetPatch[];
+  /** The classes, label k the k-th (support-classes.ts); absent: one, DEFAULT_SUPPORT_CLASS. */
+  readonly classes?: readonly SupportClass[];
 }
 
 export type SupportSetChange =
@@ -75,7 +86,10 @@ export type SupportSetChange =
   /** Rows first…last (inclusive) of the patch's mask changed. */
   | { readonly type: 'mask'; readonly id: string; readonly rows: readonly [number, number] }
   | { readonly type: 'select'; readonly id: string | null }
-  /** Every patch may have changed (an import, or undoing one). */
+  /**
+   * Every patch and the class list may have changed (an import, a class added, edited or removed,
+   * or undoing one): one event for all, so a view written before classes re-renders them too.
+   */
   | { readonly type: 'replace' };
 
 /** `store.addEventListener('change', (e) => e.detail.type)`: after every change, what changed. */
@@ -87,6 +101,8 @@ export interface Brush {
   readonly label: SupportLabel;
   /** Diameter in patch pixels. */
   readonly size: number;
+  /** With label 'class': which class, as its label (1-based index in `classes`); default 1. */
+  readonly classLabel?: number;
 }
 
 export type Point = readonly [number, number];
@@ -107,6 +123,17 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   readonly revision: number;
   /** The current content; masks are the live arrays (serialise it before editing again). */
   state(): SupportSetState;
+  /** The classes; label k (1-based) of a mask is classes[k − 1]. At least one. */
+  readonly classes: readonly SupportClass[];
+  /** Adds a class at the end, as one undo step; returns its label. */
+  addClass(c: SupportClass): number;
+  /** Renames and/or recolours the class of `label`, as one undo step; false when nothing changed. */
+  updateClass(label: number, change: Partial<SupportClass>): boolean;
+  /**
+   * Removes the class of `label` as one undo step: its pixels become background and the later
+   * classes' labels move down by one in every mask. The last class cannot be removed.
+   */
+  removeClass(label: number): void;
 
   /** Adds a patch with its top-left corner at level-0 (x, y), all background, and selects it. */
   addPatch(
@@ -130,8 +157,8 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   readonly stroking: boolean;
   /** A whole stroke at once. */
   paintStroke(id: string, brush: Brush, points: readonly Point[]): boolean;
-  /** Sets every pixel inside the polygon (patch pixel coordinates) to `label`. */
-  fillPolygon(id: string, rings: Rings, label: SupportLabel): boolean;
+  /** Sets every pixel inside the polygon (patch pixel coordinates) to `label` (of class `classLabel`, default 1). */
+  fillPolygon(id: string, rings: Rings, label: SupportLabel, classLabel?: number): boolean;
   /** Sets every pixel of the patch to background. */
   clearPatch(id: string): boolean;
   /**
@@ -146,9 +173,13 @@ export interface SupportSetStore extends TypedEventTarget<SupportSetEvents> {
   changes(id: string): PatchChanges | undefined;
   /**
    * Replaces all patches by these (copied), as one undo step: how an imported file comes in.
-   * Each must fit this set's slide and patch size. `label` names the undo step (default 'import').
+   * Each must fit this set's slide and patch size. `label` names the undo step (default 'import');
+   * `classes`, when given, replace the class list in the same step (an imported file's).
    */
-  replacePatches(patches: readonly SupportSetPatch[], options?: { readonly label?: string }): void;
+  replacePatches(
+    patches: readonly SupportSetPatch[],
+    options?: { readonly label?: string; readonly classes?: readonly SupportClass[] },
+  ): void;
 
   undo(): boolean;
   redo(): boolean;
@@ -170,6 +201,8 @@ export interface SupportSetOptions {
   readonly history?: UndoLimits;
   /** Initial content (e.g. restored after a reload), not undoable. Copied. */
   readonly patches?: readonly SupportSetPatch[];
+  /** The classes (support-classes.ts); default one, DEFAULT_SUPPORT_CLASS. Copied. */
+  readonly classes?: readonly SupportClass[];
 }
 
 export const DEFAULT_PATCH_SIZE = 256;
@@ -264,6 +297,10 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
   let stroke: Stroke | null = null;
   let counter = 0;
   const maskBytes = patchSize * patchSize;
+  let classes: SupportClass[] = copyClasses(options.classes ?? [DEFAULT_SUPPORT_CLASS]);
+  checkSupportClasses(classes);
+  /** Whether `v` is a label of this set's classes (0, 1…n, 255). */
+  const isLabel = (v: number, count = classes.length) => v === LABEL_IGNORE || v <= count;
 
   const emit = (change: SupportSetChange) => {
     if (change.type !== 'select') revision++;
@@ -286,36 +323,61 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
     selectedId = id;
     emit({ type: 'select', id });
   };
-  const copyPatch = (p: SupportSetPatch): PatchRecord => {
+  const copyPatch = (p: SupportSetPatch, count: number): PatchRecord => {
     const problem = placementProblem(slide, patchSize, p.x, p.y, p.scale);
     if (problem) throw new RangeError(`support patch ${p.id}: ${problem}`);
     if (!(p.mask instanceof Uint8Array) || p.mask.length !== maskBytes)
       throw new RangeError(`support patch ${p.id}: its mask must be ${patchSize}×${patchSize} bytes`);
     for (const v of p.mask) {
-      if (v !== LABEL_BACKGROUND && v !== LABEL_CLASS && v !== LABEL_IGNORE)
-        throw new RangeError(`support patch ${p.id}: mask value ${v} is not a label`);
+      if (!isLabel(v, count)) throw new RangeError(`support patch ${p.id}: mask value ${v} is not a label`);
     }
     return { id: p.id, x: p.x, y: p.y, scale: p.scale, mask: p.mask.slice() };
   };
-  const copyAll = (list: readonly SupportSetPatch[]): PatchRecord[] => {
+  const copyAll = (list: readonly SupportSetPatch[], count = classes.length): PatchRecord[] => {
     const ids = new Set<string>();
     return list.map((p) => {
       if (typeof p.id !== 'string' || p.id === '')
         throw new RangeError('a support patch id must be a non-empty string');
       if (ids.has(p.id)) throw new RangeError(`two support patches share the id ${JSON.stringify(p.id)}`);
       ids.add(p.id);
-      return copyPatch(p);
+      return copyPatch(p, count);
     });
   };
   const checkPoint = (point: Point) => {
     if (!Array.isArray(point) || !Number.isFinite(point[0]) || !Number.isFinite(point[1]))
       throw new RangeError(`stroke point ${JSON.stringify(point)} is not a pair of finite numbers`);
   };
-  const labelValue = (label: SupportLabel) => {
+  const labelValue = (label: SupportLabel, classLabel = LABEL_CLASS) => {
     const value = LABEL_VALUES[label];
     if (value === undefined)
       throw new RangeError(`label ${JSON.stringify(label)} is not one of background, class, ignore`);
-    return value;
+    if (label !== 'class') return value;
+    if (!(Number.isInteger(classLabel) && classLabel >= 1 && classLabel <= classes.length))
+      throw new RangeError(`class label ${classLabel} is not one of the ${classes.length} classes (1…)`);
+    return classLabel;
+  };
+  const needClass = (label: number) => {
+    if (!(Number.isInteger(label) && label >= 1 && label <= classes.length))
+      throw new RangeError(`no class with label ${label} (there are ${classes.length})`);
+  };
+  /** Sets the class list (and, with `masks`, every patch's mask) as one undo step. */
+  const commitClasses = (next: SupportClass[], label: string, masks?: Uint8Array[]) => {
+    const before = classes;
+    const beforeMasks = masks ? patches.map((p) => p.mask.slice()) : undefined;
+    const held = patches;
+    const apply = (list: SupportClass[], m: Uint8Array[] | undefined) => {
+      classes = list;
+      if (m) held.forEach((p, i) => p.mask.set(m[i]));
+      emit({ type: 'replace' });
+    };
+    apply(next, masks);
+    history.push({
+      label,
+      bytes: 256 + (masks ? 2 * masks.length * maskBytes : 0),
+      focus: null,
+      undo: () => apply(before, beforeMasks),
+      redo: () => apply(next, masks),
+    });
   };
 
   /** Records a mask edit as an undo step (when it changed anything) and announces it. */
@@ -382,7 +444,44 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       return revision;
     },
     state() {
-      return { slide, extractorMpp, patchSize, patches: [...patches] };
+      return { slide, extractorMpp, patchSize, patches: [...patches], classes: copyClasses(classes) };
+    },
+    get classes() {
+      return classes;
+    },
+
+    addClass(c) {
+      finishStroke();
+      const next = [...classes, { name: c?.name, color: c?.color }];
+      checkSupportClasses(next);
+      commitClasses(next, 'add class');
+      return next.length;
+    },
+
+    updateClass(label, change) {
+      finishStroke();
+      needClass(label);
+      const old = classes[label - 1];
+      const updated = { name: change.name ?? old.name, color: change.color ?? old.color };
+      const problem = supportClassProblem(updated);
+      if (problem) throw new RangeError(problem);
+      if (updated.name === old.name && updated.color === old.color) return false;
+      const next = classes.map((c, i) => (i === label - 1 ? updated : c));
+      checkSupportClasses(next);
+      commitClasses(next, 'edit class');
+      return true;
+    },
+
+    removeClass(label) {
+      finishStroke();
+      needClass(label);
+      if (classes.length === 1) throw new RangeError('the last class cannot be removed');
+      const next = classes.filter((_, i) => i !== label - 1);
+      commitClasses(
+        next,
+        'remove class',
+        patches.map((p) => maskWithoutClass(p.mask, label)),
+      );
     },
 
     addPatch(origin, addOptions = {}) {
@@ -465,10 +564,10 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
     beginStroke(id, brush, point) {
       finishStroke();
       const patch = need(id);
-      const value = labelValue(brush.label);
       if (!(brush.size > 0 && Number.isFinite(brush.size)))
         throw new RangeError(`brush size ${brush.size} must be a positive number of patch pixels`);
       checkPoint(point);
+      const value = labelValue(brush.label, brush.classLabel);
       stroke = { patch, value, size: brush.size, recorder: recordRows(patch.mask, patchSize, patchSize), last: point };
       paintSegment(stroke, null, point);
     },
@@ -502,10 +601,10 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       return finishStroke();
     },
 
-    fillPolygon(id, rings, label) {
+    fillPolygon(id, rings, label, classLabel) {
       finishStroke();
       const patch = need(id);
-      const value = labelValue(label);
+      const value = labelValue(label, classLabel);
       const recorder = recordRows(patch.mask, patchSize, patchSize);
       recorder.touchAll();
       rasterisePolygon(patch.mask, patchSize, patchSize, rings, value);
@@ -530,8 +629,7 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
       if (!(labels instanceof Uint8Array) || labels.length !== maskBytes)
         throw new RangeError(`a pre-fill of patch ${id} must be ${patchSize}×${patchSize} labels`);
       for (const v of labels) {
-        if (v !== LABEL_BACKGROUND && v !== LABEL_CLASS && v !== LABEL_IGNORE)
-          throw new RangeError(`pre-fill value ${v} is not a label`);
+        if (!isLabel(v)) throw new RangeError(`pre-fill value ${v} is not a label`);
       }
       // A stroke going on elsewhere goes on (ending it would cut the user's gesture); one on this
       // patch means the user is painting it already.
@@ -569,20 +667,26 @@ export function createSupportSet(options: SupportSetOptions): SupportSetStore {
 
     replacePatches(list, replaceOptions = {}) {
       finishStroke();
-      const incoming = copyAll(list);
+      const nextClasses = replaceOptions.classes ? copyClasses(replaceOptions.classes) : classes;
+      checkSupportClasses(nextClasses);
+      const incoming = copyAll(list, nextClasses.length);
       const outgoing = patches;
-      const apply = (next: PatchRecord[]) => () => {
-        patches = next;
-        emit({ type: 'replace' });
-      };
-      apply(incoming)();
+      const outgoingClasses = classes;
+      const apply =
+        (next: PatchRecord[], list: SupportClass[] = classes) =>
+        () => {
+          patches = next;
+          classes = list;
+          emit({ type: 'replace' });
+        };
+      apply(incoming, nextClasses)();
       const held = (n: readonly PatchRecord[]) => n.length * (maskBytes + 64);
       history.push({
         label: replaceOptions.label ?? 'import',
         bytes: held(incoming) + held(outgoing),
         focus: null,
-        undo: apply(outgoing),
-        redo: apply(incoming),
+        undo: apply(outgoing, outgoingClasses),
+        redo: apply(incoming, nextClasses),
       });
       setSelected(null);
     },

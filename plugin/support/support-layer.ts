@@ -1,6 +1,5 @@
 import type OpenSeadragon from 'openseadragon';
 import {
-  LABEL_CLASS,
   LABEL_IGNORE,
   type SupportSetChange,
   type SupportSetPatch,
@@ -14,8 +13,9 @@ import { apply, args, local } from '../layers/view-transform.js';
 /**
  * The support set drawn over the slide: each patch's box (the selected one highlighted), its
  * painted class pixels in the class colour, ignored ones hatched grey, and the polygon being
- * drawn. Each patch's labels live in a small canvas repainted only on the rows an edit changed,
- * so painting stays smooth however many patches there are.
+ * drawn; with several classes (support-classes.ts) each class's pixels in its own colour, with one
+ * the layer's colour (the session's, setColor). Each patch's labels live in a small canvas
+ * repainted only on the rows an edit changed, so painting stays smooth however many patches there are.
  */
 
 export interface SupportLayer {
@@ -33,6 +33,14 @@ export function createSupportLayer(
 ): SupportLayer {
   let rgb = parseColor(options.color ?? '#00e676');
   const images = new Map<string, HTMLCanvasElement>();
+  /** A class's colour; the layer's own for one that is not a colour (the store takes any text). */
+  const colourOf = (color: string) => {
+    try {
+      return parseColor(color);
+    } catch {
+      return rgb;
+    }
+  };
 
   const paint = (patch: SupportSetPatch, rows?: readonly [number, number]) => {
     const size = store.patchSize;
@@ -46,13 +54,15 @@ export function createSupportLayer(
     const [first, last] = rows ?? [0, size - 1];
     const data = new ImageData(size, last - first + 1);
     const px = new Uint32Array(data.data.buffer);
-    // Little-endian RGBA as one word.
-    const classColour = (0x99 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0];
+    // Little-endian RGBA as one word, per label 1…n.
+    const word = (c: readonly number[]) => ((0x99 << 24) | (c[2] << 16) | (c[1] << 8) | c[0]) >>> 0;
+    const classes = store.classes;
+    const palette = [0, ...(classes.length === 1 ? [word(rgb)] : classes.map((c) => word(colourOf(c.color))))];
     for (let y = first; y <= last; y++) {
       for (let x = 0; x < size; x++) {
         const label = patch.mask[y * size + x];
         const o = (y - first) * size + x;
-        if (label === LABEL_CLASS) px[o] = classColour;
+        if (label !== 0 && label < palette.length) px[o] = palette[label];
         else if (label === LABEL_IGNORE) px[o] = ((x + y) & 4) === 0 ? 0xb0808080 : 0x60404040;
       }
     }

@@ -31,12 +31,16 @@ export interface PolygonDraft {
   /** Vertices so far, level-0 pixels. */
   readonly points: readonly Point[];
   readonly label: SupportLabel;
+  /** With label 'class': the class it fills (its label, 1-based). */
+  readonly classLabel?: number;
 }
 
 /** What the tools are set to now. */
 export interface SupportToolsState {
   readonly tool: SupportTool;
   readonly brushSize: number;
+  /** The class the brush and polygon paint (its label in the support set, 1-based). */
+  readonly activeClass: number;
   readonly draft: PolygonDraft | undefined;
 }
 
@@ -54,6 +58,12 @@ export interface SupportTools extends TypedEventTarget<SupportToolsEvents> {
   /** Brush diameter in patch pixels. */
   readonly brushSize: number;
   setBrushSize(size: number): void;
+  /**
+   * The class the brush and a class polygon paint, as its label (1-based index in the store's
+   * classes); 1 by default. Falls back to 1 when its class is removed.
+   */
+  readonly activeClass: number;
+  setActiveClass(label: number): void;
   /** The label a polygon fills with (class by default; ignore or background to cut out). */
   polygonLabel: SupportLabel;
   readonly draft: PolygonDraft | undefined;
@@ -75,11 +85,21 @@ export function createSupportTools(
   let tool: SupportTool = 'navigate';
   let brushSize = options.brushSize ?? 12;
   let draft: PolygonDraft | undefined;
+  let activeClass = 1;
   let destroyed = false;
   const events = new Emitter<SupportToolsEvents>();
   const changed = () => {
-    if (!destroyed) events.emit('change', { tool, brushSize, draft });
+    if (!destroyed) events.emit('change', { tool, brushSize, activeClass, draft });
   };
+  /** The active class, or 1 once its class is gone (removed, or an import with fewer classes). */
+  const currentClass = () => (activeClass <= store.classes.length ? activeClass : 1);
+  const onStoreChange = () => {
+    if (activeClass > store.classes.length) {
+      activeClass = 1;
+      changed();
+    }
+  };
+  store.addEventListener('change', onStoreChange);
 
   // Through the overlays' own transform: OpenSeadragon's point conversions leave out flips.
   const toLevel0 = (position: OpenSeadragon.Point): Point => {
@@ -99,7 +119,7 @@ export function createSupportTools(
     const patch = store.patchAt(at[0], at[1]);
     if (!patch) return;
     store.select(patch.id);
-    store.beginStroke(patch.id, { label, size: brushSize }, inPatch(patch.id, at));
+    store.beginStroke(patch.id, { label, size: brushSize, classLabel: currentClass() }, inPatch(patch.id, at));
   };
   const onDrag = (event: OpenSeadragon.CanvasDragEvent) => {
     if (!store.stroking) return;
@@ -132,7 +152,7 @@ export function createSupportTools(
         const patch = store.patchAt(at[0], at[1]);
         if (!patch) return;
         store.select(patch.id);
-        draft = { patchId: patch.id, points: [at], label: tools.polygonLabel };
+        draft = { patchId: patch.id, points: [at], label: tools.polygonLabel, classLabel: currentClass() };
       } else {
         draft = { ...draft, points: [...draft.points, at] };
       }
@@ -171,6 +191,16 @@ export function createSupportTools(
       brushSize = next;
       changed();
     },
+    get activeClass() {
+      return currentClass();
+    },
+    setActiveClass(label) {
+      if (!(Number.isInteger(label) && label >= 1 && label <= store.classes.length))
+        throw new RangeError(`no class with label ${label} (there are ${store.classes.length})`);
+      if (label === activeClass) return;
+      activeClass = label;
+      changed();
+    },
     polygonLabel: 'class',
     get draft() {
       return draft;
@@ -180,7 +210,8 @@ export function createSupportTools(
       draft = undefined;
       changed();
       if (!d || d.points.length < 3 || !store.patch(d.patchId)) return false;
-      return store.fillPolygon(d.patchId, [d.points.map((p) => inPatch(d.patchId, p))], d.label);
+      const classLabel = d.classLabel !== undefined && d.classLabel <= store.classes.length ? d.classLabel : 1;
+      return store.fillPolygon(d.patchId, [d.points.map((p) => inPatch(d.patchId, p))], d.label, classLabel);
     },
     cancelPolygon() {
       if (!draft) return;
@@ -189,6 +220,7 @@ export function createSupportTools(
     },
     destroy() {
       destroyed = true;
+      store.removeEventListener('change', onStoreChange);
       if (store.stroking) store.cancelStroke();
       viewer.removeHandler('canvas-press', onPress);
       viewer.removeHandler('canvas-drag', onDrag);

@@ -38,7 +38,8 @@ export function supportSetKind(): FuzzKind {
       for (const p of state.patches) {
         const problem = placementProblem(SLIDE, PATCH, p.x, p.y, p.scale);
         if (problem) throw new Error(`accepted a patch off the slide: ${problem}`);
-        if (p.mask.length !== PATCH * PATCH || p.mask.some((v) => v !== 0 && v !== 1 && v !== 255))
+        const classes = s.classes.length;
+        if (p.mask.length !== PATCH * PATCH || p.mask.some((v) => v > classes && v !== 255))
           throw new Error(`accepted patch ${p.id} with a broken mask`);
       }
       const again = parseSupportSet(supportSetToText(state));

@@ -52,8 +52,9 @@ test('a support set survives serialise → JSON text → parse, compactly', () =
   const text = supportSetToText(s.state());
   const json = JSON.parse(text);
   assert.equal(json.format, SUPPORT_SET_FORMAT);
-  assert.equal(json.version, 1);
+  assert.equal(json.version, 2);
   assert.deepEqual(json.slide, slide);
+  assert.deepEqual(json.classes, [{ name: 'New class', color: '#00e676' }]);
   const parsed = parseSupportSet(text, { slide, extractorMpp: 0.25, patchSize: 256 });
   assert.deepEqual(parsed.slide, slide);
   assert.equal(parsed.extractorMpp, 0.25);
@@ -116,7 +117,7 @@ test('malformed files are refused with a message that names the defect', () => {
     /format is "openseadragon-fewshot\/head"/,
   );
   refuses((j) => void delete j.format, 'wrong-format', /format is missing/);
-  refuses((j) => void (j.version = 2), 'unsupported-version', /version 2 is not supported/);
+  refuses((j) => void (j.version = 3), 'unsupported-version', /version 3 is not supported/);
   refuses((j) => void (j.version = '1'), 'unsupported-version', /version "1"/);
   refuses((j) => void delete j.slide, 'bad-field', /slide must be an object/);
   refuses((j) => void (j.slide.name = 7), 'bad-field', /slide.name is 7/);

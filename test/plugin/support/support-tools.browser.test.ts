@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { sendMouse } from '@web/test-runner-commands';
 import type OpenSeadragon from 'openseadragon';
-import { createSupportLayer } from '../../../plugin/support/support-layer.js';
+import { createSupportLayer, type SupportLayer } from '../../../plugin/support/support-layer.js';
 import { createSupportTools, type SupportTools } from '../../../plugin/support/support-tools.js';
 import { apply, imageToElement } from '../../../plugin/layers/view-transform.js';
 import { createSupportSet, type SupportSetStore } from '../../../core/support-set/support-set.js';
@@ -15,6 +15,7 @@ const SCALE = 0.5; // level-0 pixels per patch pixel: a 256² patch covers 128²
 let viewer: OpenSeadragon.Viewer;
 let store: SupportSetStore;
 let tools: SupportTools;
+let layer: SupportLayer;
 
 /** Page coordinates (CSS px) of level-0 (x, y), through the overlays' own transform. */
 function pagePoint(x: number, y: number): [number, number] {
@@ -56,7 +57,7 @@ for (const pose of [
         scale: SCALE,
       });
       tools = createSupportTools(viewer, store);
-      createSupportLayer(viewer, store, tools);
+      layer = createSupportLayer(viewer, store, tools);
     });
     after(() => closeViewer(viewer));
 
@@ -153,6 +154,46 @@ for (const pose of [
       const after = viewer.viewport.getCenter(true);
       expect(Math.hypot(after.x - before.x, after.y - before.y)).to.be.greaterThan(0.005);
       expect(store.revision).to.equal(revision);
+    });
+
+    it('paints the active class: a second class’s brush and polygon write its label, drawn in its colour', async () => {
+      const patch = store.patches[0];
+      store.updateClass(1, { color: '#ff0000' });
+      expect(store.addClass({ name: 'Immune', color: '#0000ff' })).to.equal(2);
+      tools.setTool('brush');
+      tools.setActiveClass(2);
+      expect(tools.activeClass).to.equal(2);
+      await drag([level0Of(patch, 30, 20), level0Of(patch, 90, 20)]);
+      const mask = store.patch(patch.id)!.mask;
+      for (const x of [35, 60, 85]) expect(mask[20 * 256 + x], `(${x}, 20)`).to.equal(2);
+      expect(mask[60 * 256 + 80], 'class 1 stays class 1').to.equal(1);
+      tools.setTool('polygon');
+      for (const [px, py] of [
+        [10, 200],
+        [50, 200],
+        [30, 250],
+      ] as const)
+        await click(...level0Of(patch, px, py));
+      expect(tools.closePolygon()).to.equal(true);
+      expect(mask[215 * 256 + 30]).to.equal(2);
+      // The layer draws each class in its colour.
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const colourAt = (px: number, py: number) => {
+        const [x, y] = apply(imageToElement(viewer, viewer.world.getItemAt(0)), ...level0Of(patch, px, py));
+        const ratio = layer.canvas.width / viewer.element.clientWidth;
+        return [
+          ...layer.canvas.getContext('2d')!.getImageData(Math.round(x * ratio), Math.round(y * ratio), 1, 1).data,
+        ];
+      };
+      const [r2, g2, b2, a2] = colourAt(60, 20);
+      expect(a2).to.be.greaterThan(0);
+      expect(b2, `class 2 pixel ${[r2, g2, b2]}`).to.be.greaterThan(r2 + 50);
+      const [r1, g1, b1] = colourAt(80, 60);
+      expect(r1, `class 1 pixel ${[r1, g1, b1]}`).to.be.greaterThan(b1 + 50);
+      // Removing the active class falls back to class 1.
+      store.removeClass(2);
+      expect(tools.activeClass).to.equal(1);
+      expect(mask[20 * 256 + 60]).to.equal(0);
     });
   });
 }
