@@ -7,7 +7,7 @@ import { labelBoxes, labelComponents } from './connected-components.js';
  * A map's cells (cell-instances.ts: touching nuclei split) and their measurements
  * (cell-measurements.ts), read in horizontal bands, so that memory goes with a band's rows and
  * the rows of components still open, not with the map's area: what a whole slide needs (a
- * joined 2-gigapixel grid and its instances took ~24 bytes per pixel, measured in README.md).
+ * map of a whole slide and its instances took 15–19 bytes per pixel, measured in README.md).
  *
  * A connected component of the mask that does not touch the last row read is complete: no pixel
  * of a later band can join it (8-connected pixels are at most one row apart). It is split and

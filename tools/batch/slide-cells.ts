@@ -16,7 +16,7 @@ import type { StoredTile, TileStore } from './tile-store.js';
  * 8-bit, so "Probability mean" agrees with the viewer's within 1/255. The tiles are read one row
  * of tiles at a time (core/cells/banded-cells.ts), which gives the same cells, measurements and
  * bytes as the tiles joined into one map but holds only that row and the cells still open across
- * its lower edge (~6 bytes per pixel of those rows, against ~24 per pixel of the slide joined:
+ * its lower edge (~6 bytes per pixel of those rows, against 15–19 per pixel of the slide joined:
  * README.md). Feature ids are UUIDs made from the slide's name and the cell's index: a rerun
  * writes the same file.
  */
