@@ -38,12 +38,17 @@ export interface MeasureOptions {
   readonly probabilities?: Float32Array;
   /** The map's pixels as interleaved RGB (3 × width × height), for the stain densities. */
   readonly rgb?: Uint8Array;
+  /**
+   * Where the instances' pixel (0, 0) lies in the map that `placement` places (default 0, 0): for
+   * instances found in a crop of it (banded-cells.ts). Cells' coordinates are the crop's.
+   */
+  readonly origin?: { readonly x: number; readonly y: number };
 }
 
 /** One entry per cell of `instances.cells`, in that order. */
 export function measureCells(instances: CellInstances, options: MeasureOptions): CellMeasures[] {
   const { width, height, labels, cells } = instances;
-  const { placement, mpp, probabilities, rgb } = options;
+  const { placement, mpp, probabilities, rgb, origin = { x: 0, y: 0 } } = options;
   if (probabilities && probabilities.length !== width * height)
     throw new RangeError(`probabilities have ${probabilities.length} pixels, the map ${width * height}`);
   if (rgb && rgb.length !== 3 * width * height)
@@ -108,8 +113,9 @@ export function measureCells(instances: CellInstances, options: MeasureOptions):
       circularity: perimeter > 0 ? Math.min(1, (4 * Math.PI * polygonArea) / (perimeter * perimeter)) : 0,
       eccentricity: major > 0 ? Math.sqrt(1 - minor / major) : 0,
       solidity: m / hullArea(labels, width, cell.bounds, l),
-      centroidX: ox + (cell.bounds.x + mx) * sx,
-      centroidY: oy + (cell.bounds.y + my) * sy,
+      // The integer offsets first: the same sums as for the whole map.
+      centroidX: ox + (origin.x + cell.bounds.x + mx) * sx,
+      centroidY: oy + (origin.y + cell.bounds.y + my) * sy,
       ...(probabilities ? { meanProbability: sumP[l] / m } : {}),
       ...(rgb ? { haematoxylinOd: sumH[l] / m, eosinOd: sumE[l] / m } : {}),
     };

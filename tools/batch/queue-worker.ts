@@ -23,6 +23,8 @@ export interface QueueWorkerOptions {
 }
 
 export interface QueueWorkers {
+  /** Resolves once every worker is connected to Redis. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,9 +57,53 @@ export function startQueueWorkers(options: QueueWorkerOptions): QueueWorkers {
     );
     worker.on('error', (err) => options.onJob?.(`worker error: ${err.message}`));
   }
+  const workers = [tiles, slides];
+  const links = workers.map(watchConnection);
   return {
+    ready: Promise.all(workers.map((worker) => worker.waitUntilReady())).then(() => undefined),
     close: async () => {
-      await Promise.all([tiles.close(), slides.close()]);
+      // With Redis gone, BullMQ's close() never ends: it waits for commands queued for a reconnect
+      // that does not come (SIGTERM after the server went away hung for good). So with a connection
+      // down the workers close without waiting for their jobs (force), and if one goes down while
+      // the running jobs finish, the workers' connections are dropped, which fails what waits on
+      // them. Jobs that could not report are not lost: their locks run out, another worker takes
+      // them up, and results are written idempotently.
+      if (links.some((link) => link.isDown())) {
+        await Promise.all(workers.map((worker) => worker.close(true)));
+        return;
+      }
+      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      void Promise.race(links.map((link) => link.down())).then(() => workers.forEach(dropConnections));
+      await graceful;
     },
+  };
+}
+
+/** Disconnects a worker's Redis clients at once (BullMQ's own disconnect() waits for an 'end' that does not come). */
+function dropConnections(worker: Worker): void {
+  const backend = worker.getBackend();
+  for (const client of [backend.client, backend.blockingClient]) void client?.then((c) => c.disconnect());
+}
+
+/**
+ * Whether a worker's connections to Redis are up, from its backend's events: down from the start
+ * and after a 'close' or a connection error, up after 'ready'. `down()` resolves once it is down.
+ */
+function watchConnection(worker: Worker) {
+  let up = false;
+  const waiting: (() => void)[] = [];
+  const backend = worker.getBackend();
+  const lost = () => {
+    up = false;
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  backend.on('ready', () => (up = true));
+  backend.on('close', lost);
+  backend.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== undefined || /connection is closed/i.test(err.message)) lost();
+  });
+  return {
+    isDown: () => !up,
+    down: () => (up ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve()),
   };
 }

@@ -1,24 +1,24 @@
 import { createHash } from 'node:crypto';
-import { cellInstances } from '../../core/cells/cell-instances.js';
-import { measureCells } from '../../core/cells/cell-measurements.js';
+import { bandedCells, type ReadBand } from '../../core/cells/banded-cells.js';
 import { cellsToGeoJsonReport, type CellFeatureCollection } from '../../core/cells/geojson-export.js';
 import { maskPlacement } from '../../core/cells/mask-placement.js';
 import { gridToLevel0, type InferenceGrid } from '../../core/inference/inference-grid.js';
 import { boundsOf } from '../../core/inference/patch-grid.js';
 import type { Rect } from '../../core/math/rect.js';
-import type { TileStore } from './tile-store.js';
+import type { StoredTile, TileStore } from './tile-store.js';
 
 /**
- * A slide's cells as QuPath GeoJSON, whole across tile seams: the stored tiles joined into one map
- * over their bounds, split into instances and measured — what a session's exportGeoJson() does with
- * its finished tiles (core/session/session.ts: a mosaic over the results' bounds, cellInstances,
- * measureCells, cellsToGeoJsonReport with the same placement, classification, µm/px and 2 decimals),
- * so a batch gives the cells and measurements a region run in the viewer gives. The stored
- * probabilities are 8-bit, so "Probability mean" agrees with the viewer's within 1/255.
- * Memory is the joined map (mask, probabilities, labels: 9 bytes per grid pixel of the bounds);
- * a banded version (one tile row at a time, as git history's core/cells/banded-contours.ts
- * did for connected components) is the way to bound it. Feature ids are UUIDs made from
- * the slide's name and the cell's index: a rerun writes the same file.
+ * A slide's cells as QuPath GeoJSON, whole across tile seams: the stored tiles' masks split into
+ * instances and measured — what a session's exportGeoJson() does with its finished tiles
+ * (core/session/session.ts: a mosaic over the results' bounds, cellInstances, measureCells,
+ * cellsToGeoJsonReport with the same placement, classification, µm/px and 2 decimals), so a batch
+ * gives the cells and measurements a region run in the viewer gives. The stored probabilities are
+ * 8-bit, so "Probability mean" agrees with the viewer's within 1/255. The tiles are read one row
+ * of tiles at a time (core/cells/banded-cells.ts), which gives the same cells, measurements and
+ * bytes as the tiles joined into one map but holds only that row and the cells still open across
+ * its lower edge (~6 bytes per pixel of those rows, against 15–19 per pixel of the slide joined:
+ * README.md). Feature ids are UUIDs made from the slide's name and the cell's index: a rerun
+ * writes the same file.
  */
 
 export interface SlideCellsOptions {
@@ -29,6 +29,8 @@ export interface SlideCellsOptions {
   readonly slideName: string;
   readonly className: string;
   readonly color: readonly [number, number, number];
+  /** Grid rows read at a time; default the tallest tile's (one row of tiles). */
+  readonly bandHeight?: number;
 }
 
 export interface SlideCells {
@@ -51,34 +53,48 @@ export function slideCells(options: SlideCellsOptions): SlideCells {
   if (rects.length === 0)
     return { collection: { type: 'FeatureCollection', features: [] }, droppedCells: 0, droppedHoles: 0 };
   const bounds = boundsOf(rects);
-  const { mask, probabilities } = joinedTiles(tiles, rects, bounds);
-  const instances = cellInstances(mask, bounds.width, bounds.height);
   const origin = gridToLevel0(grid, bounds);
   const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
   const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
-  const report = cellsToGeoJsonReport(instances.cells, {
+  const { cells, measures } = bandedCells({
+    width: bounds.width,
+    height: bounds.height,
+    bandHeight: options.bandHeight ?? Math.max(...rects.map((r) => r.height)),
+    read: bandReader(tiles, rects, bounds),
+    placement,
+    mpp,
+  });
+  return cellsToGeoJsonReport(cells, {
     placement,
     classification: { name: className, color: [color[0], color[1], color[2]] },
     mpp,
-    measures: measureCells(instances, { placement, mpp, probabilities }),
+    measures,
     decimals: 2,
     id: (_cell, index) => nameUuid(`${slideName}\n${index}`),
   });
-  return report;
 }
 
-/** The stored tiles' masks and probabilities (8-bit, as p = byte / 255) joined over `bounds`; 0 where no tile is. */
-function joinedTiles(tiles: TileStore, rects: readonly Rect[], bounds: Rect) {
-  const mask = new Uint8Array(bounds.width * bounds.height);
-  const probabilities = new Float32Array(mask.length);
-  for (const rect of rects) {
-    const stored = tiles.get(rect);
-    for (let y = 0; y < rect.height; y++) {
-      const from = y * rect.width;
-      const to = (rect.y - bounds.y + y) * bounds.width + rect.x - bounds.x;
-      mask.set(stored.mask.subarray(from, from + rect.width), to);
-      for (let x = 0; x < rect.width; x++) probabilities[to + x] = stored.probability[from + x] / 255;
+/**
+ * Fills a band of rows of `bounds` from the stored tiles that cross it (later tiles over earlier
+ * ones where they overlap; 0 where no tile is). A tile that goes on below the band is kept
+ * decoded until the band that ends it, so each tile is inflated once.
+ */
+function bandReader(tiles: TileStore, rects: readonly Rect[], bounds: Rect): ReadBand {
+  const open = new Map<Rect, StoredTile>();
+  return (y0, y1, mask, probability) => {
+    for (const rect of rects) {
+      const top = Math.max(y0, rect.y - bounds.y);
+      const bottom = Math.min(y1, rect.y - bounds.y + rect.height);
+      if (top >= bottom) continue;
+      const stored = open.get(rect) ?? tiles.get(rect);
+      if (bottom < rect.y - bounds.y + rect.height) open.set(rect, stored);
+      else open.delete(rect);
+      for (let y = top; y < bottom; y++) {
+        const from = (y - (rect.y - bounds.y)) * rect.width;
+        const to = (y - y0) * bounds.width + rect.x - bounds.x;
+        mask.set(stored.mask.subarray(from, from + rect.width), to);
+        probability.set(stored.probability.subarray(from, from + rect.width), to);
+      }
     }
-  }
-  return { mask, probabilities };
+  };
 }

@@ -5,7 +5,8 @@ import { startQueueWorkers } from './queue-worker.js';
 
 /**
  * `npx openseadragon-fewshot worker --queue redis://HOST:PORT`: this machine's share of a queued
- * batch (queue-worker.ts), until Ctrl-C or SIGTERM, which lets the jobs running finish first.
+ * batch (queue-worker.ts), until Ctrl-C or SIGTERM, which lets the jobs running finish first (but
+ * does not wait for a Redis that went away: queue-worker.ts).
  */
 
 const spec = {
@@ -47,10 +48,15 @@ export async function workerCommand(argv: readonly string[]): Promise<void> {
         onJob: (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(`worker: ${concurrency} at a time on ${args.queue}\n`);
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      workers.ready.then(
+        () => process.stdout.write(`worker: connected\n`),
+        () => undefined,
+      );
+      await stopped;
       await workers.close();
     },
     argv,

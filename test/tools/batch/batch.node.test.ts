@@ -12,7 +12,10 @@ import { createSession, type Session } from '../../../core/session/session.js';
 import { openTiff } from '../../../core/slide/tiff-source.js';
 import { createSupportSet } from '../../../core/support-set/support-set.js';
 import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
-import { runBatch, type BatchOutcome } from '../../../tools/batch/run-batch.js';
+import { readHead, runBatch, type BatchOutcome } from '../../../tools/batch/run-batch.js';
+import { slideCells } from '../../../tools/batch/slide-cells.js';
+import { headNaming } from '../../../tools/batch/slide-outputs.js';
+import { TileStore } from '../../../tools/batch/tile-store.js';
 import { slideInputs } from '../../../tools/batch/slide-inputs.js';
 import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
 import { serveFiles } from '../../http-file-server.js';
@@ -259,6 +262,20 @@ test(
     const expected = other.exportGeoJson();
     assert.ok(expected.features.length > 0);
     assertSameCells(readCells(outcome.slides[0].geojson), expected);
+    // Read in bands of 7 grid rows instead of the tile row: cells cut by 73 band seams, the same bytes.
+    const stored = path.join(out, '.batch', 'small');
+    const plan = JSON.parse(fs.readFileSync(path.join(stored, 'plan.json'), 'utf8')) as {
+      grid: InferenceGrid;
+      rects: Rect[];
+    };
+    const banded = slideCells({
+      ...plan,
+      tiles: TileStore.existing(stored),
+      slideName: 'small',
+      ...headNaming(readHead(headFile).head),
+      bandHeight: 7,
+    });
+    assert.equal(JSON.stringify(banded.collection), gunzipSync(fs.readFileSync(outcome.slides[0].geojson)).toString());
 
     const overlay = await openTiff({ kind: 'blob', blob: new Blob([fs.readFileSync(outcome.slides[0].overlay)]) });
     assert.deepEqual([overlay.levels[0].width, overlay.levels[0].height], [768, 512]);
