@@ -39,7 +39,8 @@ import {
 } from './cli.js';
 import { parseClassSelection, readLabelledDataset, type ClassSelection, type LabelledImage } from './dataset.js';
 import { dicePlot } from './dice-plot.js';
-import { normaliseImages, parseZoom, datasetStainOf, zoomImage } from './evaluation-images.js';
+import { normaliseImages, parseZoom, datasetStainOf } from './evaluation-images.js';
+import { scaleImage } from './scaled-image.js';
 import {
   adaptationKey,
   countsKey,
@@ -89,6 +90,8 @@ same command to resume; raising --draws or --instances later only does the new w
     instances: { type: 'string', value: 'N', default: '5', description: 'extractor instances (seeds)' },
     depth: { type: 'string', value: 'N', default: '25', description: 'extractor depth (MSD layers)' },
     'min-positive': { type: 'string', value: 'N', default: '200', description: 'class pixels a window needs' },
+    // 256 at 0.25 µm/px; 128 with --min-positive 50 gives 0.5 µm/px extractors the same tissue per shot.
+    window: { type: 'string', value: 'N', default: '256', description: 'support window side (stride a quarter of it)' },
     'max-epochs': { type: 'string', value: 'N', description: 'cap on extractor training epochs' },
     out: { type: 'string', value: 'PATH', description: 'results, without .json/.svg (default evaluation/<dataset>)' },
     cache: {
@@ -128,11 +131,12 @@ same command to resume; raising --draws or --instances later only does the new w
       description: "images brought to the extractors' training stain first, each by its own statistics",
     },
     test: { type: 'string', value: 'LIST', description: 'test image names, for a folder without a train/test split' },
+    train: { type: 'string', value: 'LIST', description: 'with --test: the support images (default: all others)' },
     zoom: {
       type: 'string',
       multiple: true,
       value: 'NAME[,NAME…]=F',
-      description: "images enlarged F times to the extractors' scale (e.g. 20× images for 0.25 µm/px)",
+      description: "images scaled F times to the extractors' scale (e.g. 20× images =2 for 0.25 µm/px; * all)",
     },
   },
   examples: [
@@ -154,6 +158,8 @@ const threads = integerOption('threads', args.threads, 1);
 const maxEpochs = args['max-epochs'] === undefined ? undefined : integerOption('max-epochs', args['max-epochs'], 1);
 const depth = integerOption('depth', args.depth, 1);
 const minPositive = integerOption('min-positive', args['min-positive'], 1);
+const WINDOW = integerOption('window', args.window, 4);
+if (WINDOW % 4 !== 0) usageError(`--window: a multiple of 4 (the stride is a quarter of it), got ${WINDOW}`);
 const backend = choiceOption('backend', args.backend, BACKEND_ORDER);
 const mpp = numberOption('mpp', args.mpp, 0, true);
 const tiling = choiceOption('tiling', args.tiling, TILINGS);
@@ -166,6 +172,8 @@ const zooms = (args.zoom ?? []).map((text) => {
   }
 });
 const testNames = args.test === undefined ? undefined : listOption('test', args.test, (s) => s);
+const trainNames = args.train === undefined ? undefined : listOption('train', args.train, (s) => s);
+if (trainNames && !testNames) usageError('--train needs --test (the other images are the support images)');
 /** --extractors: the bundle's manifest file, its weights beside it. */
 const bundleManifest =
   args.extractors === undefined
@@ -203,14 +211,13 @@ const variant = (bundleName ? `-${bundleName}` : '') + (stain === 'none' ? '' : 
 const out = (args.out ?? path.join('evaluation', datasetName + variant)) + (tiling === 'whole' ? '' : `-${tiling}`);
 const cache =
   args.cache ?? path.join('.cache/evaluate', `${datasetName}${bundleName ? variant : `-d${args.depth}${variant}`}`);
-const WINDOW = 256;
 const THRESHOLD = 0.5;
 const protocol: Protocol = {
   dataset: datasetName,
   targets: targets.map((t) => ({ name: t.name, ids: [...t.ids] })),
   depth,
   window: WINDOW,
-  stride: 64,
+  stride: WINDOW / 4,
   minPositive,
   threshold: THRESHOLD,
   lambda: 1e-4,
@@ -218,6 +225,7 @@ const protocol: Protocol = {
   ...(bundleManifest ? { extractors: bundleManifest } : {}),
   ...(stain === 'none' ? {} : { stain }),
   ...(testNames ? { test: testNames } : {}),
+  ...(trainNames ? { train: trainNames } : {}),
   ...(zooms.length ? { zoom: zooms } : {}),
 };
 const stateFile = path.join(cache, 'state.json');
@@ -233,16 +241,23 @@ const started = performance.now();
 const elapsed = () => clock((performance.now() - started) / 1000);
 
 const given: ExtractorBundle | undefined = bundleManifest ? await readBundleFile(bundleManifest) : undefined;
-const zoomOf = (name: string) => zooms.find((z) => z.names.includes(name))?.zoom ?? 1;
+const zoomOf = (name: string) => zooms.find((z) => z.names.includes(name) || z.names.includes('*'))?.zoom ?? 1;
 const prepared = await Promise.all(
   (testNames
-    ? readLabelledDataset(data)
+    ? readLabelledDataset(data).filter(
+        (im) => !trainNames || trainNames.includes(im.name) || testNames.includes(im.name),
+      )
     : readLabelledDataset(data, 'train').concat(readLabelledDataset(data, 'test'))
-  ).map((im) => zoomImage(im, zoomOf(im.name))),
+  ).map((im) => scaleImage(im, zoomOf(im.name))),
 );
 const isTest = (im: LabelledImage) => (testNames ? testNames.includes(im.name) : im.split === 'test');
-const unknownTest = testNames?.filter((n) => !prepared.some((im) => im.name === n)) ?? [];
-if (unknownTest.length) usageError(`--test: ${args.data} has no image ${unknownTest.join(', ')}`);
+for (const [option, names] of [
+  ['test', testNames],
+  ['train', trainNames],
+] as const) {
+  const unknown = names?.filter((n) => !prepared.some((im) => im.name === n)) ?? [];
+  if (unknown.length) usageError(`--${option}: ${args.data} has no image ${unknown.join(', ')}`);
+}
 let train = prepared.filter((im) => !isTest(im));
 let test = prepared.filter(isTest);
 if (test.length === 0)

@@ -29,7 +29,9 @@ export interface Protocol {
   readonly stain?: string;
   /** --test: the test images of a folder without a split. */
   readonly test?: readonly string[];
-  /** --zoom: images enlarged to the extractors' scale. */
+  /** --train: the support images, when not all the others. */
+  readonly train?: readonly string[];
+  /** --zoom: images scaled to the extractors' scale. */
   readonly zoom?: readonly { readonly names: readonly string[]; readonly zoom: number }[];
 }
 

@@ -5,6 +5,7 @@ import { datasetStain } from '../core/stain/dataset-stain.js';
 import { plainStainStats } from '../core/stain/stain-stats.js';
 import { existingFile, existingFolder, listOption, runCli, usageError } from './cli.js';
 import { readLabelledDataset } from './dataset.js';
+import { scaleImage } from './scaled-image.js';
 
 /**
  * Writes the stain statistics of a bundle's training images (models/FORMAT.md#stain) into its
@@ -48,7 +49,10 @@ await runCli(
     const missing = names.filter((n) => !images.some((im) => im.name === n));
     if (missing.length) usageError(`--data ${data} has no image ${missing.join(', ')}`);
     if (images.length === 0) usageError(`--data ${data} has no training images`);
-    const stats = datasetStain(images.map((im) => im.rgb));
+    // The pixels the networks saw: a bundle trained with `--downsample F` saw the tiles reduced F times.
+    const downsample = trainedDownsample(manifest);
+    const seen = await Promise.all(images.map((im) => scaleImage(im, 1 / downsample)));
+    const stats = datasetStain(seen.map((im) => im.rgb));
     if (!stats) throw new Error(`the ${images.length} images hold too little tissue to estimate a stain`);
     const { training, classes, ...head } = manifest;
     const { stain: _old, ...rest } = head;
@@ -57,7 +61,12 @@ await runCli(
       stain: roundStats(plainStainStats(stats)),
       training: {
         ...training,
-        stain: { data: path.basename(path.resolve(data)), images: images.map((im) => im.name), tool: 'stain-stats' },
+        stain: {
+          data: path.basename(path.resolve(data)),
+          images: images.map((im) => im.name),
+          ...(downsample === 1 ? {} : { downsample }),
+          tool: 'stain-stats',
+        },
       },
       classes,
     };
@@ -82,6 +91,14 @@ function splitImages(manifest: ExtractorManifest): string[] {
   for (const c of Object.values(classes ?? {}))
     for (const list of Object.values(c.split ?? {})) list.forEach((n) => names.add(n));
   return [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** The `--downsample` the bundle's classes were trained with (tools/train.ts records it), 1 when none. */
+function trainedDownsample(manifest: ExtractorManifest): number {
+  const classes = (manifest.training as { classes?: Record<string, { downsample?: number }> }).classes;
+  const factors = new Set(Object.values(classes ?? {}).map((c) => c.downsample ?? 1));
+  if (factors.size > 1) throw new Error(`the classes were trained at different scales (downsample ${[...factors]})`);
+  return [...factors][0] ?? 1;
 }
 
 /** Nine significant digits: far below what a byte of colour resolves, and a readable manifest. */

@@ -112,6 +112,8 @@ test('bad inputs are refused up front with exit 2, naming the problem', { timeou
     ],
     ['train', 'npm run train', ['--data', '.'], /--data \. has no manifest\.csv, images, labels/],
     ['train', 'npm run train', ['--data'], /option '--data <value>' argument missing/],
+    ['evaluate', 'npm run evaluate', ['--train', 'a,b'], /^evaluate: --train needs --test/],
+    ['evaluate', 'npm run evaluate', ['--window', '130'], /^evaluate: --window: a multiple of 4/],
     ['evaluate', 'npm run evaluate', ['--data', '/nonexistent'], /^evaluate: --data \/nonexistent: no such folder/],
     [
       'evaluate',

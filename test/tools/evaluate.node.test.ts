@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readLabelledDataset } from '../../tools/dataset.js';
 import type { LabelledImage } from '../../tools/dataset.js';
 import type { EvaluationState } from '../../tools/evaluation-state.js';
-import { imageSource } from '../../tools/evaluation-images.js';
+import { imageSource } from '../../tools/scaled-image.js';
 import { decodeBundle } from '../../core/msd/bundle.js';
 import { openFeatureExtractor } from '../../core/msd/feature-extractor.js';
 import { parseHead } from '../../core/adaptation/head.js';
