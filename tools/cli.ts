@@ -308,6 +308,8 @@ export interface Progress {
   log(line: string): void;
   /** All done: the bar full, its line ended. */
   finish(note?: string): void;
+  /** Stopped before the end (Ctrl-C, a failure): the bar left where it is, its line ended. */
+  stop(note: string): void;
 }
 
 const BAR = 24;
@@ -360,6 +362,18 @@ export function progressLine(options: ProgressOptions): Progress {
     lastDraw = performance.now();
   };
 
+  const end = (at: number, last: string | undefined) => {
+    if (finished) return;
+    if (last !== undefined) note = last;
+    done = at;
+    finished = true;
+    if (ticker) clearInterval(ticker);
+    if (tty) {
+      draw();
+      stream.write('\n');
+    } else stream.write(`${text(false)}\n`);
+  };
+
   return {
     update(next, extra = {}) {
       if (finished) return;
@@ -389,15 +403,10 @@ export function progressLine(options: ProgressOptions): Progress {
       }
     },
     finish(last) {
-      if (finished) return;
-      if (last !== undefined) note = last;
-      done = total;
-      finished = true;
-      if (ticker) clearInterval(ticker);
-      if (tty) {
-        draw();
-        stream.write('\n');
-      } else stream.write(`${text(false)}\n`);
+      end(total, last);
+    },
+    stop(last) {
+      end(done, last);
     },
   };
 }

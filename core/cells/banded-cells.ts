@@ -16,8 +16,9 @@ import { labelBoxes, labelComponents } from './connected-components.js';
  * translations of the whole map's (integer and half-integer coordinates; sums in the same raster
  * order; centroids from the same integer pixel offsets). Its pixels are then cleared, so the rows
  * kept for the next band hold only open components, and rows above the highest open component
- * are dropped. The cells come out in the order the whole map numbers them: by first pixel
- * (top-most, then left-most).
+ * are dropped. The cells go to `emit` in the order the whole map numbers them, by first pixel
+ * (top-most, then left-most), as soon as no open component or unread row can come before them: a
+ * writer holds only those, not the slide's cells.
  */
 
 /** Fills one band's rows: mask (non-zero = cell) and probabilities, `width` per row, zeroed on entry. */
@@ -32,12 +33,15 @@ export interface BandedCellsOptions {
   readonly read: ReadBand;
   readonly placement: MeasureOptions['placement'];
   readonly mpp?: MeasureOptions['mpp'];
+  /**
+   * The next cells, in map pixels of the whole map, labelled 1… as cellInstances over the whole
+   * map numbers them, with their measurements; awaited before the next band is read.
+   */
+  readonly emit: (cells: readonly CellContour[], measures: readonly CellMeasures[]) => void | Promise<void>;
 }
 
 export interface BandedCells {
-  /** In map pixels of the whole map, numbered 1… as cellInstances over the whole map numbers them. */
-  readonly cells: readonly CellContour[];
-  readonly measures: readonly CellMeasures[];
+  readonly count: number;
   /** The most rows held at once (band and open components): memory is this × width × 6 bytes. */
   readonly peakRows: number;
 }
@@ -48,8 +52,8 @@ interface Found {
   readonly measures: CellMeasures;
 }
 
-export function bandedCells(options: BandedCellsOptions): BandedCells {
-  const { width, height, bandHeight, read, placement, mpp } = options;
+export async function bandedCells(options: BandedCellsOptions): Promise<BandedCells> {
+  const { width, height, bandHeight, read, placement, mpp, emit } = options;
   if (!(Number.isInteger(bandHeight) && bandHeight > 0))
     throw new RangeError(`bandHeight is ${bandHeight}; it is a whole number of rows ≥ 1`);
   let mask: Uint8Array = new Uint8Array(0);
@@ -58,7 +62,8 @@ export function bandedCells(options: BandedCellsOptions): BandedCells {
   let top = 0;
   let rows = 0;
   let peakRows = 0;
-  const found: Found[] = [];
+  let found: Found[] = [];
+  let count = 0;
   for (let y0 = 0; y0 < height; y0 += bandHeight) {
     const y1 = Math.min(height, y0 + bandHeight);
     const needed = (rows + y1 - y0) * width;
@@ -71,10 +76,11 @@ export function bandedCells(options: BandedCellsOptions): BandedCells {
     peakRows = Math.max(peakRows, rows);
     const last = y1 === height;
     const view = mask.subarray(0, rows * width);
-    const { labels, count } = labelComponents(view, width, rows, 8);
-    const box = labelBoxes(labels, width, rows, count);
+    const components = labelComponents(view, width, rows, 8);
+    const { labels } = components;
+    const box = labelBoxes(labels, width, rows, components.count);
     let keepFrom = rows;
-    for (let l = 1; l <= count; l++) {
+    for (let l = 1; l <= components.count; l++) {
       if (!last && box.y1[l] === rows - 1) {
         keepFrom = Math.min(keepFrom, box.y0[l]);
         continue;
@@ -109,13 +115,20 @@ export function bandedCells(options: BandedCellsOptions): BandedCells {
     probabilities.copyWithin(0, keepFrom * width, rows * width);
     top += keepFrom;
     rows -= keepFrom;
+    // Open components and unread rows start at row `top` or below: the cells before it are final.
+    found.sort((a, b) => a.first - b.first);
+    let ready = 0;
+    while (ready < found.length && found[ready].first < top * width) ready++;
+    if (ready === 0) continue;
+    const next = found.slice(0, ready);
+    found = found.slice(ready);
+    await emit(
+      next.map(({ cell }, k) => ({ ...cell, label: count + k + 1 })),
+      next.map((f) => f.measures),
+    );
+    count += ready;
   }
-  found.sort((a, b) => a.first - b.first);
-  return {
-    cells: found.map(({ cell }, k) => ({ ...cell, label: k + 1 })),
-    measures: found.map((f) => f.measures),
-    peakRows,
-  };
+  return { count, peakRows };
 }
 
 function grown(array: Uint8Array, length: number): Uint8Array {

@@ -228,6 +228,15 @@ test('progress: one line redrawn in place on a terminal, log lines above it; pla
   assert.ok(!pipe.text.includes('\x1b') && !pipe.text.includes('\r'));
 });
 
+test('progress: stopped early, the bar stays where it was', () => {
+  const pipe = sink(false);
+  const bar = progressLine({ label: 'tiles', total: 12, stream: pipe, intervalMs: 60_000 });
+  bar.update(2);
+  bar.stop('stopped');
+  bar.update(5);
+  assert.match(pipe.text.trimEnd().split('\n').at(-1)!, /^tiles 17% 2\/12 ETA \d+:\d\d stopped$/);
+});
+
 test('evaluate-instances skips with exit 0 and a message when the data folder is absent', async () => {
   const r = await run('evaluate-instances', ['--data', path.join(os.tmpdir(), 'no-such-consep'), '--shots', '0']);
   assert.equal(r.code, 0, r.stderr);

@@ -157,7 +157,7 @@ export async function batchCommand(argv: readonly string[]): Promise<void> {
           });
         },
       }).catch((err: unknown) => {
-        bar?.progress.finish('stopped');
+        bar?.progress.stop('stopped');
         if (!(err instanceof BatchInterrupted)) throw err;
         // Not a failure: what was computed is stored. 130, as a shell reports a command ended by Ctrl-C.
         process.stderr.write(`${spec.name}: ${err.message}\n`);

@@ -1,4 +1,4 @@
-import type { CellFeatureCollection } from '../../core/cells/geojson-export.js';
+import type { CellFeature, CellFeatureCollection } from '../../core/cells/geojson-export.js';
 import type { TissueMask } from '../../core/slide/tissue-mask.js';
 
 /**
@@ -31,26 +31,40 @@ export function tissueMm2(
 }
 
 export function summaryRow(slide: string, cells: CellFeatureCollection, area: number | undefined): SummaryRow {
-  const sums = new Map<string, { sum: number; n: number }>();
-  for (const feature of cells.features) {
+  const sums = new CellSums();
+  for (const feature of cells.features) sums.add(feature);
+  return sums.row(slide, area);
+}
+
+/** What a summary row needs of a slide's cells, added one at a time (a slide's cells are written as they come). */
+export class CellSums {
+  private readonly sums = new Map<string, { sum: number; n: number }>();
+  /** Features added. */
+  count = 0;
+
+  add(feature: CellFeature): void {
+    this.count++;
     for (const [name, value] of Object.entries(feature.properties.measurements)) {
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      const s = sums.get(name) ?? { sum: 0, n: 0 };
+      const s = this.sums.get(name) ?? { sum: 0, n: 0 };
       s.sum += value;
       s.n++;
-      sums.set(name, s);
+      this.sums.set(name, s);
     }
   }
-  const means: Record<string, number> = {};
-  for (const [name, { sum, n }] of sums) means[name] = sum / n;
-  const count = cells.features.length;
-  return {
-    slide,
-    cells: count,
-    tissueMm2: area,
-    cellsPerMm2: area === undefined ? undefined : area > 0 ? count / area : 0,
-    means,
-  };
+
+  row(slide: string, area: number | undefined): SummaryRow {
+    const means: Record<string, number> = {};
+    for (const [name, { sum, n }] of this.sums) means[name] = sum / n;
+    const count = this.count;
+    return {
+      slide,
+      cells: count,
+      tissueMm2: area,
+      cellsPerMm2: area === undefined ? undefined : area > 0 ? count / area : 0,
+      means,
+    };
+  }
 }
 
 function csvField(value: string | number | undefined): string {

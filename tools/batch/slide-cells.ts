@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { bandedCells, type ReadBand } from '../../core/cells/banded-cells.js';
-import { cellsToGeoJsonReport, type CellFeatureCollection } from '../../core/cells/geojson-export.js';
+import { cellsToGeoJsonReport } from '../../core/cells/geojson-export.js';
 import { maskPlacement } from '../../core/cells/mask-placement.js';
 import { gridToLevel0, type InferenceGrid } from '../../core/inference/inference-grid.js';
 import { boundsOf } from '../../core/inference/patch-grid.js';
 import type { Rect } from '../../core/math/rect.js';
+import { CellSums } from './cohort-summary.js';
+import { writeGzipFile } from './gzip-file.js';
 import type { StoredTile, TileStore } from './tile-store.js';
 
 /**
@@ -17,7 +19,9 @@ import type { StoredTile, TileStore } from './tile-store.js';
  * of tiles at a time (core/cells/banded-cells.ts), which gives the same cells, measurements and
  * bytes as the tiles joined into one map but holds only that row and the cells still open across
  * its lower edge (~6 bytes per pixel of those rows, against 15–19 per pixel of the slide joined:
- * README.md). Feature ids are UUIDs made from the slide's name and the cell's index: a rerun
+ * README.md). The cells are written as they are final, gzipped (gzip-file.ts), so neither they
+ * nor the GeoJSON's text are held whole: the file is the bytes of JSON.stringify of the whole
+ * collection. Feature ids are UUIDs made from the slide's name and the cell's index: a rerun
  * writes the same file.
  */
 
@@ -31,10 +35,14 @@ export interface SlideCellsOptions {
   readonly color: readonly [number, number, number];
   /** Grid rows read at a time; default the tallest tile's (one row of tiles). */
   readonly bandHeight?: number;
+  /** The `.geojson.gz` to write (through a temporary name). */
+  readonly file: string;
 }
 
 export interface SlideCells {
-  readonly collection: CellFeatureCollection;
+  /** Of the features written (for the summary row). */
+  readonly sums: CellSums;
+  /** Cells and holes that rounding to 2 decimals made invalid, left out. */
   readonly droppedCells: number;
   readonly droppedHoles: number;
 }
@@ -48,30 +56,49 @@ export function nameUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export function slideCells(options: SlideCellsOptions): SlideCells {
+export async function writeSlideCells(options: SlideCellsOptions): Promise<SlideCells> {
   const { grid, tiles, rects, slideName, className, color } = options;
-  if (rects.length === 0)
-    return { collection: { type: 'FeatureCollection', features: [] }, droppedCells: 0, droppedHoles: 0 };
-  const bounds = boundsOf(rects);
-  const origin = gridToLevel0(grid, bounds);
-  const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
-  const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
-  const { cells, measures } = bandedCells({
-    width: bounds.width,
-    height: bounds.height,
-    bandHeight: options.bandHeight ?? Math.max(...rects.map((r) => r.height)),
-    read: bandReader(tiles, rects, bounds),
-    placement,
-    mpp,
+  const sums = new CellSums();
+  let droppedCells = 0;
+  let droppedHoles = 0;
+  await writeGzipFile(options.file, async (write) => {
+    await write('{"type":"FeatureCollection","features":[');
+    if (rects.length > 0) {
+      const bounds = boundsOf(rects);
+      const origin = gridToLevel0(grid, bounds);
+      const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
+      const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
+      let index = 0;
+      await bandedCells({
+        width: bounds.width,
+        height: bounds.height,
+        bandHeight: options.bandHeight ?? Math.max(...rects.map((r) => r.height)),
+        read: bandReader(tiles, rects, bounds),
+        placement,
+        mpp,
+        emit: async (cells, measures) => {
+          const report = cellsToGeoJsonReport(cells, {
+            placement,
+            classification: { name: className, color: [color[0], color[1], color[2]] },
+            mpp,
+            measures,
+            decimals: 2,
+            id: (_cell, k) => nameUuid(`${slideName}\n${index + k}`),
+          });
+          const text = report.collection.features.map((feature) => {
+            sums.add(feature);
+            return JSON.stringify(feature);
+          });
+          if (text.length > 0) await write(`${sums.count > text.length ? ',' : ''}${text.join(',')}`);
+          index += cells.length;
+          droppedCells += report.droppedCells;
+          droppedHoles += report.droppedHoles;
+        },
+      });
+    }
+    await write(']}');
   });
-  return cellsToGeoJsonReport(cells, {
-    placement,
-    classification: { name: className, color: [color[0], color[1], color[2]] },
-    mpp,
-    measures,
-    decimals: 2,
-    id: (_cell, index) => nameUuid(`${slideName}\n${index}`),
-  });
+  return { sums, droppedCells, droppedHoles };
 }
 
 /**

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import type { Head } from '../../core/adaptation/head.js';
 import { parseHexColor } from '../../core/session/hex-color.js';
-import { gzip } from '../../core/cells/gzip.js';
-import { summaryRow, type SummaryRow } from './cohort-summary.js';
+import type { SummaryRow } from './cohort-summary.js';
 import { writeOverlayTiff } from './overlay-tiff.js';
-import { slideCells } from './slide-cells.js';
+import { writeSlideCells } from './slide-cells.js';
 import type { SlidePlan } from './slide-plan.js';
 import { writeAtomic } from './tile-store.js';
 
@@ -45,8 +44,7 @@ export function finishedSlide(plan: SlidePlan): WrittenSlide | undefined {
 export async function writeSlideOutputs(plan: SlidePlan, naming: SlideNaming): Promise<WrittenSlide> {
   const { name, grid, store } = plan;
   const rects = [...plan.tiles].map((t) => t.tile);
-  const cells = slideCells({ grid, tiles: store, rects, slideName: name, ...naming });
-  writeAtomic(plan.geojson, await gzip(JSON.stringify(cells.collection)));
+  const cells = await writeSlideCells({ grid, tiles: store, rects, slideName: name, ...naming, file: plan.geojson });
   writeOverlayTiff({
     grid,
     tiles: store,
@@ -54,7 +52,7 @@ export async function writeSlideOutputs(plan: SlidePlan, naming: SlideNaming): P
     file: plan.overlay,
     description: `probability of ${naming.className} (round(255 p)) at ${grid.mpp.x} µm/px: ${name}`,
   });
-  const summary = summaryRow(name, cells.collection, plan.tissueMm2);
+  const summary = cells.sums.row(name, plan.tissueMm2);
   writeAtomic(plan.doneFile, JSON.stringify(summary));
   return { name, geojson: plan.geojson, overlay: plan.overlay, summary };
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bandedCells } from '../../../core/cells/banded-cells.js';
 import { cellInstances } from '../../../core/cells/cell-instances.js';
-import { measureCells } from '../../../core/cells/cell-measurements.js';
+import type { CellContour } from '../../../core/cells/cell-contours.js';
+import { measureCells, type CellMeasures } from '../../../core/cells/cell-measurements.js';
 import { labelBoxes, labelComponents } from '../../../core/cells/connected-components.js';
 import { maskPlacement } from '../../../core/cells/mask-placement.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
@@ -51,9 +52,13 @@ function joined(map: MapFixture) {
   return { cells: instances.cells, measures: measureCells(instances, { placement, mpp, probabilities }) };
 }
 
-function banded(map: MapFixture, bandHeight: number) {
+/** bandedCells over the map; `emittedAtRead[k]`: how many cells were out when band k was read. */
+async function banded(map: MapFixture, bandHeight: number) {
   const reads: [number, number][] = [];
-  const result = bandedCells({
+  const cells: CellContour[] = [];
+  const measures: CellMeasures[] = [];
+  const emittedAtRead: number[] = [];
+  const result = await bandedCells({
     width: map.width,
     height: map.height,
     bandHeight,
@@ -61,16 +66,23 @@ function banded(map: MapFixture, bandHeight: number) {
     mpp,
     read: (y0, y1, mask, probability) => {
       reads.push([y0, y1]);
+      emittedAtRead.push(cells.length);
       mask.set(map.mask.subarray(y0 * map.width, y1 * map.width));
       probability.set(map.probability.subarray(y0 * map.width, y1 * map.width));
     },
+    emit: async (next, nextMeasures) => {
+      await Promise.resolve();
+      cells.push(...next);
+      measures.push(...nextMeasures);
+    },
   });
-  return { ...result, reads };
+  assert.equal(result.count, cells.length);
+  return { ...result, cells, measures, reads, emittedAtRead };
 }
 
-function assertSame(map: MapFixture, bandHeight: number) {
+async function assertSame(map: MapFixture, bandHeight: number) {
   const expected = joined(map);
-  const got = banded(map, bandHeight);
+  const got = await banded(map, bandHeight);
   assert.equal(got.cells.length, expected.cells.length, `cells in bands of ${bandHeight}`);
   // Exact: the same rings, areas, perimeters, bounds and labels, and the same measurement values.
   assert.deepEqual(got.cells, expected.cells, `cells in bands of ${bandHeight}`);
@@ -84,15 +96,15 @@ function assertSame(map: MapFixture, bandHeight: number) {
   return got;
 }
 
-test('random discs, split where they touch: the same cells and measurements in bands of any height', () => {
+test('random discs, split where they touch: the same cells and measurements in bands of any height', async () => {
   const random = new SeededRandom(17);
   const map = discs(random, 149, 83, 60);
   assert.ok(joined(map).cells.length > 30, 'many cells, many crossing band seams');
   assert.ok(joined(map).cells.length > labelComponents(map.mask, 149, 83).count, 'touching discs split');
-  for (const bandHeight of [1, 2, 3, 5, 8, 16, 40, 83, 200]) assertSame(map, bandHeight);
+  for (const bandHeight of [1, 2, 3, 5, 8, 16, 40, 83, 200]) await assertSame(map, bandHeight);
 });
 
-test('a snake down the whole map, a U and an arch, a ring with a hole: the same cells across many bands', () => {
+test('a snake down the whole map, a U and an arch, a ring with a hole: the same cells across many bands', async () => {
   const random = new SeededRandom(5);
   const map = discs(random, 64, 120, 25);
   // A snake 3 px wide zig-zagging from top to bottom: open through every band.
@@ -117,25 +129,27 @@ test('a snake down the whole map, a U and an arch, a ring with a hole: the same 
     'a cell with a hole',
   );
   for (const bandHeight of [1, 4, 7, 13, 30, 120]) {
-    const got = assertSame(map, bandHeight);
+    const got = await assertSame(map, bandHeight);
     assert.ok(got.peakRows <= 120, `held ${got.peakRows} rows`);
   }
 });
 
-test('memory goes with the band and the open cells: small cells in bands of 8 hold < 8 + their height rows', () => {
+test('memory goes with the band and the open cells: bands of 8 hold < 100 of 400 rows, cells go out as done', async () => {
   const random = new SeededRandom(9);
   const map = discs(random, 200, 400, 300);
-  const got = assertSame(map, 8);
+  const got = await assertSame(map, 8);
   // Discs are at most 15 px tall; a merged clump can be taller, but the window never holds the map.
   const tallest = Math.max(...joined(map).cells.map((c) => c.bounds.height));
   assert.ok(got.peakRows < 8 + 2 * tallest + 8, `held ${got.peakRows} rows of 400`);
   assert.ok(got.peakRows < 100, `held ${got.peakRows} rows of 400`);
+  // And the cells go out as they are done: when the last band is read, nearly all are out.
+  assert.ok(got.emittedAtRead.at(-1)! > 0.9 * got.cells.length, `${got.emittedAtRead.at(-1)} of ${got.cells.length}`);
 });
 
-test('an empty map and a full one', () => {
+test('an empty map and a full one', async () => {
   const empty = { width: 10, height: 10, mask: new Uint8Array(100), probability: new Uint8Array(100) };
-  assert.deepEqual(banded(empty, 3).cells, []);
+  assert.deepEqual((await banded(empty, 3)).cells, []);
   const full = { width: 10, height: 10, mask: new Uint8Array(100).fill(1), probability: new Uint8Array(100).fill(255) };
-  assertSame(full, 3);
-  assert.throws(() => banded(full, 0), RangeError);
+  await assertSame(full, 3);
+  await assert.rejects(banded(full, 0), RangeError);
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { cellInstances } from '../../../core/cells/cell-instances.js';
 import { measureCells } from '../../../core/cells/cell-measurements.js';
 import { labelBoxes, labelComponents } from '../../../core/cells/connected-components.js';
@@ -13,7 +14,7 @@ import { boundsOf } from '../../../core/inference/patch-grid.js';
 import type { Rect } from '../../../core/math/rect.js';
 import { SeededRandom } from '../../../core/math/seeded-random.js';
 import { cohortCsv, summaryRow } from '../../../tools/batch/cohort-summary.js';
-import { nameUuid, slideCells } from '../../../tools/batch/slide-cells.js';
+import { nameUuid, writeSlideCells } from '../../../tools/batch/slide-cells.js';
 import { TileStore } from '../../../tools/batch/tile-store.js';
 
 // The batch's cells read one row of tiles at a time against the tiles joined into one map (what
@@ -106,7 +107,7 @@ function joinedCells(store: TileStore, rects: readonly Rect[]) {
   return { report, mask, bounds };
 }
 
-test('cells read a tile row at a time, or in bands of 1–13 rows: the joined map’s GeoJSON bytes and CSV row', () => {
+test('cells read a tile row at a time, or in bands of 1–13 rows: the joined map’s GeoJSON bytes and CSV row', async () => {
   const rects = tileRects();
   const bounds = boundsOf(rects);
   const store = storeOf('tiles', rects, probabilityMap(bounds), bounds);
@@ -123,17 +124,41 @@ test('cells read a tile row at a time, or in bands of 1–13 rows: the joined ma
   );
   const row = cohortCsv([summaryRow('synthetic', reference.report.collection, 0.01)]);
   for (const bandHeight of [undefined, 1, 5, 13, 32, 1000]) {
-    const got = slideCells({ grid, tiles: store, rects, ...naming, ...(bandHeight ? { bandHeight } : {}) });
-    assert.equal(JSON.stringify(got.collection), expected, `bands of ${bandHeight ?? 'a tile row'}`);
+    const file = path.join(tmp, `bands-${bandHeight}.geojson.gz`);
+    const got = await writeSlideCells({
+      grid,
+      tiles: store,
+      rects,
+      ...naming,
+      file,
+      ...(bandHeight ? { bandHeight } : {}),
+    });
+    assert.equal(gunzipSync(fs.readFileSync(file)).toString(), expected, `bands of ${bandHeight ?? 'a tile row'}`);
     assert.deepEqual(
       [got.droppedCells, got.droppedHoles],
       [reference.report.droppedCells, reference.report.droppedHoles],
     );
-    assert.equal(cohortCsv([summaryRow('synthetic', got.collection, 0.01)]), row);
+    assert.equal(cohortCsv([got.sums.row('synthetic', 0.01)]), row);
   }
 });
 
-test('each tile is read from the store once, whatever the band height', () => {
+test('no tiles: an empty collection', async () => {
+  const file = path.join(tmp, 'empty.geojson.gz');
+  const got = await writeSlideCells({
+    grid,
+    tiles: TileStore.open(path.join(tmp, 'none'), {}),
+    rects: [],
+    ...naming,
+    file,
+  });
+  assert.equal(
+    gunzipSync(fs.readFileSync(file)).toString(),
+    JSON.stringify({ type: 'FeatureCollection', features: [] }),
+  );
+  assert.equal(got.sums.count, 0);
+});
+
+test('each tile is read from the store once, whatever the band height', async () => {
   const rects = tileRects();
   const bounds = boundsOf(rects);
   const store = storeOf('once', rects, probabilityMap(bounds), bounds);
@@ -141,7 +166,14 @@ test('each tile is read from the store once, whatever the band height', () => {
   const counting = Object.assign(Object.create(store) as TileStore, {
     get: (rect: Rect) => (reads.push(rect), store.get(rect)),
   });
-  slideCells({ grid, tiles: counting, rects, ...naming, bandHeight: 5 });
+  await writeSlideCells({
+    grid,
+    tiles: counting,
+    rects,
+    ...naming,
+    bandHeight: 5,
+    file: path.join(tmp, 'once.geojson.gz'),
+  });
   assert.equal(reads.length, rects.length);
   assert.deepEqual(new Set(reads), new Set(rects));
 });
