@@ -17,7 +17,7 @@ import { overlapFraction, type SquareWindow } from './window-sums.js';
  * nor those overlapping a better-ranked window as much.
  *
  * Why unbounded and greedy, measured on CoNSeP epithelium (the selection simulation's rounds,
- * the same four first windows as evaluation/consep-selection.json, Dice on the test images):
+ * four first windows of an earlier record, Dice on the test images):
  * d / (d + s), which saturates at 1, ranked by uncertainty in effect — it put 7 of 10 windows in
  * 3 training images of one tissue, and Dice at K = 5 was 44.0 % against random's 57.4 % at
  * K = 10; d / s alone spread them over the images but walked the simulated user past 30–180
@@ -27,7 +27,11 @@ import { overlapFraction, type SquareWindow } from './window-sums.js';
  * fell back to d / (d + s)'s picks in the draw that fails (one first window in a gland-rich
  * image: the head is sure there is no class in the tumour epithelium it has not seen, so no
  * uncertainty term finds it); γ = 0 (d alone) finds it, but is worse at K = 5 over the four
- * draws (41.0 %) and skips 73–101 proposals per draw.
+ * draws (41.0 %) and skips 73–101 proposals per draw. A penalty per window already in the same
+ * image (score · ½ⁿ, n placed or ranked above there) takes the failing draw (first window in
+ * train_3) out of the gland-rich images at K = 6 (Dice 50 % from 38 %), but costs the others
+ * their early picks of the tumour epithelium:
+ * K = 5 at 49.5 % against 54.7 % (the same 4 draws, Dice on every 2nd test pixel), so not kept.
  */
 export interface RankCandidate {
   readonly window: SquareWindow;
