@@ -1,18 +1,19 @@
 import { expect } from 'chai';
 import { sendMouse } from '@web/test-runner-commands';
+import { parseClassHeads } from '../../../core/adaptation/class-heads.js';
 import { parseSupportSet } from '../../../core/support-set/support-set-file.js';
 import { apply, imageToElement } from '../../../plugin/layers/view-transform.js';
 import { useSamplePanel } from './sample-panel.js';
+import { whenDom as when } from './dom-change.js';
 
 // Several classes in the panel as a user makes them, through real mouse events: Add class, the
-// brush of each class painted in a patch, and the support set saved with both classes; on a real
-// viewer, worker and extractors over the sample slide. (Adapting them, session.adaptClasses, is
-// tested in Node: test/core/session/class-adapt.node.test.ts.)
+// brush of each class painted in a patch, Adapt (one head per class), the class heads and the
+// support set saved with both classes; on a real viewer, worker and extractors over the sample slide.
 
 describe('<fewshot-segmenter> several classes', () => {
   const fixture = useSamplePanel(480, 360, { className: 'Tumor', color: '#ff0000' });
 
-  it('adds a class, renames it, paints each class with its brush, saves both, removes one', async () => {
+  it('adds a class, paints each with its brush, adapts one head per class, saves both, removes one', async () => {
     const h = fixture.handle!;
     const viewer = h.viewer;
     const root = fixture.panel!.shadowRoot!;
@@ -35,12 +36,14 @@ describe('<fewshot-segmenter> several classes', () => {
       return [Math.round(box.left + ex), Math.round(box.top + ey)];
     };
     const drag = async (points: [number, number][]) => {
+      viewer.element.scrollIntoView({ block: 'center' });
       await sendMouse({ type: 'move', position: page(...points[0]) });
       await sendMouse({ type: 'down' });
       for (const p of points.slice(1)) await sendMouse({ type: 'move', position: page(...p) });
       await sendMouse({ type: 'up' });
     };
     const clickOn = async (element: Element) => {
+      element.scrollIntoView({ block: 'center' });
       const r = element.getBoundingClientRect();
       await sendMouse({
         type: 'click',
@@ -79,6 +82,15 @@ describe('<fewshot-segmenter> several classes', () => {
     expect(mask[40 * 256 + 130], 'the first stroke painted class 2').to.equal(2);
     expect(mask[200 * 256 + 130], 'the second stroke painted class 1').to.equal(1);
 
+    await clickOn(button('#adapt'));
+    await when(root, () => /Adapted 2 classes|Adapt failed/.test(root.textContent ?? ''));
+    expect(root.textContent).to.match(/Adapted 2 classes in [\d.]+ s \(class pixels: Tumor \d+, Stroma \d+\)/);
+    await when(root, () => root.querySelector('#save-class-heads') !== null);
+    const heads = parseClassHeads(JSON.stringify(h.session.saveClassHeads()));
+    expect(heads.map((c) => [c.name, c.color, c.head.metadata.classLabel])).to.deep.equal([
+      ['Tumor', '#ff0000', 1],
+      ['Stroma', h.support.classes[1].color, 2],
+    ]);
     const saved = parseSupportSet(h.exportSupportSet());
     expect(saved.classes!.map((c) => c.name)).to.deep.equal(['Tumor', 'Stroma']);
     expect(saved.patches[0].mask[40 * 256 + 130]).to.equal(2);
