@@ -1,4 +1,6 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
+import { serializeClassHeads, type ClassHead, type ClassHeadsJson } from '../adaptation/class-heads.js';
+import { adaptClasses, type ClassAdaptAnswer } from './class-adapt.js';
 import {
   checkHeadExtractors,
   parseHead,
@@ -275,6 +277,17 @@ export interface Session extends TypedEventTarget<SessionEvents> {
    * the support set cannot be adapted on.
    */
   adapt(options?: { readonly signal?: AbortSignal }): Promise<AdaptOutcome>;
+  /**
+   * With several classes in the support set (core/support-set/support-classes.ts): one head per
+   * class, one-vs-rest, fitted side by side in the workers (class-adapt.ts), kept as `classHeads`
+   * (saveClassHeads). They do not predict: the workers take one head (adapt, loadHead); `adapt`
+   * refuses a support set of several classes and says so.
+   */
+  adaptClasses(options?: { readonly signal?: AbortSignal }): Promise<ClassAdaptAnswer>;
+  /** The heads the last adaptClasses fitted, in class order; undefined before. */
+  readonly classHeads: readonly ClassHead[] | undefined;
+  /** The class heads as the class-heads file (core/adaptation/class-heads.ts). */
+  saveClassHeads(): ClassHeadsJson;
   /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run; its tiles join the results. */
   predictRegion(region: Rect | 'slide' | 'tissue', options?: { readonly signal?: AbortSignal }): Promise<RegionRun>;
   /**
@@ -376,6 +389,10 @@ export interface PatchProposal extends RankedWindow {
   readonly level0: Rect;
 }
 
+/** Why adapt() refuses a support set of several classes. */
+export const SEVERAL_CLASSES_MESSAGE =
+  'the support set has several classes: adaptClasses fits a head per class; the live overlay predicts one class';
+
 export function createSession(options: SessionOptions): Session {
   const { compute, slide, grid, extractors, support } = options;
   const className = options.className ?? 'New class';
@@ -385,6 +402,7 @@ export function createSession(options: SessionOptions): Session {
   let head: Head | undefined;
   let headKey: string | undefined;
   let lastAdapt: AdaptOutcome | undefined;
+  let classHeads: readonly ClassHead[] | undefined;
   let state: SessionState = 'idle';
   let threshold = 0.5;
   /** The ensemble follow-up running, if any. */
@@ -811,6 +829,7 @@ export function createSession(options: SessionOptions): Session {
       const set = support.state();
       const problem = supportProblem(set);
       if (problem) throw new Error(problem);
+      if (support.classes.length > 1) throw new Error(SEVERAL_CLASSES_MESSAGE);
       const patches = gridPatches(set, grid);
       cancelEnsemble();
       state = 'adapting';
@@ -946,6 +965,46 @@ export function createSession(options: SessionOptions): Session {
       await install(next, uncertaintyOn ? ensemble?.members : undefined);
       changed();
       return next;
+    },
+
+    async adaptClasses(adaptOptions: { readonly signal?: AbortSignal } = {}) {
+      if (state === 'adapting') throw new Error('an adaptation is already running');
+      const set = support.state();
+      const problem = supportProblem(set);
+      if (problem) throw new Error(problem);
+      const patches = gridPatches(set, grid);
+      state = 'adapting';
+      changed();
+      try {
+        const answer = await adaptClasses(
+          compute,
+          {
+            slide,
+            grid,
+            patches,
+            classes: support.classes,
+            metadata: { shots: patches.length, slide: slide.info.name },
+          },
+          {
+            signal: adaptOptions.signal,
+            onProgress: (_, progress) => events.emit('progress', { task: 'adapt', ...progress }),
+          },
+        );
+        classHeads = answer.classes;
+        return answer;
+      } finally {
+        state = 'idle';
+        changed();
+      }
+    },
+
+    get classHeads() {
+      return classHeads;
+    },
+
+    saveClassHeads() {
+      if (!classHeads) throw new Error('there are no class heads yet: adaptClasses first');
+      return serializeClassHeads(classHeads);
     },
 
     saveHead() {

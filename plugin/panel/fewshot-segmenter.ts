@@ -46,6 +46,9 @@ type PanelListener<K extends keyof FewShotSegmenterEvents> = (
   event: CustomEvent<FewShotSegmenterEvents[K]>,
 ) => void;
 
+/** Colours of added classes, in turn: distinct from each other and from the default green. */
+const CLASS_COLOURS = ['#e6194b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#ffe119'];
+
 const TOOLS: readonly { tool: SupportTool; label: string; key: string }[] = [
   { tool: 'navigate', label: 'Navigate', key: 'N' },
   { tool: 'place', label: 'Place patch', key: 'P' },
@@ -607,12 +610,74 @@ export class FewShotSegmenter extends LitElement {
     return canvas;
   }
 
+  /**
+   * The classes of the support set (core/support-set/support-classes.ts): with one, only *Add
+   * class* (the panel as before); with several, each a radio choosing the brush's class, its name
+   * and colour, and a remove button.
+   */
+  private renderClasses(h: FewShot) {
+    const support = h.support;
+    const classes = support.classes;
+    const add = () => {
+      // The first class is what the panel showed until now: the session's name and colour.
+      if (classes.length === 1) support.updateClass(1, { name: h.session.className, color: h.session.color });
+      const names = new Set(support.classes.map((c) => c.name));
+      let k = support.classes.length + 1;
+      while (names.has(`Class ${k}`)) k++;
+      const label = support.addClass({ name: `Class ${k}`, color: CLASS_COLOURS[(k - 2) % CLASS_COLOURS.length] });
+      h.tools.setActiveClass(label);
+    };
+    const edit = (label: number, change: { name?: string; color?: string }) => {
+      try {
+        support.updateClass(label, change);
+      } catch (err) {
+        this.say((err as Error).message, true);
+        this.requestUpdate();
+      }
+    };
+    const hex = (c: string) => (/^#[0-9a-f]{6}$/i.test(c) ? c : '#000000');
+    return html`<div class="row" id="classes" role="radiogroup" aria-label="classes">
+      ${
+        classes.length > 1
+          ? classes.map(
+              (c, i) =>
+                html`<span class="class" data-label=${i + 1}
+                  ><input
+                    type="radio"
+                    name="active-class"
+                    title="paint ${c.name}"
+                    .checked=${h.tools.activeClass === i + 1}
+                    @change=${() => h.tools.setActiveClass(i + 1)}
+                  /><input
+                    class="class-name"
+                    size="10"
+                    aria-label="class ${i + 1} name"
+                    .value=${c.name}
+                    @change=${(e: Event) => edit(i + 1, { name: (e.target as HTMLInputElement).value })}
+                  /><input
+                    type="color"
+                    class="class-color"
+                    aria-label="class ${i + 1} colour"
+                    .value=${hex(c.color)}
+                    @change=${(e: Event) => edit(i + 1, { color: (e.target as HTMLInputElement).value })}
+                  /><button class="remove-class" title="remove ${c.name}" @click=${() => support.removeClass(i + 1)}>
+                    ×
+                  </button></span
+                >`,
+            )
+          : nothing
+      }
+      <button id="add-class" title="a new class to paint and adapt alongside" @click=${add}>Add class</button>
+    </div>`;
+  }
+
   private async adapt(): Promise<void> {
     const handle = this.handle;
     if (!handle || handle.state === 'adapting') return;
     this.adaptController = new AbortController();
     this.adaptProgress = 'reading the support patches';
     this.say('Adapting…');
+    if (handle.support.classes.length > 1) return this.adaptClasses(handle, this.adaptController.signal);
     try {
       // Live prediction was turned on as the handle's 'adapted' came (listen()).
       const outcome = await handle.adapt({ signal: this.adaptController.signal });
@@ -620,6 +685,27 @@ export class FewShotSegmenter extends LitElement {
       this.say(
         `Adapted in ${seconds(outcome.seconds)} s (${r.support.patches} patches, ${r.support.positive} class pixels; ` +
           `${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps).`,
+      );
+    } catch (err) {
+      const e = err as Error;
+      const aborted = e.name === 'AbortError';
+      this.say(aborted ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, !aborted);
+      if (!aborted) this.emit('error', { error: err, task: 'adapt' });
+    } finally {
+      this.adaptController = undefined;
+      this.adaptProgress = undefined;
+    }
+  }
+
+  /** Several classes: one head per class (session.adaptClasses), offered as *Class heads* to save. */
+  private async adaptClasses(handle: FewShot, signal: AbortSignal): Promise<void> {
+    try {
+      const started = performance.now();
+      const answer = await handle.session.adaptClasses({ signal });
+      const pixels = answer.reports.map((r, k) => `${answer.classes[k].name} ${r.support.positive}`).join(', ');
+      this.say(
+        `Adapted ${answer.classes.length} classes in ${seconds((performance.now() - started) / 1000)} s ` +
+          `(class pixels: ${pixels}); save them with Class heads. The live overlay predicts one class.`,
       );
     } catch (err) {
       const e = err as Error;
@@ -815,6 +901,7 @@ export class FewShotSegmenter extends LitElement {
           Redo
         </button>
       </div>
+      ${this.renderClasses(h)}
       <div class="patches" role="listbox" aria-label="support patches">
         ${h.support.patches.map(
           (p, i) =>
@@ -1125,6 +1212,20 @@ export class FewShotSegmenter extends LitElement {
         >
           Head JSON
         </button>
+        ${
+          h.session.classHeads
+            ? html`<button
+                id="save-class-heads"
+                @click=${() =>
+                  this.download(
+                    'class-heads.json',
+                    new Blob([JSON.stringify(h.session.saveClassHeads())], { type: 'application/json' }),
+                  )}
+              >
+                Class heads
+              </button>`
+            : nothing
+        }
         <label
           ><button
             @click=${(e: Event) => ((e.currentTarget as HTMLElement).nextElementSibling as HTMLInputElement).click()}

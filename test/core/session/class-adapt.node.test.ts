@@ -143,3 +143,30 @@ test('a class whose fit fails stops the others: adaptClasses rejects', async () 
   // Class 1 has no positive pixel: its fit is refused.
   await assert.rejects(adaptClasses(pool, { slide, grid, patches, classes: [tumour, immune] }));
 });
+
+test('the session adapts several classes with adaptClasses and saves them; adapt refuses them', async () => {
+  const { support, session } = await opened;
+  support.replacePatches(
+    [
+      { id: 'a', x: 40, y: 30, scale: 1, mask: labels(40, 30, 2) },
+      { id: 'b', x: 600, y: 200, scale: 1, mask: labels(600, 200, 2) },
+    ],
+    { classes: [tumour, immune] },
+  );
+  await assert.rejects(session.adapt(), /several classes: adaptClasses fits a head per class/);
+  const states: string[] = [];
+  const onChange = () => states.push(session.state);
+  session.addEventListener('change', onChange);
+  const answer = await session.adaptClasses();
+  session.removeEventListener('change', onChange);
+  assert.deepEqual([states[0], states.at(-1)], ['adapting', 'idle']);
+  assert.equal(session.classHeads, answer.classes);
+  const file = parseClassHeads(JSON.stringify(session.saveClassHeads()), extractors);
+  assert.deepEqual(
+    file.map((c) => [c.name, c.color, c.head.metadata.shots]),
+    [
+      ['Tumour', '#ff0000', 2],
+      ['Immune', '#0000ff', 2],
+    ],
+  );
+});
