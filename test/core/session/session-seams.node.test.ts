@@ -2,25 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseCellsCsv } from '../../../core/cells/cell-csv.js';
 import { cellInstances } from '../../../core/cells/cell-instances.js';
-import { encodeBundle } from '../../../core/msd/bundle.js';
-import { createSession, type Session, type TileCell } from '../../../core/session/session.js';
-import { createSupportSet } from '../../../core/support-set/support-set.js';
-import { WorkerPool } from '../../../plugin/pool/worker-pool.js';
-import { encodeTiff } from '../../../tools/sample/tiff.js';
-import { createInThreadWorker } from '../../../worker/in-thread-worker.js';
+import type { Session, TileCell } from '../../../core/session/session.js';
+import type { WorkerPool } from '../../../plugin/pool/worker-pool.js';
 import { randomWeights } from '../msd/msd-test-cases.js';
+import { openSmallSlideSession } from './small-slide-session.js';
 
 // Two output tiles side by side, with touching nuclei across their seam: once both are results,
 // every cell is drawn whole by one tile — the first tile's cells traced again in the worker when
 // the second arrives — and exports count each once. The real pool (one in-thread worker) over a
 // generated 256×128 slide at the extractors' 0.25 µm/px (grid pixel = level-0 pixel).
-const encoded = encodeBundle({ classes: [{ name: 'c0', weights: randomWeights(3, 3, 5) }], mpp: 0.25, metadata: {} });
 const W = 256;
 const H = 128;
 const T = 128;
 const rgb = new Uint8Array(W * H * 3);
 for (let i = 0; i < W * H; i++) rgb.set([120 + (i % 60), 80 + (i % 40), 160 + (i % 50)], 3 * i);
-const tiff = encodeTiff([{ options: { width: W, height: H, samplesPerPixel: 3 }, pixels: rgb }]);
 
 const DISCS = [
   { x: 118, y: 50, r: 11 },
@@ -38,17 +33,8 @@ let pool: WorkerPool;
 let session: Session;
 
 before(async () => {
-  pool = await WorkerPool.create({ workers: 1, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
-  const loaded = await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
-  const slide = await pool.openSlide({
-    kind: 'blob',
-    blob: new Blob([tiff as Uint8Array<ArrayBuffer>]),
-    name: 's.tif',
-  });
-  const grid = pool.inferenceGrid(slide, { slideMpp: 0.25 });
-  assert.equal(grid.scaleX, 1);
-  const support = createSupportSet({ slide: { name: 's.tif', width: W, height: H }, extractorMpp: 0.25, scale: 1 });
-  session = createSession({ compute: pool, slide, grid, extractors: loaded.extractors, support, className: 'N' });
+  const small = { width: W, height: H, pixels: rgb, weights: [randomWeights(3, 3, 5)], mpp: 0.25, workers: 1 };
+  ({ pool, session } = await openSmallSlideSession('s.tif', { className: 'N' }, small));
 });
 
 after(() => pool?.close());

@@ -34,23 +34,42 @@ export interface SmallSlideSession {
   readonly session: Session;
 }
 
+/**
+ * Another slide than the default one: its size and RGB (row-major), the extractors' weights and
+ * µm/px (the slide's too: the grid is level 0), the pool's worker count.
+ */
+export interface SmallSlide {
+  readonly width: number;
+  readonly height: number;
+  readonly pixels: Uint8Array;
+  readonly weights: readonly ReturnType<typeof randomWeights>[];
+  readonly mpp: number;
+  readonly workers: number;
+}
+
 /** The pool with the extractors, the slide open as `name`, an empty support set, and a session over them. */
 export async function openSmallSlideSession(
   name: string,
   options: Omit<SessionOptions, 'compute' | 'slide' | 'grid' | 'extractors' | 'support'> = {},
+  small: SmallSlide = { width: WIDTH, height: HEIGHT, pixels, weights, mpp: 0.5, workers: 2 },
 ): Promise<SmallSlideSession> {
+  const { width, height, mpp } = small;
   const encoded = encodeBundle({
-    classes: weights.map((w, i) => ({ name: `c${i}`, weights: w })),
-    mpp: 0.5,
+    classes: small.weights.map((w, i) => ({ name: `c${i}`, weights: w })),
+    mpp,
     metadata: {},
   });
-  const tiff = encodeTiff([{ options: { width: WIDTH, height: HEIGHT, samplesPerPixel: 3 }, pixels }]);
-  const pool = await WorkerPool.create({ workers: 2, createWorker: () => createInThreadWorker(), backends: ['cpu'] });
-  await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
+  const tiff = encodeTiff([{ options: { width, height, samplesPerPixel: 3 }, pixels: small.pixels }]);
+  const pool = await WorkerPool.create({
+    workers: small.workers,
+    createWorker: () => createInThreadWorker(),
+    backends: ['cpu'],
+  });
+  const loaded = await pool.setExtractors({ kind: 'decoded', manifest: encoded.manifest, weights: encoded.weights });
   const slide = await pool.openSlide({ kind: 'blob', blob: new Blob([tiff as Uint8Array<ArrayBuffer>]), name });
-  const grid = pool.inferenceGrid(slide);
-  assert.deepEqual([grid.level, grid.width, grid.height], [0, WIDTH, HEIGHT]);
-  const support = createSupportSet({ slide: { name, width: WIDTH, height: HEIGHT }, extractorMpp: 0.5, scale: 1 });
-  const session = createSession({ compute: pool, slide, grid, extractors, support, ...options });
+  const grid = pool.inferenceGrid(slide, { slideMpp: mpp });
+  assert.deepEqual([grid.level, grid.width, grid.height], [0, width, height]);
+  const support = createSupportSet({ slide: { name, width, height }, extractorMpp: mpp, scale: 1 });
+  const session = createSession({ compute: pool, slide, grid, extractors: loaded.extractors, support, ...options });
   return { pool, slide, grid, support, session };
 }
