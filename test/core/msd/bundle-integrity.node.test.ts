@@ -182,19 +182,25 @@ describe('bundle integrity: checksum and probe', () => {
     await refused(readBundle(longName, weights), 'bad-field', /3000000 characters/);
   });
 
-  test('models/default carries its checksum and probe, and they match its weights file', async () => {
-    const dir = new URL('../../../models/default/', import.meta.url);
-    const manifest = JSON.parse(await readFile(new URL('extractors.json', dir), 'utf8')) as ExtractorManifest;
-    const bytes = await readFile(new URL(manifest.weightsFile, dir));
-    assert.equal(manifest.weightsSha256, createHash('sha256').update(bytes).digest('hex'));
-    const weights = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const bundle = await readBundle(manifest, weights);
-    assert.equal(bundle.warnings, undefined);
-    assert.deepEqual(
-      Object.keys(manifest.probe!.means),
-      bundle.classes.map((c) => c.name),
-    );
-    // decodeBundle checks the probe too (synchronously), only not the checksum.
-    assert.doesNotThrow(() => decodeBundle(manifest, weights));
-  });
+  for (const [name, mpp] of [
+    ['default', 0.25],
+    ['consep-0.5um', 0.5],
+  ] as const)
+    test(`models/${name} has checksum and probe matching its weights, at ${mpp} µm/px`, async () => {
+      const dir = new URL(`../../../models/${name}/`, import.meta.url);
+      const manifest = JSON.parse(await readFile(new URL('extractors.json', dir), 'utf8')) as ExtractorManifest;
+      const bytes = await readFile(new URL(manifest.weightsFile, dir));
+      assert.equal(manifest.weightsSha256, createHash('sha256').update(bytes).digest('hex'));
+      const weights = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const bundle = await readBundle(manifest, weights);
+      assert.equal(bundle.warnings, undefined);
+      assert.deepEqual(
+        Object.keys(manifest.probe!.means),
+        bundle.classes.map((c) => c.name),
+      );
+      // decodeBundle checks the probe too (synchronously), only not the checksum.
+      assert.doesNotThrow(() => decodeBundle(manifest, weights));
+      assert.equal(bundle.mpp, mpp);
+      assert.ok(bundle.stain, 'the stain statistics that --stain maps a slide to');
+    });
 });
