@@ -134,7 +134,7 @@ test('a snake down the whole map, a U and an arch, a ring with a hole: the same 
   }
 });
 
-test('memory goes with the band and the open cells: bands of 8 hold < 100 of 400 rows, cells go out as done', async () => {
+test('memory goes with band and open cells: bands of 8 hold < 100 of 400 rows; cells out when done', async () => {
   const random = new SeededRandom(9);
   const map = discs(random, 200, 400, 300);
   const got = await assertSame(map, 8);

@@ -107,7 +107,7 @@ function joinedCells(store: TileStore, rects: readonly Rect[]) {
   return { report, mask, bounds };
 }
 
-test('cells read a tile row at a time, or in bands of 1–13 rows: the joined map’s GeoJSON bytes and CSV row', async () => {
+test('cells by tile rows or in bands of 1–13 rows: the joined map’s GeoJSON bytes and CSV row', async () => {
   const rects = tileRects();
   const bounds = boundsOf(rects);
   const store = storeOf('tiles', rects, probabilityMap(bounds), bounds);
