@@ -687,10 +687,7 @@ export class FewShotSegmenter extends LitElement {
           `${r.logistic.iterations} Newton + ${r.bfgs?.iterations ?? 0} BFGS steps).`,
       );
     } catch (err) {
-      const e = err as Error;
-      const aborted = e.name === 'AbortError';
-      this.say(aborted ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, !aborted);
-      if (!aborted) this.emit('error', { error: err, task: 'adapt' });
+      this.adaptFailed(err);
     } finally {
       this.adaptController = undefined;
       this.adaptProgress = undefined;
@@ -708,14 +705,19 @@ export class FewShotSegmenter extends LitElement {
           `(class pixels: ${pixels}); save them with Class heads. The live overlay predicts one class.`,
       );
     } catch (err) {
-      const e = err as Error;
-      const aborted = e.name === 'AbortError';
-      this.say(aborted ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, !aborted);
-      if (!aborted) this.emit('error', { error: err, task: 'adapt' });
+      this.adaptFailed(err);
     } finally {
       this.adaptController = undefined;
       this.adaptProgress = undefined;
     }
+  }
+
+  /** An adapt that threw: cancelled is said plainly, anything else is said and emitted as an error. */
+  private adaptFailed(err: unknown): void {
+    const e = err as Error;
+    const aborted = e.name === 'AbortError';
+    this.say(aborted ? 'Adapting was cancelled.' : `Adapt failed: ${e.message}`, !aborted);
+    if (!aborted) this.emit('error', { error: err, task: 'adapt' });
   }
 
   private async runRegion(region: 'slide' | 'tissue'): Promise<void> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { progressLine, usageLine, type ProgressStream } from '../../tools/cli.js';
+import { runTool, type ToolRun as Run } from './run-tool.js';
 
 // The command lines as a user runs them: the real tools in a child process
 // (`node --import tsx tools/<tool>.ts …`), their exit codes and what they print.
@@ -29,26 +29,7 @@ const TOOLS = [
   ['evaluate-instances', 'npm run evaluate-instances'],
 ] as const;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(tool: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `tools/${tool}.ts`, ...args], {
-      env: { ...process.env, DEBUG: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runTool;
 
 /** Runs the jobs two at a time: the machine's cores are shared. */
 async function inPairs<T, R>(items: readonly T[], job: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
+import { runTool } from './run-tool.js';
 
 /** A labelled dataset folder of `count` 32×32 tiles: a dark square nucleus (class 2) on pale background. */
 function dataset(dir: string, count: number): void {
@@ -38,17 +38,7 @@ test(
       const args = ['--data', path.join(dir, 'data'), '--class', 'nucleus=2', '--depth', '2', '--max-epochs', '1'];
       const sizes = ['--crop', '8', '--batch', '2', '--crops-per-epoch', '2', '--threads', '1', '--downsample', '2'];
       const rest = ['--mpp', '0.25', '--out', out, '--checkpoints', path.join(dir, 'checkpoints')];
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'tools/train.ts', ...args, ...sizes, ...rest], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const r = await runTool('train', [...args, ...sizes, ...rest]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /reduced 2× to 16×16 \(0\.5 µm\/px\)/);
       const manifest = JSON.parse(fs.readFileSync(path.join(out, 'extractors.json'), 'utf8')) as {
