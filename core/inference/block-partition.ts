@@ -118,8 +118,9 @@ function bestStrips(tiles: readonly Rect[], limits: PartitionLimits, withSeed: b
     }
     const loads = new Float64Array(otherLoads.length + 1);
     const reads: number[] = [];
+    const workers = withSeed ? otherLoads.length + 1 : otherLoads.length;
     // Up to 2 strips more than workers: more only pay more margins (and the main thread's time).
-    for (let parts = 1; parts <= Math.min(n, otherLoads.length + 3); parts++) {
+    for (let parts = 1; parts <= Math.min(n, workers + 2); parts++) {
       forEachCut(n, parts - 1, (cuts) => {
         reads.length = 0;
         let total = 0,
@@ -142,7 +143,6 @@ function bestStrips(tiles: readonly Rect[], limits: PartitionLimits, withSeed: b
         }
         if (!ok) return;
         // List scheduling, largest first: this worker starts with the seed's strip.
-        const workers = withSeed ? otherLoads.length + 1 : otherLoads.length;
         if (withSeed) loads[0] = seedRead;
         for (let w = 0; w < otherLoads.length; w++) loads[w + (withSeed ? 1 : 0)] = otherLoads[w];
         reads.sort((p, q) => q - p);

@@ -125,3 +125,67 @@ test('random queues: the seed and distinct candidates, within the read limit unl
     }
   }
 });
+
+/**
+ * The reference: the best cut of `tiles` into strips of whole columns or rows by brute force (every
+ * set of cut lines, at most workers + 2 strips as the rule allows), each strip the read of its
+ * tiles' bounding rectangle, list-scheduled largest first over `loads` (with `seed`: its strip on
+ * a worker of load 0 first). Returns the soonest finish, Infinity when no cut keeps each strip of
+ * several tiles within the read limit.
+ */
+function bestCutFinish(tiles: Rect[], loads: number[], maxRead: number, seed?: Rect): number {
+  let best = Infinity;
+  for (const vertical of [true, false]) {
+    const along = (t: Rect) => (vertical ? t.x : t.y);
+    const lines = [...new Set(tiles.map(along))].sort((a, b) => a - b);
+    for (let mask = 0; mask < 2 ** (lines.length - 1); mask++) {
+      // Bit i set: a strip starts at line i + 1.
+      const starts = [lines[0], ...lines.slice(1).filter((_, i) => mask & (1 << i))];
+      if (starts.length > loads.length + (seed ? 1 : 0) + 2) continue;
+      const strips = starts.map((s, k) => tiles.filter((t) => along(t) >= s && along(t) < (starts[k + 1] ?? Infinity)));
+      const read = (s: Rect[]) => blockReadPixels(boundsOf(s), M);
+      if (strips.some((s) => s.length > 1 && blockReadPixels(boundsOf(s), M) > maxRead)) continue;
+      const own = seed ? strips.find((s) => s.includes(seed))! : undefined;
+      const free = seed ? [read(own!), ...loads] : [...loads];
+      const rest = strips
+        .filter((s) => s !== own)
+        .map(read)
+        .sort((a, b) => b - a);
+      for (const r of rest) free[free.indexOf(Math.min(...free))] += r;
+      best = Math.min(best, Math.max(...free));
+    }
+  }
+  return best;
+}
+
+test("the seed's block finishes the view no later than the best cut found by brute force", () => {
+  const random = new SeededRandom(11);
+  for (let round = 0; round < 200; round++) {
+    let tiles = grid(range(0, 1 + random.int(7)), range(0, 1 + random.int(5)));
+    // Half the rounds: the view's first tile runs alone on another worker, left out of the queue.
+    const alone = tiles.length > 2 && random.next() < 0.5;
+    if (alone) tiles = tiles.filter((_, i) => i !== random.int(tiles.length));
+    const [seed, ...candidates] = tiles.sort(() => random.next() - 0.5);
+    const otherLoads = Array.from({ length: random.int(3) }, () => random.int(3e6));
+    const maxReadPixels = [1e6, MAX_READ, Infinity][random.int(3)];
+    const joining = partitionBlock(seed, candidates, { maxReadPixels, margin: M, otherLoads });
+    // The choice's finish: its block on this worker, the rest cut at best over all workers.
+    const block = [seed, ...joining.map((i) => candidates[i])];
+    const ownRead = blockReadPixels(boundsOf(block), M);
+    const rest = candidates.filter((_, i) => !joining.includes(i));
+    const loads = [ownRead, ...otherLoads];
+    const finish = rest.length ? bestCutFinish(rest, loads, maxReadPixels) : Math.max(...loads);
+    const reference = bestCutFinish(tiles, otherLoads, maxReadPixels, seed);
+    assert.ok(finish <= reference, `round ${round}: finishes at ${finish} read pixels, a cut at ${reference}`);
+  }
+});
+
+test('a full-HD view after its first tile: no cut of the rest finishes sooner than two halves', () => {
+  const [first, seed, ...rest] = fullHdView();
+  const firstRead = blockReadPixels(first, M);
+  const reference = bestCutFinish([seed, ...rest], [firstRead], MAX_READ, seed);
+  // The worker with the first tile also computes the half holding it: 0.26 + 1.95 MP.
+  assert.equal(reference, firstRead + (4 * T + 2 * M) * (5 * T + 2 * M));
+  const joining = partitionBlock(seed, rest, { maxReadPixels: MAX_READ, margin: M, otherLoads: [firstRead] });
+  assert.equal(blockReadPixels(boundsOf([seed, ...joining.map((i) => rest[i])]), M), (4 * T + 2 * M) * (5 * T + 2 * M));
+});
