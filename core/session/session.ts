@@ -1,6 +1,8 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { serializeClassHeads, type ClassHead, type ClassHeadsJson } from '../adaptation/class-heads.js';
 import { adaptClasses, type ClassAdaptAnswer } from './class-adapt.js';
+import { classProbabilities } from './class-probabilities.js';
+import { classCellRows, classCellsToGeoJson, measureClassCells } from '../cells/class-composition.js';
 import {
   checkHeadExtractors,
   parseHead,
@@ -330,7 +332,11 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   exportGeoJson(region?: Rect, options?: GeoJsonOptions): CellFeatureCollection;
   /**
    * exportGeoJson with every measurement of cellTable in each feature's: also the stain ODs, which
-   * need the slide's pixels (read through the compute when it can).
+   * need the slide's pixels (read through the compute when it can). After an adaptClasses of
+   * several classes (until the next adapt or loadHead), this, exportGeoJsonGz, cellTable and
+   * exportCellsCsv are of every class: each class's map predicted with its head over the region
+   * (default the whole slide; the workers' head is swapped meanwhile, so live tiles wait), composed
+   * (core/cells/class-composition.ts), each feature and row of its class. exportGeoJson stays the head's.
    */
   exportMeasuredGeoJson(
     region?: Rect,
@@ -728,10 +734,60 @@ export function createSession(options: SessionOptions): Session {
     };
   };
 
+  /** Whether the exports are of the class heads (several classes: adaptClasses was the last fit). */
+  const ofClasses = () => classHeads !== undefined && classHeads.length > 1;
+
+  /**
+   * Every class's cells over the region (default the whole slide), measured: each class's map
+   * computed with its head (class-probabilities.ts), composed, cut per class (class-composition.ts).
+   * The workers get the session's own head back afterwards.
+   */
+  const measuredClassCells = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
+    const heads = classHeads!;
+    const area = region ?? { x: 0, y: 0, width: grid.width * grid.scaleX, height: grid.height * grid.scaleY };
+    let maps;
+    try {
+      maps = await classProbabilities(compute, {
+        slide,
+        grid,
+        heads: heads.map((c) => c.head),
+        region: area,
+        tiling,
+        signal,
+      });
+    } finally {
+      if (head)
+        await compute.setHead({ W: head.W, b: head.b, ...(membersInstalled ? { members: ensemble!.members } : {}) });
+    }
+    if (!maps) return undefined;
+    const { rect, probabilities } = maps;
+    const rgb = compute.readRegion
+      ? await readGridRgb(compute.readRegion.bind(compute), slide, grid, rect, signal)
+      : undefined;
+    const origin = gridToLevel0(grid, rect);
+    const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
+    const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
+    const classes = heads.map((c, k) => {
+      const [r, g, b] = parseColor(c.color);
+      return { name: c.name, color: [r, g, b] as const, threshold: c.head.threshold, probabilities: probabilities[k] };
+    });
+    const cells = measureClassCells(classes, rect.width, rect.height, { placement, mpp, rgb });
+    return { cells, placement, mpp };
+  };
+
+  const classTable = async (region: Rect | undefined, signal: AbortSignal | undefined): Promise<CellTableRow[]> => {
+    const measured = await measuredClassCells(region, signal);
+    if (!measured) return [];
+    const { cells, placement, mpp } = measured;
+    const outlines = cells.flatMap((c) => c.instances.cells.map((cell) => toLevel0(placement, cell.rings[0])));
+    return classCellRows(cells, mpp !== undefined).map((row, k) => ({ ...row, outline: outlines[k] }));
+  };
+
   const cellTable = async (
     region?: Rect,
     tableOptions: { readonly signal?: AbortSignal } = {},
   ): Promise<CellTableRow[]> => {
+    if (ofClasses()) return classTable(region, tableOptions.signal);
     const measured = await measuredCells(region, tableOptions.signal);
     if (!measured) return [];
     const { instances, placement, mpp, measures } = measured;
@@ -741,6 +797,13 @@ export function createSession(options: SessionOptions): Session {
       measurements: measurementRecord(m, mpp !== undefined),
       outline: toLevel0(placement, instances.cells[k].rings[0]),
     }));
+  };
+
+  const warnDropped = (droppedCells: number, droppedHoles: number, decimals: number) => {
+    if (droppedCells || droppedHoles) {
+      const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
+      events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
+    }
   };
 
   /** The GeoJSON of measured cells, warning when rounding left some out. */
@@ -756,10 +819,17 @@ export function createSession(options: SessionOptions): Session {
       measures,
       decimals,
     });
-    if (droppedCells || droppedHoles) {
-      const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
-      events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
-    }
+    warnDropped(droppedCells, droppedHoles, decimals);
+    return collection;
+  };
+
+  /** Every class's cells as one GeoJSON (each feature its class's classification), warning as geoJsonOf. */
+  const classGeoJson = async (region: Rect | undefined, decimals: number, signal: AbortSignal | undefined) => {
+    const measured = await measuredClassCells(region, signal);
+    if (!measured) return noCells();
+    const { cells, placement, mpp } = measured;
+    const { collection, droppedCells, droppedHoles } = classCellsToGeoJson(cells, { placement, mpp, decimals });
+    warnDropped(droppedCells, droppedHoles, decimals);
     return collection;
   };
   const noCells = (): CellFeatureCollection => ({ type: 'FeatureCollection', features: [] }) as CellFeatureCollection;
@@ -845,6 +915,8 @@ export function createSession(options: SessionOptions): Session {
         );
         const next = parseHead(result.head);
         ensemble = undefined;
+        // The exports are this head's from now on, not an earlier adaptClasses'.
+        classHeads = undefined;
         // The outcome is published only with the head in every worker: whoever waits for it
         // (lastAdapt, state, 'adapted') may predict at once.
         await install(next);
@@ -961,6 +1033,7 @@ export function createSession(options: SessionOptions): Session {
       const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
       cancelEnsemble();
+      classHeads = undefined;
       ensemble = next.ensemble;
       await install(next, uncertaintyOn ? ensemble?.members : undefined);
       changed();
@@ -1022,6 +1095,7 @@ export function createSession(options: SessionOptions): Session {
     },
 
     async exportMeasuredGeoJson(region?: Rect, exportOptions: GeoJsonOptions & { signal?: AbortSignal } = {}) {
+      if (ofClasses()) return classGeoJson(region, exportOptions.decimals ?? 2, exportOptions.signal);
       const measured = await measuredCells(region, exportOptions.signal);
       return measured ? geoJsonOf(measured, exportOptions.decimals ?? 2) : noCells();
     },
