@@ -2,7 +2,7 @@ import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { serializeClassHeads, type ClassHead, type ClassHeadsJson } from '../adaptation/class-heads.js';
 import { adaptClasses, type ClassAdaptAnswer } from './class-adapt.js';
 import { classProbabilities } from './class-probabilities.js';
-import { classCellRows, classCellsToGeoJson, measureClassCells } from '../cells/class-composition.js';
+import { classCellRows, classCellsToGeoJson, composeClasses, measureClassCells } from '../cells/class-composition.js';
 import {
   checkHeadExtractors,
   parseHead,
@@ -205,6 +205,16 @@ export interface GeoJsonOptions {
 }
 
 /** A row of cellTable: the CSV's row and the cell's outline, for a view to show it. */
+/** A composed class map over a region (Session's classOverlay), as plugin/layers/mask-layer.ts draws it. */
+export interface ClassOverlay {
+  readonly key: string;
+  readonly level0: Rect;
+  readonly tile: { readonly width: number; readonly height: number };
+  readonly probabilities: Float32Array;
+  readonly labels: Uint8Array;
+  readonly colors: readonly string[];
+}
+
 export interface CellTableRow extends CellRow {
   /** The outer ring, flat [x0, y0, …] in level-0 pixels. */
   readonly outline: Float64Array;
@@ -288,6 +298,12 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   adaptClasses(options?: { readonly signal?: AbortSignal }): Promise<ClassAdaptAnswer>;
   /** The heads the last adaptClasses fitted, in class order; undefined before. */
   readonly classHeads: readonly ClassHead[] | undefined;
+  /**
+   * The class heads' composition over a level-0 region (default the whole slide) as one mask-layer
+   * tile: each pixel's class (composeClasses) in `labels`, its probability, the classes' colours.
+   * Each class's map is predicted with its head as the exports' are.
+   */
+  classOverlay(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<ClassOverlay | undefined>;
   /** The class heads as the class-heads file (core/adaptation/class-heads.ts). */
   saveClassHeads(): ClassHeadsJson;
   /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run; its tiles join the results. */
@@ -742,7 +758,7 @@ export function createSession(options: SessionOptions): Session {
    * computed with its head (class-probabilities.ts), composed, cut per class (class-composition.ts).
    * The workers get the session's own head back afterwards.
    */
-  const measuredClassCells = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
+  const predictClasses = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
     const heads = classHeads!;
     const area = region ?? { x: 0, y: 0, width: grid.width * grid.scaleX, height: grid.height * grid.scaleY };
     let maps;
@@ -759,6 +775,12 @@ export function createSession(options: SessionOptions): Session {
       if (head)
         await compute.setHead({ W: head.W, b: head.b, ...(membersInstalled ? { members: ensemble!.members } : {}) });
     }
+    return maps;
+  };
+
+  const measuredClassCells = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
+    const heads = classHeads!;
+    const maps = await predictClasses(region, signal);
     if (!maps) return undefined;
     const { rect, probabilities } = maps;
     const rgb = compute.readRegion
@@ -1073,6 +1095,26 @@ export function createSession(options: SessionOptions): Session {
 
     get classHeads() {
       return classHeads;
+    },
+
+    async classOverlay(region?: Rect, overlayOptions: { readonly signal?: AbortSignal } = {}) {
+      if (!classHeads) throw new Error('there are no class heads yet: adaptClasses first');
+      const heads = classHeads;
+      const maps = await predictClasses(region, overlayOptions.signal);
+      if (!maps) return undefined;
+      const { rect, probabilities } = maps;
+      const labels = composeClasses(
+        probabilities,
+        heads.map((c) => c.head.threshold),
+      );
+      return {
+        key: `classes:${rect.x},${rect.y},${rect.width},${rect.height}`,
+        level0: gridToLevel0(grid, rect),
+        tile: { width: rect.width, height: rect.height },
+        probabilities: Float32Array.from(labels, (k, i) => (k === 0 ? 0 : probabilities[k - 1][i])),
+        labels,
+        colors: heads.map((c) => c.color),
+      };
     },
 
     saveClassHeads() {

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serializeHead } from '../../../core/adaptation/head.js';
-import { classCellsToGeoJson, measureClassCells } from '../../../core/cells/class-composition.js';
+import { classCellsToGeoJson, composeClasses, measureClassCells } from '../../../core/cells/class-composition.js';
 import { maskPlacement } from '../../../core/cells/mask-placement.js';
 import { readGridRgb } from '../../../core/session/grid-rgb.js';
 import { parseHexColor } from '../../../core/session/hex-color.js';
@@ -47,6 +47,9 @@ test(
     assert.equal(rows.length, exported.features.length, 'a CSV row per cell');
     assert.ok(rows.some((r) => r.includes('Tumour')) && rows.some((r) => r.includes('Immune')));
 
+    const overlay = (await session.classOverlay())!;
+    assert.deepEqual(overlay.colors, ['#ff0000', '#0000ff']);
+
     // Independently: each class's head loaded as the session's single head, the slide predicted by
     // a region run, and those maps composed.
     const maps: Float32Array[] = [];
@@ -70,6 +73,12 @@ test(
       { placement, mpp, rgb },
     );
     const expected = classCellsToGeoJson(cells, { placement, mpp, decimals: 2 }).collection;
+    const composed = composeClasses(
+      maps,
+      classes.map((c) => c.head.threshold),
+    );
+    assert.deepEqual(overlay.labels, composed, 'the overlay’s classes are the composition');
+    assert.ok(composed.includes(1) && composed.includes(2));
     // Feature ids are random UUIDs (geojson-export.ts): everything else is equal.
     const withoutIds = (c: typeof exported) => c.features.map((f) => ({ ...f, id: undefined }));
     assert.deepEqual(withoutIds(exported), withoutIds(expected));
