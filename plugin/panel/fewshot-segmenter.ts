@@ -705,7 +705,10 @@ export class FewShotSegmenter extends LitElement {
       const view = item?.viewportToImageRectangle(handle.viewer.viewport.getBounds(true));
       const region = view && { x: view.x, y: view.y, width: view.width, height: view.height };
       const overlay = await handle.session.classOverlay(region, { signal });
-      if (overlay) handle.maskLayer.addTile(overlay);
+      if (overlay) {
+        handle.maskLayer.clear();
+        handle.maskLayer.addTile(overlay);
+      }
       this.say(
         `Adapted ${answer.classes.length} classes in ${seconds((performance.now() - started) / 1000)} s ` +
           `(class pixels: ${pixels}); save them with Class heads. The view shows each class in its colour.`,
