@@ -1,6 +1,8 @@
 import type { AdaptProgress, AdaptReport } from '../adaptation/adapt.js';
 import { serializeClassHeads, type ClassHead, type ClassHeadsJson } from '../adaptation/class-heads.js';
 import { adaptClasses, type ClassAdaptAnswer } from './class-adapt.js';
+import { classProbabilities } from './class-probabilities.js';
+import { classCellRows, classCellsToGeoJson, composeClasses, measureClassCells } from '../cells/class-composition.js';
 import {
   checkHeadExtractors,
   parseHead,
@@ -203,6 +205,16 @@ export interface GeoJsonOptions {
 }
 
 /** A row of cellTable: the CSV's row and the cell's outline, for a view to show it. */
+/** A composed class map over a region (Session's classOverlay), as plugin/layers/mask-layer.ts draws it. */
+export interface ClassOverlay {
+  readonly key: string;
+  readonly level0: Rect;
+  readonly tile: { readonly width: number; readonly height: number };
+  readonly probabilities: Float32Array;
+  readonly labels: Uint8Array;
+  readonly colors: readonly string[];
+}
+
 export interface CellTableRow extends CellRow {
   /** The outer ring, flat [x0, y0, …] in level-0 pixels. */
   readonly outline: Float64Array;
@@ -286,6 +298,12 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   adaptClasses(options?: { readonly signal?: AbortSignal }): Promise<ClassAdaptAnswer>;
   /** The heads the last adaptClasses fitted, in class order; undefined before. */
   readonly classHeads: readonly ClassHead[] | undefined;
+  /**
+   * The class heads' composition over a level-0 region (default the whole slide) as one mask-layer
+   * tile: each pixel's class (composeClasses) in `labels`, its probability, the classes' colours.
+   * Each class's map is predicted with its head as the exports' are.
+   */
+  classOverlay(region?: Rect, options?: { readonly signal?: AbortSignal }): Promise<ClassOverlay | undefined>;
   /** The class heads as the class-heads file (core/adaptation/class-heads.ts). */
   saveClassHeads(): ClassHeadsJson;
   /** A rectangle (level-0 pixels), the whole slide, or its tissue, as a pausable run; its tiles join the results. */
@@ -330,7 +348,11 @@ export interface Session extends TypedEventTarget<SessionEvents> {
   exportGeoJson(region?: Rect, options?: GeoJsonOptions): CellFeatureCollection;
   /**
    * exportGeoJson with every measurement of cellTable in each feature's: also the stain ODs, which
-   * need the slide's pixels (read through the compute when it can).
+   * need the slide's pixels (read through the compute when it can). After an adaptClasses of
+   * several classes (until the next adapt or loadHead), this, exportGeoJsonGz, cellTable and
+   * exportCellsCsv are of every class: each class's map predicted with its head over the region
+   * (default the whole slide; the workers' head is swapped meanwhile, so live tiles wait), composed
+   * (core/cells/class-composition.ts), each feature and row of its class. exportGeoJson stays the head's.
    */
   exportMeasuredGeoJson(
     region?: Rect,
@@ -728,10 +750,66 @@ export function createSession(options: SessionOptions): Session {
     };
   };
 
+  /** Whether the exports are of the class heads (several classes: adaptClasses was the last fit). */
+  const ofClasses = () => classHeads !== undefined && classHeads.length > 1;
+
+  /**
+   * Every class's cells over the region (default the whole slide), measured: each class's map
+   * computed with its head (class-probabilities.ts), composed, cut per class (class-composition.ts).
+   * The workers get the session's own head back afterwards.
+   */
+  const predictClasses = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
+    const heads = classHeads!;
+    const area = region ?? { x: 0, y: 0, width: grid.width * grid.scaleX, height: grid.height * grid.scaleY };
+    let maps;
+    try {
+      maps = await classProbabilities(compute, {
+        slide,
+        grid,
+        heads: heads.map((c) => c.head),
+        region: area,
+        tiling,
+        signal,
+      });
+    } finally {
+      if (head)
+        await compute.setHead({ W: head.W, b: head.b, ...(membersInstalled ? { members: ensemble!.members } : {}) });
+    }
+    return maps;
+  };
+
+  const measuredClassCells = async (region: Rect | undefined, signal: AbortSignal | undefined) => {
+    const heads = classHeads!;
+    const maps = await predictClasses(region, signal);
+    if (!maps) return undefined;
+    const { rect, probabilities } = maps;
+    const rgb = compute.readRegion
+      ? await readGridRgb(compute.readRegion.bind(compute), slide, grid, rect, signal)
+      : undefined;
+    const origin = gridToLevel0(grid, rect);
+    const placement = maskPlacement(origin.x, origin.y, grid.scaleX, grid.scaleY);
+    const mpp = grid.mppSource !== 'assumed' ? grid.slideMpp : undefined;
+    const classes = heads.map((c, k) => {
+      const [r, g, b] = parseColor(c.color);
+      return { name: c.name, color: [r, g, b] as const, threshold: c.head.threshold, probabilities: probabilities[k] };
+    });
+    const cells = measureClassCells(classes, rect.width, rect.height, { placement, mpp, rgb });
+    return { cells, placement, mpp };
+  };
+
+  const classTable = async (region: Rect | undefined, signal: AbortSignal | undefined): Promise<CellTableRow[]> => {
+    const measured = await measuredClassCells(region, signal);
+    if (!measured) return [];
+    const { cells, placement, mpp } = measured;
+    const outlines = cells.flatMap((c) => c.instances.cells.map((cell) => toLevel0(placement, cell.rings[0])));
+    return classCellRows(cells, mpp !== undefined).map((row, k) => ({ ...row, outline: outlines[k] }));
+  };
+
   const cellTable = async (
     region?: Rect,
     tableOptions: { readonly signal?: AbortSignal } = {},
   ): Promise<CellTableRow[]> => {
+    if (ofClasses()) return classTable(region, tableOptions.signal);
     const measured = await measuredCells(region, tableOptions.signal);
     if (!measured) return [];
     const { instances, placement, mpp, measures } = measured;
@@ -741,6 +819,13 @@ export function createSession(options: SessionOptions): Session {
       measurements: measurementRecord(m, mpp !== undefined),
       outline: toLevel0(placement, instances.cells[k].rings[0]),
     }));
+  };
+
+  const warnDropped = (droppedCells: number, droppedHoles: number, decimals: number) => {
+    if (droppedCells || droppedHoles) {
+      const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
+      events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
+    }
   };
 
   /** The GeoJSON of measured cells, warning when rounding left some out. */
@@ -756,10 +841,17 @@ export function createSession(options: SessionOptions): Session {
       measures,
       decimals,
     });
-    if (droppedCells || droppedHoles) {
-      const message = exportWarningMessage(droppedCells, droppedHoles, decimals);
-      events.emit('warning', { kind: 'export', droppedCells, droppedHoles, decimals, message });
-    }
+    warnDropped(droppedCells, droppedHoles, decimals);
+    return collection;
+  };
+
+  /** Every class's cells as one GeoJSON (each feature its class's classification), warning as geoJsonOf. */
+  const classGeoJson = async (region: Rect | undefined, decimals: number, signal: AbortSignal | undefined) => {
+    const measured = await measuredClassCells(region, signal);
+    if (!measured) return noCells();
+    const { cells, placement, mpp } = measured;
+    const { collection, droppedCells, droppedHoles } = classCellsToGeoJson(cells, { placement, mpp, decimals });
+    warnDropped(droppedCells, droppedHoles, decimals);
     return collection;
   };
   const noCells = (): CellFeatureCollection => ({ type: 'FeatureCollection', features: [] }) as CellFeatureCollection;
@@ -845,6 +937,8 @@ export function createSession(options: SessionOptions): Session {
         );
         const next = parseHead(result.head);
         ensemble = undefined;
+        // The exports are this head's from now on, not an earlier adaptClasses'.
+        classHeads = undefined;
         // The outcome is published only with the head in every worker: whoever waits for it
         // (lastAdapt, state, 'adapted') may predict at once.
         await install(next);
@@ -961,6 +1055,7 @@ export function createSession(options: SessionOptions): Session {
       const next = parseHead(json);
       checkHeadExtractors(next.metadata.extractors, extractors);
       cancelEnsemble();
+      classHeads = undefined;
       ensemble = next.ensemble;
       await install(next, uncertaintyOn ? ensemble?.members : undefined);
       changed();
@@ -1002,6 +1097,26 @@ export function createSession(options: SessionOptions): Session {
       return classHeads;
     },
 
+    async classOverlay(region?: Rect, overlayOptions: { readonly signal?: AbortSignal } = {}) {
+      if (!classHeads) throw new Error('there are no class heads yet: adaptClasses first');
+      const heads = classHeads;
+      const maps = await predictClasses(region, overlayOptions.signal);
+      if (!maps) return undefined;
+      const { rect, probabilities } = maps;
+      const labels = composeClasses(
+        probabilities,
+        heads.map((c) => c.head.threshold),
+      );
+      return {
+        key: `classes:${rect.x},${rect.y},${rect.width},${rect.height}`,
+        level0: gridToLevel0(grid, rect),
+        tile: { width: rect.width, height: rect.height },
+        probabilities: Float32Array.from(labels, (k, i) => (k === 0 ? 0 : probabilities[k - 1][i])),
+        labels,
+        colors: heads.map((c) => c.color),
+      };
+    },
+
     saveClassHeads() {
       if (!classHeads) throw new Error('there are no class heads yet: adaptClasses first');
       return serializeClassHeads(classHeads);
@@ -1022,6 +1137,7 @@ export function createSession(options: SessionOptions): Session {
     },
 
     async exportMeasuredGeoJson(region?: Rect, exportOptions: GeoJsonOptions & { signal?: AbortSignal } = {}) {
+      if (ofClasses()) return classGeoJson(region, exportOptions.decimals ?? 2, exportOptions.signal);
       const measured = await measuredCells(region, exportOptions.signal);
       return measured ? geoJsonOf(measured, exportOptions.decimals ?? 2) : noCells();
     },

@@ -47,6 +47,13 @@ export interface MaskTile {
   readonly tile: { readonly width: number; readonly height: number };
   /** Row-major. Kept, not copied, and never modified. */
   readonly probabilities: Float32Array;
+  /**
+   * Several classes (core/cells/class-composition.ts's composeClasses): each pixel's class, 1-based
+   * (0 none), drawn in `colors[k - 1]` whatever the mode and threshold. Row-major, as probabilities.
+   */
+  readonly labels?: Uint8Array;
+  /** The classes' CSS colours, with `labels`. */
+  readonly colors?: readonly string[];
 }
 
 export interface MaskLayerOptions extends OverlayCanvasOptions, Partial<MaskStyle> {
@@ -163,7 +170,9 @@ export function createMaskLayer(viewer: OpenSeadragon.Viewer, options: MaskLayer
       canvas.height = h;
     }
     const pixels = new ImageData(w, h);
-    colourPixels(t.probabilities, width, height, w, h, palette, new Uint32Array(pixels.data.buffer));
+    const out = new Uint32Array(pixels.data.buffer);
+    if (t.labels) colourPixels(t.labels, width, height, w, h, labelPalette(t.colors ?? []), out);
+    else colourPixels(t.probabilities, width, height, w, h, palette, out);
     (canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D).putImageData(
       pixels,
       0,
@@ -304,13 +313,20 @@ function makePalette(style: MaskStyle): Palette {
   return { mode: style.mode, threshold: style.threshold, mask: pack(colour), ramp };
 }
 
+/** Labels as colours: label k (1…) in the k-th class colour, 0 transparent (the probability branch, by index). */
+function labelPalette(colors: readonly string[]): Palette {
+  const ramp = new Uint32Array(256);
+  colors.forEach((c, k) => (ramp[k + 1] = pack(parseColor(c))));
+  return { mode: 'probability', threshold: 0, mask: 0, ramp };
+}
+
 /**
- * Colours a w × h sampling of a width × height probability map: output pixel (i, j) shows
- * the probability at the centre of the block it stands for (nearest neighbour, as the canvas
- * then draws it). NaN is transparent.
+ * Colours a w × h sampling of a width × height probability map (or a label map, through a
+ * labelPalette): output pixel (i, j) shows the value at the centre of the block it stands for
+ * (nearest neighbour, as the canvas then draws it). NaN is transparent.
  */
 function colourPixels(
-  p: Float32Array,
+  p: Float32Array | Uint8Array,
   width: number,
   height: number,
   w: number,
@@ -321,6 +337,7 @@ function colourPixels(
   const columns = new Int32Array(w);
   for (let i = 0; i < w; i++) columns[i] = Math.min(width - 1, Math.floor(((i + 0.5) * width) / w));
   const { mode, threshold, mask, ramp } = palette;
+  const labels = p instanceof Uint8Array;
   for (let j = 0, o = 0; j < h; j++) {
     const row = Math.min(height - 1, Math.floor(((j + 0.5) * height) / h)) * width;
     if (mode === 'mask') {
@@ -328,7 +345,7 @@ function colourPixels(
     } else {
       for (let i = 0; i < w; i++, o++) {
         const v = p[row + columns[i]];
-        out[o] = v >= 0 ? ramp[v >= 1 ? 255 : (v * 255 + 0.5) | 0] : v < 0 ? ramp[0] : 0;
+        out[o] = labels ? ramp[v] : v >= 0 ? ramp[v >= 1 ? 255 : (v * 255 + 0.5) | 0] : v < 0 ? ramp[0] : 0;
       }
     }
   }
@@ -369,6 +386,8 @@ function checkTile(tile: MaskTile): void {
   if (tile.probabilities.length !== width * height) {
     throw new RangeError(`tile ${tile.key}: ${tile.probabilities.length} probabilities for ${width}×${height} pixels`);
   }
+  if (tile.labels && tile.labels.length !== width * height)
+    throw new RangeError(`tile ${tile.key}: ${tile.labels.length} labels for ${width}×${height} pixels`);
   const r = tile.level0;
   if (![r.x, r.y, r.width, r.height].every(Number.isFinite) || !(r.width > 0 && r.height > 0)) {
     throw new RangeError(

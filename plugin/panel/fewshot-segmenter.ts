@@ -700,9 +700,18 @@ export class FewShotSegmenter extends LitElement {
       const started = performance.now();
       const answer = await handle.session.adaptClasses({ signal });
       const pixels = answer.reports.map((r, k) => `${answer.classes[k].name} ${r.support.positive}`).join(', ');
+      // The view's composition of the classes, each in its colour (the live overlay predicts one head).
+      const item = handle.viewer.world.getItemAt(0);
+      const view = item?.viewportToImageRectangle(handle.viewer.viewport.getBounds(true));
+      const region = view && { x: view.x, y: view.y, width: view.width, height: view.height };
+      const overlay = await handle.session.classOverlay(region, { signal });
+      if (overlay) {
+        handle.maskLayer.clear();
+        handle.maskLayer.addTile(overlay);
+      }
       this.say(
         `Adapted ${answer.classes.length} classes in ${seconds((performance.now() - started) / 1000)} s ` +
-          `(class pixels: ${pixels}); save them with Class heads. The live overlay predicts one class.`,
+          `(class pixels: ${pixels}); save them with Class heads. The view shows each class in its colour.`,
       );
     } catch (err) {
       this.adaptFailed(err);

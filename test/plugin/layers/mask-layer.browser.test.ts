@@ -395,6 +395,24 @@ describe('mask layer styles', function () {
     assert.equal(layer.style.opacity, 0.25);
   });
 
+  it('a tile with labels draws each class in its colour, 0 transparent, whatever the mode', async () => {
+    // Left third class 1, middle third class 2, right third none.
+    const labels = Uint8Array.from(
+      { length: width * height },
+      (_, i) => [1, 2, 0][Math.floor(((i % width) * 3) / width)],
+    );
+    layer.addTile({ ...tile, labels, colors: ['#ff0000', 'rgb(0, 0, 255)'] });
+    for (const mode of ['probability', 'mask'] as const) {
+      layer.setStyle({ mode, opacity: 1 });
+      layer.redraw();
+      const row = middleRow();
+      assert.deepEqual(row.at(SLIDE.width / 6), [255, 0, 0, 255], `${mode}: class 1`);
+      assert.deepEqual(row.at(SLIDE.width / 2), [0, 0, 255, 255], `${mode}: class 2`);
+      assert.equal(row.at((5 * SLIDE.width) / 6)[3], 0, `${mode}: no class is transparent`);
+    }
+    layer.addTile(tile);
+  });
+
   it('hides and shows, removes, replaces and clears tiles', async () => {
     layer.setStyle({ mode: 'mask', threshold: 0.5, opacity: 1 });
     layer.visible = false;

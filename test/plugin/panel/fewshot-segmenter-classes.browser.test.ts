@@ -86,6 +86,19 @@ describe('<fewshot-segmenter> several classes', () => {
     await when(root, () => /Adapted 2 classes|Adapt failed/.test(root.textContent ?? ''));
     expect(root.textContent).to.match(/Adapted 2 classes in [\d.]+ s \(class pixels: Tumor \d+, Stroma \d+\)/);
     await when(root, () => root.querySelector('#save-class-heads') !== null);
+    // The overlay shows the view's composition, each class in its colour.
+    expect(root.textContent).to.match(/The view shows each class in its colour/);
+    h.maskLayer.redraw();
+    const canvas = h.maskLayer.canvas;
+    const rgba = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const count = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      let n = 0;
+      for (let i = 0; i < rgba.length; i += 4) if (rgba[i] === r && rgba[i + 1] === g && rgba[i + 2] === b) n++;
+      return n;
+    };
+    expect(count('#ff0000'), 'Tumor pixels in its colour').to.be.greaterThan(0);
+    expect(count(h.support.classes[1].color), 'Stroma pixels in its colour').to.be.greaterThan(0);
     const heads = parseClassHeads(JSON.stringify(h.session.saveClassHeads()));
     expect(heads.map((c) => [c.name, c.color, c.head.metadata.classLabel])).to.deep.equal([
       ['Tumor', '#ff0000', 1],
